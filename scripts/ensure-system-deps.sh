@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests drive (real nginx, wrk, hey, ab, promtool, testssl.sh)
+# when they are missing. Idempotent and quiet when everything is present.
+set -euo pipefail
+declare -A want=(
+  [nginx]=nginx [wrk]=wrk [hey]=hey [ab]=apache2-utils [promtool]=prometheus
+  [testssl]=testssl.sh [openssl]=openssl [systemd-analyze]=systemd
+)
+missing=()
+for cmd in "${!want[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${want[$cmd]}")
+done
+if [ ${#missing[@]} -eq 0 ]; then exit 0; fi
+echo "installing Debian packages: ${missing[*]}"
+SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# prometheus and nginx try to start as services; policy-rc.d keeps them from doing so in containers.
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,17 @@
+"""The list of command modules. Each module exposes `register(app)`."""
+
+from __future__ import annotations
+
+import importlib
+
+import typer
+
+COMMAND_MODULES = [
+    "prodready.cli.check",
+    "prodready.cli.rules",
+]
+
+
+def register(app: typer.Typer) -> None:
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(app)

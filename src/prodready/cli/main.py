@@ -1,0 +1,65 @@
+"""The `prodready` console script: wires each command module into one typer app.
+
+Each command lives in its own module and only parses options, calls the core and renders.
+`UserError` anywhere below becomes one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from prodready import __version__
+from prodready.errors import EXIT_USAGE, UserError
+
+app = typer.Typer(
+    name="prodready",
+    help="Take a Python web service from app.run() to production, and prove it got there.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"prodready {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Take a Python web service from app.run() to production, and prove it got there."""
+
+
+def _register() -> None:
+    """Adds every command module's commands. Imported here so `--version` stays cheap."""
+    from prodready.cli import commands
+
+    commands.register(app)
+
+
+def print_user_error(error: UserError) -> None:
+    """Prints a UserError as one line (and its hint) on stderr."""
+    sys.stderr.write(f"error: {error.message}\n")
+    if error.hint:
+        sys.stderr.write(f"hint: {error.hint}\n")
+
+
+def main() -> None:
+    _register()
+    try:
+        app(standalone_mode=True)
+    except UserError as error:
+        print_user_error(error)
+        sys.exit(EXIT_USAGE)
+
+
+if __name__ == "__main__":
+    main()
