@@ -1,0 +1,213 @@
+"""Command lines that start things: unwrapped to the program that really runs, and judged
+(which server, which app target, which bind, dev server or not)."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass
+
+WRAPPERS = {
+    "exec",
+    "dumb-init",
+    "tini",
+    "gosu",
+    "su-exec",
+    "nohup",
+    "ddtrace-run",
+    "opentelemetry-instrument",
+    "doppler",
+    "chpst",
+}
+RUNNERS = {
+    ("poetry", "run"),
+    ("uv", "run"),
+    ("pipenv", "run"),
+    ("pdm", "run"),
+    ("hatch", "run"),
+    ("rye", "run"),
+    ("newrelic-admin", "run-program"),
+}
+SHELLS = {"sh", "bash", "dash", "zsh", "ash"}
+PYTHON = re.compile(r"^python(\d(\.\d+)?)?$")
+SERVERS = {
+    "gunicorn",
+    "uvicorn",
+    "granian",
+    "hypercorn",
+    "daphne",
+    "waitress-serve",
+    "uwsgi",
+    "flask",
+    "django-admin",
+    "fastapi",
+    "prodready",
+    "bjoern",
+    "cheroot",
+    "gevent",
+}
+APP_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*(\(.*\))?$")
+
+
+@dataclass(frozen=True)
+class ServerCommand:
+    program: str  # gunicorn | uvicorn | granian | flask | python | manage.py | ...
+    argv: tuple[str, ...]  # after unwrapping, program first
+    app_target: str | None  # module:attr when named
+    script: str | None  # `python app.py` -> app.py
+    dev_server: str | None  # why this is a development server, or None
+    host: str | None
+    port: int | None
+
+
+def split_shell(text: str) -> list[list[str]]:
+    """A shell line into simple commands (split at && || ; |); good enough for start scripts."""
+    try:
+        lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
+        lexer.whitespace_split = True
+        lexer.commenters = "#"
+        tokens = list(lexer)
+    except ValueError:
+        tokens = text.split()
+    commands: list[list[str]] = [[]]
+    for token in tokens:
+        if token and set(token) <= set(";&|"):
+            commands.append([])
+        else:
+            commands[-1].append(token)
+    return [c for c in commands if c]
+
+
+def unwrap(argv: list[str]) -> list[list[str]]:
+    """Peels `sh -c "..."`, `exec`, `env A=1`, `poetry run`, `tini --`, `python -m gunicorn`,
+    and absolute paths, returning each simple command that really runs."""
+    argv = list(argv)
+    while argv:
+        head = argv[0].rsplit("/", 1)[-1]
+        if head in SHELLS and len(argv) >= 3 and argv[1] in ("-c", "-lc", "-ec", "-ce"):
+            return [cmd for part in split_shell(argv[2]) for cmd in unwrap(part)]
+        if head in WRAPPERS:
+            argv = argv[1:]
+            while argv and argv[0].startswith("-"):
+                argv = argv[1:]
+                if head in ("gosu", "su-exec") and argv:
+                    argv = argv[1:]
+            if head in ("gosu", "su-exec") and argv and not argv[0].startswith("-"):
+                argv = argv[1:]
+            continue
+        if head == "env":
+            argv = argv[1:]
+            while argv and ("=" in argv[0] or argv[0].startswith("-")):
+                argv = argv[1:]
+            continue
+        if len(argv) >= 2 and (head, argv[1]) in RUNNERS:
+            argv = argv[2:]
+            continue
+        break
+    if not argv:
+        return []
+    head = argv[0].rsplit("/", 1)[-1]
+    if PYTHON.match(head) and len(argv) >= 3 and argv[1] == "-m":
+        argv = [argv[2], *argv[3:]]
+    else:
+        argv = [head, *argv[1:]]
+    return [argv]
+
+
+def judge(argv: list[str]) -> ServerCommand | None:
+    """What a simple (unwrapped) command runs, when it runs a Python web server or app."""
+    if not argv:
+        return None
+    program = argv[0]
+    rest = argv[1:]
+    if PYTHON.match(program):
+        script = next((a for a in rest if not a.startswith("-")), None)
+        if script is None:
+            return None
+        if script.endswith("manage.py"):
+            return _manage(argv, rest[rest.index(script) + 1 :])
+        if script.endswith(".py"):
+            return ServerCommand("python", tuple(argv), None, script, None, None, None)
+        return None
+    if program == "manage.py" or program.endswith("/manage.py") or program == "django-admin":
+        return _manage(argv, rest)
+    if program not in SERVERS:
+        return None
+    target = next((a for a in rest if APP_TARGET.match(a)), None)
+    host, port = _bind(program, rest)
+    dev = None
+    if program == "flask" and "run" in rest:
+        dev = "`flask run` starts Werkzeug's development server"
+        target = _option(rest, "--app", "-A") or target
+    elif program == "fastapi" and rest[:1] == ["dev"]:
+        dev = "`fastapi dev` is the auto-reloading development server"
+    elif program in ("uvicorn", "gunicorn", "hypercorn", "granian") and (
+        "--reload" in rest or any(a.startswith("--reload=") for a in rest)
+    ):
+        dev = f"`{program} --reload` watches files and restarts: a development mode"
+    return ServerCommand(program, tuple(argv), target, None, dev, host, port)
+
+
+def _manage(argv: list[str], rest: list[str]) -> ServerCommand | None:
+    if not rest or rest[0] not in ("runserver", "runserver_plus"):
+        return None
+    host, port = None, None
+    addr = next((a for a in rest[1:] if not a.startswith("-")), None)
+    if addr:
+        host, port = _split_addr(addr)
+    return ServerCommand(
+        "manage.py",
+        tuple(argv),
+        None,
+        None,
+        "`manage.py runserver` is Django's development server",
+        host,
+        port,
+    )
+
+
+def _option(rest: list[str], *names: str) -> str | None:
+    for index, word in enumerate(rest):
+        for name in names:
+            if word == name and index + 1 < len(rest):
+                return rest[index + 1]
+            if word.startswith(name + "="):
+                return word.split("=", 1)[1]
+    return None
+
+
+def _bind(program: str, rest: list[str]) -> tuple[str | None, int | None]:
+    bind = _option(rest, "-b", "--bind")
+    if bind:
+        return _split_addr(bind)
+    host = _option(rest, "--host", "-h")
+    port = _option(rest, "--port", "-p")
+    return host, _port(port)
+
+
+def _split_addr(addr: str) -> tuple[str | None, int | None]:
+    if addr.startswith(("unix:", "fd://")):
+        return addr, None
+    if addr.startswith("["):
+        host, _, port = addr[1:].partition("]:")
+        return host, _port(port)
+    if ":" in addr:
+        host, _, port = addr.rpartition(":")
+        return host or None, _port(port)
+    if addr.isdigit():
+        return None, int(addr)
+    return addr, None
+
+
+VAR_DEFAULT = re.compile(r"^\$\{?\w+(:?-(?P<default>\d+))?\}?$")
+
+
+def _port(text: str | None) -> int | None:
+    if not text:
+        return None
+    if text.isdigit():
+        return int(text)
+    match = VAR_DEFAULT.match(text)
+    if match and match["default"]:
+        return int(match["default"])
+    return None

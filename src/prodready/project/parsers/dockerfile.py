@@ -1,0 +1,162 @@
+"""Dockerfiles through dockerfile-parse, split into build stages."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from dockerfile_parse import DockerfileParser
+
+FLAG = re.compile(r"^--([\w-]+)(?:=(\S*))?$")
+
+
+@dataclass(frozen=True)
+class Instruction:
+    keyword: str  # upper case: FROM, RUN, COPY, CMD ...
+    value: str  # continuation lines joined
+    line: int  # 1-based
+    end_line: int
+    original: str
+    flags: dict[str, str] = field(default_factory=dict)
+    args: tuple[str, ...] = ()
+    """Arguments after the flags (shell-split), or the JSON array items in exec form."""
+    exec_form: bool = False
+
+
+@dataclass
+class Stage:
+    index: int
+    base: str
+    alias: str | None
+    line: int
+    instructions: list[Instruction] = field(default_factory=list)
+    final: bool = False
+
+    def all(self, keyword: str) -> list[Instruction]:
+        return [i for i in self.instructions if i.keyword == keyword]
+
+    def last(self, keyword: str) -> Instruction | None:
+        found = self.all(keyword)
+        return found[-1] if found else None
+
+    @property
+    def base_name(self) -> str:
+        """`python:3.12-slim@sha256:...` -> `python`; registry prefix kept."""
+        return (
+            self.base.split("@")[0].rsplit(":", 1)[0]
+            if ":" in self.base.split("/")[-1]
+            else (self.base.split("@")[0])
+        )
+
+    @property
+    def base_tag(self) -> str | None:
+        image = self.base.split("@")[0]
+        last = image.split("/")[-1]
+        return last.split(":", 1)[1] if ":" in last else None
+
+
+@dataclass
+class Dockerfile:
+    rel: str
+    stages: list[Stage]
+    lines: list[str]
+    global_args: list[Instruction] = field(default_factory=list)
+
+    @property
+    def final(self) -> Stage | None:
+        return self.stages[-1] if self.stages else None
+
+    def stage_named(self, name: str) -> Stage | None:
+        return next((s for s in self.stages if s.alias == name or str(s.index) == name), None)
+
+    def launch_argv(self) -> tuple[list[str], Instruction] | None:
+        """The final stage's ENTRYPOINT + CMD as one argv (shell form wrapped in `sh -c`)."""
+        stage = self.final
+        if stage is None:
+            return None
+        entry, cmd = stage.last("ENTRYPOINT"), stage.last("CMD")
+        if entry is None and cmd is None:
+            return None
+        argv: list[str] = []
+        for inst in (entry, cmd):
+            if inst is None:
+                continue
+            argv.extend(inst.args if inst.exec_form else ["/bin/sh", "-c", inst.value])
+            if inst is entry and not inst.exec_form:
+                break  # shell-form ENTRYPOINT ignores CMD
+        return argv, (cmd or entry)  # type: ignore[return-value]
+
+
+def parse(rel: str, text: str) -> Dockerfile:
+    parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
+    parser.content = text
+    stages: list[Stage] = []
+    global_args: list[Instruction] = []
+    for item in parser.structure:
+        keyword = item["instruction"].upper()
+        if keyword == "COMMENT":
+            continue
+        inst = _instruction(keyword, item)
+        if keyword == "FROM":
+            base, alias = _from(inst)
+            stages.append(Stage(len(stages), base, alias, inst.line, [inst]))
+        elif stages:
+            stages[-1].instructions.append(inst)
+        elif keyword == "ARG":
+            global_args.append(inst)
+    if stages:
+        stages[-1].final = True
+    return Dockerfile(rel, stages, text.splitlines(), global_args)
+
+
+def _instruction(keyword: str, item: dict[str, object]) -> Instruction:
+    value = str(item["value"])
+    flags: dict[str, str] = {}
+    exec_form = False
+    args: list[str] = []
+    stripped = value.strip()
+    if keyword in (
+        "CMD",
+        "ENTRYPOINT",
+        "RUN",
+        "SHELL",
+        "COPY",
+        "ADD",
+        "VOLUME",
+    ) and stripped.startswith("["):
+        try:
+            loaded = json.loads(stripped)
+            if isinstance(loaded, list) and all(isinstance(x, str) for x in loaded):
+                args, exec_form = loaded, True
+        except json.JSONDecodeError:
+            pass
+    if not exec_form:
+        try:
+            words = shlex.split(value, comments=False, posix=True)
+        except ValueError:
+            words = value.split()
+        while words and (match := FLAG.match(words[0])):
+            flags[match.group(1).lower()] = match.group(2) or ""
+            words.pop(0)
+        args = words
+    return Instruction(
+        keyword=keyword,
+        value=value,
+        line=int(item["startline"]) + 1,  # type: ignore[call-overload]
+        end_line=int(item["endline"]) + 1,
+        original=str(item["content"]),  # type: ignore[call-overload]
+        flags=flags,
+        args=tuple(args),
+        exec_form=exec_form,
+    )
+
+
+def _from(inst: Instruction) -> tuple[str, str | None]:
+    words = list(inst.args)
+    if not words:
+        return "", None
+    alias = words[2] if len(words) >= 3 and words[1].lower() == "as" else None
+    return words[0], alias

@@ -1,0 +1,42 @@
+"""`.env` files through python-dotenv's parser (the one the apps themselves use to read them)."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+
+from dotenv.parser import parse_stream
+
+from prodready.project.model import FileProblem
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    value: str
+    line: int
+
+
+@dataclass
+class EnvFile:
+    rel: str
+    variables: list[EnvVar] = field(default_factory=list)
+    problems: list[FileProblem] = field(default_factory=list)
+    dev_only: bool = False
+    lines: list[str] = field(default_factory=list)
+
+    def get(self, name: str) -> EnvVar | None:
+        found = [v for v in self.variables if v.name == name]
+        return found[-1] if found else None
+
+
+def parse(rel: str, text: str, dev_only: bool = False) -> EnvFile:
+    result = EnvFile(rel, dev_only=dev_only, lines=text.splitlines())
+    for binding in parse_stream(io.StringIO(text)):
+        line = binding.original.line
+        if binding.error:
+            snippet = binding.original.string.strip()[:60]
+            result.problems.append(FileProblem(rel, line, f"malformed line: {snippet}"))
+        elif binding.key:
+            result.variables.append(EnvVar(binding.key, binding.value or "", line))
+    return result

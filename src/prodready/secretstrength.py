@@ -1,0 +1,148 @@
+"""Judges secrets by meaning, not entropy: known defaults, placeholders and weak passwords.
+
+Shared by `prodready check` (compose, .env, Dockerfile, URL rules) and
+`prodready.runtime.settings` (refusing to start with a weak secret), so both say the same thing.
+Leaf module: imports nothing from prodready, and zxcvbn only when a value must be scored.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+from functools import lru_cache
+
+SECRET_NAME = re.compile(
+    r"(?:^|_|-|\b)(pass(?:word|wd)?|pwd|secret|token|api_?key|private_?key|"
+    r"credential|auth_?key|signing_?key|session_?key|salt|dsn)(?:$|_|-|\b)",
+    re.IGNORECASE,
+)
+"""Names that hold a secret: DB_PASSWORD, SECRET_KEY, API_TOKEN, JWT_SECRET, ..."""
+
+NOT_SECRET_NAME = re.compile(
+    r"(_FILE|_PATH|_DIR|_URL_FILE|_LENGTH|_MIN_LENGTH|_ALGORITHM|_EXPIRE\w*|_TTL|_HEADER|_NAME|_USER)$",
+    re.IGNORECASE,
+)
+
+KNOWN_DEFAULTS = frozenset(
+    {
+        "admin",
+        "administrator",
+        "password",
+        "passw0rd",
+        "p@ssw0rd",
+        "password1",
+        "password123",
+        "changeme",
+        "change_me",
+        "change-me",
+        "changethis",
+        "secret",
+        "secretkey",
+        "secret_key",
+        "mysecret",
+        "supersecret",
+        "super_secret",
+        "postgres",
+        "postgresql",
+        "root",
+        "toor",
+        "mysql",
+        "redis",
+        "guest",
+        "test",
+        "testing",
+        "default",
+        "qwerty",
+        "letmein",
+        "welcome",
+        "123456",
+        "12345678",
+        "1234",
+        "pass",
+        "user",
+        "example",
+        "dev",
+        "development",
+        "django",
+        "flask",
+        "fastapi",
+        "app",
+        "sa",
+        "oracle",
+        "mongo",
+        "mongodb",
+        "rabbitmq",
+        "minio",
+        "minioadmin",
+        "insecure",
+        "notsecret",
+        "not-secret",
+        "keyboard cat",
+        "s3cr3t",
+        "s3cret",
+    }
+)
+
+PLACEHOLDER = re.compile(
+    r"^(<.*>|\$\{.*\}|\{\{.*\}\}|x{3,}|\*{3,}|\.{3,}|your[-_ ]?\w*|replace[-_ ]?me\w*|"
+    r"todo|tbd|fixme|placeholder|generate[-_ ]?\w*|set[-_ ]?me|none|null|changeme_in_production)$",
+    re.IGNORECASE,
+)
+"""Values that say 'fill me in' rather than being a real secret."""
+
+MIN_SCORE = 3
+"""zxcvbn score (0..4) a secret must reach. 3 is 'safely unguessable: moderate protection'."""
+
+
+class Verdict(StrEnum):
+    STRONG = "strong"
+    EMPTY = "empty"
+    PLACEHOLDER = "placeholder"
+    DEFAULT = "default"
+    WEAK = "weak"
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    reason: str
+
+    @property
+    def is_problem(self) -> bool:
+        return self.verdict in (Verdict.DEFAULT, Verdict.WEAK, Verdict.EMPTY)
+
+
+def is_secret_name(name: str) -> bool:
+    """True for variable names that conventionally hold secrets (DB_PASSWORD, SECRET_KEY ...)."""
+    return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)
+
+
+def is_placeholder(value: str) -> bool:
+    return bool(PLACEHOLDER.match(value.strip()))
+
+
+@lru_cache(maxsize=4096)
+def judge(value: str, name: str = "") -> Judgement:
+    """Judges one secret value. Never include the value in the reason: it may be real."""
+    stripped = value.strip().strip("'\"")
+    if not stripped:
+        return Judgement(Verdict.EMPTY, "is empty")
+    if is_placeholder(stripped):
+        return Judgement(Verdict.PLACEHOLDER, "is a placeholder")
+    lowered = stripped.lower()
+    if lowered in KNOWN_DEFAULTS or lowered == name.lower():
+        return Judgement(Verdict.DEFAULT, "is a well-known default password")
+    score = _zxcvbn_score(stripped)
+    if score < MIN_SCORE:
+        return Judgement(
+            Verdict.WEAK, f"is weak (zxcvbn score {score}/4, needs at least {MIN_SCORE})"
+        )
+    return Judgement(Verdict.STRONG, "is strong")
+
+
+def _zxcvbn_score(value: str) -> int:
+    from zxcvbn import zxcvbn  # heavy: imported only when a value needs scoring
+
+    # zxcvbn's cost grows with length; 100 characters is plenty to judge strength.
+    return int(zxcvbn(value[:100])["score"])
