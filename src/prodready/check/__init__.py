@@ -1,0 +1,1 @@
+"""`prodready check`: rules over each kind of file and over the whole Project."""

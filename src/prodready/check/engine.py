@@ -1,0 +1,193 @@
+"""Runs the rules: Python rules inside the detection pass's parallel workers (each module parsed
+once), file rules on each parsed deployment file, cross-file rules on the Project; then applies
+inline suppressions, the config and the baseline."""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prodready.check import baseline as baseline_module
+from prodready.check.config import CheckConfig, load_config
+from prodready.check.context import FileContext
+from prodready.check.model import Finding, Hit, Rule, Severity
+from prodready.check.pycontext import PyContext
+from prodready.check.registry import load_rules
+from prodready.check.suppress import suppressed_by_config, suppressed_inline
+from prodready.project import detect
+from prodready.project.files import is_dev_only, read_text
+from prodready.project.model import FileKind, Project
+
+PROBLEM_RULE = "PR001"
+
+
+@dataclass
+class CheckResult:
+    project: Project
+    findings: list[Finding]
+    rules: dict[str, Rule]
+    config: CheckConfig
+    suppressed: int = 0
+    baselined: int = 0
+    fingerprints: list[tuple[Finding, str]] = field(default_factory=list)
+
+
+def run_check(
+    root: Path,
+    baseline: Path | None = None,
+    select: set[str] | None = None,
+) -> CheckResult:
+    rules = load_rules()
+    if not root.is_dir():
+        detect(root)  # raises the right InputError for a missing path or a file
+    config = load_config(root, set(rules))
+    enabled = frozenset(
+        rid for rid in rules if rid not in config.ignore and (select is None or rid in select)
+    )
+    hook = functools.partial(_python_rules, enabled)
+    project = detect(root, exclude=config.exclude, python_hook=hook)
+    raw: list[Finding] = []
+    for findings in project.hook_results.values():
+        raw.extend(findings or [])
+    raw.extend(_file_rules(project, rules, enabled))
+    raw.extend(_project_rules(project, rules, enabled))
+    raw.extend(_problems(project, rules, enabled))
+    return _filter(project, rules, config, raw, baseline)
+
+
+def _finding(rule: Rule, path: str, hit: Hit) -> Finding:
+    return Finding(
+        rule_id=rule.id,
+        severity=hit.severity or rule.severity,
+        path=hit.path or path,
+        line=max(1, hit.line),
+        column=max(1, hit.column),
+        message=hit.message,
+        hint=rule.fix.splitlines()[0] if rule.fix else "",
+        title=rule.title,
+        fix=hit.fix,
+    )
+
+
+def _python_rules(
+    enabled: frozenset[str], rel: str, source: str, tree: ast.Module | None
+) -> list[Finding]:
+    """Runs in the detection workers. Dev-only modules (tests) get dev_files rules only."""
+    if tree is None:
+        return []
+    rules = [r for r in load_rules().values() if r.kind == FileKind.PYTHON and r.id in enabled]
+    if not rules:
+        return []
+    ctx = PyContext.build(rel, source, tree)
+    dev = is_dev_only(rel, FileKind.PYTHON)
+    found = []
+    for rule in rules:
+        if dev and not rule.dev_files:
+            continue
+        found.extend(_finding(rule, rel, hit) for hit in rule.func(ctx))
+    return found
+
+
+PARSED_BY_KIND = {
+    FileKind.DOCKERFILE: "dockerfiles",
+    FileKind.COMPOSE: "compose_files",
+    FileKind.NGINX: "nginx_confs",
+    FileKind.SYSTEMD: "systemd_units",
+    FileKind.GUNICORN: "gunicorn_configs",
+    FileKind.ENV: "env_files",
+}
+
+
+def _file_rules(project: Project, rules: dict[str, Rule], enabled: frozenset[str]) -> list[Finding]:
+    parsed: dict[str, object] = {}
+    for attribute in PARSED_BY_KIND.values():
+        for item in getattr(project, attribute):
+            parsed[item.rel] = item
+    by_kind: dict[str, list[Rule]] = {}
+    for rule in rules.values():
+        if rule.id in enabled and rule.kind not in ("project", FileKind.PYTHON):
+            by_kind.setdefault(rule.kind, []).append(rule)
+    found: list[Finding] = []
+    for source in project.files:
+        kind_rules = by_kind.get(source.kind)
+        if not kind_rules:
+            continue
+        text, _ = read_text(source.path, source.rel)
+        if text is None:
+            continue
+        ctx = FileContext(project, source, parsed.get(source.rel), text.splitlines())
+        for rule in kind_rules:
+            if source.dev_only and not rule.dev_files:
+                continue
+            if ctx.parsed is None and source.kind in PARSED_BY_KIND:
+                continue
+            found.extend(_finding(rule, source.rel, hit) for hit in rule.func(ctx))
+    return found
+
+
+def _project_rules(
+    project: Project, rules: dict[str, Rule], enabled: frozenset[str]
+) -> list[Finding]:
+    found: list[Finding] = []
+    for rule in rules.values():
+        if rule.kind == "project" and rule.id in enabled:
+            for hit in rule.func(project):
+                if hit.path is None:
+                    raise ValueError(f"cross-file rule {rule.id} must give a path")
+                found.append(_finding(rule, hit.path, hit))
+    return found
+
+
+def _problems(project: Project, rules: dict[str, Rule], enabled: frozenset[str]) -> list[Finding]:
+    """Unreadable and unparsable files become PR001 findings, so the scan goes on."""
+    if PROBLEM_RULE not in enabled:
+        return []
+    rule = rules[PROBLEM_RULE]
+    seen = set()
+    found = []
+    for problem in project.problems:
+        key = (problem.rel, problem.line, problem.message)
+        if key not in seen:
+            seen.add(key)
+            found.append(_finding(rule, problem.rel, Hit(problem.line, problem.message)))
+    return found
+
+
+def _filter(
+    project: Project,
+    rules: dict[str, Rule],
+    config: CheckConfig,
+    raw: list[Finding],
+    baseline: Path | None,
+) -> CheckResult:
+    result = CheckResult(project, [], rules, config)
+    lines_cache: dict[str, list[str]] = {}
+    known = Counter(baseline_module.read(baseline)) if baseline else Counter()
+    unique = {(f.rule_id, f.path, f.line, f.column, f.message): f for f in raw}
+    for finding in sorted(unique.values(), key=Finding.sort_key):
+        lines = lines_cache.get(finding.path)
+        if lines is None:
+            text, _ = read_text(project.root / finding.path, finding.path)
+            lines = lines_cache[finding.path] = (text or "").splitlines()
+        if suppressed_by_config(finding, config) or suppressed_inline(finding, lines):
+            result.suppressed += 1
+            continue
+        line_text = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+        fp = baseline_module.fingerprint(finding, line_text)
+        result.fingerprints.append((finding, fp))
+        if known[fp] > 0:
+            known[fp] -= 1
+            result.baselined += 1
+            continue
+        result.findings.append(finding)
+    return result
+
+
+def exit_code(findings: list[Finding], fail_on: str) -> int:
+    if fail_on == "never":
+        return 0
+    threshold = Severity(fail_on).rank
+    return 1 if any(f.severity.rank >= threshold for f in findings) else 0

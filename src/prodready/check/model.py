@@ -1,0 +1,88 @@
+"""The vocabulary of `check`: severities, rules, hits, findings and fixes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 3, "warning": 2, "info": 1}[self.value]
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace `old` with `new` in lines `line`..`end_line` of a file (first occurrence).
+    An empty `old` inserts `new` (one or more whole lines) before `line`."""
+
+    rel: str
+    line: int
+    old: str
+    new: str
+    end_line: int | None = None
+
+
+@dataclass(frozen=True)
+class Fix:
+    description: str
+    edits: tuple[Edit, ...]
+    safe: bool = True
+    """False when the fix changes behaviour (e.g. naive -> aware datetimes): --unsafe-fixes."""
+
+
+@dataclass(frozen=True)
+class Hit:
+    """What a rule reports: a place and a message. `path` defaults to the file being checked
+    (cross-file rules always give it)."""
+
+    line: int
+    message: str
+    column: int = 1
+    path: str | None = None
+    fix: Fix | None = None
+    severity: Severity | None = None
+    """Overrides the rule's severity for this hit (e.g. CORS * is worse with credentials)."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule_id: str
+    severity: Severity
+    path: str
+    line: int
+    column: int
+    message: str
+    hint: str
+    title: str
+    fix: Fix | None = None
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        return (self.path, self.line, self.column, self.rule_id)
+
+
+RuleFunc = Callable[[Any], Iterable[Hit]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    id: str
+    name: str
+    title: str
+    severity: Severity
+    kind: str  # a FileKind value, or "project" for cross-file rules
+    why: str
+    fix: str
+    bad: str
+    good: str
+    func: RuleFunc = field(repr=False, compare=False)
+    guideline: str | None = None
+    dev_files: bool = False
+    """Also run on development-only files (compose overrides, .env.example, tests ...)."""

@@ -1,0 +1,96 @@
+"""What Python rules read: the module's AST indexed in one walk (nodes by type, calls by the last
+name of their callee, each node's parent), so each rule touches only the nodes it cares about."""
+
+from __future__ import annotations
+
+import ast
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from prodready.project.pyscan import dotted, is_main_guard
+
+
+@dataclass
+class PyContext:
+    rel: str
+    source: str
+    tree: ast.Module
+    lines: list[str] = field(default_factory=list)
+    by_type: dict[type, list[ast.AST]] = field(default_factory=lambda: defaultdict(list))
+    calls: dict[str, list[ast.Call]] = field(default_factory=lambda: defaultdict(list))
+    parents: dict[int, ast.AST] = field(default_factory=dict)
+    imports: set[str] = field(default_factory=set)
+
+    @classmethod
+    def build(cls, rel: str, source: str, tree: ast.Module) -> PyContext:
+        ctx = cls(rel, source, tree, source.splitlines())
+        stack: list[ast.AST] = [tree]
+        by_type, calls, parents = ctx.by_type, ctx.calls, ctx.parents
+        while stack:
+            node = stack.pop()
+            by_type[type(node)].append(node)
+            if isinstance(node, ast.Call):
+                func = node.func
+                name = (
+                    func.attr
+                    if isinstance(func, ast.Attribute)
+                    else (func.id if isinstance(func, ast.Name) else "")
+                )
+                calls[name].append(node)
+            elif isinstance(node, ast.Import):
+                ctx.imports.update(a.name.split(".")[0] for a in node.names)
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                ctx.imports.add(node.module.split(".")[0])
+            for child in ast.iter_child_nodes(node):
+                parents[id(child)] = node
+                stack.append(child)
+        return ctx
+
+    def nodes(self, kind: type) -> list[ast.AST]:
+        return self.by_type.get(kind, [])
+
+    def calls_named(self, *names: str) -> Iterator[tuple[ast.Call, str]]:
+        """Calls whose callee ends in one of `names`, with the callee's dotted name."""
+        for name in names:
+            for call in self.calls.get(name, []):
+                yield call, dotted(call.func)
+
+    def parent(self, node: ast.AST) -> ast.AST | None:
+        return self.parents.get(id(node))
+
+    def ancestors(self, node: ast.AST) -> Iterator[ast.AST]:
+        current = self.parents.get(id(node))
+        while current is not None:
+            yield current
+            current = self.parents.get(id(current))
+
+    def at_import_time(self, node: ast.AST) -> bool:
+        """True when `node` runs when the module is imported: not inside a function, a lambda,
+        or the `if __name__ == "__main__":` block."""
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+                return False
+            if isinstance(ancestor, ast.If) and is_main_guard(ancestor):
+                return False
+        return True
+
+    def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, ast.FunctionDef | ast.AsyncFunctionDef):
+                return ancestor
+        return None
+
+    def in_except_handler(self, node: ast.AST) -> ast.ExceptHandler | None:
+        for ancestor in self.ancestors(node):
+            if isinstance(ancestor, ast.ExceptHandler):
+                return ancestor
+            if isinstance(ancestor, ast.FunctionDef | ast.AsyncFunctionDef):
+                return None
+        return None
+
+    def line_text(self, line: int) -> str:
+        return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
+
+    def segment(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.source, node) or ""

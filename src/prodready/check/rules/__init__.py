@@ -1,0 +1,1 @@
+"""Rule modules: one per kind of file, plus crossfile.py for rules over the whole Project."""

@@ -1,0 +1,1 @@
+"""Rules for crossfile files (being written)."""

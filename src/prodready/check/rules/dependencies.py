@@ -1,0 +1,1 @@
+"""Rules for dependencies files (being written)."""

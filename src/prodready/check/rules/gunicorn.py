@@ -1,0 +1,1 @@
+"""Rules for gunicorn files (being written)."""

@@ -1,0 +1,1 @@
+"""Rules for nginx files (being written)."""

@@ -1,0 +1,1 @@
+"""Rules for python files (being written)."""
