@@ -7,6 +7,7 @@ import importlib
 import typer
 
 COMMAND_MODULES = [
+    "prodready.cli.load",
     "prodready.cli.check",
     "prodready.cli.rules",
 ]

@@ -1,0 +1,145 @@
+"""`prodready load`: parse options, run the load test (or find the maximum rate), render."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from prodready.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+
+EXIT_INTERRUPTED = 130
+
+
+def load(
+    url: Annotated[
+        str | None, typer.Argument(help="URL to load, e.g. http://127.0.0.1:8000/health.")
+    ] = None,
+    scenario: Annotated[
+        Path | None,
+        typer.Option("--scenario", help="TOML or YAML file with several weighted requests."),
+    ] = None,
+    connections: Annotated[
+        int | None,
+        typer.Option("-c", "--connections", help="Connections (closed model: concurrency). [50]"),
+    ] = None,
+    duration: Annotated[
+        str | None, typer.Option("-d", "--duration", help="How long to send, e.g. 30s, 2m. [10s]")
+    ] = None,
+    requests: Annotated[
+        int | None, typer.Option("-n", "--requests", help="Stop after this many requests.")
+    ] = None,
+    rate: Annotated[
+        str | None,
+        typer.Option("--rate", help="Open model: constant arrival rate, e.g. 500 or 500/s."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("-w", "--workers", help="Worker processes. [the CPUs this process may use]"),
+    ] = None,
+    method: Annotated[str, typer.Option("-m", "--method", help="HTTP method.")] = "GET",
+    header: Annotated[
+        list[str] | None,
+        typer.Option("-H", "--header", help="Request header 'Name: value' (repeatable)."),
+    ] = None,
+    body: Annotated[str | None, typer.Option("--body", help="Request body.")] = None,
+    body_file: Annotated[
+        Path | None, typer.Option("--body-file", help="Read the request body from a file.")
+    ] = None,
+    timeout: Annotated[str, typer.Option("--timeout", help="Per-request timeout.")] = "10s",
+    insecure: Annotated[
+        bool, typer.Option("-k", "--insecure", help="Do not verify TLS certificates.")
+    ] = False,
+    slo: Annotated[
+        str | None,
+        typer.Option(
+            "--slo", help="Gate, e.g. 'p95<300ms,p99<1s,rps>=100,errors<0.1%'. Exit 1 if missed."
+        ),
+    ] = None,
+    find_max: Annotated[
+        bool,
+        typer.Option(
+            "--find-max", help="Step the rate up, then bisect: the highest rate meeting --slo."
+        ),
+    ] = False,
+    json_out: Annotated[
+        str | None, typer.Option("--json", help="Write the JSON report here ('-' = stdout).")
+    ] = None,
+    html_out: Annotated[
+        str | None, typer.Option("--html", help="Write a self-contained HTML report here.")
+    ] = None,
+    quiet: Annotated[
+        bool, typer.Option("-q", "--quiet", help="No progress and no summary.")
+    ] = False,
+) -> None:
+    """Load-test a URL: closed or open model, HDR latency, SLO gate, JSON and HTML reports."""
+    from prodready.load import config as options
+    from prodready.load.console import live_progress, summary
+    from prodready.load.engine import run_load
+    from prodready.load.findmax import find_max_rate
+    from prodready.load.html import write_html
+    from prodready.load.report import check_destination, write_json
+    from prodready.load.scenario import load_scenario, read_body_file
+    from prodready.load.slo import evaluate, parse_slo
+
+    if url is not None and scenario is not None:
+        raise UsageError("give a URL or --scenario, not both", "put base_url in the scenario")
+    if body is not None and body_file is not None:
+        raise UsageError("give --body or --body-file, not both", "pick one")
+    objectives = parse_slo(slo) if slo is not None else []
+    if find_max and not objectives:
+        raise UsageError("--find-max needs --slo", "e.g. --find-max --slo 'p99<100ms,errors<1%'")
+    for destination in (json_out, html_out):
+        check_destination(destination)
+    target, specs = load_scenario(scenario) if scenario is not None else (None, None)
+    request_body = body.encode() if body is not None else b""
+    if body_file is not None:
+        request_body = read_body_file(body_file)
+    config = options.build_config(
+        url,
+        requests=specs,
+        target=target,
+        method=method,
+        headers=tuple(options.parse_header(h) for h in header or ()),
+        body=request_body,
+        connections=connections,
+        duration_s=options.parse_duration(duration) if duration is not None else None,
+        total_requests=requests,
+        rate=options.parse_rate(rate) if rate is not None else None,
+        workers=workers,
+        timeout_s=options.parse_duration(timeout),
+        insecure=insecure,
+    )
+
+    machine_on_stdout = json_out == "-"
+    console = Console(stderr=machine_on_stdout, highlight=False)
+    status = Console(stderr=True, highlight=False)
+    show_live = not quiet and status.is_terminal
+
+    if find_max:
+        search = find_max_rate(config, objectives, status if not quiet else None)
+        result, verdicts = search.best_result, search.best_verdicts
+        if not quiet:
+            console.print(search.render())
+    else:
+        with live_progress(status, "load", show_live) as on_progress:
+            result = run_load(config, on_progress)  # type: ignore[arg-type]
+        verdicts = evaluate(objectives, result)
+        if not quiet:
+            console.print(summary(result, verdicts))
+    if json_out is not None:
+        write_json(json_out, result, verdicts)
+    if html_out is not None:
+        write_html(html_out, result, verdicts)
+    if result.interrupted:
+        sys.stderr.write("interrupted: the result above covers the run until Ctrl-C\n")
+        raise typer.Exit(EXIT_INTERRUPTED)
+    failed = any(not verdict.passed for verdict in verdicts)
+    raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("load")(load)

@@ -1,0 +1,116 @@
+"""One keep-alive HTTP/1.1 connection: an asyncio Protocol fed straight into httptools.
+
+This is the hot path: per response it costs one clock read, one list append, one list
+increment and one write of pre-encoded bytes. Everything else (timeouts, reconnects,
+reporting) happens outside it, in `worker.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from time import monotonic_ns
+from typing import TYPE_CHECKING
+
+import httptools
+
+if TYPE_CHECKING:
+    from prodready.load.worker import Worker
+
+# Error kinds, as counted in results. HTTP errors are counted as "http_<code>".
+CONNECT_REFUSED = "connect_refused"
+CONNECT_TIMEOUT = "connect_timeout"
+CONNECT_ERROR = "connect_error"
+DNS = "dns"
+TLS = "tls"
+RESET = "reset"
+CLOSED = "closed_mid_response"
+TIMEOUT = "timeout"
+PROTOCOL = "protocol_error"
+
+
+def connect_error_kind(error: BaseException) -> str:
+    """The kind of a failed connection attempt."""
+    if isinstance(error, ConnectionRefusedError):
+        return CONNECT_REFUSED
+    if isinstance(error, TimeoutError):
+        return CONNECT_TIMEOUT
+    if isinstance(error, ssl.SSLError | ssl.CertificateError):
+        return TLS
+    if isinstance(error, OSError) and error.__class__.__name__ == "gaierror":
+        return DNS
+    return CONNECT_ERROR
+
+
+class Connection(asyncio.Protocol):
+    """A connection that sends one request at a time and records each response.
+
+    `sent_at_ns` is when the latency clock started: the actual send in the closed model,
+    the intended send in the open model. `written_at_ns` is the actual send, for timeouts.
+    """
+
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
+        self.record = worker.recorder.record
+        self.status_counts = worker.status_counts
+        self.transport: asyncio.Transport | None = None
+        self.parser = httptools.HttpResponseParser(self)
+        self.busy = False
+        self.sent_at_ns = 0
+        self.written_at_ns = 0
+        self.error_counted = False
+        # Delay before the next connection attempt; grows while connecting keeps failing.
+        self.backoff_s = 0.0
+
+    # asyncio callbacks
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        self.parser = httptools.HttpResponseParser(self)
+        self.error_counted = False
+        self.worker.on_connected(self)
+
+    def data_received(self, data: bytes) -> None:
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError:
+            self.fail(PROTOCOL)
+
+    def eof_received(self) -> bool:
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.busy and not self.error_counted:
+            self.worker.count_error(RESET if exc is not None else CLOSED)
+        self.busy = False
+        self.transport = None
+        self.worker.on_lost(self)
+
+    # httptools callback
+
+    def on_message_complete(self) -> None:
+        now = monotonic_ns()
+        self.record((now - self.sent_at_ns) // 1000)
+        parser = self.parser
+        self.status_counts[parser.get_status_code()] += 1
+        self.busy = False
+        if parser.should_keep_alive():
+            self.worker.on_response(self, now)
+        else:
+            self.transport.close()  # type: ignore[union-attr]
+
+    # used by the worker
+
+    def send(self, request: bytes, sent_at_ns: int, now_ns: int) -> None:
+        self.busy = True
+        self.sent_at_ns = sent_at_ns
+        self.written_at_ns = now_ns
+        self.transport.write(request)  # type: ignore[union-attr]
+
+    def fail(self, kind: str) -> None:
+        """Counts an error for the request in flight and drops the connection."""
+        if self.busy:
+            self.worker.count_error(kind)
+            self.error_counted = True
+        if self.transport is not None:
+            self.transport.abort()

@@ -1,0 +1,135 @@
+"""Text output for people: the live progress line and the summary at the end (rich)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from rich.console import Console, Group, RenderableType
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from prodready.load.engine import Progress
+from prodready.load.histogram import REPORTED_PERCENTILES, percentile_label
+from prodready.load.result import LoadResult
+from prodready.load.slo import Verdict
+
+
+class _LiveLine:
+    """Redrawn by rich a few times a second; elapsed time moves even between reports."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+        self.latest: Progress | None = None
+
+    def __rich__(self) -> RenderableType:
+        elapsed = time.monotonic() - self.started
+        line = Text(f"{self.label}  {elapsed:5.1f}s", style="bold")
+        latest = self.latest
+        if latest is not None:
+            if latest.planned_s:
+                line.append(f"/{latest.planned_s:.0f}s", style="bold")
+            line.append(
+                f"  rps {latest.rps:,.0f}  p50 {latest.p50_ms:.2f} ms  p99 {latest.p99_ms:.2f} ms"
+                f"  responses {latest.responses:,}"
+            )
+            line.append(f"  errors {latest.errors:,}", style="red" if latest.errors else "")
+        return line
+
+
+@contextmanager
+def live_progress(console: Console, label: str, enabled: bool) -> Iterator[object]:
+    """Yields an `on_progress` callback; shows nothing when disabled (quiet, not a TTY)."""
+    if not enabled:
+        yield None
+        return
+    line = _LiveLine(label)
+
+    def on_progress(progress: Progress) -> None:
+        line.latest = progress
+
+    with Live(line, console=console, refresh_per_second=4, transient=True):
+        yield on_progress
+
+
+def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
+    """The end-of-run summary: counts, latency percentiles, errors, generator health, SLO."""
+    parts: list[RenderableType] = []
+    config = result.config
+    model = (
+        f"open model, {config['rate']:g} req/s"
+        if config["model"] == "open"
+        else f"closed model, {config['connections']} connections"
+    )
+    title = f"{config['url']}  ({model}, {config['workers']} worker(s))"
+    if result.interrupted:
+        title += "  [interrupted: partial result]"
+    parts.append(Text(title, style="bold"))
+
+    totals = Table(show_header=False, box=None, pad_edge=False)
+    totals.add_row("duration", f"{result.duration_s:.2f} s")
+    totals.add_row("responses", f"{result.responses:,}  ({result.rps:,.1f}/s)")
+    totals.add_row("errors", f"{result.error_count:,}  ({result.error_rate:.3%})")
+    if result.dropped:
+        totals.add_row("not sent", f"{result.dropped:,}  (no free connection in time)")
+    if result.unfinished:
+        totals.add_row("unfinished", f"{result.unfinished:,}  (still in flight at the end)")
+    parts.append(totals)
+
+    if result.responses:
+        histogram = result.histogram
+        latency = Table(title="latency", title_justify="left")
+        names = ["min", "mean", *(percentile_label(p) for p in REPORTED_PERCENTILES), "max"]
+        values = [histogram.get_min_value() / 1000, histogram.get_mean_value() / 1000]
+        values += [result.latency_ms(p) for p in REPORTED_PERCENTILES]
+        values.append(histogram.get_max_value() / 1000)
+        latency.add_column("")
+        latency.add_column("ms", justify="right")
+        for name, value in zip(names, values, strict=True):
+            latency.add_row(name, f"{value:,.3f}")
+        parts.append(latency)
+
+    if result.errors or result.status_counts:
+        kinds = Table(title="responses and errors", title_justify="left")
+        kinds.add_column("kind")
+        kinds.add_column("count", justify="right")
+        for code, count in sorted(result.status_counts.items()):
+            kinds.add_row(f"HTTP {code}", f"{count:,}", style="red" if code >= 400 else "")
+        for kind, count in result.transport_errors.items():
+            kinds.add_row(kind, f"{count:,}", style="red")
+        parts.append(kinds)
+
+    generator = result.generator
+    health = (
+        f"generator: CPU {generator.cpu_fraction_max:.0%} per worker, "
+        f"event-loop lag {generator.lag_mean_ms_max:.2f} ms"
+    )
+    if generator.suspect:
+        parts.append(
+            Text(
+                health
+                + " - SUSPECT: the generator may have limited the result ("
+                + "; ".join(generator.suspect_reasons)
+                + ")",
+                style="yellow",
+            )
+        )
+    else:
+        parts.append(Text(health, style="dim"))
+
+    if verdicts:
+        slo = Table(title="SLO", title_justify="left")
+        slo.add_column("objective")
+        slo.add_column("actual", justify="right")
+        slo.add_column("result")
+        for verdict in verdicts:
+            slo.add_row(
+                verdict.objective.text,
+                verdict.describe_actual(),
+                Text("pass", style="green") if verdict.passed else Text("FAIL", style="bold red"),
+            )
+        parts.append(slo)
+    return Group(*parts)

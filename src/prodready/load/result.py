@@ -1,0 +1,168 @@
+"""The outcome of a load run, merged from every worker, and its JSON form."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from hdrh.histogram import HdrHistogram
+
+from prodready.load.histogram import (
+    latency_summary_ms,
+    new_histogram,
+    percentile_curve_ms,
+    percentile_ms,
+)
+
+# The generator is suspect (it, not the server, may have been the bottleneck) above these.
+SUSPECT_CPU_FRACTION = 0.80
+SUSPECT_LAG_MS = 1.0
+
+
+@dataclass
+class Interval:
+    """One report interval of the whole run (all workers merged)."""
+
+    t_s: float
+    duration_s: float
+    responses: int
+    errors: int
+    p50_ms: float
+    p90_ms: float
+    p99_ms: float
+    max_ms: float
+
+    @property
+    def rps(self) -> float:
+        return self.responses / self.duration_s if self.duration_s > 0 else 0.0
+
+
+@dataclass
+class Generator:
+    """How the load generator itself fared: its CPU per worker and its event-loop lag."""
+
+    cpu_fraction_max: float = 0.0
+    cpu_seconds: float = 0.0
+    lag_mean_ms_max: float = 0.0
+    lag_max_ms: float = 0.0
+
+    @property
+    def suspect_reasons(self) -> list[str]:
+        reasons = []
+        if self.cpu_fraction_max > SUSPECT_CPU_FRACTION:
+            reasons.append(f"generator CPU {self.cpu_fraction_max:.0%} (over 80%)")
+        if self.lag_mean_ms_max > SUSPECT_LAG_MS:
+            reasons.append(f"event-loop lag {self.lag_mean_ms_max:.1f} ms (over 1 ms)")
+        return reasons
+
+    @property
+    def suspect(self) -> bool:
+        return bool(self.suspect_reasons)
+
+
+@dataclass
+class LoadResult:
+    """Everything a run measured. Latency is in the HDR `histogram` (microseconds)."""
+
+    config: dict[str, Any]
+    duration_s: float = 0.0
+    histogram: HdrHistogram = field(default_factory=new_histogram)
+    sent: int = 0
+    status_counts: dict[int, int] = field(default_factory=dict)
+    transport_errors: dict[str, int] = field(default_factory=dict)
+    dropped: int = 0
+    unfinished: int = 0
+    timeline: list[Interval] = field(default_factory=list)
+    generator: Generator = field(default_factory=Generator)
+    worker_responses: list[int] = field(default_factory=list)
+    interrupted: bool = False
+    lost_workers: int = 0
+
+    @property
+    def responses(self) -> int:
+        return self.histogram.get_total_count()
+
+    @property
+    def errors(self) -> dict[str, int]:
+        """Errors by kind: transport errors and 'http_<code>' for every status of 400 or more."""
+        by_kind = dict(self.transport_errors)
+        for code, count in sorted(self.status_counts.items()):
+            if code >= 400:
+                by_kind[f"http_{code}"] = count
+        return dict(sorted(by_kind.items(), key=lambda item: -item[1]))
+
+    @property
+    def error_count(self) -> int:
+        return sum(self.errors.values())
+
+    @property
+    def attempts(self) -> int:
+        """Responses plus requests that ended in a transport error."""
+        return self.responses + sum(self.transport_errors.values())
+
+    @property
+    def error_rate(self) -> float:
+        return self.error_count / self.attempts if self.attempts else 0.0
+
+    @property
+    def rps(self) -> float:
+        return self.responses / self.duration_s if self.duration_s > 0 else 0.0
+
+    @property
+    def status_classes(self) -> dict[str, int]:
+        classes: dict[str, int] = {}
+        for code, count in self.status_counts.items():
+            name = f"{code // 100}xx"
+            classes[name] = classes.get(name, 0) + count
+        return dict(sorted(classes.items()))
+
+    def latency_ms(self, percentile: float) -> float:
+        return percentile_ms(self.histogram, percentile)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON report (without the SLO verdict, which the caller adds)."""
+        return {
+            "config": self.config,
+            "summary": {
+                "duration_s": round(self.duration_s, 3),
+                "sent": self.sent,
+                "responses": self.responses,
+                "rps": round(self.rps, 1),
+                "errors": self.error_count,
+                "error_rate": round(self.error_rate, 6),
+                "dropped": self.dropped,
+                "unfinished": self.unfinished,
+                "interrupted": self.interrupted,
+                "lost_workers": self.lost_workers,
+            },
+            "latency_ms": latency_summary_ms(self.histogram),
+            "errors_by_kind": self.errors,
+            "status_classes": self.status_classes,
+            "status_codes": {str(code): n for code, n in sorted(self.status_counts.items())},
+            "generator": {
+                "cpu_percent_max": round(self.generator.cpu_fraction_max * 100, 1),
+                "cpu_seconds": round(self.generator.cpu_seconds, 3),
+                "loop_lag_mean_ms_max": round(self.generator.lag_mean_ms_max, 3),
+                "loop_lag_max_ms": round(self.generator.lag_max_ms, 3),
+                "suspect": self.generator.suspect,
+                "suspect_reasons": self.generator.suspect_reasons,
+            },
+            "timeline": [
+                {
+                    "t_s": round(i.t_s, 3),
+                    "rps": round(i.rps, 1),
+                    "responses": i.responses,
+                    "errors": i.errors,
+                    "p50_ms": i.p50_ms,
+                    "p90_ms": i.p90_ms,
+                    "p99_ms": i.p99_ms,
+                    "max_ms": i.max_ms,
+                }
+                for i in self.timeline
+            ],
+            "percentiles": [
+                {"percentile": p, "latency_ms": ms} for p, ms in percentile_curve_ms(self.histogram)
+            ],
+            "worker_responses": self.worker_responses,
+            "hdr_histogram_us": self.histogram.encode().decode("ascii"),
+        }
