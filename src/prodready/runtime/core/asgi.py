@@ -1,0 +1,218 @@
+"""The kit as one pure ASGI middleware: a single pass per request, a single `send` wrapper.
+
+Installed outermost (outside Starlette's ServerErrorMiddleware), so the 500 pages frameworks
+render for unhandled exceptions, and their error handlers' responses, get the request ID and
+security headers too. An exception that escapes the app is logged here, with the request ID,
+and answered 500 if no response was started; it is not re-raised, so the server does not log
+it a second time without the ID.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, MutableMapping
+from time import perf_counter
+from typing import Any
+
+from prodready.runtime.health import begin_draining
+from prodready.runtime.kit import EndpointResponse, Kit, plain_response
+from prodready.runtime.requestid import accept_or_generate, request_id_var
+from prodready.runtime.security import BodyTooLarge, Headers, add_missing
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+RouteOf = Callable[[Scope], str]
+
+_ERROR_500 = plain_response(500, "internal server error")
+_ERROR_413 = plain_response(413, "request body too large")
+
+
+class KitASGIMiddleware:
+    def __init__(self, app: ASGIApp, kit: Kit, route_of: RouteOf) -> None:
+        self.app = app
+        self.kit = kit
+        self.route_of = route_of
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            if scope["type"] == "lifespan":
+                receive = _drain_on_shutdown(receive)
+            await self.app(scope, receive, send)
+            return
+        kit = self.kit
+        path: str = scope["path"]
+        method: str = scope["method"]
+        request_id_in = origin = forwarded_for = content_length = asked_method = None
+        asked_headers = ""
+        request_id_header = kit.request_id_header
+        for name, value in scope["headers"]:
+            if name == request_id_header:
+                request_id_in = value.decode("latin-1")
+            elif name == b"content-length":
+                content_length = value
+            elif name == b"origin":
+                origin = value.decode("latin-1")
+            elif name == b"x-forwarded-for":
+                forwarded_for = value.decode("latin-1")
+            elif name == b"access-control-request-method":
+                asked_method = value.decode("latin-1")
+            elif name == b"access-control-request-headers":
+                asked_headers = value.decode("latin-1")
+        request_id = accept_or_generate(request_id_in)
+        token = request_id_var.set(request_id)
+        try:
+            extra = kit.response_headers(path, scope.get("scheme") == "https", request_id, origin)
+            endpoint = kit.endpoints.get(path)
+            if endpoint is not None:
+                await self._endpoint(endpoint, path, extra, send)
+                return
+            client = scope.get("client")
+            peer = client[0] if client else None
+            started = perf_counter()
+            answer = await self._refusal(
+                method, path, peer, forwarded_for, origin, asked_method, asked_headers,
+                content_length,
+            )  # fmt: skip
+            if answer is not None:
+                status, headers, body = answer
+                await _respond(send, status, [*headers, *extra], body)
+                route = self.route_of(scope)
+                kit.record(method, path, route, status, perf_counter() - started, peer)
+                return
+            await self._forward(scope, receive, send, extra, content_length, started, peer)
+        finally:
+            request_id_var.reset(token)
+
+    async def _refusal(
+        self,
+        method: str,
+        path: str,
+        peer: str | None,
+        forwarded_for: str | None,
+        origin: str | None,
+        asked_method: str | None,
+        asked_headers: str,
+        content_length: bytes | None,
+    ) -> EndpointResponse | None:
+        kit = self.kit
+        preflight = kit.preflight(method, origin, asked_method, asked_headers)
+        if preflight is not None:
+            return preflight[0], preflight[1], b""
+        if content_length is not None and kit.too_large(path, int(content_length)):
+            return _ERROR_413
+        if kit.rate_limits is not None:
+            refusal = await kit.arate_limited(peer, forwarded_for, path)
+            if refusal is not None:
+                return refusal.status, refusal.headers, refusal.body
+        return None
+
+    async def _forward(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        extra: Headers,
+        content_length: bytes | None,
+        started: float,
+        peer: str | None,
+    ) -> None:
+        kit = self.kit
+        status = 500
+        response_started = False
+        body_too_large = False
+        in_progress = kit.metrics.in_progress if kit.metrics is not None else None
+
+        async def send_with_headers(message: Message) -> None:
+            nonlocal status, response_started
+            if body_too_large:
+                # The app (or its error handler) answers a body we cut off: answer 413 instead.
+                if not response_started:
+                    response_started = True
+                    status = 413
+                    await _respond(send, 413, [*_ERROR_413[1], *extra], _ERROR_413[2])
+                return
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = list(message.get("headers") or ())
+                add_missing(headers, extra)
+                message["headers"] = headers
+                response_started = True
+            await send(message)
+
+        limit = kit.body_limits.for_path(scope["path"])
+        if limit is not None and content_length is None:
+            # No Content-Length (chunked): count the body as the app reads it.
+            received = 0
+            inner_receive = receive
+
+            async def receive_limited() -> Message:
+                nonlocal received, body_too_large
+                message = await inner_receive()
+                received += len(message.get("body", b""))
+                if received > limit:
+                    body_too_large = True
+                    raise BodyTooLarge
+                return message
+
+            receive = receive_limited
+
+        if in_progress is not None:
+            in_progress.inc()
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except BodyTooLarge:
+            if not response_started:
+                status = 413
+                await _respond(send, 413, [*_ERROR_413[1], *extra], _ERROR_413[2])
+        except Exception:
+            if body_too_large:
+                return
+            _log_unhandled(scope)
+            if not response_started:
+                status = 500
+                await _respond(send, 500, [*_ERROR_500[1], *extra], _ERROR_500[2])
+        finally:
+            if in_progress is not None:
+                in_progress.dec()
+            kit.record(
+                scope["method"], scope["path"], self.route_of(scope), status,
+                perf_counter() - started, peer,
+            )  # fmt: skip
+
+    async def _endpoint(
+        self, endpoint: Callable[[], EndpointResponse], path: str, extra: Headers, send: Send
+    ) -> None:
+        if path in self.kit.instant_endpoints:
+            status, headers, body = endpoint()
+        else:
+            # Health checks wait on dependencies and scrapes read files: keep the loop free.
+            loop = asyncio.get_running_loop()
+            status, headers, body = await loop.run_in_executor(None, endpoint)
+        await _respond(send, status, [*headers, *extra], body)
+
+
+async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _drain_on_shutdown(receive: Receive) -> Receive:
+    async def receive_lifespan() -> Message:
+        message = await receive()
+        if message.get("type") == "lifespan.shutdown":
+            begin_draining()
+        return message
+
+    return receive_lifespan
+
+
+def _log_unhandled(scope: Scope) -> None:
+    from prodready.runtime.logs import get_logger
+
+    get_logger("prodready").exception(
+        "unhandled_exception", method=scope.get("method"), path=scope.get("path")
+    )

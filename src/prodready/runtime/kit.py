@@ -1,0 +1,157 @@
+"""What the kit does per request, built once from `Options`; shared by the ASGI and WSGI cores.
+
+The cores only speak their protocol; every decision (which headers, which refusal, what to
+record) is made here, so both behave the same.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from prodready.runtime.health import CONTENT_TYPE as HEALTH_CONTENT_TYPE
+from prodready.runtime.health import HealthRegistry
+from prodready.runtime.options import Options
+from prodready.runtime.ratelimit import RateLimits, Refusal
+from prodready.runtime.security import BodyLimits, Cors, Headers, SecurityHeaders
+
+EndpointResponse = tuple[int, Headers, bytes]
+
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+class Kit:
+    def __init__(
+        self,
+        options: Options,
+        health: HealthRegistry,
+        relaxed_csp_paths: Iterable[str] = (),
+        asynchronous: bool = False,
+    ) -> None:
+        self.options = options
+        self.health = health
+        self.request_id_header = options.request_id_header.lower().encode()
+        self.metrics = None
+        if options.metrics:
+            from prodready.runtime.metrics import http_metrics
+
+            self.metrics = http_metrics()
+        self.security = None
+        if options.security_headers:
+            self.security = SecurityHeaders(
+                options.content_security_policy, options.hsts_max_age, relaxed_csp_paths
+            )
+        self.cors = (
+            Cors(options.cors_origins, options.cors_allow_credentials)
+            if options.cors_origins
+            else None
+        )
+        self.body_limits = BodyLimits(options.max_body_size, options.route_body_limits)
+        self.rate_limits = None
+        if options.rate_limit or options.route_limits or options.global_limit:
+            self.rate_limits = RateLimits(
+                per_client=options.rate_limit,
+                route_limits=options.route_limits,
+                global_limit=options.global_limit,
+                storage=options.rate_limit_storage,
+                strategy=options.rate_limit_strategy,
+                fail_closed=options.rate_limit_fail_closed,
+                trusted_proxies=options.trusted_proxies,
+                asynchronous=asynchronous,
+            )
+        self.access_log: Any = None
+        if options.access_log:
+            from prodready.runtime.logs import get_logger
+
+            self.access_log = get_logger("prodready.access").info
+        self.endpoints: dict[str, Callable[[], EndpointResponse]] = {}
+        for path, handler in (
+            (options.live_path, self.live),
+            (options.ready_path, self.ready),
+            (options.health_path, self.deep),
+            (options.metrics_path if options.metrics else None, self.render_metrics),
+        ):
+            if path:
+                self.endpoints[path] = handler
+        self.instant_endpoints = {options.live_path}
+        """Endpoints cheap enough to answer on the event loop; the others go to a thread."""
+
+    def response_headers(
+        self, path: str, https: bool, request_id: str, origin: str | None
+    ) -> Headers:
+        headers: Headers = [(b"x-request-id", request_id.encode())]
+        if self.security is not None:
+            headers += self.security.for_request(path, https)
+        if self.cors is not None:
+            headers += self.cors.response_headers(origin)
+        return headers
+
+    def preflight(
+        self, method: str, origin: str | None, asked_method: str | None, asked_headers: str
+    ) -> tuple[int, Headers] | None:
+        """The answer to a CORS preflight, or None when this is not one."""
+        if self.cors is None or method != "OPTIONS" or origin is None or asked_method is None:
+            return None
+        return self.cors.preflight(origin, asked_method, asked_headers)
+
+    def too_large(self, path: str, content_length: int | None) -> bool:
+        limit = self.body_limits.for_path(path)
+        return limit is not None and content_length is not None and content_length > limit
+
+    def rate_limited(
+        self, peer: str | None, forwarded_for: str | None, path: str
+    ) -> Refusal | None:
+        assert self.rate_limits is not None
+        return self.rate_limits.hit(self.rate_limits.client_of(peer, forwarded_for), path)
+
+    async def arate_limited(
+        self, peer: str | None, forwarded_for: str | None, path: str
+    ) -> Refusal | None:
+        assert self.rate_limits is not None
+        client = self.rate_limits.client_of(peer, forwarded_for)
+        if self.rate_limits.asynchronous:
+            return await self.rate_limits.ahit(client, path)
+        return self.rate_limits.hit(client, path)
+
+    def record(
+        self, method: str, path: str, route: str, status: int, seconds: float, client: str | None
+    ) -> None:
+        if self.metrics is not None:
+            self.metrics.observe(method, route, status, seconds)
+        if self.access_log is not None:
+            self.access_log(
+                "request",
+                method=method,
+                path=path,
+                route=route,
+                status=status,
+                duration_ms=round(seconds * 1000, 3),
+                client=client,
+            )
+
+    def live(self) -> EndpointResponse:
+        return self._health_response(self.health.live(), with_observations=False)
+
+    def ready(self) -> EndpointResponse:
+        return self._health_response(self.health.ready(), with_observations=False)
+
+    def deep(self) -> EndpointResponse:
+        return self._health_response(self.health.deep(), with_observations=True)
+
+    @staticmethod
+    def _health_response(report: Any, with_observations: bool) -> EndpointResponse:
+        body = report.to_json(with_observations)
+        headers = [(b"content-type", HEALTH_CONTENT_TYPE.encode()), _NO_STORE]
+        return report.http_status, headers, body
+
+    @staticmethod
+    def render_metrics() -> EndpointResponse:
+        from prodready.runtime.metrics import CONTENT_TYPE, render_latest
+
+        return 200, [(b"content-type", CONTENT_TYPE.encode()), _NO_STORE], render_latest()
+
+
+def plain_response(status: int, message: str) -> EndpointResponse:
+    body = json.dumps({"error": message}).encode()
+    return status, [(b"content-type", b"application/json")], body

@@ -1,0 +1,182 @@
+"""JSON logs on stdout, one object per line, through one structlog pipeline.
+
+structlog loggers, the stdlib `logging` tree (libraries, Django, Flask) and the servers' own
+loggers (gunicorn.error, gunicorn.access, uvicorn.*) all end in the same JSON renderer, and every
+line written while a request is handled carries its `request_id`.
+
+`gunicorn_logconfig_dict()` is what `prodready serve` hands to Gunicorn (`logconfig_dict`), and
+`GunicornLogger` is its `logger_class`: access lines become structured events instead of an
+Apache-style string. Both stay cheap to import: structlog is imported when they are called.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import Any
+
+from prodready.runtime.requestid import request_id_var
+
+SERVER_LOGGERS = ("gunicorn.error", "gunicorn.access", "uvicorn", "uvicorn.error", "uvicorn.access")
+"""Loggers servers configure with their own handlers; we route them into the JSON pipeline."""
+
+_configured = False
+
+
+def add_request_id(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: adds the current request's ID, if any."""
+    request_id = request_id_var.get()
+    if request_id is not None:
+        event_dict.setdefault("request_id", request_id)
+    return event_dict
+
+
+def _pre_chain() -> list[Any]:
+    """Processors shared by structlog events and stdlib records, before rendering."""
+    import structlog
+
+    return [
+        structlog.contextvars.merge_contextvars,
+        add_request_id,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+
+
+def json_formatter(json: bool = True) -> logging.Formatter:
+    """A stdlib formatter that renders records through the structlog pipeline."""
+    import structlog
+
+    renderer = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[
+            *_pre_chain(),
+            structlog.stdlib.add_logger_name,
+            structlog.stdlib.ExtraAdder(),
+        ],
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+
+
+def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
+    """Sends structlog and stdlib logging to stdout as JSON lines. Idempotent.
+
+    Replaces the handlers of the root logger and of the servers' loggers (which uvicorn and
+    gunicorn set up before the app is imported) with one stdout handler.
+    """
+    global _configured
+    import structlog
+
+    if isinstance(level, str):
+        level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    renderer = (
+        structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            *_pre_chain(),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
+        cache_logger_on_first_use=True,
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(json_formatter(json))
+    root = logging.getLogger()
+    root.handlers = [handler]
+    root.setLevel(level)
+    for name in SERVER_LOGGERS:
+        server_logger = logging.getLogger(name)
+        if server_logger.handlers:
+            server_logger.handlers = [handler]
+            server_logger.propagate = False
+    _configured = True
+
+
+def is_configured() -> bool:
+    return _configured
+
+
+def get_logger(name: str = "prodready") -> Any:
+    """A structlog logger; `configure_logging()` decides where its lines go."""
+    import structlog
+
+    return structlog.get_logger(name)
+
+
+def gunicorn_logconfig_dict(json: bool = True) -> dict[str, Any]:
+    """Gunicorn `logconfig_dict`: error and access logs as JSON lines on stdout.
+
+    Uvicorn workers reuse Gunicorn's handlers, so uvicorn's loggers follow. Pair it with
+    `logger_class = "prodready.runtime.logs.GunicornLogger"` to get structured access fields.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"prodready": {"()": json_formatter, "json": json}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "formatter": "prodready",
+                "stream": "ext://sys.stdout",
+            }
+        },
+        "root": {"level": "INFO", "handlers": ["stdout"]},
+        "loggers": {
+            name: {"level": "INFO", "handlers": ["stdout"], "propagate": False}
+            for name in SERVER_LOGGERS
+        },
+    }
+
+
+def _gunicorn_logger_base() -> type:
+    from gunicorn.glogging import Logger
+
+    return Logger
+
+
+def __getattr__(name: str) -> Any:
+    # GunicornLogger subclasses gunicorn's Logger; built on first access so importing this
+    # module does not import gunicorn.
+    if name == "GunicornLogger":
+        cls = _build_gunicorn_logger()
+        globals()["GunicornLogger"] = cls
+        return cls
+    raise AttributeError(name)
+
+
+def _build_gunicorn_logger() -> type:
+    base = _gunicorn_logger_base()
+
+    class GunicornLogger(base):  # type: ignore[misc, valid-type]
+        """Gunicorn logger_class whose access lines are structured events, with request_id."""
+
+        def access(self, resp: Any, req: Any, environ: dict, request_time: Any) -> None:
+            if not self.access_log_enabled:
+                return
+            request_id = None
+            for header, value in resp.headers or ():
+                if header.lower() == "x-request-id":
+                    request_id = value
+                    break
+            self.access_log.info(
+                "request",
+                extra={
+                    "method": environ.get("REQUEST_METHOD"),
+                    "path": environ.get("PATH_INFO"),
+                    "status": int(str(resp.status).split(None, 1)[0]),
+                    "duration_ms": round(request_time.total_seconds() * 1000, 3),
+                    "remote_addr": environ.get("REMOTE_ADDR"),
+                    "request_id": request_id,
+                },
+            )
+
+    return GunicornLogger

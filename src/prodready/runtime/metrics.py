@@ -1,0 +1,213 @@
+"""HTTP metrics in Prometheus format that stay right under many Gunicorn workers.
+
+Multiprocess mode (prometheus-client) is on when PROMETHEUS_MULTIPROC_DIR is set before
+prometheus_client is first imported. `prodready serve` does that with
+`prepare_multiprocess_dir(path)` before the app is loaded, and calls `mark_worker_dead(pid)`
+from Gunicorn's `child_exit` hook. Outside `prodready serve`, put both in your gunicorn.conf.py:
+
+    from prodready.runtime.metrics import prepare_multiprocess_dir, mark_worker_dead
+    prepare_multiprocess_dir("/tmp/prodready-metrics")      # top of the file, not in a hook
+
+    def child_exit(server, worker):
+        mark_worker_dead(worker.pid)
+
+Why merge dead workers' files: prometheus-client keeps one file per metric type per process,
+forever, and reads them all on every scrape; after thousands of worker recycles a scrape takes
+tens of seconds (prometheus/client_python#367). `mark_worker_dead` folds a dead worker's
+counters and histograms into one archive file per type, so the number of files stays at
+(live workers + 1) per type and the totals stay exact.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+UNMATCHED_ROUTE = "<unmatched>"
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+KNOWN_METHODS = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "CONNECT", "TRACE"}
+)
+
+_ARCHIVE = "archive"
+_LOCK_FILE = ".prodready.lock"
+# Files whose samples simply add up across processes, and how gauges of each mode combine.
+_SUMMED_PREFIXES = ("counter", "histogram", "summary", "gauge_sum")
+_COMBINE: dict[str, Callable[[float, float], float]] = {"gauge_max": max, "gauge_min": min}
+
+
+def multiprocess_dir() -> str | None:
+    return os.environ.get(MULTIPROC_ENV)
+
+
+def prepare_multiprocess_dir(path: str | os.PathLike[str]) -> None:
+    """Creates `path`, empties it of metric files and sets PROMETHEUS_MULTIPROC_DIR to it.
+
+    Call it once at server start, in the master, before the app (and prometheus_client) is
+    imported: prometheus_client picks its storage when first imported. Files left by a
+    previous run would otherwise be added to this run's counters.
+    """
+    directory = Path(path).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    with _locked(directory, exclusive=True):
+        for stale in directory.glob("*.db"):
+            stale.unlink(missing_ok=True)
+    os.environ[MULTIPROC_ENV] = str(directory)
+
+
+def mark_worker_dead(pid: int, path: str | os.PathLike[str] | None = None) -> None:
+    """Folds a dead worker's metric files into the archive and removes them.
+
+    For Gunicorn's `child_exit(server, worker)` hook, in the master: `mark_worker_dead(worker.pid)`.
+    Counters, histograms, summaries and sum/max/min gauges are merged into one
+    `<type>_archive.db` per type; live* gauges of the worker are dropped (it is no longer live);
+    `all` and `mostrecent` gauges keep their per-process files. Safe to call for a pid that
+    left no files, and a no-op when multiprocess mode is off.
+    """
+    directory = Path(path) if path is not None else None
+    if directory is None:
+        configured = multiprocess_dir()
+        if configured is None:
+            return
+        directory = Path(configured)
+    if not directory.is_dir():
+        return
+    with _locked(directory, exclusive=True):
+        for dead_file in directory.glob(f"*_{pid}.db"):
+            prefix = dead_file.name[: -len(f"_{pid}.db")]
+            if prefix.startswith("gauge_live"):
+                dead_file.unlink(missing_ok=True)
+            elif prefix in _SUMMED_PREFIXES or prefix in _COMBINE:
+                _fold_into_archive(directory, prefix, dead_file)
+
+
+def _fold_into_archive(directory: Path, prefix: str, dead_file: Path) -> None:
+    from prometheus_client.mmap_dict import MmapedDict
+
+    archive = directory / f"{prefix}_{_ARCHIVE}.db"
+    combine = _COMBINE.get(prefix)
+    merged: dict[str, float] = {}
+    for source in (archive, dead_file):
+        if not source.exists():
+            continue
+        for key, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(str(source)):
+            if key in merged:
+                merged[key] = combine(merged[key], value) if combine else merged[key] + value
+            else:
+                merged[key] = value
+    # Written beside the archive under a name scrapes do not glob, then swapped in atomically.
+    staging = directory / f"{prefix}_{_ARCHIVE}.staging"
+    staging.unlink(missing_ok=True)
+    target = MmapedDict(str(staging))
+    try:
+        for key, value in merged.items():
+            target.write_value(key, value, 0.0)
+    finally:
+        target.close()
+    os.replace(staging, archive)
+    dead_file.unlink()
+
+
+@contextmanager
+def _locked(directory: Path, exclusive: bool) -> Iterator[None]:
+    """Scrapes take the lock shared and merges take it exclusive, so a scrape never sees a
+    dead worker's values twice (archive and own file) or not at all."""
+    with open(directory / _LOCK_FILE, "a+b") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+class HttpMetrics:
+    """The HTTP metrics of this process. One instance per process: see `http_metrics()`.
+
+    `observe` caches each label combination's children, so recording a request is two dict
+    lookups and three value updates.
+    """
+
+    def __init__(self) -> None:
+        from prometheus_client import Counter, Gauge, Histogram
+
+        self.requests = Counter(
+            "http_requests_total", "HTTP requests answered.", ("method", "route", "status")
+        )
+        self.duration = Histogram(
+            "http_request_duration_seconds",
+            "Time to answer an HTTP request, until the app returned.",
+            ("method", "route"),
+        )
+        self.in_progress = Gauge(
+            "http_requests_in_progress",
+            "HTTP requests being answered.",
+            multiprocess_mode="livesum",
+        )
+        self._recorders: dict[tuple[str, str, int], tuple[Callable[..., Any], ...]] = {}
+
+    def observe(self, method: str, route: str, status: int, seconds: float) -> None:
+        key = (method, route, status)
+        recorders = self._recorders.get(key)
+        if recorders is None:
+            label_method = method if method in KNOWN_METHODS else "OTHER"
+            recorders = (
+                self.requests.labels(label_method, route, str(status)).inc,
+                self.duration.labels(label_method, route).observe,
+            )
+            self._recorders[key] = recorders
+        count, time = recorders
+        count()
+        time(seconds)
+
+
+_http_metrics: HttpMetrics | None = None
+
+
+def http_metrics() -> HttpMetrics:
+    """This process's HttpMetrics, created on first use (never at import)."""
+    global _http_metrics
+    if _http_metrics is None:
+        _warn_if_multiprocess_too_late()
+        _http_metrics = HttpMetrics()
+    return _http_metrics
+
+
+def _warn_if_multiprocess_too_late() -> None:
+    from prometheus_client import values
+
+    if multiprocess_dir() and not getattr(values.ValueClass, "_multiprocess", False):
+        from prodready.runtime.logs import get_logger
+
+        get_logger().warning(
+            "metrics_not_multiprocess",
+            reason=f"{MULTIPROC_ENV} was set after prometheus_client was imported",
+            hint="call prepare_multiprocess_dir() before importing the app",
+        )
+
+
+def render_latest() -> bytes:
+    """The text exposition: all processes' metrics in multiprocess mode, else this process's
+    (with process_* and python_* metrics)."""
+    from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
+
+    directory = multiprocess_dir()
+    if directory is None:
+        return generate_latest(REGISTRY)
+    from prometheus_client.multiprocess import MultiProcessCollector
+
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=directory)
+    with _locked(Path(directory), exclusive=False):
+        return generate_latest(registry)
+
+
+def metric_files(path: str | os.PathLike[str] | None = None) -> list[str]:
+    """Metric files in the multiprocess directory (for diagnostics and tests)."""
+    directory = path or multiprocess_dir()
+    return sorted(glob.glob(os.path.join(directory, "*.db"))) if directory else []

@@ -1,0 +1,210 @@
+"""Rate limits on the `limits` library: per client, per route and global.
+
+    Production(app, rate_limit="100/minute",                  # each client, every route
+               route_limits={"/login": "5/minute"},           # each client, by path prefix
+               global_limit="5000/second",                    # all clients together
+               rate_limit_storage=settings.redis_url)         # shared by workers and hosts
+
+Memory storage (the default) limits each worker process on its own; Redis makes several
+workers or hosts share one limit. The client is the peer address, or the right-most untrusted
+X-Forwarded-For address when the peer is in `trusted_proxies` (never trust the header from
+anyone else: clients can write anything in it).
+
+When the storage fails (Redis down), requests are let through with a logged warning (fail open)
+or refused with 503 (`rate_limit_fail_closed=True`); either way the storage is left alone for
+`RETRY_AFTER_FAILURE` seconds so a dead Redis costs nothing per request. ASGI apps talk to Redis
+through the async client, so the event loop never blocks on it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from prodready.errors import UserError
+
+RETRY_AFTER_FAILURE = 1.0
+REDIS_TIMEOUT = 0.25
+STRATEGIES = ("fixed-window", "moving-window", "sliding-window-counter")
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A request over its limit: answered 429 (or 503 when the storage is down, fail closed)."""
+
+    status: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+
+
+@dataclass(frozen=True)
+class _Rule:
+    item: Any
+    scope: str  # "client" or "global"
+    prefix: str
+
+
+class RateLimits:
+    def __init__(
+        self,
+        per_client: str | None = None,
+        route_limits: Mapping[str, str] | None = None,
+        global_limit: str | None = None,
+        storage: str = "memory://",
+        strategy: str = "fixed-window",
+        fail_closed: bool = False,
+        trusted_proxies: Iterable[str] = (),
+        asynchronous: bool = False,
+    ) -> None:
+        from limits import parse
+
+        if strategy not in STRATEGIES:
+            raise UserError(
+                f"unknown rate-limit strategy {strategy!r}",
+                hint=f"use one of: {', '.join(STRATEGIES)}",
+            )
+        rules: list[_Rule] = []
+        for text, scope, prefix in (
+            (global_limit, "global", ""),
+            (per_client, "client", ""),
+            *((limit, "client", prefix) for prefix, limit in (route_limits or {}).items()),
+        ):
+            if text:
+                try:
+                    rules.append(_Rule(parse(text), scope, prefix))
+                except ValueError:
+                    raise UserError(
+                        f"cannot read rate limit {text!r}",
+                        hint="write it like '100/minute', '10 per second' or '1000/hour'",
+                    ) from None
+        self._rules = rules
+        self._route_rules = [rule for rule in rules if rule.prefix]
+        self._base_rules = [rule for rule in rules if not rule.prefix]
+        self.fail_closed = fail_closed
+        self._trusted = [ipaddress.ip_network(net, strict=False) for net in trusted_proxies]
+        self.asynchronous = asynchronous and not storage.startswith("memory")
+        self._limiter = _build_limiter(storage, strategy, self.asynchronous)
+        self._storage_down_until = 0.0
+        self.storage_uri = storage
+
+    def client_of(self, peer: str | None, forwarded_for: str | None) -> str:
+        """The client address: the peer, unless the peer is a trusted proxy."""
+        if not self._trusted or not peer or not forwarded_for or not self._is_trusted(peer):
+            return peer or "unknown"
+        for hop in reversed(forwarded_for.split(",")):
+            hop = hop.strip()
+            if hop and not self._is_trusted(hop):
+                return hop
+        return peer
+
+    def hit(self, client: str, path: str) -> Refusal | None:
+        """Counts the request against every rule that applies; a Refusal when one is over."""
+        if time.monotonic() < self._storage_down_until:
+            return self._storage_down()
+        try:
+            for rule in self._applicable(path):
+                identifiers = self._identifiers(rule, client)
+                if not self._limiter.hit(rule.item, *identifiers):
+                    stats = self._limiter.get_window_stats(rule.item, *identifiers)
+                    return self._refusal(rule, stats)
+        except Exception as error:  # the storage failed: fail open or closed, never a 500
+            return self._storage_failed(error)
+        return None
+
+    async def ahit(self, client: str, path: str) -> Refusal | None:
+        """`hit` for ASGI apps with a network storage: awaits the async client."""
+        if time.monotonic() < self._storage_down_until:
+            return self._storage_down()
+        try:
+            for rule in self._applicable(path):
+                identifiers = self._identifiers(rule, client)
+                if not await self._limiter.hit(rule.item, *identifiers):
+                    stats = await self._limiter.get_window_stats(rule.item, *identifiers)
+                    return self._refusal(rule, stats)
+        except Exception as error:
+            return self._storage_failed(error)
+        return None
+
+    def _applicable(self, path: str) -> list[_Rule]:
+        if not self._route_rules:
+            return self._base_rules
+        return [*self._base_rules, *(r for r in self._route_rules if path.startswith(r.prefix))]
+
+    @staticmethod
+    def _identifiers(rule: _Rule, client: str) -> tuple[str, ...]:
+        return ("global", rule.prefix) if rule.scope == "global" else (client, rule.prefix)
+
+    def _is_trusted(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in network for network in self._trusted)
+
+    @staticmethod
+    def _refusal(rule: _Rule, stats: Any) -> Refusal:
+        reset = max(0, math.ceil(stats.reset_time - time.time()))
+        headers = [
+            (b"retry-after", str(max(reset, 1)).encode()),
+            (b"ratelimit-limit", str(rule.item.amount).encode()),
+            (b"ratelimit-remaining", str(max(stats.remaining, 0)).encode()),
+            (b"ratelimit-reset", str(reset).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        return Refusal(429, headers, b'{"error":"too many requests"}')
+
+    def _storage_failed(self, error: Exception) -> Refusal | None:
+        from prodready.runtime.logs import get_logger
+
+        self._storage_down_until = time.monotonic() + RETRY_AFTER_FAILURE
+        get_logger().warning(
+            "rate_limit_storage_down",
+            error=f"{type(error).__name__}: {error}",
+            action="refusing requests" if self.fail_closed else "letting requests through",
+            retry_in_seconds=RETRY_AFTER_FAILURE,
+        )
+        return self._storage_down()
+
+    def _storage_down(self) -> Refusal | None:
+        if not self.fail_closed:
+            return None
+        return Refusal(
+            503,
+            [(b"retry-after", b"1"), (b"content-type", b"application/json")],
+            b'{"error":"rate limit storage unavailable"}',
+        )
+
+
+def _build_limiter(storage: str, strategy: str, asynchronous: bool) -> Any:
+    options: dict[str, Any] = {}
+    if storage.startswith(("redis", "rediss")):
+        options = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
+    try:
+        if asynchronous:
+            from limits.aio import strategies as async_strategies
+            from limits.storage import storage_from_string
+
+            if storage.startswith(("redis", "rediss")):
+                options["implementation"] = "redispy"
+            backend = storage_from_string(f"async+{storage}", **options)
+            return async_strategies.STRATEGIES[strategy](backend)
+        from limits import strategies
+        from limits.storage import storage_from_string
+
+        return strategies.STRATEGIES[strategy](storage_from_string(storage, **options))
+    except Exception as error:  # ConfigurationError, unknown scheme, missing driver
+        raise UserError(
+            f"cannot use rate-limit storage {_redact(storage)!r}: {error}",
+            hint="use memory:// or redis://host:6379/0 (REDIS_URL)",
+        ) from None
+
+
+def _redact(uri: str) -> str:
+    if "@" not in uri:
+        return uri
+    scheme, _, rest = uri.partition("://")
+    return f"{scheme}://***@{rest.split('@', 1)[1]}"
