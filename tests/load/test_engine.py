@@ -1,0 +1,171 @@
+"""The engine against real servers on 127.0.0.1: counts, models, error kinds, limits."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from prodready.load import run
+from tests.load.conftest import free_port, read_stats
+
+pytestmark = pytest.mark.slow
+
+
+def test_merged_counts_across_workers_equal_what_nginx_served(
+    nginx: tuple[str, Path],
+) -> None:
+    url, access_log = nginx
+    result = run(url + "/", requests=3001, connections=10, workers=2)
+
+    served = len(access_log.read_text().splitlines())
+    assert served == 3001
+    assert result.responses == 3001
+    assert result.sent == 3001
+    assert len(result.worker_responses) == 2
+    assert sum(result.worker_responses) == result.responses
+    assert result.status_counts == {200: 3001}
+    assert result.errors == {}
+
+
+def test_closed_model_runs_for_the_duration(target) -> None:
+    url = target()
+    started = time.monotonic()
+    result = run(url + "/", duration=1.5, connections=4, workers=1)
+    elapsed = time.monotonic() - started
+
+    assert 1.4 < elapsed < 6
+    assert result.responses > 100
+    assert read_stats(url)["count"] == result.responses + result.unfinished
+    assert result.error_count == 0
+    assert len(result.timeline) >= 1
+    assert sum(i.responses for i in result.timeline) == result.responses
+
+
+def test_open_model_sends_at_the_rate(target) -> None:
+    url = target()
+    result = run(url + "/", rate=200, duration=2, connections=10, workers=2)
+
+    # 200/s for 2 s, split over two interleaved workers: exactly 400 intended sends.
+    assert result.sent + result.dropped == 400
+    assert result.responses == 400
+    assert read_stats(url)["count"] == 400
+    assert 150 < result.rps < 250
+
+
+def test_open_model_shows_a_stalled_server_at_p99(target) -> None:
+    # The server stalls 2 s after its 200th request; the generator keeps its schedule, so the
+    # requests intended during the stall wait in line and their latency counts the wait.
+    url = target("--pause-after", "200", "--pause-s", "2")
+    result = run(url + "/", rate=200, duration=4, connections=20, workers=1)
+
+    assert result.responses + result.dropped + result.unfinished >= 790
+    assert result.latency_ms(50) < 1000
+    assert result.latency_ms(99) >= 1500
+    assert result.histogram.get_max_value() / 1000 >= 1800
+
+
+def test_closed_model_hides_the_stall_that_the_open_model_shows(target) -> None:
+    # For contrast: the closed model records one slow request per connection, so with
+    # thousands of fast responses the stall does not reach p90.
+    url = target("--pause-after", "200", "--pause-s", "2")
+    result = run(url + "/", duration=4, connections=2, workers=1)
+
+    assert result.histogram.get_max_value() / 1000 >= 1800
+    assert result.latency_ms(90) < 100
+
+
+def test_http_errors_are_counted_by_code_and_class(target) -> None:
+    url = target()
+    result = run(url + "/status/503", requests=50, connections=5, workers=1)
+
+    assert result.errors == {"http_503": 50}
+    assert result.status_classes == {"5xx": 50}
+    assert result.error_rate == 1.0
+
+
+def test_connect_refused_is_counted_and_the_run_ends_on_time() -> None:
+    url = f"http://127.0.0.1:{free_port()}/"
+    started = time.monotonic()
+    result = run(url, duration=1, connections=3, workers=1)
+
+    assert time.monotonic() - started < 6
+    assert result.responses == 0
+    assert result.errors["connect_refused"] >= 3
+
+
+def test_timeouts_are_counted_and_never_hang(target) -> None:
+    url = target()
+    started = time.monotonic()
+    result = run(url + "/hang", duration=1, connections=3, workers=1, timeout=0.5)
+
+    # duration 1 s + grace (min(timeout, 2 s)) + process start, never the 1 h the server hangs
+    assert time.monotonic() - started < 6
+    assert result.errors["timeout"] >= 3
+    assert result.responses == 0
+
+
+def test_a_hanging_server_with_a_long_timeout_is_cut_at_duration_plus_grace(target) -> None:
+    url = target()
+    started = time.monotonic()
+    result = run(url + "/hang", duration=1, connections=2, workers=1, timeout=30)
+
+    assert time.monotonic() - started < 8
+    assert result.unfinished == 2
+
+
+def test_resets_are_counted_and_the_engine_reconnects(target) -> None:
+    url = target()
+    result = run(url + "/reset", requests=20, connections=2, workers=1)
+
+    assert result.errors.get("reset", 0) + result.errors.get("closed_mid_response", 0) == 20
+    assert read_stats(url)["paths"]["/reset"] == 20
+
+
+def test_connection_close_responses_reconnect(target) -> None:
+    url = target()
+    result = run(url + "/close", requests=100, connections=4, workers=1)
+
+    assert result.responses == 100
+    assert result.error_count == 0
+
+
+def test_tls_with_a_self_signed_certificate(target, certificate) -> None:
+    cert, key = certificate
+    url = target("--cert", str(cert), "--key", str(key), scheme="https")
+
+    trusted = run(url + "/", requests=200, connections=4, workers=1, insecure=True)
+    assert trusted.responses == 200
+    assert trusted.error_count == 0
+
+    verified = run(url + "/", duration=0.5, connections=2, workers=1)
+    assert verified.responses == 0
+    assert verified.errors["tls"] >= 2
+
+
+def test_post_body_and_headers_reach_the_server(target) -> None:
+    url = target()
+    result = run(
+        url + "/submit",
+        requests=30,
+        connections=3,
+        workers=1,
+        method="POST",
+        headers={"Content-Type": "application/json"},
+        body='{"amount": 120}',
+    )
+
+    stats = read_stats(url)
+    assert result.responses == 30
+    assert stats["methods"] == {"POST": 30}
+    assert stats["bodies"] == {'{"amount": 120}': 30}
+
+
+def test_progress_is_reported_each_interval(target) -> None:
+    url = target()
+    seen = []
+    run(url + "/", duration=2.2, connections=2, workers=1, on_progress=seen.append)
+
+    assert len(seen) >= 2
+    assert seen[-1].responses >= seen[0].responses > 0
