@@ -1,0 +1,211 @@
+"""`prodready load` end to end: exit codes, clean machine output, reports, Ctrl-C, bad input."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.load.conftest import CLI_ENTRY, run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_slo_pass_exits_0_and_prints_a_summary(target) -> None:
+    url = target()
+    done = run_cli(url + "/", "-d", "1s", "-c", "4", "-w", "1", "--slo", "p99<5s,errors<1%")
+
+    assert done.returncode == 0, done.stderr
+    assert "latency" in done.stdout
+    assert "p99<5s" in done.stdout
+    assert "pass" in done.stdout
+    assert done.stderr == ""
+
+
+def test_slo_failure_exits_1(target) -> None:
+    url = target()
+    done = run_cli(url + "/status/500", "-n", "40", "-c", "2", "--slo", "errors<1%")
+
+    assert done.returncode == 1
+    assert "FAIL" in done.stdout
+
+
+def test_json_on_stdout_is_clean_and_complete(target) -> None:
+    url = target()
+    done = run_cli(url + "/", "-n", "200", "-c", "4", "-w", "2", "--slo", "rps>=1", "--json", "-")
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["summary"]["responses"] == 200
+    assert sum(report["worker_responses"]) == 200
+    assert report["status_codes"] == {"200": 200}
+    assert report["slo"]["passed"] is True
+    assert report["latency_ms"]["p99"] > 0
+    assert report["hdr_histogram_us"]
+    assert report["generator"]["suspect"] in (True, False)
+
+
+def test_the_hdr_histogram_in_the_json_decodes_to_the_same_count(target) -> None:
+    from hdrh.histogram import HdrHistogram
+
+    url = target()
+    report = json.loads(run_cli(url + "/", "-n", "150", "-c", "3", "-q", "--json", "-").stdout)
+
+    assert HdrHistogram.decode(report["hdr_histogram_us"]).get_total_count() == 150
+
+
+def test_html_report_is_self_contained(target, tmp_path: Path) -> None:
+    url = target()
+    page = tmp_path / "report.html"
+    done = run_cli(url + "/", "-d", "2s", "--rate", "100", "-q", "--html", str(page))
+
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == ""
+    html = page.read_text()
+    assert html.count("<svg") == 4
+    assert "Latency over time" in html
+    assert "Percentile distribution" in html
+    assert "<script" not in html
+    assert "http://" not in html.replace(url, "")  # nothing fetched from the network
+    assert "https://" not in html
+
+
+def test_quiet_non_tty_output_is_empty(target) -> None:
+    url = target()
+    done = run_cli(url + "/", "-n", "50", "-c", "2", "-q")
+
+    assert done.returncode == 0
+    assert done.stdout == ""
+    assert done.stderr == ""
+
+
+def test_scenario_mixes_requests_by_weight(target, tmp_path: Path) -> None:
+    url = target()
+    (tmp_path / "score.json").write_text('{"amount": 120}')
+    scenario = tmp_path / "scenario.toml"
+    scenario.write_text(
+        f'base_url = "{url}"\n'
+        'headers = { Authorization = "Bearer test" }\n'
+        '[[requests]]\npath = "/home"\nweight = 3\n'
+        '[[requests]]\nmethod = "POST"\npath = "/score"\nbody_file = "score.json"\n'
+        'headers = { Content-Type = "application/json" }\n'
+    )
+    done = run_cli("--scenario", str(scenario), "-n", "400", "-c", "4", "-w", "1", "-q")
+
+    assert done.returncode == 0, done.stderr
+    from tests.load.conftest import read_stats
+
+    stats = read_stats(url)
+    assert stats["paths"] == {"/home": 300, "/score": 100}
+    assert stats["bodies"] == {'{"amount": 120}': 100}
+
+
+def test_yaml_scenario(target, tmp_path: Path) -> None:
+    url = target()
+    scenario = tmp_path / "scenario.yaml"
+    scenario.write_text(
+        f"base_url: {url}\nrequests:\n  - path: /a\n    weight: 1\n  - path: /b\n    weight: 1\n"
+    )
+    done = run_cli("--scenario", str(scenario), "-n", "10", "-c", "1", "-q", "--json", "-")
+
+    assert json.loads(done.stdout)["summary"]["responses"] == 10
+
+
+def test_ctrl_c_prints_the_partial_result(target) -> None:
+    url = target()
+    process = subprocess.Popen(
+        [sys.executable, str(CLI_ENTRY), "load", url + "/", "-d", "60s", "-c", "2", "-w", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.5)
+    started = time.monotonic()
+    process.send_signal(signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=15)
+
+    assert time.monotonic() - started < 8
+    assert process.returncode == 130
+    assert "interrupted" in stdout
+    assert "latency" in stdout
+    assert "Traceback" not in stderr
+    assert "interrupted" in stderr
+
+
+def test_find_max_lands_near_the_server_capacity(target) -> None:
+    # The server answers 503 beyond 400 requests per second.
+    url = target("--limit-rps", "400")
+    done = run_cli(
+        url + "/", "--find-max", "--slo", "errors<1%", "--rate", "100", "-d", "1s", "-c", "20",
+        "--json", "-", timeout=120,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert 200 <= report["config"]["rate"] <= 480
+    assert report["slo"]["passed"] is True
+    assert "highest rate meeting the SLO" in done.stderr
+
+
+BAD_INPUT = [
+    (["not-a-url"], "bad URL"),
+    (["ftp://127.0.0.1/"], "bad URL"),
+    (["http://127.0.0.1:1/", "--slo", "p95<300"], "latency needs a unit"),
+    (["http://127.0.0.1:1/", "--slo", "latency<3ms"], "unknown SLO metric"),
+    (["http://127.0.0.1:1/", "--slo", "p99 about 3ms"], "malformed SLO expression"),
+    (["http://127.0.0.1:1/", "-d", "ten"], "bad duration"),
+    (["http://127.0.0.1:1/", "--rate", "-5"], "bad rate"),
+    (["http://127.0.0.1:1/", "-H", "no colon"], "bad header"),
+    (["http://127.0.0.1:1/", "--body-file", "/nonexistent/body.json"], "cannot read body file"),
+    (["http://127.0.0.1:1/", "--find-max"], "--find-max needs --slo"),
+    (["http://127.0.0.1:1/", "--json", "/nonexistent/dir/r.json"], "cannot write"),
+    (["--scenario", "/nonexistent/s.toml"], "cannot read scenario"),
+    ([], "no URL given"),
+]
+
+
+@pytest.mark.parametrize(("args", "message"), BAD_INPUT)
+def test_bad_input_is_one_line_and_exit_2(args: list[str], message: str) -> None:
+    done = run_cli(*args)
+
+    assert done.returncode == 2
+    lines = done.stderr.splitlines()
+    assert lines[0].startswith("error: ")
+    assert message in lines[0]
+    assert lines[1].startswith("hint: ")
+    assert len(lines) == 2
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "suffix", "message"),
+    [
+        ('base_url = "http://127.0.0.1:1"\n[[requests]]\npaht = "/"\n', ".toml", "paht"),
+        ('base_url = "http://127.0.0.1:1"\nrequests = []\n', ".toml", "requests"),
+        ("base_url = [unclosed\n", ".toml", "bad scenario"),
+        ("base_url: http://x\nrequests: [ {path: /a\n", ".yaml", "bad scenario"),
+        ('base_url = "http://127.0.0.1:1"\n[[requests]]\npath = "no-slash"\n', ".toml", "path"),
+        (
+            'base_url = "http://127.0.0.1:1"\n[[requests]]\nbody_file = "missing.json"\n',
+            ".toml",
+            "cannot read body file",
+        ),
+        ("base_url = 'http://x'\n", ".json", "unknown scenario format"),
+    ],
+)
+def test_bad_scenario_is_one_line_and_exit_2(
+    tmp_path: Path, content: str, suffix: str, message: str
+) -> None:
+    scenario = tmp_path / f"scenario{suffix}"
+    scenario.write_text(content)
+    done = run_cli("--scenario", str(scenario))
+
+    assert done.returncode == 2
+    assert done.stderr.startswith("error: ")
+    assert message in done.stderr.splitlines()[0]
+    assert "Traceback" not in done.stderr

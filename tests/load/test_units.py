@@ -1,0 +1,150 @@
+"""The pure parts: option parsing, SLO expressions, the schedule, HDR recording and merging."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from hdrh.histogram import HdrHistogram
+
+from prodready.errors import UsageError
+from prodready.load.config import (
+    RequestSpec,
+    build_config,
+    parse_duration,
+    parse_rate,
+    parse_target,
+)
+from prodready.load.histogram import LatencyRecorder, decode, new_histogram
+from prodready.load.result import LoadResult
+from prodready.load.schedule import NS_PER_S, OpenSchedule, plan_workers, split_evenly
+from prodready.load.slo import evaluate, parse_slo
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("30s", 30), ("2m", 120), ("500ms", 0.5), ("1h", 3600), ("7", 7)]
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+@pytest.mark.parametrize(("text", "rate"), [("200", 200), ("200/s", 200), ("600/m", 10)])
+def test_rates(text: str, rate: float) -> None:
+    assert parse_rate(text) == rate
+
+
+def test_target_and_host_header() -> None:
+    target, path = parse_target("https://example.test/api?x=1")
+    assert (target.host, target.port, target.tls, path) == ("example.test", 443, True, "/api?x=1")
+    ipv6, _ = parse_target("http://[::1]:8080/")
+    assert ipv6.host_header == "[::1]:8080"
+
+
+def test_request_is_encoded_once_with_host_and_length() -> None:
+    target, _ = parse_target("http://127.0.0.1:8000/")
+    wire = RequestSpec(path="/x", method="POST", body=b"{}").encode(target)
+    assert wire.startswith(b"POST /x HTTP/1.1\r\nHost: 127.0.0.1:8000\r\n")
+    assert b"Content-Length: 2\r\n\r\n{}" in wire
+
+
+def test_config_defaults_and_limits() -> None:
+    config = build_config("http://127.0.0.1:1/", total_requests=3, workers=8)
+    assert config.connections == 3  # never more connections than requests
+    assert config.workers == 3  # never more workers than connections
+    assert config.duration_s is None
+    with pytest.raises(UsageError):
+        build_config("http://127.0.0.1:1/", connections=0)
+
+
+def test_work_is_split_to_the_request() -> None:
+    assert split_evenly(10, 3) == [4, 3, 3]
+    config = build_config("http://127.0.0.1:1/", total_requests=1001, connections=7, workers=3)
+    shares = plan_workers(config)
+    assert sum(share.budget or 0 for share in shares) == 1001
+    assert sum(share.connections for share in shares) == 7
+
+
+def test_open_schedule_counts_intended_sends() -> None:
+    start = 1_000 * NS_PER_S
+    schedule = OpenSchedule(start, rate=100, phase_ns=0, budget=None, end_ns=start + 2 * NS_PER_S)
+    assert schedule.total == 200
+    assert schedule.due_by(start - 1) == 0
+    assert schedule.due_by(start) == 1
+    assert schedule.due_by(start + NS_PER_S // 2) == 51
+    assert schedule.due_by(start + 10 * NS_PER_S) == 200
+    assert schedule.intended_ns(3) == start + 30_000_000
+
+
+def test_workers_interleave_in_the_open_model() -> None:
+    config = build_config("http://127.0.0.1:1/", rate=1000, workers=2, duration_s=1)
+    first, second = plan_workers(config)
+    assert first.rate == second.rate == 500
+    assert second.phase_ns - first.phase_ns == 1_000_000  # one global interval apart
+
+
+def test_recorder_fold_equals_direct_recording() -> None:
+    values = [random.randint(1, 5_000_000) for _ in range(20_000)]
+    recorder = LatencyRecorder()
+    direct = new_histogram()
+    for value in values:
+        recorder.record(value)
+        direct.record_value(value)
+    folded = recorder.take_interval()
+    assert folded.get_total_count() == direct.get_total_count() == 20_000
+    for percentile in (50, 90, 99, 99.9, 100):
+        assert folded.get_value_at_percentile(percentile) == direct.get_value_at_percentile(
+            percentile
+        )
+    assert recorder.take_interval().get_total_count() == 0
+
+
+def test_encoded_histograms_merge_without_loss() -> None:
+    parts = []
+    merged = new_histogram()
+    for _ in range(4):
+        part = new_histogram()
+        for _ in range(5_000):
+            part.record_value(random.randint(10, 2_000_000))
+        parts.append(part)
+        merged.add(decode(part.encode()))
+    assert merged.get_total_count() == 20_000
+    assert merged.get_max_value() == max(p.get_max_value() for p in parts)
+
+
+def _result(latencies_us: list[int], status: int = 200, duration_s: float = 1.0) -> LoadResult:
+    histogram = HdrHistogram(1, 3_600_000_000, 3)
+    for value in latencies_us:
+        histogram.record_value(value)
+    return LoadResult(
+        config={},
+        histogram=histogram,
+        duration_s=duration_s,
+        status_counts={status: len(latencies_us)},
+    )
+
+
+def test_slo_checks_each_metric() -> None:
+    result = _result([1_000] * 99 + [900_000])  # p99 1 ms, max 0.9 s
+    verdicts = evaluate(
+        parse_slo("p99<=1.01ms, p99.9<1s, max<500ms, rps>=100, errors<0.1%, mean<20ms"), result
+    )
+    assert [v.passed for v in verdicts] == [True, True, False, True, True, True]
+
+
+def test_slo_counts_http_errors() -> None:
+    failing = _result([1_000] * 10, status=503)
+    assert not evaluate(parse_slo("errors<1%"), failing)[0].passed
+    assert evaluate(parse_slo("errors<=10"), failing)[0].passed
+
+
+def test_no_response_fails_latency_objectives() -> None:
+    assert not evaluate(parse_slo("p99<1s"), _result([]))[0].passed
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["p95<300", "latency<1s", "p99", "p99<<1s", "rps>=100ms", "errors<1ms", "p101<1s", ""],
+)
+def test_bad_slo_expressions_are_rejected(text: str) -> None:
+    with pytest.raises(UsageError):
+        parse_slo(text)
