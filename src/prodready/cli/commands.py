@@ -7,8 +7,8 @@ import importlib
 import typer
 
 COMMAND_MODULES = [
-    "prodready.cli.load",
     "prodready.cli.check",
+    "prodready.cli.load",
     "prodready.cli.rules",
 ]
 

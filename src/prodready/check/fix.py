@@ -1,0 +1,98 @@
+"""Applies the fixes findings carry: safe ones with --fix, behaviour-changing ones only with
+--unsafe-fixes. Edits are applied bottom-up per file, overlapping edits are skipped, and each
+file is replaced atomically (temp file + rename) so an interrupted run never half-writes it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from prodready.check.model import Edit, Finding
+
+
+@dataclass(frozen=True)
+class AppliedFix:
+    finding: Finding
+    description: str
+
+
+def applicable(findings: list[Finding], unsafe: bool) -> list[Finding]:
+    return [f for f in findings if f.fix and (f.fix.safe or unsafe)]
+
+
+def apply_fixes(root: Path, findings: list[Finding], unsafe: bool = False) -> list[AppliedFix]:
+    """Applies the fixes and returns those applied. A fix whose edits no longer match the file
+    (already fixed, or overlapping another) is skipped whole."""
+    by_file: dict[str, list[Finding]] = defaultdict(list)
+    for finding in applicable(findings, unsafe):
+        for edit in finding.fix.edits:  # type: ignore[union-attr]
+            if finding not in by_file[edit.rel]:
+                by_file[edit.rel].append(finding)
+    applied: list[AppliedFix] = []
+    for rel, file_findings in sorted(by_file.items()):
+        path = root / rel
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        lines = text.splitlines(keepends=True)
+        touched: set[int] = set()
+        ordered = sorted(file_findings, key=lambda f: -max(e.line for e in f.fix.edits))  # type: ignore[union-attr]
+        for finding in ordered:
+            edits = [e for e in finding.fix.edits if e.rel == rel]  # type: ignore[union-attr]
+            if _apply_all(lines, edits, touched):
+                applied.append(AppliedFix(finding, finding.fix.description))  # type: ignore[union-attr]
+        new_text = "".join(lines)
+        if new_text != text:
+            _write_atomic(path, new_text)
+    return applied
+
+
+def _apply_all(lines: list[str], edits: list[Edit], touched: set[int]) -> bool:
+    spans = [range(e.line, (e.end_line or e.line) + 1) for e in edits]
+    if any(line in touched for span in spans for line in span):
+        return False
+    trial = list(lines)
+    for edit in sorted(edits, key=lambda e: -e.line):
+        if not _apply(trial, edit):
+            return False
+    lines[:] = trial
+    for span in spans:
+        touched.update(span)
+    return True
+
+
+def _apply(lines: list[str], edit: Edit) -> bool:
+    start = edit.line - 1
+    if not 0 <= start <= len(lines):
+        return False
+    if edit.old == "":
+        ending = "\n"
+        new = edit.new if edit.new.endswith("\n") else edit.new + ending
+        lines[start:start] = [new]
+        return True
+    end = (edit.end_line or edit.line) - 1
+    if end >= len(lines):
+        return False
+    chunk = "".join(lines[start : end + 1])
+    if edit.old not in chunk:
+        return False
+    replaced = chunk.replace(edit.old, edit.new, 1)
+    lines[start : end + 1] = replaced.splitlines(keepends=True) if replaced else []
+    return True
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    mode = path.stat().st_mode
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.chmod(tmp, mode & 0o7777)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,121 @@
+"""`prodready check [DIR]`: parse options, run the check, render."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from prodready.check import baseline as baseline_module
+from prodready.check import report
+from prodready.check.engine import CheckResult, exit_code, run_check
+from prodready.check.fix import apply_fixes
+from prodready.check.registry import load_rules
+from prodready.errors import UsageError
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    SARIF = "sarif"
+
+
+class FailOn(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+    NEVER = "never"
+
+
+def check(
+    directory: Path = typer.Argument(Path("."), help="The app's directory.", show_default=True),
+    output_format: OutputFormat = typer.Option(
+        OutputFormat.TEXT, "--format", "-f", help="text for people; json or sarif for machines."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Write the report to FILE instead of stdout."
+    ),
+    fail_on: FailOn | None = typer.Option(
+        None,
+        "--fail-on",
+        help="Lowest severity that makes the exit code 1 "
+        "(default: warning, or fail-on in the config).",
+    ),
+    baseline: Path | None = typer.Option(
+        None, "--baseline", help="Report only findings not recorded in FILE."
+    ),
+    write_baseline: Path | None = typer.Option(
+        None, "--write-baseline", help="Record today's findings in FILE."
+    ),
+    select: str | None = typer.Option(None, "--select", help="Only these rules, e.g. PR101,PR203."),
+    fix: bool = typer.Option(False, "--fix", help="Apply safe autofixes and list them."),
+    unsafe_fixes: bool = typer.Option(
+        False, "--unsafe-fixes", help="With --fix, also apply fixes that change behaviour."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the report."),
+    no_color: bool = typer.Option(False, "--no-color", help="Plain text output."),
+) -> None:
+    """Audit code and deployment files, and the way they fit together."""
+    if unsafe_fixes and not fix:
+        raise UsageError("--unsafe-fixes needs --fix", "run `prodready check --fix --unsafe-fixes`")
+    selected = _parse_select(select)
+    stdout = Console(no_color=no_color or output is not None, highlight=False, soft_wrap=True)
+    stderr = Console(stderr=True, no_color=no_color, highlight=False)
+    result = _run(directory, baseline, selected, stderr, quiet)
+    if fix:
+        applied = apply_fixes(directory, result.findings, unsafe=unsafe_fixes)
+        for item in applied:
+            f = item.finding
+            stderr.print(f"fixed {f.path}:{f.line} {f.rule_id} {item.description}")
+        if applied:
+            stderr.print(f"Applied {len(applied)} fix{'es' if len(applied) != 1 else ''}.")
+            result = _run(directory, baseline, selected, stderr, quiet=True)
+    if write_baseline is not None:
+        baseline_module.write(write_baseline, result.fingerprints)
+        stderr.print(f"Wrote {len(result.fingerprints)} findings to baseline {write_baseline}.")
+    _emit(result, output_format, output, stdout)
+    threshold = (fail_on.value if fail_on else None) or result.config.fail_on or "warning"
+    raise typer.Exit(exit_code(result.findings, threshold))
+
+
+def _parse_select(select: str | None) -> set[str] | None:
+    if select is None:
+        return None
+    ids = {part.strip().upper() for part in select.split(",") if part.strip()}
+    unknown = sorted(ids - set(load_rules()))
+    if unknown:
+        raise UsageError(
+            f"--select names unknown rule {unknown[0]}", "`prodready rules` lists every rule id"
+        )
+    return ids
+
+
+def _run(
+    directory: Path, baseline: Path | None, select: set[str] | None, stderr: Console, quiet: bool
+) -> CheckResult:
+    if quiet or not stderr.is_terminal:
+        return run_check(directory, baseline=baseline, select=select)
+    with stderr.status(f"Checking {directory} ...", spinner="dots"):
+        return run_check(directory, baseline=baseline, select=select)
+
+
+def _emit(result: CheckResult, fmt: OutputFormat, output: Path | None, stdout: Console) -> None:
+    if fmt == OutputFormat.TEXT:
+        if output is None:
+            report.render_text(result, stdout)
+            return
+        with output.open("w", encoding="utf-8") as handle:
+            report.render_text(result, Console(file=handle, no_color=True, width=120))
+        return
+    text = report.render_json(result) if fmt == OutputFormat.JSON else report.render_sarif(result)
+    if output is None:
+        sys.stdout.write(text + "\n")
+    else:
+        output.write_text(text + "\n", encoding="utf-8")
+
+
+def register(app: typer.Typer) -> None:
+    app.command("check")(check)

@@ -1,0 +1,100 @@
+"""Bad input never crashes `prodready check`: each case becomes a PR001 finding or one clear
+message, and the scan goes on to the files that can be read."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_prodready
+
+GOOD_APP = "from flask import Flask\n\napp = Flask(__name__)\n"
+UTCNOW = "from datetime import datetime\n\nSTAMP = datetime.utcnow()\n"
+
+
+def check_json(root: Path, *extra: str, honour_permissions: bool = False) -> tuple[dict, str]:
+    result = run_prodready(
+        "check", root, "--format", "json", *extra, honour_permissions=honour_permissions
+    )
+    assert result.returncode in (0, 1), result.stderr
+    assert "Traceback" not in result.stderr
+    return json.loads(result.stdout), result.stderr
+
+
+def problems(data: dict) -> dict[str, str]:
+    return {f["path"]: f["message"] for f in data["findings"] if f["rule"] == "PR001"}
+
+
+def test_scan_goes_on_past_every_kind_of_bad_file(tmp_path: Path) -> None:
+    (tmp_path / "broken.py").write_text("def f(:\n    pass\n")
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: app\n   ports: [80]\n")
+    nginx = tmp_path / "deploy" / "nginx"
+    nginx.mkdir(parents=True)
+    (nginx / "site.conf").write_text(
+        "server {\n  listen 80;\n  location / {\n    proxy_pass http://x;\n"
+    )
+    (tmp_path / "Dockerfile").write_text('FROM\nRUN ["unterminated\nCMD\n')
+    (tmp_path / "latin1.py").write_bytes(
+        "# caf\xe9\nfrom datetime import datetime\nX = datetime.utcnow()\n".encode("latin-1")
+    )
+    (tmp_path / "binary.py").write_bytes(b"\x00\x01\x02" * 100)
+    (tmp_path / "huge.py").write_text("x = 1\n" * 400_000)
+    (tmp_path / "good.py").write_text(UTCNOW)
+    data, _ = check_json(tmp_path)
+    found = problems(data)
+    assert "syntax error" in found["broken.py"]
+    assert "malformed YAML" in found["compose.yaml"]
+    assert "nginx" in found["deploy/nginx/site.conf"]
+    assert "not valid UTF-8" in found["latin1.py"]
+    assert "binary" in found["binary.py"]
+    assert "above" in found["huge.py"]
+    rules_on_good = {f["rule"] for f in data["findings"] if f["path"] == "good.py"}
+    assert "PR101" in rules_on_good, "the scan must go on to readable files"
+    rules_on_latin1 = {f["rule"] for f in data["findings"] if f["path"] == "latin1.py"}
+    assert "PR101" in rules_on_latin1, "a file with a bad byte in a comment is still checked"
+
+
+def test_symlink_loop_and_broken_link(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    (tmp_path / "sub").mkdir()
+    os.symlink("..", tmp_path / "sub" / "loop")  # a directory link back up: never followed
+    os.symlink("a", tmp_path / "b.py")
+    os.symlink("b.py", tmp_path / "a.py")  # file links in a cycle
+    os.symlink("missing.py", tmp_path / "dangling.py")
+    data, _ = check_json(tmp_path)
+    found = problems(data)
+    assert "symlink" in found["a.py"] and "symlink" in found["dangling.py"]
+
+
+def test_unreadable_file(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    secret = tmp_path / "settings.py"
+    secret.write_text(UTCNOW)
+    secret.chmod(0)
+    data, _ = check_json(tmp_path, honour_permissions=True)
+    assert "cannot read" in problems(data)["settings.py"]
+
+
+def test_empty_directory(tmp_path: Path) -> None:
+    result = run_prodready("check", tmp_path)
+    assert result.returncode == 0
+    assert "No findings in 0 files" in result.stdout
+
+
+@pytest.mark.parametrize("target", ["does-not-exist", "file.txt"])
+def test_path_that_is_not_a_directory(tmp_path: Path, target: str) -> None:
+    (tmp_path / "file.txt").write_text("x")
+    result = run_prodready("check", tmp_path / target)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "hint: " in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_bad_option_is_exit_2() -> None:
+    result = run_prodready("check", "--format", "xml")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    result = run_prodready("check", ".", "--select", "PR9999")
+    assert result.returncode == 2 and "unknown rule" in result.stderr
