@@ -1,0 +1,250 @@
+"""One detection pass over real files on disk builds the Project; it never imports user code."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from prodready.errors import InputError
+from prodready.project import FileKind, detect, server_commands
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+def test_flask_app_with_blueprint_prefix_and_dev_run(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": """
+            from flask import Flask
+            from api import bp
+
+            app = Flask(__name__)
+            app.register_blueprint(bp, url_prefix="/api")
+
+            @app.route("/health")
+            def health():
+                return "ok"
+
+            if __name__ == "__main__":
+                app.run(debug=True, port=5001)
+        """,
+            "api.py": """
+            import requests
+            from flask import Blueprint
+
+            bp = Blueprint("api", __name__, url_prefix="/v1")
+
+            @bp.post("/score")
+            def score():
+                return requests.get("http://x", timeout=1).text
+        """,
+            "requirements.txt": "flask==3.1.0\npsycopg[binary]>=3\n",
+        },
+    )
+    project = detect(tmp_path)
+    assert project.app is not None and project.app.target == "app:app"
+    assert project.framework == "flask" and project.app.interface == "wsgi"
+    routes = {r.path: r for r in project.routes}
+    assert set(routes) == {"/health", "/api/v1/score"}
+    assert routes["/api/v1/score"].blocking_io and routes["/api/v1/score"].methods == ("POST",)
+    assert not routes["/health"].blocking_io
+    run = project.modules["app.py"].run_calls[0]
+    assert run.under_main_guard and run.kwargs["debug"] is True
+    assert any(b.port == 5001 for b in project.binds)
+    assert [s.name for s in project.services] == ["postgresql"]
+
+
+def test_flask_factory_and_wsgi_module(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "shop/__init__.py": """
+            from flask import Flask
+
+            def create_app():
+                app = Flask(__name__)
+                return app
+        """,
+            "wsgi.py": "from shop import create_app\n\napp = create_app()\n",
+        },
+    )
+    project = detect(tmp_path)
+    assert project.app is not None and project.app.target == "wsgi:app"
+    assert "create_app() result" in project.app.found_by
+    assert {c.target for c in project.candidates} == {"shop:create_app()", "wsgi:app"}
+
+
+def test_fastapi_router_prefixes_and_async(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "src/cards/main.py": """
+            from fastapi import FastAPI
+            from cards.routes import router
+
+            app = FastAPI()
+            app.include_router(router, prefix="/api")
+        """,
+            "src/cards/routes.py": """
+            from fastapi import APIRouter
+
+            router = APIRouter(prefix="/decks")
+
+            @router.get("/{deck_id}")
+            async def get_deck(deck_id: int):
+                return {}
+        """,
+            "pyproject.toml": """
+            [project]
+            name = "cards"
+            version = "1"
+            requires-python = ">=3.12"
+            dependencies = ["fastapi>=0.110", "asyncpg", "redis>=5"]
+            [dependency-groups]
+            dev = ["pytest"]
+        """,
+            "uv.lock": "version = 1\n",
+        },
+    )
+    project = detect(tmp_path)
+    assert project.app is not None and project.app.target == "cards.main:app"
+    assert project.app.interface == "asgi"
+    assert [(r.path, r.is_async) for r in project.routes] == [("/api/decks/{deck_id}", True)]
+    assert project.python_version == "3.12"
+    assert {s.name for s in project.services} == {"postgresql", "redis"}
+    deps = {d.name: d for d in project.dependencies}
+    assert deps["fastapi"].pinned  # uv.lock pins everything
+    assert deps["pytest"].dev
+
+
+def test_django_entry_routes_and_settings(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "manage.py": "import os\n",
+            "shop/settings.py": """
+            DEBUG = True
+            ALLOWED_HOSTS = ["*"]
+            ROOT_URLCONF = "shop.urls"
+            WSGI_APPLICATION = "shop.wsgi.application"
+            DATABASES = {"default": {"ENGINE": "django.db.backends.postgresql"}}
+        """,
+            "shop/wsgi.py": """
+            from django.core.wsgi import get_wsgi_application
+            application = get_wsgi_application()
+        """,
+            "shop/asgi.py": """
+            from django.core.asgi import get_asgi_application
+            application = get_asgi_application()
+        """,
+            "shop/urls.py": """
+            from django.urls import include, path
+            urlpatterns = [path("health/", lambda r: None), path("books/", include("books.urls"))]
+        """,
+            "books/urls.py": """
+            from django.urls import path
+            from . import views
+            urlpatterns = [path("<int:pk>/", views.detail)]
+        """,
+            "Pipfile": '[packages]\ndjango = "==5.1"\n[requires]\npython_version = "3.11"\n',
+        },
+    )
+    project = detect(tmp_path)
+    assert project.app is not None and project.app.target == "shop.wsgi:application"
+    assert project.framework == "django"
+    assert {r.path for r in project.routes} == {"/health/", "/books/<int:pk>/"}
+    assert project.python_version == "3.11"
+    assert [s.name for s in project.services] == ["postgresql"]
+
+
+def test_deployment_files_by_kind_and_dev_only(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": "from flask import Flask\napp = Flask(__name__)\n",
+            "Dockerfile": 'FROM python:3.12-slim\nEXPOSE 8000\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n',
+            "Dockerfile.dev": "FROM python:3.12\n",
+            "docker-compose.yml": "services:\n  web:\n    build: .\n    command: sh -c 'alembic upgrade head && exec uvicorn app:app --reload'\n",
+            "docker-compose.override.yml": "services: {}\n",
+            "deploy/nginx/site.conf": "server {\n  listen 80;\n}\n",
+            "deploy/supervisord.conf": "[program:x]\ncommand=foo\n",
+            "deploy/app.service": "[Service]\nExecStart=/srv/venv/bin/gunicorn -c gunicorn.conf.py app:app\n",
+            "gunicorn.conf.py": "bind = '127.0.0.1:8001'\nworkers = 3\n",
+            ".env": "A=1\n",
+            ".env.example": "A=\n",
+            "Procfile": "web: flask --app app run --port 5000\n",
+            "start.sh": "#!/bin/sh\nexec python -m gunicorn app:app\n",
+            "requirements-dev.txt": "pytest\n",
+            "tests/test_app.py": "def test(): pass\n",
+        },
+    )
+    project = detect(tmp_path)
+    kinds = {f.rel: (f.kind, f.dev_only) for f in project.files}
+    assert kinds["Dockerfile"] == (FileKind.DOCKERFILE, False)
+    assert kinds["Dockerfile.dev"] == (FileKind.DOCKERFILE, True)
+    assert kinds["docker-compose.override.yml"] == (FileKind.COMPOSE, True)
+    assert kinds["deploy/nginx/site.conf"][0] == FileKind.NGINX
+    assert "deploy/supervisord.conf" not in kinds
+    assert kinds["gunicorn.conf.py"][0] == FileKind.GUNICORN
+    assert kinds[".env.example"] == (FileKind.ENV, True)
+    assert kinds["tests/test_app.py"] == (FileKind.PYTHON, True)
+    assert kinds["requirements-dev.txt"] == (FileKind.REQUIREMENTS, True)
+    judged = {
+        (launch.source, j.program, j.dev_server is not None)
+        for launch, j in server_commands(project)
+    }
+    assert ("dockerfile", "gunicorn", False) in judged
+    assert ("compose", "uvicorn", True) in judged
+    assert ("systemd", "gunicorn", False) in judged
+    assert ("procfile", "flask", True) in judged
+    assert ("script", "gunicorn", False) in judged
+    ports = {(b.source, b.port) for b in project.binds}
+    assert ("gunicorn bind", 8001) in ports and ("EXPOSE", 8000) in ports
+
+
+def test_git_tracked_files(tmp_path: Path) -> None:
+    write(tmp_path, {"app.py": "x = 1\n", ".env": "A=1\n", "other.py": "y = 2\n"})
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "app.py", ".env"], check=True)
+    project = detect(tmp_path)
+    assert project.git_tracked == {"app.py", ".env"}
+
+
+def test_never_imports_user_code(tmp_path: Path) -> None:
+    marker = tmp_path / "imported"
+    write(
+        tmp_path,
+        {
+            "app.py": f"open({str(marker)!r}, 'w').close()\nfrom flask import Flask\napp = Flask(__name__)\n"
+        },
+    )
+    detect(tmp_path)
+    assert not marker.exists()
+
+
+def test_missing_and_file_paths_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="does not exist"):
+        detect(tmp_path / "nope")
+    (tmp_path / "f").write_text("")
+    with pytest.raises(InputError, match="not a directory"):
+        detect(tmp_path / "f")
+
+
+def test_many_files_are_scanned_in_parallel_with_same_result(tmp_path: Path) -> None:
+    for n in range(120):
+        write(tmp_path, {f"pkg/m{n}.py": f"import os\nX{n} = os.environ.get('VAR_{n}')\n"})
+    project = detect(tmp_path)
+    reads = set()
+    for summary in project.modules.values():
+        reads.update(summary.env_reads)
+    assert reads == {f"VAR_{n}" for n in range(120)}
