@@ -1,1 +1,749 @@
-"""Rules for nginx files (being written)."""
+"""Rules for nginx configuration (PR401-PR449), on crossplane's Directive tree.
+
+nginx inheritance, which most of these rules hinge on:
+- a plain directive (server_tokens, ssl_protocols, proxy_http_version) is inherited from the
+  enclosing level unless the current level sets it;
+- "array" directives (add_header, proxy_set_header) are inherited only when the current level
+  has none of them at all: one `add_header` in a location drops every inherited add_header.
+
+A site file under conf.d/ or sites-available/ has no `http {}` of its own: the http-level
+settings of the project's other nginx files (nginx.conf) are taken as its enclosing level.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from prodready.check.context import FileContext
+from prodready.check.model import Edit, Fix, Hit, Severity
+from prodready.check.registry import rule
+from prodready.project.model import FileKind, Project
+from prodready.project.parsers.nginx import Directive, NginxConf
+
+MOZILLA_GUIDELINE = (
+    "Mozilla Server Side TLS, intermediate configuration, guidelines v6.0 "
+    "(https://ssl-config.mozilla.org/guidelines/6.0.json)"
+)
+MOZILLA_INTERMEDIATE_CIPHERS = (
+    "ECDHE-ECDSA-AES128-GCM-SHA256",
+    "ECDHE-RSA-AES128-GCM-SHA256",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+    "ECDHE-RSA-AES256-GCM-SHA384",
+    "ECDHE-ECDSA-CHACHA20-POLY1305",
+    "ECDHE-RSA-CHACHA20-POLY1305",
+)
+MOZILLA_PROTOCOLS = ("TLSv1.2", "TLSv1.3")
+HSTS_MOZILLA_MAX_AGE = 63072000
+HSTS_MIN_MAX_AGE = 15768000  # six months
+HSTS_HEADER = "strict-transport-security"
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _blocks(conf: NginxConf, *names: str) -> list[Directive]:
+    return [d for d in conf.walk() if d.name in names and d.block is not None]
+
+
+def _project_http_blocks(project: Project) -> list[Directive]:
+    return [d for conf in project.nginx_confs for d in _blocks(conf, "http")]
+
+
+def _outer_levels(node: Directive, project: Project) -> list[Directive]:
+    """The levels above `node`, nearest first; for a file without `http {}`, the project's
+    http blocks stand in for the missing top level."""
+    levels = list(node.ancestors())
+    if not any(level.name == "http" for level in levels):
+        levels.extend(_project_http_blocks(project))
+    return levels
+
+
+def _effective(node: Directive, name: str, project: Project) -> Directive | None:
+    """The plain directive `name` in force in `node` (set there or inherited)."""
+    for level in [node, *_outer_levels(node, project)]:
+        found = level.child(name)
+        if found is not None:
+            return found
+    return None
+
+
+def _array_in_force(node: Directive, name: str, project: Project) -> list[Directive]:
+    """The array directives (add_header, proxy_set_header) in force in `node`: those of the
+    nearest level that has any."""
+    for level in [node, *_outer_levels(node, project)]:
+        found = level.children(name)
+        if found:
+            return found
+    return []
+
+
+def _is_tls_server(server: Directive) -> bool:
+    listens = server.children("listen")
+    if any("ssl" in listen.args[1:] or "quic" in listen.args[1:] for listen in listens):
+        return True
+    ssl = server.child("ssl")
+    return bool(ssl and ssl.args[:1] == ["on"])
+
+
+def _is_plain_server(server: Directive) -> bool:
+    listens = server.children("listen")
+    if not listens:
+        return not _is_tls_server(server)  # no listen: *:80
+    return any(not ({"ssl", "quic"} & set(listen.args[1:])) for listen in listens)
+
+
+def _server_names(server: Directive) -> set[str]:
+    return {name.lower() for d in server.children("server_name") for name in d.args}
+
+
+def _insert_first_line(ctx: FileContext, block: Directive, text: str) -> Edit | None:
+    """An edit inserting `text` as the first line inside `block`, indented like its body;
+    None when the block's `{` is not at the end of its first line."""
+    opening = ctx.line_text(block.line)
+    if not opening.rstrip().endswith("{"):
+        return None
+    first = next((d for d in block.block or [] if d.line > block.line), None)
+    if first is not None:
+        indent = re.match(r"\s*", ctx.line_text(first.line)).group(0)  # type: ignore[union-attr]
+    else:
+        indent = re.match(r"\s*", opening).group(0) + "    "  # type: ignore[union-attr]
+    return Edit(ctx.rel, block.line + 1, "", f"{indent}{text}")
+
+
+def _header_names(directives: Iterable[Directive]) -> list[str]:
+    names: list[str] = []
+    for directive in directives:
+        if directive.args and directive.args[0].lower() not in {n.lower() for n in names}:
+            names.append(directive.args[0])
+    return names
+
+
+# --- PR401 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR401",
+    "nginx-server-tokens",
+    title="nginx announces its version (server_tokens not off)",
+    severity=Severity.WARNING,
+    kind=FileKind.NGINX,
+    why="""
+By default nginx puts its exact version in the `Server` header and on every error page
+(`nginx/1.18.0`). Scanners use it to pick the exploits that match: the version of an
+unpatched server is the first thing an attacker wants. `server_tokens off;` in `http {}`
+(or in each `server {}`) keeps only `nginx`.
+""",
+    fix="Add `server_tokens off;` to the http block (or to each server block).",
+    bad="http {\n    server { listen 80; }\n}",
+    good="http {\n    server_tokens off;\n    server { listen 80; }\n}",
+)
+def nginx_server_tokens(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    for directive in conf.find("server_tokens"):
+        if directive.args and directive.args[0] != "off":
+            yield Hit(
+                directive.line,
+                f"`server_tokens {directive.args[0]}` sends the nginx version in every response",
+                fix=Fix(
+                    "set server_tokens off",
+                    (Edit(ctx.rel, directive.line, directive.args[0], "off"),),
+                ),
+            )
+    https = _blocks(conf, "http")
+    for http in https:
+        unset = [
+            s
+            for s in http.children("server")
+            if _effective(s, "server_tokens", ctx.project) is None
+        ]
+        if http.child("server_tokens") is None and (unset or not http.children("server")):
+            yield _missing_tokens_hit(ctx, http, "http block")
+    if not https:
+        for server in _blocks(conf, "server"):
+            if _effective(server, "server_tokens", ctx.project) is None:
+                yield _missing_tokens_hit(ctx, server, "server block")
+
+
+def _missing_tokens_hit(ctx: FileContext, block: Directive, what: str) -> Hit:
+    edit = _insert_first_line(ctx, block, "server_tokens off;")
+    fix = Fix("add server_tokens off;", (edit,)) if edit else None
+    return Hit(
+        block.line,
+        f"{what} without `server_tokens off;`: nginx sends its version in every response",
+        fix=fix,
+    )
+
+
+# --- PR402 -------------------------------------------------------------------------------------
+
+OUTDATED_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
+
+
+@rule(
+    "PR402",
+    "nginx-tls-protocols",
+    title="TLS protocols older than TLS 1.2 enabled",
+    severity=Severity.ERROR,
+    kind=FileKind.NGINX,
+    why="""
+SSLv2, SSLv3, TLS 1.0 and TLS 1.1 are broken or deprecated (POODLE, BEAST, RFC 8996
+formally deprecates TLS 1.0 and 1.1). Mozilla's intermediate configuration, the profile for
+a general-purpose server, allows only TLS 1.2 and TLS 1.3; every browser released since 2014
+supports TLS 1.2, and PCI DSS forbids the older protocols.
+""",
+    fix="ssl_protocols TLSv1.2 TLSv1.3;",
+    bad="ssl_protocols TLSv1 TLSv1.1 TLSv1.2;",
+    good="ssl_protocols TLSv1.2 TLSv1.3;",
+    guideline=MOZILLA_GUIDELINE,
+)
+def nginx_tls_protocols(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    for directive in conf.find("ssl_protocols"):
+        outdated = [p for p in directive.args if p in OUTDATED_PROTOCOLS]
+        if not outdated:
+            continue
+        old = " ".join(directive.args)
+        line = ctx.line_text(directive.line)
+        fix = None
+        if old in line:
+            fix = Fix(
+                "allow TLSv1.2 and TLSv1.3 only (drops clients older than 2014)",
+                (Edit(ctx.rel, directive.line, old, " ".join(MOZILLA_PROTOCOLS)),),
+                safe=False,
+            )
+        yield Hit(
+            directive.line,
+            f"ssl_protocols enables {', '.join(outdated)}: outside Mozilla's intermediate "
+            "profile (TLSv1.2 TLSv1.3)",
+            fix=fix,
+        )
+
+
+# --- PR403 -------------------------------------------------------------------------------------
+
+BROKEN_CIPHER_PARTS = {
+    "RC4": "RC4",
+    "DES": "DES",
+    "3DES": "3DES",
+    "DES-CBC3": "3DES",
+    "MD5": "MD5",
+    "NULL": "NULL",
+    "ENULL": "NULL",
+    "ANULL": "anonymous (aNULL)",
+    "EXPORT": "EXPORT",
+    "EXP": "EXPORT",
+    "LOW": "LOW",
+    "MEDIUM": "MEDIUM",
+    "IDEA": "IDEA",
+    "SEED": "SEED",
+    "PSK": None,
+    "SRP": None,
+}
+BROAD_CIPHER_ALIASES = frozenset({"ALL", "DEFAULT", "HIGH", "AES", "AESGCM", "AES128", "AES256"})
+AEAD_MARKS = ("GCM", "CHACHA20", "CCM")
+
+
+def cipher_problems(spec: str) -> tuple[list[str], list[str], list[str]]:
+    """Judges an OpenSSL cipher string against Mozilla's intermediate list.
+    Returns (broken, cbc, dhe): suites or aliases that are broken (RC4, DES, 3DES, MD5, NULL,
+    EXPORT, aNULL not excluded ...), CBC suites outside the list, and DHE AEAD suites
+    (in the list until v5.7, dropped in v6.0)."""
+    tokens = [t for t in re.split(r"[:,\s]+", spec.strip()) if t]
+    excluded = {t[1:].upper() for t in tokens if t[:1] in "!-"}
+    broken: list[str] = []
+    cbc: list[str] = []
+    dhe: list[str] = []
+    for token in tokens:
+        if token[:1] in "!-+@" or token in MOZILLA_INTERMEDIATE_CIPHERS:
+            continue
+        upper = token.upper()
+        if upper.startswith("TLS_"):
+            continue  # TLS 1.3 suite names: all AEAD
+        parts = set(re.split(r"[-+_]", upper))
+        if "CBC3" in parts:
+            parts = (parts - {"DES"}) | {"3DES"}
+        weak = {BROKEN_CIPHER_PARTS[p] for p in parts if BROKEN_CIPHER_PARTS.get(p)}
+        if upper in BROKEN_CIPHER_PARTS:
+            if upper not in excluded:
+                broken.append(token)
+        elif weak:
+            broken.append(f"{token} ({', '.join(sorted(weak))})")
+        elif upper in BROAD_CIPHER_ALIASES:
+            if "ANULL" not in excluded and "NULL" not in excluded:
+                broken.append(f"{token} without !aNULL (anonymous suites)")
+        elif any(mark in upper for mark in AEAD_MARKS):
+            if upper.startswith(("DHE-", "EDH-")):
+                dhe.append(token)
+        elif "-" in token or upper.endswith(("SHA", "SHA256", "SHA384")):
+            cbc.append(token)
+    return broken, cbc, dhe
+
+
+@rule(
+    "PR403",
+    "nginx-weak-ciphers",
+    title="ssl_ciphers allows weak or non-recommended cipher suites",
+    severity=Severity.ERROR,
+    kind=FileKind.NGINX,
+    why="""
+RC4, DES, 3DES (SWEET32), MD5, NULL, EXPORT (FREAK, Logjam) and anonymous suites are broken:
+a client that offers them can be downgraded and its traffic read. CBC-mode suites with SHA-1
+(Lucky13 and its padding-oracle successors) are outside Mozilla's intermediate list, which
+keeps only ECDHE key exchange with AES-GCM or ChaCha20-Poly1305; guidelines v6.0 also dropped
+the DHE suites that v5.7 still listed. Broad aliases such as HIGH include anonymous suites
+unless `!aNULL` removes them.
+""",
+    fix="Use Mozilla's intermediate list: ssl_ciphers " + ":".join(MOZILLA_INTERMEDIATE_CIPHERS),
+    bad="ssl_ciphers HIGH:RC4:3DES;",
+    good="ssl_ciphers " + ":".join(MOZILLA_INTERMEDIATE_CIPHERS) + ";",
+    guideline=MOZILLA_GUIDELINE,
+)
+def nginx_weak_ciphers(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    for directive in conf.find("ssl_ciphers"):
+        broken, cbc, dhe = cipher_problems(" ".join(directive.args))
+        if broken:
+            yield Hit(directive.line, "ssl_ciphers allows broken suites: " + ", ".join(broken))
+        elif cbc:
+            yield Hit(
+                directive.line,
+                "ssl_ciphers allows CBC suites outside Mozilla's intermediate list: "
+                + ", ".join(cbc[:6])
+                + (" ..." if len(cbc) > 6 else ""),
+                severity=Severity.WARNING,
+            )
+        elif dhe:
+            yield Hit(
+                directive.line,
+                "ssl_ciphers keeps DHE suites that Mozilla's intermediate list dropped in v6.0: "
+                + ", ".join(dhe),
+                severity=Severity.INFO,
+            )
+
+
+# --- PR404 -------------------------------------------------------------------------------------
+
+
+def hsts_max_age(header: Directive) -> int | None:
+    match = re.search(r"max-age\s*=\s*\"?(\d+)", " ".join(header.args[1:2]), re.IGNORECASE)
+    return int(match.group(1)) if match else None
+
+
+@rule(
+    "PR404",
+    "nginx-hsts",
+    title="TLS server without HSTS, or with a short max-age",
+    severity=Severity.WARNING,
+    kind=FileKind.NGINX,
+    why="""
+Without Strict-Transport-Security a browser that types the bare domain, or follows an old
+http:// link, makes its first request in clear text; anyone on the path (public Wi-Fi) can
+answer it and keep the user on HTTP (SSL stripping). HSTS tells the browser to use HTTPS only,
+for max-age seconds. Mozilla's guidelines set max-age=63072000 (two years); below six months
+the protection lapses for users who visit rarely. Add `always`, or nginx leaves the header off
+error responses.
+""",
+    fix='add_header Strict-Transport-Security "max-age=63072000" always;',
+    bad="server {\n    listen 443 ssl;\n}",
+    good="server {\n    listen 443 ssl;\n"
+    '    add_header Strict-Transport-Security "max-age=63072000" always;\n}',
+    guideline=MOZILLA_GUIDELINE,
+)
+def nginx_hsts(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    for server in _blocks(conf, "server"):
+        if not _is_tls_server(server):
+            continue
+        headers = _array_in_force(server, "add_header", ctx.project)
+        hsts = [h for h in headers if h.args and h.args[0].lower() == HSTS_HEADER]
+        if not hsts:
+            yield _missing_hsts(ctx, server, headers)
+            continue
+        age = hsts_max_age(hsts[-1])
+        if age is None or age < HSTS_MIN_MAX_AGE:
+            shown = "no max-age" if age is None else f"max-age={age}"
+            yield Hit(
+                hsts[-1].line,
+                f"HSTS with {shown}: below six months (Mozilla: max-age={HSTS_MOZILLA_MAX_AGE})",
+            )
+
+
+def _missing_hsts(ctx: FileContext, server: Directive, inherited: list[Directive]) -> Hit:
+    fix = None
+    if not inherited:  # adding one here would not hide inherited headers
+        edit = _insert_first_line(ctx, server, PR404_FIX_LINE)
+        if edit:
+            fix = Fix("add HSTS (max-age two years)", (edit,), safe=False)
+    return Hit(server.line, "TLS server without a Strict-Transport-Security header", fix=fix)
+
+
+PR404_FIX_LINE = f'add_header Strict-Transport-Security "max-age={HSTS_MOZILLA_MAX_AGE}" always;'
+
+
+# --- PR405 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR405",
+    "nginx-add-header-inheritance",
+    title="add_header in a block drops every add_header inherited from above",
+    severity=Severity.WARNING,
+    kind=FileKind.NGINX,
+    why="""
+nginx inherits add_header directives from the enclosing level only when the current level
+has none. One `add_header Cache-Control ...` in a location silently removes every header set
+in the server or http block for that location: HSTS, X-Frame-Options, Content-Security-Policy
+vanish from exactly the responses the location serves, and nothing warns. nginx 1.29.3 added
+`add_header_inherit merge;` to change this.
+""",
+    fix="Repeat the inherited add_header lines in the block (or `include` a shared file).",
+    bad="server {\n    add_header X-Frame-Options DENY always;\n"
+    "    location /static/ {\n        add_header Cache-Control public;\n    }\n}",
+    good="server {\n    add_header X-Frame-Options DENY always;\n"
+    "    location /static/ {\n        add_header X-Frame-Options DENY always;\n"
+    "        add_header Cache-Control public;\n    }\n}",
+)
+def nginx_add_header_inheritance(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    for block in _blocks(conf, "server", "location", "if"):
+        own = block.children("add_header")
+        if not own or _merges_headers(block, ctx.project):
+            continue
+        parent = block.parent
+        inherited = _array_in_force(parent, "add_header", ctx.project) if parent else []
+        if parent is None and block.name == "server":
+            inherited = _top_level_headers(block, ctx.project)
+        kept = {h.args[0].lower() for h in own if h.args}
+        lost = [name for name in _header_names(inherited) if name.lower() not in kept]
+        if lost:
+            yield Hit(
+                own[0].line,
+                f"add_header in this {block.name} block drops the inherited "
+                f"{', '.join(lost)} header{'s' if len(lost) > 1 else ''}",
+            )
+
+
+def _top_level_headers(server: Directive, project: Project) -> list[Directive]:
+    for http in _project_http_blocks(project):
+        found = http.children("add_header")
+        if found:
+            return found
+    return []
+
+
+def _merges_headers(block: Directive, project: Project) -> bool:
+    setting = _effective(block, "add_header_inherit", project)
+    return bool(setting and setting.args[:1] == ["merge"])
+
+
+# --- PR406 -------------------------------------------------------------------------------------
+
+PROXY_HEADERS = ("Host", "X-Forwarded-For", "X-Forwarded-Proto")
+PROXY_PARAMS_HEADERS = {"host", "x-real-ip", "x-forwarded-for", "x-forwarded-proto"}
+"""What Debian/Ubuntu's /etc/nginx/proxy_params sets."""
+
+
+def _proxy_headers_in_force(location: Directive, project: Project) -> set[str] | None:
+    """Header names proxy_set_header sends from `location`; None when an included file we
+    cannot see may set them."""
+    for level in [location, *_outer_levels(location, project)]:
+        includes = [i for i in level.children("include") if i.args]
+        own = level.children("proxy_set_header")
+        proxy_includes = [i for i in includes if "proxy" in i.args[0].lower()]
+        if proxy_includes and not any("proxy_params" in i.args[0] for i in proxy_includes):
+            return None
+        names = {d.args[0].lower() for d in own if d.args}
+        if proxy_includes:
+            names |= PROXY_PARAMS_HEADERS
+        if names:
+            return names
+    return set()
+
+
+@rule(
+    "PR406",
+    "nginx-proxy-headers",
+    title="proxy_pass without Host / X-Forwarded-For / X-Forwarded-Proto",
+    severity=Severity.WARNING,
+    kind=FileKind.NGINX,
+    why="""
+By default nginx sends the upstream's address as Host (`Host: app:8000`) and nothing about
+the client. The app then builds redirects and absolute URLs for the wrong host or for http://
+(login redirects loop or leave HTTPS), and logs and rate-limits every request as coming from
+the proxy's IP. Note that a location with its own proxy_set_header drops those of the server.
+""",
+    fix="proxy_set_header Host $host; proxy_set_header X-Forwarded-For "
+    "$proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $scheme;",
+    bad="location / {\n    proxy_pass http://app:8000;\n}",
+    good="location / {\n    proxy_pass http://app:8000;\n    proxy_set_header Host $host;\n"
+    "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+    "    proxy_set_header X-Forwarded-Proto $scheme;\n}",
+)
+def nginx_proxy_headers(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    for proxy in conf.find("proxy_pass"):
+        location = proxy.parent
+        if location is None:
+            continue
+        names = _proxy_headers_in_force(location, ctx.project)
+        if names is None:
+            continue
+        missing = [h for h in PROXY_HEADERS if h.lower() not in names]
+        if missing:
+            yield Hit(proxy.line, f"proxy_pass without proxy_set_header {', '.join(missing)}")
+
+
+# --- PR407 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR407",
+    "nginx-alias-traversal",
+    title="alias path traversal: location without trailing slash, alias with one",
+    severity=Severity.ERROR,
+    kind=FileKind.NGINX,
+    why="""
+With `location /static { alias /srv/static/; }` nginx replaces the matched prefix `/static`
+with `/srv/static/`, so a request for `/static../app/settings.py` reads
+`/srv/static/../app/settings.py`: any file in the parent directory (source code, .env,
+database files) is downloadable. This "off-by-slash" bug has leaked source and secrets of
+many sites; gixy reports it as alias_traversal.
+""",
+    fix="End the location with a slash when the alias does: location /static/ {...}",
+    bad="location /static {\n    alias /srv/app/static/;\n}",
+    good="location /static/ {\n    alias /srv/app/static/;\n}",
+)
+def nginx_alias_traversal(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    for alias in conf.find("alias"):
+        location = alias.parent
+        if location is None or location.name != "location" or not alias.args:
+            continue
+        prefix = _location_prefix(location)
+        if prefix is None or prefix.endswith("/") or not alias.args[0].endswith("/"):
+            continue
+        fix = None
+        if f"{prefix} " in ctx.line_text(location.line) or f"{prefix}{{" in ctx.line_text(
+            location.line
+        ):
+            fix = Fix(
+                f"make the location {prefix}/",
+                (Edit(ctx.rel, location.line, prefix, prefix + "/"),),
+                safe=False,
+            )
+        yield Hit(
+            alias.line,
+            f"location {prefix} (no trailing slash) with alias {alias.args[0]}: "
+            f"{prefix}../ reads the parent directory",
+            fix=fix,
+        )
+
+
+def _location_prefix(location: Directive) -> str | None:
+    """The prefix of a prefix location (`/x` or `^~ /x`); None for regex and exact matches."""
+    args = location.args
+    if len(args) == 1 and not args[0].startswith("@"):
+        return args[0]
+    if len(args) == 2 and args[0] == "^~":
+        return args[1]
+    return None
+
+
+# --- PR408 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR408",
+    "nginx-autoindex",
+    title="Directory listing enabled (autoindex on)",
+    severity=Severity.WARNING,
+    kind=FileKind.NGINX,
+    why="""
+`autoindex on` lists every file of a directory that has no index file: backups, uploads of
+other users, build artefacts and stray .env or .git files become browsable and indexable by
+search engines.
+""",
+    fix="Remove `autoindex on;` (off is the default).",
+    bad="location /media/ {\n    autoindex on;\n}",
+    good="location /media/ {\n    autoindex off;\n}",
+)
+def nginx_autoindex(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    for directive in conf.find("autoindex"):
+        if directive.args[:1] == ["on"]:
+            fix = Fix(
+                "set autoindex off", (Edit(ctx.rel, directive.line, "on", "off"),), safe=False
+            )
+            yield Hit(directive.line, "autoindex on: directory listings are public", fix=fix)
+
+
+# --- PR409 -------------------------------------------------------------------------------------
+
+SERVING_DIRECTIVES = frozenset(
+    {"proxy_pass", "uwsgi_pass", "fastcgi_pass", "grpc_pass", "scgi_pass", "root", "alias"}
+)
+REDIRECT_CODES = frozenset({"301", "302", "303", "307", "308"})
+
+
+def _redirects_to_https(server: Directive) -> bool:
+    for directive in _walk(server):
+        args = directive.args
+        if directive.name == "return":
+            target = args[-1] if args else ""
+            code = args[0] if len(args) == 2 else "302"
+            if target.startswith("https://") and code in REDIRECT_CODES:
+                return True
+        if directive.name == "rewrite" and len(args) >= 2 and args[1].startswith("https://"):
+            return True
+    return False
+
+
+def _serves_content(server: Directive) -> bool:
+    return any(d.name in SERVING_DIRECTIVES for d in _walk(server))
+
+
+def _walk(node: Directive) -> Iterator[Directive]:
+    for child in node.block or []:
+        yield child
+        yield from _walk(child)
+
+
+def _names_overlap(plain: Directive, tls_names: set[str]) -> bool:
+    names = _server_names(plain) - {"_", '""', ""}
+    return not names or bool(names & tls_names) or "_" in tls_names
+
+
+@rule(
+    "PR409",
+    "nginx-http-not-redirected",
+    title="Plain-HTTP server does not redirect to HTTPS",
+    severity=Severity.WARNING,
+    kind=FileKind.NGINX,
+    why="""
+When the same site is served on port 80 and on 443, users who type the bare domain or follow
+an old http:// link use the clear-text site: cookies and credentials travel unencrypted, and
+HSTS is never learned because browsers ignore it over HTTP. The port-80 server should only
+answer ACME challenges and redirect everything else with 301 (or 308) to https://.
+""",
+    fix="In the port-80 server: return 301 https://$host$request_uri;",
+    bad="server {\n    listen 80;\n    server_name example.com;\n"
+    "    location / { proxy_pass http://app:8000; }\n}",
+    good="server {\n    listen 80;\n    server_name example.com;\n"
+    "    return 301 https://$host$request_uri;\n}",
+)
+def nginx_http_not_redirected(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    tls_servers = [
+        s for c in ctx.project.nginx_confs for s in _blocks(c, "server") if _is_tls_server(s)
+    ]
+    if not tls_servers:
+        return
+    tls_names = set().union(*(_server_names(s) for s in tls_servers)) or {"_"}
+    for server in _blocks(conf, "server"):
+        if server.parent is not None and server.parent.name == "upstream":
+            continue
+        if not _is_plain_server(server) or not _serves_content(server):
+            continue
+        if _redirects_to_https(server) or not _names_overlap(server, tls_names):
+            continue
+        names = " ".join(sorted(_server_names(server))) or "the default name"
+        yield Hit(
+            server.line,
+            f"plain-HTTP server for {names} serves content instead of redirecting to https://",
+        )
+
+
+# --- PR410 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR410",
+    "nginx-prefer-server-ciphers",
+    title="ssl_prefer_server_ciphers on with the intermediate profile",
+    severity=Severity.INFO,
+    kind=FileKind.NGINX,
+    why="""
+Every suite in Mozilla's intermediate list is strong, so the guidelines set
+server_preferred_order to false: let the client pick, because a phone without AES hardware
+is faster and uses less battery with ChaCha20-Poly1305 than with the AES-GCM the server
+would impose. (`on` made sense when weak suites had to be outranked.) Session tickets are not
+flagged: since nginx 1.23.2 their keys rotate with the shared session cache, and the current
+Mozilla generator only disables them for older nginx.
+""",
+    fix="ssl_prefer_server_ciphers off;",
+    bad="ssl_protocols TLSv1.2 TLSv1.3;\nssl_prefer_server_ciphers on;",
+    good="ssl_protocols TLSv1.2 TLSv1.3;\nssl_prefer_server_ciphers off;",
+    guideline=MOZILLA_GUIDELINE,
+)
+def nginx_prefer_server_ciphers(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    for directive in conf.find("ssl_prefer_server_ciphers"):
+        if directive.args[:1] != ["on"]:
+            continue
+        protocols = (
+            _effective(directive.parent, "ssl_protocols", ctx.project) if directive.parent else None
+        )
+        if protocols is not None and "TLSv1.2" not in protocols.args:
+            continue  # TLS 1.3 only (modern profile): the setting has no effect
+        yield Hit(
+            directive.line,
+            "ssl_prefer_server_ciphers on: Mozilla's intermediate profile lets the client choose",
+            fix=Fix(
+                "set ssl_prefer_server_ciphers off",
+                (Edit(ctx.rel, directive.line, "on", "off"),),
+                safe=False,
+            ),
+        )
+
+
+# --- PR411 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR411",
+    "nginx-upstream-keepalive-unused",
+    title="Upstream keepalive without HTTP/1.1 and an empty Connection header",
+    severity=Severity.WARNING,
+    kind=FileKind.NGINX,
+    why="""
+`keepalive N` in an upstream block only keeps connections to the app open when the proxied
+request is HTTP/1.1 with the Connection header cleared. Before nginx 1.30 (which made 1.1 the
+default) nginx proxies HTTP/1.0 with `Connection: close` unless told otherwise, so the pool
+stays empty and every request pays a new TCP (and TLS) handshake to the app, plus a TIME_WAIT
+socket. Distributions still ship older nginx (Debian 12: 1.22, Ubuntu 24.04: 1.24).
+""",
+    fix='In the proxying location: proxy_http_version 1.1; proxy_set_header Connection "";',
+    bad="upstream app { server 127.0.0.1:8000; keepalive 16; }\n"
+    "location / { proxy_pass http://app; }",
+    good="upstream app { server 127.0.0.1:8000; keepalive 16; }\n"
+    "location / {\n    proxy_pass http://app;\n    proxy_http_version 1.1;\n"
+    '    proxy_set_header Connection "";\n}',
+)
+def nginx_upstream_keepalive_unused(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    pooled = {
+        u.args[0]
+        for c in ctx.project.nginx_confs
+        for u in _blocks(c, "upstream")
+        if u.args and u.child("keepalive") is not None
+    }
+    if not pooled:
+        return
+    for proxy in conf.find("proxy_pass"):
+        target = re.sub(r"^https?://", "", proxy.args[0] if proxy.args else "").split("/")[0]
+        if target not in pooled or proxy.parent is None:
+            continue
+        missing = []
+        version = _effective(proxy.parent, "proxy_http_version", ctx.project)
+        if version is None or version.args[:1] != ["1.1"]:
+            missing.append("proxy_http_version 1.1")
+        headers = _array_in_force(proxy.parent, "proxy_set_header", ctx.project)
+        connection = [h for h in headers if h.args and h.args[0].lower() == "connection"]
+        if not connection or connection[-1].args[1:2] != [""]:
+            missing.append('proxy_set_header Connection ""')
+        if missing:
+            yield Hit(
+                proxy.line,
+                f"upstream {target} has keepalive but this proxy_pass lacks "
+                f"{' and '.join(missing)}: connections are not reused",
+            )
