@@ -1,0 +1,59 @@
+"""FastAPI test app: a few routes with the problems real apps have."""
+
+import asyncio
+import logging
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import PlainTextResponse
+
+import _configure
+from prodready.runtime.health import is_draining
+
+app = FastAPI()
+log = logging.getLogger("fastapi_app")
+
+
+@app.get("/hello")
+async def hello():
+    return {"hello": "world"}
+
+
+@app.get("/items/{item_id}")
+def item(item_id: int):
+    log.warning("looking up item %s", item_id)  # a sync handler, run in a thread pool
+    return {"id": item_id}
+
+
+@app.get("/boom")
+def boom():
+    raise RuntimeError("unhandled in a handler")
+
+
+@app.get("/missing")
+async def missing():
+    raise HTTPException(status_code=404, detail="nothing here")
+
+
+@app.get("/framed")
+async def framed():
+    return PlainTextResponse("x", headers={"X-Frame-Options": "SAMEORIGIN"})
+
+
+@app.post("/upload")
+async def upload(request: Request):
+    return {"size": len(await request.body())}
+
+
+@app.get("/slow")
+async def slow():
+    await asyncio.sleep(0.2)
+    return {"slow": True}
+
+
+@app.get("/draining")
+async def draining():
+    await asyncio.sleep(1)
+    return {"draining": is_draining()}
+
+
+prod = _configure.install(app)
