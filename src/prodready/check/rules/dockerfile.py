@@ -1,1 +1,886 @@
-"""Rules for dockerfile files (being written)."""
+"""Rules for Dockerfiles (PR201-PR249).
+
+Runtime properties (user, healthcheck, launch command, environment) are judged on the final
+stage together with the stages it is built `FROM`: builder stages never run in production.
+Properties of the build itself (base image pins, ADD, layer order) apply to every stage.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+
+from prodready.check.context import FileContext
+from prodready.check.model import Edit, Fix, Hit, Severity
+from prodready.check.registry import rule
+from prodready.project.model import FileKind
+from prodready.project.parsers.dockerfile import Dockerfile, Instruction, Stage
+from prodready.secretstrength import Verdict, is_secret_name, judge
+
+KIND = FileKind.DOCKERFILE.value
+
+ARG_REFERENCE = re.compile(r"\$\{(\w+)(?::?[-+]([^}]*))?\}|\$(\w+)")
+TRUTHY = frozenset({"1", "true", "yes", "on", "y", "t"})
+PYTHON_LAUNCHERS = frozenset(
+    {"python", "python3", "gunicorn", "uvicorn", "granian", "hypercorn", "daphne", "waitress-serve"}
+)
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def _dockerfile(ctx: FileContext) -> Dockerfile | None:
+    parsed = ctx.parsed
+    return parsed if isinstance(parsed, Dockerfile) and parsed.stages else None
+
+
+def lineage(dockerfile: Dockerfile, stage: Stage) -> list[Stage]:
+    """The stage and the earlier stages it is built `FROM`, oldest first: together they make
+    the filesystem and the settings of the image `stage` produces."""
+    chain = [stage]
+    while True:
+        parent = dockerfile.stage_named(chain[0].base)
+        if parent is None or parent.index >= chain[0].index or parent in chain:
+            return chain
+        chain.insert(0, parent)
+
+
+def final_lineage(dockerfile: Dockerfile) -> list[Stage]:
+    final = dockerfile.final
+    return lineage(dockerfile, final) if final else []
+
+
+def instructions(stages: list[Stage], *keywords: str) -> list[Instruction]:
+    return [i for stage in stages for i in stage.instructions if i.keyword in keywords]
+
+
+def root_image(dockerfile: Dockerfile, stage: Stage) -> str:
+    """The external image a stage starts from, global ARG defaults substituted."""
+    return resolve_args(dockerfile, lineage(dockerfile, stage)[0].base)
+
+
+def resolve_args(dockerfile: Dockerfile, text: str) -> str:
+    defaults: dict[str, str] = {}
+    for inst in dockerfile.global_args:
+        for name, value in arg_pairs(inst):
+            if value is not None:
+                defaults[name] = value
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match[1] or match[3]
+        if name in defaults:
+            return defaults[name]
+        return match[2] if match[2] is not None else match[0]
+
+    return ARG_REFERENCE.sub(substitute, text)
+
+
+def split_image(image: str) -> tuple[str, str | None, bool]:
+    """`registry/python:3.12-slim@sha256:..` -> (`registry/python`, `3.12-slim`, has digest)."""
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, tag = name.rsplit(":", 1)
+        return repo, tag, bool(digest)
+    return name, None, bool(digest)
+
+
+def env_pairs(inst: Instruction) -> list[tuple[str, str]]:
+    """`ENV A=1 B=2` and the legacy `ENV NAME value with spaces`."""
+    if not inst.args:
+        return []
+    if "=" not in inst.args[0]:
+        return [(inst.args[0], " ".join(inst.args[1:]))]
+    return [tuple(arg.split("=", 1)) for arg in inst.args if "=" in arg]  # type: ignore[misc]
+
+
+def arg_pairs(inst: Instruction) -> list[tuple[str, str | None]]:
+    result: list[tuple[str, str | None]] = []
+    for arg in inst.args:
+        name, sep, value = arg.partition("=")
+        result.append((name, value if sep else None))
+    return result
+
+
+def environment(stages: list[Stage]) -> dict[str, tuple[str, Instruction]]:
+    """Name -> (value, ENV instruction) as the image ends up with it (later ENV wins)."""
+    result: dict[str, tuple[str, Instruction]] = {}
+    for inst in instructions(stages, "ENV"):
+        for name, value in env_pairs(inst):
+            result[name] = (value, inst)
+    return result
+
+
+def debug_setting(name: str, value: str) -> str | None:
+    """Why NAME=value turns on a development mode, or None. Shared with the compose rules."""
+    upper, lowered = name.upper(), value.strip().strip("'\"").lower()
+    if upper in ("FLASK_DEBUG", "DEBUG", "DJANGO_DEBUG", "APP_DEBUG") and lowered in TRUTHY:
+        return f"{name}={value} turns on debug mode (interactive tracebacks, reloader)"
+    if upper == "FLASK_ENV" and lowered == "development":
+        return f"{name}={value} turns on Flask's debug mode"
+    if upper == "PYTHONDEVMODE" and lowered:
+        return f"{name}={value} turns on Python's development mode (extra checks, slower)"
+    return None
+
+
+def _keyword_as_written(ctx: FileContext, inst: Instruction) -> str:
+    words = ctx.line_text(inst.line).split(None, 1)
+    return words[0] if words else inst.keyword
+
+
+# --- PR201 ------------------------------------------------------------------------------------
+
+ROOT_USERS = frozenset({"root", "0"})
+
+
+@rule(
+    "PR201",
+    "runs-as-root",
+    title="Container runs as root",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+Without a USER instruction the final image runs its process as root (uid 0). Any code
+execution bug in the app (a deserialisation flaw, a template injection, a vulnerable
+dependency) then owns the whole container: it can rewrite the app's code, read every mounted
+secret, install tools, and with a kernel or runtime escape (runc CVE-2019-5736, CVE-2024-21626)
+reach the host. Docker's own guidance and the CIS Docker Benchmark (4.1) require a non-root
+user. Builder stages may run as root; only the stage that ships is judged.
+""",
+    fix="""
+Create an unprivileged user in the final stage and switch to it before CMD.
+RUN useradd --create-home --uid 10001 app
+USER app
+""",
+    bad='FROM python:3.12-slim\nCOPY . /app\nCMD ["gunicorn", "app:app"]',
+    good=(
+        "FROM python:3.12-slim\nRUN useradd --create-home --uid 10001 app\n"
+        'COPY --chown=app . /app\nUSER app\nCMD ["gunicorn", "app:app"]'
+    ),
+)
+def runs_as_root(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    stages = final_lineage(dockerfile)
+    image = root_image(dockerfile, stages[-1])
+    if image == "scratch" or _nonroot_by_default(image):
+        return
+    user = next(reversed(instructions(stages, "USER")), None)
+    if user is None:
+        yield Hit(
+            stages[-1].line,
+            f"final stage (from {image}) has no USER instruction: the app runs as root",
+        )
+        return
+    name = user.value.strip().split(":", 1)[0]
+    if name in ROOT_USERS:
+        yield Hit(
+            user.line, f"final stage switches to USER {user.value.strip()}: the app runs as root"
+        )
+
+
+def _nonroot_by_default(image: str) -> bool:
+    """Images whose default user is already unprivileged."""
+    _, tag, _ = split_image(image)
+    return "nonroot" in (tag or "") or image.startswith("cgr.dev/chainguard/")
+
+
+# --- PR202 ------------------------------------------------------------------------------------
+
+PYTHON_VERSION_TAG = re.compile(r"^\d+\.\d+")
+
+
+@rule(
+    "PR202",
+    "unpinned-base-image",
+    title="Base image not pinned",
+    severity=Severity.WARNING,
+    kind=KIND,
+    why="""
+`FROM python`, `FROM python:latest` or `FROM python:3-slim` resolve to whatever the registry
+points them at on the day of the build. The next rebuild (a security patch, a CI cache miss)
+can silently move the app to a new Python minor release (3.12 -> 3.13 removed modules and
+changed C-API behaviour that wheels depend on) or a new Debian release, so the image that
+passed the tests is not the one that ships. Pin at least the minor version
+(`python:3.12-slim`); a digest (`@sha256:...`) makes the build reproducible.
+""",
+    fix="""
+Pin the base image to a minor version, ideally with a digest.
+FROM python:3.12-slim@sha256:<digest>
+""",
+    bad="FROM python:3-slim",
+    good="FROM python:3.12-slim-bookworm",
+)
+def unpinned_base_image(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    for stage in dockerfile.stages:
+        if dockerfile.stage_named(stage.base) is not None:
+            continue
+        image = resolve_args(dockerfile, stage.base)
+        problem = _pin_problem(image)
+        if problem:
+            yield Hit(stage.line, f"base image {image} {problem}")
+
+
+def _pin_problem(image: str) -> str | None:
+    if not image or "$" in image or image == "scratch":
+        return None
+    repo, tag, digest = split_image(image)
+    if digest:
+        return None
+    if tag is None:
+        return "has no tag: it means :latest and changes under you on every rebuild"
+    if tag == "latest":
+        return "uses :latest: it changes under you on every rebuild"
+    is_python = repo.rsplit("/", 1)[-1] in ("python", "pypy")
+    if is_python and not PYTHON_VERSION_TAG.match(tag):
+        return "does not pin the Python minor version: a rebuild can move to a new Python release"
+    return None
+
+
+# --- PR203 ------------------------------------------------------------------------------------
+
+HTTP_TOOLS = ("curl", "wget")
+TOKEN_SPLIT = re.compile(r"[\s\"',\[\];&|()]+")
+
+
+@rule(
+    "PR203",
+    "healthcheck-tool-missing",
+    title="HEALTHCHECK uses a tool the image does not have",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+`python:*-slim`, distroless and `scratch` images have neither curl nor wget, and Alpine has
+only busybox wget. A HEALTHCHECK that calls a missing tool fails on every probe ("curl: not
+found"), so Docker marks a perfectly healthy container unhealthy: Swarm and orchestrators
+restart it in a loop, compose `depends_on: condition: service_healthy` never starts the
+services behind it, and load balancers that follow Docker health drop it.
+""",
+    fix="""
+Probe with the Python that the image already has, or install the tool in the final stage.
+HEALTHCHECK CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health')"
+""",
+    bad="FROM python:3.12-slim\nHEALTHCHECK CMD curl -f http://localhost:8000/health || exit 1",
+    good=(
+        'FROM python:3.12-slim\nHEALTHCHECK CMD python -c "import urllib.request; '
+        "urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=3)\""
+    ),
+)
+def healthcheck_tool_missing(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    stages = final_lineage(dockerfile)
+    check = next(reversed(instructions(stages, "HEALTHCHECK")), None)
+    if check is None:
+        return
+    used = {t.rsplit("/", 1)[-1] for t in TOKEN_SPLIT.split(check.value)} & set(HTTP_TOOLS)
+    image = root_image(dockerfile, stages[-1])
+    missing = image_lacks(image)
+    for tool in sorted(used & missing):
+        if not _installs(stages, tool):
+            yield Hit(
+                check.line,
+                f"HEALTHCHECK runs {tool}, but the final image ({image}) does not have it "
+                "and no RUN installs it: every probe fails",
+            )
+
+
+def image_lacks(image: str) -> set[str]:
+    """Which of curl and wget an external base image is known not to ship."""
+    repo, tag, _ = split_image(image)
+    tag = tag or ""
+    if image == "scratch" or "distroless" in repo:
+        return {"curl", "wget"}
+    if repo.startswith("cgr.dev/chainguard/") and not tag.endswith("-dev"):
+        return {"curl", "wget"}
+    if "alpine" in tag or repo.rsplit("/", 1)[-1] == "alpine":
+        return {"curl"}  # busybox provides wget
+    if "slim" in tag:
+        return {"curl", "wget"}
+    return set()
+
+
+def _installs(stages: list[Stage], tool: str) -> bool:
+    package_install = re.compile(
+        rf"\b(?:apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\b(?:install|add)\b[^;&|]*\b{tool}\b"
+    )
+    for inst in instructions(stages, "RUN", "COPY"):
+        text = " ".join(inst.args) if inst.exec_form else inst.value
+        if inst.keyword == "RUN" and package_install.search(text):
+            return True
+        if inst.keyword == "COPY" and any(a.rsplit("/", 1)[-1] == tool for a in inst.args):
+            return True
+    return False
+
+
+# --- PR204 ------------------------------------------------------------------------------------
+
+SHELL_SYNTAX = re.compile(r"[$&|;<>`*?~(){}\[\]\\!#]")
+ENV_PREFIX = re.compile(r"^\w+=")
+SHELLS = frozenset({"sh", "bash", "dash", "ash", "/bin/sh", "/bin/bash", "/bin/dash", "/bin/ash"})
+SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\n")
+
+
+@rule(
+    "PR204",
+    "shell-form-command",
+    title="CMD/ENTRYPOINT runs under a shell that swallows SIGTERM",
+    severity=Severity.WARNING,
+    kind=KIND,
+    why="""
+In shell form (`CMD gunicorn app:app`) Docker starts `/bin/sh -c "gunicorn app:app"`: the shell
+is PID 1 and the server its child (Debian's dash does not exec the command). `docker stop`,
+a rolling deploy or Kubernetes send SIGTERM to PID 1; the shell ignores it, the server never
+hears it, and after the grace period (10 s) everything is SIGKILLed: in-flight requests are
+cut, database transactions aborted, no graceful shutdown. `["sh", "-c", "..."]` has the same
+problem unless the script ends with `exec`.
+""",
+    fix="""
+Use the exec form, or end a shell script with `exec` so the server replaces the shell.
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]
+""",
+    bad="CMD gunicorn --bind 0.0.0.0:8000 app:app",
+    good='CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]',
+)
+def shell_form_command(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    stages = final_lineage(dockerfile)
+    entry = next(reversed(instructions(stages, "ENTRYPOINT")), None)
+    cmd = next(reversed(instructions(stages, "CMD")), None)
+    if entry is not None and _signal_forwarding_init(entry):
+        return
+    for inst in (entry, cmd):
+        if inst is None:
+            continue
+        if inst is cmd and entry is not None and not entry.exec_form:
+            continue  # ignored by a shell-form ENTRYPOINT (PR213 reports that)
+        script = _shell_script(inst)
+        if script is None or _ends_with_exec(script):
+            continue
+        yield Hit(
+            inst.line,
+            f"{inst.keyword} runs under /bin/sh as PID 1: SIGTERM never reaches the server, "
+            "so every stop or deploy ends in SIGKILL",
+            fix=_exec_form_fix(ctx, inst, has_cmd=cmd is not None),
+        )
+
+
+def _shell_script(inst: Instruction) -> str | None:
+    """The script a CMD/ENTRYPOINT hands to a shell, or None when it runs a program directly."""
+    if not inst.exec_form:
+        return inst.value.strip()
+    args = list(inst.args)
+    if len(args) >= 3 and args[0] in SHELLS and args[1] in ("-c", "-ec", "-ex", "-exc"):
+        return args[2]
+    return None
+
+
+def _ends_with_exec(script: str) -> bool:
+    segments = [s.strip() for s in SEGMENT_SPLIT.split(script) if s.strip()]
+    return bool(segments) and segments[-1].split()[0] == "exec"
+
+
+def _signal_forwarding_init(entry: Instruction) -> bool:
+    """dumb-init and `tini -g` signal the whole process group, so a shell child is fine."""
+    args = list(entry.args) if entry.exec_form else entry.value.split()
+    if not args:
+        return False
+    program = args[0].rsplit("/", 1)[-1]
+    return program == "dumb-init" or (program in ("tini", "docker-init") and "-g" in args)
+
+
+def _exec_form_fix(ctx: FileContext, inst: Instruction, has_cmd: bool) -> Fix | None:
+    """Only for a one-line shell form with no shell syntax, where exec form means the same.
+    An exec-form ENTRYPOINT would start appending CMD, so not when a CMD exists."""
+    script = inst.value.strip()
+    if inst.exec_form or inst.line != inst.end_line or not inst.args:
+        return None
+    if SHELL_SYNTAX.search(script) or ENV_PREFIX.match(script):
+        return None
+    if inst.keyword == "ENTRYPOINT" and has_cmd:
+        return None
+    new = json.dumps(list(inst.args), ensure_ascii=False)
+    return Fix(
+        f"{inst.keyword} in exec form",
+        (Edit(ctx.rel, inst.line, script, new),),
+    )
+
+
+# --- PR205 ------------------------------------------------------------------------------------
+
+REMOTE_SOURCE = re.compile(r"^(?:https?://|git@|git://|ssh://)", re.IGNORECASE)
+ARCHIVE = re.compile(r"\.(?:tar|tar\.gz|tgz|tar\.bz2|tbz2?|tar\.xz|txz|tar\.zst)$", re.IGNORECASE)
+COPY_COMPATIBLE_FLAGS = frozenset({"chown", "chmod", "link"})
+
+
+@rule(
+    "PR205",
+    "add-instead-of-copy",
+    title="ADD used for a local file",
+    severity=Severity.WARNING,
+    kind=KIND,
+    why="""
+ADD does more than copy: it unpacks local tar archives and downloads URLs. Used for plain
+files it hides that magic in the build (a `.tar.gz` fixture or vendored archive gets silently
+extracted into the image) and makes a later change of the source into a URL fetch unreviewed
+code at build time. COPY does exactly what it says; Docker's best practices ask for COPY
+whenever ADD's extras are not needed.
+""",
+    fix="Use COPY for local files and directories; keep ADD only for archives you mean to unpack.",
+    bad="ADD . /app",
+    good="COPY . /app",
+)
+def add_instead_of_copy(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    for stage in dockerfile.stages:
+        for inst in stage.all("ADD"):
+            sources = list(inst.args[:-1])
+            if not sources or any(REMOTE_SOURCE.match(s) or ARCHIVE.search(s) for s in sources):
+                continue
+            written = _keyword_as_written(ctx, inst)
+            fix = None
+            if set(inst.flags) <= COPY_COMPATIBLE_FLAGS and written.upper() == "ADD":
+                fix = Fix("ADD -> COPY", (Edit(ctx.rel, inst.line, written, "COPY"),))
+            yield Hit(inst.line, f"ADD {' '.join(sources)}: use COPY for local files", fix=fix)
+
+
+# --- PR206 ------------------------------------------------------------------------------------
+
+APT_INSTALL = re.compile(r"\bapt(?:-get)?\s+(?:-\S+\s+)*install\b")
+APT_UPGRADE = re.compile(r"\bapt(?:-get)?\s+(?:-\S+\s+)*(upgrade|dist-upgrade|full-upgrade)\b")
+NO_RECOMMENDS = re.compile(r"--no-install-recommends|APT::Install-Recommends=(?:false|0)")
+LISTS_REMOVED = re.compile(r"rm\s+-\w*\s+/var/lib/apt/lists")
+
+
+@rule(
+    "PR206",
+    "apt-bloat",
+    title="apt-get install bloats the image",
+    severity=Severity.INFO,
+    kind=KIND,
+    why="""
+`apt-get install` without `--no-install-recommends` pulls in recommended packages (often
+hundreds of MB: compilers, docs, X libraries), and package lists not removed in the same RUN
+stay in the layer forever (~40 MB, and stale). Every extra package is attack surface your
+vulnerability scanner reports and you must patch. `apt-get upgrade` inside a build makes the
+image depend on the day it was built; rebuild on a newer base image instead.
+""",
+    fix="""
+Install only what is needed and clean up in the same RUN.
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \\
+    && rm -rf /var/lib/apt/lists/*
+""",
+    bad="RUN apt-get update && apt-get install -y libpq5",
+    good=(
+        "RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \\\n"
+        "    && rm -rf /var/lib/apt/lists/*"
+    ),
+)
+def apt_bloat(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    for inst in instructions(final_lineage(dockerfile), "RUN"):
+        text = inst.value
+        upgrade = APT_UPGRADE.search(text)
+        if upgrade:
+            yield Hit(
+                inst.line,
+                f"apt-get {upgrade[1]} in the image build: pin a newer base image instead",
+                severity=Severity.WARNING,
+            )
+        if not APT_INSTALL.search(text):
+            continue
+        problems = []
+        if not NO_RECOMMENDS.search(text):
+            problems.append("without --no-install-recommends")
+        cached = "/var/lib/apt" in inst.flags.get("mount", "")
+        if not LISTS_REMOVED.search(text) and not cached:
+            problems.append("without rm -rf /var/lib/apt/lists/* in the same RUN")
+        if problems:
+            yield Hit(inst.line, f"apt-get install {' and '.join(problems)}")
+
+
+# --- PR207 ------------------------------------------------------------------------------------
+
+PIP_INSTALL = re.compile(r"\b(?:pip3?|python[\d.]*\s+-m\s+pip)\s+install\b")
+PIP_CACHE_CLEARED = re.compile(r"pip3?\s+cache\s+purge|rm\s+-\w*\s+\S*/\.cache/pip|--no-cache-dir")
+
+
+@rule(
+    "PR207",
+    "pip-cache-in-image",
+    title="pip cache left in the image",
+    severity=Severity.INFO,
+    kind=KIND,
+    why="""
+pip keeps every downloaded wheel in ~/.cache/pip. In an image layer that cache is dead weight
+that ships to every host: often as large as the installed packages themselves (hundreds of MB
+with numpy, torch, pandas), slowing every pull, deploy and autoscale. A BuildKit cache mount
+keeps the speed-up without putting the cache in the image.
+""",
+    fix="""
+Add --no-cache-dir, or use a BuildKit cache mount.
+RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
+""",
+    bad="RUN pip install -r requirements.txt",
+    good="RUN pip install --no-cache-dir -r requirements.txt",
+)
+def pip_cache_in_image(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    stages = final_lineage(dockerfile)
+    if "PIP_NO_CACHE_DIR" in environment(stages):
+        return
+    for inst in instructions(stages, "RUN"):
+        text = " ".join(inst.args) if inst.exec_form else inst.value
+        if not PIP_INSTALL.search(text) or PIP_CACHE_CLEARED.search(text):
+            continue
+        if "type=cache" in inst.flags.get("mount", ""):
+            continue
+        yield Hit(
+            inst.line,
+            "pip install without --no-cache-dir: the download cache ships in the image",
+            fix=_no_cache_fix(ctx, inst),
+        )
+
+
+def _no_cache_fix(ctx: FileContext, inst: Instruction) -> Fix | None:
+    edits = []
+    for number in range(inst.line, inst.end_line + 1):
+        match = PIP_INSTALL.search(ctx.line_text(number))
+        if match:
+            edits.append(Edit(ctx.rel, number, match[0], f"{match[0]} --no-cache-dir"))
+    return Fix("pip install --no-cache-dir", tuple(edits)) if edits else None
+
+
+# --- PR208 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR208",
+    "secret-in-env-arg",
+    title="Secret hard-coded in ENV or ARG",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+An ENV value is stored in the image config: anyone who can pull the image reads it with
+`docker inspect`, and it sits in the Dockerfile in git. ARG defaults and values land in
+`docker history` of every image built with them. Leaked registry images are a classic source
+of credential breaches, and a default password there is the same on every deployment.
+""",
+    fix="""
+Pass secrets at run time (env_file, Docker/compose secrets, your platform's secret store);
+at build time use RUN --mount=type=secret.
+""",
+    bad="ENV SECRET_KEY=changeme",
+    good="# SECRET_KEY comes from the environment at run time",
+)
+def secret_in_env_arg(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    candidates = list(dockerfile.global_args) + instructions(dockerfile.stages, "ENV", "ARG")
+    for inst in candidates:
+        pairs = env_pairs(inst) if inst.keyword == "ENV" else arg_pairs(inst)
+        for name, value in pairs:
+            hit = _secret_hit(inst, name, value)
+            if hit:
+                yield hit
+
+
+def _secret_hit(inst: Instruction, name: str, value: str | None) -> Hit | None:
+    if value is None or not value.strip() or "$" in value or not is_secret_name(name):
+        return None
+    judgement = judge(value, name)
+    if judgement.verdict == Verdict.PLACEHOLDER:
+        return None
+    where = "image config" if inst.keyword == "ENV" else "image history"
+    if judgement.is_problem:
+        return Hit(
+            inst.line, f"{inst.keyword} {name} {judgement.reason} and is baked into the {where}"
+        )
+    return Hit(
+        inst.line,
+        f"{inst.keyword} {name} is a hard-coded secret baked into the {where}",
+        severity=Severity.WARNING,
+    )
+
+
+# --- PR209 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR209",
+    "python-unbuffered",
+    title="PYTHONUNBUFFERED not set",
+    severity=Severity.INFO,
+    kind=KIND,
+    why="""
+In a container stdout is a pipe, not a terminal, so Python block-buffers it: `print()` output
+and stdout log handlers appear in `docker logs` late, in chunks, and whatever is still in the
+buffer is lost when the process crashes or is SIGKILLed: exactly the lines that explain the
+crash. PYTHONUNBUFFERED=1 writes through.
+""",
+    fix="""
+Set it right after the final FROM.
+ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
+""",
+    bad='FROM python:3.12-slim\nCMD ["gunicorn", "app:app"]',
+    good='FROM python:3.12-slim\nENV PYTHONUNBUFFERED=1\nCMD ["gunicorn", "app:app"]',
+)
+def python_unbuffered(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    stages = final_lineage(dockerfile)
+    if not _is_python_image(dockerfile, stages):
+        return
+    env = environment(stages)
+    if env.get("PYTHONUNBUFFERED", ("", None))[0].strip():
+        return
+    launch = dockerfile.launch_argv()
+    if launch and "-u" in launch[0][:3]:
+        return
+    final = stages[-1]
+    new = "ENV PYTHONUNBUFFERED=1"
+    if "PYTHONDONTWRITEBYTECODE" not in env:
+        new += " PYTHONDONTWRITEBYTECODE=1"
+    from_end = final.instructions[0].end_line
+    yield Hit(
+        final.line,
+        "PYTHONUNBUFFERED is not set in the final stage: stdout is delayed and lost on a crash",
+        fix=Fix(new, (Edit(ctx.rel, from_end + 1, "", new),)),
+    )
+
+
+def _is_python_image(dockerfile: Dockerfile, stages: list[Stage]) -> bool:
+    repo, _, _ = split_image(root_image(dockerfile, stages[-1]))
+    if "python" in repo.rsplit("/", 1)[-1]:
+        return True
+    launch = dockerfile.launch_argv()
+    if launch is None:
+        return False
+    argv = launch[0]
+    words = argv[2].split() if argv[:2] == ["/bin/sh", "-c"] and len(argv) > 2 else argv
+    return bool(words) and words[0].rsplit("/", 1)[-1] in PYTHON_LAUNCHERS
+
+
+# --- PR210 ------------------------------------------------------------------------------------
+
+DEPENDENCY_INSTALL = re.compile(
+    r"\b(?:pip3?|python[\d.]*\s+-m\s+pip|uv\s+pip)\s+install\b|\b(?:poetry|pipenv|pdm)\s+"
+    r"(?:install|sync)\b|\buv\s+sync\b"
+)
+WHOLE_CONTEXT = frozenset({".", "./", "*"})
+
+
+@rule(
+    "PR210",
+    "copy-all-before-install",
+    title="Whole build context copied before installing dependencies",
+    severity=Severity.INFO,
+    kind=KIND,
+    why="""
+Docker reuses a cached layer only while every layer before it is unchanged. With `COPY . .`
+before `pip install`, any edit to any file (a typo in a template) invalidates the dependency
+layer, so every build and every CI run reinstalls every package: minutes per deploy, and a
+fresh resolution that can pull different versions than the last build.
+""",
+    fix="""
+Copy the dependency manifests first, install, then copy the code.
+COPY requirements.txt .
+RUN pip install --no-cache-dir -r requirements.txt
+COPY . .
+""",
+    bad="COPY . .\nRUN pip install --no-cache-dir -r requirements.txt",
+    good="COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY . .",
+)
+def copy_all_before_install(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    for stage in dockerfile.stages:
+        whole: Instruction | None = None
+        for inst in stage.instructions:
+            if inst.keyword in ("COPY", "ADD") and "from" not in inst.flags:
+                if whole is None and any(s in WHOLE_CONTEXT for s in inst.args[:-1]):
+                    whole = inst
+            elif inst.keyword == "RUN" and DEPENDENCY_INSTALL.search(inst.value):
+                if whole is not None:
+                    yield Hit(
+                        whole.line,
+                        f"COPY of the whole build context comes before the dependency install "
+                        f"on line {inst.line}: any code change reinstalls every package",
+                    )
+                break
+
+
+# --- PR211 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR211",
+    "debug-env-in-image",
+    title="Debug mode baked into the image",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+FLASK_DEBUG=1 (or FLASK_ENV=development) turns on the Werkzeug debugger: any visitor who
+triggers an error gets an interactive Python console, i.e. remote code execution (the debugger
+PIN has been brute-forced and derived from leaked files many times). DEBUG=True in Django shows
+settings, SQL and source in error pages. An ENV in the image applies to every deployment of it.
+""",
+    fix="Remove the debug ENV from the image; enable debug only in a local compose override.",
+    bad="ENV FLASK_DEBUG=1",
+    good="ENV FLASK_DEBUG=0",
+)
+def debug_env_in_image(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    for inst in instructions(final_lineage(dockerfile), "ENV"):
+        for name, value in env_pairs(inst):
+            reason = debug_setting(name, value)
+            if reason:
+                yield Hit(inst.line, f"ENV {reason} in every container of this image")
+
+
+# --- PR212 ------------------------------------------------------------------------------------
+
+SECRET_FILE = re.compile(
+    r"(?:^|/)(?:\.env(?:\.(?!example|sample|template|dist|defaults?)[\w.-]+)?|id_rsa|id_ecdsa|"
+    r"id_ed25519|\.netrc|\.pypirc|\.git-credentials|[\w.-]+\.(?:pem|key|p12|pfx))$",
+    re.IGNORECASE,
+)
+
+
+@rule(
+    "PR212",
+    "secret-file-in-image",
+    title="Secret file copied into the image",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+A `.env`, private key or credentials file COPYed into the image is readable by anyone who can
+pull it, forever: deleting it in a later layer does not remove it from the earlier one. Images
+are pushed to registries, cached on CI runners and shared far more widely than the secrets
+they now contain.
+""",
+    fix="""
+Provide secrets at run time (env_file, secrets, mounted volume); at build time use
+RUN --mount=type=secret. Add the file to .dockerignore.
+""",
+    bad="COPY .env /app/.env",
+    good="# .env is passed at run time: docker run --env-file .env",
+)
+def secret_file_in_image(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    for inst in instructions(final_lineage(dockerfile), "COPY", "ADD"):
+        if "from" in inst.flags:
+            continue
+        for source in inst.args[:-1]:
+            if SECRET_FILE.search(source.rstrip("/")):
+                yield Hit(inst.line, f"{inst.keyword} {source} puts a secret file into the image")
+
+
+# --- PR213 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR213",
+    "dead-launch-command",
+    title="CMD or ENTRYPOINT that never runs",
+    severity=Severity.WARNING,
+    kind=KIND,
+    why="""
+Only the last CMD and the last ENTRYPOINT of the final stage take effect, and a shell-form
+ENTRYPOINT ignores CMD entirely. A Dockerfile that reads as if it starts gunicorn may really
+start something else: reviewers read the first CMD, Docker runs the last one.
+""",
+    fix="Keep a single CMD (and ENTRYPOINT) in the final stage; use exec form for ENTRYPOINT.",
+    bad='CMD ["python", "app.py"]\nCMD ["gunicorn", "app:app"]',
+    good='CMD ["gunicorn", "app:app"]',
+)
+def dead_launch_command(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    final = dockerfile.stages[-1]
+    for keyword in ("CMD", "ENTRYPOINT"):
+        found = final.all(keyword)
+        for dead in found[:-1]:
+            yield Hit(
+                dead.line,
+                f"{keyword} never runs: the {keyword} on line {found[-1].line} replaces it",
+            )
+    stages = final_lineage(dockerfile)
+    entry = next(reversed(instructions(stages, "ENTRYPOINT")), None)
+    cmd = next(reversed(instructions(stages, "CMD")), None)
+    if entry is not None and cmd is not None and not entry.exec_form:
+        yield Hit(
+            cmd.line,
+            f"CMD is ignored: the shell-form ENTRYPOINT on line {entry.line} does not pass it on",
+        )
+
+
+# --- PR214 ------------------------------------------------------------------------------------
+
+NO_WORKDIR_IMAGES = frozenset({"python", "debian", "ubuntu", "alpine", "pypy"})
+
+
+@rule(
+    "PR214",
+    "copy-without-workdir",
+    title="Files copied to a relative path with no WORKDIR",
+    severity=Severity.INFO,
+    kind=KIND,
+    why="""
+Without WORKDIR the working directory of python, debian, ubuntu and alpine images is `/`, so
+`COPY . .` spreads the project over the root filesystem: a project folder named `lib`, `bin`
+or `etc` merges into the system's, relative paths in CMD work only by accident, and a
+non-root USER cannot write next to its own code.
+""",
+    fix="Set WORKDIR /app before the first COPY.",
+    bad="FROM python:3.12-slim\nCOPY . .",
+    good="FROM python:3.12-slim\nWORKDIR /app\nCOPY . .",
+)
+def copy_without_workdir(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    stages = final_lineage(dockerfile)
+    repo, _, _ = split_image(root_image(dockerfile, stages[-1]))
+    if repo.removeprefix("docker.io/").removeprefix("library/") not in NO_WORKDIR_IMAGES:
+        return
+    for inst in _before_workdir(stages):
+        destination = inst.args[-1] if len(inst.args) >= 2 else ""
+        if destination and not destination.startswith(("/", "$")):
+            yield Hit(
+                inst.line,
+                f"{inst.keyword} to relative path {destination} with no WORKDIR: "
+                "files land in / of the image",
+            )
+            return
+
+
+def _before_workdir(stages: list[Stage]) -> Iterator[Instruction]:
+    for stage in stages:
+        for inst in stage.instructions:
+            if inst.keyword == "WORKDIR":
+                return
+            if inst.keyword in ("COPY", "ADD"):
+                yield inst
