@@ -174,7 +174,9 @@ def test_redis_check(serve) -> None:
 
 
 def test_hanging_dependency_answers_within_its_timeout(serve, hanging_dependency) -> None:
-    server = serve("uvicorn", "fastapi_app:app", env=checks_env(dep=["http", hanging_dependency, 1]))
+    server = serve(
+        "uvicorn", "fastapi_app:app", env=checks_env(dep=["http", hanging_dependency, 1])
+    )
     started = time.monotonic()
     response = server.get("/health/ready", timeout=15)
     elapsed = time.monotonic() - started

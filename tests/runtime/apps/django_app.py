@@ -38,8 +38,7 @@ urlpatterns = [
     path("boom", boom),
 ]
 
-from django.core.wsgi import get_wsgi_application  # noqa: E402
-
 import _configure  # noqa: E402
+from django.core.wsgi import get_wsgi_application  # noqa: E402
 
 application = _configure.install(get_wsgi_application())

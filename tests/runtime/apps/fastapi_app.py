@@ -3,10 +3,10 @@
 import asyncio
 import logging
 
+import _configure
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
-import _configure
 from prodready.runtime.health import is_draining
 
 app = FastAPI()

@@ -3,9 +3,9 @@
 import logging
 import time
 
+import _configure
 from flask import Flask, request
 
-import _configure
 from prodready.runtime.health import is_draining
 
 app = Flask(__name__)
