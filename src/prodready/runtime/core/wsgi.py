@@ -115,21 +115,31 @@ class KitWSGIMiddleware:
                 result = [_ERROR_413[2]]
         except BodyTooLarge:
             result = _respond(start_response, _ERROR_413, extra)
-            outcome.status = 413
+            outcome.status, outcome.started = 413, True
         except Exception:
             if outcome.started:
                 raise
             _log_unhandled(environ)
             result = _respond(start_response, _ERROR_500, extra, exc_info=True)
-            outcome.status = 500
+            outcome.status, outcome.started = 500, True
         finally:
             if in_progress is not None:
                 in_progress.dec()
         if outcome.started:
             self._record(environ, outcome.status, started, peer)
             return result
-        # The app starts its response lazily (a generator): record once it has.
-        return _RecordOnClose(result, lambda: self._record(environ, outcome.status, started, peer))
+        # The app starts its response lazily (a generator): record once it has, as part of
+        # the same request (the context variable was reset when __call__ returned).
+        request_id = request_id_var.get()
+
+        def record_later() -> None:
+            token = request_id_var.set(request_id)
+            try:
+                self._record(environ, outcome.status, started, peer)
+            finally:
+                request_id_var.reset(token)
+
+        return _RecordOnClose(result, record_later)
 
     def _record(self, environ: Environ, status: int, started: float, peer: str | None) -> None:
         self.kit.record(

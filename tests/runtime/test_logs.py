@@ -1,0 +1,117 @@
+"""JSON logs and request IDs, read back from real servers' stdout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+GUNICORN_CONF = ["-c", "gunicorn_conf.py"]
+
+
+def lines_for(records: list[dict[str, Any]], request_id: str) -> list[dict[str, Any]]:
+    return [record for record in records if record.get("request_id") == request_id]
+
+
+def gunicorn_env(tmp_path: Path) -> dict[str, str]:
+    return {"PRODREADY_TEST_METRICS_DIR": str(tmp_path / "metrics")}
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "extra_args", "framework_error_event"),
+    [
+        ("uvicorn", "fastapi_app:app", [], "unhandled_exception"),
+        ("gunicorn", "flask_app:app", GUNICORN_CONF, "Exception on /boom [GET]"),
+        ("gunicorn", "django_app:application", GUNICORN_CONF, "Internal Server Error: /boom"),
+        ("gunicorn", "wsgi_app:app", GUNICORN_CONF, "unhandled_exception"),
+    ],
+)
+def test_unhandled_500_carries_the_request_id(
+    serve, tmp_path: Path, kind: str, target: str, extra_args: list[str], framework_error_event: str
+) -> None:
+    server = serve(kind, target, env=gunicorn_env(tmp_path), extra_args=extra_args)
+    response = server.get("/boom")
+    assert response.status_code == 500
+    request_id = response.headers["X-Request-ID"]
+    assert len(request_id) == 32
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    server.stop()
+    mine = lines_for(server.log_records(), request_id)
+    error = next(r for r in mine if r["event"] == framework_error_event)
+    assert error["level"] == "error"
+    assert "RuntimeError" in error["exception"]
+    access = next(r for r in mine if r["event"] == "request" and "route" in r)
+    assert access["status"] == 500 and access["path"] == "/boom"
+
+
+@pytest.mark.parametrize(
+    ("kind", "target", "extra_args"),
+    [
+        ("uvicorn", "fastapi_app:app", []),
+        ("gunicorn", "flask_app:app", GUNICORN_CONF),
+        ("gunicorn", "django_app:application", GUNICORN_CONF),
+    ],
+)
+def test_sync_handler_log_lines_carry_the_callers_request_id(
+    serve, tmp_path: Path, kind: str, target: str, extra_args: list[str]
+) -> None:
+    server = serve(kind, target, env=gunicorn_env(tmp_path), extra_args=extra_args)
+    response = server.get("/items/7", headers={"X-Request-ID": "checkout-7f3a"})
+    assert response.status_code == 200
+    assert response.headers["X-Request-ID"] == "checkout-7f3a"
+    server.stop()
+    mine = lines_for(server.log_records(), "checkout-7f3a")
+    handler_line = next(r for r in mine if r["event"] == "looking up item 7")
+    assert handler_line["level"] == "warning"
+    assert handler_line["logger"].endswith("_app")
+
+
+@pytest.mark.parametrize(
+    "incoming",
+    ["x" * 129, "has spaces in it", "line\\nbreak", "<script>", ""],
+)
+def test_malformed_request_ids_are_replaced(serve, incoming: str) -> None:
+    server = serve("uvicorn", "fastapi_app:app")
+    response = server.get("/hello", headers={"X-Request-ID": incoming})
+    assert response.headers["X-Request-ID"] != incoming
+    assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_every_stdout_line_is_json_under_gunicorn(serve, tmp_path: Path) -> None:
+    server = serve(
+        "gunicorn",
+        "fastapi_app:app",
+        env=gunicorn_env(tmp_path),
+        extra_args=[*GUNICORN_CONF, "-k", "uvicorn_worker.UvicornWorker", "-w", "2"],
+    )
+    for path in ("/hello", "/items/1", "/missing", "/boom"):
+        server.get(path)
+    server.stop()
+    lines = [line for line in server.log_text().splitlines() if line.strip()]
+    not_json = [line for line in lines if not line.startswith("{")]
+    assert not_json == [], not_json[:5]
+    records = server.log_records()
+    assert any(r.get("logger") == "gunicorn.error" for r in records)
+    access = [r for r in records if r["event"] == "request" and r.get("path") == "/missing"]
+    assert access and access[0]["status"] == 404 and access[0]["route"] == "/missing"
+
+
+def test_gunicorn_access_log_is_structured_with_request_id(serve, tmp_path: Path) -> None:
+    server = serve(
+        "gunicorn",
+        "flask_app:app",
+        env={**gunicorn_env(tmp_path), "PRODREADY_TEST_OPTIONS": '{"access_log": false}'},
+        extra_args=GUNICORN_CONF,
+    )
+    response = server.get("/hello", headers={"X-Request-ID": "gunicorn-access-1"})
+    assert response.status_code == 200
+    server.stop()
+    access = [
+        r
+        for r in server.log_records()
+        if r.get("logger") == "gunicorn.access" and r.get("request_id") == "gunicorn-access-1"
+    ]
+    assert len(access) == 1
+    assert access[0]["status"] == 200 and access[0]["method"] == "GET"
+    assert access[0]["path"] == "/hello" and access[0]["duration_ms"] >= 0
