@@ -76,13 +76,12 @@ def load(
     ] = False,
 ) -> None:
     """Load-test a URL: closed or open model, HDR latency, SLO gate, JSON and HTML reports."""
+    # Imported here, and the optional parts only when used: import time is CPU the load
+    # generator spends instead of sending requests.
     from prodready.load import config as options
     from prodready.load.console import live_progress, summary
     from prodready.load.engine import run_load
-    from prodready.load.findmax import find_max_rate
-    from prodready.load.html import write_html
     from prodready.load.report import check_destination, write_json
-    from prodready.load.scenario import load_scenario, read_body_file
     from prodready.load.slo import evaluate, parse_slo
 
     if url is not None and scenario is not None:
@@ -94,10 +93,14 @@ def load(
         raise UsageError("--find-max needs --slo", "e.g. --find-max --slo 'p99<100ms,errors<1%'")
     for destination in (json_out, html_out):
         check_destination(destination)
-    target, specs = load_scenario(scenario) if scenario is not None else (None, None)
+    target, specs = None, None
+    if scenario is not None:
+        from prodready.load.scenario import load_scenario
+
+        target, specs = load_scenario(scenario)
     request_body = body.encode() if body is not None else b""
     if body_file is not None:
-        request_body = read_body_file(body_file)
+        request_body = options.read_body_file(body_file)
     config = options.build_config(
         url,
         requests=specs,
@@ -120,6 +123,8 @@ def load(
     show_live = not quiet and status.is_terminal
 
     if find_max:
+        from prodready.load.findmax import find_max_rate
+
         search = find_max_rate(config, objectives, status if not quiet else None)
         result, verdicts = search.best_result, search.best_verdicts
         if not quiet:
@@ -133,6 +138,8 @@ def load(
     if json_out is not None:
         write_json(json_out, result, verdicts)
     if html_out is not None:
+        from prodready.load.html import write_html
+
         write_html(html_out, result, verdicts)
     if result.interrupted:
         sys.stderr.write("interrupted: the result above covers the run until Ctrl-C\n")

@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
-from prodready.errors import UsageError
+from prodready.errors import InputError, UsageError
 
 USER_AGENT = "prodready-load/0.1"
 DEFAULT_CONNECTIONS = 50
@@ -251,3 +252,12 @@ def build_config(
         timeout_s=timeout_s,
         insecure=insecure,
     )
+
+
+def read_body_file(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise InputError(
+            f"cannot read body file {path}: {error.strerror}", "check the path"
+        ) from None

@@ -93,10 +93,18 @@ class Connection(asyncio.Protocol):
         self.record((now - self.sent_at_ns) // 1000)
         parser = self.parser
         self.status_counts[parser.get_status_code()] += 1
-        self.busy = False
         if parser.should_keep_alive():
-            self.worker.on_response(self, now)
+            worker = self.worker
+            if worker.free_running:
+                # Closed model without -n: the next request goes out at once, inline.
+                worker.sent += 1
+                self.sent_at_ns = self.written_at_ns = now
+                self.transport.write(worker.next_request())  # type: ignore[union-attr]
+                return
+            self.busy = False
+            worker.on_response(self, now)
         else:
+            self.busy = False
             self.transport.close()  # type: ignore[union-attr]
 
     # used by the worker

@@ -27,7 +27,14 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from prodready.errors import InputError
-from prodready.load.config import RequestSpec, Target, parse_header, parse_method, parse_target
+from prodready.load.config import (
+    RequestSpec,
+    Target,
+    parse_header,
+    parse_method,
+    parse_target,
+    read_body_file,
+)
 
 HINT = "see docs/load.md for the scenario format (base_url and [[requests]] with path)"
 
@@ -109,12 +116,3 @@ def _body(scenario_path: Path, request: _Request) -> bytes:
     if request.body_file is None:
         return b""
     return read_body_file(scenario_path.parent / request.body_file)
-
-
-def read_body_file(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as error:
-        raise InputError(
-            f"cannot read body file {path}: {error.strerror}", "check the path"
-        ) from None

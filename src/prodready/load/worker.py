@@ -102,6 +102,8 @@ class Worker:
         self.connections = [Connection(self) for _ in range(share.connections)]
         self.idle: list[Connection] = []
         self.sending = False
+        # Closed model without -n while sending: connections take the inline hot path.
+        self.free_running = False
         self.remaining = share.budget if share.budget is not None else -1
         self.sent = 0
         self.sent_reported = 0
@@ -130,6 +132,7 @@ class Worker:
         await asyncio.sleep(max(0.0, (start_ns - monotonic_ns()) / NS_PER_S))
         self.loop.add_reader(self.pipe.fileno(), self.on_control)
         self.sending = True
+        self.free_running = not config.open_model and self.share.budget is None
         planned = config.planned_duration_s
         end_ns = start_ns + int(planned * NS_PER_S) if planned is not None else None
         if config.open_model:
@@ -191,7 +194,7 @@ class Worker:
             # Only a full stop (Ctrl-C) cuts the schedule short: count what was due by now.
             due = self.schedule.due_by(monotonic_ns()) if self.stopped_early else None
             self.dropped = (due if due is not None else self.schedule.total) - self.next_k
-        self.sending = False
+        self.sending = self.free_running = False
         self.closing_handle = self.loop.call_later(self.config.grace_s, self.finish)
         self.finish_if_idle()
 
