@@ -1,1 +1,338 @@
-"""Rules for systemd files (being written)."""
+"""Rules for systemd service units (PR501-PR549). Only `.service` units with a [Service]
+section are judged; `.socket` units and drop-in fragments without it are left alone."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from collections.abc import Iterator
+
+from prodready import secretstrength
+from prodready.check.context import FileContext
+from prodready.check.model import Edit, Fix, Hit, Severity
+from prodready.check.registry import rule
+from prodready.check.rules.envfile import url_password_judgement
+from prodready.project.model import FileKind
+from prodready.project.parsers.systemd import Unit
+
+SERVICE = "Service"
+TRUE_VALUES = frozenset({"yes", "true", "on", "1"})
+SHORT_LIVED_TYPES = frozenset({"oneshot"})
+
+
+def _service(ctx: FileContext) -> Unit | None:
+    unit: Unit = ctx.parsed
+    if not ctx.rel.endswith(".service") or not unit.has_section(SERVICE):
+        return None
+    return unit
+
+
+def _section_line(ctx: FileContext, section: str) -> int:
+    header = f"[{section}]"
+    return next((n for n, line in enumerate(ctx.lines, 1) if line.strip() == header), 1)
+
+
+def _is_true(unit: Unit, key: str) -> bool:
+    return unit.value(SERVICE, key).strip().lower() in TRUE_VALUES
+
+
+def _long_running(unit: Unit) -> bool:
+    return unit.value(SERVICE, "Type", "simple").strip() not in SHORT_LIVED_TYPES
+
+
+def _exec_start(unit: Unit) -> str:
+    return unit.value(SERVICE, "ExecStart")
+
+
+# --- PR501 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR501",
+    "systemd-runs-as-root",
+    title="Service runs as root",
+    severity=Severity.WARNING,
+    kind=FileKind.SYSTEMD,
+    why="""
+A system service without User= (or DynamicUser=yes) runs as root. Any remote code execution
+in the app (a deserialisation bug, a template injection, a vulnerable dependency) is then
+root on the host: it can read every secret, install a backdoor and cover its tracks. A web
+app never needs root; binding port 80/443 is nginx's job, or AmbientCapabilities=
+CAP_NET_BIND_SERVICE.
+""",
+    fix="Add User=<app user> (and Group=) to [Service], or DynamicUser=yes.",
+    bad="[Service]\nExecStart=/srv/app/.venv/bin/gunicorn app:app",
+    good="[Service]\nUser=app\nGroup=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app",
+)
+def systemd_runs_as_root(ctx: FileContext) -> Iterator[Hit]:
+    unit = _service(ctx)
+    if unit is None or _is_true(unit, "DynamicUser"):
+        return
+    user = unit.get(SERVICE, "User")
+    if user is None:
+        yield Hit(_section_line(ctx, SERVICE), "service has no User= and runs as root")
+    elif user.value.strip() in ("root", "0"):
+        yield Hit(user.line, f"User={user.value.strip()}: the service runs as root")
+
+
+# --- PR502 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR502",
+    "systemd-no-restart",
+    title="Long-running service is not restarted when it dies",
+    severity=Severity.WARNING,
+    kind=FileKind.SYSTEMD,
+    why="""
+systemd's default is Restart=no: when the app crashes, is OOM-killed, or its master process
+exits on a bad deploy, it stays down until someone notices. Restart=on-failure (or always)
+with a RestartSec= brings it back in seconds; the start rate limit (StartLimitBurst=) still
+stops a crash loop.
+""",
+    fix="Restart=on-failure (with RestartSec=2).",
+    bad="[Service]\nExecStart=/srv/app/.venv/bin/gunicorn app:app",
+    good="[Service]\nExecStart=/srv/app/.venv/bin/gunicorn app:app\n"
+    "Restart=on-failure\nRestartSec=2",
+)
+def systemd_no_restart(ctx: FileContext) -> Iterator[Hit]:
+    unit = _service(ctx)
+    if unit is None or not _long_running(unit):
+        return
+    restart = unit.get(SERVICE, "Restart")
+    if restart is None:
+        line = _section_line(ctx, SERVICE)
+        fix = Fix(
+            "add Restart=on-failure",
+            (Edit(ctx.rel, line + 1, "", "Restart=on-failure"),),
+            safe=False,
+        )
+        yield Hit(line, "no Restart=: the service stays down after a crash", fix=fix)
+    elif restart.value.strip() in ("no", ""):
+        yield Hit(restart.line, "Restart=no: the service stays down after a crash")
+
+
+# --- PR503 -------------------------------------------------------------------------------------
+
+HARDENING = (
+    ("NoNewPrivileges=yes", lambda u: _is_true(u, "NoNewPrivileges")),
+    (
+        "ProtectSystem=strict",
+        lambda u: u.value(SERVICE, "ProtectSystem").strip() in ("strict", "full"),
+    ),
+    ("PrivateTmp=yes", lambda u: _is_true(u, "PrivateTmp")),
+    (
+        "ProtectHome=yes",
+        lambda u: (
+            u.value(SERVICE, "ProtectHome").strip().lower() in TRUE_VALUES | {"read-only", "tmpfs"}
+        ),
+    ),
+)
+
+
+@rule(
+    "PR503",
+    "systemd-no-hardening",
+    title="Service without basic sandboxing",
+    severity=Severity.WARNING,
+    kind=FileKind.SYSTEMD,
+    why="""
+systemd can confine a service at no cost: NoNewPrivileges= stops setuid escalation,
+ProtectSystem=strict makes /usr, /boot and /etc read-only, ProtectHome= hides /home and
+/root, PrivateTmp= gives the service its own /tmp (no symlink races with other users).
+Without them, an exploited app can rewrite system files and read every user's SSH keys.
+`systemd-analyze security <unit>` scores the exposure; these four settings are the first
+steps. DynamicUser=yes implies all four.
+""",
+    fix="Add NoNewPrivileges=yes, ProtectSystem=strict, ProtectHome=yes and PrivateTmp=yes.",
+    bad="[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app",
+    good="[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app\n"
+    "NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\nPrivateTmp=yes",
+)
+def systemd_no_hardening(ctx: FileContext) -> Iterator[Hit]:
+    unit = _service(ctx)
+    if unit is None or _is_true(unit, "DynamicUser"):
+        return
+    missing = [setting for setting, present in HARDENING if not present(unit)]
+    if not missing:
+        return
+    severity = Severity.WARNING if len(missing) == len(HARDENING) else Severity.INFO
+    yield Hit(
+        _section_line(ctx, SERVICE),
+        f"missing sandboxing: {', '.join(missing)} (`systemd-analyze security` scores it)",
+        severity=severity,
+    )
+
+
+# --- PR504 -------------------------------------------------------------------------------------
+
+
+def environment_assignments(value: str) -> list[tuple[str, str]]:
+    """`Environment=A=1 "B=two words"` -> [("A", "1"), ("B", "two words")]."""
+    try:
+        words = shlex.split(value)
+    except ValueError:
+        words = value.split()
+    pairs = []
+    for word in words:
+        name, sep, assigned = word.partition("=")
+        if sep and name:
+            pairs.append((name, assigned))
+    return pairs
+
+
+def secret_problem(name: str, value: str) -> tuple[str, Severity] | None:
+    """What is wrong with a literal secret in a unit (never quoting it), or None."""
+    if "://" in value:
+        found = url_password_judgement(value)
+        if found is None or found[1].verdict == secretstrength.Verdict.PLACEHOLDER:
+            return None
+        scheme, verdict = found
+        if verdict.is_problem:
+            return f"{name}: the {scheme} password {verdict.reason}", Severity.ERROR
+        return f"{name} holds a {scheme} URL with a literal password", Severity.WARNING
+    if not secretstrength.is_secret_name(name) or "$" in value:
+        return None
+    verdict = secretstrength.judge(value, name)
+    if verdict.verdict in (secretstrength.Verdict.PLACEHOLDER, secretstrength.Verdict.EMPTY):
+        return None
+    if verdict.is_problem:
+        return f"{name} is set in the unit and {verdict.reason}", Severity.ERROR
+    return f"{name} is a literal secret in the unit", Severity.WARNING
+
+
+@rule(
+    "PR504",
+    "systemd-secret-in-environment",
+    title="Secret written in an Environment= line",
+    severity=Severity.ERROR,
+    kind=FileKind.SYSTEMD,
+    why="""
+Unit files are world-readable (/etc/systemd/system is 0755, the file 0644) and
+`systemctl show <unit>` prints Environment= to any local user; the unit also lands in
+config repositories and backups. A secret written there is disclosed to everyone with a
+shell on the host. A weak or default one is worse: it is guessable even without access.
+""",
+    fix="Move it to EnvironmentFile=/etc/<app>/env (mode 0600, root-owned) or LoadCredential=.",
+    bad="[Service]\nEnvironment=SECRET_KEY=changeme DATABASE_URL=postgresql://app:app@db/app",
+    good="[Service]\nEnvironmentFile=/etc/app/env\nLoadCredential=db-password:/etc/app/db-password",
+)
+def systemd_secret_in_environment(ctx: FileContext) -> Iterator[Hit]:
+    unit = _service(ctx)
+    if unit is None:
+        return
+    for setting in unit.all(SERVICE, "Environment"):
+        for name, value in environment_assignments(setting.value):
+            problem = secret_problem(name, value)
+            if problem:
+                message, severity = problem
+                yield Hit(setting.line, message, severity=severity)
+
+
+# --- PR505 -------------------------------------------------------------------------------------
+
+GUNICORN = re.compile(r"(^|[\s/])gunicorn(\s|$)|-m\s+gunicorn\b")
+
+
+@rule(
+    "PR505",
+    "systemd-gunicorn-lifecycle",
+    title="Gunicorn unit: no readiness notification or reload, or workers orphaned on stop",
+    severity=Severity.INFO,
+    kind=FileKind.SYSTEMD,
+    why="""
+Gunicorn's arbiter calls sd_notify(READY=1) once its workers are up, so with Type=notify
+systemd (and units ordered After= it) know when the app really serves; with Type=simple the
+unit is "started" before the app has even imported. Gunicorn reloads code and config on
+SIGHUP without dropping connections: ExecReload=/bin/kill -s HUP $MAINPID makes
+`systemctl reload` do that instead of a full restart. KillMode=process is worse: on stop
+systemd signals only the arbiter and leaves the workers running, holding the port and old
+code, so the next start fails or serves two versions.
+""",
+    fix="Type=notify, NotifyAccess=main, ExecReload=/bin/kill -s HUP $MAINPID; "
+    "KillMode=mixed (never process).",
+    bad="[Service]\nExecStart=/srv/app/.venv/bin/gunicorn app:app\nKillMode=process",
+    good="[Service]\nType=notify\nNotifyAccess=main\n"
+    "ExecStart=/srv/app/.venv/bin/gunicorn app:app\n"
+    "ExecReload=/bin/kill -s HUP $MAINPID\nKillMode=mixed",
+)
+def systemd_gunicorn_lifecycle(ctx: FileContext) -> Iterator[Hit]:
+    unit = _service(ctx)
+    if unit is None or not GUNICORN.search(_exec_start(unit)):
+        return
+    kill_mode = unit.get(SERVICE, "KillMode")
+    if kill_mode is not None and kill_mode.value.strip() in ("process", "none"):
+        yield Hit(
+            kill_mode.line,
+            f"KillMode={kill_mode.value.strip()}: stopping leaves gunicorn's workers running",
+            severity=Severity.WARNING,
+        )
+    kind = unit.get(SERVICE, "Type")
+    missing = []
+    if kind is None or kind.value.strip() != "notify":
+        missing.append(f"Type={kind.value.strip() if kind else 'simple'} (use notify)")
+    if unit.get(SERVICE, "ExecReload") is None:
+        missing.append("no ExecReload=/bin/kill -s HUP $MAINPID")
+    if missing:
+        line = kind.line if kind else _section_line(ctx, SERVICE)
+        yield Hit(line, "gunicorn unit: " + "; ".join(missing))
+
+
+# --- PR506 -------------------------------------------------------------------------------------
+
+APP_TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.()]*$")
+"""`module:attr` as gunicorn, uvicorn and granian take it."""
+
+
+def _relative_import(argv: list[str]) -> str | None:
+    """The module the command imports relative to its working directory, if any."""
+    program = argv[0].rsplit("/", 1)[-1] if argv else ""
+    if program.startswith("python") and "-m" in argv[1:]:
+        index = argv.index("-m")
+        module = argv[index + 1] if index + 1 < len(argv) else ""
+        rest = argv[index + 2 :]
+        if module in ("gunicorn", "uvicorn", "granian", "hypercorn", "daphne"):
+            return next((a for a in rest if APP_TARGET.match(a)), None)
+        return module or None
+    if program in ("gunicorn", "uvicorn", "granian", "hypercorn", "daphne"):
+        return next((a for a in argv[1:] if APP_TARGET.match(a)), None)
+    return None
+
+
+@rule(
+    "PR506",
+    "systemd-no-working-directory",
+    title="Python app started by module name without WorkingDirectory=",
+    severity=Severity.WARNING,
+    kind=FileKind.SYSTEMD,
+    why="""
+systemd starts services in / unless WorkingDirectory= says otherwise. `gunicorn app:app` or
+`python -m app` then cannot import the app (ModuleNotFoundError) and the unit fails at every
+start, unless the app is installed into the virtualenv as a package.
+""",
+    fix="WorkingDirectory=/srv/<app> (or gunicorn --chdir, or PYTHONPATH in Environment=).",
+    bad="[Service]\nExecStart=/srv/app/.venv/bin/gunicorn app:app",
+    good="[Service]\nWorkingDirectory=/srv/app\nExecStart=/srv/app/.venv/bin/gunicorn app:app",
+)
+def systemd_no_working_directory(ctx: FileContext) -> Iterator[Hit]:
+    unit = _service(ctx)
+    if unit is None or unit.get(SERVICE, "WorkingDirectory") is not None:
+        return
+    start = unit.get(SERVICE, "ExecStart")
+    if start is None or "--chdir" in start.value or "PYTHONPATH" in _environment(unit):
+        return
+    try:
+        argv = shlex.split(start.value.lstrip("@-:+!"))
+    except ValueError:
+        return
+    module = _relative_import(argv)
+    if module:
+        yield Hit(
+            start.line,
+            f"ExecStart imports {module} relative to the working directory, "
+            "but there is no WorkingDirectory= (systemd starts in /)",
+        )
+
+
+def _environment(unit: Unit) -> str:
+    return " ".join(s.value for s in unit.all(SERVICE, "Environment"))
