@@ -29,7 +29,7 @@ DB_IMAGES = {
 }
 PROXY_IMAGES = ("nginx", "caddy", "traefik", "haproxy", "envoyproxy/envoy", "openresty")
 PORT = re.compile(
-    r"^(?:(?P<host_ip>\[[^\]]+\]|[\d.]+):)?(?:(?P<host>[\d\-]+|\$\{[^}]+\}):)?(?P<container>[\d\-]+|\$\{[^}]+\})(?:/\w+)?$"
+    r"^(?:(?P<host_ip>\[[^\]]+\]|\d{1,3}(?:\.\d{1,3}){3}):)?(?:(?P<host>[\d\-]+|\$\{[^}]+\}):)?(?P<container>[\d\-]+|\$\{[^}]+\})(?:/\w+)?$"
 )
 VAR_DEFAULT = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?P<op>:?[-?+])(?P<value>[^}]*)\}")
 
