@@ -1,1 +1,606 @@
-"""Rules for compose files (being written)."""
+"""Rules for compose files (PR301-PR349), compose-spec.
+
+Development overrides (compose.override.yaml, docker-compose.dev.yml ...) never reach these rules:
+the engine skips dev-only files.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlsplit
+
+from prodready.check.context import FileContext
+from prodready.check.model import Edit, Fix, Hit, Severity
+from prodready.check.registry import rule
+from prodready.check.rules.dockerfile import debug_setting
+from prodready.project.model import FileKind
+from prodready.project.parsers.compose import VAR_DEFAULT, ComposeFile, ComposeService
+from prodready.project.parsers.yamlines import LineDict, LineList
+from prodready.secretstrength import Verdict, is_secret_name, judge
+
+KIND = FileKind.COMPOSE.value
+
+URL_WITH_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]*:[^\s/@]+@", re.IGNORECASE)
+ONE_SHOT_NAME = re.compile(
+    r"migrat|^init|setup|seed|collectstatic|createsuperuser|backup|^test", re.IGNORECASE
+)
+
+
+# --- shared helpers ---------------------------------------------------------------------------
+
+
+def _compose(ctx: FileContext) -> ComposeFile | None:
+    parsed = ctx.parsed
+    return parsed if isinstance(parsed, ComposeFile) and parsed.data is not None else None
+
+
+def _services(ctx: FileContext) -> list[ComposeService]:
+    compose = _compose(ctx)
+    return compose.services if compose else []
+
+
+def strings(value: Any, line: int) -> Iterator[tuple[str, int]]:
+    """Every string in a YAML value with the line it is written on."""
+    if isinstance(value, str):
+        yield value, line
+    elif isinstance(value, LineDict):
+        for key, item in value.items():
+            yield from strings(item, value.line_of(key))
+    elif isinstance(value, LineList):
+        for index, item in enumerate(value):
+            yield from strings(item, value.line_of(index))
+
+
+def interpolation_defaults(text: str) -> Iterator[tuple[str, str]]:
+    """(variable, default) for `${VAR:-default}` and `${VAR-default}`; `$${...}` is escaped."""
+    for match in VAR_DEFAULT.finditer(text):
+        escaped = match.start() > 0 and text[match.start() - 1] == "$"
+        if not escaped and match["op"] in (":-", "-"):
+            yield match["name"], match["value"]
+
+
+def url_password(text: str) -> str | None:
+    """The password in `scheme://user:password@host`, or None."""
+    match = URL_WITH_PASSWORD.search(text)
+    if not match:
+        return None
+    try:
+        return urlsplit(match[0] + "host").password
+    except ValueError:
+        return None
+
+
+def nested(data: LineDict, *keys: str) -> Any:
+    """`nested(svc, "deploy", "resources", "limits")` or None when any level is missing."""
+    value: Any = data
+    for key in keys:
+        if not isinstance(value, dict):
+            return None
+        value = value.get(key)
+    return value
+
+
+def depends_on(service: ComposeService) -> list[tuple[str, str | None, int]]:
+    """(service name, condition or None, line) for both forms of `depends_on`."""
+    raw = service.data.get("depends_on")
+    if isinstance(raw, LineList):
+        return [(str(name), None, raw.line_of(i)) for i, name in enumerate(raw)]
+    if isinstance(raw, LineDict):
+        result = []
+        for name, spec in raw.items():
+            condition = spec.get("condition") if isinstance(spec, dict) else None
+            result.append((str(name), condition, raw.line_of(name)))
+        return result
+    return []
+
+
+def one_shot(service: ComposeService, services: list[ComposeService]) -> bool:
+    """Migrations, seeders and other jobs that are meant to exit."""
+    if ONE_SHOT_NAME.search(service.name) or "profiles" in service.data:
+        return True
+    return any(
+        name == service.name and condition == "service_completed_successfully"
+        for other in services
+        for name, condition, _ in depends_on(other)
+    )
+
+
+def _resolved(value: str) -> str:
+    """`${FLASK_DEBUG:-1}` -> `1` when the whole value is one interpolation with a default."""
+    match = VAR_DEFAULT.fullmatch(value.strip())
+    return match["value"] if match and match["op"] in (":-", "-") else value
+
+
+# --- PR301 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR301",
+    "compose-literal-secret",
+    title="Secret written literally in compose environment",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+A password in `environment:` lives in the repository, in every clone, CI log and backup of it,
+and in `docker inspect` of the container. When it is a default (`postgres`, `changeme`,
+`admin`) every deployment of the project shares it, and database ports end up exposed more
+often than anyone plans: scanners try exactly these defaults within minutes.
+""",
+    fix="""
+Move the value out of the file: env_file (not committed), Docker secrets, or a required variable.
+POSTGRES_PASSWORD: ${POSTGRES_PASSWORD?set POSTGRES_PASSWORD}
+""",
+    bad="environment:\n  POSTGRES_PASSWORD: postgres",
+    good="environment:\n  POSTGRES_PASSWORD: ${POSTGRES_PASSWORD?required}",
+)
+def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
+    for service in _services(ctx):
+        for name, value, line in service.environment():
+            if not value or "$" in value:
+                continue
+            if is_secret_name(name):
+                hit = _secret_hit(service, name, value, line, f"environment {name}")
+            elif (password := url_password(value)) is not None:
+                hit = _secret_hit(
+                    service, name, password, line, f"environment {name} embeds a password that"
+                )
+            else:
+                hit = None
+            if hit:
+                yield hit
+
+
+def _secret_hit(
+    service: ComposeService, name: str, value: str, line: int, subject: str
+) -> Hit | None:
+    judgement = judge(value, name)
+    if judgement.verdict in (Verdict.PLACEHOLDER, Verdict.EMPTY):
+        return None
+    where = f"service {service.name}: {subject}"
+    if judgement.is_problem:
+        return Hit(line, f"{where} {judgement.reason}")
+    verb = "" if subject.endswith("that") else " is"
+    return Hit(
+        line,
+        f"{where}{verb} a literal secret in the compose file",
+        severity=Severity.WARNING,
+    )
+
+
+# --- PR302 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR302",
+    "weak-interpolation-default",
+    title="Weak default for a secret variable",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+`${DB_PASSWORD:-postgres}` looks configurable but silently falls back to a well-known password
+whenever the variable is missing: a forgotten .env on the server, a typo in its name, a new
+host. The deployment starts fine and runs with the default, exactly the credential scanners
+try first. `${VAR?message}` refuses to start instead.
+""",
+    fix="""
+Make the variable required instead of defaulting it.
+POSTGRES_PASSWORD: ${POSTGRES_PASSWORD?set POSTGRES_PASSWORD in .env}
+""",
+    bad="environment:\n  POSTGRES_PASSWORD: ${POSTGRES_PASSWORD:-postgres}",
+    good="environment:\n  POSTGRES_PASSWORD: ${POSTGRES_PASSWORD?required}",
+)
+def weak_interpolation_default(ctx: FileContext) -> Iterable[Hit]:
+    for service in _services(ctx):
+        for text, line in strings(service.data, service.line):
+            if "${" not in text:
+                continue
+            for name, default in interpolation_defaults(text):
+                reason = _weak_default(name, default)
+                if reason:
+                    yield Hit(
+                        line,
+                        f"service {service.name}: ${{{name}}} defaults to a value that {reason}",
+                    )
+
+
+def _weak_default(name: str, default: str) -> str | None:
+    if is_secret_name(name) and default.strip():
+        judgement = judge(default, name)
+        return judgement.reason if judgement.verdict in (Verdict.DEFAULT, Verdict.WEAK) else None
+    password = url_password(default)
+    if password and "$" not in password:
+        judgement = judge(password, name)
+        if judgement.verdict in (Verdict.DEFAULT, Verdict.WEAK):
+            return f"embeds a password that {judgement.reason}"
+    return None
+
+
+# --- PR303 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR303",
+    "database-port-published",
+    title="Database or cache port published to the host",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+`ports: ["5432:5432"]` publishes the database on every interface of the host. Docker writes
+its own iptables rules ahead of ufw and firewalld, so the firewall you configured does not
+apply: the database is on the internet. Exposed Redis and PostgreSQL instances are found by
+scanners within hours and are the classic entry for ransom-note wipes and cryptominers.
+Containers on the same compose network reach the database without any published port.
+""",
+    fix="""
+Remove `ports:` from the database (services reach it by name), or bind to loopback.
+ports: ["127.0.0.1:5432:5432"]
+""",
+    bad='db:\n  image: postgres:16\n  ports: ["5432:5432"]',
+    good='db:\n  image: postgres:16\n  ports: ["127.0.0.1:5432:5432"]',
+)
+def database_port_published(ctx: FileContext) -> Iterable[Hit]:
+    for service in _services(ctx):
+        kind = service.database_kind
+        if kind is None:
+            continue
+        for port in service.ports():
+            if port.published:
+                yield Hit(
+                    port.line,
+                    f"service {service.name} ({kind}) publishes container port {port.container} "
+                    f"as host port {port.host} on all interfaces: Docker bypasses ufw/firewalld",
+                )
+
+
+# --- PR304 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR304",
+    "no-restart-policy",
+    title="Long-running service has no restart policy",
+    severity=Severity.WARNING,
+    kind=KIND,
+    why="""
+Compose's default restart policy is "no": after a crash, an out-of-memory kill or a host
+reboot (kernel update, provider maintenance) the service stays down until someone notices.
+`restart: unless-stopped` brings it back, including after the Docker daemon restarts.
+""",
+    fix="Add `restart: unless-stopped` (or deploy.restart_policy in Swarm).",
+    bad="web:\n  build: .",
+    good="web:\n  build: .\n  restart: unless-stopped",
+)
+def no_restart_policy(ctx: FileContext) -> Iterable[Hit]:
+    services = _services(ctx)
+    for service in services:
+        if "restart" in service.data or nested(service.data, "deploy", "restart_policy"):
+            continue
+        if one_shot(service, services):
+            continue
+        yield Hit(
+            service.line,
+            f"service {service.name} has no restart policy: after a crash or reboot it stays down",
+        )
+
+
+# --- PR305 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR305",
+    "compose-image-unpinned",
+    title="Service image has no tag or uses :latest",
+    severity=Severity.WARNING,
+    kind=KIND,
+    why="""
+`image: postgres` or `image: redis:latest` means whatever the registry serves on the day of
+the next `docker compose pull`: a new PostgreSQL major version will not even open the existing
+data directory, and the service fails to start after a routine update.
+""",
+    fix="Pin the image to a version (postgres:16.4), ideally with a digest.",
+    bad="db:\n  image: postgres",
+    good="db:\n  image: postgres:16.4",
+)
+def compose_image_unpinned(ctx: FileContext) -> Iterable[Hit]:
+    for service in _services(ctx):
+        image = service.image
+        if not image or "$" in image or service.builds or "@" in image:
+            continue
+        last = image.rsplit("/", 1)[-1]
+        tag = last.split(":", 1)[1] if ":" in last else None
+        if tag is None or tag == "latest":
+            problem = "has no tag (means :latest)" if tag is None else "uses :latest"
+            yield Hit(
+                service.data.line_of("image"),
+                f"service {service.name}: image {image} {problem}: a pull can change it",
+            )
+
+
+# --- PR306 ------------------------------------------------------------------------------------
+
+WAITING_CONDITIONS = frozenset({"service_healthy", "service_completed_successfully"})
+DANGEROUS_CAPS = frozenset({"ALL", "SYS_ADMIN", "CAP_SYS_ADMIN"})
+DOCKER_SOCKET = "/var/run/docker.sock"
+
+
+@rule(
+    "PR306",
+    "dangerous-container-privileges",
+    title="Container gets host-level privileges",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+`privileged: true`, `cap_add: [SYS_ADMIN]` or `[ALL]`, a mounted Docker socket, and the
+host's PID namespace each hand the container root on the host: a single code execution bug
+in the app becomes a full host compromise (mounting the host disk, starting a privileged
+container through the socket). `network_mode: host` removes network isolation, so every
+port the app or its debug tools open is on the host's interfaces.
+""",
+    fix="Remove the privilege; grant only the specific capability needed, and never the socket.",
+    bad="web:\n  privileged: true\n  volumes: [/var/run/docker.sock:/var/run/docker.sock]",
+    good="web:\n  cap_drop: [ALL]",
+)
+def dangerous_container_privileges(ctx: FileContext) -> Iterable[Hit]:
+    for service in _services(ctx):
+        data, name = service.data, service.name
+        if data.get("privileged") is True:
+            yield Hit(
+                data.line_of("privileged"), f"service {name} runs privileged: root on the host"
+            )
+        for key in ("pid", "ipc", "userns_mode"):
+            if data.get(key) == "host":
+                yield Hit(data.line_of(key), f"service {name} shares the host's {key} namespace")
+        if data.get("network_mode") == "host":
+            yield Hit(
+                data.line_of("network_mode"),
+                f"service {name} uses the host network: no network isolation",
+                severity=Severity.WARNING,
+            )
+        caps = data.get("cap_add")
+        if isinstance(caps, LineList):
+            for index, cap in enumerate(caps):
+                if str(cap).upper() in DANGEROUS_CAPS:
+                    yield Hit(caps.line_of(index), f"service {name} adds capability {cap}")
+        yield from _socket_mounts(service)
+
+
+def _socket_mounts(service: ComposeService) -> Iterator[Hit]:
+    volumes = service.data.get("volumes")
+    if not isinstance(volumes, LineList):
+        return
+    for index, volume in enumerate(volumes):
+        source = volume.get("source") if isinstance(volume, dict) else str(volume).split(":")[0]
+        if str(source or "").rstrip("/") in (DOCKER_SOCKET, "/run/docker.sock"):
+            yield Hit(
+                volumes.line_of(index),
+                f"service {service.name} mounts the Docker socket: root on the host",
+            )
+
+
+# --- PR307 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR307",
+    "no-memory-limit",
+    title="App service has no memory limit",
+    severity=Severity.INFO,
+    kind=KIND,
+    why="""
+Without a limit, a memory leak or one oversized request (a huge upload parsed in memory, an
+unbounded query) grows until the kernel's OOM killer picks a victim on the host, often the
+database next to the app rather than the app itself. A limit confines the damage to the
+leaking container, which restarts alone.
+""",
+    fix="Set deploy.resources.limits.memory (or mem_limit) to what the app needs plus headroom.",
+    bad="web:\n  build: .",
+    good="web:\n  build: .\n  deploy:\n    resources:\n      limits:\n        memory: 512M",
+)
+def no_memory_limit(ctx: FileContext) -> Iterable[Hit]:
+    services = _services(ctx)
+    for service in services:
+        if not service.builds or one_shot(service, services) or "mem_limit" in service.data:
+            continue
+        if nested(service.data, "deploy", "resources", "limits", "memory") is not None:
+            continue
+        yield Hit(service.line, f"service {service.name} has no memory limit")
+
+
+# --- PR308 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR308",
+    "depends-on-not-healthy",
+    title="depends_on does not wait until the dependency is ready",
+    severity=Severity.WARNING,
+    kind=KIND,
+    why="""
+Plain `depends_on` only waits for the dependency's container to start, not for PostgreSQL to
+accept connections (it takes seconds to initialise, much longer on first start). The app boots,
+fails to connect, and crashes or serves errors on every deploy and host reboot.
+`condition: service_healthy` makes compose wait for the dependency's healthcheck.
+""",
+    fix="""
+Give the dependency a healthcheck and wait for it.
+depends_on:
+  db:
+    condition: service_healthy
+""",
+    bad="depends_on: [db]",
+    good="depends_on:\n  db:\n    condition: service_healthy",
+)
+def depends_on_not_healthy(ctx: FileContext) -> Iterable[Hit]:
+    """Reported for dependencies that have a healthcheck, and for databases and caches (which
+    always need one: PR310 reports the missing healthcheck itself). One hit per `depends_on:`."""
+    compose = _compose(ctx)
+    if compose is None:
+        return
+    for service in compose.services:
+        unready = []
+        for name, condition, _ in depends_on(service):
+            target = compose.service(name)
+            if target is None or condition in WAITING_CONDITIONS:
+                continue
+            if target.healthcheck_test() is not None:
+                unready.append(name)
+            elif target.database_kind is not None:
+                unready.append(f"{name} (which has no healthcheck)")
+        if unready:
+            yield Hit(
+                service.data.line_of("depends_on"),
+                f"service {service.name} depends on {', '.join(unready)} without condition: "
+                f"service_healthy: it starts before {'it is' if len(unready) == 1 else 'they are'} "
+                "ready",
+            )
+
+
+# --- PR309 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR309",
+    "compose-debug-env",
+    title="Debug mode enabled in compose environment",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+FLASK_DEBUG=1 (or FLASK_ENV=development) turns on the Werkzeug debugger: an error page with
+an interactive Python console, remote code execution for anyone who triggers an exception.
+Django's DEBUG=True shows settings, SQL queries and source code on error pages. In the main
+compose file it applies to every deployment; put it in compose.override.yaml for development.
+""",
+    fix="Remove debug settings from the production compose file; use a dev override file.",
+    bad="environment:\n  FLASK_DEBUG: 1",
+    good="environment:\n  FLASK_DEBUG: 0",
+)
+def compose_debug_env(ctx: FileContext) -> Iterable[Hit]:
+    for service in _services(ctx):
+        for name, value, line in service.environment():
+            if value is None:
+                continue
+            reason = debug_setting(name, _resolved(value))
+            if reason:
+                yield Hit(line, f"service {service.name}: {reason}")
+
+
+# --- PR310 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR310",
+    "dependency-without-healthcheck",
+    title="Database or app other services depend on has no healthcheck",
+    severity=Severity.INFO,
+    kind=KIND,
+    why="""
+Without a healthcheck compose cannot know when PostgreSQL, Redis or the app is ready, so the
+services that depend on it start as soon as its container exists and race its start-up:
+connection errors on every deploy and host reboot. A healthcheck (pg_isready,
+redis-cli ping, the app's /health) plus `condition: service_healthy` removes the race.
+""",
+    fix="""
+Give the dependency a healthcheck.
+healthcheck:
+  test: ["CMD-SHELL", "pg_isready -U $$POSTGRES_USER"]
+  interval: 5s
+""",
+    bad="db:\n  image: postgres:16",
+    good='db:\n  image: postgres:16\n  healthcheck:\n    test: ["CMD-SHELL", "pg_isready"]',
+)
+def dependency_without_healthcheck(ctx: FileContext) -> Iterable[Hit]:
+    compose = _compose(ctx)
+    if compose is None:
+        return
+    dependents: dict[str, list[str]] = {}
+    for service in compose.services:
+        for name, condition, _ in depends_on(service):
+            if condition != "service_completed_successfully":
+                dependents.setdefault(name, []).append(service.name)
+    for service in compose.services:
+        users = dependents.get(service.name)
+        if not users or "healthcheck" in service.data:
+            continue
+        if service.database_kind is None and not service.builds:
+            continue
+        yield Hit(
+            service.line,
+            f"service {service.name} has no healthcheck, so {', '.join(users)} cannot wait "
+            "until it is ready",
+        )
+
+
+# --- PR311 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR311",
+    "obsolete-version-key",
+    title="Obsolete top-level `version:` key",
+    severity=Severity.INFO,
+    kind=KIND,
+    why="""
+The Compose Specification ignores `version:`; Docker Compose v2 prints "the attribute `version`
+is obsolete" on every command. Worse, it suggests the file targets an old format (2.x/3.x
+semantics such as `mem_limit` vs `deploy`) that is no longer what runs it.
+""",
+    fix="Delete the `version:` line.",
+    bad='version: "3.8"\nservices:\n  web:\n    build: .',
+    good="services:\n  web:\n    build: .",
+)
+def obsolete_version_key(ctx: FileContext) -> Iterable[Hit]:
+    compose = _compose(ctx)
+    if compose is None or compose.data is None or "version" not in compose.data:
+        return
+    line = compose.data.line_of("version")
+    text = ctx.line_text(line)
+    fix = None
+    if text.lstrip().startswith("version") and line < len(ctx.lines):
+        fix = Fix("remove the version: line", (Edit(ctx.rel, line, text + "\n", ""),))
+    yield Hit(
+        line,
+        f"`version: {compose.data['version']}` is obsolete in the Compose Specification",
+        fix=fix,
+    )
+
+
+# --- PR312 ------------------------------------------------------------------------------------
+
+PROJECT_ROOT_SOURCES = frozenset({".", "${PWD}", "$PWD"})
+
+
+@rule(
+    "PR312",
+    "source-bind-mount",
+    title="Project source bind-mounted over the built image",
+    severity=Severity.WARNING,
+    kind=KIND,
+    why="""
+`volumes: [".:/app"]` on a service that is built from the project hides the image's code
+behind the host's checkout: what runs is whatever files sit on the server (a half-finished
+`git pull`, a local edit), not the image that was built and tested, and a rollback to the
+previous image changes nothing. It also mounts .env, .git and everything else into the
+container. It is a development pattern: keep it in compose.override.yaml.
+""",
+    fix="Remove the bind mount from the production compose file (move it to an override).",
+    bad="web:\n  build: .\n  volumes: ['.:/app']",
+    good="web:\n  build: .\n  volumes: ['media:/app/media']",
+)
+def source_bind_mount(ctx: FileContext) -> Iterable[Hit]:
+    for service in _services(ctx):
+        volumes = service.data.get("volumes")
+        if not service.builds or not isinstance(volumes, LineList):
+            continue
+        for index, volume in enumerate(volumes):
+            if isinstance(volume, dict):
+                source = str(volume.get("source") or "")
+            else:
+                source = str(volume).split(":", 1)[0]
+            if source.rstrip("/") in PROJECT_ROOT_SOURCES:
+                yield Hit(
+                    volumes.line_of(index),
+                    f"service {service.name} mounts the project directory over its image: "
+                    "production runs the host's files, not the built image",
+                )
