@@ -27,16 +27,17 @@ class _LiveLine:
 
     def __rich__(self) -> RenderableType:
         elapsed = time.monotonic() - self.started
-        line = Text(f"{self.label}  {elapsed:5.1f}s", style="bold")
+        line = Text()
+        line.append(f"{self.label} {elapsed:.1f}s", style="bold")
         latest = self.latest
         if latest is not None:
             if latest.planned_s:
-                line.append(f"/{latest.planned_s:.0f}s", style="bold")
+                line.append(f"/{latest.planned_s:g}s", style="bold")
             line.append(
-                f"  rps {latest.rps:,.0f}  p50 {latest.p50_ms:.2f} ms  p99 {latest.p99_ms:.2f} ms"
-                f"  responses {latest.responses:,}"
+                f"  {latest.rps:,.0f} rps  p50 {latest.p50_ms:.2f}ms  p99 {latest.p99_ms:.2f}ms  "
             )
-            line.append(f"  errors {latest.errors:,}", style="red" if latest.errors else "")
+            line.append(f"errors {latest.errors:,}", style="red" if latest.errors else "")
+            line.append(f"  ({latest.responses:,} responses)", style="dim")
         return line
 
 
