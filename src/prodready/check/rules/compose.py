@@ -219,6 +219,8 @@ def _weak_default(name: str, default: str) -> str | None:
 
 # --- PR303 ------------------------------------------------------------------------------------
 
+LOOPBACK = frozenset({"127.0.0.1", "[::1]", "::1"})
+
 
 @rule(
     "PR303",
@@ -246,12 +248,14 @@ def database_port_published(ctx: FileContext) -> Iterable[Hit]:
         if kind is None:
             continue
         for port in service.ports():
-            if port.published:
-                yield Hit(
-                    port.line,
-                    f"service {service.name} ({kind}) publishes container port {port.container} "
-                    f"as host port {port.host} on all interfaces: Docker bypasses ufw/firewalld",
-                )
+            if port.host_ip in LOOPBACK:
+                continue
+            host = f"host port {port.host}" if port.host else "a random host port"
+            yield Hit(
+                port.line,
+                f"service {service.name} ({kind}) publishes container port {port.container} "
+                f"as {host} on all interfaces: Docker bypasses ufw/firewalld",
+            )
 
 
 # --- PR304 ------------------------------------------------------------------------------------

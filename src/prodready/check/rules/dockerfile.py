@@ -323,6 +323,8 @@ def _installs(stages: list[Stage], tool: str) -> bool:
 
 SHELL_SYNTAX = re.compile(r"[$&|;<>`*?~(){}\[\]\\!#]")
 ENV_PREFIX = re.compile(r"^\w+=")
+QUOTED_PARTS = re.compile(r"'[^']*'|\"[^\"]*\"|[^'\"]+")
+DOUBLE_QUOTED_SPECIAL = re.compile(r"[$`\\!]")
 SHELLS = frozenset({"sh", "bash", "dash", "ash", "/bin/sh", "/bin/bash", "/bin/dash", "/bin/ash"})
 SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\n")
 
@@ -397,13 +399,28 @@ def _signal_forwarding_init(entry: Instruction) -> bool:
     return program == "dumb-init" or (program in ("tini", "docker-init") and "-g" in args)
 
 
+def _needs_shell(script: str) -> bool:
+    """True when the script uses anything a shell would interpret beyond word splitting and
+    quoting: expansions, operators, redirects, globs (checked outside single quotes)."""
+    parts = QUOTED_PARTS.findall(script)
+    if "".join(parts) != script:
+        return True  # an unbalanced quote
+    for part in parts:
+        if part.startswith("'"):
+            continue
+        pattern = DOUBLE_QUOTED_SPECIAL if part.startswith('"') else SHELL_SYNTAX
+        if pattern.search(part):
+            return True
+    return False
+
+
 def _exec_form_fix(ctx: FileContext, inst: Instruction, has_cmd: bool) -> Fix | None:
     """Only for a one-line shell form with no shell syntax, where exec form means the same.
     An exec-form ENTRYPOINT would start appending CMD, so not when a CMD exists."""
     script = inst.value.strip()
     if inst.exec_form or inst.line != inst.end_line or not inst.args:
         return None
-    if SHELL_SYNTAX.search(script) or ENV_PREFIX.match(script):
+    if _needs_shell(script) or ENV_PREFIX.match(script):
         return None
     if inst.keyword == "ENTRYPOINT" and has_cmd:
         return None

@@ -1,0 +1,117 @@
+"""Edge cases of the compose rules that the bad/good fixtures do not pin down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prodready.check.rules.compose import interpolation_defaults, url_password
+from tests.check.helpers import findings_for
+
+
+def lines_reported(tmp_path: Path, rule_id: str, compose: str) -> list[int]:
+    (tmp_path / "compose.yaml").write_text(compose)
+    return sorted(f.line for f in findings_for(tmp_path, rule_id))
+
+
+def test_escaped_interpolation_is_not_a_default() -> None:
+    assert list(interpolation_defaults("$${DB_PASSWORD:-postgres}")) == []
+    assert list(interpolation_defaults("x ${A:-1} ${B-2} ${C:?e}")) == [("A", "1"), ("B", "2")]
+
+
+def test_url_password() -> None:
+    assert url_password("postgresql+psycopg://app:s3cr3t@db:5432/app") == "s3cr3t"
+    assert url_password("redis://cache:6379/0") is None
+    assert url_password("https://example.com/a@b") is None
+
+
+def test_pr301_skips_references_placeholders_and_pass_through(tmp_path: Path) -> None:
+    compose = """services:
+  web:
+    build: .
+    environment:
+      - SECRET_KEY
+      - API_TOKEN=$API_TOKEN
+      - STRIPE_API_KEY=<your-stripe-key>
+      - DB_PASSWORD_FILE=/run/secrets/db_password
+      - REDIS_URL=redis://cache:6379/0
+"""
+    assert lines_reported(tmp_path, "PR301", compose) == []
+
+
+def test_pr301_list_form_and_never_prints_the_value(tmp_path: Path) -> None:
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  db:\n    image: mysql:8.4\n    environment:\n      - MYSQL_ROOT_PASSWORD=root\n"
+    )
+    (found,) = findings_for(tmp_path, "PR301")
+    assert found.line == 5
+    assert "=root" not in found.message and "root " not in found.message.split(":", 1)[1]
+
+
+def test_pr302_ignores_required_and_strong_defaults(tmp_path: Path) -> None:
+    compose = """services:
+  web:
+    build: .
+    environment:
+      DB_PASSWORD: ${DB_PASSWORD?required}
+      SECRET_KEY: ${SECRET_KEY:-}
+      LOG_LEVEL: ${LOG_LEVEL:-info}
+"""
+    assert lines_reported(tmp_path, "PR302", compose) == []
+
+
+def test_pr302_scans_command_strings(tmp_path: Path) -> None:
+    compose = """services:
+  worker:
+    build: .
+    command: ["celery", "-b", "amqp://guest:${RABBITMQ_PASSWORD:-guest}@mq//", "worker"]
+"""
+    assert lines_reported(tmp_path, "PR302", compose) == [4]
+
+
+@pytest.mark.parametrize(
+    ("ports", "reported"),
+    [
+        ('["127.0.0.1:6379:6379"]', False),
+        ('["6379"]', True),  # container port only: a random host port on all interfaces
+        ('["6379:6379"]', True),
+        ('["0.0.0.0:6379:6379"]', True),
+        ('["${REDIS_PORT:-6379}:6379"]', True),
+    ],
+)
+def test_pr303_ports(tmp_path: Path, ports: str, reported: bool) -> None:
+    compose = f"services:\n  cache:\n    image: redis:7.2\n    ports: {ports}\n"
+    assert bool(lines_reported(tmp_path, "PR303", compose)) is reported
+
+
+def test_pr304_skips_one_shot_jobs(tmp_path: Path) -> None:
+    compose = """services:
+  web:
+    build: .
+    restart: unless-stopped
+    depends_on:
+      setup-db:
+        condition: service_completed_successfully
+  setup-db:
+    build: .
+    command: flask db upgrade
+  mailhog:
+    image: mailhog/mailhog:v1.0.1
+    profiles: [debug]
+"""
+    assert lines_reported(tmp_path, "PR304", compose) == []
+
+
+def test_pr305_ignores_the_name_of_a_built_image(tmp_path: Path) -> None:
+    compose = "services:\n  web:\n    build: .\n    image: registry.example.com/shop/web\n"
+    assert lines_reported(tmp_path, "PR305", compose) == []
+
+
+def test_rules_skip_dev_overrides(tmp_path: Path) -> None:
+    (tmp_path / "compose.override.yaml").write_text(
+        "services:\n  db:\n    image: postgres\n    ports: ['5432:5432']\n"
+        "    environment:\n      POSTGRES_PASSWORD: postgres\n"
+    )
+    for rule_id in ("PR301", "PR303", "PR305"):
+        assert findings_for(tmp_path, rule_id) == []

@@ -1,0 +1,149 @@
+"""Edge cases of the Dockerfile rules that the bad/good fixtures do not pin down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.check.helpers import findings_for
+
+
+def lines_reported(tmp_path: Path, rule_id: str, dockerfile: str) -> list[int]:
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    return [f.line for f in findings_for(tmp_path, rule_id)]
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "expected"),
+    [
+        # the final stage inherits USER from the stage it is built FROM
+        ('FROM python:3.12-slim AS base\nUSER app\nFROM base\nCMD ["gunicorn"]\n', []),
+        # a root builder stage is not judged
+        ("FROM python:3.12 AS build\nRUN make\nFROM python:3.12-slim\nUSER 10001\n", []),
+        ("FROM python:3.12-slim\nUSER app\nUSER 0:0\n", [3]),
+        ("FROM gcr.io/distroless/python3-debian12:nonroot\nCOPY . /app\n", []),
+        ("FROM scratch\nCOPY app /app\n", []),
+    ],
+)
+def test_pr201_judges_the_final_image(tmp_path: Path, dockerfile: str, expected: list[int]) -> None:
+    assert lines_reported(tmp_path, "PR201", dockerfile) == expected
+
+
+@pytest.mark.parametrize(
+    ("base", "reported"),
+    [
+        ("python:3.12-slim", False),
+        ("python:3.12.4-slim-bookworm", False),
+        ("postgres:16", False),  # a major version is the normal pin for non-Python images
+        ("python:slim", True),
+        ("python:3-alpine", True),
+        ("ubuntu", True),
+        ("ubuntu:latest", True),
+        ("python@sha256:" + "a" * 64, False),
+    ],
+)
+def test_pr202_pins(tmp_path: Path, base: str, reported: bool) -> None:
+    assert bool(lines_reported(tmp_path, "PR202", f"FROM {base}\n")) is reported
+
+
+def test_pr202_resolves_global_args_and_skips_stage_references(tmp_path: Path) -> None:
+    dockerfile = "ARG PY=3.12\nFROM python:${PY}-slim AS build\nFROM build\n"
+    assert lines_reported(tmp_path, "PR202", dockerfile) == []
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "expected"),
+    [
+        ("FROM python:3.12\nHEALTHCHECK CMD curl -f http://127.0.0.1/\n", []),
+        ("FROM python:3.12-alpine\nHEALTHCHECK CMD wget -qO- http://127.0.0.1/\n", []),
+        ("FROM python:3.12-alpine\nHEALTHCHECK CMD curl -f http://127.0.0.1/\n", [2]),
+        (
+            "FROM python:3.12-slim\nRUN apt-get update && apt-get install -y --no-install-recommends"
+            " curl\nHEALTHCHECK CMD curl -f http://127.0.0.1/\n",
+            [],
+        ),
+        # curl installed in a builder stage does not reach the final image
+        (
+            "FROM python:3.12-slim AS build\nRUN apt-get install -y curl\n"
+            "FROM python:3.12-slim\nHEALTHCHECK CMD curl -f http://127.0.0.1/\n",
+            [4],
+        ),
+        ("FROM python:3.12-slim\nHEALTHCHECK NONE\n", []),
+    ],
+)
+def test_pr203_knows_what_each_image_ships(
+    tmp_path: Path, dockerfile: str, expected: list[int]
+) -> None:
+    assert lines_reported(tmp_path, "PR203", dockerfile) == expected
+
+
+@pytest.mark.parametrize(
+    ("tail", "expected"),
+    [
+        ('CMD ["gunicorn", "app:app"]', []),
+        ("CMD exec gunicorn app:app", []),
+        ('CMD ["sh", "-c", "alembic upgrade head && exec gunicorn app:app"]', []),
+        ('CMD ["sh", "-c", "alembic upgrade head && gunicorn app:app"]', [2]),
+        ('ENTRYPOINT ["tini", "-g", "--"]\nCMD gunicorn app:app', []),
+        ('ENTRYPOINT ["/docker-entrypoint.sh"]\nCMD gunicorn app:app', [3]),
+        ("ENTRYPOINT gunicorn app:app", [2]),
+    ],
+)
+def test_pr204_shell_as_pid1(tmp_path: Path, tail: str, expected: list[int]) -> None:
+    assert lines_reported(tmp_path, "PR204", f"FROM python:3.12-slim\n{tail}\n") == expected
+
+
+def test_pr204_offers_a_fix_only_without_shell_syntax(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim AS a\nCMD gunicorn -b 0.0.0.0:$PORT app:app\n"
+    )
+    (found,) = findings_for(tmp_path, "PR204")
+    assert found.fix is None
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCMD gunicorn 'app:create_app()'\n")
+    (found,) = findings_for(tmp_path, "PR204")
+    assert found.fix is not None
+    assert found.fix.edits[0].new == '["gunicorn", "app:create_app()"]'
+
+
+def test_pr206_and_pr207_ignore_builder_stages(tmp_path: Path) -> None:
+    dockerfile = (
+        "FROM python:3.12 AS build\nRUN apt-get update && apt-get install -y gcc\n"
+        "RUN pip install -r requirements.txt\nFROM python:3.12-slim\n"
+    )
+    assert lines_reported(tmp_path, "PR206", dockerfile) == []
+    assert lines_reported(tmp_path, "PR207", dockerfile) == []
+
+
+def test_pr207_accepts_cache_mounts_and_env(tmp_path: Path) -> None:
+    dockerfile = "FROM python:3.12-slim\nENV PIP_NO_CACHE_DIR=1\nRUN pip install flask\n"
+    assert lines_reported(tmp_path, "PR207", dockerfile) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "ENV DB_PASSWORD_FILE=/run/secrets/db",
+        "ENV SECRET_KEY=${SECRET_KEY}",
+        "ARG API_TOKEN",
+        "ENV API_KEY=<your-api-key>",
+        "ENV JWT_ALGORITHM=HS256",
+    ],
+)
+def test_pr208_ignores_references_and_placeholders(tmp_path: Path, line: str) -> None:
+    assert lines_reported(tmp_path, "PR208", f"FROM python:3.12-slim\n{line}\n") == []
+
+
+def test_pr208_never_prints_the_value(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nENV DB_PASSWORD hunter2\n")
+    (found,) = findings_for(tmp_path, "PR208")
+    assert "hunter2" not in found.message
+
+
+def test_pr210_layering_done_right_then_project_install(tmp_path: Path) -> None:
+    dockerfile = (
+        "FROM python:3.12-slim\nWORKDIR /app\nCOPY pyproject.toml .\n"
+        "RUN pip install --no-cache-dir -r requirements.txt\nCOPY . .\n"
+        "RUN pip install --no-cache-dir --no-deps .\n"
+    )
+    assert lines_reported(tmp_path, "PR210", dockerfile) == []
