@@ -13,6 +13,8 @@ RULE_ID = re.compile(r"^PR\d{3}$")
 RULE_MODULES = (
     "prodready.check.rules.meta",
     "prodready.check.rules.python",
+    "prodready.check.rules.python_settings",
+    "prodready.check.rules.python_secrets",
     "prodready.check.rules.dockerfile",
     "prodready.check.rules.compose",
     "prodready.check.rules.nginx",

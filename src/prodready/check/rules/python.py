@@ -1,1 +1,386 @@
-"""Rules for python files (being written)."""
+"""Python rules, part 1: naive UTC datetimes, debug modes and dev servers (PR101-PR103,
+PR116, PR117). Settings values: python_settings.py; secrets and CORS: python_secrets.py;
+work at import time, timeouts, TLS and error leaks: python_io.py."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterable
+
+from prodready.check.model import Edit, Fix, Hit, Severity
+from prodready.check.pycontext import PyContext
+from prodready.check.registry import rule
+from prodready.check.rules.pyhelpers import (
+    dotted,
+    environ_subscript,
+    imported_names,
+    in_main_guard,
+    is_true,
+    is_truthy_text,
+    keyword,
+    names_assigned_from,
+    qualify,
+    str_value,
+    subscript_key,
+)
+from prodready.project.model import FileKind
+
+PY = FileKind.PYTHON.value
+
+# --- PR101 -------------------------------------------------------------------------------------
+
+NAIVE_UTC = {"utcnow": "now", "utcfromtimestamp": "fromtimestamp"}
+
+
+@rule(
+    "PR101",
+    "naive-utc-datetime",
+    title="datetime.utcnow() / utcfromtimestamp() return naive datetimes",
+    severity=Severity.WARNING,
+    kind=PY,
+    why="""
+`datetime.utcnow()` and `datetime.utcfromtimestamp()` return *naive* datetimes that only hold
+UTC by convention. Deprecated since Python 3.12 (they warn on every call) because the value
+is easily mistaken for local time: `.timestamp()` on it, comparisons with aware datetimes
+(TypeError at runtime), or serialising it without an offset all go wrong silently when the
+server's timezone is not UTC. `datetime.now(UTC)` returns an aware datetime in UTC.
+""",
+    fix="""Use `datetime.now(UTC)` / `datetime.fromtimestamp(ts, UTC)` (`datetime.UTC`, 3.11+).
+The autofix is unsafe: aware and naive datetimes do not compare, so check code that mixes them.""",
+    bad="from datetime import datetime\ncreated = datetime.utcnow()",
+    good="from datetime import UTC, datetime\ncreated = datetime.now(UTC)",
+)
+def naive_utc_datetime(ctx: PyContext) -> Iterable[Hit]:
+    names = imported_names(ctx)
+    utc_local = next((local for local, full in names.items() if full == "datetime.UTC"), None)
+    for call, callee in ctx.calls_named(*NAIVE_UTC):
+        base, _, method = callee.rpartition(".")
+        if qualify(names, base) != "datetime.datetime":
+            continue
+        replacement = "now(UTC)" if method == "utcnow" else "fromtimestamp(ts, UTC)"
+        message = (
+            f"`{callee}()` is deprecated since Python 3.12 and returns a naive datetime; "
+            f"use `{base}.{replacement}`"
+        )
+        fix = _utc_fix(ctx, call, base, method, names, utc_local)
+        yield Hit(call.lineno, message, call.col_offset + 1, fix=fix)
+
+
+def _utc_fix(
+    ctx: PyContext,
+    call: ast.Call,
+    base: str,
+    method: str,
+    names: dict[str, str],
+    utc_local: str | None,
+) -> Fix | None:
+    """`datetime.utcnow()` -> `datetime.now(UTC)` plus `from datetime import UTC`, and
+    `dt.datetime.utcnow()` -> `dt.datetime.now(dt.UTC)` when the module itself is imported.
+    Each fix carries the import it needs: the fix engine applies the first and skips the others
+    (they overlap on the import line) until the next run, so no fix uses an unimported name."""
+    if call.keywords or not isinstance(call.func, ast.Attribute):
+        return None
+    first = base.split(".")[0]
+    edits: list[Edit] = []
+    if names.get(first) == "datetime":  # import datetime [as dt]
+        utc = f"{first}.UTC"
+    else:  # from datetime import datetime [as X]
+        utc = utc_local or "UTC"
+        if utc_local is None:
+            anchor = _datetime_import(ctx)
+            if anchor is None:
+                return None
+            edits.append(
+                Edit(
+                    ctx.rel, anchor.lineno, "", " " * anchor.col_offset + "from datetime import UTC"
+                )
+            )
+    base_text = ctx.segment(call.func.value)
+    if method == "utcnow" and not call.args:
+        new = f"{base_text}.now({utc})"
+    elif method == "utcfromtimestamp" and len(call.args) == 1:
+        new = f"{base_text}.fromtimestamp({ctx.segment(call.args[0])}, {utc})"
+    else:
+        return None
+    edits.append(Edit(ctx.rel, call.lineno, ctx.segment(call), new, call.end_lineno))
+    return Fix(f"{method}() -> {NAIVE_UTC[method]}(..., {utc})", tuple(edits), safe=False)
+
+
+def _datetime_import(ctx: PyContext) -> ast.ImportFrom | None:
+    found = [
+        node
+        for node in ctx.nodes(ast.ImportFrom)
+        if node.module == "datetime"  # type: ignore[attr-defined]
+        and any(a.name == "datetime" for a in node.names)  # type: ignore[attr-defined]
+    ]
+    return min(found, key=lambda n: n.lineno, default=None)  # type: ignore[return-value]
+
+
+# --- PR102 -------------------------------------------------------------------------------------
+
+NOT_APP_RUNNERS = frozenset({"uvicorn", "subprocess", "asyncio", "hypercorn", "granian", "trio"})
+FLASK_ROOTS = frozenset({"flask", "flask_socketio", "quart"})
+
+
+@rule(
+    "PR102",
+    "flask-debug-on",
+    title="Flask debug mode switched on in code",
+    severity=Severity.ERROR,
+    kind=PY,
+    why="""
+Flask's debug mode serves the Werkzeug interactive debugger on every unhandled error: a
+browser console that runs arbitrary Python in your server process (protected only by a PIN
+that has been brute-forced and derived from public machine facts), plus full tracebacks with
+source and local variables. Exposed Werkzeug consoles are scanned for and exploited on the
+public internet. Debug mode also enables the reloader, which forks a second process.
+""",
+    fix="""Drop `debug=True`; enable debug only for local runs (`flask run --debug`).
+Read it from the environment with a proper boolean parse if you need a switch.""",
+    bad='app.run(host="0.0.0.0", debug=True)',
+    good='if __name__ == "__main__":\n    app.run(host="127.0.0.1")',
+)
+def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
+    names = imported_names(ctx)
+    for call, callee in ctx.calls_named("run"):
+        if qualify(names, callee).split(".")[0] in NOT_APP_RUNNERS or not is_true(
+            keyword(call, "debug")
+        ):
+            continue
+        if in_main_guard(ctx, call):
+            yield Hit(
+                call.lineno,
+                f"`{callee}(debug=True)` in the __main__ block: the Werkzeug debugger is on "
+                "whenever this file is run directly",
+                call.col_offset + 1,
+                severity=Severity.WARNING,
+            )
+        else:
+            yield Hit(
+                call.lineno,
+                f"`{callee}(debug=True)` turns on the Werkzeug debugger (remote code execution)",
+                call.col_offset + 1,
+            )
+    for call, callee in ctx.calls_named("update", "from_mapping"):
+        if ".config." in f".{callee}" and is_true(keyword(call, "DEBUG")):
+            yield Hit(call.lineno, f"`{callee}(DEBUG=True)` turns on Flask debug mode")
+    flask_module = bool(ctx.imports & FLASK_ROOTS)
+    for node in ctx.nodes(ast.Assign):
+        for target in node.targets:  # type: ignore[attr-defined]
+            message = _debug_assignment(target, node.value, names, flask_module)  # type: ignore[attr-defined]
+            if message:
+                yield Hit(node.lineno, message)
+    for call, callee in ctx.calls_named("setdefault", "putenv"):
+        if (
+            qualify(names, callee) in ("os.environ.setdefault", "os.putenv")
+            and len(call.args) == 2
+            and str_value(call.args[0]) == "FLASK_DEBUG"
+            and is_truthy_text(call.args[1])
+        ):
+            yield Hit(call.lineno, f'`{callee}("FLASK_DEBUG", ...)` turns on Flask debug mode')
+
+
+def _debug_assignment(
+    target: ast.expr, value: ast.expr, names: dict[str, str], flask_module: bool
+) -> str | None:
+    if isinstance(target, ast.Attribute) and target.attr == "debug" and is_true(value):
+        owner = dotted(target.value)
+        if flask_module and owner not in ("self", "cls", ""):
+            return f"`{owner}.debug = True` turns on Flask debug mode"
+    key = subscript_key(target)
+    if key and key[0].endswith("config") and key[1] == "DEBUG" and is_true(value):
+        return f'`{key[0]}["DEBUG"] = True` turns on Flask debug mode'
+    variable = environ_subscript(target, names)
+    if variable == "FLASK_DEBUG" and is_truthy_text(value):
+        return '`os.environ["FLASK_DEBUG"]` set to a true value turns on Flask debug mode'
+    if variable == "FLASK_ENV" and str_value(value) == "development":
+        return '`os.environ["FLASK_ENV"] = "development"` turns on Flask debug mode'
+    return None
+
+
+# --- PR103 -------------------------------------------------------------------------------------
+
+SERVER_STARTERS = frozenset(
+    {
+        "uvicorn.run",
+        "werkzeug.serving.run_simple",
+        "werkzeug.run_simple",
+        "waitress.serve",
+        "aiohttp.web.run_app",
+        "hypercorn.run.run",
+        "bottle.run",
+    }
+)
+APP_FACTORIES = (
+    "Flask",
+    "Quart",
+    "FastAPI",
+    "Starlette",
+    "Sanic",
+    "Bottle",
+    "Litestar",
+    "SocketIO",
+    "create_app",
+    "make_app",
+    "get_app",
+    "build_app",
+)
+
+
+@rule(
+    "PR103",
+    "server-started-at-import",
+    title="Development server started when the module is imported",
+    severity=Severity.ERROR,
+    kind=PY,
+    why="""
+A server started at module level runs whenever the module is imported, not only when the file
+is run. Gunicorn, uvicorn and Granian import your app module to find `app`: the import then
+blocks in Flask's development server (or a second uvicorn) inside the master or every worker,
+so the real server never starts, binds the port twice, or silently serves with the
+single-threaded dev server instead. Tests and tools that import the module hang too.
+""",
+    fix="""Move the call under `if __name__ == "__main__":` and serve production with
+Gunicorn/uvicorn pointing at `module:app`.""",
+    bad='app = Flask(__name__)\napp.run(host="0.0.0.0", port=8000)',
+    good='app = Flask(__name__)\n\nif __name__ == "__main__":\n    app.run(port=8000)',
+)
+def server_started_at_import(ctx: PyContext) -> Iterable[Hit]:
+    names = imported_names(ctx)
+    apps = {"app", "application"} | names_assigned_from(ctx, *APP_FACTORIES)
+    for call, callee in ctx.calls_named("run", "run_simple", "serve", "run_app"):
+        base = callee.rpartition(".")[0]
+        if qualify(names, callee) not in SERVER_STARTERS and not (
+            callee.endswith(".run") and base in apps
+        ):
+            continue
+        if ctx.at_import_time(call):
+            yield Hit(
+                call.lineno,
+                f"`{callee}()` runs when the module is imported: a Gunicorn/uvicorn worker "
+                "importing it starts this server instead of serving the app",
+                call.col_offset + 1,
+            )
+            continue
+        caller = _called_at_import(ctx, call)
+        if caller:
+            yield Hit(
+                call.lineno,
+                f"`{callee}()` runs when the module is imported: `{caller.func.id}()` is called "  # type: ignore[attr-defined]
+                f"at module level on line {caller.lineno}",
+                call.col_offset + 1,
+            )
+
+
+def _called_at_import(ctx: PyContext, node: ast.AST) -> ast.Call | None:
+    """`def main(): app.run()` followed by a bare module-level `main()`."""
+    function = ctx.enclosing_function(node)
+    if function is None or not isinstance(ctx.parent(function), ast.Module):
+        return None
+    for call in ctx.calls.get(function.name, []):
+        if isinstance(call.func, ast.Name) and ctx.at_import_time(call):
+            return call
+    return None
+
+
+# --- PR116 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR116",
+    "uvicorn-reload-in-code",
+    title="uvicorn.run(..., reload=True) in code",
+    severity=Severity.WARNING,
+    kind=PY,
+    why="""
+`reload=True` runs uvicorn's file watcher: a supervisor process that restarts the server on
+every file change, ignores `workers=`, and polls or inotify-watches the whole tree (CPU and
+file-descriptor cost). In production a log file or upload written under the app directory
+restarts the server mid-request. In a `__main__` block it only matters if production runs
+`python main.py`, which is reported as info.
+""",
+    fix="""Drop `reload=True` (use `uvicorn --reload` on your laptop); in production run
+`gunicorn -k uvicorn_worker.UvicornWorker module:app` or `uvicorn module:app --workers N`.""",
+    bad='def main():\n    uvicorn.run("app.main:app", host="0.0.0.0", reload=True)',
+    good='def main():\n    uvicorn.run("app.main:app", host="0.0.0.0", workers=4)',
+)
+def uvicorn_reload_in_code(ctx: PyContext) -> Iterable[Hit]:
+    names = imported_names(ctx)
+    for call, callee in ctx.calls_named("run"):
+        if qualify(names, callee) != "uvicorn.run" or not is_true(keyword(call, "reload")):
+            continue
+        if in_main_guard(ctx, call):
+            yield Hit(
+                call.lineno,
+                f"`{callee}(reload=True)` in the __main__ block: fine locally, never for "
+                "production runs of this file",
+                call.col_offset + 1,
+                severity=Severity.INFO,
+            )
+        else:
+            yield Hit(
+                call.lineno,
+                f"`{callee}(reload=True)` runs uvicorn's file-watching reloader",
+                call.col_offset + 1,
+            )
+
+
+# --- PR117 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR117",
+    "werkzeug-debugger-exposed",
+    title="Werkzeug debugger enabled in code",
+    severity=Severity.ERROR,
+    kind=PY,
+    why="""
+`DebuggedApplication(app, evalex=True)` and `use_debugger=True` put Werkzeug's interactive
+debugger in front of the app: any error page offers a Python console running in your server
+process. The PIN that guards it is derived from machine facts an attacker can often read
+(and `WERKZEUG_DEBUG_PIN=off` removes it). Without `evalex` the debugger still serves full
+tracebacks with source code and local variables to anyone.
+""",
+    fix="""Remove the debugger middleware and `use_debugger`; log exceptions server-side
+(Sentry, structured logs) instead.""",
+    bad="app.wsgi_app = DebuggedApplication(app.wsgi_app, evalex=True)",
+    good="app.wsgi_app = app.wsgi_app  # errors go to logs, not to the browser",
+)
+def werkzeug_debugger_exposed(ctx: PyContext) -> Iterable[Hit]:
+    names = imported_names(ctx)
+    for call, callee in ctx.calls_named("DebuggedApplication"):
+        if is_true(keyword(call, "evalex")):
+            yield Hit(
+                call.lineno,
+                f"`{callee}(..., evalex=True)` serves an interactive Python console on error pages",
+                call.col_offset + 1,
+            )
+        else:
+            yield Hit(
+                call.lineno,
+                f"`{callee}(...)` serves tracebacks with source and locals to clients",
+                call.col_offset + 1,
+                severity=Severity.WARNING,
+            )
+    for call, callee in ctx.calls_named("run", "run_simple"):
+        if (
+            is_true(keyword(call, "use_debugger"))
+            and qualify(names, callee).split(".")[0] not in NOT_APP_RUNNERS
+        ):
+            severity = Severity.WARNING if in_main_guard(ctx, call) else None
+            yield Hit(
+                call.lineno,
+                f"`{callee}(use_debugger=True)` turns on the Werkzeug debugger",
+                call.col_offset + 1,
+                severity=severity,
+            )
+    for node in ctx.nodes(ast.Assign):
+        for target in node.targets:  # type: ignore[attr-defined]
+            if (
+                environ_subscript(target, names) == "WERKZEUG_DEBUG_PIN"
+                and str_value(node.value) == "off"
+            ):  # type: ignore[attr-defined]
+                yield Hit(
+                    node.lineno,
+                    "WERKZEUG_DEBUG_PIN=off removes the debugger PIN: the console is open",
+                )

@@ -1,0 +1,189 @@
+"""Small AST helpers shared by the Python rule modules (python*.py): import resolution, literals,
+environment reads, settings modules. Each helper reads PyContext indexes, never the whole tree."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from prodready.check.pycontext import PyContext
+from prodready.project.pyscan import dotted, is_main_guard, keyword, literal
+
+__all__ = ["dotted", "is_main_guard", "keyword", "literal"]
+
+SETTINGS_MODULE = re.compile(r"(?:^|/)settings(?:[_/.]|$)")
+DEV_SETTINGS = re.compile(
+    r"(?:^|[_/.-])(?:dev|develop|development|local|test|tests|testing|ci)(?:[_/.-]|$)",
+    re.IGNORECASE,
+)
+ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "environ.get", "getenv"})
+CONFIG_GETTERS = frozenset(
+    {"config", "decouple.config", "env", "env.str", "env.bool", "env.list", "env.get_value"}
+)
+WEB_FRAMEWORKS = frozenset(
+    {"flask", "fastapi", "starlette", "django", "quart", "sanic", "falcon", "bottle", "litestar"}
+)
+
+
+def imported_names(ctx: PyContext) -> dict[str, str]:
+    """Local name -> what it was imported as: `import datetime as dt` gives dt -> datetime,
+    `from requests import get` gives get -> requests.get."""
+    names: dict[str, str] = {}
+    for node in ctx.nodes(ast.Import):
+        for alias in node.names:  # type: ignore[attr-defined]
+            if alias.asname:
+                names[alias.asname] = alias.name
+            else:
+                root = alias.name.split(".")[0]
+                names[root] = root
+    for node in ctx.nodes(ast.ImportFrom):
+        if node.module and node.level == 0:  # type: ignore[attr-defined]
+            for alias in node.names:  # type: ignore[attr-defined]
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"  # type: ignore[attr-defined]
+    return names
+
+
+def qualify(names: dict[str, str], name: str) -> str:
+    """`dt.datetime.utcnow` -> `datetime.datetime.utcnow` given `import datetime as dt`."""
+    first, dot, rest = name.partition(".")
+    return names.get(first, first) + dot + rest
+
+
+def str_value(node: ast.AST | None) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
+
+
+def is_true(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+def is_false(node: ast.AST | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is False
+
+
+TRUTHY_TEXT = frozenset({"1", "true", "yes", "on"})
+
+
+def is_truthy_text(node: ast.AST | None) -> bool:
+    value = str_value(node)
+    return value is not None and value.strip().lower() in TRUTHY_TEXT
+
+
+def is_settings_module(rel: str) -> bool:
+    """Django-style settings: settings.py, settings_prod.py, settings/production.py ..."""
+    return bool(SETTINGS_MODULE.search(rel))
+
+
+def is_dev_settings(rel: str) -> bool:
+    """settings/dev.py, settings_local.py, settings/test.py: not what production loads."""
+    tail = rel[rel.find("settings") :] if "settings" in rel else rel
+    return bool(DEV_SETTINGS.search(tail))
+
+
+def is_production_settings(rel: str) -> bool:
+    return is_settings_module(rel) and not is_dev_settings(rel)
+
+
+def module_assignments(ctx: PyContext) -> Iterator[tuple[str, ast.expr, ast.stmt]]:
+    """`NAME = value` statements that run at import time (module body, and inside top-level
+    if/try/with blocks), as (name, value, statement)."""
+    stack: list[ast.stmt] = list(reversed(ctx.tree.body))
+    while stack:
+        stmt = stack.pop()
+        if isinstance(stmt, ast.Assign):
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    yield target.id, stmt.value, stmt
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            if isinstance(stmt.target, ast.Name):
+                yield stmt.target.id, stmt.value, stmt
+        elif isinstance(stmt, ast.If | ast.With | ast.Try):
+            nested: list[ast.stmt] = list(stmt.body) + list(getattr(stmt, "orelse", []))
+            nested += list(getattr(stmt, "finalbody", []))
+            for handler in getattr(stmt, "handlers", []):
+                nested += handler.body
+            stack.extend(reversed(nested))
+
+
+@dataclass(frozen=True)
+class EnvRead:
+    """`os.getenv("NAME", default)` and its kin: the variable name and the fallback, if any."""
+
+    call: ast.Call
+    name: str
+    default: ast.expr | None
+
+
+def env_read(
+    call: ast.Call, names: dict[str, str], *, config_getters: bool = True
+) -> EnvRead | None:
+    """Reads of an environment variable: os.getenv, os.environ.get, and (with config_getters)
+    python-decouple `config(...)` and django-environ/environs `env(...)`, `env.str(...)`."""
+    callee = qualify(names, dotted(call.func))
+    if callee not in ENV_GETTERS and not (config_getters and callee in CONFIG_GETTERS):
+        return None
+    if not call.args:
+        return None
+    name = str_value(call.args[0])
+    if name is None:
+        return None
+    default = call.args[1] if len(call.args) > 1 else keyword(call, "default")
+    return EnvRead(call, name, default)
+
+
+def environ_subscript(node: ast.AST, names: dict[str, str]) -> str | None:
+    """`os.environ["NAME"]` -> NAME."""
+    if isinstance(node, ast.Subscript) and qualify(names, dotted(node.value)) in (
+        "os.environ",
+        "environ",
+    ):
+        return str_value(node.slice)
+    return None
+
+
+def subscript_key(target: ast.AST) -> tuple[str, str] | None:
+    """`app.config["KEY"]` -> ("app.config", "KEY")."""
+    if isinstance(target, ast.Subscript):
+        key = str_value(target.slice)
+        if key is not None:
+            return dotted(target.value), key
+    return None
+
+
+def is_script(ctx: PyContext) -> bool:
+    """A module run as a script (has a `__main__` block) that imports no web framework: its
+    module-level work is its job, not a side effect of importing it."""
+    if ctx.imports & WEB_FRAMEWORKS:
+        return False
+    return any(
+        isinstance(stmt, ast.If) and is_main_guard(stmt) for stmt in ctx.tree.body
+    ) or ctx.rel.rsplit("/", 1)[-1] in ("manage.py", "setup.py", "noxfile.py", "fabfile.py")
+
+
+def in_main_guard(ctx: PyContext, node: ast.AST) -> bool:
+    return any(isinstance(a, ast.If) and is_main_guard(a) for a in ctx.ancestors(node))
+
+
+def names_assigned_from(ctx: PyContext, *callees: str) -> set[str]:
+    """Names (and `self.x` attributes) bound to the result of calls named `callees`, including
+    `with X() as name:`."""
+    bound: set[str] = set()
+    for call, _ in ctx.calls_named(*callees):
+        parent = ctx.parent(call)
+        if isinstance(parent, ast.Assign):
+            bound.update(dotted(t) for t in parent.targets if dotted(t))
+        elif isinstance(parent, ast.AnnAssign | ast.withitem):
+            target = parent.target if isinstance(parent, ast.AnnAssign) else parent.optional_vars
+            if target is not None and dotted(target):
+                bound.add(dotted(target))
+    return bound
+
+
+def under_debug_branch(ctx: PyContext, node: ast.AST) -> bool:
+    """Inside `if DEBUG:` (or `if settings.DEBUG`, `if not DEBUG: ... else:`): dev-only code."""
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, ast.If) and "DEBUG" in ctx.segment(ancestor.test).upper():
+            return True
+    return False

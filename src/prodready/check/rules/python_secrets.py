@@ -1,0 +1,426 @@
+"""Python rules, part 3: secrets and CORS (PR107-PR109, PR119). Every secret is judged by
+prodready.secretstrength, and no message ever contains a secret's value."""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+from prodready.check.model import Hit, Severity
+from prodready.check.pycontext import PyContext
+from prodready.check.registry import rule
+from prodready.check.rules.pyhelpers import (
+    dotted,
+    env_read,
+    imported_names,
+    is_dev_settings,
+    is_false,
+    is_settings_module,
+    is_true,
+    keyword,
+    literal,
+    module_assignments,
+    qualify,
+    str_value,
+    subscript_key,
+)
+from prodready.project.model import FileKind
+from prodready.secretstrength import Judgement, Verdict, is_secret_name, judge
+
+PY = FileKind.PYTHON.value
+
+SECRET_LAST_WORD = re.compile(
+    r"(?:^|_|-)(?:pass|passwd|password|pwd|secret|key|token|salt|credentials?|apikey)$",
+    re.IGNORECASE,
+)
+"""The name must *end* in the secret word: PASSWORD_RESET_SUBJECT and TOKEN_BACKEND do not."""
+NOT_A_SECRET_VALUE = re.compile(r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*$|\s\S+\s")
+"""Dotted Python paths (`myapp.auth.TokenBackend`) and prose (`Reset your password`)."""
+CREDENTIAL_URL = re.compile(
+    r"^(?P<scheme>[A-Za-z][\w+.-]*)://(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@(?P<host>[^/\s?#:]+)"
+)
+SETTINGS_BASES = frozenset({"BaseSettings"})
+
+
+def holds_secret(name: str) -> bool:
+    """`SECRET_KEY`, `app.secret_key`, `DB_PASSWORD`, `client_secret`, `JWT_SECRET_KEY`."""
+    last = name.rsplit(".", 1)[-1]
+    return is_secret_name(last) and bool(SECRET_LAST_WORD.search(last))
+
+
+def hard_coded(value: str, name: str) -> Judgement | None:
+    """The judgement of a literal assigned to a secret-named target, None when the literal is
+    not a secret at all (empty, placeholder, a dotted path, prose)."""
+    if NOT_A_SECRET_VALUE.search(value.strip()):
+        return None
+    judgement = judge(value, name)
+    if judgement.verdict in (Verdict.EMPTY, Verdict.PLACEHOLDER):
+        return None
+    return judgement
+
+
+def detail(judgement: Judgement, value: str = "") -> str:
+    if value.startswith("django-insecure-"):
+        return "; it is Django's startproject key, marked insecure"
+    return f"; it {judgement.reason}" if judgement.is_problem else ""
+
+
+@dataclass(frozen=True)
+class UrlCredentials:
+    scheme: str
+    host: str
+    judgement: Judgement
+
+
+def url_credentials(text: str) -> UrlCredentials | None:
+    """`postgresql://user:pw@db/app` -> its scheme, host and the password's judgement; None
+    without a password, or with a placeholder (`${DB_PASSWORD}`, `<password>`)."""
+    match = CREDENTIAL_URL.match(text.strip())
+    if match is None or "{" in match["password"] or "%(" in match["password"]:
+        return None
+    judgement = judge(match["password"], match["user"])
+    if judgement.verdict in (Verdict.EMPTY, Verdict.PLACEHOLDER):
+        return None
+    return UrlCredentials(match["scheme"], match["host"], judgement)
+
+
+# --- PR107 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR107",
+    "hard-coded-secret",
+    title="Secret hard-coded in source",
+    severity=Severity.ERROR,
+    kind=PY,
+    why="""
+A secret written in the source is in every clone, fork, CI log, container image layer and
+backup of the repository, forever (git history keeps it after you delete the line), and it
+is the same in every environment. With a hard-coded SECRET_KEY / secret_key / JWT secret,
+anyone who has read the code can forge session cookies, password-reset links and tokens
+for any user; Django's `django-insecure-` startproject key says so in its name. Rotating it
+needs a code change and a deploy.
+""",
+    fix="""Read it from the environment with no fallback: `SECRET_KEY = os.environ["SECRET_KEY"]`
+(a missing secret should stop the app at start-up), and rotate the leaked value.""",
+    bad='SECRET_KEY = "django-insecure-7h$w@q2u!b8z^k3m"',
+    good='SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]',
+)
+def hard_coded_secret(ctx: PyContext) -> Iterable[Hit]:
+    if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
+        return
+    for line, name, value in _secret_literals(ctx):
+        judgement = hard_coded(value, name)
+        if judgement:
+            yield Hit(line, f"`{name}` is hard-coded in the source{detail(judgement, value)}")
+
+
+def _secret_literals(ctx: PyContext) -> Iterator[tuple[int, str, str]]:
+    """(line, target name, literal) for string literals given to secret-named targets."""
+    for kind in (ast.Assign, ast.AnnAssign):
+        for node in ctx.nodes(kind):
+            value = str_value(node.value)  # type: ignore[attr-defined]
+            if value is None or _in_settings_class(ctx, node):
+                continue
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
+            for target in targets:
+                name = _target_name(target)
+                if name and holds_secret(name):
+                    yield node.lineno, name, value  # type: ignore[attr-defined]
+    for node in ctx.nodes(ast.keyword):
+        value = str_value(node.value)  # type: ignore[attr-defined]
+        if value is not None and node.arg and holds_secret(node.arg):  # type: ignore[attr-defined]
+            yield node.value.lineno, node.arg, value  # type: ignore[attr-defined]
+    for node in ctx.nodes(ast.Dict):
+        for key, item in zip(node.keys, node.values, strict=True):  # type: ignore[attr-defined]
+            name, value = str_value(key), str_value(item)
+            if name and value is not None and holds_secret(name):
+                yield item.lineno, name, value
+    for call, callee in ctx.calls_named("encode", "decode"):
+        if callee in ("jwt.encode", "jwt.decode") and len(call.args) > 1:
+            value = str_value(call.args[1])
+            if value is not None:
+                yield call.lineno, f"{callee}(..., key)", value
+
+
+def _target_name(target: ast.expr) -> str | None:
+    key = subscript_key(target)
+    if key:
+        return key[1]
+    return dotted(target) or None
+
+
+def _in_settings_class(ctx: PyContext, node: ast.AST) -> bool:
+    parent = ctx.parent(node)
+    return isinstance(parent, ast.ClassDef) and _is_settings_class(parent)
+
+
+def _is_settings_class(node: ast.ClassDef) -> bool:
+    return any(dotted(base).rsplit(".", 1)[-1] in SETTINGS_BASES for base in node.bases)
+
+
+# --- PR108 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR108",
+    "secret-fallback",
+    title="Secret read from the environment falls back to a literal",
+    severity=Severity.WARNING,
+    kind=PY,
+    why="""
+`os.getenv("SECRET_KEY", "dev-secret")` looks configurable, but when the variable is missing
+(a typo in the compose file, a new deployment target, a cron container started without the
+env file) the app starts anyway, with the literal, instead of failing. Nobody notices until
+someone forges a session with the key from the repository or logs in with the default
+database password. Worst when the fallback is a well-known default (`postgres`, `changeme`).
+""",
+    fix="""Require the variable: `os.environ["SECRET_KEY"]`, `config("SECRET_KEY")` with no
+default, or a pydantic-settings field without a default; keep dev values in .env files.""",
+    bad='SECRET_KEY = os.getenv("SECRET_KEY", "dev-secret")',
+    good='SECRET_KEY = os.environ["SECRET_KEY"]',
+)
+def secret_fallback(ctx: PyContext) -> Iterable[Hit]:
+    if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
+        return
+    names = imported_names(ctx)
+    for call in _env_calls(ctx):
+        read = env_read(call, names)
+        if read is not None:
+            hit = _fallback_hit(call.lineno, read.name, read.default)
+            if hit:
+                yield hit
+    for call, callee in ctx.calls_named("setdefault"):
+        if qualify(names, callee) == "os.environ.setdefault" and len(call.args) == 2:
+            name = str_value(call.args[0])
+            hit = _fallback_hit(call.lineno, name, call.args[1]) if name else None
+            if hit:
+                yield hit
+    for node in ctx.nodes(ast.ClassDef):
+        if _is_settings_class(node):  # type: ignore[arg-type]
+            yield from _settings_field_fallbacks(node)  # type: ignore[arg-type]
+
+
+def _env_calls(ctx: PyContext) -> Iterator[ast.Call]:
+    for name in ("getenv", "get", "config", "env", "str"):
+        yield from ctx.calls.get(name, [])
+
+
+def _fallback_hit(line: int, name: str, default: ast.expr | None) -> Hit | None:
+    value = str_value(default)
+    if not value:
+        return None
+    url = url_credentials(value)
+    if url:
+        return Hit(
+            line,
+            f"{name} falls back to a {url.scheme} URL with a literal password for "
+            f"{url.host} when unset{detail(url.judgement)}",
+            severity=Severity.ERROR if url.judgement.is_problem else None,
+        )
+    if not holds_secret(name) or NOT_A_SECRET_VALUE.search(value):
+        return None
+    judgement = judge(value, name)
+    if judgement.verdict == Verdict.EMPTY:
+        return None
+    weak = judgement.is_problem or judgement.verdict == Verdict.PLACEHOLDER
+    placeholder = judgement.verdict == Verdict.PLACEHOLDER
+    suffix = "; it is a placeholder" if placeholder else detail(judgement)
+    return Hit(
+        line,
+        f"{name} falls back to a literal when the variable is unset{suffix}",
+        severity=Severity.ERROR if weak else None,
+    )
+
+
+def _settings_field_fallbacks(node: ast.ClassDef) -> Iterator[Hit]:
+    """pydantic-settings fields: `secret_key: str = "dev"` is a fallback for SECRET_KEY."""
+    for stmt in node.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            hit = _fallback_hit(stmt.lineno, stmt.target.id, _field_default(stmt.value))
+            if hit:
+                yield hit
+
+
+def _field_default(value: ast.expr | None) -> ast.expr | None:
+    """`"x"`, `SecretStr("x")`, `Field("x")`, `Field(default="x")`."""
+    if isinstance(value, ast.Call) and dotted(value.func).rsplit(".", 1)[-1] in (
+        "Field",
+        "SecretStr",
+    ):
+        return value.args[0] if value.args else keyword(value, "default")
+    return value
+
+
+# --- PR109 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR109",
+    "cors-allow-all",
+    title="CORS allows every origin",
+    severity=Severity.WARNING,
+    kind=PY,
+    why="""
+CORS allow-all lets any website's JavaScript read your API's responses from a visitor's
+browser. With credentials it is an account-takeover bug: flask-cors, Starlette's
+CORSMiddleware and Socket.IO answer a credentialed request by echoing the caller's Origin
+(browsers refuse `*` with credentials), so any page the user visits can call your API with
+their cookies and read the answer (PortSwigger: "CORS vulnerability with basic origin
+reflection"). Without credentials it still exposes anything reachable only from the user's
+network (intranet APIs) and makes later cookie auth dangerous by default.
+""",
+    fix="""List the origins that need access (`allow_origins=["https://app.example.com"]`); never
+combine a wildcard with credentials.""",
+    bad='app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True)',
+    good=(
+        'app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],\n'
+        "                   allow_credentials=True)"
+    ),
+)
+def cors_allow_all(ctx: PyContext) -> Iterable[Hit]:
+    yield from _flask_cors(ctx)
+    yield from _starlette_cors(ctx)
+    yield from _socketio_cors(ctx)
+    yield from _django_cors(ctx)
+
+
+def _with_credentials(line: int, what: str, credentials: bool) -> Hit:
+    if credentials:
+        return Hit(
+            line,
+            f"{what} with credentials: any website can make authenticated calls and read them",
+            severity=Severity.ERROR,
+        )
+    return Hit(line, f"{what}: any website can read responses from visitors' browsers")
+
+
+def _is_wildcard(node: ast.AST | None) -> bool:
+    value = literal(node)
+    return value == "*" or (isinstance(value, list | tuple | set) and "*" in value)
+
+
+def _flask_cors(ctx: PyContext) -> Iterator[Hit]:
+    for call, callee in ctx.calls_named("CORS"):
+        origins = keyword(call, "origins")
+        resources = keyword(call, "resources")
+        if origins is not None:
+            allow_all = _is_wildcard(origins)
+        elif resources is not None:
+            allow_all = _resources_allow_all(resources)
+        else:
+            allow_all = True
+        if allow_all:
+            credentials = is_true(keyword(call, "supports_credentials"))
+            detail_text = "no origins" if origins is None and resources is None else "origins='*'"
+            yield _with_credentials(
+                call.lineno, f"flask-cors `{callee}()` with {detail_text}", credentials
+            )
+
+
+def _resources_allow_all(resources: ast.expr) -> bool:
+    """`resources={r"/api/*": {"origins": "*"}}`: a resource without origins allows all."""
+    value = literal(resources)
+    if not isinstance(value, dict):
+        return False
+    return any(
+        not isinstance(options, dict) or options.get("origins", "*") in ("*", ["*"])
+        for options in value.values()
+    )
+
+
+def _starlette_cors(ctx: PyContext) -> Iterator[Hit]:
+    for call, callee in ctx.calls_named("add_middleware", "Middleware", "CORSMiddleware"):
+        if callee.rsplit(".", 1)[-1] != "CORSMiddleware" and not (
+            call.args and dotted(call.args[0]).endswith("CORSMiddleware")
+        ):
+            continue
+        origins = keyword(call, "allow_origins")
+        regex = str_value(keyword(call, "allow_origin_regex"))
+        if _is_wildcard(origins) or regex in (".*", ".+", "^.*$", "https?://.*"):
+            what = (
+                "`CORSMiddleware` with allow_origins=['*']"
+                if regex is None
+                else ("`CORSMiddleware` with an allow_origin_regex matching every origin")
+            )
+            credentials = is_true(keyword(call, "allow_credentials"))
+            yield _with_credentials(call.lineno, what, credentials)
+
+
+def _socketio_cors(ctx: PyContext) -> Iterator[Hit]:
+    for node in ctx.nodes(ast.keyword):
+        if node.arg == "cors_allowed_origins" and _is_wildcard(node.value):  # type: ignore[attr-defined]
+            call = ctx.parent(node)
+            # python-engineio defaults cors_credentials to True
+            credentials = isinstance(call, ast.Call) and not is_false(
+                keyword(call, "cors_credentials")
+            )
+            yield _with_credentials(
+                node.value.lineno, "Socket.IO cors_allowed_origins='*'", credentials
+            )  # type: ignore[attr-defined]
+
+
+def _django_cors(ctx: PyContext) -> Iterator[Hit]:
+    if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
+        return
+    allow_all: list[tuple[str, ast.stmt]] = []
+    credentials = False
+    for name, value, stmt in module_assignments(ctx):
+        if name in ("CORS_ALLOW_ALL_ORIGINS", "CORS_ORIGIN_ALLOW_ALL") and is_true(value):
+            allow_all.append((name, stmt))
+        elif name == "CORS_ALLOW_CREDENTIALS" and is_true(value):
+            credentials = True
+    for name, stmt in allow_all:
+        yield _with_credentials(stmt.lineno, f"django-cors-headers `{name} = True`", credentials)
+
+
+# --- PR119 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR119",
+    "credentials-in-url-literal",
+    title="Password inside a database/cache URL in code",
+    severity=Severity.ERROR,
+    kind=PY,
+    why="""
+A connection URL such as `postgresql://app:s3cret@db/app` written in the code carries the
+database password into the repository, every image built from it, and every traceback or
+log line that prints the URL (SQLAlchemy's engine repr hides it, most others do not).
+It also pins one password for every environment, so rotating it needs a deploy.
+""",
+    fix="""Read the whole URL from the environment (`os.environ["DATABASE_URL"]`) or build it from
+parts with the password read from a secret; rotate the leaked password.""",
+    bad='engine = create_engine("postgresql://shop:hunter2@db:5432/shop")',
+    good='engine = create_engine(os.environ["DATABASE_URL"])',
+)
+def credentials_in_url_literal(ctx: PyContext) -> Iterable[Hit]:
+    if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
+        return
+    names = imported_names(ctx)
+    for node in ctx.nodes(ast.Constant):
+        value = node.value  # type: ignore[attr-defined]
+        if not isinstance(value, str) or "://" not in value or "@" not in value:
+            continue
+        url = url_credentials(value)
+        if url is None or _is_docstring_or_fallback(ctx, node, names):
+            continue
+        yield Hit(
+            node.lineno,  # type: ignore[attr-defined]
+            f"{url.scheme} URL for {url.host} contains a literal password{detail(url.judgement)}",
+        )
+
+
+def _is_docstring_or_fallback(ctx: PyContext, node: ast.AST, names: dict[str, str]) -> bool:
+    """Docstrings are documentation; `os.getenv("DATABASE_URL", "<url>")` is PR108's finding."""
+    parent = ctx.parent(node)
+    if isinstance(parent, ast.Expr):
+        return True
+    if isinstance(parent, ast.keyword):
+        parent = ctx.parent(parent)
+    if isinstance(parent, ast.Call):
+        read = env_read(parent, names)
+        return read is not None and read.default is node
+    return False
