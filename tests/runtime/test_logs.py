@@ -25,6 +25,7 @@ def gunicorn_env(tmp_path: Path) -> dict[str, str]:
         ("gunicorn", "flask_app:app", GUNICORN_CONF, "Exception on /boom [GET]"),
         ("gunicorn", "django_app:application", GUNICORN_CONF, "Internal Server Error: /boom"),
         ("gunicorn", "wsgi_app:app", GUNICORN_CONF, "unhandled_exception"),
+        ("uvicorn", "django_asgi_app:application", [], "Internal Server Error: /boom"),
     ],
 )
 def test_unhandled_500_carries_the_request_id(
@@ -51,6 +52,7 @@ def test_unhandled_500_carries_the_request_id(
         ("uvicorn", "fastapi_app:app", []),
         ("gunicorn", "flask_app:app", GUNICORN_CONF),
         ("gunicorn", "django_app:application", GUNICORN_CONF),
+        ("uvicorn", "django_asgi_app:application", []),
     ],
 )
 def test_sync_handler_log_lines_carry_the_callers_request_id(
