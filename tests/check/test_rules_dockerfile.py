@@ -24,6 +24,9 @@ def lines_reported(tmp_path: Path, rule_id: str, dockerfile: str) -> list[int]:
         ("FROM python:3.12-slim\nUSER app\nUSER 0:0\n", [3]),
         ("FROM gcr.io/distroless/python3-debian12:nonroot\nCOPY . /app\n", []),
         ("FROM scratch\nCOPY app /app\n", []),
+        # the postgres entrypoint drops to the postgres user, unless it is replaced
+        ("FROM postgres:16.4\nCOPY init.sql /docker-entrypoint-initdb.d/\n", []),
+        ('FROM postgres:16.4\nENTRYPOINT ["postgres"]\n', [1]),
     ],
 )
 def test_pr201_judges_the_final_image(tmp_path: Path, dockerfile: str, expected: list[int]) -> None:

@@ -132,6 +132,9 @@ def _keyword_as_written(ctx: FileContext, inst: Instruction) -> str:
 # --- PR201 ------------------------------------------------------------------------------------
 
 ROOT_USERS = frozenset({"root", "0"})
+PRIVILEGE_DROPPING_IMAGES = frozenset(
+    {"postgres", "mysql", "mariadb", "redis", "mongo", "rabbitmq", "memcached"}
+)
 
 
 @rule(
@@ -167,6 +170,8 @@ def runs_as_root(ctx: FileContext) -> Iterable[Hit]:
     image = root_image(dockerfile, stages[-1])
     if image == "scratch" or _nonroot_by_default(image):
         return
+    if _drops_privileges(image) and not instructions(stages, "ENTRYPOINT"):
+        return
     user = next(reversed(instructions(stages, "USER")), None)
     if user is None:
         yield Hit(
@@ -179,6 +184,12 @@ def runs_as_root(ctx: FileContext) -> Iterable[Hit]:
         yield Hit(
             user.line, f"final stage switches to USER {user.value.strip()}: the app runs as root"
         )
+
+
+def _drops_privileges(image: str) -> bool:
+    """Official database images whose entrypoint switches to their own user (gosu/su-exec)."""
+    repo, _, _ = split_image(image)
+    return repo.removeprefix("docker.io/").removeprefix("library/") in PRIVILEGE_DROPPING_IMAGES
 
 
 def _nonroot_by_default(image: str) -> bool:
@@ -227,8 +238,8 @@ def unpinned_base_image(ctx: FileContext) -> Iterable[Hit]:
 
 
 def _pin_problem(image: str) -> str | None:
-    if not image or "$" in image or image == "scratch":
-        return None
+    if not image or image == "scratch" or "$" in image or "{" in image:
+        return None  # unresolved ARG or a template (Dockerfile.j2): the real value is unknown
     repo, tag, digest = split_image(image)
     if digest:
         return None
