@@ -12,6 +12,7 @@ from prodready import secretstrength
 from prodready.check.context import FileContext
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
+from prodready.project.files import ENV_EXAMPLE
 from prodready.project.model import FileKind
 from prodready.project.parsers.envfile import EnvFile
 from prodready.secretstrength import Judgement, Verdict
@@ -245,8 +246,8 @@ working .env. Rotate it: removing it from the file does not remove it from git h
     dev_files=True,
 )
 def env_example_real_secret(ctx: FileContext) -> Iterator[Hit]:
-    if not ctx.source.dev_only:
-        return
+    if not ENV_EXAMPLE.search(ctx.rel.rsplit("/", 1)[-1]):
+        return  # .env.development and .env.local are usually not committed; examples are
     for var in _env(ctx).variables:
         if _is_reference(var.value):
             continue

@@ -1,0 +1,107 @@
+"""The nginx rules' tricky parts: cipher strings, and inheritance across levels and files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prodready.check.rules.nginx import MOZILLA_INTERMEDIATE_CIPHERS, cipher_problems
+from tests.check.helpers import findings_for
+
+
+@pytest.mark.parametrize(
+    ("spec", "broken", "cbc", "dhe"),
+    [
+        (":".join(MOZILLA_INTERMEDIATE_CIPHERS), 0, 0, 0),
+        ("HIGH:!aNULL:!MD5", 0, 0, 0),  # nginx's default: anonymous suites excluded
+        ("HIGH:!MD5", 1, 0, 0),  # aNULL not excluded
+        ("ECDHE-RSA-AES128-GCM-SHA256:DES-CBC3-SHA", 1, 0, 0),
+        ("ECDHE-RSA-AES128-GCM-SHA256:!RC4:!3DES:!EXPORT", 0, 0, 0),
+        ("ECDHE-RSA-AES128-GCM-SHA256:ECDHE-RSA-AES256-SHA", 0, 1, 0),
+        ("ECDHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384", 0, 0, 1),
+        ("TLS_AES_128_GCM_SHA256:ECDHE-RSA-CHACHA20-POLY1305", 0, 0, 0),
+        ("EXP-RC4-MD5", 1, 0, 0),
+    ],
+)
+def test_cipher_problems(spec: str, broken: int, cbc: int, dhe: int) -> None:
+    found = cipher_problems(spec)
+    assert tuple(len(part) for part in found) == (broken, cbc, dhe)
+
+
+def _tree(tmp_path: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = tmp_path / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return tmp_path
+
+
+MAIN_CONF = """events {}
+http {
+    server_tokens off;
+    add_header X-Frame-Options DENY always;
+    include /etc/nginx/conf.d/*.conf;
+}
+"""
+
+
+def test_site_file_inherits_http_level_settings_from_nginx_conf(tmp_path: Path) -> None:
+    site = "server {\n    listen 80;\n    root /srv/www;\n}\n"
+    root = _tree(tmp_path, {"nginx/nginx.conf": MAIN_CONF, "nginx/conf.d/site.conf": site})
+    assert findings_for(root, "PR401") == []
+    assert findings_for(root, "PR405") == []
+
+
+def test_add_header_in_site_server_drops_headers_from_nginx_conf(tmp_path: Path) -> None:
+    site = "server {\n    listen 80;\n    add_header Cache-Control no-store;\n}\n"
+    root = _tree(tmp_path, {"nginx/nginx.conf": MAIN_CONF, "nginx/conf.d/site.conf": site})
+    found = findings_for(root, "PR405")
+    assert [(f.path, f.line) for f in found] == [("nginx/conf.d/site.conf", 3)]
+    assert "X-Frame-Options" in found[0].message
+
+
+def test_add_header_inherit_merge_keeps_headers(tmp_path: Path) -> None:
+    site = (
+        "server {\n    listen 80;\n    add_header_inherit merge;\n"
+        "    add_header X-Frame-Options DENY;\n"
+        "    location / {\n        add_header Cache-Control no-store;\n    }\n}\n"
+    )
+    assert findings_for(_tree(tmp_path, {"nginx/site.conf": site}), "PR405") == []
+
+
+def test_proxy_params_include_sets_forwarded_headers(tmp_path: Path) -> None:
+    site = (
+        "server {\n    listen 80;\n    location / {\n"
+        "        include proxy_params;\n        proxy_pass http://127.0.0.1:8000;\n    }\n}\n"
+    )
+    assert findings_for(_tree(tmp_path, {"nginx/site.conf": site}), "PR406") == []
+
+
+def test_own_proxy_set_header_drops_the_servers(tmp_path: Path) -> None:
+    site = (
+        "server {\n    listen 80;\n    proxy_set_header Host $host;\n"
+        "    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+        "    proxy_set_header X-Forwarded-Proto $scheme;\n"
+        "    location / {\n        proxy_set_header Upgrade $http_upgrade;\n"
+        "        proxy_pass http://127.0.0.1:8000;\n    }\n}\n"
+    )
+    found = findings_for(_tree(tmp_path, {"nginx/site.conf": site}), "PR406")
+    assert [f.line for f in found] == [8]
+
+
+def test_tls_and_redirect_in_separate_files(tmp_path: Path) -> None:
+    tls = "server {\n    listen 443 ssl;\n    server_name a.example;\n    root /srv/a;\n}\n"
+    plain = "server {\n    listen 80;\n    server_name a.example;\n    root /srv/a;\n}\n"
+    other = "server {\n    listen 80;\n    server_name b.example;\n    root /srv/b;\n}\n"
+    root = _tree(
+        tmp_path,
+        {"nginx/tls.conf": tls, "nginx/plain.conf": plain, "nginx/other.conf": other},
+    )
+    found = findings_for(root, "PR409")
+    assert [(f.path, f.line) for f in found] == [("nginx/plain.conf", 1)]
+
+
+def test_regex_location_with_alias_is_not_traversal(tmp_path: Path) -> None:
+    site = "server {\n    location ~ ^/static/(.*)$ {\n        alias /srv/static/$1;\n    }\n}\n"
+    assert findings_for(_tree(tmp_path, {"nginx/site.conf": site}), "PR407") == []

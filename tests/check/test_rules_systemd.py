@@ -1,0 +1,26 @@
+"""systemd's Environment= quoting and the module an ExecStart= imports (PR504, PR506)."""
+
+from __future__ import annotations
+
+import pytest
+
+from prodready.check.rules.systemd import _relative_import, environment_assignments
+
+
+def test_environment_assignments_follow_systemd_quoting() -> None:
+    value = 'A=1 "B=two words" C='
+    assert environment_assignments(value) == [("A", "1"), ("B", "two words"), ("C", "")]
+
+
+@pytest.mark.parametrize(
+    ("command", "module"),
+    [
+        ("/srv/app/.venv/bin/gunicorn -w 3 app:app", "app:app"),
+        ("/srv/app/.venv/bin/python -m gunicorn shop.wsgi:application", "shop.wsgi:application"),
+        ("/usr/bin/python3 -m shop.worker", "shop.worker"),
+        ("/srv/app/.venv/bin/uvicorn main:app --port 8000", "main:app"),
+        ("/srv/app/.venv/bin/python /srv/app/run.py", None),
+    ],
+)
+def test_relative_import(command: str, module: str | None) -> None:
+    assert _relative_import(command.split()) == module
