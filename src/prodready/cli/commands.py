@@ -8,8 +8,10 @@ import typer
 
 COMMAND_MODULES = [
     "prodready.cli.check",
+    "prodready.cli.init",
     "prodready.cli.load",
     "prodready.cli.rules",
+    "prodready.cli.serve",
 ]
 
 

@@ -1,0 +1,100 @@
+"""`prodready serve` and `prodready reload`: parse options, call prodready.serve, render."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def serve(
+    app: Annotated[
+        str | None,
+        typer.Argument(help="The app as MODULE:ATTR (or MODULE:FACTORY()). [detected]"),
+    ] = None,
+    directory: Annotated[
+        Path, typer.Option("--dir", help="The app's directory.", file_okay=False)
+    ] = Path("."),
+    server: Annotated[str, typer.Option("--server", help="gunicorn or granian.")] = "gunicorn",
+    bind: Annotated[
+        str | None, typer.Option("--bind", "-b", help="HOST:PORT. [0.0.0.0:$PORT, else detected]")
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", min=1, help="Worker processes. [computed]")
+    ] = None,
+    threads: Annotated[
+        int | None, typer.Option("--threads", min=1, help="Threads per worker. [computed]")
+    ] = None,
+    max_requests: Annotated[
+        int | None,
+        typer.Option("--max-requests", min=1, help="Recycle a worker after ~N requests."),
+    ] = None,
+    proxy: Annotated[
+        list[str] | None,
+        typer.Option("--proxy", help="Address of a proxy whose X-Forwarded-* is trusted."),
+    ] = None,
+    pid: Annotated[Path | None, typer.Option("--pid", help="Write the master's pid here.")] = None,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="JSON access lines on stdout.")
+    ] = False,
+    explain: Annotated[
+        bool, typer.Option("--explain", help="Print each setting and why, then exit.")
+    ] = False,
+    print_config: Annotated[
+        bool, typer.Option("--print-config", help="Print the equivalent gunicorn.conf.py.")
+    ] = False,
+) -> None:
+    """Run the app under Gunicorn (uvicorn worker for ASGI) or Granian with computed settings."""
+    from prodready.serve import Overrides, prepare
+    from prodready.serve.launch import run_plan
+    from prodready.serve.runtimedir import state_dir_for
+
+    running = not (explain or print_config)
+    overrides = Overrides(
+        target=app,
+        server=server,
+        bind=bind,
+        workers=workers,
+        threads=threads,
+        max_requests=max_requests,
+        proxies=tuple(proxy or ()),
+        pidfile=str(pid.resolve()) if pid else None,
+        access_log=access_log,
+        # exec keeps this pid for the server, so its state dir is unique among running ones.
+        state_dir=str(state_dir_for(os.getpid())) if running else None,
+    )
+    plan = prepare(directory.resolve(), overrides)
+    if explain:
+        typer.echo(plan.explain(), nl=False)
+    if print_config:
+        typer.echo(plan.to_gunicorn_conf(), nl=False)
+    if running:
+        run_plan(plan)
+
+
+def reload(
+    pid: Annotated[
+        Path | None,
+        typer.Option("--pid", help="The server's pid file. [the one prodready serve runs]"),
+    ] = None,
+) -> None:
+    """Replace the workers of a running server: new code, new workers ready before old stop."""
+    from prodready.serve.reload import reload_server
+
+    report = reload_server(pid)
+    if report.how == "SIGHUP":
+        typer.echo(f"sent SIGHUP to {report.pid}: the server restarts its workers")
+        return
+    still = f", {len(report.still_stopping)} still finishing" if report.still_stopping else ""
+    typer.echo(
+        f"reloaded {report.pid}: {len(report.new_workers)} new workers serving "
+        f"({', '.join(map(str, report.new_workers))}); "
+        f"{len(report.old_workers)} old workers stopped{still}"
+    )
+
+
+def register(app: typer.Typer) -> None:
+    app.command("serve")(serve)
+    app.command("reload")(reload)

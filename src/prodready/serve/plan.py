@@ -1,0 +1,452 @@
+"""The production server settings for one app on one machine, each with the reason for it.
+
+`compute_plan(project, machine=None, overrides=Overrides(), probe=None) -> ServerPlan` is the one
+place these numbers are decided. `prodready serve` runs the plan, `--explain` prints
+`plan.explain()`, `--print-config` and `prodready init` write `plan.to_gunicorn_conf()`.
+Nothing here starts a process or imports user code: `probe` (see `probe.py`) brings what can
+only be measured by loading the app (its interface and its memory per worker).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from prodready.errors import AppNotFoundError, UsageError
+from prodready.project.model import Project
+from prodready.serve.machine import Machine, this_machine
+from prodready.serve.probe import AppTarget, ProbeResult
+from prodready.serve.runtimedir import state_dir_for
+
+UVICORN_WORKER = "uvicorn_worker.UvicornWorker"
+DEFAULT_BIND = "127.0.0.1:8000"
+IO_THREADS = 32
+"""Threads per worker when handlers wait on I/O. A waiting request holds a thread, so threads
+bound concurrency: 2 workers x 32 = 64 requests in flight = 1,280 rps at 50 ms (Little's law)."""
+CPU_THREADS = 4
+"""Threads per worker otherwise: enough that a slow client or an occasional wait does not
+stall the worker, few enough that the GIL is not fought over."""
+MEMORY_SHARE = 0.8
+"""Share of the memory limit workers may take; the rest is the master, page cache, spikes."""
+ESTIMATED_WORKER_RSS = 100 << 20
+MAX_REQUESTS = 10_000
+TIMEOUT_S = 30
+GRACEFUL_TIMEOUT_S = 25
+KEEPALIVE_DIRECT_S = 5
+KEEPALIVE_BEHIND_PROXY_S = 65
+SERVERS = ("gunicorn", "granian")
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """What the user fixed on the command line; everything else is computed."""
+
+    target: str | None = None
+    server: str = "gunicorn"
+    bind: str | None = None
+    workers: int | None = None
+    threads: int | None = None
+    max_requests: int | None = None
+    proxies: tuple[str, ...] = ()
+    pidfile: str | None = None
+    access_log: bool = False
+    state_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    value: Any
+    why: str
+
+
+@dataclass(frozen=True)
+class ServerPlan:
+    server: str
+    target: str
+    interface: str
+    root: Path
+    state_dir: Path
+    machine: Machine
+    settings: tuple[Setting, ...] = field(default=())
+
+    def __getitem__(self, name: str) -> Any:
+        for setting in self.settings:
+            if setting.name == name:
+                return setting.value
+        raise KeyError(name)
+
+    @property
+    def control_socket(self) -> Path:
+        return self.state_dir / "gunicorn.ctl"
+
+    def explain(self) -> str:
+        """Each value and why, one setting per paragraph."""
+        lines = [
+            f"{self.server} plan for {self.target} ({self.interface.upper()}) in {self.root}",
+            f"machine: {self.machine.cpus} usable CPUs ({self.machine.cpus_why}); "
+            f"{_mib(self.machine.memory_bytes)} ({self.machine.memory_why})",
+            "",
+        ]
+        width = max(len(s.name) for s in self.settings)
+        for setting in self.settings:
+            lines.append(f"{setting.name.ljust(width)} = {_shown(setting.value)}")
+            lines.append(f"{' ' * width}   {setting.why}")
+        return "\n".join(lines) + "\n"
+
+    def to_gunicorn_conf(self) -> str:
+        """A gunicorn.conf.py equivalent to this plan, runnable with `gunicorn -c FILE`.
+
+        It needs prodready installed where it runs: the hooks (metrics directory, dead-worker
+        merge, drain on SIGTERM, ready markers for `prodready reload`) and the JSON log config
+        come from `prodready.serve.gunicorn_hooks` and `prodready.runtime.logs`.
+        """
+        out = [
+            f'"""Gunicorn settings for {self.target}, computed by prodready serve on a machine',
+            f"with {self.machine.cpus} usable CPUs and {_mib(self.machine.memory_bytes)}.",
+            'Recompute with `prodready serve --print-config`; each comment says why."""',
+            "",
+            "from prodready.runtime.logs import gunicorn_logconfig_dict",
+            "# Gunicorn finds hooks by name in this module.",
+            "from prodready.serve.gunicorn_hooks import (  # noqa: F401",
+            "    child_exit,",
+            "    on_exit,",
+            "    on_starting,",
+            "    post_worker_init,",
+            ")",
+            "",
+        ]
+        for setting in self.settings:
+            out.extend(f"# {line}" for line in _wrap(setting.why, 96))
+            out.append(f"{setting.name} = {setting.value!r}")
+        out.extend(
+            [
+                "# JSON lines on stdout through prodready.runtime's structlog pipeline.",
+                "logconfig_dict = gunicorn_logconfig_dict(json=True)",
+                'logger_class = "prodready.runtime.logs.GunicornLogger"',
+            ]
+        )
+        if self["accesslog"] is None:
+            out.append('logconfig_dict["loggers"]["gunicorn.access"]["level"] = "WARNING"')
+        return "\n".join([*out, ""])
+
+
+def compute_plan(
+    project: Project,
+    machine: Machine | None = None,
+    overrides: Overrides | None = None,
+    probe: ProbeResult | None = None,
+) -> ServerPlan:
+    """The settings for `project`'s app on `machine` (this one by default).
+
+    `probe` (from `probe.probe_app`) gives the measured memory per worker and the interface of
+    an app given on the command line; without it the interface comes from detection and the
+    memory per worker is estimated (and the explanation says so).
+    """
+    machine = machine or this_machine()
+    overrides = overrides or Overrides()
+    if overrides.server not in SERVERS:
+        raise UsageError(f"unknown server {overrides.server!r}", "use gunicorn or granian")
+    target, interface = _app(project, overrides, probe)
+    state_dir = Path(overrides.state_dir) if overrides.state_dir else state_dir_for(target)
+    plan = ServerPlan(
+        server=overrides.server,
+        target=target,
+        interface=interface,
+        root=project.root.resolve(),
+        state_dir=state_dir,
+        machine=machine,
+    )
+    settings = [
+        Setting("wsgi_app", target, "the app: " + _app_why(project, overrides, probe)),
+        *_concurrency(project, machine, overrides, probe, interface),
+        *_lifetimes(overrides),
+        *_network(project, overrides),
+        *_process(plan, machine, overrides),
+    ]
+    return replace(plan, settings=tuple(settings))
+
+
+# --- the app -------------------------------------------------------------------------------------
+
+
+def _app(project: Project, overrides: Overrides, probe: ProbeResult | None) -> tuple[str, str]:
+    if overrides.target:
+        target = str(AppTarget.parse(overrides.target))
+        known = next((c for c in project.candidates if c.target == target), None)
+        interface = probe.interface if probe else (known.interface if known else "wsgi")
+        return target, interface
+    app = project.app
+    if app is None:
+        found = ", ".join(c.target for c in project.apps or project.candidates)
+        raise AppNotFoundError(
+            f"found {len(project.apps)} apps in {project.root}: {found}"
+            if found
+            else f"no WSGI or ASGI app found in {project.root}",
+            "give APP as MODULE:ATTR, e.g. prodready serve app:app",
+        )
+    return app.target, probe.interface if probe else app.interface
+
+
+def _app_why(project: Project, overrides: Overrides, probe: ProbeResult | None) -> str:
+    source = "given on the command line" if overrides.target else "detected"
+    if project.app and not overrides.target:
+        source += f" in {project.app.rel}:{project.app.line} ({project.app.framework})"
+    return source + ("; imports cleanly" if probe else "")
+
+
+# --- workers, threads, worker class --------------------------------------------------------------
+
+
+def _concurrency(
+    project: Project,
+    machine: Machine,
+    overrides: Overrides,
+    probe: ProbeResult | None,
+    interface: str,
+) -> list[Setting]:
+    waiting = [r for r in project.routes if r.blocking_io and not r.is_async]
+    if interface == "asgi":
+        worker_class = Setting(
+            "worker_class",
+            UVICORN_WORKER,
+            "ASGI app: one event loop per worker serves many connections at once",
+        )
+        threads = None
+        cpu_workers = max(2, machine.cpus)
+        workers_why = (
+            f"one event loop per usable CPU ({machine.cpus}), at least 2 so a recycle or a "
+            "reload always leaves one serving"
+        )
+    else:
+        worker_class = Setting(
+            "worker_class",
+            "gthread",
+            "threads serve requests while others wait on I/O, and kept-alive connections cost a "
+            "poller entry, not a worker (the sync worker has no keep-alive)",
+        )
+        if overrides.threads:
+            threads = Setting("threads", overrides.threads, "--threads given")
+        elif waiting:
+            shown = ", ".join(f"{r.path} ({r.rel}:{r.line})" for r in waiting[:3])
+            threads = Setting(
+                "threads",
+                IO_THREADS,
+                f"handlers wait on I/O: {shown}; a waiting request holds a thread, so threads "
+                f"bound concurrency (Little's law: rps = in flight / latency)",
+            )
+        else:
+            threads = Setting(
+                "threads",
+                CPU_THREADS,
+                "no handler found waiting on I/O: a few threads per worker so a slow client "
+                "does not stall it, without fighting over the GIL",
+            )
+        cpu_workers = max(2, machine.cpus + 1)
+        workers_why = (
+            f"usable CPUs + 1 ({machine.cpus} + 1): one process per CPU for the GIL-bound "
+            "part, one more to cover time spent in the kernel; at least 2 so a recycle or a "
+            "reload always leaves one serving"
+        )
+    workers = _workers(cpu_workers, workers_why, machine, overrides, probe)
+    return [s for s in (workers, worker_class, threads) if s is not None]
+
+
+def _workers(
+    cpu_workers: int,
+    why: str,
+    machine: Machine,
+    overrides: Overrides,
+    probe: ProbeResult | None,
+) -> Setting:
+    if overrides.workers:
+        return Setting("workers", overrides.workers, "--workers given")
+    rss = probe.rss_bytes if probe and probe.rss_bytes else ESTIMATED_WORKER_RSS
+    measured = "measured" if probe and probe.rss_bytes else "estimated (app not loaded)"
+    by_memory = max(1, int(machine.memory_bytes * MEMORY_SHARE) // rss)
+    if by_memory < cpu_workers:
+        return Setting(
+            "workers",
+            by_memory,
+            f"capped by memory: {MEMORY_SHARE:.0%} of {_mib(machine.memory_bytes)} / "
+            f"{_mib(rss)} per worker ({measured}) = {by_memory}, below the CPU count's "
+            f"{cpu_workers}",
+        )
+    return Setting(
+        "workers",
+        cpu_workers,
+        f"{why}; memory allows {by_memory} at {_mib(rss)} per worker ({measured})",
+    )
+
+
+# --- lifetimes -----------------------------------------------------------------------------------
+
+
+def _lifetimes(overrides: Overrides) -> list[Setting]:
+    max_requests = overrides.max_requests or MAX_REQUESTS
+    jitter = max(1, max_requests // 2)
+    keepalive = KEEPALIVE_BEHIND_PROXY_S if overrides.proxies else KEEPALIVE_DIRECT_S
+    return [
+        Setting(
+            "max_requests",
+            max_requests,
+            "--max-requests given"
+            if overrides.max_requests
+            else "recycle workers now and then so a slow leak never reaches the memory limit",
+        ),
+        Setting(
+            "max_requests_jitter",
+            jitter,
+            f"each worker recycles after {max_requests}..{max_requests + jitter} requests: "
+            "half the range again, so workers spread out and never restart together",
+        ),
+        Setting(
+            "timeout",
+            TIMEOUT_S,
+            "a worker silent this long is killed and replaced; >= graceful_timeout so a "
+            "draining worker is not killed as hung",
+        ),
+        Setting(
+            "graceful_timeout",
+            GRACEFUL_TIMEOUT_S,
+            "on SIGTERM and reload, in-flight requests get this long to finish; below "
+            "Kubernetes' default terminationGracePeriodSeconds (30) and systemd's "
+            "TimeoutStopSec (90), so the drain ends before a SIGKILL",
+        ),
+        Setting(
+            "keepalive",
+            keepalive,
+            "longer than the proxies' idle timeout (nginx and AWS ALB: 60 s) so the proxy, "
+            "not Gunicorn, closes idle connections and never reuses a closing one"
+            if overrides.proxies
+            else "clients talk to Gunicorn directly: a short idle time frees connections "
+            "(behind a proxy, --proxy raises it above the proxy's idle timeout)",
+        ),
+    ]
+
+
+# --- network -------------------------------------------------------------------------------------
+
+_BIND = re.compile(r"^(unix:.+|fd://\d+|(\[[0-9a-fA-F:.]+\]|[^:\s]*):(\d{1,5}))$")
+
+
+def parse_bind(text: str) -> str:
+    """HOST:PORT, [IPv6]:PORT, unix:PATH or fd://N; raises UsageError otherwise."""
+    match = _BIND.match(text.strip())
+    if not match or (match.group(3) and int(match.group(3)) > 65535):
+        raise UsageError(
+            f"bad --bind {text!r}", "use HOST:PORT, [IPV6]:PORT or unix:PATH, e.g. 0.0.0.0:8000"
+        )
+    return text.strip()
+
+
+def _bind(project: Project, overrides: Overrides) -> Setting:
+    if overrides.bind:
+        return Setting("bind", [parse_bind(overrides.bind)], "--bind given")
+    port = os.environ.get("PORT")
+    if port:
+        if not port.isdigit() or int(port) > 65535:
+            raise UsageError(f"PORT={port!r} is not a port number", "set PORT to e.g. 8000")
+        return Setting("bind", [f"0.0.0.0:{port}"], "PORT from the environment, on all interfaces")
+    gunicorn_binds = [b for b in project.binds if "gunicorn" in b.source]
+    if gunicorn_binds:
+        found = gunicorn_binds[0]
+        return Setting(
+            "bind",
+            [f"{found.host}:{found.port}"],
+            f"as in {found.rel}:{found.line} ({found.source})",
+        )
+    return Setting("bind", [DEFAULT_BIND], "no --bind and no PORT: loopback only, port 8000")
+
+
+def _network(project: Project, overrides: Overrides) -> list[Setting]:
+    proxies = ",".join(overrides.proxies)
+    return [
+        _bind(project, overrides),
+        Setting(
+            "forwarded_allow_ips",
+            proxies or "127.0.0.1,::1",
+            "X-Forwarded-* trusted only from the given --proxy addresses, never '*'"
+            if proxies
+            else "X-Forwarded-* trusted only from a proxy on this host; give --proxy for "
+            "others, never '*' (anyone could claim any client address or https)",
+        ),
+    ]
+
+
+# --- process -------------------------------------------------------------------------------------
+
+
+def _process(plan: ServerPlan, machine: Machine, overrides: Overrides) -> list[Setting]:
+    settings = [
+        Setting(
+            "preload_app",
+            False,
+            "each worker imports the app itself, so a reload (HUP or prodready reload) starts "
+            "workers with the new code; the master never runs app code",
+        ),
+        Setting("chdir", str(plan.root), "the app's directory, so MODULE imports as in dev"),
+        Setting(
+            "pidfile",
+            overrides.pidfile or str(plan.state_dir / "server.pid"),
+            "--pid given" if overrides.pidfile else "for prodready reload and process managers",
+        ),
+        Setting(
+            "control_socket",
+            str(plan.control_socket),
+            "Gunicorn's control socket (gunicornc; prodready reload uses it to start new "
+            "workers before stopping old ones), in a private runtime directory",
+        ),
+        Setting(
+            "proc_name",
+            f"prodready:{plan.target}",
+            "names the processes in ps and top",
+        ),
+    ]
+    if machine.shm_dir:
+        settings.append(
+            Setting(
+                "worker_tmp_dir",
+                machine.shm_dir,
+                "worker heartbeats on a RAM disk: on a disk-backed /tmp a slow disk stalls "
+                "workers and gets them killed as hung",
+            )
+        )
+    settings.append(
+        Setting(
+            "accesslog",
+            "-" if overrides.access_log else None,
+            "access lines on stdout as JSON (--access-log)"
+            if overrides.access_log
+            else "off: the proxy in front logs requests; --access-log turns it on (JSON on stdout)",
+        )
+    )
+    return settings
+
+
+# --- formatting ----------------------------------------------------------------------------------
+
+
+def _mib(size: int) -> str:
+    return f"{size / (1 << 30):.1f} GiB" if size >= 1 << 30 else f"{size / (1 << 20):.0f} MiB"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "off" if value is None else str(value)
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}" if line else word
+    return [*lines, line] if line else lines

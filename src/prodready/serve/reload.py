@@ -1,0 +1,183 @@
+"""`prodready reload`: replace a running server's workers, new ones serving before old ones stop.
+
+Gunicorn's own HUP starts new workers and stops the old ones at once; while the new ones
+import the app, connections wait in the listen backlog (none fail, but a slow import is a
+latency spike), and if the new code cannot be imported the new workers fail to boot and the
+whole server exits. `reload_server` instead:
+
+1. imports the app in a throwaway process (`probe.py`); if that fails, nothing is touched and
+   the running workers keep serving;
+2. over Gunicorn's control socket, adds as many workers as run now (`worker add N`); they
+   import the current code because the master never preloads it;
+3. waits until each new worker has loaded the app (its ready marker, see `gunicorn_hooks`);
+4. removes N workers (`worker remove N`): Gunicorn stops the oldest, which finish their
+   in-flight requests within graceful_timeout.
+
+A server without a control socket (Granian, or Gunicorn not started by prodready serve) gets
+step 1 and then SIGHUP.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from prodready.errors import InputError, ToolError, UserError
+from prodready.serve.plan import GRACEFUL_TIMEOUT_S
+from prodready.serve.probe import AppTarget, probe_app
+from prodready.serve.runtimedir import STATE_ENV, TARGET_ENV, ready_dir, runtime_dir
+
+READY_TIMEOUT_S = 120.0
+POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class ReloadReport:
+    pid: int
+    how: str  # "control socket" | "SIGHUP"
+    old_workers: tuple[int, ...] = ()
+    new_workers: tuple[int, ...] = ()
+    still_stopping: tuple[int, ...] = ()
+
+
+def reload_server(pidfile: Path | None = None) -> ReloadReport:
+    pid = master_pid(pidfile)
+    environ = environ_of(pid)
+    target = environ.get(TARGET_ENV)
+    if target:
+        try:
+            probe_app(AppTarget.parse(target), Path(os.readlink(f"/proc/{pid}/cwd")))
+        except UserError as error:
+            raise UserError(
+                f"not reloaded, the new code does not load: {error.message}",
+                "fix it and reload again; the running workers keep serving the old code",
+            ) from error
+    socket_path = Path(environ.get(STATE_ENV, "/nonexistent")) / "gunicorn.ctl"
+    if not socket_path.exists():
+        os.kill(pid, signal.SIGHUP)
+        return ReloadReport(pid, "SIGHUP")
+    return _replace_workers(pid, socket_path)
+
+
+def master_pid(pidfile: Path | None) -> int:
+    """The pid in `pidfile`, or of the one server prodready serve runs for this user."""
+    if pidfile is None:
+        found = sorted(runtime_dir().glob("prodready-*/server.pid"))
+        live = [path for path in found if _live_pid(path) is not None]
+        if len(live) != 1:
+            raise InputError(
+                "no server started by prodready serve is running"
+                if not live
+                else f"{len(live)} servers are running: {', '.join(map(str, live))}",
+                "give the server's pid file with --pid FILE",
+            )
+        pidfile = live[0]
+    pid = _live_pid(pidfile)
+    if pid is None:
+        raise InputError(
+            f"no running server has its pid in {pidfile}",
+            "give the --pid FILE the server was started with",
+        )
+    return pid
+
+
+def _live_pid(pidfile: Path) -> int | None:
+    try:
+        pid = int(pidfile.read_text().strip())
+        os.kill(pid, 0)
+    except (OSError, ValueError):
+        return None
+    return pid
+
+
+def environ_of(pid: int) -> dict[str, str]:
+    try:
+        raw = Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return {}
+    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
+    return {key.decode(errors="replace"): value.decode(errors="replace") for key, value in pairs}
+
+
+def _replace_workers(pid: int, socket_path: Path) -> ReloadReport:
+    control = _Control(socket_path)
+    markers = ready_dir(socket_path.parent)
+    old = control.workers()
+    control.change("worker add", len(old), applied=lambda: len(control.workers() - old) > 0)
+    new = _wait_for(
+        lambda: {p for p in control.workers() - old if (markers / str(p)).exists()},
+        len(old),
+        READY_TIMEOUT_S,
+    )
+    if len(new) < len(old):
+        raise ToolError(
+            f"only {len(new)} of {len(old)} new workers loaded the app within "
+            f"{READY_TIMEOUT_S:.0f} s; the old workers keep serving",
+            "see the server's log for why workers do not boot",
+        )
+    control.change("worker remove", len(old), applied=lambda: len(control.workers()) <= len(new))
+    stopping = _wait_for(lambda: control.workers() & old, 0, GRACEFUL_TIMEOUT_S + 5, at_most=True)
+    return ReloadReport(
+        pid, "control socket", tuple(sorted(old)), tuple(sorted(new)), tuple(sorted(stopping))
+    )
+
+
+class _Control:
+    """Gunicorn's control socket, one connection per command.
+
+    Gunicorn stops its control server before every fork and starts it again after, so a
+    connection (or a reply) can be cut whenever a worker is spawned. Queries are retried;
+    a change is sent once and, if its reply was lost, `applied` tells whether it took effect.
+    """
+
+    ATTEMPTS = 100
+
+    def __init__(self, socket_path: Path) -> None:
+        self.socket_path = str(socket_path)
+
+    def _send(self, command: str, args: list[int] | None = None) -> dict:
+        from gunicorn.ctl.client import ControlClient
+
+        with ControlClient(self.socket_path, timeout=10.0) as client:
+            return client.send_command(command, args)
+
+    def workers(self) -> set[int]:
+        from gunicorn.ctl.client import ControlClientError
+
+        for _ in range(self.ATTEMPTS):
+            try:
+                return {w["pid"] for w in self._send("show workers")["workers"]}
+            except ControlClientError as error:
+                last = error
+                time.sleep(POLL_S)
+        raise ToolError(f"cannot talk to the server at {self.socket_path}: {last}")
+
+    def change(self, command: str, count: int, applied: Callable[[], bool]) -> None:
+        from gunicorn.ctl.client import ControlClientError
+
+        for _ in range(self.ATTEMPTS):
+            try:
+                self._send(command, [count])
+                return
+            except ControlClientError:
+                time.sleep(POLL_S)
+                if applied():
+                    return
+        raise ToolError(f"the server at {self.socket_path} did not accept {command!r}")
+
+
+def _wait_for(
+    probe: Callable[[], set[int]], count: int, timeout_s: float, at_most: bool = False
+) -> set[int]:
+    """Polls `probe` until it returns at least (or with at_most, at most) `count` pids."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        found = probe()
+        done = len(found) <= count if at_most else len(found) >= count
+        if done or time.monotonic() > deadline:
+            return found
+        time.sleep(POLL_S)

@@ -1,0 +1,73 @@
+"""Zero-downtime reload and worker recycling under a constant-rate load, with real Gunicorn."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from tests.conftest import run_prodready
+from tests.serve.support import BackgroundLoad, get
+
+RATE = 150.0
+LOAD_S = 9.0
+
+
+def _reload(server) -> str:
+    completed = run_prodready("reload", "--pid", server.pidfile)
+    assert completed.returncode == 0, completed.stderr
+    return completed.stdout
+
+
+def test_three_reloads_and_a_code_change_under_load_lose_nothing(serve, app_dir: Path) -> None:
+    (app_dir / "version.py").write_text("NUMBER = 1\n")
+    server = serve("flaskapp:app")
+    assert json.loads(get(server.base + "/version")[1]) == {"version": 1}
+    first_workers = server.workers()
+
+    load = BackgroundLoad(server.base + "/ping", RATE, LOAD_S)
+    load.start()
+    time.sleep(1)
+    outputs = [_reload(server), _reload(server)]
+    (app_dir / "version.py").write_text("NUMBER = 2\n")
+    outputs.append(_reload(server))
+    result = load.finish()
+
+    assert all(out.startswith(f"reloaded {server.pid}:") for out in outputs), outputs
+    assert json.loads(get(server.base + "/version")[1]) == {"version": 2}
+    assert not server.workers() & first_workers
+    assert result.responses >= RATE * LOAD_S * 0.9
+    assert result.errors == {}, result.errors
+    assert result.status_counts.keys() == {200}
+
+
+def test_a_reload_with_broken_code_is_refused_and_the_old_workers_keep_serving(
+    serve, app_dir: Path
+) -> None:
+    server = serve("flaskapp:app")
+    workers = server.workers()
+    (app_dir / "version.py").write_text("NUMBER = = 3\n")
+
+    completed = run_prodready("reload", "--pid", server.pidfile)
+
+    assert completed.returncode == 2, server.log()
+    assert completed.stderr.startswith("error: not reloaded, the new code does not load: "), (
+        completed.stderr + server.log()
+    )
+    assert "version.py:1" in completed.stderr
+    assert "Traceback" not in completed.stderr
+    assert server.workers() == workers
+    assert get(server.base + "/ping")[0] == 200
+
+
+def test_workers_recycling_every_100_requests_under_load_lose_nothing(serve) -> None:
+    server = serve("flaskapp:app", "--max-requests", "100")
+    first_workers = server.workers()
+
+    result = BackgroundLoad(server.base + "/ping", 200.0, 6.0)
+    result.start()
+    result = result.finish()
+
+    assert result.errors == {}, result.errors
+    assert result.responses >= 200 * 6 * 0.9
+    assert not server.workers() & first_workers, "every worker recycled at least once"
