@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
@@ -45,8 +46,39 @@ def _blocks(conf: NginxConf, *names: str) -> list[Directive]:
     return [d for d in conf.walk() if d.name in names and d.block is not None]
 
 
+@dataclass(frozen=True)
+class ProjectNginx:
+    """What rules need from all of the project's nginx files, gathered once per project."""
+
+    http_blocks: list[Directive]
+    servers: list[Directive]
+    pooled_upstreams: set[str]
+
+
+_INDEX: dict[int, tuple[Project, ProjectNginx]] = {}
+
+
+def project_nginx(project: Project) -> ProjectNginx:
+    cached = _INDEX.get(id(project))
+    if cached is not None and cached[0] is project:
+        return cached[1]
+    blocks = [d for conf in project.nginx_confs for d in conf.walk() if d.block is not None]
+    index = ProjectNginx(
+        http_blocks=[d for d in blocks if d.name == "http"],
+        servers=[d for d in blocks if d.name == "server"],
+        pooled_upstreams={
+            d.args[0]
+            for d in blocks
+            if d.name == "upstream" and d.args and d.child("keepalive") is not None
+        },
+    )
+    _INDEX.clear()  # one project at a time: never keeps an old Project alive
+    _INDEX[id(project)] = (project, index)
+    return index
+
+
 def _project_http_blocks(project: Project) -> list[Directive]:
-    return [d for conf in project.nginx_confs for d in _blocks(conf, "http")]
+    return project_nginx(project).http_blocks
 
 
 def _outer_levels(node: Directive, project: Project) -> list[Directive]:
@@ -633,9 +665,7 @@ answer ACME challenges and redirect everything else with 301 (or 308) to https:/
 )
 def nginx_http_not_redirected(ctx: FileContext) -> Iterator[Hit]:
     conf: NginxConf = ctx.parsed
-    tls_servers = [
-        s for c in ctx.project.nginx_confs for s in _blocks(c, "server") if _is_tls_server(s)
-    ]
+    tls_servers = [s for s in project_nginx(ctx.project).servers if _is_tls_server(s)]
     if not tls_servers:
         return
     tls_names = set().union(*(_server_names(s) for s in tls_servers)) or {"_"}
@@ -721,12 +751,7 @@ socket. Distributions still ship older nginx (Debian 12: 1.22, Ubuntu 24.04: 1.2
 )
 def nginx_upstream_keepalive_unused(ctx: FileContext) -> Iterator[Hit]:
     conf: NginxConf = ctx.parsed
-    pooled = {
-        u.args[0]
-        for c in ctx.project.nginx_confs
-        for u in _blocks(c, "upstream")
-        if u.args and u.child("keepalive") is not None
-    }
+    pooled = project_nginx(ctx.project).pooled_upstreams
     if not pooled:
         return
     for proxy in conf.find("proxy_pass"):
