@@ -137,12 +137,14 @@ def test_ctrl_c_prints_the_partial_result(target) -> None:
     assert "interrupted" in stderr
 
 
-def test_find_max_lands_near_the_server_capacity(target) -> None:
-    # The server answers 503 beyond 400 requests per second.
+@pytest.mark.parametrize("start_rate", ["100", "1600"])
+def test_find_max_lands_near_the_server_capacity(target, start_rate: str) -> None:
+    # The server answers 503 beyond 400 requests per second. From 100/s the search climbs,
+    # from 1600/s it first has to come down.
     url = target("--limit-rps", "400")
     done = run_cli(
-        url + "/", "--find-max", "--slo", "errors<1%", "--rate", "100", "-d", "1s", "-c", "20",
-        "--json", "-", timeout=120,
+        url + "/", "--find-max", "--slo", "errors<1%", "--rate", start_rate, "-d", "1s",
+        "-c", "20", "--json", "-", timeout=120,
     )  # fmt: skip
 
     assert done.returncode == 0, done.stderr

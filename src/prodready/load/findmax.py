@@ -1,9 +1,10 @@
 """`--find-max`: the highest constant arrival rate that still meets the SLO.
 
 Each step is a full open-model run of the configured duration. The rate doubles until a step
-fails, then the interval between the last pass and the first failure is bisected until it
-is narrower than 5 % (or 6 bisections). A step only passes if the server also kept up: the
-responses per second must reach 95 % of the offered rate.
+fails (or halves until one passes, when the starting rate already fails); then the interval
+between the highest pass and the lowest failure is bisected until it is narrower than 5 %
+(or 6 bisections). A step only passes if the server also kept up: the responses per second
+must reach 95 % of the offered rate.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from prodready.load.slo import Objective, Verdict, evaluate
 DEFAULT_START_RATE = 50.0
 KEEP_UP_FRACTION = 0.95
 MAX_DOUBLINGS = 16
+MIN_RATE = 1.0
 MAX_BISECTIONS = 6
 PRECISION = 0.05
 
@@ -127,11 +129,19 @@ def find_max_rate(
         step = try_rate(rate)
         if step.result.interrupted:
             return search
-        if not step.passed:
+        if step.passed:
+            low = rate
+            if high is not None:
+                break
+            rate *= 2
+        else:
             high = rate
-            break
-        low = rate
-        rate *= 2
+            if low is not None:
+                break
+            # Even the starting rate fails: halve until a rate passes.
+            rate = round(rate / 2, 1)
+            if rate < MIN_RATE:
+                return search
     if low is None or high is None:
         return search
     for _ in range(MAX_BISECTIONS):
