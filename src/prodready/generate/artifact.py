@@ -1,0 +1,27 @@
+"""What a renderer produces: files relative to the project root, tagged with their kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    GUNICORN = "gunicorn"
+    DOCKERFILE = "dockerfile"
+    COMPOSE = "compose"
+    SYSTEMD = "systemd"
+    NGINX = "nginx"
+    PROMETHEUS = "prometheus"
+    ENV = "env"
+    KUBERNETES = "kubernetes"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    kind: Kind
+    rel: str
+    text: str
+    values_vary: bool = False
+    """True when each render draws fresh values (generated secrets): an existing file with the
+    same names is then the same file, not a difference to report."""

@@ -1,0 +1,190 @@
+"""The facts every renderer reads, computed once from the Project and the options."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from prodready.errors import AppNotFoundError, UsageError
+from prodready.generate.install import InstallPlan, install_plan
+from prodready.generate.nginxtarget import NginxTarget
+from prodready.generate.probes import Probes, choose_probes
+from prodready.generate.serverplan import server_settings
+from prodready.project.model import AppCandidate, Project
+from prodready.serve.plan import Setting
+
+DEFAULT_PYTHON = "3.12"
+APP_PORT = 8000
+STREAM_WORDS = ("stream", "events", "sse", "subscribe", "live-updates")
+SEARCHED_FOR = (
+    "Flask(...), FastAPI(...), Starlette(...), Django's WSGI_APPLICATION/ASGI_APPLICATION, "
+    "Quart, Litestar and plain WSGI/ASGI callables, and app factories"
+)
+
+
+@dataclass(frozen=True)
+class Options:
+    app: str | None = None
+    server_name: str = "app.example.com"
+    nginx_version: str | None = None
+    openssl_version: str | None = None
+    client_max_body_size: str = "10m"
+
+
+@dataclass(frozen=True)
+class Migrations:
+    command: tuple[str, ...]
+    tool: str
+
+
+@dataclass
+class DeployContext:
+    name: str
+    app: AppCandidate
+    target: str
+    python_version: str
+    python_version_source: str
+    install: InstallPlan
+    probes: Probes
+    nginx: NginxTarget
+    server_name: str
+    client_max_body_size: str
+    postgres: bool
+    redis: bool
+    migrations: Migrations | None
+    env_vars: dict[str, str]
+    """Every environment variable the app reads -> where it is first read (file:line)."""
+    stream_paths: list[str]
+    trusts_proxy: bool
+    dependencies: frozenset[str]
+    """Normalized names of the production (non-dev) dependencies."""
+    server: list[Setting]
+    """prodready serve's machine-independent Gunicorn settings (see serverplan)."""
+    port: int = APP_PORT
+    notes: list[str] = field(default_factory=list)
+
+    def server_setting(self, name: str) -> Any:
+        return next(s.value for s in self.server if s.name == name)
+
+    @property
+    def graceful_timeout(self) -> int:
+        """Seconds Gunicorn gives workers to finish; the stop timeouts around it are longer."""
+        return int(self.server_setting("graceful_timeout"))
+
+    @property
+    def request_timeout(self) -> int:
+        return int(self.server_setting("timeout"))
+
+    @property
+    def asgi(self) -> bool:
+        return self.app.interface == "asgi"
+
+    @property
+    def django(self) -> bool:
+        return self.app.framework == "django"
+
+
+def build_context(project: Project, options: Options, target: NginxTarget) -> DeployContext:
+    app = _chosen_app(project, options.app)
+    probes = choose_probes(project)
+    notes = [probes.note] if probes.note else []
+    python_version = project.python_version or DEFAULT_PYTHON
+    python_source = project.python_version_source or "default: no version pinned in the project"
+    if not project.python_version:
+        notes.append(
+            f"no Python version pinned (.python-version, pyproject): using {python_version}"
+        )
+    return DeployContext(
+        name=service_name(project.root),
+        app=app,
+        target=app.target,
+        python_version=_minor(python_version),
+        python_version_source=python_source,
+        install=install_plan(project),
+        probes=probes,
+        nginx=target,
+        server_name=options.server_name,
+        client_max_body_size=options.client_max_body_size,
+        postgres=project.uses_service("postgresql"),
+        redis=project.uses_service("redis"),
+        migrations=_migrations(project, app),
+        env_vars=_env_vars(project),
+        stream_paths=_stream_paths(project),
+        trusts_proxy=any(s.trusts_proxy for s in project.modules.values()),
+        dependencies=frozenset(d.name for d in project.dependencies if not d.dev),
+        server=server_settings(project, app),
+        notes=notes,
+    )
+
+
+def service_name(root: Path) -> str:
+    """A name valid for systemd units, compose services, DNS labels and Kubernetes objects."""
+    slug = re.sub(r"[^a-z0-9]+", "-", root.resolve().name.lower()).strip("-")
+    return (slug or "app")[:40].strip("-") or "app"
+
+
+def _chosen_app(project: Project, wanted: str | None) -> AppCandidate:
+    candidates = project.candidates
+    if wanted:
+        module, _, attr = wanted.partition(":")
+        if not module or not attr:
+            raise UsageError(f"--app {wanted!r} is not MODULE:ATTR", "e.g. --app myapp.main:app")
+        attr = attr.removesuffix("()")
+        for candidate in candidates:
+            if candidate.module == module and candidate.attr == attr:
+                return candidate
+        known = ", ".join(c.target for c in candidates) or "none"
+        raise AppNotFoundError(
+            f"--app {wanted} is not an app prodready found (found: {known})",
+            "give one of the found targets, or check the module path",
+        )
+    if project.app:
+        return project.app
+    if not candidates:
+        raise AppNotFoundError(
+            f"no web app found in {project.root} ({len(project.modules)} Python files searched "
+            f"for {SEARCHED_FOR})",
+            "run prodready init in the app's directory, or give --app MODULE:ATTR",
+        )
+    listed = ", ".join(f"{c.target} ({c.rel}:{c.line})" for c in candidates)
+    raise AppNotFoundError(
+        f"{len(candidates)} app candidates found: {listed}",
+        f"choose one with --app, e.g. --app {candidates[0].target}",
+    )
+
+
+def _minor(version: str) -> str:
+    parts = version.split(".")
+    return ".".join(parts[:2]) if len(parts) >= 2 else version
+
+
+def _migrations(project: Project, app: AppCandidate) -> Migrations | None:
+    if app.framework == "django" and (project.root / "manage.py").is_file():
+        return Migrations(("python", "manage.py", "migrate", "--noinput"), "django")
+    if (project.root / "alembic.ini").is_file():
+        return Migrations(("alembic", "upgrade", "head"), "alembic")
+    return None
+
+
+def _env_vars(project: Project) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for rel, summary in sorted(project.modules.items()):
+        source = project.file(rel)
+        if source is None or not source.dev_only:
+            for name, line in summary.env_reads.items():
+                found.setdefault(name, f"{rel}:{line}")
+    return dict(sorted(found.items()))
+
+
+def _stream_paths(project: Project) -> list[str]:
+    """Routes that look like server-sent events or streaming by name: nginx must not buffer
+    them. Static detection cannot see the response type, so the name is the evidence."""
+    paths = set()
+    for route in project.routes:
+        segments = [s.lower() for s in route.path.split("/") if s]
+        if any(word in segments for word in STREAM_WORDS):
+            prefix = route.path.split("{")[0].split("<")[0]
+            paths.add(prefix.rstrip("/") or "/")
+    return sorted(p for p in paths if p != "/")

