@@ -150,3 +150,25 @@ def test_pr210_layering_done_right_then_project_install(tmp_path: Path) -> None:
         "RUN pip install --no-cache-dir --no-deps .\n"
     )
     assert lines_reported(tmp_path, "PR210", dockerfile) == []
+
+
+@pytest.mark.parametrize(
+    ("script", "expected"),
+    [
+        ("#!/bin/sh\ngunicorn app:app\n", [2]),
+        ("#!/bin/sh\nexec gunicorn app:app\n", []),
+        # the server is not the last step: something runs after it exits
+        ("#!/bin/sh\ngunicorn app:app\necho stopped\n", []),
+        ("#!/bin/sh\nflask db upgrade\nexec gunicorn app:app\n", []),
+        ("#!/bin/sh\ntrap 'kill -TERM $child' TERM\ngunicorn app:app &\nchild=$!\nwait\n", []),
+        (
+            '#!/bin/sh\ncase "$1" in\n  web) gunicorn app:app ;;\n  worker)\n'
+            "    celery -A app worker\n    ;;\nesac\n",
+            [5],
+        ),
+    ],
+)
+def test_pr215_finds_the_last_step(tmp_path: Path, script: str, expected: list[int]) -> None:
+    (tmp_path / "start.sh").write_text(script)
+    dockerfile = 'FROM python:3.12-slim\nCOPY start.sh /start.sh\nCMD ["/start.sh"]\n'
+    assert lines_reported(tmp_path, "PR215", dockerfile) == expected

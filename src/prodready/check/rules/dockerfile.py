@@ -14,7 +14,11 @@ from collections.abc import Iterable, Iterator
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
+from prodready.project.files import read_text
 from prodready.project.model import FileKind
+from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
+from prodready.project.parsers.commands import judge as judge_command
+from prodready.project.parsers.commands import split_shell, unwrap
 from prodready.project.parsers.dockerfile import Dockerfile, Instruction, Stage
 from prodready.secretstrength import Verdict, is_secret_name, judge
 
@@ -912,3 +916,125 @@ def _before_workdir(stages: list[Stage]) -> Iterator[Instruction]:
                 return
             if inst.keyword in ("COPY", "ADD"):
                 yield inst
+
+
+# --- PR215 ------------------------------------------------------------------------------------
+
+BLOCK_END = frozenset({"fi", "esac", "done", "}", "then", "do"})
+SIGNAL_TRAP = re.compile(r"^\s*trap\b.*\b(?:TERM|SIGTERM|15)\b", re.MULTILINE)
+ARGS_PASSTHROUGH = frozenset({'"$@"', "$@", '"${@}"', "${@}"})
+ONE_SHOT_SUBCOMMANDS = frozenset({"flask", "django-admin", "fastapi"})
+
+
+@rule(
+    "PR215",
+    "start-script-without-exec",
+    title="Start script runs the server without exec",
+    severity=Severity.WARNING,
+    kind=KIND,
+    why="""
+When the image starts a shell script (`ENTRYPOINT ["docker-entrypoint.sh"]`,
+`CMD ["sh", "start.sh"]`), the shell is PID 1. If its last line starts the server as a child
+(`gunicorn app:app`, `"$@"`) instead of replacing itself with it (`exec gunicorn app:app`),
+the SIGTERM from `docker stop` or a rolling deploy goes to the shell, which ignores it; the
+server never starts its graceful shutdown and is SIGKILLed after the grace period, cutting
+in-flight requests.
+""",
+    fix="""
+Start the server with exec on the script's last line.
+exec gunicorn -c gunicorn.conf.py app:app
+""",
+    bad='#!/bin/sh\nflask db upgrade\ngunicorn app:app   # Dockerfile: CMD ["sh", "start.sh"]',
+    good="#!/bin/sh\nflask db upgrade\nexec gunicorn app:app",
+)
+def start_script_without_exec(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    launch = dockerfile.launch_argv() if dockerfile else None
+    if launch is None:
+        return
+    for rel in _started_scripts(ctx, launch[0]):
+        text, _ = read_text(ctx.project.root / rel, rel)
+        if text is None or SIGNAL_TRAP.search(text):
+            continue
+        yield from _unexeced_servers(rel, text.splitlines())
+
+
+def _started_scripts(ctx: FileContext, argv: list[str]) -> list[str]:
+    """Project scripts the launch command runs, matched by path or by unique file name."""
+    scripts = [f.rel for f in ctx.project.files if f.kind == FileKind.SCRIPT]
+    found = []
+    for command in unwrap(argv):
+        words = [w for w in command[1:] if not w.startswith("-")]
+        name = words[0] if command[0] in SHELL_PROGRAMS and words else command[0]
+        rel = _project_file(scripts, name)
+        if rel:
+            found.append(rel)
+    return found
+
+
+def _project_file(scripts: list[str], path: str) -> str | None:
+    wanted = path.removeprefix("./")
+    if wanted in scripts:
+        return wanted
+    base = wanted.rsplit("/", 1)[-1]
+    matches = [rel for rel in scripts if rel.rsplit("/", 1)[-1] == base]
+    return matches[0] if len(matches) == 1 else None
+
+
+def _unexeced_servers(rel: str, lines: list[str]) -> Iterator[Hit]:
+    for index, raw in enumerate(lines):
+        text = raw.strip()
+        if not text or text.startswith("#") or text.endswith("&"):
+            continue
+        commands = split_shell(text)
+        if len(commands) != 1 or not _starts_server(commands[0]):
+            continue
+        if not _runs_last(lines[index + 1 :]):
+            continue  # something runs after the server exits: a supervisor loop, cleanup ...
+        indent = raw[: len(raw) - len(raw.lstrip())]
+        yield Hit(
+            index + 1,
+            f"start script runs {commands[0][0]} without exec: the shell stays PID 1 and "
+            "SIGTERM never reaches the server",
+            path=rel,
+            fix=Fix(
+                "start the server with exec", (Edit(rel, index + 1, raw, f"{indent}exec {text}"),)
+            ),
+        )
+
+
+def _runs_last(following: list[str]) -> bool:
+    """True when no command of the script can run after the line these lines follow: only
+    block ends, and other branches (`else`, `elif`, `;;` up to the matching fi/esac)."""
+    skipping = 0
+    for line in following:
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        word = text.split()[0].rstrip(";")
+        if skipping:
+            skipping += word in ("if", "case")
+            skipping -= word in ("fi", "esac")
+            continue
+        if word in ("else", "elif") or text.startswith(";;"):
+            skipping = 1
+        elif word not in BLOCK_END:
+            return False
+    return True
+
+
+def _starts_server(words: list[str]) -> bool:
+    if words[0] == "exec":
+        return False
+    if words[0] in ARGS_PASSTHROUGH:
+        return True
+    for command in unwrap(words):
+        if command[0] == "celery" and {"worker", "beat"} & set(command):
+            return True
+        server = judge_command(command)
+        if server is None:
+            continue
+        if server.program in ONE_SHOT_SUBCOMMANDS and server.dev_server is None:
+            return server.program == "fastapi" and command[1:2] == ["run"]
+        return True
+    return False
