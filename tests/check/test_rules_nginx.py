@@ -105,3 +105,12 @@ def test_tls_and_redirect_in_separate_files(tmp_path: Path) -> None:
 def test_regex_location_with_alias_is_not_traversal(tmp_path: Path) -> None:
     site = "server {\n    location ~ ^/static/(.*)$ {\n        alias /srv/static/$1;\n    }\n}\n"
     assert findings_for(_tree(tmp_path, {"nginx/site.conf": site}), "PR407") == []
+
+
+def test_loopback_status_server_is_not_a_plain_http_site(tmp_path: Path) -> None:
+    tls = "server {\n    listen 443 ssl;\n    root /srv/a;\n}\n"
+    status = (
+        "server {\n    listen 127.0.0.1:8081;\n    location / {\n        root /srv/s;\n    }\n}\n"
+    )
+    root = _tree(tmp_path, {"nginx/tls.conf": tls, "nginx/status.conf": status})
+    assert findings_for(root, "PR409") == []

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from prodready.check.rules.systemd import _relative_import, environment_assignments
+from tests.check.helpers import findings_for
 
 
 def test_environment_assignments_follow_systemd_quoting() -> None:
@@ -24,3 +27,13 @@ def test_environment_assignments_follow_systemd_quoting() -> None:
 )
 def test_relative_import(command: str, module: str | None) -> None:
     assert _relative_import(command.split()) == module
+
+
+def test_user_unit_is_not_root(tmp_path: Path) -> None:
+    unit = tmp_path / "deploy" / "app.service"
+    unit.parent.mkdir()
+    unit.write_text(
+        "[Service]\nExecStart=/home/me/app/.venv/bin/gunicorn app:app\n"
+        "[Install]\nWantedBy=default.target\n"
+    )
+    assert findings_for(tmp_path, "PR501") == []

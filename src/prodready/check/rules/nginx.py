@@ -117,11 +117,23 @@ def _is_tls_server(server: Directive) -> bool:
     return bool(ssl and ssl.args[:1] == ["on"])
 
 
-def _is_plain_server(server: Directive) -> bool:
+def _is_public_plain_http(server: Directive) -> bool:
+    """The server answers clear-text HTTP on a non-loopback address (no listen: *:80).
+    Loopback listeners (status pages, internal health endpoints) do not count."""
     listens = server.children("listen")
     if not listens:
-        return not _is_tls_server(server)  # no listen: *:80
-    return any(not ({"ssl", "quic"} & set(listen.args[1:])) for listen in listens)
+        return not _is_tls_server(server)
+    for listen in listens:
+        if not listen.args or {"ssl", "quic"} & set(listen.args[1:]):
+            continue
+        address = listen.args[0]
+        host = "" if address.isdigit() else address.rpartition(":")[0]
+        if host not in LOOPBACK and not address.startswith("unix:"):
+            return True
+    return False
+
+
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]"})
 
 
 def _server_names(server: Directive) -> set[str]:
@@ -672,7 +684,7 @@ def nginx_http_not_redirected(ctx: FileContext) -> Iterator[Hit]:
     for server in _blocks(conf, "server"):
         if server.parent is not None and server.parent.name == "upstream":
             continue
-        if not _is_plain_server(server) or not _serves_content(server):
+        if not _is_public_plain_http(server) or not _serves_content(server):
             continue
         if _redirects_to_https(server) or not _names_overlap(server, tls_names):
             continue

@@ -66,13 +66,20 @@ CAP_NET_BIND_SERVICE.
 )
 def systemd_runs_as_root(ctx: FileContext) -> Iterator[Hit]:
     unit = _service(ctx)
-    if unit is None or _is_true(unit, "DynamicUser"):
+    if unit is None or _is_true(unit, "DynamicUser") or _is_user_unit(ctx, unit):
         return
     user = unit.get(SERVICE, "User")
     if user is None:
         yield Hit(_section_line(ctx, SERVICE), "service has no User= and runs as root")
     elif user.value.strip() in ("root", "0"):
         yield Hit(user.line, f"User={user.value.strip()}: the service runs as root")
+
+
+def _is_user_unit(ctx: FileContext, unit: Unit) -> bool:
+    """A unit for `systemctl --user` runs as its user already: installed under
+    systemd/user/, or wanted by default.target only (system units use multi-user.target)."""
+    wanted = unit.value("Install", "WantedBy").split()
+    return "/user/" in f"/{ctx.rel}" or (bool(wanted) and set(wanted) <= {"default.target"})
 
 
 # --- PR502 -------------------------------------------------------------------------------------
