@@ -1,0 +1,391 @@
+"""Facts the cross-file rules share: which commands really serve production, what they run, on
+which port, with how many workers and which Gunicorn settings, which compose service builds
+from which Dockerfile, and where nginx sends its requests. Read from the Project only."""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from prodready.check.rules.dockerfile import final_lineage, instructions
+from prodready.project.detect import server_commands
+from prodready.project.model import FileKind, LaunchCommand, ModuleSummary, Project
+from prodready.project.parsers import gunicorn as gunicorn_parser
+from prodready.project.parsers.commands import ServerCommand, judge, unwrap
+from prodready.project.parsers.compose import ComposeFile, ComposeService
+from prodready.project.parsers.dockerfile import Dockerfile
+from prodready.project.parsers.gunicorn import GunicornConfig
+from prodready.project.parsers.nginx import Directive, NginxConf
+
+DEFAULT_PORTS = {
+    "gunicorn": 8000,
+    "uvicorn": 8000,
+    "granian": 8000,
+    "hypercorn": 8000,
+    "daphne": 8000,
+    "waitress-serve": 8080,
+    "flask": 5000,
+    "manage.py": 8000,
+}
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+GUNICORN_DEFAULTS = {"timeout": 30, "graceful_timeout": 30, "workers": 1}
+
+
+# --- production launches ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Served:
+    """A production launch judged to run a Python server or app."""
+
+    launch: LaunchCommand
+    server: ServerCommand
+
+    @property
+    def what(self) -> str:
+        """`Dockerfile CMD`, `compose service web command`, ... (no location)."""
+        return {
+            "dockerfile": "Dockerfile CMD",
+            "compose": f"compose service {self.launch.context} command",
+            "systemd": "systemd ExecStart",
+            "procfile": f"Procfile process {self.launch.context}",
+            "script": "start script",
+        }.get(self.launch.source, self.launch.source)
+
+    @property
+    def where(self) -> str:
+        return f"{self.what} ({self.launch.rel}:{self.launch.line})"
+
+    @property
+    def command(self) -> str:
+        return " ".join(self.server.argv)
+
+
+def production_servers(project: Project) -> list[Served]:
+    """Every launch outside development-only files that runs a Python server or app."""
+    return [
+        Served(launch, server)
+        for launch, server in server_commands(project)
+        if not launch.dev_only and server.program != "prodready"
+    ]
+
+
+def find_file(project: Project, path: str, kind: FileKind | None = None) -> str | None:
+    """The project file a path in a command means (relative to an unknown working directory:
+    `/app/app.py`, `./app.py` and `app.py` all find `app.py`): the longest matching suffix."""
+    wanted = [p for p in posixpath.normpath(path).split("/") if p not in ("", ".")]
+    best: tuple[int, str] | None = None
+    for source in project.files:
+        if kind is not None and source.kind != kind:
+            continue
+        parts = source.rel.split("/")
+        common = 0
+        while common < min(len(parts), len(wanted)) and parts[-1 - common] == wanted[-1 - common]:
+            common += 1
+        if common and (best is None or common > best[0]):
+            best = (common, source.rel)
+    return best[1] if best else None
+
+
+def module_for_script(project: Project, script: str) -> ModuleSummary | None:
+    rel = find_file(project, script, FileKind.PYTHON)
+    return project.modules.get(rel) if rel else None
+
+
+def modules_named(project: Project, module: str) -> list[ModuleSummary]:
+    """Modules whose dotted name is `module`, or ends with it (a --chdir, WORKDIR or extra
+    source folder in front)."""
+    return [
+        summary
+        for summary in project.modules.values()
+        if summary.module == module or summary.module.endswith("." + module)
+    ]
+
+
+def expand_scripts(project: Project, launches: list[LaunchCommand]) -> list[LaunchCommand]:
+    """The launches plus those of the start scripts they run (`CMD ["sh", "start.sh"]`)."""
+    result = list(launches)
+    scripts = {
+        find_file(project, word, FileKind.SCRIPT)
+        for launch in launches
+        for word in launch.argv
+        if word.endswith(".sh") or "/" in word or word in ("start", "entrypoint")
+    }
+    scripts.discard(None)
+    result.extend(launch for launch in project.launches if launch.rel in scripts)
+    return result
+
+
+def judged(launches: list[LaunchCommand]) -> list[Served]:
+    return [
+        Served(launch, server)
+        for launch in launches
+        for simple in unwrap(list(launch.argv))
+        if (server := judge(simple)) is not None
+    ]
+
+
+# --- compose services and their images -------------------------------------------------------
+
+
+def compose_dir(compose: ComposeFile) -> str:
+    return posixpath.dirname(compose.rel)
+
+
+def dockerfile_of(
+    project: Project, compose: ComposeFile, service: ComposeService
+) -> Dockerfile | None:
+    """The Dockerfile a service with `build:` is built from."""
+    build = service.data.get("build")
+    if build is None:
+        return None
+    context, name = ".", "Dockerfile"
+    if isinstance(build, str):
+        context = build
+    elif isinstance(build, dict):
+        context = str(build.get("context") or ".")
+        name = str(build.get("dockerfile") or "Dockerfile")
+    rel = posixpath.normpath(posixpath.join(compose_dir(compose), context, name))
+    return next((d for d in project.dockerfiles if d.rel == rel), None)
+
+
+def service_launches(
+    project: Project, compose: ComposeFile, service: ComposeService
+) -> list[LaunchCommand]:
+    """What a compose service runs: its own command, else its image's CMD, with the scripts
+    either of them starts."""
+    own = [
+        launch
+        for launch in project.launches
+        if launch.source == "compose"
+        and launch.rel == compose.rel
+        and launch.context == service.name
+    ]
+    if not own:
+        dockerfile = dockerfile_of(project, compose, service)
+        if dockerfile is not None:
+            own = [
+                launch
+                for launch in project.launches
+                if launch.source == "dockerfile" and launch.rel == dockerfile.rel
+            ]
+    return expand_scripts(project, own)
+
+
+def runs_app(project: Project, compose: ComposeFile, service: ComposeService) -> bool:
+    """The service runs the Python app (builds this project or runs a Python server)."""
+    if service.is_proxy or service.database_kind:
+        return False
+    return service.builds or bool(judged(service_launches(project, compose, service)))
+
+
+def production_compose(project: Project) -> Iterator[ComposeFile]:
+    for compose in project.compose_files:
+        if not compose.dev_only and compose.data is not None:
+            yield compose
+
+
+def compose_service_named(project: Project, name: str) -> tuple[ComposeFile, ComposeService] | None:
+    for compose in production_compose(project):
+        service = compose.service(name)
+        if service is not None:
+            return compose, service
+    return None
+
+
+# --- gunicorn setups ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GunicornSetup:
+    """One Gunicorn launch with the settings it really gets: command-line options over the
+    config file's (the one `-c` names, or ./gunicorn.conf.py, Gunicorn's default)."""
+
+    served: Served
+    config: GunicornConfig | None
+    options: GunicornConfig
+
+    def setting(self, name: str) -> tuple[Any, str, int] | None:
+        """(value, file, line) where the setting is given, command line first."""
+        for source in (self.options, self.config):
+            if source is not None and (found := source.get(name)) is not None:
+                return found.value, source.rel, found.line
+        return None
+
+    def value(self, name: str) -> Any:
+        found = self.setting(name)
+        if found is not None and found[0] is not None:
+            return found[0]
+        return GUNICORN_DEFAULTS.get(name)
+
+
+def gunicorn_setup(project: Project, served: Served) -> GunicornSetup | None:
+    if served.server.program != "gunicorn":
+        return None
+    argv = list(served.server.argv[1:])
+    options = gunicorn_parser.from_argv(served.launch.rel, argv, served.launch.line)
+    named = options.value("config")
+    config: GunicornConfig | None = None
+    if isinstance(named, str) and not named.startswith("python:"):
+        rel = find_file(project, named)
+        config = next((c for c in project.gunicorn_configs if c.rel == rel), None)
+    elif named is None:
+        config = next((c for c in project.gunicorn_configs if c.rel == "gunicorn.conf.py"), None)
+    return GunicornSetup(served, config, options)
+
+
+def gunicorn_setups(project: Project, served: list[Served] | None = None) -> list[GunicornSetup]:
+    chosen = production_servers(project) if served is None else served
+    return [setup for s in chosen if (setup := gunicorn_setup(project, s)) is not None]
+
+
+def workers_of(project: Project, served: Served) -> tuple[int, str] | None:
+    """How many worker processes a launch starts, and what says so; None when not literal."""
+    setup = gunicorn_setup(project, served)
+    if setup is not None:
+        found = setup.setting("workers")
+        if found is not None:
+            value, rel, line = found
+            return (value, f"{rel}:{line}") if isinstance(value, int) else None
+        concurrency = env_value(project, "WEB_CONCURRENCY")
+        if concurrency is not None and concurrency.value.isdigit():
+            return int(concurrency.value), f"WEB_CONCURRENCY ({concurrency.at})"
+        return 1, "Gunicorn's default"
+    if served.server.program in ("uvicorn", "hypercorn", "granian"):
+        rest = list(served.server.argv[1:])
+        for index, word in enumerate(rest):
+            if word in ("--workers", "-w") and index + 1 < len(rest) and rest[index + 1].isdigit():
+                return int(rest[index + 1]), f"{served.launch.rel}:{served.launch.line}"
+            if word.startswith("--workers=") and word[10:].isdigit():
+                return int(word[10:]), f"{served.launch.rel}:{served.launch.line}"
+    return None
+
+
+# --- environment --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EnvSetting:
+    value: str
+    rel: str
+    line: int
+
+    @property
+    def at(self) -> str:
+        return f"{self.rel}:{self.line}"
+
+
+def env_settings(project: Project, name: str) -> Iterator[EnvSetting]:
+    """Where production sets a variable: compose `environment:`, .env files, Dockerfile ENV,
+    systemd Environment=."""
+    for compose in production_compose(project):
+        for service in compose.services:
+            for key, value, line in service.environment():
+                if key == name and value is not None:
+                    yield EnvSetting(value, compose.rel, line)
+    for env in project.env_files:
+        if not env.dev_only and (var := env.get(name)) is not None:
+            yield EnvSetting(var.value, env.rel, var.line)
+    pattern = re.compile(rf"(?:^|\s|\"){re.escape(name)}[= ]\"?([^\s\"]+)")
+    for dockerfile in project.dockerfiles:
+        if _is_dev(project, dockerfile.rel):
+            continue
+        for inst in instructions(final_lineage(dockerfile), "ENV"):
+            if match := pattern.search(inst.value):
+                yield EnvSetting(match.group(1).strip("'"), dockerfile.rel, inst.line)
+    for unit in project.systemd_units:
+        for setting in unit.all("Service", "Environment"):
+            if match := pattern.search(setting.value):
+                yield EnvSetting(match.group(1).strip("'"), unit.rel, setting.line)
+
+
+def env_value(project: Project, name: str) -> EnvSetting | None:
+    return next(env_settings(project, name), None)
+
+
+# --- ports --------------------------------------------------------------------------------------
+
+
+def app_ports(project: Project) -> dict[int, str]:
+    """Ports the app listens on, each with what says so: binds (gunicorn, command lines,
+    EXPOSE, run() calls), else the servers' default ports."""
+    ports: dict[int, str] = {}
+    for bind in project.binds:
+        if not _is_dev(project, bind.rel):
+            ports.setdefault(bind.port, f"{bind.source} ({bind.rel}:{bind.line})")
+    for served in production_servers(project):
+        if served.server.port is None and served.server.host is None:
+            setup = gunicorn_setup(project, served)
+            if setup is not None and setup.setting("bind") is not None:
+                continue
+            default = DEFAULT_PORTS.get(served.server.program)
+            if default:
+                ports.setdefault(default, f"{served.server.program}'s default ({served.where})")
+    return ports
+
+
+def _is_dev(project: Project, rel: str) -> bool:
+    source = project.file(rel)
+    return bool(source and source.dev_only)
+
+
+# --- nginx --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ProxyTarget:
+    conf: NginxConf
+    proxy_pass: Directive
+    at: Directive  # where the address is written: the proxy_pass, or an upstream's `server`
+    host: str
+    port: int
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in LOOPBACK
+
+
+PROXY_URL = re.compile(r"^https?://(?P<host>\[[^\]]+\]|[^:/$]+)(?::(?P<port>\d+))?")
+
+
+def production_nginx(project: Project) -> Iterator[NginxConf]:
+    for conf in project.nginx_confs:
+        if not _is_dev(project, conf.rel):
+            yield conf
+
+
+def proxy_targets(conf: NginxConf) -> Iterator[ProxyTarget]:
+    """Where each proxy_pass sends requests, through `upstream` blocks of the same file."""
+    upstreams = {d.args[0]: d for d in conf.find("upstream") if d.args}
+    for directive in conf.find("proxy_pass"):
+        match = PROXY_URL.match(directive.args[0]) if directive.args else None
+        if not match:
+            continue
+        host = match["host"]
+        upstream = upstreams.get(host)
+        if upstream is not None and match["port"] is None:
+            for server in upstream.children("server"):
+                if not server.args or server.args[0].startswith("unix:"):
+                    continue
+                name, _, port = server.args[0].rpartition(":")
+                if port.isdigit() and name:
+                    yield ProxyTarget(conf, directive, server, name, int(port))
+                else:
+                    yield ProxyTarget(conf, directive, server, server.args[0], 80)
+            continue
+        default = 443 if directive.args[0].startswith("https") else 80
+        port = int(match["port"]) if match["port"] else default
+        yield ProxyTarget(conf, directive, directive, host, port)
+
+
+def inherited(directive: Directive, name: str) -> Directive | None:
+    """The directive `name` in effect at `directive`: its own block's, else the nearest
+    enclosing block's (nginx inheritance for simple directives)."""
+    for block in directive.ancestors():
+        found = block.child(name)
+        if found is not None:
+            return found
+    return None
