@@ -15,6 +15,7 @@ RULE_MODULES = (
     "prodready.check.rules.python",
     "prodready.check.rules.python_settings",
     "prodready.check.rules.python_secrets",
+    "prodready.check.rules.python_io",
     "prodready.check.rules.dockerfile",
     "prodready.check.rules.compose",
     "prodready.check.rules.nginx",

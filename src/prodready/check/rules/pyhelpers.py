@@ -166,11 +166,17 @@ def in_main_guard(ctx: PyContext, node: ast.AST) -> bool:
     return any(isinstance(a, ast.If) and is_main_guard(a) for a in ctx.ancestors(node))
 
 
-def names_assigned_from(ctx: PyContext, *callees: str) -> set[str]:
+def names_assigned_from(
+    ctx: PyContext, *callees: str, qualified: frozenset[str] | None = None
+) -> set[str]:
     """Names (and `self.x` attributes) bound to the result of calls named `callees`, including
-    `with X() as name:`."""
+    `with X() as name:`. With `qualified`, only calls that resolve (through the imports) to one
+    of those names count: `requests.Session()` but not SQLAlchemy's `Session()`."""
+    names = imported_names(ctx) if qualified else {}
     bound: set[str] = set()
-    for call, _ in ctx.calls_named(*callees):
+    for call, callee in ctx.calls_named(*callees):
+        if qualified and qualify(names, callee) not in qualified:
+            continue
         parent = ctx.parent(call)
         if isinstance(parent, ast.Assign):
             bound.update(dotted(t) for t in parent.targets if dotted(t))
