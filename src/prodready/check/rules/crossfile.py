@@ -786,7 +786,7 @@ the developer's or the CI's `.env` files go into an image layer. Anyone who can 
 image (a registry, a customer, a leaked tarball) reads them with `docker save` or
 `docker run --entrypoint cat`, even if a later layer deletes them.
 """,
-    fix="Add `.env` and `.env.*` (and `!.env.example`) to .dockerignore, or copy only what you need.",
+    fix="Exclude `.env` and `.env.*` (keep `!.env.example`) in .dockerignore.",
     bad="COPY . .   # no .dockerignore, .env beside the Dockerfile",
     good="# .dockerignore\n.env\n.env.*\n!.env.example",
 )
@@ -975,7 +975,7 @@ Trust the proxy's address: gunicorn --forwarded-allow-ips=<proxy IP>, uvicorn
 --forwarded-allow-ips=<proxy IP>, ProxyFix(app.wsgi_app, x_for=1, x_proto=1), or Django's
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https").
 """,
-    bad="proxy_set_header X-Forwarded-Proto $scheme;   # gunicorn elsewhere, no forwarded_allow_ips",
+    bad="proxy_set_header X-Forwarded-Proto $scheme;   # gunicorn: no forwarded_allow_ips",
     good='forwarded_allow_ips = "172.18.0.0/16"   # gunicorn.conf.py: the proxy network',
 )
 def forwarded_headers_not_trusted(project: Project) -> Iterable[Hit]:
