@@ -315,6 +315,8 @@ def cipher_problems(spec: str) -> tuple[list[str], list[str], list[str]]:
         elif upper in BROAD_CIPHER_ALIASES:
             if "ANULL" not in excluded and "NULL" not in excluded:
                 broken.append(f"{token} without !aNULL (anonymous suites)")
+            else:
+                cbc.append(f"{token} (includes CBC suites)")
         elif any(mark in upper for mark in AEAD_MARKS):
             if upper.startswith(("DHE-", "EDH-")):
                 dhe.append(token)
@@ -334,8 +336,8 @@ RC4, DES, 3DES (SWEET32), MD5, NULL, EXPORT (FREAK, Logjam) and anonymous suites
 a client that offers them can be downgraded and its traffic read. CBC-mode suites with SHA-1
 (Lucky13 and its padding-oracle successors) are outside Mozilla's intermediate list, which
 keeps only ECDHE key exchange with AES-GCM or ChaCha20-Poly1305; guidelines v6.0 also dropped
-the DHE suites that v5.7 still listed. Broad aliases such as HIGH include anonymous suites
-unless `!aNULL` removes them.
+the DHE suites that v5.7 still listed. Broad aliases such as HIGH (nginx's default is
+`HIGH:!aNULL:!MD5`) include the CBC suites, and anonymous ones unless `!aNULL` removes them.
 """,
     fix="Use Mozilla's intermediate list: ssl_ciphers " + ":".join(MOZILLA_INTERMEDIATE_CIPHERS),
     bad="ssl_ciphers HIGH:RC4:3DES;",
