@@ -927,10 +927,14 @@ def compose_mount_missing(project: Project) -> Iterable[Hit]:
                     continue
                 if _looks_like_file(source) or _looks_like_file(target):
                     line = volumes.line_of(index) if hasattr(volumes, "line_of") else service.line
+                    effect = (
+                        f"Docker creates an empty directory at {target} instead"
+                        if isinstance(volume, str)
+                        else "`docker compose up` fails (bind source path does not exist)"
+                    )
                     yield Hit(
                         line,
-                        f"service {service.name} mounts {source}, which does not exist: Docker "
-                        f"creates an empty directory at {target} instead",
+                        f"service {service.name} mounts {source}, which does not exist: {effect}",
                         path=compose.rel,
                     )
 
