@@ -398,7 +398,7 @@ error responses.
 def nginx_hsts(ctx: FileContext) -> Iterator[Hit]:
     conf: NginxConf = ctx.parsed
     for server in _blocks(conf, "server"):
-        if not _is_tls_server(server):
+        if not _is_tls_server(server) or _rejects_every_handshake(server):
             continue
         headers = _array_in_force(server, "add_header", ctx.project)
         hsts = [h for h in headers if h.args and h.args[0].lower() == HSTS_HEADER]
@@ -412,6 +412,13 @@ def nginx_hsts(ctx: FileContext) -> Iterator[Hit]:
                 hsts[-1].line,
                 f"HSTS with {shown}: below six months (Mozilla: max-age={HSTS_MOZILLA_MAX_AGE})",
             )
+
+
+def _rejects_every_handshake(server: Directive) -> bool:
+    """`ssl_reject_handshake on;` (a default server refusing unknown names): no TLS session is
+    ever made, so no response, and no header, is ever sent."""
+    reject = server.child("ssl_reject_handshake")
+    return bool(reject and reject.args[:1] == ["on"])
 
 
 def _missing_hsts(ctx: FileContext, server: Directive, inherited: list[Directive]) -> Hit:
