@@ -14,7 +14,12 @@ from urllib.parse import urlsplit
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules.dockerfile import debug_setting
+from prodready.check.rules.dockerfile import (
+    debug_setting,
+    ends_with_exec,
+    exec_form_shell_problem,
+    sh_c_script,
+)
 from prodready.project.model import FileKind
 from prodready.project.parsers.compose import VAR_DEFAULT, ComposeFile, ComposeService
 from prodready.project.parsers.yamlines import LineDict, LineList
@@ -23,6 +28,7 @@ from prodready.secretstrength import Verdict, is_secret_name, judge
 KIND = FileKind.COMPOSE.value
 
 URL_WITH_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]*:[^\s/@]+@", re.IGNORECASE)
+COMPOSE_VARIABLE = re.compile(r"\$\$|\$\{[^}]*\}|\$[A-Za-z_]\w*")
 ONE_SHOT_NAME = re.compile(
     r"migrat|^init|setup|seed|collectstatic|createsuperuser|backup|^test", re.IGNORECASE
 )
@@ -608,3 +614,129 @@ def source_bind_mount(ctx: FileContext) -> Iterable[Hit]:
                     f"service {service.name} mounts the project directory over its image: "
                     "production runs the host's files, not the built image",
                 )
+
+
+# --- PR313 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR313",
+    "compose-shell-command-without-exec",
+    title="Service command runs the server under sh -c without exec",
+    severity=Severity.WARNING,
+    kind=KIND,
+    why="""
+`command: sh -c "alembic upgrade head && gunicorn app:app"` makes the shell PID 1 of the
+container and the server its child. `docker compose stop`, `up` with a new image and host
+shutdowns send SIGTERM to PID 1; the shell ignores it, the server never drains its requests
+and is SIGKILLed after stop_grace_period (10 s). `init: true` does not help: tini forwards the
+signal to the shell only.
+""",
+    fix="""
+End the script with exec, so the server replaces the shell.
+command: sh -c "alembic upgrade head && exec gunicorn app:app"
+""",
+    bad='command: sh -c "alembic upgrade head && gunicorn app:app"',
+    good='command: sh -c "alembic upgrade head && exec gunicorn app:app"',
+)
+def compose_shell_command_without_exec(ctx: FileContext) -> Iterable[Hit]:
+    for service in _services(ctx):
+        for key in ("entrypoint", "command"):
+            argv = service.command_argv(key)
+            script = sh_c_script(argv) if argv else None
+            if script is None or ends_with_exec(script):
+                continue
+            yield Hit(
+                service.data.line_of(key),
+                f"service {service.name}: {key} runs under {argv[0]} -c as PID 1 without exec: "
+                "SIGTERM never reaches the server",
+            )
+            break  # an entrypoint shell owns the command too
+
+
+# --- PR314 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR314",
+    "healthcheck-exec-form-shell-syntax",
+    title="Healthcheck in CMD form uses shell syntax",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+`test: ["CMD", ...]` runs the program directly, without a shell. `||`, `&&`, `|`, redirects
+and `$VAR` are then passed as literal arguments (curl tries to fetch a URL named `||`), and a
+first item with spaces ("curl -f http://...") names a program that does not exist. The check
+then fails on every probe (the container is unhealthy forever, dependants waiting for
+`service_healthy` never start, orchestrators restart it in a loop) or tests something other
+than what it says.
+""",
+    fix="""
+Use CMD-SHELL for shell syntax, or split the command into separate CMD items.
+test: ["CMD-SHELL", "curl -f http://127.0.0.1:8000/health || exit 1"]
+""",
+    bad='test: ["CMD", "curl", "-f", "http://127.0.0.1:8000/health", "||", "exit", "1"]',
+    good='test: ["CMD", "curl", "-f", "http://127.0.0.1:8000/health"]',
+)
+def healthcheck_exec_form_shell_syntax(ctx: FileContext) -> Iterable[Hit]:
+    for service in _services(ctx):
+        test = nested(service.data, "healthcheck", "test")
+        if not isinstance(test, LineList) or len(test) < 2 or test[0] != "CMD":
+            continue
+        found = exec_form_shell_problem([_as_container_sees_it(str(i)) for i in test[1:]])
+        if found:
+            problem, always_fails = found
+            yield Hit(
+                test.line,
+                f"service {service.name}: healthcheck test in CMD form {problem}",
+                severity=None if always_fails else Severity.WARNING,
+            )
+
+
+def _as_container_sees_it(text: str) -> str:
+    """After compose's own interpolation: `${VAR}` is replaced on the host, `$$` is a `$`."""
+    return COMPOSE_VARIABLE.sub(lambda m: "$" if m[0] == "$$" else "value", text)
+
+
+# --- PR315 ------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR315",
+    "no-log-rotation",
+    title="App container logs are never rotated",
+    severity=Severity.INFO,
+    kind=KIND,
+    why="""
+Docker's default json-file log driver keeps every line a container writes, forever, under
+/var/lib/docker. A busy app (access logs, retries in a loop) fills the host disk in days or
+weeks, and a full disk takes the database down with it. Rotation is set per service
+(`logging.options.max-size`) or daemon-wide in /etc/docker/daemon.json; if you set it in
+daemon.json, ignore this rule.
+""",
+    fix="""
+Rotate the logs.
+logging:
+  driver: json-file
+  options: {max-size: "10m", max-file: "5"}
+""",
+    bad="web:\n  build: .",
+    good="web:\n  build: .\n  logging:\n    options: {max-size: 10m, max-file: '5'}",
+)
+def no_log_rotation(ctx: FileContext) -> Iterable[Hit]:
+    services = _services(ctx)
+    for service in services:
+        if not service.builds or one_shot(service, services):
+            continue
+        logging = nested(service.data, "logging")
+        if isinstance(logging, dict):
+            driver = str(logging.get("driver") or "json-file")
+            options = logging.get("options")
+            rotated = isinstance(options, dict) and "max-size" in options
+            if driver not in ("json-file", "") or rotated:
+                continue  # local, journald, syslog, fluentd ... rotate or ship elsewhere
+        yield Hit(
+            service.line,
+            f"service {service.name} logs with json-file and no max-size: logs grow until "
+            "the disk is full",
+        )

@@ -380,7 +380,7 @@ def shell_form_command(ctx: FileContext) -> Iterable[Hit]:
         if inst is cmd and entry is not None and not entry.exec_form:
             continue  # ignored by a shell-form ENTRYPOINT (PR213 reports that)
         script = _shell_script(inst)
-        if script is None or _ends_with_exec(script):
+        if script is None or ends_with_exec(script):
             continue
         yield Hit(
             inst.line,
@@ -394,13 +394,18 @@ def _shell_script(inst: Instruction) -> str | None:
     """The script a CMD/ENTRYPOINT hands to a shell, or None when it runs a program directly."""
     if not inst.exec_form:
         return inst.value.strip()
-    args = list(inst.args)
-    if len(args) >= 3 and args[0] in SHELLS and args[1] in ("-c", "-ec", "-ex", "-exc"):
-        return args[2]
+    return sh_c_script(list(inst.args))
+
+
+def sh_c_script(argv: list[str]) -> str | None:
+    """The script of `sh -c "script"` (any common shell, -c with -e/-x), or None."""
+    if len(argv) >= 3 and argv[0] in SHELLS and argv[1] in ("-c", "-ec", "-ex", "-exc", "-ce"):
+        return argv[2]
     return None
 
 
-def _ends_with_exec(script: str) -> bool:
+def ends_with_exec(script: str) -> bool:
+    """True when the script's last command is `exec ...`, so the server replaces the shell."""
     segments = [s.strip() for s in SEGMENT_SPLIT.split(script) if s.strip()]
     return bool(segments) and segments[-1].split()[0] == "exec"
 
@@ -1038,3 +1043,77 @@ def _starts_server(words: list[str]) -> bool:
             return server.program == "fastapi" and command[1:2] == ["run"]
         return True
     return False
+
+
+# --- PR216 ------------------------------------------------------------------------------------
+
+SHELL_OPERATORS = frozenset({"||", "&&", "|", ";", ">", ">>", "<", "2>&1", ">/dev/null"})
+VARIABLE = re.compile(r"\$\{?[A-Za-z_]")
+
+
+def exec_form_shell_problem(argv: list[str]) -> tuple[str, bool] | None:
+    """Why an argv run without a shell will not do what it says, and whether that makes it fail
+    every time (a program name with spaces) rather than test something else. Shared with
+    compose."""
+    if not argv or sh_c_script(argv) is not None:
+        return None
+    if " " in argv[0].strip():
+        return f"names the program {argv[0]!r}, which does not exist: every probe fails", True
+    operator = next((a for a in argv[1:] if a in SHELL_OPERATORS), None)
+    if operator:
+        return f"passes {operator!r} to {argv[0]} as an argument (no shell interprets it)", False
+    variable = next((a for a in argv if VARIABLE.search(a)), None)
+    if variable:
+        return f"passes {variable!r} unexpanded (no shell expands it)", False
+    return None
+
+
+@rule(
+    "PR216",
+    "healthcheck-exec-form-shell-syntax",
+    title="HEALTHCHECK in exec form uses shell syntax",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+`HEALTHCHECK CMD ["curl", "-f", "http://localhost/", "||", "exit", "1"]` runs curl directly,
+without a shell: `||`, `exit` and `1` become extra URLs, `$PORT` stays the literal text
+`$PORT`, and `["curl -f http://..."]` names a program with spaces in its name. The probe then
+fails every time (the container is unhealthy forever and orchestrators restart it in a loop)
+or checks something other than what it says.
+""",
+    fix="""
+Use the shell form for shell syntax, or drop it from the exec form.
+HEALTHCHECK CMD curl -f http://127.0.0.1:8000/health || exit 1
+""",
+    bad='HEALTHCHECK CMD ["curl", "-f", "http://127.0.0.1:8000/health", "||", "exit", "1"]',
+    good='HEALTHCHECK CMD ["curl", "-f", "http://127.0.0.1:8000/health"]',
+)
+def healthcheck_exec_form_shell_syntax(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    check = next(reversed(instructions(final_lineage(dockerfile), "HEALTHCHECK")), None)
+    if check is None:
+        return
+    argv = _healthcheck_exec_argv(check)
+    found = exec_form_shell_problem(argv) if argv else None
+    if found:
+        problem, always_fails = found
+        yield Hit(
+            check.line,
+            f"HEALTHCHECK in exec form {problem}",
+            severity=None if always_fails else Severity.WARNING,
+        )
+
+
+def _healthcheck_exec_argv(check: Instruction) -> list[str] | None:
+    """The JSON array after `HEALTHCHECK [options] CMD`, or None for the shell form."""
+    _, found, rest = check.value.partition("CMD")
+    rest = rest.strip()
+    if not found or not rest.startswith("["):
+        return None
+    try:
+        loaded = json.loads(rest)
+    except json.JSONDecodeError:
+        return None
+    return [str(item) for item in loaded] if isinstance(loaded, list) else None
