@@ -89,6 +89,8 @@ class Connection(asyncio.Protocol):
     # httptools callback
 
     def on_message_complete(self) -> None:
+        if not self.busy:
+            return  # an answer to no request, e.g. a 408 on an idle connection: not a sample
         now = monotonic_ns()
         self.record((now - self.sent_at_ns) // 1000)
         parser = self.parser

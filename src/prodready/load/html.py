@@ -22,7 +22,14 @@ def _percentile_x(percentile: float) -> float:
 
 def render_html(result: LoadResult, verdicts: list[Verdict]) -> str:
     report = report_dict(result, verdicts)
-    timeline = report["timeline"]
+    # The last interval is often a sliver (responses still in flight at the end): plotting
+    # its rate would draw a cliff that did not happen.
+    interval_s = max((interval.duration_s for interval in result.timeline), default=0.0)
+    timeline = [
+        point
+        for point, interval in zip(report["timeline"], result.timeline, strict=True)
+        if interval.duration_s >= 0.25 * interval_s
+    ]
     curve = [(p["percentile"], p["latency_ms"]) for p in report["percentiles"]]
     finite = [(_percentile_x(p), ms) for p, ms in curve if p < 100.0]
     if curve and finite:

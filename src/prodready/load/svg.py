@@ -28,12 +28,9 @@ def nice_ticks(low: float, high: float, count: int = 5) -> list[float]:
     raw = (high - low) / count
     magnitude = 10 ** math.floor(math.log10(raw))
     step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    first = math.floor(low / step) * step
-    ticks = []
-    value = first
-    while value <= high + step * 0.001:
-        ticks.append(round(value, 10))
-        value += step
+    ticks = [math.floor(low / step) * step]
+    while ticks[-1] < high - step * 0.001:
+        ticks.append(round(ticks[-1] + step, 10))
     return ticks
 
 
@@ -94,7 +91,7 @@ def line_chart(
             f'<polyline points="{path}" fill="none" stroke="{line.color}" stroke-width="2"/>'
         )
         out.append(
-            f'<text x="{LEFT + 10 + index * 110}" y="{TOP + 12}" fill="{line.color}" '
+            f'<text x="{LEFT + 10 + index * 110}" y="{TOP + 12}" style="fill:{line.color}" '
             f'class="legend">{escape(line.name)}</text>'
         )
     out.append("</svg>")
