@@ -257,10 +257,11 @@ def database_port_published(ctx: FileContext) -> Iterable[Hit]:
             if port.host_ip in LOOPBACK:
                 continue
             host = f"host port {port.host}" if port.host else "a random host port"
+            container = f"container port {port.container}" if port.container else "a port"
             yield Hit(
                 port.line,
-                f"service {service.name} ({kind}) publishes container port {port.container} "
-                f"as {host} on all interfaces: Docker bypasses ufw/firewalld",
+                f"service {service.name} ({kind}) publishes {container} as {host} on all "
+                "interfaces: Docker bypasses ufw/firewalld",
             )
 
 
@@ -644,7 +645,7 @@ def compose_shell_command_without_exec(ctx: FileContext) -> Iterable[Hit]:
         for key in ("entrypoint", "command"):
             argv = service.command_argv(key)
             script = sh_c_script(argv) if argv else None
-            if script is None or ends_with_exec(script):
+            if not script or ends_with_exec(script):
                 continue
             yield Hit(
                 service.data.line_of(key),

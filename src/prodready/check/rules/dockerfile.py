@@ -380,7 +380,7 @@ def shell_form_command(ctx: FileContext) -> Iterable[Hit]:
         if inst is cmd and entry is not None and not entry.exec_form:
             continue  # ignored by a shell-form ENTRYPOINT (PR213 reports that)
         script = _shell_script(inst)
-        if script is None or ends_with_exec(script):
+        if not script or ends_with_exec(script):
             continue
         yield Hit(
             inst.line,
@@ -508,7 +508,7 @@ LISTS_REMOVED = re.compile(r"rm\s+-\w*\s+/var/lib/apt/lists")
     why="""
 `apt-get install` without `--no-install-recommends` pulls in recommended packages (often
 hundreds of MB: compilers, docs, X libraries), and package lists not removed in the same RUN
-stay in the layer forever (~40 MB, and stale). Every extra package is attack surface your
+stay in the layer forever (tens of MB, and stale). Every extra package is attack surface your
 vulnerability scanner reports and you must patch. `apt-get upgrade` inside a build makes the
 image depend on the day it was built; rebuild on a newer base image instead.
 """,
@@ -888,8 +888,8 @@ NO_WORKDIR_IMAGES = frozenset({"python", "debian", "ubuntu", "alpine", "pypy"})
     why="""
 Without WORKDIR the working directory of python, debian, ubuntu and alpine images is `/`, so
 `COPY . .` spreads the project over the root filesystem: a project folder named `lib`, `bin`
-or `etc` merges into the system's, relative paths in CMD work only by accident, and a
-non-root USER cannot write next to its own code.
+or `etc` merges into the system's (or breaks the build), the app's files cannot be told apart
+from the OS's, and relative paths in CMD work only by accident.
 """,
     fix="Set WORKDIR /app before the first COPY.",
     bad="FROM python:3.12-slim\nCOPY . .",
