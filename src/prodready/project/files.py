@@ -123,8 +123,10 @@ def classify(path: Path, rel: str) -> FileKind | None:
     lower = name.lower()
     parts = rel.lower().split("/")
     if lower.endswith(".py"):
-        if lower.startswith("gunicorn") or re.search(r"gunicorn.*conf", lower):
+        if re.search(r"gunicorn.*conf", lower):
             return FileKind.GUNICORN
+        if lower.startswith("gunicorn") and not (path.parent / "__init__.py").exists():
+            return FileKind.GUNICORN  # gunicorn.py beside the app; in a package it is a module
         return FileKind.PYTHON
     if lower in ("dockerfile", "containerfile") or lower.startswith(("dockerfile.", "dockerfile-")):
         return FileKind.DOCKERFILE
