@@ -132,7 +132,8 @@ def _poetry_table(
 
 
 def _line_of(lines: list[str], name: str) -> int:
-    pattern = re.compile(rf"""(^|["'\s]){re.escape(name)}\b""", re.IGNORECASE)
+    # (?![\w.-]): `flask` must not match the project's own `name = "flask-api"` line
+    pattern = re.compile(rf"""(^|["'\s]){re.escape(name)}(?![\w.-])""", re.IGNORECASE)
     return next((n for n, line in enumerate(lines, start=1) if pattern.search(line)), 1)
 
 
