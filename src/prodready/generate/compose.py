@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from prodready.generate.artifact import Kind, Rendered
 from prodready.generate.context import DeployContext
 from prodready.generate.dockerfile import APP_UID
@@ -13,6 +15,15 @@ from prodready.generate.templates import render
 PATH = "compose.yaml"
 
 
+def backend_network(name: str) -> tuple[str, str]:
+    """(subnet, nginx address): a /24 in 10.100-199.x.0, picked by the project name so two
+    generated projects on one host rarely collide, outside Docker's default pools (172.17-31,
+    192.168) so it never overlaps a network Docker made itself."""
+    digest = hashlib.sha256(name.encode()).digest()
+    prefix = f"10.{100 + digest[0] % 100}.{digest[1]}"
+    return f"{prefix}.0/24", f"{prefix}.10"
+
+
 def render_compose(ctx: DeployContext) -> list[Rendered]:
     depends: list[tuple[str, str]] = []
     if ctx.postgres:
@@ -21,8 +32,11 @@ def render_compose(ctx: DeployContext) -> list[Rendered]:
         depends.append(("redis", "service_healthy"))
     if ctx.migrations:
         depends.append(("migrate", "service_completed_successfully"))
+    subnet, proxy_ip = backend_network(ctx.name)
     text = render(
         "compose.yaml.j2",
+        subnet=subnet,
+        proxy_ip=proxy_ip,
         name=ctx.name,
         port=ctx.port,
         uid=APP_UID,

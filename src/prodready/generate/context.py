@@ -11,6 +11,7 @@ from prodready.errors import AppNotFoundError, UsageError
 from prodready.generate.install import InstallPlan, install_plan
 from prodready.generate.nginxtarget import NginxTarget
 from prodready.generate.probes import Probes, choose_probes
+from prodready.generate.serverdeps import SERVER_REQUIREMENTS
 from prodready.generate.serverplan import server_settings
 from prodready.project.model import AppCandidate, Project
 from prodready.serve.plan import Setting
@@ -113,7 +114,9 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         env_vars=_env_vars(project),
         stream_paths=_stream_paths(project),
         trusts_proxy=any(s.trusts_proxy for s in project.modules.values()),
-        dependencies=frozenset(d.name for d in project.dependencies if not d.dev),
+        dependencies=frozenset(
+            d.name for d in project.dependencies if not d.dev and d.rel != SERVER_REQUIREMENTS
+        ),
         server=server_settings(project, app),
         notes=notes,
     )

@@ -3,11 +3,14 @@ a non-root user with a real home, and a Python healthcheck on the app's readines
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from prodready.generate.artifact import Kind, Rendered
 from prodready.generate.context import DeployContext
 from prodready.generate.probecommand import python_probe
+from prodready.generate.serverdeps import (
+    SERVER_REQUIREMENTS,
+    missing_server_packages,
+    render_server_requirements,
+)
 from prodready.generate.templates import render
 
 APP_UID = 10001
@@ -21,7 +24,7 @@ def render_dockerfile(ctx: DeployContext) -> list[Rendered]:
         interface=ctx.app.interface,
         python_version=ctx.python_version,
         manager=ctx.install.manager,
-        copy=ctx.install.copy,
+        copy=_copied(ctx),
         commands=_install_commands(ctx),
         cache=ctx.install.cache,
         port=ctx.port,
@@ -31,26 +34,19 @@ def render_dockerfile(ctx: DeployContext) -> list[Rendered]:
     return [
         Rendered(Kind.DOCKERFILE, "Dockerfile", dockerfile),
         Rendered(Kind.DOCKERFILE, ".dockerignore", render("dockerignore.j2")),
+        *render_server_requirements(ctx.asgi, ctx.dependencies),
     ]
 
 
 def _install_commands(ctx: DeployContext) -> list[str]:
     commands = list(ctx.install.commands)
-    server_packages = missing_server_packages(ctx)
-    if server_packages:
-        commands.append(f"pip install {' '.join(server_packages)}")
+    if missing_server_packages(ctx.asgi, ctx.dependencies):
+        commands.append(f"pip install -r {SERVER_REQUIREMENTS}")
     return commands
 
 
-def missing_server_packages(ctx: DeployContext) -> list[str]:
-    """Gunicorn (and the uvicorn worker for ASGI) pinned to the versions prodready runs with,
-    when the project does not depend on them itself."""
-    wanted = ["gunicorn"] + (["uvicorn-worker", "uvicorn"] if ctx.asgi else [])
-    return [_pinned(name) for name in wanted if name not in ctx.dependencies]
-
-
-def _pinned(name: str) -> str:
-    try:
-        return f"{name}=={version(name)}"
-    except PackageNotFoundError:
-        return name
+def _copied(ctx: DeployContext) -> list[str]:
+    copied = list(ctx.install.copy)
+    if missing_server_packages(ctx.asgi, ctx.dependencies):
+        copied.append(SERVER_REQUIREMENTS)
+    return copied

@@ -13,7 +13,9 @@ PATH = ".env.production.example"
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|PASSWD|TOKEN|(^|_)KEY($|_)|SALT|PEPPER", re.IGNORECASE)
 DATABASE_NAME = re.compile(r"DATABASE_URL|DB_URL|POSTGRES_URL|_DSN$|DATABASE_URI", re.IGNORECASE)
 REDIS_NAME = re.compile(r"REDIS_URL|CACHE_URL|BROKER_URL|REDIS_DSN", re.IGNORECASE)
-PLACEHOLDER = "# placeholder, generated for this file: draw your own before use"
+PLACEHOLDER = "# placeholder, generated for this file: replace it (this file is committed)"
+PLACEHOLDER_PREFIX = "example-"
+"""Marks a generated value as an example: strong, but public once the file is committed."""
 HEADER = """\
 # {name}: production settings, written by `prodready init`. Copy to .env.production (compose)
 # or /etc/{name}/env (systemd), fill in every empty value and replace every placeholder.
@@ -59,4 +61,4 @@ def _value_for(ctx: DeployContext, name: str, database_password: str) -> tuple[s
 
 
 def _secret() -> str:
-    return secrets.token_urlsafe(48)
+    return PLACEHOLDER_PREFIX + secrets.token_urlsafe(48)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from prodready.generate.artifact import Kind, Rendered
 from prodready.generate.context import DeployContext
+from prodready.generate.serverdeps import render_server_requirements
 from prodready.generate.templates import render
 
 PATH = "gunicorn.conf.py"
@@ -40,7 +41,10 @@ def render_gunicorn(ctx: DeployContext) -> list[Rendered]:
         workers_why=workers_why,
         settings=settings,
     )
-    return [Rendered(Kind.GUNICORN, PATH, text)]
+    return [
+        Rendered(Kind.GUNICORN, PATH, text),
+        *render_server_requirements(ctx.asgi, ctx.dependencies),
+    ]
 
 
 def _literal(value: object) -> str:

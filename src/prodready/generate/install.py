@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from prodready.errors import InputError
+from prodready.generate.serverdeps import SERVER_REQUIREMENTS
 from prodready.project.model import FileKind, Project
 
 UV_VERSION = "0.13.8"
@@ -110,7 +111,11 @@ def install_plan(project: Project) -> InstallPlan:
 def _production_requirements(project: Project) -> str | None:
     """The requirements file production installs: requirements.txt at the top, else the one
     file under requirements/ named for production."""
-    names = [f.rel for f in project.files_of(FileKind.REQUIREMENTS) if not f.dev_only]
+    names = [
+        f.rel
+        for f in project.files_of(FileKind.REQUIREMENTS)
+        if not f.dev_only and f.rel != SERVER_REQUIREMENTS
+    ]
     names = [n for n in names if n.endswith(".txt")]
     if "requirements.txt" in names:
         return "requirements.txt"

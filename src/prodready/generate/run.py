@@ -62,7 +62,8 @@ def init_project(
     project = detect(root)
     target = nginx_target(options.nginx_version, options.openssl_version)
     context = build_context(project, options, target)
-    files = [f for kind in (kinds or RENDERERS) for f in RENDERERS[kind](context)]
+    rendered = [f for kind in (kinds or RENDERERS) for f in RENDERERS[kind](context)]
+    files = list({f.rel: f for f in rendered}.values())  # a file two kinds need, written once
     outcomes = writer.plan(root, files, force)
     writer.write(root, outcomes)
     return InitResult(context, outcomes)
