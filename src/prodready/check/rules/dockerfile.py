@@ -1117,3 +1117,59 @@ def _healthcheck_exec_argv(check: Instruction) -> list[str] | None:
     except json.JSONDecodeError:
         return None
     return [str(item) for item in loaded] if isinstance(loaded, list) else None
+
+
+# --- PR217 ------------------------------------------------------------------------------------
+
+PACKAGE_INSTALL = re.compile(
+    r"\b(?:apt-get|apt|apk|dnf|yum|microdnf)\s+(?:-\S+\s+)*(?:install|add)\b(?P<rest>[^;&|]*)"
+)
+BUILD_PACKAGE = re.compile(
+    r"^(?:build-essential|build-base|gcc|g\+\+|clang|make|cmake|libc6?-dev|musl-dev|"
+    r"python3?(?:\.\d+)?-dev|lib[\w.+-]+-dev|[\w.+-]+-devel)(?:[=:].*)?$"
+)
+BUILD_DEPS_REMOVED = re.compile(r"\b(?:apt-get|apt)\s+(?:-\S+\s+)*(?:purge|remove)\b|\bapk\s+del\b")
+
+
+@rule(
+    "PR217",
+    "build-tools-in-final-image",
+    title="Compilers and headers ship in the final image",
+    severity=Severity.INFO,
+    kind=KIND,
+    why="""
+gcc, build-essential and `*-dev` header packages are needed to compile wheels, not to run
+them. Left in the final image they add hundreds of MB to every pull and autoscale, put a
+compiler at the disposal of anyone who gets code execution in the container, and fill
+vulnerability reports with packages the app never uses. A builder stage compiles; the final
+stage copies the result and installs only the runtime libraries (libpq5, not libpq-dev).
+""",
+    fix="""
+Build wheels in a builder stage and install them in a clean final stage.
+FROM python:3.12-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends gcc libpq-dev
+RUN pip wheel --no-cache-dir -r requirements.txt -w /wheels
+FROM python:3.12-slim
+COPY --from=build /wheels /wheels
+""",
+    bad="FROM python:3.12-slim\nRUN apt-get update && apt-get install -y gcc libpq-dev",
+    good="FROM python:3.12-slim\nRUN apt-get update && apt-get install -y libpq5",
+)
+def build_tools_in_final_image(ctx: FileContext) -> Iterable[Hit]:
+    dockerfile = _dockerfile(ctx)
+    if dockerfile is None:
+        return
+    for inst in instructions(final_lineage(dockerfile), "RUN"):
+        if BUILD_DEPS_REMOVED.search(inst.value):
+            continue
+        packages = [
+            word
+            for match in PACKAGE_INSTALL.finditer(inst.value)
+            for word in match["rest"].split()
+            if BUILD_PACKAGE.match(word)
+        ]
+        if packages:
+            yield Hit(
+                inst.line,
+                f"the final image keeps build-only packages {', '.join(dict.fromkeys(packages))}",
+            )
