@@ -58,6 +58,11 @@ def run_check(
     return _filter(project, rules, config, raw, baseline)
 
 
+def first_paragraph(text: str) -> str:
+    """The fix hint shown under a finding: the first paragraph of the rule's fix, on one line."""
+    return " ".join(text.split("\n\n", 1)[0].split())
+
+
 def _finding(rule: Rule, path: str, hit: Hit) -> Finding:
     return Finding(
         rule_id=rule.id,
@@ -66,7 +71,7 @@ def _finding(rule: Rule, path: str, hit: Hit) -> Finding:
         line=max(1, hit.line),
         column=max(1, hit.column),
         message=hit.message,
-        hint=rule.fix.splitlines()[0] if rule.fix else "",
+        hint=first_paragraph(rule.fix),
         title=rule.title,
         fix=hit.fix,
     )
