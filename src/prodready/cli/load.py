@@ -127,12 +127,14 @@ def load(
 
         search = find_max_rate(config, objectives, status if not quiet else None)
         result, verdicts = search.best_result, search.best_verdicts
+        interrupted = search.interrupted
         if not quiet:
             console.print(search.render())
     else:
         with live_progress(status, "load", show_live) as on_progress:
             result = run_load(config, on_progress)  # type: ignore[arg-type]
         verdicts = evaluate(objectives, result)
+        interrupted = result.interrupted
         if not quiet:
             console.print(summary(result, verdicts))
     if json_out is not None:
@@ -141,7 +143,7 @@ def load(
         from prodready.load.html import write_html
 
         write_html(html_out, result, verdicts)
-    if result.interrupted:
+    if interrupted:
         sys.stderr.write("interrupted: the result above covers the run until Ctrl-C\n")
         raise typer.Exit(EXIT_INTERRUPTED)
     failed = any(not verdict.passed for verdict in verdicts)

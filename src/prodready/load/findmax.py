@@ -55,6 +55,10 @@ class MaxSearch:
     steps: list[Step] = field(default_factory=list)
 
     @property
+    def interrupted(self) -> bool:
+        return any(step.result.interrupted for step in self.steps)
+
+    @property
     def best(self) -> Step | None:
         passing = [step for step in self.steps if step.passed]
         return max(passing, key=lambda step: step.rate) if passing else None
