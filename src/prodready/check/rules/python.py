@@ -164,6 +164,8 @@ def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
     for call, callee in ctx.calls_named("update", "from_mapping"):
         if ".config." in f".{callee}" and is_true(keyword(call, "DEBUG")):
             yield Hit(call.lineno, f"`{callee}(DEBUG=True)` turns on Flask debug mode")
+    if "DEBUG" not in ctx.source and "debug" not in ctx.source:
+        return
     flask_module = bool(ctx.imports & FLASK_ROOTS)
     for node in ctx.nodes(ast.Assign):
         for target in node.targets:  # type: ignore[attr-defined]
@@ -349,7 +351,10 @@ tracebacks with source code and local variables to anyone.
 def werkzeug_debugger_exposed(ctx: PyContext) -> Iterable[Hit]:
     names = imported_names(ctx)
     for call, callee in ctx.calls_named("DebuggedApplication"):
-        if is_true(keyword(call, "evalex")):
+        evalex = keyword(call, "evalex") or (call.args[1] if len(call.args) > 1 else None)
+        if evalex is not None and not isinstance(evalex, ast.Constant):
+            continue  # decided at runtime (werkzeug's own run_simple passes use_evalex)
+        if is_true(evalex):
             yield Hit(
                 call.lineno,
                 f"`{callee}(..., evalex=True)` serves an interactive Python console on error pages",
@@ -374,6 +379,8 @@ def werkzeug_debugger_exposed(ctx: PyContext) -> Iterable[Hit]:
                 call.col_offset + 1,
                 severity=severity,
             )
+    if "WERKZEUG_DEBUG_PIN" not in ctx.source:
+        return
     for node in ctx.nodes(ast.Assign):
         for target in node.targets:  # type: ignore[attr-defined]
             if (

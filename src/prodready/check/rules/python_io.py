@@ -14,6 +14,7 @@ from prodready.check.registry import rule
 from prodready.check.rules.pyhelpers import (
     dotted,
     imported_names,
+    in_main_guard,
     is_false,
     is_script,
     keyword,
@@ -163,15 +164,16 @@ ROOT_TEXT = re.compile(
 )
 
 
-def _is_project_root(ctx: PyContext, node: ast.AST | None) -> bool:
-    """ ".", "", os.getcwd(), BASE_DIR, Path(__file__).parent, app.root_path, str(BASE_DIR)."""
+def _is_project_root(ctx: PyContext, node: ast.AST | None, *, empty: bool = True) -> bool:
+    """ ".", "" (with `empty`), os.getcwd(), BASE_DIR, Path(__file__).parent, app.root_path,
+    str(BASE_DIR)."""
     if node is None:
         return False
     if isinstance(node, ast.Call) and dotted(node.func) == "str" and len(node.args) == 1:
         node = node.args[0]
     text = str_value(node)
     if text is not None:
-        return text.strip() in ("", ".", "./")
+        return text.strip() in (".", "./") or (empty and not text.strip())
     if isinstance(node, ast.Name):
         return node.id in ROOT_NAMES
     return bool(ROOT_TEXT.match(re.sub(r"\s+", "", ctx.segment(node))))
@@ -232,7 +234,8 @@ def static_files_from_project_root(ctx: PyContext) -> Iterable[Hit]:
         if _is_project_root(ctx, directory):
             yield Hit(call.lineno, f"`{callee}()` serves the project root", call.col_offset + 1)
     for name, value, stmt in module_assignments(ctx):
-        if name in ("STATIC_ROOT", "MEDIA_ROOT") and _is_project_root(ctx, value):
+        # "" is Django's default MEDIA_ROOT ("not configured"), not the project root
+        if name in ("STATIC_ROOT", "MEDIA_ROOT") and _is_project_root(ctx, value, empty=False):
             yield Hit(
                 stmt.lineno,
                 f"`{name}` is the project root: the web server serves your source and .env",
@@ -435,8 +438,8 @@ def http_call_without_timeout(ctx: PyContext) -> Iterable[Hit]:
     names = imported_names(ctx)
     sessions = requests_sessions(ctx)
     for call, callee in ctx.calls_named(*HTTP_VERBS, "urlopen"):
-        if any(k.arg is None for k in call.keywords):
-            continue  # **kwargs may carry the timeout
+        if any(k.arg is None for k in call.keywords) or in_main_guard(ctx, call):
+            continue  # **kwargs may carry the timeout; a __main__ block is a one-off script
         if requests_call(callee, names, sessions):
             limit = keyword(call, "timeout")
         elif qualify(names, callee) in URLOPEN:
@@ -500,8 +503,16 @@ def _behind_opt_in(ctx: PyContext, node: ast.AST) -> bool:
     )
 
 
+def _is_set(ctx: PyContext, node: ast.AST) -> bool:
+    """`ctx.verify_mode = ssl.CERT_NONE` or `cert_reqs=ssl.CERT_NONE`, not a comparison or a
+    lookup table of modes."""
+    return isinstance(ctx.parent(node), ast.Assign | ast.AnnAssign | ast.keyword)
+
+
 def _tls_switches(ctx: PyContext) -> Iterator[tuple[ast.AST, str]]:
     """(node, message) for each place that turns certificate checking off."""
+    if not any(word in ctx.source for word in ("verify", "ssl", "cert_reqs", "CERT_NONE")):
+        return
     aiohttp = "aiohttp" in ctx.imports
     off = "disables TLS certificate verification"
     for node in ctx.nodes(ast.keyword):
@@ -516,14 +527,15 @@ def _tls_switches(ctx: PyContext) -> Iterator[tuple[ast.AST, str]]:
             yield node, f"`{callee}(..., {node.arg}=False)` {off}"
         elif node.arg == "cert_reqs" and str_value(node.value) == "CERT_NONE":
             yield node, f'`{callee}(..., cert_reqs="CERT_NONE")` {off}'
-    if "CERT_NONE" in ctx.source or "_create_unverified_context" in ctx.source:
+    if "_create_unverified_context" in ctx.source:
         for node in ctx.nodes(ast.Attribute):
-            assert isinstance(node, ast.Attribute)
-            if node.attr in ("CERT_NONE", "_create_unverified_context"):
+            if node.attr == "_create_unverified_context":  # type: ignore[attr-defined]
                 yield node, f"`{dotted(node)}` {off}"
-        for node in ctx.nodes(ast.Name):
-            if node.id == "CERT_NONE":  # type: ignore[attr-defined]
-                yield node, f"`CERT_NONE` {off}"
+    if "CERT_NONE" in ctx.source:
+        for kind in (ast.Attribute, ast.Name):
+            for node in ctx.nodes(kind):
+                if dotted(node).endswith("CERT_NONE") and _is_set(ctx, node):
+                    yield node, f"`{dotted(node)}` {off}"
     for node in ctx.nodes(ast.Assign):
         assert isinstance(node, ast.Assign)
         for target in node.targets:

@@ -32,33 +32,47 @@ from prodready.secretstrength import Judgement, Verdict, is_secret_name, judge
 PY = FileKind.PYTHON.value
 
 SECRET_LAST_WORD = re.compile(
-    r"(?:^|_|-)(?:pass|passwd|password|pwd|secret|key|token|salt|credentials?|apikey)$",
+    r"(?:^|_|-)(?:pass|passwd|password|pwd|secret|key|token|credentials?|apikey)$",
     re.IGNORECASE,
 )
-"""The name must *end* in the secret word: PASSWORD_RESET_SUBJECT and TOKEN_BACKEND do not."""
-NOT_A_SECRET_VALUE = re.compile(r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*$|\s\S+\s")
-"""Dotted Python paths (`myapp.auth.TokenBackend`) and prose (`Reset your password`)."""
+"""The name must *end* in the secret word: PASSWORD_RESET_SUBJECT and TOKEN_BACKEND do not.
+(A `salt` namespaces signatures, it is not a secret.)"""
+KEY_NAME = re.compile(r"(?:SESSION|CACHE|COOKIE|HEADER|QUERY|FIELD|LOOKUP)_KEY$", re.IGNORECASE)
+"""Constants naming a key (`CART_SESSION_KEY = "cart"`), not holding one."""
+NOT_A_SECRET_VALUE = re.compile(r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*$|\s\S+\s|[^\x20-\x7e]")
+"""Dotted Python paths (`myapp.auth.TokenBackend`), prose (`Reset your password`), and
+non-ASCII text (emoji tables)."""
 CREDENTIAL_URL = re.compile(
     r"^(?P<scheme>[A-Za-z][\w+.-]*)://(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@(?P<host>[^/\s?#:]+)"
 )
 SETTINGS_BASES = frozenset({"BaseSettings"})
+ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum"})
 
 
 def holds_secret(name: str) -> bool:
     """`SECRET_KEY`, `app.secret_key`, `DB_PASSWORD`, `client_secret`, `JWT_SECRET_KEY`."""
     last = name.rsplit(".", 1)[-1]
-    return is_secret_name(last) and bool(SECRET_LAST_WORD.search(last))
+    return (
+        is_secret_name(last) and bool(SECRET_LAST_WORD.search(last)) and not KEY_NAME.search(last)
+    )
 
 
 def hard_coded(value: str, name: str) -> Judgement | None:
     """The judgement of a literal assigned to a secret-named target, None when the literal is
     not a secret at all (empty, placeholder, a dotted path, prose)."""
-    if NOT_A_SECRET_VALUE.search(value.strip()):
+    bare = value.strip()
+    if NOT_A_SECRET_VALUE.search(bare) or _is_label(bare, name):
         return None
     judgement = judge(value, name)
     if judgement.verdict in (Verdict.EMPTY, Verdict.PLACEHOLDER):
         return None
     return judgement
+
+
+def _is_label(value: str, name: str) -> bool:
+    """`ACCESS_TOKEN = "access_token"` and `RESET_TOKEN = "_password_reset_token"` name a
+    field or a session entry; they are not credentials."""
+    return value.lower() == name.rsplit(".", 1)[-1].lower() or bool(re.fullmatch(r"_\w+", value))
 
 
 def detail(judgement: Judgement, value: str = "") -> str:
@@ -122,12 +136,12 @@ def _secret_literals(ctx: PyContext) -> Iterator[tuple[int, str, str]]:
     for kind in (ast.Assign, ast.AnnAssign):
         for node in ctx.nodes(kind):
             value = str_value(node.value)  # type: ignore[attr-defined]
-            if value is None or _in_settings_class(ctx, node):
+            if value is None or _in_class_of(ctx, node, SETTINGS_BASES | ENUM_BASES):
                 continue
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
             for target in targets:
                 name = _target_name(target)
-                if name and holds_secret(name):
+                if name and holds_secret(name) and _names_a_setting(target):
                     yield node.lineno, name, value  # type: ignore[attr-defined]
     for node in ctx.nodes(ast.keyword):
         value = str_value(node.value)  # type: ignore[attr-defined]
@@ -136,7 +150,7 @@ def _secret_literals(ctx: PyContext) -> Iterator[tuple[int, str, str]]:
     for node in ctx.nodes(ast.Dict):
         for key, item in zip(node.keys, node.values, strict=True):  # type: ignore[attr-defined]
             name, value = str_value(key), str_value(item)
-            if name and value is not None and holds_secret(name):
+            if name and name.isidentifier() and value is not None and holds_secret(name):
                 yield item.lineno, name, value
     for call, callee in ctx.calls_named("encode", "decode"):
         if callee in ("jwt.encode", "jwt.decode") and len(call.args) > 1:
@@ -152,13 +166,21 @@ def _target_name(target: ast.expr) -> str | None:
     return dotted(target) or None
 
 
-def _in_settings_class(ctx: PyContext, node: ast.AST) -> bool:
+def _names_a_setting(target: ast.expr) -> bool:
+    """`SECRET_KEY = ...`, `app.secret_key = ...`, `config["JWT_SECRET"] = ...`; a lowercase
+    plain variable (`token = r"[a-z]+"` in a parser) is too often not a credential."""
+    return not isinstance(target, ast.Name) or target.id.isupper()
+
+
+def _in_class_of(ctx: PyContext, node: ast.AST, bases: frozenset[str]) -> bool:
+    """Defined in the body of a class deriving from one of `bases`: pydantic-settings fields
+    are fallbacks (PR108), Enum members are labels."""
     parent = ctx.parent(node)
-    return isinstance(parent, ast.ClassDef) and _is_settings_class(parent)
+    return isinstance(parent, ast.ClassDef) and _derives_from(parent, bases)
 
 
-def _is_settings_class(node: ast.ClassDef) -> bool:
-    return any(dotted(base).rsplit(".", 1)[-1] in SETTINGS_BASES for base in node.bases)
+def _derives_from(node: ast.ClassDef, bases: frozenset[str]) -> bool:
+    return any(dotted(base).rsplit(".", 1)[-1] in bases for base in node.bases)
 
 
 # --- PR108 -------------------------------------------------------------------------------------
@@ -199,7 +221,7 @@ def secret_fallback(ctx: PyContext) -> Iterable[Hit]:
             if hit:
                 yield hit
     for node in ctx.nodes(ast.ClassDef):
-        if _is_settings_class(node):  # type: ignore[arg-type]
+        if _derives_from(node, SETTINGS_BASES):  # type: ignore[arg-type]
             yield from _settings_field_fallbacks(node)  # type: ignore[arg-type]
 
 
@@ -398,6 +420,8 @@ parts with the password read from a secret; rotate the leaked password.""",
 )
 def credentials_in_url_literal(ctx: PyContext) -> Iterable[Hit]:
     if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
+        return
+    if "://" not in ctx.source:
         return
     names = imported_names(ctx)
     for node in ctx.nodes(ast.Constant):

@@ -302,6 +302,8 @@ set SECURE_PROXY_SSL_HEADER); keep the False values in dev settings only.""",
     good="SESSION_COOKIE_SECURE = True\nCSRF_COOKIE_SECURE = True",
 )
 def insecure_cookie_settings(ctx: PyContext) -> Iterable[Hit]:
+    if "COOKIE_" not in ctx.source:
+        return
     if is_production_settings(ctx.rel):
         for name, value, stmt in module_assignments(ctx):
             if name in COOKIE_FLAGS and is_false(value) and not under_debug_branch(ctx, stmt):

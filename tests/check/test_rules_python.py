@@ -1,0 +1,245 @@
+"""Focused tests for the Python rules' trickier logic: autofixes applied for real, import
+resolution, settings-module detection, secret judgement and the places rules must stay quiet."""
+
+from __future__ import annotations
+
+import ast
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from prodready.check.engine import run_check
+from prodready.check.fix import apply_fixes
+from prodready.check.model import Hit
+from prodready.check.pycontext import PyContext
+from prodready.check.registry import load_rules
+from prodready.check.rules.pyhelpers import is_dev_settings, is_production_settings
+from prodready.check.rules.python_secrets import holds_secret, url_credentials
+from tests.check.helpers import FIXTURES, findings_for
+
+
+def hits(rule_id: str, source: str, rel: str = "app.py") -> list[Hit]:
+    source = textwrap.dedent(source)
+    ctx = PyContext.build(rel, source, ast.parse(source))
+    return list(load_rules()[rule_id].func(ctx))
+
+
+def fix_until_stable(root: Path, rule_id: str) -> None:
+    for _ in range(5):
+        found = run_check(root, select={rule_id}).findings
+        if not apply_fixes(root, found, unsafe=True):
+            return
+
+
+def test_utcnow_fix_adds_the_import_and_converges(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        textwrap.dedent(
+            """\
+            import datetime as dt
+            from datetime import datetime as DT
+
+
+            def stamps():
+                return DT.utcnow(), DT.utcnow(), DT.utcfromtimestamp(0)
+
+
+            def module_style():
+                return dt.datetime.utcnow()
+            """
+        )
+    )
+    fix_until_stable(tmp_path, "PR101")
+    fixed = (tmp_path / "app.py").read_text()
+    assert "utc" not in fixed.replace("UTC", "").lower().replace("datetime", "")
+    assert fixed.count("from datetime import UTC") == 1
+    assert "DT.now(UTC), DT.now(UTC), DT.fromtimestamp(0, UTC)" in fixed
+    assert "dt.datetime.now(dt.UTC)" in fixed
+    namespace: dict[str, object] = {}
+    exec(compile(fixed, "app.py", "exec"), namespace)  # the fixed module runs
+    assert all(value.tzinfo is not None for value in namespace["stamps"]())  # type: ignore[operator]
+
+
+def test_utcnow_fix_is_unsafe_and_reuses_an_existing_utc_import() -> None:
+    (hit,) = hits("PR101", "from datetime import UTC as Z, datetime\nx = datetime.utcnow()\n")
+    assert hit.fix is not None and not hit.fix.safe
+    assert [e.new for e in hit.fix.edits] == ["datetime.now(Z)"]
+
+
+def test_utcnow_of_other_libraries_is_not_reported() -> None:
+    assert not hits("PR101", "import arrow, pendulum\narrow.utcnow()\npendulum.now('UTC')\n")
+
+
+def test_bool_env_fix_parses_and_keeps_precedence(tmp_path: Path) -> None:
+    (tmp_path / "config.py").write_text(
+        'import os\nA = bool(os.getenv("FEATURE_A", True)) == True\nB = bool(os.environ["B"])\n'
+    )
+    fix_until_stable(tmp_path, "PR105")
+    fixed = (tmp_path / "config.py").read_text()
+    assert (
+        'A = (os.getenv("FEATURE_A", "1").lower() in ("1", "true", "yes", "on")) == True' in fixed
+    )
+    assert 'B = os.environ["B"].lower() in ("1", "true", "yes", "on")' in fixed
+
+
+def test_bool_env_presence_checks_are_fine() -> None:
+    assert not hits("PR105", 'import os\nHAS_SENTRY = bool(os.getenv("SENTRY_DSN"))\n')
+    (hit,) = hits("PR105", 'import os\nDEBUG = bool(os.getenv("DEBUG"))\n')
+    assert hit.severity == "error"
+
+
+def test_server_started_by_a_function_called_at_import() -> None:
+    source = """
+        from flask import Flask
+        app = Flask(__name__)
+        def main():
+            app.run()
+        main()
+    """
+    (hit,) = hits("PR103", source)
+    assert "main()" in hit.message
+    guarded = source.replace(
+        "\n        main()", '\n        if __name__ == "__main__":\n            main()'
+    )
+    assert not hits("PR103", guarded)
+
+
+def test_debug_run_in_main_guard_is_a_warning() -> None:
+    (hit,) = hits("PR102", 'if __name__ == "__main__":\n    app.run(debug=True)\n')
+    assert hit.severity == "warning"
+    assert not hits("PR102", "import uvicorn\nuvicorn.run(app, debug=True)\n")
+
+
+@pytest.mark.parametrize(
+    ("rel", "production"),
+    [
+        ("mysite/settings.py", True),
+        ("mysite/settings/production.py", True),
+        ("mysite/settings/base.py", True),
+        ("mysite/settings_prod.py", True),
+        ("mysite/settings/dev.py", False),
+        ("mysite/settings/local.py", False),
+        ("mysite/settings_test.py", False),
+        ("development/app.py", False),
+        ("app.py", False),
+    ],
+)
+def test_production_settings_modules(rel: str, production: bool) -> None:
+    assert is_production_settings(rel) is production
+
+
+def test_dev_settings_need_the_mark_after_settings() -> None:
+    assert not is_dev_settings("devtools/mysite/settings.py")
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("SECRET_KEY", True),
+        ("app.secret_key", True),
+        ("DB_PASSWORD", True),
+        ("client_secret", True),
+        ("JWT_SECRET_KEY", True),
+        ("PASSWORD_RESET_TIMEOUT", False),
+        ("PASSWORD_RESET_SUBJECT", False),
+        ("TOKEN_BACKEND", False),
+        ("CART_SESSION_KEY", False),
+        ("SESSION_COOKIE_NAME", False),
+        ("SECRET_KEY_FILE", False),
+    ],
+)
+def test_secret_names(name: str, secret: bool) -> None:
+    assert holds_secret(name) is secret
+
+
+def test_url_credentials() -> None:
+    found = url_credentials("postgresql://shop:postgres@db:5432/shop")
+    assert found and found.host == "db" and found.judgement.is_problem
+    assert url_credentials("postgresql://db:5432/shop") is None
+    assert url_credentials("postgresql://shop:${DB_PASSWORD}@db/shop") is None
+    assert url_credentials("postgresql://shop:{password}@db/shop") is None
+
+
+SECRETS_IN_BAD_FIXTURES = {
+    "PR107": (
+        "django-insecure-7h$w",
+        "postgres",
+        "keyboard cat",
+        "Vq3p9Lx2Tz8Rk1Wm",
+        "sk_live_51HxYzQ2eZvKYlo2C8b3fA9xN",
+        "my-jwt-secret",
+        "admin",
+    ),
+    "PR108": ("changeme", "postgres", "Zq8#kL2m!Pw9@Xr4Tn6&Vb3", "app", "redis", "dev-token"),
+    "PR119": ("postgres", "Xy7#pQ2!mK9"),
+}
+
+
+@pytest.mark.parametrize("rule_id", sorted(SECRETS_IN_BAD_FIXTURES))
+def test_secret_values_never_appear_in_messages(rule_id: str) -> None:
+    found = findings_for(FIXTURES / rule_id / "bad", rule_id)
+    assert found
+    for finding in found:
+        for secret in SECRETS_IN_BAD_FIXTURES[rule_id]:
+            alone = rf"(?<![\w-]){re.escape(secret)}(?![\w-])"
+            assert not re.search(alone, finding.message), finding.message
+
+
+def test_exception_text_only_reported_for_clients() -> None:
+    source = """
+        @app.post("/x")
+        def view():
+            try:
+                work()
+            except ValueError as exc:
+                return {"error": str(exc)}, 400
+            except Exception as exc:
+                log.exception("failed")
+                return {"error": "internal"}, 500
+
+        def helper():
+            try:
+                work()
+            except Exception as exc:
+                return str(exc)
+    """
+    assert not hits("PR112", source)
+    assert hits("PR112", source.replace('{"error": "internal"}', '{"error": repr(exc)}'))
+
+
+def test_tls_switch_behind_an_explicit_option_is_fine() -> None:
+    source = """
+        import ssl
+        def context(insecure):
+            ctx = ssl.create_default_context()
+            if insecure:
+                ctx.check_hostname = False
+                ctx.verify_mode = ssl.CERT_NONE
+            return ctx
+        MODES = {"none": ssl.CERT_NONE}
+        def strict(ctx):
+            return ctx.verify_mode != ssl.CERT_NONE
+    """
+    assert not hits("PR114", source)
+    assert len(hits("PR114", source.replace("if insecure:", "if True:"))) == 2
+
+
+def test_blocking_call_in_a_sync_helper_inside_async_def_is_fine() -> None:
+    source = """
+        import time
+        async def handler():
+            def work():
+                time.sleep(1)
+            return work
+    """
+    assert not hits("PR115", source)
+
+
+def test_import_time_work_in_scripts_is_fine() -> None:
+    script = "import requests\ndata = requests.get(URL, timeout=5)\nif __name__ == '__main__':\n    print(data)\n"
+    assert not hits("PR110", script, rel="export.py")
+    assert hits("PR110", "import flask\n" + script, rel="web.py")
+    assert not hits(
+        "PR110", "import requests\nrequests.get(URL, timeout=5)\n", rel="scripts/seed.py"
+    )
