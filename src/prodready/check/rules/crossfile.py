@@ -207,6 +207,10 @@ HEALTH_LIBRARIES = frozenset(
     {"prodready", "health_check", "healthcheck", "flask_healthz", "fastapi_health", "django_health"}
 )
 ROUTE_PARAM = re.compile(r"<[^>]+>|\{[^}]+\}")
+BUILTIN_ROUTES = {
+    "fastapi": ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"),
+    "flask": ("/static/<path:filename>",),
+}
 
 
 @rule(
@@ -269,14 +273,20 @@ def _healthchecks(project: Project) -> Iterator[tuple[str, int, str]]:
 
 def _routed(project: Project, path: str) -> bool:
     wanted = "/" + path.strip("/")
-    for route in project.routes:
-        pattern = "/" + route.path.strip("/")
-        pieces = [re.escape(piece) for piece in ROUTE_PARAM.split(pattern)]
-        if re.fullmatch("[^/]+".join(pieces) + "/?", wanted):
-            return True
-        if route.handler == "django" and pattern != "/" and wanted.startswith(pattern + "/"):
-            return True  # admin/ and other included URL sets
-    return False
+    builtin = BUILTIN_ROUTES.get(project.framework or "", ())
+    if any(_route_matches(p, wanted) for p in [*builtin, *(r.path for r in project.routes)]):
+        return True
+    return any(  # Django's admin/ and other included URL sets
+        route.handler == "django"
+        and route.path.strip("/")
+        and wanted.startswith("/" + route.path.strip("/") + "/")
+        for route in project.routes
+    )
+
+
+def _route_matches(pattern: str, wanted: str) -> bool:
+    pieces = [re.escape(piece) for piece in ROUTE_PARAM.split("/" + pattern.strip("/"))]
+    return re.fullmatch("[^/]+".join(pieces) + "/?", wanted) is not None
 
 
 def _mentioned_in_code(project: Project, path: str) -> bool:
@@ -697,6 +707,8 @@ def _graceful_hit(
     given: bool,
 ) -> Iterator[Hit]:
     graceful = setup.setting("graceful_timeout")
+    if not given and graceful is None:
+        return  # both defaults: nobody chose either value, so no mismatch to point at
     value = graceful[0] if graceful and isinstance(graceful[0], int | float) else 30
     if stop >= value:
         return

@@ -1,0 +1,182 @@
+"""The tricky parts of the cross-file rules: .dockerignore semantics, durations, what counts as
+a development server, trusted proxies, defaults, git tracking."""
+
+from __future__ import annotations
+
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from prodready.check.rules.crossfile import _ignored, _seconds
+from tests.check.helpers import findings_for
+
+FLASK = 'from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.get("/health")\ndef health():\n    return "ok"\n'
+
+
+def write(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
+
+
+def places(root: Path, rule_id: str) -> list[tuple[str, int]]:
+    return sorted((f.path, f.line) for f in findings_for(root, rule_id))
+
+
+@pytest.mark.parametrize(
+    ("patterns", "path", "ignored"),
+    [
+        ([".env"], ".env", True),
+        ([".env"], "app/.env", False),
+        (["**/.env"], "app/.env", True),
+        (["**/.env"], ".env", True),
+        ([".env*", "!.env.example"], ".env.production", True),
+        ([".env*", "!.env.example"], ".env.example", False),
+        (["*", "!app"], ".env", True),
+        (["*", "!app"], "app/.env", False),
+        (["config"], "config/.env", True),
+        (["/.env"], ".env", True),
+        (["*.env"], ".env", True),
+        (["__pycache__", ".git"], ".env", False),
+    ],
+)
+def test_dockerignore_semantics(patterns: list[str], path: str, ignored: bool) -> None:
+    assert _ignored(path, patterns) is ignored
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30s", 30), ("1m30s", 90), ("90", 90), ("1min 30s", 90), ("2m", 120), ("500ms", 0.5)],
+)
+def test_durations(text: str, seconds: float) -> None:
+    assert _seconds(text) == pytest.approx(seconds)
+
+
+def test_durations_without_a_limit() -> None:
+    assert _seconds("infinity") is None
+    assert _seconds("0") is None
+
+
+def test_uvicorn_run_without_reload_is_a_production_server(tmp_path: Path) -> None:
+    main = "import uvicorn\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\nif __name__ == '__main__':\n"
+    write(
+        tmp_path,
+        {
+            "main.py": main + "    uvicorn.run('main:app', host='0.0.0.0', workers=4)\n",
+            "reload.py": main + "    uvicorn.run('main:app', reload=True)\n",
+            "Procfile": "web: python main.py\nalt: python reload.py\n",
+        },
+    )
+    assert places(tmp_path, "PR901") == [("Procfile", 2)]
+
+
+def test_app_target_through_package_reexport_and_factory(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "shop/__init__.py": "from .web import app\n",
+            "shop/web.py": FLASK,
+            "shop/factory.py": "from flask import Flask\n\n\ndef make():\n    return Flask(__name__)\n",
+            "Procfile": (
+                "web: gunicorn shop:app\n"
+                "alt: gunicorn 'shop.factory:make()'\n"
+                "bad: gunicorn shop.factory:create_app\n"
+            ),
+        },
+    )
+    assert places(tmp_path, "PR902") == [("Procfile", 3)]
+
+
+def test_proxy_on_loopback_is_trusted_by_gunicorn_default(tmp_path: Path) -> None:
+    nginx = """
+        server {
+            listen 80;
+            location / {
+                proxy_set_header X-Forwarded-Proto $scheme;
+                proxy_pass http://%s:8000;
+            }
+        }
+        """
+    files = {
+        "app.py": FLASK,
+        "deploy/shop.service": "[Service]\nExecStart=/srv/.venv/bin/gunicorn -b 127.0.0.1:8000 app:app\n",
+        "deploy/nginx/site.conf": nginx % "127.0.0.1",
+    }
+    assert places(write(tmp_path / "local", files), "PR912") == []
+    files["deploy/nginx/site.conf"] = nginx % "10.0.0.7"
+    files["deploy/shop.service"] = files["deploy/shop.service"].replace("127.0.0.1", "0.0.0.0")
+    # a proxy on another host that is not a compose service: where it points is unknown
+    assert places(write(tmp_path / "remote", files), "PR912") == []
+
+
+def test_django_secure_proxy_header_counts_as_trust(tmp_path: Path) -> None:
+    files = {
+        "shop/settings.py": 'ROOT_URLCONF = "shop.urls"\nWSGI_APPLICATION = "shop.wsgi.application"\n',
+        "shop/wsgi.py": "from django.core.wsgi import get_wsgi_application\n\napplication = get_wsgi_application()\n",
+        "Dockerfile": 'FROM python:3.12-slim\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "shop.wsgi:application"]\n',
+        "compose.yaml": "services:\n  web:\n    build: .\n  nginx:\n    image: nginx:1.27\n",
+        "deploy/nginx/site.conf": (
+            "server {\n  location / {\n    proxy_set_header X-Forwarded-Proto $scheme;\n"
+            "    proxy_pass http://web:8000;\n  }\n}\n"
+        ),
+    }
+    assert places(write(tmp_path / "untrusted", files), "PR912") == [("deploy/nginx/site.conf", 3)]
+    files["shop/settings.py"] += 'SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")\n'
+    assert places(write(tmp_path / "trusted", files), "PR912") == []
+
+
+def test_default_stop_timeouts_alone_are_not_reported(tmp_path: Path) -> None:
+    files = {
+        "app.py": FLASK,
+        "Dockerfile": 'FROM python:3.12-slim\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n',
+        "compose.yaml": "services:\n  web:\n    build: .\n",
+    }
+    assert places(write(tmp_path / "defaults", files), "PR908") == []
+    files["deploy/app.service"] = (
+        "[Service]\nExecStart=/srv/.venv/bin/gunicorn --graceful-timeout 60 app:app\n"
+        "TimeoutStopSec=45\n"
+    )
+    assert places(write(tmp_path / "systemd", files), "PR908") == [("deploy/app.service", 3)]
+
+
+def test_only_tracked_env_files_are_reported(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            ".env": "SECRET_KEY=x\n",
+            ".env.example": "SECRET_KEY=change-me\n",
+            "deploy/.env.production": "SECRET_KEY=y\n",
+            "app.py": FLASK,
+        },
+    )
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(
+        ["git", "-C", str(tmp_path), "add", ".env.example", "deploy/.env.production", "app.py"],
+        check=True,
+    )
+    assert places(tmp_path, "PR909") == [("deploy/.env.production", 1)]
+
+
+def test_fastapi_docs_and_routes_registered_in_code_are_known(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "main.py": (
+                "from fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+                '@app.get("/items")\ndef items():\n    return []\n\n\n'
+                'app.add_api_route("/ping", lambda: "pong")\n'
+            ),
+            "Dockerfile": (
+                "FROM python:3.12\n"
+                "HEALTHCHECK CMD curl -f http://localhost:8000/docs && "
+                "curl -f http://localhost:8000/ping && curl -f http://localhost:8000/ready\n"
+                'CMD ["uvicorn", "main:app", "--host", "0.0.0.0"]\n'
+            ),
+        },
+    )
+    found = findings_for(tmp_path, "PR903")
+    assert [(f.line, "/ready" in f.message) for f in found] == [(2, True)]
