@@ -85,11 +85,11 @@ class Server:
     def _all_loaded(self) -> bool:
         """Every worker has loaded the app (its ready marker), so later edits to the app's
         files are not picked up by a worker still booting."""
-        state = environ_of(self.pid).get(STATE_ENV)
-        if state is None:  # Granian: no markers
+        markers = ready_dir(Path(environ_of(self.pid).get(STATE_ENV, "/nonexistent")))
+        if not markers.is_dir():  # Granian: no markers
             return True
         workers = self.workers()
-        return bool(workers) and all((ready_dir(Path(state)) / str(p)).exists() for p in workers)
+        return bool(workers) and all((markers / str(pid)).exists() for pid in workers)
 
     @property
     def pid(self) -> int:

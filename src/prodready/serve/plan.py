@@ -245,12 +245,19 @@ def _concurrency(
                 "no handler found waiting on I/O: a few threads per worker so a slow client "
                 "does not stall it, without fighting over the GIL",
             )
-        cpu_workers = max(2, machine.cpus + 1)
-        workers_why = (
-            f"usable CPUs + 1 ({machine.cpus} + 1): one process per CPU for the GIL-bound "
-            "part, one more to cover time spent in the kernel; at least 2 so a recycle or a "
-            "reload always leaves one serving"
-        )
+        if overrides.server == "granian":
+            cpu_workers = max(2, machine.cpus)
+            workers_why = (
+                f"one process per usable CPU ({machine.cpus}): Granian's Rust runtime does the "
+                "network I/O outside the GIL; at least 2 so a respawn always leaves one serving"
+            )
+        else:
+            cpu_workers = max(2, machine.cpus + 1)
+            workers_why = (
+                f"usable CPUs + 1 ({machine.cpus} + 1): one process per CPU for the GIL-bound "
+                "part, one more to cover time spent in the kernel; at least 2 so a recycle or "
+                "a reload always leaves one serving"
+            )
     workers = _workers(cpu_workers, workers_why, machine, overrides, probe)
     return [s for s in (workers, worker_class, threads) if s is not None]
 

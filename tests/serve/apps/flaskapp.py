@@ -5,6 +5,8 @@ import time
 
 from flask import Flask
 
+from prodready.runtime.health import is_draining
+
 try:
     from version import NUMBER
 except ImportError:
@@ -27,7 +29,7 @@ def wait():
 @app.get("/slow")
 def slow():
     time.sleep(2)
-    return {"slow": True}
+    return {"slow": True, "draining_when_done": is_draining()}
 
 
 @app.get("/version")

@@ -1,0 +1,123 @@
+"""compute_plan on fixed machines: each number and the reason given for it (no processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prodready.errors import AppNotFoundError, UsageError
+from prodready.project import detect
+from prodready.serve.machine import Machine
+from prodready.serve.plan import Overrides, ServerPlan, compute_plan
+from prodready.serve.probe import AppTarget, ProbeResult
+
+APPS = Path(__file__).parent / "apps"
+MIB = 1 << 20
+
+
+def machine(cpus: int = 2, memory_mib: int = 4096) -> Machine:
+    return Machine(cpus, f"{cpus} CPUs", memory_mib * MIB, "test", "/dev/shm")
+
+
+def plan_for(
+    target: str = "flaskapp:app",
+    on: Machine | None = None,
+    rss_mib: int = 50,
+    interface: str = "wsgi",
+    **overrides,
+) -> ServerPlan:
+    probe = ProbeResult(AppTarget.parse(target), interface, rss_mib * MIB)
+    return compute_plan(
+        detect(APPS),
+        on or machine(),
+        Overrides(target=target, state_dir="/run/test", **overrides),
+        probe,
+    )
+
+
+def why(plan: ServerPlan, name: str) -> str:
+    return next(s.why for s in plan.settings if s.name == name)
+
+
+def test_sync_handlers_waiting_on_io_get_gthread_with_many_threads() -> None:
+    plan = plan_for()
+    assert plan["worker_class"] == "gthread"
+    assert plan["threads"] == 32
+    assert "/wait (flaskapp.py:" in why(plan, "threads")
+
+
+def test_workers_follow_the_usable_cpus() -> None:
+    assert plan_for(on=machine(cpus=4))["workers"] == 5
+    assert plan_for(on=machine(cpus=1))["workers"] == 2, "never fewer than 2"
+
+
+def test_workers_are_capped_by_memory_with_the_measured_rss() -> None:
+    plan = plan_for(on=machine(cpus=8, memory_mib=512), rss_mib=200)
+    assert plan["workers"] == 2
+    assert "capped by memory" in why(plan, "workers")
+    assert "200 MiB per worker (measured)" in why(plan, "workers")
+
+
+def test_asgi_apps_get_the_uvicorn_worker_and_no_threads() -> None:
+    plan = plan_for("asgiapp:app", interface="asgi")
+    assert plan["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert plan["workers"] == 2
+    with pytest.raises(KeyError):
+        plan["threads"]
+
+
+def test_timeouts_are_consistent() -> None:
+    plan = plan_for()
+    assert plan["graceful_timeout"] <= plan["timeout"]
+    assert plan["graceful_timeout"] < 30, "inside Kubernetes' default grace period"
+    assert plan["keepalive"] < plan["graceful_timeout"]
+
+
+def test_max_requests_jitter_is_wide() -> None:
+    plan = plan_for(max_requests=100)
+    assert (plan["max_requests"], plan["max_requests_jitter"]) == (100, 50)
+
+
+def test_bind_comes_from_port_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PORT", "9123")
+    assert plan_for()["bind"] == ["0.0.0.0:9123"]
+    assert plan_for(bind="127.0.0.1:7000")["bind"] == ["127.0.0.1:7000"]
+    monkeypatch.setenv("PORT", "http")
+    with pytest.raises(UsageError):
+        plan_for()
+
+
+def test_a_bad_bind_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="bad --bind"):
+        plan_for(bind="localhost")
+
+
+def test_forwarded_headers_are_trusted_only_from_the_given_proxies() -> None:
+    assert plan_for()["forwarded_allow_ips"] == "127.0.0.1,::1"
+    behind = plan_for(proxies=("10.0.0.5", "10.0.0.6"))
+    assert behind["forwarded_allow_ips"] == "10.0.0.5,10.0.0.6"
+    assert behind["keepalive"] > 60, "longer than the proxy's idle timeout"
+
+
+def test_runtime_files_live_in_the_state_dir() -> None:
+    plan = plan_for()
+    assert plan["control_socket"] == "/run/test/gunicorn.ctl"
+    assert plan["pidfile"] == "/run/test/server.pid"
+    assert plan["worker_tmp_dir"] == "/dev/shm"
+    assert plan["preload_app"] is False
+
+
+def test_the_gunicorn_conf_sets_what_the_plan_says() -> None:
+    plan = plan_for()
+    namespace: dict = {}
+    exec(compile(plan.to_gunicorn_conf(), "gunicorn.conf.py", "exec"), namespace)
+    for setting in plan.settings:
+        assert namespace[setting.name] == setting.value, setting.name
+    assert callable(namespace["child_exit"]) and callable(namespace["post_worker_init"])
+    assert namespace["logconfig_dict"]["loggers"]["gunicorn.access"]["level"] == "WARNING"
+
+
+def test_no_app_found_says_so(tmp_path: Path) -> None:
+    with pytest.raises(AppNotFoundError, match="no WSGI or ASGI app found"):
+        compute_plan(detect(tmp_path), machine(), Overrides())

@@ -1,0 +1,129 @@
+"""`prodready serve` as users run it: real Gunicorn (gthread, uvicorn worker) and Granian."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_prodready
+from tests.serve.support import free_port, get
+
+SLOW_REQUESTS = 6
+
+
+def test_sigterm_lets_every_request_in_flight_finish(serve) -> None:
+    server = serve("flaskapp:app")
+    with ThreadPoolExecutor(SLOW_REQUESTS) as pool:
+        in_flight = [pool.submit(get, server.base + "/slow", 30) for _ in range(SLOW_REQUESTS)]
+        time.sleep(0.5)
+        exit_code = server.stop()
+        answers = [future.result() for future in in_flight]
+
+    assert exit_code == 0
+    assert [status for status, _ in answers] == [200] * SLOW_REQUESTS
+    assert all(json.loads(body)["draining_when_done"] for _, body in answers), (
+        "SIGTERM turned readiness to draining in the workers"
+    )
+    with pytest.raises(OSError):
+        get(server.base + "/ping", timeout=2)
+
+
+def test_asgi_app_runs_on_the_uvicorn_worker(serve) -> None:
+    server = serve("asgiapp:app", ready_path="/")
+    assert get(server.base + "/")[1] == b"ok"
+    assert "uvicorn_worker.UvicornWorker" in server.log()
+
+
+def test_granian_serves_the_same_app(serve) -> None:
+    server = serve("flaskapp:app", "--server", "granian")
+    assert json.loads(get(server.base + "/ping")[1]) == {"ok": True}
+
+
+def test_logs_are_json_lines_on_stdout(serve) -> None:
+    server = serve("flaskapp:app", "--access-log")
+    get(server.base + "/ping")
+    events = server.log_events()
+    assert any(e["event"].startswith("Listening at") for e in events)
+    assert any(e.get("path") == "/ping" and e.get("status") == 200 for e in events)
+
+
+def test_printed_config_is_accepted_by_gunicorn(app_dir: Path) -> None:
+    printed = run_prodready("serve", "flaskapp:app", "--print-config", cwd=app_dir)
+    assert printed.returncode == 0, printed.stderr
+    conf = app_dir / "gunicorn.conf.py"
+    conf.write_text(printed.stdout)
+    checked = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--check-config", "-c", str(conf)],
+        cwd=app_dir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr + checked.stdout
+    assert "worker_class = 'gthread'" in printed.stdout
+
+
+def test_explain_gives_each_value_and_why(app_dir: Path) -> None:
+    completed = run_prodready("serve", "flaskapp:app", "--explain", cwd=app_dir)
+    assert completed.returncode == 0, completed.stderr
+    text = completed.stdout
+    for name in ("workers", "worker_class", "threads", "timeout", "graceful_timeout"):
+        assert f"\n{name} " in text
+    assert "handlers wait on I/O: /wait" in text
+    assert "per worker (measured)" in text
+
+
+# --- bad input: one line, a hint, exit 2, no traceback ------------------------------------------
+
+
+def _one_clear_line(completed: subprocess.CompletedProcess[str], message: str) -> None:
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    lines = completed.stderr.splitlines()
+    assert lines[0].startswith("error: ") and message in lines[0], completed.stderr
+    assert all(line.startswith(("error: ", "hint: ")) for line in lines), completed.stderr
+    assert "Traceback" not in completed.stderr + completed.stdout
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("missing_module:app", "no module named 'missing_module'"),
+        ("flaskapp:missing", "module flaskapp has no attribute 'missing'"),
+        ("notapp:app", "notapp:app is a dict, not a WSGI or ASGI app"),
+        (
+            "raises:app",
+            "importing raises raised KeyError: 'RISK_DATABASE_URL_NOT_SET' (raises.py:5)",
+        ),
+    ],
+)
+def test_an_app_that_cannot_be_served_is_one_clear_line(
+    app_dir: Path, target: str, message: str
+) -> None:
+    completed = run_prodready(
+        "serve", target, "--bind", f"127.0.0.1:{free_port()}", cwd=app_dir, timeout=60
+    )
+    _one_clear_line(completed, message)
+
+
+def test_a_port_in_use_is_one_clear_line(app_dir: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        completed = run_prodready(
+            "serve", "flaskapp:app", "--bind", f"127.0.0.1:{port}", cwd=app_dir, timeout=60
+        )
+    _one_clear_line(completed, f"port {port} on 127.0.0.1 is already in use")
+
+
+def test_reload_without_a_server_is_one_clear_line(tmp_path: Path) -> None:
+    completed = run_prodready("reload", "--pid", tmp_path / "none.pid")
+    _one_clear_line(completed, "no running server has its pid in")
