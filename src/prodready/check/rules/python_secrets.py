@@ -448,3 +448,74 @@ def _is_docstring_or_fallback(ctx: PyContext, node: ast.AST, names: dict[str, st
         read = env_read(parent, names)
         return read is not None and read.default is node
     return False
+
+
+# --- PR120 -------------------------------------------------------------------------------------
+
+RANDOM_SOURCES = frozenset(
+    {
+        "secrets.token_hex",
+        "secrets.token_urlsafe",
+        "secrets.token_bytes",
+        "os.urandom",
+        "uuid.uuid4",
+        "django.core.management.utils.get_random_secret_key",
+        "cryptography.fernet.Fernet.generate_key",
+    }
+)
+
+
+@rule(
+    "PR120",
+    "secret-generated-per-process",
+    title="Signing secret generated at import time (different in every worker)",
+    severity=Severity.WARNING,
+    kind=PY,
+    why="""
+`app.secret_key = os.urandom(24)` or `SECRET_KEY: str = secrets.token_urlsafe(32)` makes a new
+key each time the module is imported, which is once per Gunicorn worker and again on every
+restart or deploy. A session cookie, CSRF token or JWT signed by one worker is rejected by the
+others (users are logged out at random, forms fail with CSRF errors behind a load balancer),
+and everyone is logged out on each deploy. With a fallback (`os.getenv("SECRET_KEY") or
+secrets.token_hex()`) it only happens when the variable is missing, which hides the cause.
+""",
+    fix="""Generate the key once, store it as a secret, and read it from the environment:
+`SECRET_KEY = os.environ["SECRET_KEY"]`.""",
+    bad="app.secret_key = os.urandom(24)",
+    good='app.secret_key = os.environ["FLASK_SECRET_KEY"]',
+)
+def secret_generated_per_process(ctx: PyContext) -> Iterable[Hit]:
+    if not any(word in ctx.source for word in ("secrets", "urandom", "uuid", "generate_key")):
+        return
+    names = imported_names(ctx)
+    for node, name, value in _secret_values(ctx):
+        source = _random_source(value, names)
+        if source and ctx.at_import_time(node):
+            yield Hit(
+                node.lineno,  # type: ignore[attr-defined]
+                f"`{name}` comes from `{source}()` at import time: every worker process gets "
+                "a different key",
+            )
+
+
+def _secret_values(ctx: PyContext) -> Iterator[tuple[ast.AST, str, ast.expr]]:
+    for kind in (ast.Assign, ast.AnnAssign):
+        for node in ctx.nodes(kind):
+            value = node.value  # type: ignore[attr-defined]
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
+            for target in targets:
+                name = _target_name(target)
+                if value is not None and name and holds_secret(name):
+                    yield node, name, value
+    for node in ctx.nodes(ast.keyword):
+        if node.arg and holds_secret(node.arg):  # type: ignore[attr-defined]
+            yield node, node.arg, node.value  # type: ignore[attr-defined]
+
+
+def _random_source(value: ast.expr, names: dict[str, str]) -> str | None:
+    for node in ast.walk(value):
+        if isinstance(node, ast.Call):
+            callee = dotted(node.func)
+            if qualify(names, callee) in RANDOM_SOURCES:
+                return callee
+    return None
