@@ -16,6 +16,7 @@ RULE_MODULES = (
     "prodready.check.rules.python_settings",
     "prodready.check.rules.python_secrets",
     "prodready.check.rules.python_io",
+    "prodready.check.rules.python_net",
     "prodready.check.rules.dockerfile",
     "prodready.check.rules.compose",
     "prodready.check.rules.nginx",

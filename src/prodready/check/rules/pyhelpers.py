@@ -193,3 +193,25 @@ def under_debug_branch(ctx: PyContext, node: ast.AST) -> bool:
         if isinstance(ancestor, ast.If) and "DEBUG" in ctx.segment(ancestor.test).upper():
             return True
     return False
+
+
+# --- outbound HTTP (PR110, PR113, PR115) ---------------------------------------------------
+
+HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
+URLOPEN = frozenset(
+    {"urllib.request.urlopen", "urllib2.urlopen", "six.moves.urllib.request.urlopen"}
+)
+REQUESTS_SESSION = frozenset({"requests.Session", "requests.session", "requests.sessions.Session"})
+
+
+def requests_call(callee: str, names: dict[str, str], sessions: set[str]) -> bool:
+    """`requests.get(...)`, `from requests import post; post(...)`, `session.get(...)` on a
+    `requests.Session()`."""
+    base, _, verb = qualify(names, callee).rpartition(".")
+    if verb not in HTTP_VERBS:
+        return False
+    return base in ("requests", "requests.api") or callee.rpartition(".")[0] in sessions
+
+
+def requests_sessions(ctx: PyContext) -> set[str]:
+    return names_assigned_from(ctx, "Session", "session", qualified=REQUESTS_SESSION)

@@ -1,6 +1,6 @@
-"""Python rules, part 4: what the code does with the outside world (PR110-PR115): work at import
-time, static files served from the project root, exception text sent to clients, outbound HTTP
-without a timeout, TLS verification turned off, and blocking calls inside `async def`."""
+"""Python rules, part 4: work at import time, static files served from the project root and
+exception text sent to clients (PR110-PR112). Outbound calls (timeouts, TLS, blocking calls in
+async code) are in python_net.py."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from prodready.check.model import Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
 from prodready.check.rules.pyhelpers import (
+    HTTP_VERBS,
+    URLOPEN,
     dotted,
     imported_names,
-    in_main_guard,
-    is_false,
     is_script,
     keyword,
     module_assignments,
@@ -26,26 +26,6 @@ from prodready.check.rules.pyhelpers import (
 from prodready.project.model import FileKind
 
 PY = FileKind.PYTHON.value
-
-HTTP_VERBS = frozenset({"get", "post", "put", "patch", "delete", "head", "options", "request"})
-URLOPEN = frozenset(
-    {"urllib.request.urlopen", "urllib2.urlopen", "six.moves.urllib.request.urlopen"}
-)
-REQUESTS_SESSION = frozenset({"requests.Session", "requests.session", "requests.sessions.Session"})
-
-
-def requests_call(callee: str, names: dict[str, str], sessions: set[str]) -> bool:
-    """`requests.get(...)`, `from requests import post; post(...)`, `session.get(...)` on a
-    `requests.Session()`."""
-    base, _, verb = qualify(names, callee).rpartition(".")
-    if verb not in HTTP_VERBS:
-        return False
-    return base in ("requests", "requests.api") or callee.rpartition(".")[0] in sessions
-
-
-def requests_sessions(ctx: PyContext) -> set[str]:
-    return names_assigned_from(ctx, "Session", "session", qualified=REQUESTS_SESSION)
-
 
 # --- PR110 -------------------------------------------------------------------------------------
 
@@ -410,206 +390,3 @@ def _is_view(ctx: PyContext, function: ast.FunctionDef | ast.AsyncFunctionDef) -
 def _short(ctx: PyContext, node: ast.AST) -> str:
     text = " ".join(ctx.segment(node).split())
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-# --- PR113 -------------------------------------------------------------------------------------
-
-
-@rule(
-    "PR113",
-    "http-call-without-timeout",
-    title="Outbound HTTP call without a timeout",
-    severity=Severity.WARNING,
-    kind=PY,
-    why="""
-`requests` and `urllib` wait forever by default. When the service you call stops answering
-(a hung load balancer, a dropped connection without RST, a slow third-party API), each request
-that reaches this call holds a worker until Gunicorn kills it: a few slow upstream calls use
-up every worker and the whole app stops answering, including its health check. The requests
-docs: "Nearly all production code should use this parameter in nearly all requests."
-(httpx has a 5 s default and is not reported.)
-""",
-    fix="""Pass an explicit timeout shorter than the worker timeout: `requests.post(url, json=body,
-timeout=(3.05, 10))`, `urlopen(req, timeout=10)`.""",
-    bad="requests.post(WEBHOOK_URL, json=payload)",
-    good="requests.post(WEBHOOK_URL, json=payload, timeout=10)",
-)
-def http_call_without_timeout(ctx: PyContext) -> Iterable[Hit]:
-    names = imported_names(ctx)
-    sessions = requests_sessions(ctx)
-    for call, callee in ctx.calls_named(*HTTP_VERBS, "urlopen"):
-        if any(k.arg is None for k in call.keywords) or in_main_guard(ctx, call):
-            continue  # **kwargs may carry the timeout; a __main__ block is a one-off script
-        if requests_call(callee, names, sessions):
-            limit = keyword(call, "timeout")
-        elif qualify(names, callee) in URLOPEN:
-            limit = keyword(call, "timeout") or _arg(call, 2)
-        else:
-            continue
-        if limit is None:
-            yield Hit(
-                call.lineno,
-                f"`{callee}()` has no timeout: it waits forever on a stalled server",
-                call.col_offset + 1,
-            )
-        elif isinstance(limit, ast.Constant) and limit.value is None:
-            yield Hit(
-                call.lineno,
-                f"`{callee}(timeout=None)` waits forever on a stalled server",
-                call.col_offset + 1,
-            )
-
-
-# --- PR114 -------------------------------------------------------------------------------------
-
-VERIFY_KEYWORDS = frozenset({"verify", "verify_ssl", "verify_certs", "ssl_verify"})
-
-
-@rule(
-    "PR114",
-    "tls-verification-disabled",
-    title="TLS certificate verification disabled",
-    severity=Severity.ERROR,
-    kind=PY,
-    why="""
-`verify=False`, `ssl.CERT_NONE`, `check_hostname = False` and `_create_unverified_context()`
-accept any certificate, so anyone on the network path (a compromised router, a cloud
-neighbour, a malicious Wi-Fi, a DNS hijack) can impersonate the API or database you call and
-read or change the credentials and data you send. The usual cause is a self-signed or
-internal CA certificate; the fix is to trust that CA, not to turn checking off.
-""",
-    fix="""Remove it; for an internal CA pass its bundle: `verify="/etc/ssl/internal-ca.pem"`
-(requests/httpx) or `ssl.create_default_context(cafile=...)`.""",
-    bad="requests.get(url, verify=False, timeout=5)",
-    good='requests.get(url, verify="/etc/ssl/certs/internal-ca.pem", timeout=5)',
-)
-def tls_verification_disabled(ctx: PyContext) -> Iterable[Hit]:
-    seen: set[int] = set()
-    for node, message in _tls_switches(ctx):
-        line = node.lineno  # type: ignore[attr-defined]
-        if line not in seen and not _behind_opt_in(ctx, node):
-            seen.add(line)
-            yield Hit(line, message)
-
-
-OPT_IN = re.compile(r"insecure|verify|self_?signed|unverified", re.IGNORECASE)
-
-
-def _behind_opt_in(ctx: PyContext, node: ast.AST) -> bool:
-    """`if insecure:` / `if not settings.VERIFY_TLS:`: an explicit switch, like `curl -k`."""
-    return any(
-        isinstance(a, ast.If | ast.IfExp) and OPT_IN.search(ctx.segment(a.test))
-        for a in ctx.ancestors(node)
-    )
-
-
-def _is_set(ctx: PyContext, node: ast.AST) -> bool:
-    """`ctx.verify_mode = ssl.CERT_NONE` or `cert_reqs=ssl.CERT_NONE`, not a comparison or a
-    lookup table of modes."""
-    return isinstance(ctx.parent(node), ast.Assign | ast.AnnAssign | ast.keyword)
-
-
-def _tls_switches(ctx: PyContext) -> Iterator[tuple[ast.AST, str]]:
-    """(node, message) for each place that turns certificate checking off."""
-    if not any(word in ctx.source for word in ("verify", "ssl", "cert_reqs", "CERT_NONE")):
-        return
-    aiohttp = "aiohttp" in ctx.imports
-    off = "disables TLS certificate verification"
-    for node in ctx.nodes(ast.keyword):
-        assert isinstance(node, ast.keyword)
-        call = ctx.parent(node)
-        callee = dotted(call.func) if isinstance(call, ast.Call) else "call"
-        if callee.startswith("jwt."):
-            continue  # PyJWT 1.x `verify=False` skips the signature check, not TLS
-        if is_false(node.value) and (
-            node.arg in VERIFY_KEYWORDS or (node.arg == "ssl" and aiohttp)
-        ):
-            yield node, f"`{callee}(..., {node.arg}=False)` {off}"
-        elif node.arg == "cert_reqs" and str_value(node.value) == "CERT_NONE":
-            yield node, f'`{callee}(..., cert_reqs="CERT_NONE")` {off}'
-    if "_create_unverified_context" in ctx.source:
-        for node in ctx.nodes(ast.Attribute):
-            if node.attr == "_create_unverified_context":  # type: ignore[attr-defined]
-                yield node, f"`{dotted(node)}` {off}"
-    if "CERT_NONE" in ctx.source:
-        for kind in (ast.Attribute, ast.Name):
-            for node in ctx.nodes(kind):
-                if dotted(node).endswith("CERT_NONE") and _is_set(ctx, node):
-                    yield node, f"`{dotted(node)}` {off}"
-    for node in ctx.nodes(ast.Assign):
-        assert isinstance(node, ast.Assign)
-        for target in node.targets:
-            if not (isinstance(target, ast.Attribute) and is_false(node.value)):
-                continue
-            if target.attr == "check_hostname":
-                yield node, f"`{dotted(target)} = False` accepts certificates for any host"
-            elif target.attr == "verify" and "requests" in ctx.imports:
-                yield node, f"`{dotted(target)} = False` {off}"
-
-
-# --- PR115 -------------------------------------------------------------------------------------
-
-BLOCKING: dict[str, str] = {
-    "time.sleep": "sleeps",
-    **dict.fromkeys(URLOPEN, "waits on HTTP"),
-    **{
-        f"{module}.connect": "opens a blocking database connection"
-        for module in ("psycopg2", "psycopg", "pymysql", "MySQLdb", "sqlite3")
-    },
-    **{
-        f"subprocess.{name}": "waits for a subprocess"
-        for name in ("run", "call", "check_call", "check_output")
-    },
-    "os.system": "waits for a subprocess",
-}
-
-
-@rule(
-    "PR115",
-    "blocking-call-in-async",
-    title="Blocking call inside async def",
-    severity=Severity.WARNING,
-    kind=PY,
-    why="""
-An `async def` handler runs on the worker's single event-loop thread. A blocking call in it
-(time.sleep, requests, urlopen, a sync database driver, subprocess.run) freezes that thread:
-every other request on the worker, health checks included, waits until it returns, so one
-slow upstream call turns into timeouts for all concurrent users. FastAPI runs plain `def`
-endpoints in a thread pool precisely to avoid this.
-""",
-    fix="""Use the async counterpart (`await asyncio.sleep`, httpx.AsyncClient, psycopg
-AsyncConnection, asyncio.create_subprocess_exec), `await run_in_threadpool(fn, ...)`, or make
-the endpoint a plain `def`.""",
-    bad="async def translate(text):\n    return requests.post(URL, json={'q': text}).json()",
-    good=(
-        "async def translate(text):\n    async with httpx.AsyncClient(timeout=5) as client:\n"
-        "        return (await client.post(URL, json={'q': text})).json()"
-    ),
-)
-def blocking_call_in_async(ctx: PyContext) -> Iterable[Hit]:
-    if not ctx.nodes(ast.AsyncFunctionDef):
-        return
-    names = imported_names(ctx)
-    sessions = requests_sessions(ctx)
-    lasts = {name.rsplit(".", 1)[-1] for name in BLOCKING} | HTTP_VERBS
-    for call, callee in ctx.calls_named(*lasts):
-        function = ctx.enclosing_function(call)
-        if not isinstance(function, ast.AsyncFunctionDef):
-            continue
-        if requests_call(callee, names, sessions):
-            what = "waits on HTTP"
-        else:
-            what = BLOCKING.get(qualify(names, callee), "")
-        if what and not _inside_lambda(ctx, call):
-            yield Hit(
-                call.lineno,
-                f"`{callee}()` {what} inside `async def {function.name}`: the whole event loop "
-                "stalls",
-                call.col_offset + 1,
-            )
-
-
-def _inside_lambda(ctx: PyContext, call: ast.Call) -> bool:
-    """`run_in_executor(None, lambda: requests.get(url))` runs the call in a thread; the
-    lambda is not a FunctionDef, so enclosing_function() still names the async def."""
-    return any(isinstance(a, ast.Lambda) for a in ctx.ancestors(call))
