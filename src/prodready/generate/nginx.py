@@ -47,6 +47,7 @@ def render_site(ctx: DeployContext, listen: Listen) -> str:
         client_max_body_size=ctx.client_max_body_size,
         read_timeout=ctx.request_timeout + 5,
         stream_paths=ctx.stream_paths,
+        security_headers=render("security-headers.conf.j2").strip(),
     )
 
 

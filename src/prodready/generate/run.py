@@ -54,11 +54,23 @@ def parse_only(text: str | None) -> list[Kind]:
     return [kind for kind in RENDERERS if kind.value in wanted]
 
 
+def _require_directory(root: Path) -> None:
+    try:
+        exists, is_directory = root.exists(), root.is_dir()
+    except OSError as error:
+        raise InputError(
+            f"cannot read {root}: {error.strerror}", "check its permissions"
+        ) from error
+    if not exists:
+        raise InputError(f"{root} does not exist", "give the directory of the app")
+    if not is_directory:
+        raise InputError(f"{root} is not a directory", "give the directory of the app")
+
+
 def init_project(
     root: Path, options: Options, kinds: Iterable[Kind] | None = None, force: bool = False
 ) -> InitResult:
-    if not root.is_dir():
-        raise InputError(f"{root} is not a directory", "give the directory of the app")
+    _require_directory(root)
     project = detect(root)
     target = nginx_target(options.nginx_version, options.openssl_version)
     context = build_context(project, options, target)

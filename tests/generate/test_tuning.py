@@ -1,0 +1,125 @@
+"""What the files are tuned to: the runtime kit's routes, the target nginx and OpenSSL,
+streaming routes, migrations."""
+
+from __future__ import annotations
+
+import yaml
+
+from prodready.generate.context import Options
+from prodready.generate.nginxtarget import parse_version
+from prodready.generate.run import init_project, parse_only
+from tests.generate.conftest import FLASK_APP, flask_app, write_app
+
+KIT_APP = """\
+from flask import Flask
+from prodready.runtime import Production
+
+app = Flask(__name__)
+prod = Production(app)
+
+
+@app.get("/")
+def index():
+    return "hello"
+"""
+
+SSE_APP = (
+    FLASK_APP
+    + """
+
+@app.get("/events/stream")
+def stream():
+    return "data: x\\n\\n"
+"""
+)
+
+
+def test_kit_routes_drive_probes_healthchecks_and_metrics(tmp_path):
+    root = write_app(tmp_path / "kit", {"app.py": KIT_APP, "requirements.txt": "flask==3.1.0\n"})
+    result = init_project(root, Options())
+    assert result.context.probes.uses_kit and result.context.notes == [
+        "no Python version pinned (.python-version, pyproject): using 3.12"
+    ]
+    assert "http://127.0.0.1:8000/health/ready" in (root / "Dockerfile").read_text()
+    compose = yaml.safe_load((root / "compose.yaml").read_text())
+    assert "/health/ready" in " ".join(compose["services"]["app"]["healthcheck"]["test"])
+    deployment = next(yaml.safe_load_all((root / "deploy/kubernetes/kit.yaml").read_text()))
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    assert container["livenessProbe"]["httpGet"]["path"] == "/health/live"
+    assert container["readinessProbe"]["httpGet"]["path"] == "/health/ready"
+    assert container["startupProbe"]["httpGet"]["path"] == "/health/live"
+    assert deployment["spec"]["template"]["metadata"]["annotations"]["prometheus.io/path"] == (
+        "/metrics"
+    )
+    conf = (root / "gunicorn.conf.py").read_text()
+    assert "prepare_multiprocess_dir(" in conf and "mark_worker_dead(worker.pid)" in conf
+    rules = yaml.safe_load((root / "deploy/prometheus/kit-alerts.yml").read_text())
+    exprs = " ".join(r["expr"] for r in rules["groups"][0]["rules"])
+    for metric in ("http_requests_total", "http_request_duration_seconds_bucket", "up{"):
+        assert metric in exprs
+    assert 'route="/health/ready"' in exprs
+
+
+def test_without_the_kit_probes_fall_back_to_a_real_route_and_say_so(tmp_path):
+    root = flask_app(tmp_path / "shop")
+    result = init_project(root, Options(), parse_only("dockerfile"))
+    assert result.context.probes.ready == "/healthz"
+    assert (
+        "does not use prodready.runtime: probes use health route /healthz (app.py:9)"
+        in (result.context.notes[0])
+    )
+
+
+def test_nginx_22_with_openssl_3_0_gets_the_directives_it_accepts(tmp_path):
+    root = flask_app(tmp_path / "shop")
+    options = Options(nginx_version="1.22", openssl_version="3.0")
+    init_project(root, options, parse_only("nginx"))
+    site = (root / "deploy/nginx/shop.conf").read_text()
+    assert "listen 443 ssl http2;" in site and "http2 on;" not in site
+    assert "ssl_ecdh_curve X25519:prime256v1:secp384r1;" in site
+
+
+def test_newer_nginx_and_openssl_get_http2_on_and_the_hybrid_group(tmp_path):
+    root = flask_app(tmp_path / "shop")
+    options = Options(nginx_version="1.27", openssl_version="3.5")
+    init_project(root, options, parse_only("nginx"))
+    site = (root / "deploy/nginx/shop.conf").read_text()
+    assert "    http2 on;" in site and "ssl http2" not in site
+    assert "ssl_ecdh_curve X25519MLKEM768:X25519:prime256v1:secp384r1;" in site
+
+
+def test_version_option_is_checked():
+    assert parse_version("1.25.3") == (1, 25)
+
+
+def test_streaming_routes_are_not_buffered(tmp_path):
+    root = write_app(tmp_path / "sse", {"app.py": SSE_APP, "requirements.txt": "flask==3.1\n"})
+    init_project(root, Options(), parse_only("nginx"))
+    site = (root / "deploy/nginx/sse.conf").read_text()
+    block = site[site.index("location /events/stream {") :]
+    block = block[: block.index("}")]
+    assert "proxy_buffering off;" in block
+    assert 'add_header Strict-Transport-Security "max-age=63072000; includeSubDomains"' in block
+
+
+def test_every_location_repeats_every_security_header(tmp_path):
+    root = write_app(tmp_path / "sse", {"app.py": SSE_APP, "requirements.txt": "flask==3.1\n"})
+    init_project(root, Options(), parse_only("nginx"))
+    site = (root / "deploy/nginx/sse.conf").read_text()
+    main_server = site[site.rindex("server {") :]
+    lines = [line.strip() for line in main_server.splitlines()]
+    headers = [line for line in lines if line.startswith("add_header ")]
+    distinct = set(headers)
+    assert len(distinct) == 7
+    assert len(headers) == 3 * len(distinct)  # the server block and its two locations
+
+
+def test_alembic_gets_a_one_shot_migrations_service(tmp_path):
+    root = flask_app(tmp_path / "shop", **{"alembic.ini": "[alembic]\n"})
+    init_project(root, Options(), parse_only("compose"))
+    services = yaml.safe_load((root / "compose.yaml").read_text())["services"]
+    assert services["migrate"]["command"] == ["alembic", "upgrade", "head"]
+    assert services["migrate"]["restart"] == "no"
+    assert services["app"]["depends_on"]["migrate"] == {
+        "condition": "service_completed_successfully"
+    }
