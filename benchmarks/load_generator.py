@@ -6,7 +6,7 @@ for the same time. A tool's cost is the user + system CPU of its whole process t
 (`os.wait4` on the tool's process includes every descendant it waited for), divided by the
 responses it reports. The machine is shared, so only ratios measured in the same run count.
 
-    python benchmarks/load_generator.py [--seconds 5] [--rounds 2] [--connections 50]
+    python benchmarks/load_generator.py [--seconds 10] [--rounds 2] [--connections 50]
 
 prodready runs with one worker process (`-w 1`) and full recording (HDR histogram, per-second
 timeline, JSON report), against wrk with one thread (`-t1`): one core each. The last line holds
@@ -151,6 +151,14 @@ def locust_responses(stdout: str, work: Path) -> int:
     return 0
 
 
+def startup_probe_command(url: str, seconds: int, connections: int, work: Path) -> list[str]:
+    """One request: what a `prodready load` run costs before and after its requests."""
+    prodready = Path(sys.executable).with_name("prodready")
+    return [str(prodready), "load", url, "-n", "1", "-w", "1", "-q"]
+
+
+STARTUP_PROBE = Tool("prodready-startup", startup_probe_command, lambda stdout, work: 1)
+
 TOOLS = [
     Tool("prodready", prodready_command, prodready_responses),
     Tool(
@@ -199,7 +207,7 @@ def measure(tool: Tool, url: str, seconds: int, connections: int, work: Path) ->
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=50)
     args = parser.parse_args()
@@ -212,8 +220,12 @@ def main() -> None:
         (work / "locustfile.py").write_text(LOCUSTFILE)
         nginx, url = start_nginx(work)
         tallies = {tool.name: Tally() for tool in TOOLS}
+        startup = Tally()
         try:
             for round_number in range(1, args.rounds + 1):
+                one = measure(STARTUP_PROBE, url, args.seconds, args.connections, work)
+                startup.cpu_s += one.cpu_s
+                startup.responses += 1
                 for tool in TOOLS:
                     tally = measure(tool, url, args.seconds, args.connections, work)
                     print(
@@ -240,6 +252,15 @@ def main() -> None:
     figures = {f"{name}_us_per_req": f"{t.us_per_request:.2f}" for name, t in tallies.items()}
     figures["ratio_vs_wrk"] = f"{prodready / wrk:.2f}"
     figures["locust_over_prodready"] = f"{tallies['locust'].us_per_request / prodready:.1f}"
+    # Context, not a headline: the fixed CPU of one `prodready load` run (interpreter, CLI
+    # imports, worker start and exit), measured with a one-request run each round.
+    fixed_s = startup.cpu_s / startup.responses
+    steady = (tallies["prodready"].cpu_s - fixed_s * args.rounds) / tallies["prodready"].responses
+    print(
+        f"prodready fixed cost per run {fixed_s:.2f} s of CPU; without it "
+        f"{steady * 1e6:.2f} us/request ({steady * 1e6 / wrk:.2f} x wrk)"
+    )
+    figures["prodready_fixed_cpu_s"] = f"{fixed_s:.2f}"
     print(" ".join(f"{name}={value}" for name, value in figures.items()))
 
 

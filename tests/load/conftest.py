@@ -42,14 +42,14 @@ def target() -> Iterator[Callable[..., str]]:
     """Starts target_server.py with the given options; returns its base URL."""
     processes: list[subprocess.Popen[bytes]] = []
 
-    def start(*args: str, scheme: str = "http") -> str:
+    def start(*args: str, scheme: str = "http", host: str = "127.0.0.1") -> str:
         process = subprocess.Popen(
-            [sys.executable, str(TARGET_SERVER), *args], stdout=subprocess.PIPE
+            [sys.executable, str(TARGET_SERVER), "--host", host, *args], stdout=subprocess.PIPE
         )
         processes.append(process)
         assert process.stdout is not None
         port = int(process.stdout.readline())
-        return f"{scheme}://127.0.0.1:{port}"
+        return f"{scheme}://{'[::1]' if host == '::1' else host}:{port}"
 
     yield start
     for process in processes:

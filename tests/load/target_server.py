@@ -1,6 +1,6 @@
 """A small HTTP/1.1 server for the load tests, run as its own process on 127.0.0.1.
 
-It binds port 0 and prints the port on its first stdout line. Paths:
+It binds port 0 (on 127.0.0.1, or --host ::1) and prints the port on its first stdout line. Paths:
 
     /              200 "ok"
     /status/<n>    responds with status n
@@ -122,6 +122,7 @@ async def main() -> None:
     parser.add_argument("--pause-after", type=int, default=0)
     parser.add_argument("--pause-s", type=float, default=2.0)
     parser.add_argument("--limit-rps", type=int, default=0)
+    parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--cert")
     parser.add_argument("--key")
     args = parser.parse_args()
@@ -130,7 +131,7 @@ async def main() -> None:
         context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         context.load_cert_chain(args.cert, args.key)
     server = Server(args)
-    listener = await asyncio.start_server(server.handle, "127.0.0.1", 0, ssl=context, backlog=1024)
+    listener = await asyncio.start_server(server.handle, args.host, 0, ssl=context, backlog=1024)
     print(listener.sockets[0].getsockname()[1], flush=True)
     async with listener:
         await listener.serve_forever()

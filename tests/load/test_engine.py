@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from pathlib import Path
 
@@ -169,3 +170,21 @@ def test_progress_is_reported_each_interval(target) -> None:
 
     assert len(seen) >= 2
     assert seen[-1].responses >= seen[0].responses > 0
+
+
+def _ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="no IPv6 loopback here")
+def test_ipv6_loopback(target) -> None:
+    url = target(host="::1")
+    result = run(url + "/", requests=100, connections=2, workers=1)
+
+    assert result.responses == 100
+    assert read_stats(url)["count"] == 100
