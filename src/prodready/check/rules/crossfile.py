@@ -13,8 +13,8 @@ from packaging.version import Version
 
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
+from prodready.check.rules import crossfile_ports  # noqa: F401  (registers PR916-PR918)
 from prodready.check.rules.crossfile_facts import (
-    DEFAULT_PORTS,
     LOOPBACK,
     GunicornSetup,
     Served,
@@ -29,6 +29,7 @@ from prodready.check.rules.crossfile_facts import (
     judged,
     module_for_script,
     modules_named,
+    ports_of,
     production_compose,
     production_nginx,
     production_servers,
@@ -412,7 +413,7 @@ def proxy_port_mismatch(project: Project) -> Iterable[Hit]:
 def _listening_ports(project: Project, host: str) -> dict[int, str]:
     """The ports the app behind `host` listens on, with what says so (empty: unknown)."""
     if host in LOOPBACK:
-        ports = _served_ports(project, production_servers(project))
+        ports = ports_of(project, production_servers(project)) or {}
         for compose in production_compose(project):
             for service in compose.services:
                 if runs_app(project, compose, service):
@@ -424,40 +425,15 @@ def _listening_ports(project: Project, host: str) -> dict[int, str]:
     if found is None or not runs_app(project, *found):
         return {}
     compose, service = found
-    ports = _served_ports(project, judged(service_launches(project, compose, service)))
+    served = judged(service_launches(project, compose, service))
+    if served:
+        return ports_of(project, served) or {}
     dockerfile = dockerfile_of(project, compose, service)
-    if not ports and dockerfile is not None:
-        for inst in instructions(final_lineage(dockerfile), "EXPOSE"):
-            for word in inst.args:
-                if word.split("/")[0].isdigit():
-                    ports[int(word.split("/")[0])] = f"EXPOSE ({dockerfile.rel}:{inst.line})"
-    return ports
-
-
-def _served_ports(project: Project, served: list[Served]) -> dict[int, str]:
     ports: dict[int, str] = {}
-    for item in served:
-        if item.server.host and item.server.host.startswith("unix:"):
-            continue
-        setup = gunicorn_setup(project, item)
-        bind = setup.setting("bind") if setup and item.server.port is None else None
-        if bind is not None:
-            values = bind[0] if isinstance(bind[0], list) else [bind[0]]
-            for value in values:
-                port = str(value).rpartition(":")[2]
-                if port.isdigit():
-                    ports.setdefault(int(port), f"gunicorn bind ({bind[1]}:{bind[2]})")
-        elif item.server.port is not None:
-            ports.setdefault(item.server.port, item.where)
-        elif item.server.program in DEFAULT_PORTS and item.server.host is None:
-            program = item.server.program
-            ports.setdefault(DEFAULT_PORTS[program], f"{program}'s default, {item.where}")
-        elif item.server.script:
-            summary = module_for_script(project, item.server.script)
-            for call in summary.run_calls if summary else []:
-                port = call.kwargs.get("port", 5000 if call.callee.endswith(".run") else None)
-                if isinstance(port, int):
-                    ports.setdefault(port, f"{call.callee}() ({call.rel}:{call.line})")
+    for inst in instructions(final_lineage(dockerfile), "EXPOSE") if dockerfile else []:
+        for word in inst.args:
+            if word.split("/")[0].isdigit():
+                ports[int(word.split("/")[0])] = f"EXPOSE ({dockerfile.rel}:{inst.line})"
     return ports
 
 

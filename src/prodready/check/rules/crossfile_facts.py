@@ -77,8 +77,10 @@ def find_file(project: Project, path: str, kind: FileKind | None = None) -> str 
     """The project file a path in a command means (relative to an unknown working directory:
     `/app/app.py`, `./app.py` and `app.py` all find `app.py`): the longest matching suffix."""
     wanted = [p for p in posixpath.normpath(path).split("/") if p not in ("", ".")]
+    if not wanted:
+        return None
     best: tuple[int, str] | None = None
-    for source in project.files:
+    for source in project.files_named(wanted[-1]):
         if kind is not None and source.kind != kind:
             continue
         parts = source.rel.split("/")
@@ -389,3 +391,183 @@ def inherited(directive: Directive, name: str) -> Directive | None:
         if found is not None:
             return found
     return None
+
+
+# --- where servers listen -----------------------------------------------------------------------
+
+DEFAULT_LISTEN = {
+    "gunicorn": ("127.0.0.1", 8000),
+    "uvicorn": ("127.0.0.1", 8000),
+    "hypercorn": ("127.0.0.1", 8000),
+    "granian": ("127.0.0.1", 8000),
+    "daphne": ("127.0.0.1", 8000),
+    "flask": ("127.0.0.1", 5000),
+    "manage.py": ("127.0.0.1", 8000),
+    "waitress-serve": ("0.0.0.0", 8080),
+}
+ENV_OVERRIDES = {
+    "gunicorn": ("GUNICORN_CMD_ARGS", "PORT"),
+    "uvicorn": ("UVICORN_HOST", "UVICORN_PORT"),
+    "flask": ("FLASK_RUN_HOST", "FLASK_RUN_PORT"),
+}
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where one server listens; host or port None when it cannot be known statically."""
+
+    host: str | None
+    port: int | None
+    said_by: str
+    rel: str
+    line: int
+
+    @property
+    def loopback(self) -> bool:
+        return self.host in LOOPBACK
+
+
+def listens(project: Project, served: Served) -> list[Listen]:
+    """The addresses a launch listens on (empty for a unix socket or a non-server script)."""
+    program = served.server.program
+    argv = list(served.server.argv[1:])
+    at = (served.launch.rel, served.launch.line)
+    if program == "gunicorn":
+        return _gunicorn_listens(project, served)
+    if program == "python":
+        return _script_listens(project, served)
+    if program not in DEFAULT_LISTEN or _option(argv, "--uds", "--fd") is not None:
+        return []
+    default_host, default_port = DEFAULT_LISTEN[program]
+    if _env_overridden(project, program):
+        return [Listen(None, None, f"environment ({served.where})", *at)]
+    if program == "manage.py":
+        host_text = "0.0.0.0" if served.server.host == "0" else served.server.host
+        port_text = str(served.server.port) if served.server.port else None
+        if host_text is not None and port_text is None:
+            port_text = "$"  # `runserver 0.0.0.0:$PORT`: not known here
+    else:
+        host_text = _option(argv, "--host", "-h")
+        port_text = _option(argv, "--port", "-p")
+        bind_text = _option(argv, "--bind", "-b", "--listen")
+        if bind_text and ":" in bind_text:
+            host_text, _, port_text = bind_text.rpartition(":")
+        elif bind_text:
+            host_text = bind_text
+    return [
+        Listen(
+            default_host if host_text is None else (None if "$" in host_text else host_text),
+            default_port if port_text is None else _number(port_text),
+            served.where if port_text is not None else f"{program}'s default port, {served.where}",
+            *at,
+        )
+    ]
+
+
+def _gunicorn_listens(project: Project, served: Served) -> list[Listen]:
+    at = (served.launch.rel, served.launch.line)
+    setup = gunicorn_setup(project, served)
+    found = setup.setting("bind") if setup else None
+    if found is None:
+        if _env_overridden(project, "gunicorn"):
+            return [Listen(None, None, f"environment ({served.where})", *at)]
+        return [Listen("127.0.0.1", 8000, f"gunicorn's default ({served.where})", *at)]
+    value, rel, line = found
+    values = value if isinstance(value, list) else [value]
+    result = []
+    for item in values:
+        text = str(item) if item is not None else "$"
+        if text.startswith(("unix:", "fd://")):
+            continue
+        host, _, port = text.rpartition(":") if ":" in text else (text, "", "8000")
+        result.append(
+            Listen(
+                None if "$" in host else (host or "0.0.0.0"),
+                _number(port),
+                f"gunicorn bind ({rel}:{line})",
+                rel,
+                line,
+            )
+        )
+    return result
+
+
+def _script_listens(project: Project, served: Served) -> list[Listen]:
+    summary = module_for_script(project, served.server.script or "")
+    result = []
+    for call in summary.run_calls if summary else []:
+        if call.callee.startswith("uvicorn"):
+            default_host, default_port = "127.0.0.1", 8000
+        elif call.callee.rsplit(".", 1)[-1] == "run":
+            default_host, default_port = "127.0.0.1", 5000
+        else:
+            continue
+        host = call.kwargs.get("host", default_host)
+        port = call.kwargs.get("port", default_port)
+        result.append(
+            Listen(
+                host if isinstance(host, str) else None,
+                port if isinstance(port, int) else None,
+                f"{call.callee}() ({call.rel}:{call.line})",
+                call.rel,
+                call.line,
+            )
+        )
+    return result
+
+
+def _env_overridden(project: Project, program: str) -> bool:
+    return any(env_value(project, name) for name in ENV_OVERRIDES.get(program, ()))
+
+
+def _option(argv: list[str], *names: str) -> str | None:
+    for index, word in enumerate(argv):
+        for name in names:
+            if word == name and index + 1 < len(argv):
+                return argv[index + 1]
+            if word.startswith(name + "="):
+                return word.split("=", 1)[1]
+    return None
+
+
+def _number(text: str | None) -> int | None:
+    if text is None:
+        return None
+    match = re.fullmatch(r"\$\{\w+:-(\d+)\}|(\d+)", text)
+    return int(match.group(1) or match.group(2)) if match else None
+
+
+def ports_of(project: Project, served: list[Served]) -> dict[int, str] | None:
+    """Every port these launches listen on, with what says so; None when one is unknown."""
+    ports: dict[int, str] = {}
+    for item in served:
+        for listen in listens(project, item):
+            if listen.port is None:
+                return None
+            ports.setdefault(listen.port, listen.said_by)
+    return ports
+
+
+def container_launches(project: Project) -> Iterator[tuple[str, list[LaunchCommand]]]:
+    """(what runs it, launches) for each production container that runs the app: each
+    Dockerfile's CMD, and each compose service's own command."""
+    for dockerfile in project.dockerfiles:
+        if _is_dev(project, dockerfile.rel):
+            continue
+        own = [
+            launch
+            for launch in project.launches
+            if launch.source == "dockerfile" and launch.rel == dockerfile.rel
+        ]
+        yield dockerfile.rel, expand_scripts(project, own)
+    for compose in production_compose(project):
+        for service in compose.services:
+            own = [
+                launch
+                for launch in project.launches
+                if launch.source == "compose"
+                and launch.rel == compose.rel
+                and launch.context == service.name
+            ]
+            if own:
+                yield f"service {service.name}", expand_scripts(project, own)

@@ -1,0 +1,158 @@
+"""Cross-file rules about ports (PR916-PR918): where the server in a container listens, against
+what the container publishes and what its healthcheck calls. Registered through crossfile.py."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+
+from prodready.check.model import Hit, Severity
+from prodready.check.registry import rule
+from prodready.check.rules.crossfile_facts import (
+    container_launches,
+    judged,
+    listens,
+    ports_of,
+    production_compose,
+    runs_app,
+    service_launches,
+)
+from prodready.check.rules.dockerfile import final_lineage, instructions
+from prodready.project.model import Project
+
+KIND = "project"
+LOCAL_URL_PORT = re.compile(
+    r"https?://(?:localhost|127\.0\.0\.1|0\.0\.0\.0|\[::1\])(?::(?P<port>\d+))?(?=[/\s'\"]|$)"
+)
+
+
+# --- PR916 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR916",
+    "container-listens-on-loopback",
+    title="The server in a container listens on 127.0.0.1",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+Inside a container, 127.0.0.1 is the container's own loopback: nothing outside it, not the
+published port, not nginx in the next container, can connect. gunicorn, uvicorn, flask run,
+`manage.py runserver` and `app.run()` all listen on 127.0.0.1 unless told otherwise, so
+`CMD ["uvicorn", "main:app"]` builds an image that works in `docker exec curl` and answers
+"connection reset" or "empty reply" to everyone else.
+""",
+    fix="Listen on all interfaces inside the container: --bind 0.0.0.0:8000 / --host 0.0.0.0.",
+    bad='CMD ["uvicorn", "main:app", "--port", "8000"]',
+    good='CMD ["uvicorn", "main:app", "--host", "0.0.0.0", "--port", "8000"]',
+)
+def container_listens_on_loopback(project: Project) -> Iterable[Hit]:
+    seen: set[tuple[str, int]] = set()
+    for container, launches in container_launches(project):
+        for served in judged(launches):
+            for listen in listens(project, served):
+                if listen.loopback and (listen.rel, listen.line) not in seen:
+                    seen.add((listen.rel, listen.line))
+                    yield Hit(
+                        listen.line,
+                        f"the server listens on {listen.host}:{listen.port} ({listen.said_by}) "
+                        f"inside a container ({container}): nothing outside it can connect",
+                        path=listen.rel,
+                    )
+
+
+# --- PR917 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR917",
+    "published-port-not-served",
+    title="compose publishes a container port the app does not listen on",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+`ports: ["80:5000"]` forwards to port 5000 inside the container; if gunicorn binds 8000 there,
+every connection is refused (or reset) although the container is "up" and healthy from the
+inside. The port mapping lives in the compose file, the bind in the Dockerfile, a start
+script or the gunicorn config, and they drift apart when one of them changes.
+""",
+    fix="Make the container side of `ports:` the port the server binds (or change the bind).",
+    bad='ports: ["80:5000"]   # CMD gunicorn --bind 0.0.0.0:8000 app:app',
+    good='ports: ["80:8000"]',
+)
+def published_port_not_served(project: Project) -> Iterable[Hit]:
+    for compose in production_compose(project):
+        for service in compose.services:
+            if not runs_app(project, compose, service):
+                continue
+            served = judged(service_launches(project, compose, service))
+            ports = ports_of(project, served) if served else None
+            if not ports:
+                continue
+            for published in service.ports():
+                if published.container is not None and published.container not in ports:
+                    yield Hit(
+                        published.line,
+                        f"service {service.name} publishes container port {published.container}, "
+                        f"but the app listens on {_listed(ports)}",
+                        path=compose.rel,
+                    )
+
+
+# --- PR918 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR918",
+    "healthcheck-port-not-served",
+    title="A healthcheck calls a port the app does not listen on",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+A healthcheck that requests http://localhost:5000/health in a container whose server binds
+8000 fails on every probe: the container is marked unhealthy, `depends_on: service_healthy`
+never starts what waits on it, and an orchestrator restarts a working app in a loop. Typical
+after moving from `app.run()` (port 5000) to gunicorn (8000) without touching the HEALTHCHECK.
+""",
+    fix="Probe the port the server binds.",
+    bad="HEALTHCHECK CMD curl -f http://localhost:5000/health   # gunicorn binds :8000",
+    good="HEALTHCHECK CMD curl -f http://localhost:8000/health",
+)
+def healthcheck_port_not_served(project: Project) -> Iterable[Hit]:
+    for rel, line, text, ports in _healthchecks_with_ports(project):
+        for match in LOCAL_URL_PORT.finditer(text):
+            port = int(match["port"]) if match["port"] else 80
+            if port not in ports:
+                yield Hit(
+                    line,
+                    f"healthcheck calls port {port}, but the app listens on {_listed(ports)}",
+                    path=rel,
+                )
+
+
+def _healthchecks_with_ports(project: Project) -> Iterator[tuple[str, int, str, dict[int, str]]]:
+    """(file, line, command, ports the checked container listens on) for each healthcheck
+    whose container's ports are all known."""
+    dockerfile_ports: dict[str, dict[int, str] | None] = {}
+    for container, launches in container_launches(project):
+        if container.startswith("service "):
+            continue
+        dockerfile_ports[container] = ports_of(project, judged(launches)) if launches else None
+    for dockerfile in project.dockerfiles:
+        check = next(reversed(instructions(final_lineage(dockerfile), "HEALTHCHECK")), None)
+        ports = dockerfile_ports.get(dockerfile.rel)
+        if check is not None and ports:
+            yield dockerfile.rel, check.line, check.value, ports
+    for compose in production_compose(project):
+        for service in compose.services:
+            test = service.healthcheck_test()
+            if not test or not runs_app(project, compose, service):
+                continue
+            served = judged(service_launches(project, compose, service))
+            ports = ports_of(project, served) if served else None
+            if ports:
+                yield compose.rel, test[1], " ".join(test[0]), ports
+
+
+def _listed(ports: dict[int, str]) -> str:
+    return ", ".join(f"{port} ({why})" for port, why in sorted(ports.items()))
