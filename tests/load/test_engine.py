@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import signal
 import socket
+import threading
 import time
 from pathlib import Path
 
@@ -188,3 +192,23 @@ def test_ipv6_loopback(target) -> None:
 
     assert result.responses == 100
     assert read_stats(url)["count"] == 100
+
+
+def test_a_killed_worker_is_counted_as_lost_and_the_run_still_ends(target) -> None:
+    url = target()
+    outcome = {}
+    runner = threading.Thread(
+        target=lambda: outcome.update(result=run(url + "/", duration=3, connections=4, workers=2))
+    )
+    started = time.monotonic()
+    runner.start()
+    time.sleep(1.2)
+    victim = multiprocessing.active_children()[0]
+    os.kill(victim.pid, signal.SIGKILL)
+    runner.join(timeout=20)
+
+    assert not runner.is_alive()
+    assert time.monotonic() - started < 12
+    result = outcome["result"]
+    assert result.lost_workers == 1
+    assert result.responses > 0

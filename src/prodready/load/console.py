@@ -78,6 +78,8 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
         totals.add_row("not sent", f"{result.dropped:,}  (no free connection in time)")
     if result.unfinished:
         totals.add_row("unfinished", f"{result.unfinished:,}  (still in flight at the end)")
+    if result.lost_workers:
+        totals.add_row("lost workers", f"{result.lost_workers}  (their last interval is missing)")
     parts.append(totals)
 
     if result.responses:
