@@ -243,3 +243,20 @@ def test_import_time_work_in_scripts_is_fine() -> None:
     assert not hits(
         "PR110", "import requests\nrequests.get(URL, timeout=5)\n", rel="scripts/seed.py"
     )
+
+
+def test_utcnow_reference_fix_becomes_a_lambda(tmp_path: Path) -> None:
+    (tmp_path / "models.py").write_text(
+        "from datetime import datetime\n\nCOLUMN = dict(default=datetime.utcnow)\n"
+    )
+    fix_until_stable(tmp_path, "PR101")
+    assert (tmp_path / "models.py").read_text() == (
+        "from datetime import UTC\nfrom datetime import datetime\n\n"
+        "COLUMN = dict(default=lambda: datetime.now(UTC))\n"
+    )
+
+
+def test_flask_cors_origins_from_config_are_not_allow_all() -> None:
+    source = "from flask_cors import CORS\napp.config.from_object(Config)\nCORS(app)\n"
+    assert not hits("PR109", source)
+    assert hits("PR109", "from flask_cors import CORS\nCORS(app)\n")

@@ -1,11 +1,12 @@
 """Python rules, part 1: naive UTC datetimes, debug modes and dev servers (PR101-PR103,
 PR116, PR117). Settings values: python_settings.py; secrets and CORS: python_secrets.py;
-work at import time, timeouts, TLS and error leaks: python_io.py."""
+work at import time, static roots and error leaks: python_io.py; timeouts, TLS and blocking
+calls in async code: python_net.py."""
 
 from __future__ import annotations
 
 import ast
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.pycontext import PyContext
@@ -51,6 +52,8 @@ The autofix is unsafe: aware and naive datetimes do not compare, so check code t
     good="from datetime import UTC, datetime\ncreated = datetime.now(UTC)",
 )
 def naive_utc_datetime(ctx: PyContext) -> Iterable[Hit]:
+    if "utc" not in ctx.source:
+        return
     names = imported_names(ctx)
     utc_local = next((local for local, full in names.items() if full == "datetime.UTC"), None)
     for call, callee in ctx.calls_named(*NAIVE_UTC):
@@ -62,11 +65,60 @@ def naive_utc_datetime(ctx: PyContext) -> Iterable[Hit]:
             f"`{callee}()` is deprecated since Python 3.12 and returns a naive datetime; "
             f"use `{base}.{replacement}`"
         )
-        fix = _utc_fix(ctx, call, base, method, names, utc_local)
+        fix = _call_fix(ctx, call, base, method, names, utc_local)
         yield Hit(call.lineno, message, call.col_offset + 1, fix=fix)
+    yield from _utcnow_references(ctx, names, utc_local)
 
 
-def _utc_fix(
+def _utcnow_references(
+    ctx: PyContext, names: dict[str, str], utc_local: str | None
+) -> Iterator[Hit]:
+    """`Column(DateTime, default=datetime.utcnow)`: passed as a callable, not called here."""
+    for node in ctx.nodes(ast.Attribute):
+        assert isinstance(node, ast.Attribute)
+        if node.attr != "utcnow" or qualify(names, dotted(node.value)) != "datetime.datetime":
+            continue
+        parent = ctx.parent(node)
+        if isinstance(parent, ast.Call) and parent.func is node:
+            continue
+        base = dotted(node.value)
+        utc = _utc_and_import(ctx, base, names, utc_local)
+        fix = None
+        if utc is not None:
+            name, edits = utc
+            edits.append(
+                Edit(ctx.rel, node.lineno, ctx.segment(node), f"lambda: {base}.now({name})")
+            )
+            fix = Fix(f"{base}.utcnow -> lambda: {base}.now({name})", tuple(edits), safe=False)
+        yield Hit(
+            node.lineno,
+            f"`{base}.utcnow` (passed as a callable) is deprecated since Python 3.12 and makes "
+            f"naive datetimes; use `lambda: {base}.now(UTC)`",
+            node.col_offset + 1,
+            fix=fix,
+        )
+
+
+def _utc_and_import(
+    ctx: PyContext, base: str, names: dict[str, str], utc_local: str | None
+) -> tuple[str, list[Edit]] | None:
+    """How to spell UTC here, and the import edit that makes it exist: `dt.UTC` when the
+    datetime module is imported (no edit), else `UTC` plus `from datetime import UTC`.
+    Each fix carries the import it needs: the fix engine applies the first and skips the others
+    (they overlap on the import line) until the next run, so no fix uses an unimported name."""
+    first = base.split(".")[0]
+    if names.get(first) == "datetime":  # import datetime [as dt]
+        return f"{first}.UTC", []
+    if utc_local is not None:
+        return utc_local, []
+    anchor = _datetime_import(ctx)
+    if anchor is None:
+        return None
+    indent = " " * anchor.col_offset
+    return "UTC", [Edit(ctx.rel, anchor.lineno, "", indent + "from datetime import UTC")]
+
+
+def _call_fix(
     ctx: PyContext,
     call: ast.Call,
     base: str,
@@ -74,36 +126,21 @@ def _utc_fix(
     names: dict[str, str],
     utc_local: str | None,
 ) -> Fix | None:
-    """`datetime.utcnow()` -> `datetime.now(UTC)` plus `from datetime import UTC`, and
-    `dt.datetime.utcnow()` -> `dt.datetime.now(dt.UTC)` when the module itself is imported.
-    Each fix carries the import it needs: the fix engine applies the first and skips the others
-    (they overlap on the import line) until the next run, so no fix uses an unimported name."""
-    if call.keywords or not isinstance(call.func, ast.Attribute):
+    """`datetime.utcnow()` -> `datetime.now(UTC)`, `utcfromtimestamp(ts)` ->
+    `fromtimestamp(ts, UTC)`."""
+    utc = _utc_and_import(ctx, base, names, utc_local)
+    if call.keywords or not isinstance(call.func, ast.Attribute) or utc is None:
         return None
-    first = base.split(".")[0]
-    edits: list[Edit] = []
-    if names.get(first) == "datetime":  # import datetime [as dt]
-        utc = f"{first}.UTC"
-    else:  # from datetime import datetime [as X]
-        utc = utc_local or "UTC"
-        if utc_local is None:
-            anchor = _datetime_import(ctx)
-            if anchor is None:
-                return None
-            edits.append(
-                Edit(
-                    ctx.rel, anchor.lineno, "", " " * anchor.col_offset + "from datetime import UTC"
-                )
-            )
+    name, edits = utc
     base_text = ctx.segment(call.func.value)
     if method == "utcnow" and not call.args:
-        new = f"{base_text}.now({utc})"
+        new = f"{base_text}.now({name})"
     elif method == "utcfromtimestamp" and len(call.args) == 1:
-        new = f"{base_text}.fromtimestamp({ctx.segment(call.args[0])}, {utc})"
+        new = f"{base_text}.fromtimestamp({ctx.segment(call.args[0])}, {name})"
     else:
         return None
     edits.append(Edit(ctx.rel, call.lineno, ctx.segment(call), new, call.end_lineno))
-    return Fix(f"{method}() -> {NAIVE_UTC[method]}(..., {utc})", tuple(edits), safe=False)
+    return Fix(f"{method}() -> {NAIVE_UTC[method]}(..., {name})", tuple(edits), safe=False)
 
 
 def _datetime_import(ctx: PyContext) -> ast.ImportFrom | None:

@@ -220,9 +220,24 @@ def secret_fallback(ctx: PyContext) -> Iterable[Hit]:
             hit = _fallback_hit(call.lineno, name, call.args[1]) if name else None
             if hit:
                 yield hit
+    for node in ctx.nodes(ast.BoolOp):
+        hit = _or_fallback(node, names)  # type: ignore[arg-type]
+        if hit:
+            yield hit
     for node in ctx.nodes(ast.ClassDef):
         if _derives_from(node, SETTINGS_BASES):  # type: ignore[arg-type]
             yield from _settings_field_fallbacks(node)  # type: ignore[arg-type]
+
+
+def _or_fallback(node: ast.BoolOp, names: dict[str, str]) -> Hit | None:
+    """`os.environ.get("SECRET_KEY") or "you-will-never-guess"` (the Flask Mega-Tutorial's)."""
+    if not isinstance(node.op, ast.Or) or str_value(node.values[-1]) is None:
+        return None
+    for value in node.values[:-1]:
+        read = env_read(value, names) if isinstance(value, ast.Call) else None
+        if read is not None:
+            return _fallback_hit(node.lineno, read.name, node.values[-1])
+    return None
 
 
 def _env_calls(ctx: PyContext) -> Iterator[ast.Call]:
@@ -332,14 +347,21 @@ def _flask_cors(ctx: PyContext) -> Iterator[Hit]:
             allow_all = _is_wildcard(origins)
         elif resources is not None:
             allow_all = _resources_allow_all(resources)
-        else:
-            allow_all = True
+        else:  # flask-cors also reads CORS_ORIGINS from the app's config
+            allow_all = not _config_may_set_origins(ctx)
         if allow_all:
             credentials = is_true(keyword(call, "supports_credentials"))
             detail_text = "no origins" if origins is None and resources is None else "origins='*'"
             yield _with_credentials(
                 call.lineno, f"flask-cors `{callee}()` with {detail_text}", credentials
             )
+
+
+def _config_may_set_origins(ctx: PyContext) -> bool:
+    return "CORS_ORIGINS" in ctx.source or any(
+        name in ctx.calls
+        for name in ("from_object", "from_pyfile", "from_envvar", "from_prefixed_env")
+    )
 
 
 def _resources_allow_all(resources: ast.expr) -> bool:
@@ -454,6 +476,10 @@ def _is_docstring_or_fallback(ctx: PyContext, node: ast.AST, names: dict[str, st
 
 RANDOM_SOURCES = frozenset(
     {
+        "random.SystemRandom",
+        "random.choice",
+        "random.choices",
+        "django.utils.crypto.get_random_string",
         "secrets.token_hex",
         "secrets.token_urlsafe",
         "secrets.token_bytes",
@@ -485,7 +511,7 @@ secrets.token_hex()`) it only happens when the variable is missing, which hides 
     good='app.secret_key = os.environ["FLASK_SECRET_KEY"]',
 )
 def secret_generated_per_process(ctx: PyContext) -> Iterable[Hit]:
-    if not any(word in ctx.source for word in ("secrets", "urandom", "uuid", "generate_key")):
+    if not any(word in ctx.source for word in ("secrets", "urandom", "uuid", "random")):
         return
     names = imported_names(ctx)
     for node, name, value in _secret_values(ctx):

@@ -59,8 +59,7 @@ def django_debug_true(ctx: PyContext) -> Iterable[Hit]:
     if not is_production_settings(ctx.rel):
         return
     names = imported_names(ctx)
-    stem = ctx.rel.rsplit("/", 1)[-1].removesuffix(".py")
-    severity = Severity.WARNING if stem in BASE_SETTINGS else None
+    severity = Severity.WARNING if _is_base_settings(ctx.rel) else None
     suffix = " (unless every production settings module overrides it)" if severity else ""
     for name, value, stmt in module_assignments(ctx):
         if name != "DEBUG" or under_debug_branch(ctx, stmt):
@@ -229,7 +228,7 @@ def django_allowed_hosts(ctx: PyContext) -> Iterable[Hit]:
         if isinstance(hosts, list | tuple):
             if "*" in hosts:
                 yield Hit(stmt.lineno, "ALLOWED_HOSTS contains '*': any Host header is accepted")
-            elif not hosts and not extended:
+            elif not hosts and not extended and not _is_base_settings(ctx.rel):
                 yield Hit(
                     stmt.lineno,
                     "ALLOWED_HOSTS is empty: with DEBUG off every request gets 400 Bad Request",
@@ -239,6 +238,11 @@ def django_allowed_hosts(ctx: PyContext) -> Iterable[Hit]:
             variable = _wildcard_fallback(value, names)
             if variable:
                 yield Hit(stmt.lineno, f"ALLOWED_HOSTS falls back to '*' when {variable} is unset")
+
+
+def _is_base_settings(rel: str) -> bool:
+    """settings/base.py: Django's startproject defaults, overridden per environment."""
+    return rel.rsplit("/", 1)[-1].removesuffix(".py") in BASE_SETTINGS
 
 
 def _allowed_hosts_extended(ctx: PyContext) -> bool:
