@@ -180,3 +180,36 @@ def test_fastapi_docs_and_routes_registered_in_code_are_known(tmp_path: Path) ->
     )
     found = findings_for(tmp_path, "PR903")
     assert [(f.line, "/ready" in f.message) for f in found] == [(2, True)]
+
+
+def test_router_prefix_computed_at_run_time_is_not_a_missing_route(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app/__init__.py": "",
+            "app/config.py": 'API_V1_STR = "/api/v1"\n',
+            "app/utils.py": (
+                "from fastapi import APIRouter\n\nrouter = APIRouter(prefix='/utils')\n\n\n"
+                "@router.get('/health-check/')\ndef health_check():\n    return True\n"
+            ),
+            "app/main.py": (
+                "from fastapi import FastAPI\n\nfrom app import config, utils\n\n"
+                "app = FastAPI()\napp.include_router(utils.router, prefix=config.API_V1_STR)\n"
+            ),
+            "compose.yaml": """
+                services:
+                  backend:
+                    build: .
+                    command: fastapi run --workers 4 app/main.py
+                    healthcheck:
+                      test: ["CMD", "curl", "-f", "http://localhost:8000/api/v1/utils/health-check/"]
+                      timeout: 5s
+                  other:
+                    build: .
+                    command: fastapi run app/main.py
+                    healthcheck:
+                      test: ["CMD", "curl", "-f", "http://localhost:8000/api/v1/utils/ready"]
+                """,
+        },
+    )
+    assert places(tmp_path, "PR903") == [("compose.yaml", 12)]

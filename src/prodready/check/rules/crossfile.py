@@ -273,21 +273,27 @@ def _healthchecks(project: Project) -> Iterator[tuple[str, int, str]]:
 
 
 def _routed(project: Project, path: str) -> bool:
-    wanted = "/" + path.strip("/")
+    """A route serves the path, or its tail: a router mounted under a prefix computed at run
+    time (`prefix=settings.API_V1_STR`) shows in the routes without that prefix."""
+    wanted = [part for part in path.strip("/").split("/") if part]
     builtin = BUILTIN_ROUTES.get(project.framework or "", ())
-    if any(_route_matches(p, wanted) for p in [*builtin, *(r.path for r in project.routes)]):
-        return True
+    for pattern in [*builtin, *(r.path for r in project.routes)]:
+        parts = [part for part in pattern.strip("/").split("/") if part]
+        if parts == wanted or (parts and _route_matches(parts, wanted[-len(parts) :])):
+            return True
     return any(  # Django's admin/ and other included URL sets
         route.handler == "django"
         and route.path.strip("/")
-        and wanted.startswith("/" + route.path.strip("/") + "/")
+        and "/".join(wanted).startswith(route.path.strip("/") + "/")
         for route in project.routes
     )
 
 
-def _route_matches(pattern: str, wanted: str) -> bool:
-    pieces = [re.escape(piece) for piece in ROUTE_PARAM.split("/" + pattern.strip("/"))]
-    return re.fullmatch("[^/]+".join(pieces) + "/?", wanted) is not None
+def _route_matches(parts: list[str], wanted: list[str]) -> bool:
+    return len(parts) == len(wanted) and all(
+        re.fullmatch("[^/]+".join(re.escape(p) for p in ROUTE_PARAM.split(part)), have)
+        for part, have in zip(parts, wanted, strict=True)
+    )
 
 
 def _mentioned_in_code(project: Project, path: str) -> bool:

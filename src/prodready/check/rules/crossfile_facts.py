@@ -178,10 +178,10 @@ def service_launches(
 
 
 def runs_app(project: Project, compose: ComposeFile, service: ComposeService) -> bool:
-    """The service runs the Python app (builds this project or runs a Python server)."""
+    """The service runs a Python server or app (its command, or its image's CMD)."""
     if service.is_proxy or service.database_kind:
         return False
-    return service.builds or bool(judged(service_launches(project, compose, service)))
+    return bool(judged(service_launches(project, compose, service)))
 
 
 def production_compose(project: Project) -> Iterator[ComposeFile]:
@@ -404,6 +404,7 @@ DEFAULT_LISTEN = {
     "flask": ("127.0.0.1", 5000),
     "manage.py": ("127.0.0.1", 8000),
     "waitress-serve": ("0.0.0.0", 8080),
+    "fastapi": ("0.0.0.0", 8000),  # `fastapi run`; `fastapi dev` is 127.0.0.1
 }
 ENV_OVERRIDES = {
     "gunicorn": ("GUNICORN_CMD_ARGS", "PORT"),
@@ -436,9 +437,13 @@ def listens(project: Project, served: Served) -> list[Listen]:
         return _gunicorn_listens(project, served)
     if program == "python":
         return _script_listens(project, served)
-    if program not in DEFAULT_LISTEN or _option(argv, "--uds", "--fd") is not None:
+    if _option(argv, "--uds", "--fd") is not None:
         return []
+    if program not in DEFAULT_LISTEN:
+        return [Listen(None, None, served.where, *at)]
     default_host, default_port = DEFAULT_LISTEN[program]
+    if program == "fastapi" and argv[:1] == ["dev"]:
+        default_host = "127.0.0.1"
     if _env_overridden(project, program):
         return [Listen(None, None, f"environment ({served.where})", *at)]
     if program == "manage.py":
