@@ -27,6 +27,9 @@ class PyContext:
         ctx = cls(rel, source, tree, source.splitlines())
         stack: list[ast.AST] = [tree]
         by_type, calls, parents = ctx.by_type, ctx.calls, ctx.parents
+        node_type = ast.AST
+        # A hand-rolled walk over _fields: about twice as fast as ast.iter_child_nodes, and
+        # this walk is most of the per-file cost of the Python rules.
         while stack:
             node = stack.pop()
             by_type[type(node)].append(node)
@@ -42,9 +45,16 @@ class PyContext:
                 ctx.imports.update(a.name.split(".")[0] for a in node.names)
             elif isinstance(node, ast.ImportFrom) and node.module:
                 ctx.imports.add(node.module.split(".")[0])
-            for child in ast.iter_child_nodes(node):
-                parents[id(child)] = node
-                stack.append(child)
+            for field_name in node._fields:
+                value = getattr(node, field_name, None)
+                if isinstance(value, list):
+                    for item in value:
+                        if isinstance(item, node_type):
+                            parents[id(item)] = node
+                            stack.append(item)
+                elif isinstance(value, node_type):
+                    parents[id(value)] = node
+                    stack.append(value)
         return ctx
 
     def nodes(self, kind: type) -> list[ast.AST]:
@@ -93,4 +103,20 @@ class PyContext:
         return self.lines[line - 1] if 0 < line <= len(self.lines) else ""
 
     def segment(self, node: ast.AST) -> str:
-        return ast.get_source_segment(self.source, node) or ""
+        """The source text of `node`. Unlike ast.get_source_segment, which splits the whole
+        source on every call, this slices the lines split once (offsets are UTF-8 bytes)."""
+        start, end = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        start_col, end_col = (
+            getattr(node, "col_offset", None),
+            getattr(node, "end_col_offset", None),
+        )
+        if start is None or end is None or start_col is None or end_col is None:
+            return ""
+        chunk = [line.encode("utf-8") for line in self.lines[start - 1 : end]]
+        if not chunk:
+            return ""
+        if len(chunk) == 1:
+            return chunk[0][start_col:end_col].decode("utf-8", errors="replace")
+        chunk[0] = chunk[0][start_col:]
+        chunk[-1] = chunk[-1][:end_col]
+        return b"\n".join(chunk).decode("utf-8", errors="replace")

@@ -67,6 +67,7 @@ def detect(
     _parse_deployment_files(project, texts)
     _dependencies(project, texts)
     _launches(project)
+    _judge_launches(project)
     _resolve_apps(project)
     _resolve_routes(project)
     _binds(project)
@@ -259,14 +260,17 @@ def _split(text: str) -> list[str]:
 
 
 def server_commands(project: Project) -> list[tuple[LaunchCommand, commands.ServerCommand]]:
-    """Every production launch that runs a Python server or app, unwrapped and judged."""
-    result = []
+    """Every launch that runs a Python server or app, unwrapped and judged (computed once, in
+    detect(); dev-only launches are marked `launch.dev_only`)."""
+    return project.servers
+
+
+def _judge_launches(project: Project) -> None:
     for launch in project.launches:
         for simple in commands.unwrap(list(launch.argv)):
             judged = commands.judge(simple)
             if judged:
-                result.append((launch, judged))
-    return result
+                project.servers.append((launch, judged))
 
 
 # --- apps and routes ----------------------------------------------------------------------------

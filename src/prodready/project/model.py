@@ -212,6 +212,10 @@ class Project:
     """Per Python file results of detect()'s `python_hook` (check's Python rules)."""
     git_tracked: set[str] | None = None
     """Paths git tracks (relative), or None when DIR is not in a git work tree."""
+    servers: list[tuple[LaunchCommand, Any]] = field(default_factory=list)
+    """Launches that run a Python server or app, unwrapped and judged (commands.ServerCommand)."""
+    _by_rel: dict[str, SourceFile] | None = field(default=None, repr=False, compare=False)
+    _by_name: dict[str, list[SourceFile]] | None = field(default=None, repr=False, compare=False)
 
     @property
     def app(self) -> AppCandidate | None:
@@ -222,7 +226,21 @@ class Project:
         return [f for f in self.files if f.kind == kind]
 
     def file(self, rel: str) -> SourceFile | None:
-        return next((f for f in self.files if f.rel == rel), None)
+        return self._files_by_rel().get(rel)
+
+    def files_named(self, name: str) -> list[SourceFile]:
+        """Files whose base name is `name` (rules resolving paths in commands use this)."""
+        if self._by_name is None:
+            self._by_name = {}
+            for source in self.files:
+                self._by_name.setdefault(source.path.name, []).append(source)
+        return self._by_name.get(name, [])
+
+    def _files_by_rel(self) -> dict[str, SourceFile]:
+        # Built on first use: detection adds every file before anything looks one up.
+        if self._by_rel is None or len(self._by_rel) != len(self.files):
+            self._by_rel = {f.rel: f for f in self.files}
+        return self._by_rel
 
     def has_dependency(self, *names: str) -> bool:
         wanted = set(names)
