@@ -20,18 +20,7 @@ from prodready.project.parsers.dockerfile import Dockerfile
 from prodready.project.parsers.gunicorn import GunicornConfig
 from prodready.project.parsers.nginx import Directive, NginxConf
 
-DEFAULT_PORTS = {
-    "gunicorn": 8000,
-    "uvicorn": 8000,
-    "granian": 8000,
-    "hypercorn": 8000,
-    "daphne": 8000,
-    "waitress-serve": 8080,
-    "flask": 5000,
-    "manage.py": 8000,
-}
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
-GUNICORN_DEFAULTS = {"timeout": 30, "graceful_timeout": 30, "workers": 1}
 
 
 # --- production launches ------------------------------------------------------------------------
@@ -217,12 +206,6 @@ class GunicornSetup:
                 return found.value, source.rel, found.line
         return None
 
-    def value(self, name: str) -> Any:
-        found = self.setting(name)
-        if found is not None and found[0] is not None:
-            return found[0]
-        return GUNICORN_DEFAULTS.get(name)
-
 
 def gunicorn_setup(project: Project, served: Served) -> GunicornSetup | None:
     if served.server.program != "gunicorn":
@@ -306,27 +289,6 @@ def env_settings(project: Project, name: str) -> Iterator[EnvSetting]:
 
 def env_value(project: Project, name: str) -> EnvSetting | None:
     return next(env_settings(project, name), None)
-
-
-# --- ports --------------------------------------------------------------------------------------
-
-
-def app_ports(project: Project) -> dict[int, str]:
-    """Ports the app listens on, each with what says so: binds (gunicorn, command lines,
-    EXPOSE, run() calls), else the servers' default ports."""
-    ports: dict[int, str] = {}
-    for bind in project.binds:
-        if not _is_dev(project, bind.rel):
-            ports.setdefault(bind.port, f"{bind.source} ({bind.rel}:{bind.line})")
-    for served in production_servers(project):
-        if served.server.port is None and served.server.host is None:
-            setup = gunicorn_setup(project, served)
-            if setup is not None and setup.setting("bind") is not None:
-                continue
-            default = DEFAULT_PORTS.get(served.server.program)
-            if default:
-                ports.setdefault(default, f"{served.server.program}'s default ({served.where})")
-    return ports
 
 
 def _is_dev(project: Project, rel: str) -> bool:
