@@ -212,3 +212,26 @@ def test_a_killed_worker_is_counted_as_lost_and_the_run_still_ends(target) -> No
     result = outcome["result"]
     assert result.lost_workers == 1
     assert result.responses > 0
+
+
+def test_a_server_that_never_accepts_fails_the_run_instead_of_passing_it() -> None:
+    # A listener with a full accept queue: new connection attempts hang without an answer.
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        fillers = [socket.socket() for _ in range(4)]
+        for filler in fillers:
+            filler.setblocking(False)
+            filler.connect_ex(("127.0.0.1", port))
+        time.sleep(0.2)
+        started = time.monotonic()
+        result = run(f"http://127.0.0.1:{port}/", duration=1, connections=3, timeout=30)
+        elapsed = time.monotonic() - started
+        for filler in fillers:
+            filler.close()
+
+    assert elapsed < 8
+    assert result.responses == 0
+    assert result.errors.get("connect_timeout", 0) >= 1
+    assert result.error_rate == 1.0

@@ -13,14 +13,14 @@ import resource
 import signal
 import ssl
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from time import monotonic_ns
 
 import uvloop
 
 from prodready.load.config import LoadConfig
-from prodready.load.connection import TIMEOUT, Connection, connect_error_kind
+from prodready.load.connection import CONNECT_TIMEOUT, TIMEOUT, Connection, connect_error_kind
 from prodready.load.histogram import LatencyRecorder
 from prodready.load.schedule import NS_PER_S, OpenSchedule, WorkerShare
 
@@ -57,8 +57,6 @@ class WorkerFinal:
     unfinished: int
     cpu_s: float
     wall_s: float
-    stopped_early: bool = False
-    notes: list[str] = field(default_factory=list)
 
 
 def tls_context(insecure: bool) -> ssl.SSLContext:
@@ -101,6 +99,7 @@ class Worker:
         self.ssl = tls_context(config.insecure) if config.target.tls else None
         self.connections = [Connection(self) for _ in range(share.connections)]
         self.idle: list[Connection] = []
+        self.connecting: set[asyncio.Task[None]] = set()
         self.sending = False
         # Closed model without -n while sending: connections take the inline hot path.
         self.free_running = False
@@ -151,6 +150,8 @@ class Worker:
         self.lag_due_ns = monotonic_ns() + int(LAG_PROBE_S * NS_PER_S)
         self.loop.call_later(LAG_PROBE_S, self.probe_lag)
         await self.finished
+        # Connection attempts still under way were cancelled: let them wind down cleanly.
+        await asyncio.gather(*self.connecting, return_exceptions=True)
         self.loop.remove_reader(self.pipe.fileno())
         self.send_interval()
         self.pipe.send(
@@ -164,7 +165,6 @@ class Worker:
                     unfinished=self.unfinished,
                     cpu_s=_cpu_seconds() - self.cpu_start_s,
                     wall_s=(monotonic_ns() - start_ns) / NS_PER_S,
-                    stopped_early=self.stopped_early,
                 ),
             )
         )
@@ -190,10 +190,13 @@ class Worker:
         if not self.sending:
             return
         if self.schedule is not None:
-            self.dispatch()
-            # Only a full stop (Ctrl-C) cuts the schedule short: count what was due by now.
-            due = self.schedule.due_by(monotonic_ns()) if self.stopped_early else None
-            self.dropped = (due if due is not None else self.schedule.total) - self.next_k
+            if self.stopped_early:
+                # Ctrl-C cuts the schedule short: only what was due by now counts as dropped.
+                due = self.schedule.due_by(monotonic_ns())
+            else:
+                self.dispatch()  # requests due just before the end still go out
+                due = self.schedule.total
+            self.dropped = due - self.next_k
         self.sending = self.free_running = False
         self.closing_handle = self.loop.call_later(self.config.grace_s, self.finish)
         self.finish_if_idle()
@@ -207,6 +210,10 @@ class Worker:
             return
         if self.closing_handle is not None:
             self.closing_handle.cancel()
+        for task in self.connecting:
+            # Not connected by the end of the run: a dead or saturated server, not a pass.
+            self.count_error(CONNECT_TIMEOUT)
+            task.cancel()
         self.unfinished = sum(conn.busy for conn in self.connections)
         for conn in self.connections:
             conn.busy = False
@@ -217,7 +224,9 @@ class Worker:
     # connections
 
     def connect(self, conn: Connection) -> None:
-        self.loop.create_task(self.open_connection(conn))
+        task = self.loop.create_task(self.open_connection(conn))
+        self.connecting.add(task)
+        task.add_done_callback(self.connecting.discard)
 
     async def open_connection(self, conn: Connection) -> None:
         target = self.config.target
