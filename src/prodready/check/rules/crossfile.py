@@ -18,8 +18,8 @@ from prodready.check.rules.crossfile_facts import (
     LOOPBACK,
     GunicornSetup,
     Served,
+    app_services,
     compose_dir,
-    compose_service_named,
     dockerfile_of,
     env_settings,
     find_file,
@@ -420,15 +420,13 @@ def _listening_ports(project: Project, host: str) -> dict[int, str]:
     """The ports the app behind `host` listens on, with what says so (empty: unknown)."""
     if host in LOOPBACK:
         ports = ports_of(project, production_servers(project)) or {}
-        for compose in production_compose(project):
-            for service in compose.services:
-                if runs_app(project, compose, service):
-                    for port in service.ports():
-                        if port.host and port.host.isdigit():
-                            ports.setdefault(int(port.host), f"published by {service.name}")
+        for _, service in app_services(project):
+            for port in service.ports():
+                if port.host and port.host.isdigit():
+                    ports.setdefault(int(port.host), f"published by {service.name}")
         return ports
-    found = compose_service_named(project, host)
-    if found is None or not runs_app(project, *found):
+    found = _app_service(project, host)
+    if found is None:
         return {}
     compose, service = found
     served = judged(service_launches(project, compose, service))
@@ -466,8 +464,8 @@ def app_port_beside_proxy(project: Project) -> Iterable[Hit]:
     for compose in production_compose(project):
         proxies = [s for s in compose.services if s.is_proxy and _published(s)]
         for proxy in proxies:
-            for service in compose.services:
-                if service is proxy or not runs_app(project, compose, service):
+            for app_compose, service in app_services(project):
+                if app_compose is not compose or service is proxy:
                     continue
                 if not _proxies_to(project, proxy, service.name):
                     continue
@@ -641,8 +639,11 @@ def _proxy_cuts_before_server(project: Project) -> Iterator[Hit]:
 
 
 def _is_app_service(project: Project, host: str) -> bool:
-    found = compose_service_named(project, host)
-    return found is not None and runs_app(project, *found)
+    return _app_service(project, host) is not None
+
+
+def _app_service(project: Project, name: str) -> tuple[ComposeFile, ComposeService] | None:
+    return next(((c, s) for c, s in app_services(project) if s.name == name), None)
 
 
 def _stop_before_graceful(project: Project) -> Iterator[Hit]:

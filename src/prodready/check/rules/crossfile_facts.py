@@ -173,18 +173,29 @@ def runs_app(project: Project, compose: ComposeFile, service: ComposeService) ->
     return bool(judged(service_launches(project, compose, service)))
 
 
+_APP_SERVICES: dict[int, tuple[Project, list[tuple[ComposeFile, ComposeService]]]] = {}
+
+
+def app_services(project: Project) -> list[tuple[ComposeFile, ComposeService]]:
+    """The production compose services that run the app, worked out once per project (the
+    rules ask for every proxy target)."""
+    cached = _APP_SERVICES.get(id(project))
+    if cached is None or cached[0] is not project:
+        found = [
+            (compose, service)
+            for compose in production_compose(project)
+            for service in compose.services
+            if runs_app(project, compose, service)
+        ]
+        _APP_SERVICES.clear()  # one project at a time: keep no stale Project alive
+        _APP_SERVICES[id(project)] = cached = (project, found)
+    return cached[1]
+
+
 def production_compose(project: Project) -> Iterator[ComposeFile]:
     for compose in project.compose_files:
         if not compose.dev_only and compose.data is not None:
             yield compose
-
-
-def compose_service_named(project: Project, name: str) -> tuple[ComposeFile, ComposeService] | None:
-    for compose in production_compose(project):
-        service = compose.service(name)
-        if service is not None:
-            return compose, service
-    return None
 
 
 # --- gunicorn setups ----------------------------------------------------------------------------
