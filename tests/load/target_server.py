@@ -79,6 +79,7 @@ class Server:
         if body:
             self.bodies[body.decode()] += 1
         args = self.args
+        head = method == "HEAD"
         now = time.monotonic()
         if args.pause_after and self.count == args.pause_after:
             self.paused_until = now + args.pause_s
@@ -90,30 +91,35 @@ class Server:
             writer.transport.abort()
             return False
         if path == "/close":
-            self.respond(writer, 200, b"ok", close=True)
+            self.respond(writer, 200, b"ok", close=True, head=head)
             return False
         if path.startswith("/status/"):
-            self.respond(writer, int(path.rsplit("/", 1)[1]), b"status")
+            self.respond(writer, int(path.rsplit("/", 1)[1]), b"status", head=head)
             return True
         if args.limit_rps:
             if now - self.window_start >= 1.0:
                 self.window_start, self.window_count = now, 0
             self.window_count += 1
             if self.window_count > args.limit_rps:
-                self.respond(writer, 503, b"busy")
+                self.respond(writer, 503, b"busy", head=head)
                 return True
-        self.respond(writer, 200, b"ok")
+        self.respond(writer, 200, b"ok", head=head)
         return True
 
     @staticmethod
     def respond(
-        writer: asyncio.StreamWriter, status: int, body: bytes, close: bool = False
+        writer: asyncio.StreamWriter,
+        status: int,
+        body: bytes,
+        close: bool = False,
+        head: bool = False,
     ) -> None:
+        """Answers with a Content-Length; HEAD gets the headers only, as HTTP says."""
         connection = "close" if close else "keep-alive"
         writer.write(
             f"HTTP/1.1 {status} X\r\nContent-Length: {len(body)}\r\n"
             f"Connection: {connection}\r\n\r\n".encode()
-            + body
+            + (b"" if head else body)
         )
 
 

@@ -235,3 +235,34 @@ def test_a_server_that_never_accepts_fails_the_run_instead_of_passing_it() -> No
     assert result.responses == 0
     assert result.errors.get("connect_timeout", 0) >= 1
     assert result.error_rate == 1.0
+
+
+def test_head_answers_end_with_their_headers(target) -> None:
+    # The server announces Content-Length: 2 and sends no body, as HTTP says for HEAD.
+    url = target()
+    result = run(url + "/", method="HEAD", requests=60, connections=3, workers=1)
+
+    assert result.responses == 60
+    assert result.errors == {}
+    assert read_stats(url)["methods"] == {"HEAD": 60}
+
+
+def test_head_mixed_with_get_in_a_scenario(target, tmp_path) -> None:
+    from prodready.load.config import build_config
+    from prodready.load.engine import run_load
+    from prodready.load.scenario import load_scenario
+
+    url = target()
+    scenario = tmp_path / "mixed.toml"
+    scenario.write_text(
+        f'base_url = "{url}"\n'
+        '[[requests]]\nmethod = "HEAD"\npath = "/h"\n'
+        '[[requests]]\npath = "/g"\n'
+    )
+    base, specs = load_scenario(scenario)
+    config = build_config(None, requests=specs, target=base, total_requests=100, connections=2)
+    result = run_load(config)
+
+    assert result.responses == 100
+    assert result.errors == {}
+    assert read_stats(url)["paths"] == {"/h": 50, "/g": 50}

@@ -180,10 +180,6 @@ def parse_method(text: str) -> str:
     method = text.strip().upper()
     if not _TOKEN.match(method):
         raise UsageError(f"bad method {text!r}", "use GET, POST, PUT, PATCH, DELETE or OPTIONS")
-    if method == "HEAD":
-        raise UsageError(
-            "HEAD is not supported yet", "use GET; the response body is read and dropped"
-        )
     return method
 
 

@@ -124,3 +124,32 @@ class Connection(asyncio.Protocol):
             self.error_counted = True
         if self.transport is not None:
             self.transport.abort()
+
+
+class HeadAwareConnection(Connection):
+    """A connection for runs with HEAD requests.
+
+    The answer to HEAD ends with its headers even when it announces a Content-Length, and
+    httptools cannot be told which request an answer belongs to. So when the request in
+    flight is a HEAD, the message is completed at the end of the headers and the parser is
+    replaced by a fresh one for the next answer.
+    """
+
+    def __init__(self, worker: Worker) -> None:
+        super().__init__(worker)
+        self.head_in_flight = False
+        self.head_answered = False
+
+    def send(self, request: bytes, sent_at_ns: int, now_ns: int) -> None:
+        self.head_in_flight = request.startswith(b"HEAD ")
+        super().send(request, sent_at_ns, now_ns)
+
+    def on_headers_complete(self) -> None:
+        self.head_answered = self.head_in_flight
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.head_answered:
+            self.head_answered = self.head_in_flight = False
+            self.on_message_complete()
+            self.parser = httptools.HttpResponseParser(self)

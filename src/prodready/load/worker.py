@@ -20,7 +20,13 @@ from time import monotonic_ns
 import uvloop
 
 from prodready.load.config import LoadConfig
-from prodready.load.connection import CONNECT_TIMEOUT, TIMEOUT, Connection, connect_error_kind
+from prodready.load.connection import (
+    CONNECT_TIMEOUT,
+    TIMEOUT,
+    Connection,
+    HeadAwareConnection,
+    connect_error_kind,
+)
 from prodready.load.histogram import LatencyRecorder
 from prodready.load.schedule import NS_PER_S, OpenSchedule, WorkerShare
 
@@ -97,7 +103,9 @@ class Worker:
             [spec.weight for spec in config.requests],
         ).__next__
         self.ssl = tls_context(config.insecure) if config.target.tls else None
-        self.connections = [Connection(self) for _ in range(share.connections)]
+        self.has_head = any(spec.method == "HEAD" for spec in config.requests)
+        connection_class = HeadAwareConnection if self.has_head else Connection
+        self.connections = [connection_class(self) for _ in range(share.connections)]
         self.idle: list[Connection] = []
         self.connecting: set[asyncio.Task[None]] = set()
         self.sending = False
@@ -131,7 +139,9 @@ class Worker:
         await asyncio.sleep(max(0.0, (start_ns - monotonic_ns()) / NS_PER_S))
         self.loop.add_reader(self.pipe.fileno(), self.on_control)
         self.sending = True
-        self.free_running = not config.open_model and self.share.budget is None
+        self.free_running = (
+            not config.open_model and self.share.budget is None and not self.has_head
+        )
         planned = config.planned_duration_s
         end_ns = start_ns + int(planned * NS_PER_S) if planned is not None else None
         if config.open_model:
