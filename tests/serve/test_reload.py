@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import time
 from pathlib import Path
 
@@ -71,3 +73,42 @@ def test_workers_recycling_every_100_requests_under_load_lose_nothing(serve) -> 
     assert result.errors == {}, result.errors
     assert result.responses >= 200 * 6 * 0.9
     assert not server.workers() & first_workers, "every worker recycled at least once"
+
+
+def test_granian_reloads_new_code_under_load(serve, app_dir: Path) -> None:
+    """Granian's SIGHUP starts each new worker before stopping its old one, but a stopping
+    worker closes its idle kept-alive connections at once: a request sent on one in that
+    instant is reset (a proxy retries it; a direct client sees it). Gunicorn's reload loses
+    nothing (tests above), which is why it is the default; here only resets are allowed."""
+    (app_dir / "version.py").write_text("NUMBER = 1\n")
+    server = serve("flaskapp:app", "--server", "granian")
+    load = BackgroundLoad(server.base + "/ping", RATE, LOAD_S)
+    load.start()
+    time.sleep(1)
+    (app_dir / "version.py").write_text("NUMBER = 2\n")
+    assert _reload(server).startswith(f"sent SIGHUP to {server.pid}")
+    result = load.finish()
+
+    deadline = time.monotonic() + 30
+    while json.loads(get(server.base + "/version")[1]) != {"version": 2}:
+        assert time.monotonic() < deadline, "Granian did not load the new code"
+        time.sleep(0.2)
+    assert set(result.errors) <= {"reset"}, result.errors
+    assert result.error_count <= result.attempts * 0.01, result.errors
+    assert result.status_counts.keys() == {200}
+
+
+def test_a_plain_sighup_to_the_master_also_loses_nothing(serve, app_dir: Path) -> None:
+    """What systemd's `kill -HUP $MAINPID` does: Gunicorn's own reload (new code, since the
+    master never preloads the app), with the listening socket kept open throughout."""
+    (app_dir / "version.py").write_text("NUMBER = 1\n")
+    server = serve("flaskapp:app")
+    load = BackgroundLoad(server.base + "/ping", RATE, 6.0)
+    load.start()
+    time.sleep(1)
+    (app_dir / "version.py").write_text("NUMBER = 2\n")
+    os.kill(server.pid, signal.SIGHUP)
+    result = load.finish()
+
+    assert json.loads(get(server.base + "/version")[1]) == {"version": 2}
+    assert result.errors == {}, result.errors
