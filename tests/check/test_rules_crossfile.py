@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from prodready.check.rules.crossfile import _ignored, _seconds
+from prodready.check.rules.crossfile_apps import AllowedHosts
 from tests.check.helpers import findings_for
 
 FLASK = 'from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.get("/health")\ndef health():\n    return "ok"\n'
@@ -213,3 +214,32 @@ def test_router_prefix_computed_at_run_time_is_not_a_missing_route(tmp_path: Pat
         },
     )
     assert places(tmp_path, "PR903") == [("compose.yaml", 12)]
+
+
+@pytest.mark.parametrize(
+    ("patterns", "host", "allowed"),
+    [
+        (("shop.example.com",), "shop.example.com", True),
+        (("shop.example.com",), "www.shop.example.com", False),
+        ((".example.com",), "www.shop.example.com", True),
+        ((".example.com",), "example.com", True),
+        ((".example.com",), "badexample.com", False),
+        (("SHOP.example.com",), "shop.EXAMPLE.com.", True),
+    ],
+)
+def test_allowed_hosts_follow_django(patterns: tuple[str, ...], host: str, allowed: bool) -> None:
+    assert AllowedHosts("settings.py", 1, patterns).allows(host) is allowed
+
+
+def test_granian_interface_must_match_the_app(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+            "Procfile": (
+                "web: granian --host 0.0.0.0 main:app\n"
+                "alt: granian --interface asgi --host 0.0.0.0 main:app\n"
+            ),
+        },
+    )
+    assert places(tmp_path, "PR919") == [("Procfile", 1)]

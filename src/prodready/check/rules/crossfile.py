@@ -13,7 +13,10 @@ from packaging.version import Version
 
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules import crossfile_ports  # noqa: F401  (registers PR916-PR918)
+from prodready.check.rules import (  # noqa: F401  (they register PR916-PR920)
+    crossfile_apps,
+    crossfile_ports,
+)
 from prodready.check.rules.crossfile_facts import (
     LOOPBACK,
     GunicornSetup,
