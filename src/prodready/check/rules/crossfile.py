@@ -89,8 +89,9 @@ with debug on, the Werkzeug debugger executes any Python sent to it. `uvicorn --
 through to its development branch because APP_ENV is misspelt.
 """,
     fix="""
-Start a production server: gunicorn app:app (Flask/Django), gunicorn -k uvicorn_worker.UvicornWorker
-main:app or uvicorn main:app --workers N (FastAPI), or `prodready serve`.
+Start a production server (gunicorn, uvicorn without --reload, or `prodready serve`).
+Flask/Django: gunicorn --bind 0.0.0.0:8000 app:app
+FastAPI: gunicorn -k uvicorn_worker.UvicornWorker main:app, or uvicorn main:app --workers 4
 """,
     bad='CMD ["python", "app.py"]   # app.py: if __name__ == "__main__": app.run(debug=True)',
     good='CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]',
@@ -147,8 +148,8 @@ restarts in a loop. Nothing catches it before the deploy, because tests import t
 their own way.
 """,
     fix="""
-Point the command at the module and attribute that exist (module:attr, or module:factory()
-for an app factory), or set --chdir / WORKDIR so the module is importable.
+Name a module and attribute that exist (module:attr, or module:factory() for a factory).
+Or set --chdir / WORKDIR so the module is importable from where the server starts.
 """,
     bad='CMD ["gunicorn", "wsgi:application"]   # wsgi.py defines `app`',
     good='CMD ["gunicorn", "wsgi:app"]',
@@ -337,7 +338,7 @@ waiting on `service_healthy` never start, and the logs say nothing about the app
 healthcheck is in the compose file; the base image in the Dockerfile.
 """,
     fix="""
-Probe with Python, which the image has:
+Probe with Python, which the image has, or install curl in the Dockerfile.
 test: ["CMD", "python", "-c",
        "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=3)"]
 """,
@@ -516,8 +517,8 @@ every single setting looks reasonable in its own file. Deploys make it worse: ol
 workers overlap.
 """,
     fix="""
-Keep workers x (pool_size + max_overflow) under max_connections (minus admin and migration
-headroom), put PgBouncer in front, or raise max_connections (`postgres -c max_connections=N`).
+Keep workers x (pool_size + max_overflow) below max_connections, with headroom.
+Or put PgBouncer in front, or raise max_connections (`postgres -c max_connections=N`).
 """,
     bad="engine = create_engine(url, pool_size=20, max_overflow=30)   # gunicorn workers = 4",
     good="engine = create_engine(url, pool_size=5, max_overflow=5)    # 4 x 10 = 40 < 100",
@@ -600,8 +601,8 @@ TimeoutStopSec 90 s) means every deploy SIGKILLs workers in the middle of reques
 thing the graceful timeout was set for.
 """,
     fix="""
-Order them: nginx proxy_read_timeout >= gunicorn timeout, and compose stop_grace_period /
-systemd TimeoutStopSec > gunicorn graceful_timeout (+ a few seconds).
+Order them: proxy_read_timeout >= gunicorn timeout; stop timeout > graceful_timeout.
+The stop timeout is compose stop_grace_period or systemd TimeoutStopSec; add a few seconds.
 """,
     bad="proxy_read_timeout 30s;   # gunicorn timeout = 120",
     good="proxy_read_timeout 130s;  # gunicorn timeout = 120",
@@ -747,8 +748,8 @@ them from history: the secrets must be rotated. GitGuardian finds millions of se
 in public commits, .env files among the most common.
 """,
     fix="""
-`git rm --cached .env`, add `.env` to .gitignore, rotate every secret it held, and commit a
-`.env.example` with placeholders instead.
+`git rm --cached .env`, add it to .gitignore and rotate every secret it held.
+Commit a `.env.example` with placeholders instead.
 """,
     bad="$ git ls-files\n.env",
     good="$ git ls-files\n.env.example\n.gitignore   # contains .env",
@@ -973,8 +974,8 @@ redirects and absolute URLs point to http://, secure cookies and CSRF origin che
 and rate limits and logs put every client behind one address.
 """,
     fix="""
-Trust the proxy's address: gunicorn --forwarded-allow-ips=<proxy IP>, uvicorn
---forwarded-allow-ips=<proxy IP>, ProxyFix(app.wsgi_app, x_for=1, x_proto=1), or Django's
+Trust the proxy's address: --forwarded-allow-ips=<proxy IP> (gunicorn, uvicorn).
+Or ProxyFix(app.wsgi_app, x_for=1, x_proto=1) (Flask), or Django's
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https").
 """,
     bad="proxy_set_header X-Forwarded-Proto $scheme;   # gunicorn: no forwarded_allow_ips",

@@ -48,8 +48,8 @@ dies), while the app works under `uvicorn --reload` on the laptop. Granian needs
 `--interface asgi|wsgi` to match the app; daphne serves ASGI only.
 """,
     fix="""
-Serve ASGI apps with an ASGI server or worker: gunicorn -k uvicorn_worker.UvicornWorker
-main:app, or uvicorn main:app; serve WSGI apps with gunicorn's default workers.
+Serve ASGI apps with an ASGI server or worker, WSGI apps with a WSGI one.
+ASGI: gunicorn -k uvicorn_worker.UvicornWorker main:app, or uvicorn main:app
 """,
     bad='CMD ["gunicorn", "-w", "4", "main:app"]   # main.app = FastAPI()',
     good='CMD ["gunicorn", "-w", "4", "-k", "uvicorn_worker.UvicornWorker", "main:app"]',
@@ -149,7 +149,7 @@ with `proxy_set_header Host $host`, and without it the upstream's address (`web:
 takes the whole site down with a 400 on every page, and it shows only after deploying.
 """,
     fix="""
-Add the site's names to ALLOWED_HOSTS (from the environment), and pass the client's Host:
+Add the site's names to ALLOWED_HOSTS and have nginx pass the client's Host.
 proxy_set_header Host $host;
 """,
     bad='ALLOWED_HOSTS = ["shop.example.com"]   # nginx: server_name www.shop.example.com;',
