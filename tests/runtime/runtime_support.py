@@ -30,6 +30,16 @@ POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
+RUN_UVICORN = """
+import socket, sys, uvicorn
+# socket.socket(fileno=...) keeps the TCP family, so asyncio sets TCP_NODELAY; uvicorn --fd
+# would wrap it as AF_UNIX and every response would wait ~40 ms for a delayed ACK.
+listener = socket.socket(fileno=int(sys.argv[2]))
+config = uvicorn.Config(sys.argv[1], access_log=False, log_level="info")
+uvicorn.Server(config).run(sockets=[listener])
+"""
+
+
 def need_service(name: str, port: int) -> None:
     """Skips when a service is missing, but fails under CI=true: CI must run everything."""
     try:
@@ -87,7 +97,7 @@ class Server:
         fd = listener.fileno()
         self.url = f"http://127.0.0.1:{listener.getsockname()[1]}"
         if self.kind == "uvicorn":
-            argv = [PYTHON, "-m", "uvicorn", self.target, "--fd", str(fd), "--no-access-log"]
+            argv = [PYTHON, "-c", RUN_UVICORN, self.target, str(fd)]
         else:
             argv = [PYTHON, "-m", "gunicorn", self.target, "--bind", f"fd://{fd}"]
         with open(self.log_path, "ab") as log:

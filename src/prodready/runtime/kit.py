@@ -62,9 +62,9 @@ class Kit:
             )
         self.access_log: Any = None
         if options.access_log:
-            from prodready.runtime.logs import get_logger
+            from prodready.runtime.logs import access_log
 
-            self.access_log = get_logger("prodready.access").info
+            self.access_log = access_log()
         self.endpoints: dict[str, Callable[[], EndpointResponse]] = {}
         for path, handler in (
             (options.live_path, self.live),

@@ -7,8 +7,9 @@ middleware imports this on every request path.
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
 from contextvars import ContextVar
 
 MAX_LENGTH = 128
@@ -27,4 +28,27 @@ def accept_or_generate(incoming: str | None) -> str:
     malformed one (too long, spaces, control characters: log injection) is replaced."""
     if incoming and _WELL_FORMED.fullmatch(incoming):
         return incoming
-    return uuid.uuid4().hex
+    return new_request_id()
+
+
+def new_request_id() -> str:
+    """32 hex characters: a random 64-bit prefix per process, then a counter.
+
+    Unique across processes and hosts like a UUID4, at a fraction of its cost (uuid4 reads
+    the kernel's random source on every call). Request IDs correlate log lines; they are not
+    secrets, so being sequential within a process is fine.
+    """
+    if not _prefix:
+        _reseed()
+    return f"{_prefix}{next(_counter):016x}"
+
+
+def _reseed() -> None:
+    global _prefix, _counter
+    _prefix = os.urandom(8).hex()
+    _counter = itertools.count()
+
+
+_prefix = ""  # drawn on first use, not at import
+_counter = itertools.count()
+os.register_at_fork(after_in_child=_reseed)  # forked workers must not repeat the parent's IDs
