@@ -2,7 +2,8 @@
 
 Servers: the `app.run()` dev server, plain `gunicorn app:app`, the usual recipe
 `gunicorn -w 2*CPU+1`, `prodready serve` (Gunicorn, the default) and
-`prodready serve --server granian`. Routes: /api/ping (CPU-light) and /api/lookup (waits 50 ms).
+`prodready serve --server granian` (prodready_granian). Routes: /api/ping (CPU-light) and
+/api/lookup (waits 50 ms).
 Each measurement is wrk with 50 connections for a few seconds; the servers all run for the
 whole benchmark and the measurements are interleaved (round after round over every server and
 route), so a busy neighbour on the machine slows every server alike. The median of the rounds
@@ -65,7 +66,7 @@ def commands(port: int, cpus: int) -> dict[str, list[str]]:
         "gunicorn": [gunicorn, "-b", bind, "app:app"],
         "recipe": [gunicorn, "-b", bind, "-w", str(2 * cpus + 1), "app:app"],
         "prodready": [prodready, "serve", "app:app", "--bind", bind],
-        "granian": [prodready, "serve", "app:app", "--bind", bind, "--server", "granian"],
+        "prodready_granian": [prodready, "serve", "app:app", "--bind", bind, "--server", "granian"],
     }
 
 
@@ -144,7 +145,7 @@ def main() -> None:
                     result.rps.append(rps)
                     result.errors += errors
                     print(
-                        f"round {round_number} {route:5} {server.name:10} {rps:9.1f} rps "
+                        f"round {round_number} {route:5} {server.name:17} {rps:9.1f} rps "
                         f"{errors:6d} errors",
                         flush=True,
                     )
@@ -173,7 +174,7 @@ def _report(results: dict[tuple[str, str], Result], names: list[str]) -> None:
         light_ratio = light.median_rps / dev_light
         io_ratio = io.median_rps / LITTLES_LAW_RPS
         print(
-            f"{name:10} {light.median_rps:10.1f} {light.errors:7d} {io.median_rps:9.1f} "
+            f"{name:17} {light.median_rps:10.1f} {light.errors:7d} {io.median_rps:9.1f} "
             f"{io.errors:7d} {light_ratio:9.2f} {io_ratio:8.3f}"
         )
         if name != "dev":
