@@ -13,7 +13,7 @@ from packaging.version import Version
 
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules import (  # noqa: F401  (they register PR916-PR920)
+from prodready.check.rules import (  # noqa: F401  (they register PR916-PR921)
     crossfile_apps,
     crossfile_ports,
 )
@@ -22,6 +22,7 @@ from prodready.check.rules.crossfile_facts import (
     GunicornSetup,
     Served,
     app_services,
+    app_sockets,
     compose_dir,
     dockerfile_of,
     env_settings,
@@ -39,6 +40,7 @@ from prodready.check.rules.crossfile_facts import (
     proxy_targets,
     runs_app,
     service_launches,
+    socket_targets,
     workers_of,
 )
 from prodready.check.rules.dockerfile import (
@@ -158,7 +160,11 @@ def launch_target_missing(project: Project) -> Iterable[Hit]:
     if not project.modules:
         return
     for served in production_servers(project):
-        problem = _missing_script(project, served) or _missing_target(project, served)
+        problem = (
+            _missing_script(project, served)
+            or _missing_config(project, served)
+            or _missing_target(project, served)
+        )
         if problem:
             yield Hit(
                 served.launch.line,
@@ -173,6 +179,17 @@ def _missing_script(project: Project, served: Served) -> str | None:
         return None
     if find_file(project, script, FileKind.PYTHON) is None:
         return f"there is no {posixpath.basename(script)} in the project"
+    return None
+
+
+def _missing_config(project: Project, served: Served) -> str | None:
+    """`gunicorn -c deploy/gunicorn.conf.py` naming a config file the project does not have."""
+    setup = gunicorn_setup(project, served)
+    named = setup.options.value("config") if setup else None
+    if not isinstance(named, str) or not named.endswith(".py") or "$" in named:
+        return None
+    if setup.config is None and find_file(project, named) is None:
+        return f"there is no {posixpath.basename(named)} (its -c config) in the project"
     return None
 
 
@@ -393,21 +410,30 @@ def _lacks(
 @rule(
     "PR905",
     "proxy-port-mismatch",
-    title="nginx proxies to a port the app does not listen on",
+    title="nginx proxies to a port or socket the app does not listen on",
     severity=Severity.ERROR,
     kind=KIND,
     why="""
-nginx's proxy_pass (or upstream server) names a port; the app's bind is set somewhere else
-(the gunicorn config, the command line, EXPOSE, compose). When they drift apart, after
-someone changes one of them, every request gets a 502 Bad Gateway while the app itself looks
-healthy from inside its container.
+nginx's proxy_pass (or upstream server) names a port or a unix socket; the app's bind is set
+somewhere else (the gunicorn config, the command line, EXPOSE, compose, a systemd .socket
+unit). When they drift apart, after someone changes one of them, every request gets a 502 Bad
+Gateway while the app itself looks healthy from inside its container.
 """,
-    fix="Make the proxy_pass/upstream port and the app's bind the same.",
-    bad="upstream app { server web:8080; }   # gunicorn --bind 0.0.0.0:8000",
+    fix="Make the proxy_pass/upstream address and the app's bind the same.",
+    bad="upstream app { server web:8080; }   # gunicorn --bind 0.0.0.0:8000 (or another socket)",
     good="upstream app { server web:8000; }",
 )
 def proxy_port_mismatch(project: Project) -> Iterable[Hit]:
+    sockets = app_sockets(project)
     for conf in production_nginx(project):
+        for at, path in socket_targets(conf):
+            if sockets and path not in sockets:
+                listed = ", ".join(f"{p} ({why})" for p, why in sorted(sockets.items()))
+                yield Hit(
+                    at.line,
+                    f"nginx sends requests to unix:{path}, but the app listens on {listed}",
+                    path=conf.rel,
+                )
         for target in proxy_targets(conf):
             ports = _listening_ports(project, target.host)
             if ports and target.port not in ports:

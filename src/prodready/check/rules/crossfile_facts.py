@@ -228,8 +228,11 @@ def gunicorn_setup(project: Project, served: Served) -> GunicornSetup | None:
     if isinstance(named, str) and not named.startswith("python:"):
         rel = find_file(project, named)
         config = next((c for c in project.gunicorn_configs if c.rel == rel), None)
-    elif named is None:
-        config = next((c for c in project.gunicorn_configs if c.rel == "gunicorn.conf.py"), None)
+    elif named is None:  # Gunicorn reads ./gunicorn.conf.py: beside the launch file, or the root
+        here = posixpath.join(posixpath.dirname(served.launch.rel), "gunicorn.conf.py")
+        config = next((c for c in project.gunicorn_configs if c.rel == here), None) or next(
+            (c for c in project.gunicorn_configs if c.rel == "gunicorn.conf.py"), None
+        )
     return GunicornSetup(served, config, options)
 
 
@@ -354,6 +357,42 @@ def proxy_targets(conf: NginxConf) -> Iterator[ProxyTarget]:
         default = 443 if directive.args[0].startswith("https") else 80
         port = int(match["port"]) if match["port"] else default
         yield ProxyTarget(conf, directive, directive, host, port)
+
+
+def socket_targets(conf: NginxConf) -> Iterator[tuple[Directive, str]]:
+    """(where, path) for each unix socket nginx proxies to, directly or through an upstream."""
+    upstreams = {d.args[0]: d for d in conf.find("upstream") if d.args}
+    for directive in conf.find("proxy_pass"):
+        url = directive.args[0] if directive.args else ""
+        if url.startswith(("http://unix:", "https://unix:")):
+            yield directive, url.split("unix:", 1)[1].split(":", 1)[0]
+            continue
+        match = PROXY_URL.match(url)
+        upstream = upstreams.get(match["host"]) if match and not match["port"] else None
+        for server in upstream.children("server") if upstream is not None else []:
+            if server.args and server.args[0].startswith("unix:"):
+                yield server, server.args[0][5:]
+
+
+def app_sockets(project: Project) -> dict[str, str]:
+    """Unix sockets the app listens on (gunicorn `unix:` binds, uvicorn --uds, systemd .socket
+    units), each with what says so."""
+    sockets: dict[str, str] = {}
+    for served in production_servers(project):
+        setup = gunicorn_setup(project, served)
+        found = setup.setting("bind") if setup else None
+        values = found[0] if found and isinstance(found[0], list) else [found[0] if found else ""]
+        for value in values:
+            if isinstance(value, str) and value.startswith("unix:"):
+                sockets.setdefault(value[5:], f"gunicorn bind ({found[1]}:{found[2]})")
+        uds = _option(list(served.server.argv[1:]), "--uds")
+        if uds:
+            sockets.setdefault(uds, served.where)
+    for unit in project.systemd_units:
+        for setting in unit.all("Socket", "ListenStream"):
+            if setting.value.startswith("/"):
+                sockets.setdefault(setting.value, f"ListenStream ({unit.rel}:{setting.line})")
+    return sockets
 
 
 def inherited(directive: Directive, name: str) -> Directive | None:

@@ -1,5 +1,6 @@
-"""Cross-file rules about ports (PR916-PR918): where the server in a container listens, against
-what the container publishes and what its healthcheck calls. Registered through crossfile.py."""
+"""Cross-file rules about ports (PR916-PR918, PR921): where the server listens, against what
+its container publishes, what its healthcheck calls and the $PORT a platform gives it.
+Registered through crossfile.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,9 @@ from collections.abc import Iterable, Iterator
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
 from prodready.check.rules.crossfile_facts import (
+    Served,
     container_launches,
+    gunicorn_setup,
     judged,
     listens,
     ports_of,
@@ -156,3 +159,67 @@ def _healthchecks_with_ports(project: Project) -> Iterator[tuple[str, int, str, 
 
 def _listed(ports: dict[int, str]) -> str:
     return ", ".join(f"{port} ({why})" for port, why in sorted(ports.items()))
+
+
+# --- PR921 -------------------------------------------------------------------------------------
+
+PORT_VARIABLE = re.compile(r"\$\{?PORT\b")
+
+
+@rule(
+    "PR921",
+    "procfile-ignores-port",
+    title="The Procfile's web process does not listen on $PORT",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+Platforms that run a Procfile (Heroku, Dokku, Scalingo, Render's buildpacks) tell the web
+process which port to use in $PORT and route traffic only there. A web process bound to a
+fixed port, or to 127.0.0.1, is never reached: Heroku kills it after 60 s with "R10 Boot
+timeout" and the deploy fails. Gunicorn reads $PORT by itself when no bind is given; uvicorn,
+granian, hypercorn and `flask run` do not.
+""",
+    fix="""
+Listen on 0.0.0.0:$PORT.
+gunicorn app:app (no --bind), or uvicorn main:app --host 0.0.0.0 --port $PORT
+""",
+    bad="web: uvicorn main:app --host 0.0.0.0 --port 8000",
+    good="web: uvicorn main:app --host 0.0.0.0 --port $PORT",
+)
+def procfile_ignores_port(project: Project) -> Iterable[Hit]:
+    procfile = [launch for launch in project.launches if launch.source == "procfile"]
+    for served in judged(procfile):
+        if served.launch.context != "web" or served.launch.dev_only:
+            continue
+        problem = _port_problem(project, served)
+        if problem:
+            rel, line, text = problem
+            yield Hit(line, f"Procfile web process: {text}", path=rel)
+
+
+def _port_problem(project: Project, served: Served) -> tuple[str, int, str] | None:
+    at = (served.launch.rel, served.launch.line)
+    if served.server.program == "gunicorn":
+        setup = gunicorn_setup(project, served)
+        found = setup.setting("bind") if setup else None
+        if found is None:
+            return None  # gunicorn binds 0.0.0.0:$PORT by itself
+        value, rel, line = found
+        text = " ".join(value) if isinstance(value, list) else str(value)
+        if value is None or PORT_VARIABLE.search(text):
+            return None  # computed in the config, or from $PORT
+        return (
+            rel,
+            line,
+            f"gunicorn binds {text}, not $PORT: the platform never routes to it",
+        )
+    argv = " ".join(served.server.argv)
+    if PORT_VARIABLE.search(argv):
+        return None
+    for listen in listens(project, served):
+        if listen.port is not None:
+            return *at, (
+                f"{served.server.program} listens on port {listen.port} ({listen.said_by}), "
+                "not $PORT: the platform never routes to it"
+            )
+    return None
