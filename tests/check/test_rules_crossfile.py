@@ -243,3 +243,45 @@ def test_granian_interface_must_match_the_app(tmp_path: Path) -> None:
         },
     )
     assert places(tmp_path, "PR919") == [("Procfile", 1)]
+
+
+def test_odd_but_parsable_files_do_not_crash_the_cross_file_rules(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK + "\nif __name__ == '__main__':\n    app.run(port=int('5000'))\n",
+            "compose.yaml": """
+                services:
+                  web:
+                    build: 123
+                    command: ["gunicorn", "-b", "unix:/run/x.sock", "-c", "", "app:"]
+                    ports: [8000, "abc", {target: "x"}]
+                    volumes: {a: b}
+                    healthcheck: {test: {x: 1}}
+                    stop_grace_period: forever
+                    depends_on: web
+                  nginx:
+                    image: nginx
+                    ports: ["80"]
+                    depends_on: {web: {condition: service_started}}
+                    volumes: ["./:/x", {type: bind}, "named:/data", 42]
+                  db:
+                    image: postgres
+                    command: postgres -c max_connections=
+                """,
+            "Dockerfile": "FROM\nCMD\nHEALTHCHECK NONE\nEXPOSE abc\n",
+            "gunicorn.conf.py": "bind = ['0.0.0.0:8000', 1, None]\nworkers = 'many'\ntimeout = None\n",
+            "deploy/x.service": "[Service]\nExecStart=\nTimeoutStopSec=infinity\n",
+            "deploy/nginx/x.conf": (
+                "upstream u { server unix:; server :; }\n"
+                "server { location / { proxy_pass; proxy_pass http://u; proxy_pass http://$x; "
+                "proxy_set_header; proxy_read_timeout abc; } }\n"
+            ),
+            ".dockerignore": "!\n**\n[\n",
+            ".python-version": "system\n",
+            "pyproject.toml": '[project]\nname = "x"\nrequires-python = "not a spec"\n',
+            "Procfile": "web:\nweb: gunicorn\n: gunicorn app:app\n",
+        },
+    )
+    for number in range(901, 922):
+        findings_for(tmp_path, f"PR{number}")

@@ -427,6 +427,8 @@ def _binds(project: Project) -> None:
             else ([setting.value] if setting and isinstance(setting.value, str) else [])
         )
         for value in values:
+            if not isinstance(value, str):
+                continue  # `bind = ["0.0.0.0:8000", PORT]`: only literal addresses are known
             host, port = commands._split_addr(value)
             if port:
                 project.binds.append(

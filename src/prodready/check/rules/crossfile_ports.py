@@ -205,7 +205,7 @@ def _port_problem(project: Project, served: Served) -> tuple[str, int, str] | No
         if found is None:
             return None  # gunicorn binds 0.0.0.0:$PORT by itself
         value, rel, line = found
-        text = " ".join(value) if isinstance(value, list) else str(value)
+        text = " ".join(map(str, value)) if isinstance(value, list) else str(value)
         if value is None or PORT_VARIABLE.search(text):
             return None  # computed in the config, or from $PORT
         return (
