@@ -3,15 +3,17 @@ a development server, trusted proxies, defaults, git tracking."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
 
+from prodready.check.fix import apply_fixes
 from prodready.check.rules.crossfile import _ignored, _seconds
 from prodready.check.rules.crossfile_apps import AllowedHosts
-from tests.check.helpers import findings_for
+from tests.check.helpers import FIXTURES, findings_for
 
 FLASK = 'from flask import Flask\n\napp = Flask(__name__)\n\n\n@app.get("/health")\ndef health():\n    return "ok"\n'
 
@@ -285,3 +287,14 @@ def test_odd_but_parsable_files_do_not_crash_the_cross_file_rules(tmp_path: Path
     )
     for number in range(901, 922):
         findings_for(tmp_path, f"PR{number}")
+
+
+def test_app_port_beside_proxy_fix_binds_loopback(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    shutil.copytree(FIXTURES / "PR906" / "bad", root)
+    found = findings_for(root, "PR906")
+    assert all(f.fix is not None and not f.fix.safe for f in found)
+    assert apply_fixes(root, found, unsafe=False) == []
+    assert len(apply_fixes(root, found, unsafe=True)) == len(found)
+    assert '"127.0.0.1:8000:8000"' in (root / "compose.yaml").read_text()
+    assert findings_for(root, "PR906") == []

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Iterator
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
-from prodready.check.model import Hit, Severity
+from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
 from prodready.check.rules import (  # noqa: F401  (they register PR916-PR921)
     crossfile_apps,
@@ -505,7 +505,20 @@ def app_port_beside_proxy(project: Project) -> Iterable[Hit]:
                         f"service {service.name} publishes port {port.host} beside "
                         f"{proxy.name}, which proxies to it: clients can bypass the proxy",
                         path=compose.rel,
+                        fix=_loopback_fix(compose.rel, port),
                     )
+
+
+def _loopback_fix(rel: str, port: PublishedPort) -> Fix | None:
+    """`"5000:5000"` -> `"127.0.0.1:5000:5000"`: the host can still reach it, nobody else."""
+    if port.host_ip is not None or port.host is None or port.container is None:
+        return None
+    old = f"{port.host}:{port.container}"
+    return Fix(
+        f"publish {old} on 127.0.0.1 only",
+        (Edit(rel, port.line, old, f"127.0.0.1:{old}"),),
+        safe=False,
+    )
 
 
 def _published(service: ComposeService) -> list[PublishedPort]:
