@@ -298,3 +298,19 @@ def test_app_port_beside_proxy_fix_binds_loopback(tmp_path: Path) -> None:
     assert len(apply_fixes(root, found, unsafe=True)) == len(found)
     assert '"127.0.0.1:8000:8000"' in (root / "compose.yaml").read_text()
     assert findings_for(root, "PR906") == []
+
+
+def test_loopback_proxy_to_a_container_is_not_trusted_by_default(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "Dockerfile": 'FROM python:3.12-slim\nCMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n',
+            "compose.yaml": 'services:\n  web:\n    build: .\n    ports: ["127.0.0.1:8000:8000"]\n',
+            "deploy/nginx/site.conf": (
+                "server {\n  location / {\n    proxy_set_header X-Forwarded-For $remote_addr;\n"
+                "    proxy_pass http://127.0.0.1:8000;\n  }\n}\n"
+            ),
+        },
+    )
+    assert places(tmp_path, "PR912") == [("deploy/nginx/site.conf", 3)]

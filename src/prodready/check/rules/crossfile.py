@@ -24,6 +24,7 @@ from prodready.check.rules.crossfile_facts import (
     app_services,
     app_sockets,
     compose_dir,
+    container_launches,
     dockerfile_of,
     env_settings,
     find_file,
@@ -1069,9 +1070,17 @@ def _app_trusts_proxy(project: Project) -> bool:
 
 
 def _servers_trust_loopback(project: Project) -> bool:
-    """Gunicorn and uvicorn trust forwarded headers from 127.0.0.1 by default."""
+    """Gunicorn and uvicorn trust forwarded headers from 127.0.0.1 by default; inside a
+    container, the proxy's requests come from the bridge network instead."""
+    in_containers = {
+        (launch.rel, launch.line)
+        for _, launches in container_launches(project)
+        for launch in launches
+    }
     return any(
-        served.server.program in ("gunicorn", "uvicorn") for served in production_servers(project)
+        served.server.program in ("gunicorn", "uvicorn")
+        and (served.launch.rel, served.launch.line) not in in_containers
+        for served in production_servers(project)
     )
 
 

@@ -253,7 +253,7 @@ def workers_of(project: Project, served: Served) -> tuple[int, str] | None:
         if concurrency is not None and concurrency.value.isdigit():
             return int(concurrency.value), f"WEB_CONCURRENCY ({concurrency.at})"
         return 1, "Gunicorn's default"
-    if served.server.program in ("uvicorn", "hypercorn", "granian"):
+    if served.server.program in ("uvicorn", "hypercorn", "granian", "fastapi"):
         rest = list(served.server.argv[1:])
         for index, word in enumerate(rest):
             if word in ("--workers", "-w") and index + 1 < len(rest) and rest[index + 1].isdigit():
