@@ -11,7 +11,7 @@ It binds port 0 (on 127.0.0.1, or --host ::1) and prints the port on its first s
 
 Options: --pause-after N --pause-s S stalls every answer for S seconds once N requests came
 in (a stalled server); --limit-rps R answers 503 beyond R requests per second (a server with a
-capacity); --cert/--key serve TLS.
+capacity, over any sliding second); --cert/--key serve TLS.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import json
 import ssl
 import sys
 import time
-from collections import Counter
+from collections import Counter, deque
 
 
 class Server:
@@ -33,8 +33,8 @@ class Server:
         self.bodies: Counter[str] = Counter()
         self.count = 0
         self.paused_until = 0.0
-        self.window_start = 0.0
-        self.window_count = 0
+        # Arrival times of the requests served in the last second (for --limit-rps).
+        self.recent: deque[float] = deque()
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -97,12 +97,12 @@ class Server:
             self.respond(writer, int(path.rsplit("/", 1)[1]), b"status", head=head)
             return True
         if args.limit_rps:
-            if now - self.window_start >= 1.0:
-                self.window_start, self.window_count = now, 0
-            self.window_count += 1
-            if self.window_count > args.limit_rps:
+            while self.recent and now - self.recent[0] >= 1.0:
+                self.recent.popleft()
+            if len(self.recent) >= args.limit_rps:
                 self.respond(writer, 503, b"busy", head=head)
                 return True
+            self.recent.append(now)
         self.respond(writer, 200, b"ok", head=head)
         return True
 
