@@ -266,3 +266,32 @@ def test_head_mixed_with_get_in_a_scenario(target, tmp_path) -> None:
     assert result.responses == 100
     assert result.errors == {}
     assert read_stats(url)["paths"] == {"/h": 50, "/g": 50}
+
+
+def test_background_load_keeps_arriving_while_the_caller_works(target) -> None:
+    from prodready.load import start
+
+    url = target()
+    with start(url + "/", rate=100, duration=1.5, connections=4) as load:
+        time.sleep(0.5)
+        during = read_stats(url)["count"]
+    result = load.wait()
+
+    assert during > 0  # requests arrived while the caller was busy
+    assert result.responses == 150
+    assert not result.interrupted
+
+
+def test_background_load_can_be_stopped_early(target) -> None:
+    from prodready.load import start
+
+    url = target()
+    load = start(url + "/", rate=100, duration=30, connections=4)
+    time.sleep(1.2)
+    started = time.monotonic()
+    load.stop()
+    result = load.wait(timeout=15)
+
+    assert time.monotonic() - started < 6
+    assert result.interrupted
+    assert 50 < result.responses < 300

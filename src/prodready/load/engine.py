@@ -58,7 +58,9 @@ class _Tick:
     errors: int = 0
 
 
-class _Run:
+class LoadRun:
+    """One run, started by `execute()`; `request_stop()` (any thread) ends it early."""
+
     def __init__(self, config: LoadConfig, on_progress: Callable[[Progress], None] | None):
         self.config = config
         self.on_progress = on_progress
@@ -107,6 +109,10 @@ class _Run:
             for pipe in pipes.values():
                 pipe.close()
         return self.finish_result()
+
+    def request_stop(self) -> None:
+        """Asks the workers to stop sending; the run then returns its partial result."""
+        self.stop_requested = True
 
     def wait_ready(self, pipes: dict[int, Pipe], processes: dict[int, Any]) -> None:
         waiting = set(pipes)
@@ -247,7 +253,7 @@ class _SigintGuard:
     aborts. Only the main thread can own signal handlers; elsewhere Ctrl-C keeps its default.
     """
 
-    def __init__(self, run: _Run) -> None:
+    def __init__(self, run: LoadRun) -> None:
         self.run = run
         self.previous: Any = None
         self.installed = threading.current_thread() is threading.main_thread()
@@ -270,4 +276,44 @@ def run_load(
     config: LoadConfig, on_progress: Callable[[Progress], None] | None = None
 ) -> LoadResult:
     """Runs one load test as configured and returns its merged result."""
-    return _Run(config, on_progress).execute()
+    return LoadRun(config, on_progress).execute()
+
+
+class BackgroundLoad:
+    """A run in a background thread, for loading a server while doing something else to it
+    (a reload, a restart, a failover). Use as a context manager or call `wait()`."""
+
+    def __init__(
+        self, config: LoadConfig, on_progress: Callable[[Progress], None] | None = None
+    ) -> None:
+        self.run = LoadRun(config, on_progress)
+        self._result: LoadResult | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._execute, name="prodready-load", daemon=True)
+        self._thread.start()
+
+    def _execute(self) -> None:
+        try:
+            self._result = self.run.execute()
+        except BaseException as error:  # handed to the caller of wait()
+            self._error = error
+
+    def stop(self) -> None:
+        """Ends the run early (the result is marked interrupted)."""
+        self.run.request_stop()
+
+    def wait(self, timeout: float | None = None) -> LoadResult:
+        """Waits for the run to end and returns its result (raises what the run raised)."""
+        self._thread.join(timeout)
+        if self._thread.is_alive():
+            raise TimeoutError("the load run is still going")
+        if self._error is not None:
+            raise self._error
+        assert self._result is not None
+        return self._result
+
+    def __enter__(self) -> BackgroundLoad:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.wait()
