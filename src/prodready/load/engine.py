@@ -315,5 +315,7 @@ class BackgroundLoad:
     def __enter__(self) -> BackgroundLoad:
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: object, *exc: object) -> None:
+        if exc_type is not None:
+            self.stop()  # the caller's work failed: do not keep loading for nothing
         self.wait()
