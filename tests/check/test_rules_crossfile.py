@@ -314,3 +314,13 @@ def test_loopback_proxy_to_a_container_is_not_trusted_by_default(tmp_path: Path)
         },
     )
     assert places(tmp_path, "PR912") == [("deploy/nginx/site.conf", 3)]
+
+
+def test_socket_activated_service_may_use_a_low_port(tmp_path: Path) -> None:
+    files = {
+        "app.py": FLASK,
+        "deploy/web.service": "[Service]\nUser=web\nExecStart=/srv/.venv/bin/gunicorn -b 0.0.0.0:80 app:app\n",
+    }
+    assert places(write(tmp_path / "plain", files), "PR922") == [("deploy/web.service", 3)]
+    files["deploy/web.socket"] = "[Socket]\nListenStream=80\n"
+    assert places(write(tmp_path / "activated", files), "PR922") == []

@@ -1,4 +1,4 @@
-"""Cross-file rules about ports (PR916-PR918, PR921): where the server listens, against what
+"""Cross-file rules about ports (PR916-PR918, PR921-PR922): where the server listens, against what
 its container publishes, what its healthcheck calls and the $PORT a platform gives it.
 Registered through crossfile.py."""
 
@@ -223,3 +223,54 @@ def _port_problem(project: Project, served: Served) -> tuple[str, int, str] | No
                 "not $PORT: the platform never routes to it"
             )
     return None
+
+
+# --- PR922 -------------------------------------------------------------------------------------
+
+PRIVILEGED_PORTS = 1024
+
+
+@rule(
+    "PR922",
+    "privileged-port-as-user",
+    title="A systemd service binds a port below 1024 as an unprivileged user",
+    severity=Severity.ERROR,
+    kind=KIND,
+    why="""
+On a host, only root (or a process with CAP_NET_BIND_SERVICE) may listen on ports below 1024.
+A unit that rightly runs the app as `User=www-data` but binds 0.0.0.0:80 fails at every start
+with "Permission denied" and, with Restart=, loops until systemd gives up. (Containers allow
+it since Docker 20.10; a host does not.)
+""",
+    fix="""
+Bind a high port behind nginx (127.0.0.1:8000), use a systemd .socket unit, or grant
+AmbientCapabilities=CAP_NET_BIND_SERVICE.
+""",
+    bad="[Service]\nUser=www-data\nExecStart=/srv/app/.venv/bin/gunicorn -b 0.0.0.0:80 app",
+    good="[Service]\nUser=www-data\nExecStart=/srv/app/.venv/bin/gunicorn -b 127.0.0.1:8000 app",
+)
+def privileged_port_as_user(project: Project) -> Iterable[Hit]:
+    sockets = {
+        u.rel.removesuffix(".socket") for u in project.systemd_units if u.rel.endswith(".socket")
+    }
+    for unit in project.systemd_units:
+        user = unit.value("Service", "User", "root")
+        capabilities = unit.value("Service", "AmbientCapabilities")
+        if user in ("root", "0") or "CAP_NET_BIND_SERVICE" in capabilities:
+            continue
+        if unit.rel.removesuffix(".service") in sockets:
+            continue  # socket-activated: systemd binds the port and passes it on
+        launches = [
+            launch
+            for launch in project.launches
+            if launch.source == "systemd" and launch.rel == unit.rel
+        ]
+        for served in judged(launches):
+            for listen in listens(project, served):
+                if listen.port is not None and 0 < listen.port < PRIVILEGED_PORTS:
+                    yield Hit(
+                        listen.line,
+                        f"the service runs as User={user} but listens on port {listen.port} "
+                        f"({listen.said_by}): binding fails with Permission denied",
+                        path=listen.rel,
+                    )
