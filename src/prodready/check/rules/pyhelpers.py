@@ -29,7 +29,15 @@ WEB_FRAMEWORKS = frozenset(
 
 def imported_names(ctx: PyContext) -> dict[str, str]:
     """Local name -> what it was imported as: `import datetime as dt` gives dt -> datetime,
-    `from requests import get` gives get -> requests.get."""
+    `from requests import get` gives get -> requests.get. Computed once per module (most rules
+    ask) and kept on the context; callers must not change it."""
+    cache = vars(ctx)
+    if "_imported_names" not in cache:
+        cache["_imported_names"] = _imported_names(ctx)
+    return cache["_imported_names"]
+
+
+def _imported_names(ctx: PyContext) -> dict[str, str]:
     names: dict[str, str] = {}
     for node in ctx.nodes(ast.Import):
         for alias in node.names:  # type: ignore[attr-defined]
@@ -86,9 +94,16 @@ def is_production_settings(rel: str) -> bool:
     return is_settings_module(rel) and not is_dev_settings(rel)
 
 
-def module_assignments(ctx: PyContext) -> Iterator[tuple[str, ast.expr, ast.stmt]]:
+def module_assignments(ctx: PyContext) -> list[tuple[str, ast.expr, ast.stmt]]:
     """`NAME = value` statements that run at import time (module body, and inside top-level
-    if/try/with blocks), as (name, value, statement)."""
+    if/try/with blocks), as (name, value, statement). Computed once per module."""
+    cache = vars(ctx)
+    if "_module_assignments" not in cache:
+        cache["_module_assignments"] = list(_module_assignments(ctx))
+    return cache["_module_assignments"]
+
+
+def _module_assignments(ctx: PyContext) -> Iterator[tuple[str, ast.expr, ast.stmt]]:
     stack: list[ast.stmt] = list(reversed(ctx.tree.body))
     while stack:
         stmt = stack.pop()
@@ -121,13 +136,11 @@ def env_read(
 ) -> EnvRead | None:
     """Reads of an environment variable: os.getenv, os.environ.get, and (with config_getters)
     python-decouple `config(...)` and django-environ/environs `env(...)`, `env.str(...)`."""
+    name = str_value(call.args[0]) if call.args else None
+    if name is None:  # checked first: cheap, and most calls named get() fail it
+        return None
     callee = qualify(names, dotted(call.func))
     if callee not in ENV_GETTERS and not (config_getters and callee in CONFIG_GETTERS):
-        return None
-    if not call.args:
-        return None
-    name = str_value(call.args[0])
-    if name is None:
         return None
     default = call.args[1] if len(call.args) > 1 else keyword(call, "default")
     return EnvRead(call, name, default)

@@ -201,10 +201,12 @@ def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
     for call, callee in ctx.calls_named("update", "from_mapping"):
         if ".config." in f".{callee}" and is_true(keyword(call, "DEBUG")):
             yield Hit(call.lineno, f"`{callee}(DEBUG=True)` turns on Flask debug mode")
-    if "DEBUG" not in ctx.source and "debug" not in ctx.source:
+    if not _may_switch_debug(ctx.source):
         return
     flask_module = bool(ctx.imports & FLASK_ROOTS)
     for node in ctx.nodes(ast.Assign):
+        if type(node.value) is not ast.Constant:  # type: ignore[attr-defined]
+            continue  # True or "1": most assignments are skipped by this one test
         for target in node.targets:  # type: ignore[attr-defined]
             message = _debug_assignment(target, node.value, names, flask_module)  # type: ignore[attr-defined]
             if message:
@@ -217,6 +219,11 @@ def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
             and is_truthy_text(call.args[1])
         ):
             yield Hit(call.lineno, f'`{callee}("FLASK_DEBUG", ...)` turns on Flask debug mode')
+
+
+def _may_switch_debug(source: str) -> bool:
+    """Substring tests (fast) before looking at every assignment of the module."""
+    return "FLASK_" in source or ("True" in source and ("debug" in source or "DEBUG" in source))
 
 
 def _debug_assignment(

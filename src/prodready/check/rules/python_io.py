@@ -73,6 +73,7 @@ WORK_BY_LAST_NAME = {
     "SentenceTransformer": MODEL,
     "create_all": "creates database tables",
 }
+WORK_LAST_NAMES = tuple({name.rsplit(".", 1)[-1] for name in WORK_BY_NAME})
 SCRIPT_DIRS = re.compile(r"(?:^|/)(?:migrations|alembic|scripts|bin|tools|notebooks|examples)/")
 
 
@@ -111,7 +112,7 @@ def work_at_import_time(ctx: PyContext) -> Iterable[Hit]:
 
 
 def _heavy_calls(ctx: PyContext, names: dict[str, str]) -> Iterator[tuple[ast.Call, str, str]]:
-    for last in {name.rsplit(".", 1)[-1] for name in WORK_BY_NAME}:
+    for last in WORK_LAST_NAMES:
         for call, callee in ctx.calls_named(last):
             what = WORK_BY_NAME.get(qualify(names, callee))
             if what:
@@ -287,9 +288,9 @@ with an error id the user can quote to support.""",
 def exception_text_to_client(ctx: PyContext) -> Iterable[Hit]:
     for handler in ctx.nodes(ast.ExceptHandler):
         assert isinstance(handler, ast.ExceptHandler)
-        if handler.name is None and not _mentions_traceback(handler):
-            continue
         if handler.type is not None and not _is_broad(handler.type):
+            continue
+        if handler.name is None and not ("format_" in ctx.source and _mentions_traceback(handler)):
             continue
         function = ctx.enclosing_function(handler)
         in_view = function is not None and _is_view(ctx, function)

@@ -78,6 +78,8 @@ def http_call_without_timeout(ctx: PyContext) -> Iterable[Hit]:
 # --- PR114 -------------------------------------------------------------------------------------
 
 VERIFY_KEYWORDS = frozenset({"verify", "verify_ssl", "verify_certs", "ssl_verify"})
+TLS_SWITCH_TEXT = ("=False", "= False", "CERT_NONE", "_create_unverified_context")
+"""Substring tests (fast) before looking at every keyword argument of the module."""
 
 
 @rule(
@@ -126,22 +128,25 @@ def _is_set(ctx: PyContext, node: ast.AST) -> bool:
 
 def _tls_switches(ctx: PyContext) -> Iterator[tuple[ast.AST, str]]:
     """(node, message) for each place that turns certificate checking off."""
-    if not any(word in ctx.source for word in ("verify", "ssl", "cert_reqs", "CERT_NONE")):
+    if not any(text in ctx.source for text in TLS_SWITCH_TEXT):
         return
     aiohttp = "aiohttp" in ctx.imports
     off = "disables TLS certificate verification"
     for node in ctx.nodes(ast.keyword):
         assert isinstance(node, ast.keyword)
+        turned_off = is_false(node.value) and (
+            node.arg in VERIFY_KEYWORDS or (node.arg == "ssl" and aiohttp)
+        )
+        if not turned_off and not (
+            node.arg == "cert_reqs" and str_value(node.value) == "CERT_NONE"
+        ):
+            continue
         call = ctx.parent(node)
         callee = dotted(call.func) if isinstance(call, ast.Call) else "call"
         if callee.startswith("jwt."):
             continue  # PyJWT 1.x `verify=False` skips the signature check, not TLS
-        if is_false(node.value) and (
-            node.arg in VERIFY_KEYWORDS or (node.arg == "ssl" and aiohttp)
-        ):
-            yield node, f"`{callee}(..., {node.arg}=False)` {off}"
-        elif node.arg == "cert_reqs" and str_value(node.value) == "CERT_NONE":
-            yield node, f'`{callee}(..., cert_reqs="CERT_NONE")` {off}'
+        value = "False" if turned_off else '"CERT_NONE"'
+        yield node, f"`{callee}(..., {node.arg}={value})` {off}"
     if "_create_unverified_context" in ctx.source:
         for node in ctx.nodes(ast.Attribute):
             if node.attr == "_create_unverified_context":  # type: ignore[attr-defined]

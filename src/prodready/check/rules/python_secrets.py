@@ -7,6 +7,7 @@ import ast
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 
 from prodready.check.model import Hit, Severity
 from prodready.check.pycontext import PyContext
@@ -45,10 +46,13 @@ non-ASCII text (emoji tables)."""
 CREDENTIAL_URL = re.compile(
     r"^(?P<scheme>[A-Za-z][\w+.-]*)://(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@(?P<host>[^/\s?#:]+)"
 )
+CREDENTIAL_IN_SOURCE = re.compile(r"://[^\s/:@'\"]*:[^\s/@'\"]+@")
+"""A quick scan of the whole source before looking at each string constant."""
 SETTINGS_BASES = frozenset({"BaseSettings"})
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum"})
 
 
+@lru_cache(maxsize=4096)
 def holds_secret(name: str) -> bool:
     """`SECRET_KEY`, `app.secret_key`, `DB_PASSWORD`, `client_secret`, `JWT_SECRET_KEY`."""
     last = name.rsplit(".", 1)[-1]
@@ -132,10 +136,11 @@ def hard_coded_secret(ctx: PyContext) -> Iterable[Hit]:
 
 
 def _secret_literals(ctx: PyContext) -> Iterator[tuple[int, str, str]]:
-    """(line, target name, literal) for string literals given to secret-named targets."""
+    """(line, target name, literal) for string literals given to secret-named targets. The
+    loops test node types inline: they visit every assignment, keyword and dict entry."""
     for kind in (ast.Assign, ast.AnnAssign):
         for node in ctx.nodes(kind):
-            value = str_value(node.value)  # type: ignore[attr-defined]
+            value = _text(node.value)  # type: ignore[attr-defined]
             if value is None or _in_class_of(ctx, node, SETTINGS_BASES | ENUM_BASES):
                 continue
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
@@ -144,19 +149,29 @@ def _secret_literals(ctx: PyContext) -> Iterator[tuple[int, str, str]]:
                 if name and holds_secret(name) and _names_a_setting(target):
                     yield node.lineno, name, value  # type: ignore[attr-defined]
     for node in ctx.nodes(ast.keyword):
-        value = str_value(node.value)  # type: ignore[attr-defined]
+        value = _text(node.value)  # type: ignore[attr-defined]
         if value is not None and node.arg and holds_secret(node.arg):  # type: ignore[attr-defined]
             yield node.value.lineno, node.arg, value  # type: ignore[attr-defined]
     for node in ctx.nodes(ast.Dict):
         for key, item in zip(node.keys, node.values, strict=True):  # type: ignore[attr-defined]
-            name, value = str_value(key), str_value(item)
-            if name and name.isidentifier() and value is not None and holds_secret(name):
+            value = _text(item)
+            if value is None:
+                continue
+            name = _text(key)
+            if name and name.isidentifier() and holds_secret(name):
                 yield item.lineno, name, value
     for call, callee in ctx.calls_named("encode", "decode"):
         if callee in ("jwt.encode", "jwt.decode") and len(call.args) > 1:
             value = str_value(call.args[1])
             if value is not None:
                 yield call.lineno, f"{callee}(..., key)", value
+
+
+def _text(node: ast.AST | None) -> str | None:
+    """str_value() inlined for the hot loops above."""
+    if type(node) is ast.Constant and type(node.value) is str:
+        return node.value
+    return None
 
 
 def _target_name(target: ast.expr) -> str | None:
@@ -443,7 +458,7 @@ parts with the password read from a secret; rotate the leaked password.""",
 def credentials_in_url_literal(ctx: PyContext) -> Iterable[Hit]:
     if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
         return
-    if "://" not in ctx.source:
+    if not CREDENTIAL_IN_SOURCE.search(ctx.source):
         return
     names = imported_names(ctx)
     for node in ctx.nodes(ast.Constant):
@@ -491,6 +506,9 @@ RANDOM_SOURCES = frozenset(
 )
 
 
+RANDOM_CALL_NAMES = tuple({name.rsplit(".", 1)[-1] for name in RANDOM_SOURCES})
+
+
 @rule(
     "PR120",
     "secret-generated-per-process",
@@ -511,37 +529,31 @@ secrets.token_hex()`) it only happens when the variable is missing, which hides 
     good='app.secret_key = os.environ["FLASK_SECRET_KEY"]',
 )
 def secret_generated_per_process(ctx: PyContext) -> Iterable[Hit]:
-    if not any(word in ctx.source for word in ("secrets", "urandom", "uuid", "random")):
-        return
     names = imported_names(ctx)
-    for node, name, value in _secret_values(ctx):
-        source = _random_source(value, names)
-        if source and ctx.at_import_time(node):
+    for call, callee in ctx.calls_named(*RANDOM_CALL_NAMES):
+        if qualify(names, callee) not in RANDOM_SOURCES:
+            continue
+        owner = _secret_owner(ctx, call)
+        if owner and ctx.at_import_time(owner[0]):
             yield Hit(
-                node.lineno,  # type: ignore[attr-defined]
-                f"`{name}` comes from `{source}()` at import time: every worker process gets "
-                "a different key",
+                owner[0].lineno,  # type: ignore[attr-defined]
+                f"`{owner[1]}` comes from `{callee}()` at import time: every worker process "
+                "gets a different key",
             )
 
 
-def _secret_values(ctx: PyContext) -> Iterator[tuple[ast.AST, str, ast.expr]]:
-    for kind in (ast.Assign, ast.AnnAssign):
-        for node in ctx.nodes(kind):
-            value = node.value  # type: ignore[attr-defined]
-            targets = node.targets if isinstance(node, ast.Assign) else [node.target]  # type: ignore[attr-defined]
+def _secret_owner(ctx: PyContext, call: ast.Call) -> tuple[ast.AST, str] | None:
+    """The assignment or keyword argument with a secret name that the random value feeds."""
+    for ancestor in ctx.ancestors(call):
+        if isinstance(ancestor, ast.keyword):
+            return (ancestor, ancestor.arg) if ancestor.arg and holds_secret(ancestor.arg) else None
+        if isinstance(ancestor, ast.Assign | ast.AnnAssign):
+            targets = ancestor.targets if isinstance(ancestor, ast.Assign) else [ancestor.target]
             for target in targets:
                 name = _target_name(target)
-                if value is not None and name and holds_secret(name):
-                    yield node, name, value
-    for node in ctx.nodes(ast.keyword):
-        if node.arg and holds_secret(node.arg):  # type: ignore[attr-defined]
-            yield node, node.arg, node.value  # type: ignore[attr-defined]
-
-
-def _random_source(value: ast.expr, names: dict[str, str]) -> str | None:
-    for node in ast.walk(value):
-        if isinstance(node, ast.Call):
-            callee = dotted(node.func)
-            if qualify(names, callee) in RANDOM_SOURCES:
-                return callee
+                if name and holds_secret(name):
+                    return ancestor, name
+            return None
+        if isinstance(ancestor, ast.stmt):
+            return None
     return None
