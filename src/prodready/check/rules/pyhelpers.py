@@ -122,6 +122,15 @@ def _module_assignments(ctx: PyContext) -> Iterator[tuple[str, ast.expr, ast.stm
             stack.extend(reversed(nested))
 
 
+def module_value(ctx: PyContext, node: ast.expr | None) -> ast.expr | None:
+    """`origins` -> the value of the module's last `origins = [...]`; other nodes unchanged.
+    (FastAPI's docs pass CORS origins through such a variable.)"""
+    if not isinstance(node, ast.Name):
+        return node
+    found = [value for name, value, _ in module_assignments(ctx) if name == node.id]
+    return found[-1] if found else node
+
+
 @dataclass(frozen=True)
 class EnvRead:
     """`os.getenv("NAME", default)` and its kin: the variable name and the fallback, if any."""

@@ -23,6 +23,7 @@ from prodready.check.rules.pyhelpers import (
     keyword,
     literal,
     module_assignments,
+    module_value,
     qualify,
     str_value,
     subscript_key,
@@ -349,9 +350,13 @@ def _with_credentials(line: int, what: str, credentials: bool) -> Hit:
     return Hit(line, f"{what}: any website can read responses from visitors' browsers")
 
 
-def _is_wildcard(node: ast.AST | None) -> bool:
-    value = literal(node)
+def _is_wildcard(ctx: PyContext, node: ast.expr | None) -> bool:
+    value = literal(module_value(ctx, node))
     return value == "*" or (isinstance(value, list | tuple | set) and "*" in value)
+
+
+def _is_on(ctx: PyContext, node: ast.expr | None) -> bool:
+    return is_true(module_value(ctx, node))
 
 
 def _flask_cors(ctx: PyContext) -> Iterator[Hit]:
@@ -359,13 +364,13 @@ def _flask_cors(ctx: PyContext) -> Iterator[Hit]:
         origins = keyword(call, "origins")
         resources = keyword(call, "resources")
         if origins is not None:
-            allow_all = _is_wildcard(origins)
+            allow_all = _is_wildcard(ctx, origins)
         elif resources is not None:
             allow_all = _resources_allow_all(resources)
         else:  # flask-cors also reads CORS_ORIGINS from the app's config
             allow_all = not _config_may_set_origins(ctx)
         if allow_all:
-            credentials = is_true(keyword(call, "supports_credentials"))
+            credentials = _is_on(ctx, keyword(call, "supports_credentials"))
             detail_text = "no origins" if origins is None and resources is None else "origins='*'"
             yield _with_credentials(
                 call.lineno, f"flask-cors `{callee}()` with {detail_text}", credentials
@@ -398,19 +403,21 @@ def _starlette_cors(ctx: PyContext) -> Iterator[Hit]:
             continue
         origins = keyword(call, "allow_origins")
         regex = str_value(keyword(call, "allow_origin_regex"))
-        if _is_wildcard(origins) or regex in (".*", ".+", "^.*$", "https?://.*"):
+        if _is_wildcard(ctx, origins) or regex in (".*", ".+", "^.*$", "https?://.*"):
             what = (
                 "`CORSMiddleware` with allow_origins=['*']"
                 if regex is None
                 else ("`CORSMiddleware` with an allow_origin_regex matching every origin")
             )
-            credentials = is_true(keyword(call, "allow_credentials"))
+            credentials = _is_on(ctx, keyword(call, "allow_credentials"))
             yield _with_credentials(call.lineno, what, credentials)
 
 
 def _socketio_cors(ctx: PyContext) -> Iterator[Hit]:
+    if "cors_allowed_origins" not in ctx.source:
+        return
     for node in ctx.nodes(ast.keyword):
-        if node.arg == "cors_allowed_origins" and _is_wildcard(node.value):  # type: ignore[attr-defined]
+        if node.arg == "cors_allowed_origins" and _is_wildcard(ctx, node.value):  # type: ignore[attr-defined]
             call = ctx.parent(node)
             # python-engineio defaults cors_credentials to True
             credentials = isinstance(call, ast.Call) and not is_false(
