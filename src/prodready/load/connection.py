@@ -51,8 +51,13 @@ class Connection(asyncio.Protocol):
 
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
+        # Shared with the worker, copied here to save lookups on the hot path.
         self.record = worker.recorder.record
         self.status_counts = worker.status_counts
+        self.next_request = worker.next_request
+        # Closed model without -n while sending: the next request goes out inline.
+        self.free_running = False
+        self.sent = 0
         self.transport: asyncio.Transport | None = None
         self.parser = httptools.HttpResponseParser(self)
         self.busy = False
@@ -96,15 +101,13 @@ class Connection(asyncio.Protocol):
         parser = self.parser
         self.status_counts[parser.get_status_code()] += 1
         if parser.should_keep_alive():
-            worker = self.worker
-            if worker.free_running:
-                # Closed model without -n: the next request goes out at once, inline.
-                worker.sent += 1
+            if self.free_running:
+                self.sent += 1
                 self.sent_at_ns = self.written_at_ns = now
-                self.transport.write(worker.next_request())  # type: ignore[union-attr]
+                self.transport.write(self.next_request())  # type: ignore[union-attr]
                 return
             self.busy = False
-            worker.on_response(self, now)
+            self.worker.on_response(self, now)
         else:
             self.busy = False
             self.transport.close()  # type: ignore[union-attr]
@@ -113,6 +116,7 @@ class Connection(asyncio.Protocol):
 
     def send(self, request: bytes, sent_at_ns: int, now_ns: int) -> None:
         self.busy = True
+        self.sent += 1
         self.sent_at_ns = sent_at_ns
         self.written_at_ns = now_ns
         self.transport.write(request)  # type: ignore[union-attr]

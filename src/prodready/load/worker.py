@@ -109,10 +109,7 @@ class Worker:
         self.idle: list[Connection] = []
         self.connecting: set[asyncio.Task[None]] = set()
         self.sending = False
-        # Closed model without -n while sending: connections take the inline hot path.
-        self.free_running = False
         self.remaining = share.budget if share.budget is not None else -1
-        self.sent = 0
         self.sent_reported = 0
         self.responses = 0
         self.next_k = 0
@@ -139,7 +136,7 @@ class Worker:
         await asyncio.sleep(max(0.0, (start_ns - monotonic_ns()) / NS_PER_S))
         self.loop.add_reader(self.pipe.fileno(), self.on_control)
         self.sending = True
-        self.free_running = (
+        self.set_free_running(
             not config.open_model and self.share.budget is None and not self.has_head
         )
         planned = config.planned_duration_s
@@ -180,6 +177,15 @@ class Worker:
         )
 
     @property
+    def sent(self) -> int:
+        return sum(conn.sent for conn in self.connections)
+
+    def set_free_running(self, value: bool) -> None:
+        """Closed model without -n while sending: connections send again inline."""
+        for conn in self.connections:
+            conn.free_running = value
+
+    @property
     def interval_ns(self) -> int:
         return int(self.config.report_interval_s * NS_PER_S)
 
@@ -207,7 +213,8 @@ class Worker:
                 self.dispatch()  # requests due just before the end still go out
                 due = self.schedule.total
             self.dropped = due - self.next_k
-        self.sending = self.free_running = False
+        self.sending = False
+        self.set_free_running(False)
         self.closing_handle = self.loop.call_later(self.config.grace_s, self.finish)
         self.finish_if_idle()
 
@@ -303,13 +310,11 @@ class Worker:
         schedule = self.schedule
         if schedule is None:
             if self.sending and self.use_budget():
-                self.sent += 1
                 conn.send(self.next_request(), now_ns, now_ns)
                 return
         elif self.sending and self.next_k < schedule.due_by(now_ns):
             k = self.next_k
             self.next_k = k + 1
-            self.sent += 1
             conn.send(self.next_request(), schedule.intended_ns(k), now_ns)
             return
         else:
@@ -328,7 +333,6 @@ class Worker:
             conn = self.idle.pop()
             k = self.next_k
             self.next_k = k + 1
-            self.sent += 1
             conn.send(self.next_request(), schedule.intended_ns(k), now)
         if due >= schedule.total:
             return
@@ -376,13 +380,14 @@ class Worker:
         self.reported_status = list(self.status_counts)
         errors, self.errors = self.errors, {}
         cpu = _cpu_seconds()
+        sent = self.sent
         interval = WorkerInterval(
             tick=self.tick,
             start_ns=self.tick_start_ns,
             end_ns=now,
             histogram=histogram.encode(),
             responses=responses,
-            sent=self.sent - self.sent_reported,
+            sent=sent - self.sent_reported,
             status_counts=status,
             errors=errors,
             cpu_s=cpu - self.cpu_mark_s,
@@ -390,7 +395,7 @@ class Worker:
             lag_max_ms=self.lag_max_ns / 1e6,
         )
         self.pipe.send(("tick", self.share.index, interval))
-        self.sent_reported = self.sent
+        self.sent_reported = sent
         self.cpu_mark_s = cpu
         self.lag_sum_ns = self.lag_count = self.lag_max_ns = 0
         self.tick += 1
