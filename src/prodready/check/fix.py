@@ -10,7 +10,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
-from prodready.check.model import Edit, Finding
+from prodready.check.model import Edit, Finding, Fix
 
 
 @dataclass(frozen=True)
@@ -19,20 +19,19 @@ class AppliedFix:
     description: str
 
 
-def applicable(findings: list[Finding], unsafe: bool) -> list[Finding]:
-    return [f for f in findings if f.fix and (f.fix.safe or unsafe)]
+def applicable(findings: list[Finding], unsafe: bool) -> list[tuple[Finding, Fix]]:
+    return [(f, f.fix) for f in findings if f.fix and (f.fix.safe or unsafe)]
 
 
 def apply_fixes(root: Path, findings: list[Finding], unsafe: bool = False) -> list[AppliedFix]:
     """Applies the fixes and returns those applied. A fix whose edits no longer match the file
     (already fixed, or overlapping another) is skipped whole."""
-    by_file: dict[str, list[Finding]] = defaultdict(list)
-    for finding in applicable(findings, unsafe):
-        for edit in finding.fix.edits:  # type: ignore[union-attr]
-            if finding not in by_file[edit.rel]:
-                by_file[edit.rel].append(finding)
+    by_file: dict[str, list[tuple[Finding, Fix]]] = defaultdict(list)
+    for finding, fix in applicable(findings, unsafe):
+        for rel in dict.fromkeys(edit.rel for edit in fix.edits):
+            by_file[rel].append((finding, fix))
     applied: list[AppliedFix] = []
-    for rel, file_findings in sorted(by_file.items()):
+    for rel, fixes in sorted(by_file.items()):
         path = root / rel
         try:
             text = path.read_text(encoding="utf-8")
@@ -40,11 +39,9 @@ def apply_fixes(root: Path, findings: list[Finding], unsafe: bool = False) -> li
             continue
         lines = text.splitlines(keepends=True)
         touched: set[int] = set()
-        ordered = sorted(file_findings, key=lambda f: -max(e.line for e in f.fix.edits))  # type: ignore[union-attr]
-        for finding in ordered:
-            edits = [e for e in finding.fix.edits if e.rel == rel]  # type: ignore[union-attr]
-            if _apply_all(lines, edits, touched):
-                applied.append(AppliedFix(finding, finding.fix.description))  # type: ignore[union-attr]
+        for finding, fix in sorted(fixes, key=lambda item: -max(e.line for e in item[1].edits)):
+            if _apply_all(lines, [e for e in fix.edits if e.rel == rel], touched):
+                applied.append(AppliedFix(finding, fix.description))
         new_text = "".join(lines)
         if new_text != text:
             _write_atomic(path, new_text)
