@@ -114,3 +114,89 @@ def test_loopback_status_server_is_not_a_plain_http_site(tmp_path: Path) -> None
     )
     root = _tree(tmp_path, {"nginx/tls.conf": tls, "nginx/status.conf": status})
     assert findings_for(root, "PR409") == []
+
+
+SECURITY_SNIPPET = (
+    'add_header Strict-Transport-Security "max-age=63072000" always;\n'
+    "add_header X-Frame-Options DENY always;\n"
+)
+TLS_SITE_WITH_INCLUDES = """server {
+    listen 443 ssl;
+    server_tokens off;
+    include /etc/nginx/snippets/security.conf;
+    location /static/ {
+        include snippets/security.conf;
+        add_header Cache-Control public;
+    }
+    location /media/ {
+        add_header Cache-Control private;
+    }
+}
+"""
+
+
+def test_included_snippet_counts_at_its_level(tmp_path: Path) -> None:
+    """`include` of a file the project ships: its add_header lines are written where the include
+    is, found from the including file's folder up (`/etc/nginx/snippets/x` -> nginx/snippets/x)."""
+    root = _tree(
+        tmp_path,
+        {
+            "deploy/nginx/sites/app.conf": TLS_SITE_WITH_INCLUDES,
+            "deploy/nginx/snippets/security.conf": SECURITY_SNIPPET,
+        },
+    )
+    assert findings_for(root, "PR404") == []
+    found = findings_for(root, "PR405")
+    assert [(f.path, f.line) for f in found] == [("deploy/nginx/sites/app.conf", 10)]
+    assert "Strict-Transport-Security, X-Frame-Options" in found[0].message
+
+
+def test_include_the_project_does_not_ship_stays_unknown(tmp_path: Path) -> None:
+    root = _tree(tmp_path, {"deploy/nginx/sites/app.conf": TLS_SITE_WITH_INCLUDES})
+    assert [f.line for f in findings_for(root, "PR404")] == [1]
+
+
+def test_included_proxy_settings_keep_upstream_keepalive(tmp_path: Path) -> None:
+    site = (
+        "upstream app {\n    server 127.0.0.1:8000;\n    keepalive 16;\n}\n"
+        "server {\n    listen 80;\n    server_tokens off;\n"
+        "    location / {\n        proxy_pass http://app;\n        include snippets/proxy.conf;\n"
+        "    }\n    location /old/ {\n        proxy_pass http://app;\n    }\n}\n"
+    )
+    snippet = (
+        'proxy_http_version 1.1;\nproxy_set_header Connection "";\n'
+        "proxy_set_header Host $host;\n"
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+        "proxy_set_header X-Forwarded-Proto $scheme;\n"
+    )
+    root = _tree(tmp_path, {"nginx/app.conf": site, "nginx/snippets/proxy.conf": snippet})
+    assert [f.line for f in findings_for(root, "PR411")] == [13]
+    assert [f.line for f in findings_for(root, "PR406")] == [13]
+
+
+def test_includes_that_loop_escape_or_glob_are_not_followed(tmp_path: Path) -> None:
+    site = (
+        "server {\n    listen 443 ssl;\n    include a.conf;\n    include ../../outside.conf;\n"
+        "    include conf.d/*.conf;\n}\n"
+    )
+    root = _tree(
+        tmp_path,
+        {
+            "nginx/site.conf": site,
+            "nginx/a.conf": "include b.conf;\n",
+            "nginx/b.conf": "include a.conf;\nserver_tokens off;\n",
+            "outside.conf": SECURITY_SNIPPET,
+        },
+    )
+    assert findings_for(root, "PR401") == []  # through a.conf -> b.conf, the loop cut
+    assert [f.line for f in findings_for(root, "PR404")] == [1]
+
+
+def test_hsts_value_from_a_map_variable_is_not_judged(tmp_path: Path) -> None:
+    site = (
+        'map $scheme $hsts {\n    https "max-age=63072000";\n}\n'
+        "server {\n    listen 443 ssl;\n    add_header Strict-Transport-Security $hsts always;\n}\n"
+        "server {\n    listen 443 ssl;\n    server_name b;\n"
+        '    add_header Strict-Transport-Security "max-age=300" always;\n}\n'
+    )
+    assert [f.line for f in findings_for(_tree(tmp_path, {"nginx/a.conf": site}), "PR404")] == [11]

@@ -8,18 +8,26 @@ nginx inheritance, which most of these rules hinge on:
 
 A site file under conf.d/ or sites-available/ has no `http {}` of its own: the http-level
 settings of the project's other nginx files (nginx.conf) are taken as its enclosing level.
+
+`include snippets/proxy.conf;` is followed when the project ships the file: its path is looked
+for below the including file's folder and each folder above it (`/etc/nginx/snippets/x.conf`
+matches `deploy/nginx/snippets/x.conf`), and the directives it holds count as written at the
+include's level and line. An include the project does not ship stays an unknown.
 """
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
+from prodready.project.files import read_text
 from prodready.project.model import FileKind, Project
+from prodready.project.parsers import nginx as nginx_parser
 from prodready.project.parsers.nginx import Directive, NginxConf
 
 MOZILLA_GUIDELINE = (
@@ -46,13 +54,76 @@ def _blocks(conf: NginxConf, *names: str) -> list[Directive]:
     return [d for d in conf.walk() if d.name in names and d.block is not None]
 
 
-@dataclass(frozen=True)
+MAX_INCLUDE_DEPTH = 4
+INCLUDE_GLOB = re.compile(r"[*?\[]")
+
+
+@dataclass
 class ProjectNginx:
     """What rules need from all of the project's nginx files, gathered once per project."""
 
+    project: Project
     http_blocks: list[Directive]
     servers: list[Directive]
     pooled_upstreams: set[str]
+    owners: dict[int, str]
+    """id() of each file's top-level directive -> the file's rel (to resolve its includes)."""
+    snippets: dict[str, list[Directive]] = field(default_factory=dict)
+    """rel of an included file -> its top-level directives, parsed on first use."""
+
+    def written(self, level: Directive) -> list[Directive]:
+        """The directives written in `level`'s block, each resolvable `include` replaced by
+        the directives of the file it names (reported at the include's line)."""
+        return self._expand(level, level.block or [], MAX_INCLUDE_DEPTH, ())
+
+    def _expand(
+        self, level: Directive, items: list[Directive], depth: int, seen: tuple[str, ...]
+    ) -> list[Directive]:
+        result: list[Directive] = []
+        for item in items:
+            rel = self._include_target(item) if item.name == "include" and depth else None
+            if rel is None or rel in seen:
+                result.append(item)
+                continue
+            for inner in self._expand(level, self._snippet(rel), depth - 1, (*seen, rel)):
+                result.append(Directive(inner.name, inner.args, item.line, inner.block, level))
+        return result
+
+    def _include_target(self, include: Directive) -> str | None:
+        """The project file an include names, found from the including file's folder up."""
+        pattern = include.args[0] if include.args else ""
+        parts = [p for p in pattern.split("/") if p not in ("", ".")]
+        owner = self._owner(include)
+        if not parts or ".." in parts or INCLUDE_GLOB.search(pattern) or owner is None:
+            return None
+        root = self.project.root.resolve()
+        folder = posixpath.dirname(owner)
+        while True:
+            for start in range(len(parts)):
+                rel = posixpath.join(folder, *parts[start:])
+                path = self.project.root / rel
+                if rel != owner and path.is_file() and path.resolve().is_relative_to(root):
+                    return rel
+            if not folder:
+                return None
+            folder = posixpath.dirname(folder)
+
+    def _owner(self, directive: Directive) -> str | None:
+        top = directive
+        while top.parent is not None:
+            top = top.parent
+        return self.owners.get(id(top))
+
+    def _snippet(self, rel: str) -> list[Directive]:
+        if rel not in self.snippets:
+            conf = next((c for c in self.project.nginx_confs if c.rel == rel), None)
+            if conf is None:
+                text, _ = read_text(self.project.root / rel, rel)
+                conf = nginx_parser.parse(self.project.root / rel, rel, text or "")
+                for directive in conf.directives:
+                    self.owners[id(directive)] = rel
+            self.snippets[rel] = conf.directives
+        return self.snippets[rel]
 
 
 _INDEX: dict[int, tuple[Project, ProjectNginx]] = {}
@@ -64,6 +135,7 @@ def project_nginx(project: Project) -> ProjectNginx:
         return cached[1]
     blocks = [d for conf in project.nginx_confs for d in conf.walk() if d.block is not None]
     index = ProjectNginx(
+        project=project,
         http_blocks=[d for d in blocks if d.name == "http"],
         servers=[d for d in blocks if d.name == "server"],
         pooled_upstreams={
@@ -71,10 +143,23 @@ def project_nginx(project: Project) -> ProjectNginx:
             for d in blocks
             if d.name == "upstream" and d.args and d.child("keepalive") is not None
         },
+        owners={id(d): conf.rel for conf in project.nginx_confs for d in conf.directives},
     )
     _INDEX.clear()  # one project at a time: never keeps an old Project alive
     _INDEX[id(project)] = (project, index)
     return index
+
+
+def _children(level: Directive, name: str, project: Project) -> list[Directive]:
+    """`level.children(name)`, with what its resolvable includes write."""
+    if level.children("include"):
+        return [d for d in project_nginx(project).written(level) if d.name == name]
+    return level.children(name)
+
+
+def _child(level: Directive, name: str, project: Project) -> Directive | None:
+    found = _children(level, name, project)
+    return found[-1] if found else None
 
 
 def _project_http_blocks(project: Project) -> list[Directive]:
@@ -93,7 +178,7 @@ def _outer_levels(node: Directive, project: Project) -> list[Directive]:
 def _effective(node: Directive, name: str, project: Project) -> Directive | None:
     """The plain directive `name` in force in `node` (set there or inherited)."""
     for level in [node, *_outer_levels(node, project)]:
-        found = level.child(name)
+        found = _child(level, name, project)
         if found is not None:
             return found
     return None
@@ -103,7 +188,7 @@ def _array_in_force(node: Directive, name: str, project: Project) -> list[Direct
     """The array directives (add_header, proxy_set_header) in force in `node`: those of the
     nearest level that has any."""
     for level in [node, *_outer_levels(node, project)]:
-        found = level.children(name)
+        found = _children(level, name, project)
         if found:
             return found
     return []
@@ -200,7 +285,9 @@ def nginx_server_tokens(ctx: FileContext) -> Iterator[Hit]:
             for s in http.children("server")
             if _effective(s, "server_tokens", ctx.project) is None
         ]
-        if http.child("server_tokens") is None and (unset or not http.children("server")):
+        if _child(http, "server_tokens", ctx.project) is None and (
+            unset or not http.children("server")
+        ):
             yield _missing_tokens_hit(ctx, http, "http block")
     if not https:
         for server in _blocks(conf, "server"):
@@ -406,6 +493,8 @@ def nginx_hsts(ctx: FileContext) -> Iterator[Hit]:
             yield _missing_hsts(ctx, server, headers)
             continue
         age = hsts_max_age(hsts[-1])
+        if age is None and "$" in " ".join(hsts[-1].args[1:2]):
+            continue  # the value comes from a variable (a `map`): not known here
         if age is None or age < HSTS_MIN_MAX_AGE:
             shown = "no max-age" if age is None else f"max-age={age}"
             yield Hit(
@@ -459,7 +548,7 @@ vanish from exactly the responses the location serves, and nothing warns. nginx 
 def nginx_add_header_inheritance(ctx: FileContext) -> Iterator[Hit]:
     conf: NginxConf = ctx.parsed
     for block in _blocks(conf, "server", "location", "if"):
-        own = block.children("add_header")
+        own = _children(block, "add_header", ctx.project)
         if not own or _merges_headers(block, ctx.project):
             continue
         parent = block.parent
@@ -478,7 +567,7 @@ def nginx_add_header_inheritance(ctx: FileContext) -> Iterator[Hit]:
 
 def _top_level_headers(server: Directive, project: Project) -> list[Directive]:
     for http in _project_http_blocks(project):
-        found = http.children("add_header")
+        found = _children(http, "add_header", project)
         if found:
             return found
     return []
@@ -500,8 +589,8 @@ def _proxy_headers_in_force(location: Directive, project: Project) -> set[str] |
     """Header names proxy_set_header sends from `location`; None when an included file we
     cannot see may set them."""
     for level in [location, *_outer_levels(location, project)]:
-        includes = [i for i in level.children("include") if i.args]
-        own = level.children("proxy_set_header")
+        includes = [i for i in _children(level, "include", project) if i.args]
+        own = _children(level, "proxy_set_header", project)
         proxy_includes = [i for i in includes if "proxy" in i.args[0].lower()]
         if proxy_includes and not any("proxy_params" in i.args[0] for i in proxy_includes):
             return None
