@@ -115,3 +115,67 @@ def test_rules_skip_dev_overrides(tmp_path: Path) -> None:
     )
     for rule_id in ("PR301", "PR303", "PR305"):
         assert findings_for(tmp_path, rule_id) == []
+
+
+APP_DOCKERFILE = (
+    "FROM python:3.12-slim\nRUN useradd app\nUSER app\n"
+    "HEALTHCHECK CMD python -c \"import urllib.request as u; u.urlopen('http://127.0.0.1:8000/')\"\n"
+    'CMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n'
+)
+
+
+def test_healthcheck_declared_in_the_image_counts(tmp_path: Path) -> None:
+    """PR310 accepts the HEALTHCHECK of the Dockerfile a service is built from; PR308 then
+    wants `condition: service_healthy` for it like for a compose healthcheck."""
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "Dockerfile").write_text(APP_DOCKERFILE)
+    compose = """services:
+  web:
+    build: {context: ., dockerfile: docker/Dockerfile}
+  plain:
+    build: .
+  proxy:
+    image: nginx:1.27
+    depends_on: [web, plain]
+"""
+    assert lines_reported(tmp_path, "PR310", compose) == [4]
+    assert lines_reported(tmp_path, "PR308", compose) == [8]
+    (tmp_path / "docker" / "Dockerfile").write_text(APP_DOCKERFILE + "HEALTHCHECK NONE\n")
+    assert lines_reported(tmp_path, "PR310", compose) == [2, 4]
+
+
+def test_database_image_built_from_the_project_is_not_an_app(tmp_path: Path) -> None:
+    """`build:` of a Dockerfile `FROM postgres` (init scripts added) is no app: no memory limit
+    or log rotation asked; an app built beside it still is."""
+    (tmp_path / "db").mkdir()
+    (tmp_path / "db" / "Dockerfile").write_text(
+        "ARG PG=16.6\nFROM docker.io/postgres:${PG}-bookworm\n"
+        "COPY init.sql /docker-entrypoint-initdb.d/\n"
+    )
+    compose = """services:
+  db:
+    build: ./db
+    restart: unless-stopped
+  web:
+    build: .
+    restart: unless-stopped
+"""
+    assert lines_reported(tmp_path, "PR307", compose) == [5]
+    assert lines_reported(tmp_path, "PR315", compose) == [5]
+
+
+def test_explicit_depends_on_condition_is_a_choice(tmp_path: Path) -> None:
+    compose = """services:
+  web:
+    build: .
+    depends_on:
+      cache: {condition: service_started, required: false}
+  worker:
+    build: .
+    depends_on:
+      cache: {restart: true}
+  cache:
+    image: redis:7.4
+    healthcheck: {test: [CMD, redis-cli, ping]}
+"""
+    assert lines_reported(tmp_path, "PR308", compose) == [8]

@@ -14,14 +14,20 @@ from urllib.parse import urlsplit
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
+from prodready.check.rules.crossfile_facts import dockerfile_of
 from prodready.check.rules.dockerfile import (
     debug_setting,
     ends_with_exec,
     exec_form_shell_problem,
+    final_lineage,
+    instructions,
+    root_image,
     sh_c_script,
+    split_image,
 )
 from prodready.project.model import FileKind
-from prodready.project.parsers.compose import VAR_DEFAULT, ComposeFile, ComposeService
+from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
+from prodready.project.parsers.dockerfile import Dockerfile
 from prodready.project.parsers.yamlines import LineDict, LineList
 from prodready.secretstrength import Verdict, is_secret_name, judge
 
@@ -111,6 +117,34 @@ def one_shot(service: ComposeService, services: list[ComposeService]) -> bool:
         for other in services
         for name, condition, _ in depends_on(other)
     )
+
+
+def _built_from(ctx: FileContext, service: ComposeService) -> Dockerfile | None:
+    """The project Dockerfile a service with `build:` is built from, when it has stages."""
+    compose = _compose(ctx)
+    dockerfile = dockerfile_of(ctx.project, compose, service) if compose else None
+    return dockerfile if dockerfile is not None and dockerfile.stages else None
+
+
+def _builds_app(ctx: FileContext, service: ComposeService) -> bool:
+    """The service is built from the project (`build:`) and is not a database image extended
+    with a few files (`FROM postgres:16` plus init scripts)."""
+    if not service.builds:
+        return False
+    dockerfile = _built_from(ctx, service)
+    if dockerfile is None:
+        return True
+    repo, _, _ = split_image(root_image(dockerfile, dockerfile.stages[-1]))
+    return repo.removeprefix("docker.io/").removeprefix("library/") not in DB_IMAGES
+
+
+def _image_healthcheck(ctx: FileContext, service: ComposeService) -> bool:
+    """The service's Dockerfile declares a HEALTHCHECK, which the container inherits."""
+    dockerfile = _built_from(ctx, service)
+    if dockerfile is None:
+        return False
+    check = next(reversed(instructions(final_lineage(dockerfile), "HEALTHCHECK")), None)
+    return check is not None and check.value.split()[:1] != ["NONE"]
 
 
 def _resolved(value: str) -> str:
@@ -331,7 +365,6 @@ def compose_image_unpinned(ctx: FileContext) -> Iterable[Hit]:
 
 # --- PR306 ------------------------------------------------------------------------------------
 
-WAITING_CONDITIONS = frozenset({"service_healthy", "service_completed_successfully"})
 DANGEROUS_CAPS = frozenset({"ALL", "SYS_ADMIN", "CAP_SYS_ADMIN"})
 DOCKER_SOCKET = "/var/run/docker.sock"
 
@@ -412,7 +445,9 @@ leaking container, which restarts alone.
 def no_memory_limit(ctx: FileContext) -> Iterable[Hit]:
     services = _services(ctx)
     for service in services:
-        if not service.builds or one_shot(service, services) or "mem_limit" in service.data:
+        if "mem_limit" in service.data or one_shot(service, services):
+            continue
+        if not _builds_app(ctx, service):  # databases manage their own memory (shared_buffers)
             continue
         if nested(service.data, "deploy", "resources", "limits", "memory") is not None:
             continue
@@ -444,8 +479,9 @@ depends_on:
     good="depends_on:\n  db:\n    condition: service_healthy",
 )
 def depends_on_not_healthy(ctx: FileContext) -> Iterable[Hit]:
-    """Reported for dependencies that have a healthcheck, and for databases and caches (which
-    always need one: PR310 reports the missing healthcheck itself). One hit per `depends_on:`."""
+    """Reported for dependencies that have a healthcheck (their own or their image's), and for
+    databases and caches (which always need one: PR310 reports the missing healthcheck itself),
+    when `depends_on` names no condition. One hit per `depends_on:`."""
     compose = _compose(ctx)
     if compose is None:
         return
@@ -453,9 +489,9 @@ def depends_on_not_healthy(ctx: FileContext) -> Iterable[Hit]:
         unready = []
         for name, condition, _ in depends_on(service):
             target = compose.service(name)
-            if target is None or condition in WAITING_CONDITIONS:
-                continue
-            if target.healthcheck_test() is not None:
+            if target is None or condition is not None:
+                continue  # an explicit condition, even service_started, is a choice
+            if target.healthcheck_test() is not None or _image_healthcheck(ctx, target):
                 unready.append(name)
             elif target.database_kind is not None:
                 unready.append(f"{name} (which has no healthcheck)")
@@ -535,6 +571,8 @@ def dependency_without_healthcheck(ctx: FileContext) -> Iterable[Hit]:
         if not users or "healthcheck" in service.data:
             continue
         if service.database_kind is None and not service.builds:
+            continue
+        if _image_healthcheck(ctx, service):
             continue
         yield Hit(
             service.line,
@@ -727,7 +765,7 @@ logging:
 def no_log_rotation(ctx: FileContext) -> Iterable[Hit]:
     services = _services(ctx)
     for service in services:
-        if not service.builds or one_shot(service, services):
+        if one_shot(service, services) or not _builds_app(ctx, service):
             continue
         logging = nested(service.data, "logging")
         if isinstance(logging, dict):
