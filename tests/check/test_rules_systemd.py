@@ -37,3 +37,25 @@ def test_user_unit_is_not_root(tmp_path: Path) -> None:
         "[Install]\nWantedBy=default.target\n"
     )
     assert findings_for(tmp_path, "PR501") == []
+
+
+@pytest.mark.parametrize(
+    ("exec_start", "reported"),
+    [
+        ("/usr/bin/docker compose -f /srv/shop/compose.yaml up", False),
+        ("-/usr/bin/docker run --rm --name shop registry.example.com/shop:1.2", False),
+        ("/usr/local/bin/docker-compose up", False),
+        ("/srv/app/.venv/bin/gunicorn app:app", True),
+        ("/usr/bin/podman run --rm registry.example.com/shop:1.2", True),
+    ],
+)
+def test_unit_driving_the_docker_client_is_not_judged_as_the_app(
+    tmp_path: Path, exec_start: str, reported: bool
+) -> None:
+    """The app runs in the container the daemon starts: User= and sandboxing of the docker
+    client confine nothing (PR201 judges the image's user). Rootless podman does honour User=."""
+    unit = tmp_path / "deploy" / "app.service"
+    unit.parent.mkdir()
+    unit.write_text(f"[Service]\nExecStart={exec_start}\nRestart=always\n")
+    assert bool(findings_for(tmp_path, "PR501")) is reported
+    assert bool(findings_for(tmp_path, "PR503")) is reported

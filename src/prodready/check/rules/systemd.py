@@ -44,6 +44,14 @@ def _exec_start(unit: Unit) -> str:
     return unit.value(SERVICE, "ExecStart")
 
 
+def _drives_docker(unit: Unit) -> bool:
+    """ExecStart runs the docker client (`docker run`, `docker compose up`): the app runs in a
+    container the Docker daemon starts, so User= and sandboxing of the client confine nothing,
+    and the client needs the daemon's socket (root, or the root-equivalent docker group)."""
+    words = _exec_start(unit).lstrip("@-:+!").split()
+    return bool(words) and words[0].rsplit("/", 1)[-1] in ("docker", "docker-compose")
+
+
 # --- PR501 -------------------------------------------------------------------------------------
 
 
@@ -58,7 +66,8 @@ A system service without User= (or DynamicUser=yes) runs as root. Any remote cod
 in the app (a deserialisation bug, a template injection, a vulnerable dependency) is then
 root on the host: it can read every secret, install a backdoor and cover its tracks. A web
 app never needs root; binding port 80/443 is nginx's job, or AmbientCapabilities=
-CAP_NET_BIND_SERVICE.
+CAP_NET_BIND_SERVICE. A unit that only drives the docker client (`docker compose up`) is left
+alone: the app runs in the container, whose user the Dockerfile sets.
 """,
     fix="Add User=<app user> (and Group=) to [Service], or DynamicUser=yes.",
     bad="[Service]\nExecStart=/srv/app/.venv/bin/gunicorn app:app",
@@ -67,6 +76,8 @@ CAP_NET_BIND_SERVICE.
 def systemd_runs_as_root(ctx: FileContext) -> Iterator[Hit]:
     unit = _service(ctx)
     if unit is None or _is_true(unit, "DynamicUser") or _is_user_unit(ctx, unit):
+        return
+    if _drives_docker(unit):  # the container's USER is what counts: PR201
         return
     user = unit.get(SERVICE, "User")
     if user is None:
@@ -149,7 +160,8 @@ ProtectSystem=strict makes /usr, /boot and /etc read-only, ProtectHome= hides /h
 /root, PrivateTmp= gives the service its own /tmp (no symlink races with other users).
 Without them, an exploited app can rewrite system files and read every user's SSH keys.
 `systemd-analyze security <unit>` scores the exposure; these four settings are the first
-steps. DynamicUser=yes implies all four.
+steps. DynamicUser=yes implies all four. A unit that only drives the docker client is left
+alone: sandboxing the client does not confine the container the daemon starts.
 """,
     fix="Add NoNewPrivileges=yes, ProtectSystem=strict, ProtectHome=yes and PrivateTmp=yes.",
     bad="[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app",
@@ -158,7 +170,7 @@ steps. DynamicUser=yes implies all four.
 )
 def systemd_no_hardening(ctx: FileContext) -> Iterator[Hit]:
     unit = _service(ctx)
-    if unit is None or _is_true(unit, "DynamicUser"):
+    if unit is None or _is_true(unit, "DynamicUser") or _drives_docker(unit):
         return
     missing = [setting for setting, present in HARDENING if not present(unit)]
     if not missing:
