@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -74,18 +75,33 @@ def gunicorn_reload(ctx: FileContext) -> Iterator[Hit]:
 # --- PR602 -------------------------------------------------------------------------------------
 
 
-def _uses_cpu_count(config: GunicornConfig, setting: Setting, seen: set[str]) -> bool:
-    """True when the setting's expression calls cpu_count(), directly or through another
-    top-level name (`cores = multiprocessing.cpu_count(); workers = cores * 2 + 1`)."""
-    if CPU_COUNT.search(setting.source):
+def _uses_cpu_count(config: GunicornConfig, source: str, seen: set[str]) -> bool:
+    """True when the expression calls cpu_count(), directly or through another top-level name
+    (`cores = multiprocessing.cpu_count(); workers = cores * 2 + 1`). `seen` holds the names
+    already followed (and the setting's own, which names its earlier value)."""
+    if CPU_COUNT.search(source):
         return True
-    for name in re.findall(r"\b[A-Za-z_]\w*\b", setting.source):
+    for name in re.findall(r"\b[A-Za-z_]\w*\b", source):
         other = config.get(name)
-        if other is not None and name not in seen and other is not setting:
+        if other is not None and name not in seen:
             seen.add(name)
-            if _uses_cpu_count(config, other, seen):
+            if _uses_cpu_count(config, other.source, seen):
                 return True
     return False
+
+
+def _cpu_count_only_caps(config: GunicornConfig, setting: Setting) -> bool:
+    """`min(int(os.environ["WEB_CONCURRENCY"]), cpu_count() * 2 + 1)`: the number comes from
+    elsewhere and the CPU count can only lower it."""
+    try:
+        node = ast.parse(setting.source.strip(), mode="eval").body
+    except SyntaxError:
+        return False
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+        return False
+    return node.func.id == "min" and any(
+        not _uses_cpu_count(config, ast.unparse(arg), {setting.name}) for arg in node.args
+    )
 
 
 @rule(
@@ -99,6 +115,7 @@ def _uses_cpu_count(config: GunicornConfig, setting: Setting, seen: set[str]) ->
 of the container or systemd slice. In a 2-CPU container on a 32-core node,
 `cpu_count() * 2 + 1` starts 65 workers: each loads the app (memory goes up 30x, the pod is
 OOM-killed), and they fight over 2 CPUs. Each worker also opens its own database pool.
+A CPU count that only caps a number set another way (`min(WEB_CONCURRENCY, ...)`) is fine.
 """,
     fix="Set workers from an env var (WEB_CONCURRENCY) or from the cgroup CPU quota.",
     bad="import multiprocessing\nworkers = multiprocessing.cpu_count() * 2 + 1",
@@ -108,7 +125,9 @@ def gunicorn_workers_from_cpu_count(ctx: FileContext) -> Iterator[Hit]:
     config = _config(ctx)
     for name in ("workers", "threads"):
         setting = config.get(name)
-        if setting is not None and _uses_cpu_count(config, setting, set()):
+        if setting is None or not _uses_cpu_count(config, setting.source, {name}):
+            continue
+        if not _cpu_count_only_caps(config, setting):
             yield Hit(
                 setting.line,
                 f"{name} = {setting.source}: counts the host's CPUs, not the container's quota",
