@@ -18,6 +18,7 @@ from prodready.check.rules.pyhelpers import (
     imported_names,
     is_script,
     keyword,
+    literal,
     module_assignments,
     names_assigned_from,
     qualify,
@@ -297,7 +298,36 @@ def exception_text_to_client(ctx: PyContext) -> Iterable[Hit]:
         for statement in _statements(handler.body):
             leak = _leaking_response(statement, handler.name, in_view)
             if leak:
-                yield Hit(leak.lineno, f"exception text sent to the client: `{_short(ctx, leak)}`")
+                yield Hit(
+                    leak.lineno,  # type: ignore[attr-defined]
+                    f"exception text sent to the client: `{_short(ctx, leak)}`",
+                    leak.col_offset + 1,  # type: ignore[attr-defined]
+                )
+    for function, name in _catch_all_error_handlers(ctx):
+        for statement in _statements(function.body):
+            leak = _leaking_response(statement, name, True)
+            if leak:
+                yield Hit(
+                    leak.lineno,
+                    f"catch-all error handler `{function.name}` sends the exception text: "
+                    f"`{_short(ctx, leak)}`",
+                )
+
+
+def _catch_all_error_handlers(
+    ctx: PyContext,
+) -> Iterator[tuple[ast.FunctionDef | ast.AsyncFunctionDef, str]]:
+    """`@app.errorhandler(Exception)` / `(500)` and `@app.exception_handler(Exception)`, with
+    the name of the exception parameter (the last positional one)."""
+    for call, _ in ctx.calls_named("errorhandler", "exception_handler"):
+        function = ctx.parent(call)
+        if not isinstance(function, ast.FunctionDef | ast.AsyncFunctionDef) or not call.args:
+            continue
+        if call not in function.decorator_list or not function.args.args:
+            continue
+        handled = call.args[0]
+        if literal(handled) == 500 or _is_broad(handled):
+            yield function, function.args.args[-1].arg
 
 
 def _is_broad(node: ast.expr) -> bool:
