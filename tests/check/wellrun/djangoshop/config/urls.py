@@ -1,0 +1,7 @@
+from django.urls import include, path
+from shop import views
+
+urlpatterns = [
+    path("healthz/", views.healthz, name="healthz"),
+    path("", include("shop.urls")),
+]
