@@ -20,6 +20,8 @@ class Listen:
     http_port: int = 80
     https_port: int = 443
     tls_dir: str = "tls"
+    address: str = ""
+    """Listen on this address only ("127.0.0.1:"), or on all ("")."""
 
 
 def site_path(ctx: DeployContext) -> str:
@@ -35,12 +37,11 @@ def render_site(ctx: DeployContext, listen: Listen) -> str:
         openssl_version=".".join(map(str, ctx.nginx.openssl)),
         target_source=ctx.nginx.source,
         http2_directive=ctx.nginx.http2_directive,
-        ecdh_curves=ctx.nginx.ecdh_curves,
         zone=ctx.name.replace("-", "_"),
         upstream_name=f"{ctx.name.replace('-', '_')}_app",
         upstream=listen.upstream,
-        http_port=listen.http_port,
-        https_port=listen.https_port,
+        http_port=f"{listen.address}{listen.http_port}",
+        https_port=f"{listen.address}{listen.https_port}",
         https_suffix=https_suffix,
         tls_dir=listen.tls_dir,
         server_name=ctx.server_name,
@@ -48,6 +49,7 @@ def render_site(ctx: DeployContext, listen: Listen) -> str:
         read_timeout=ctx.request_timeout + 5,
         stream_paths=ctx.stream_paths,
         security_headers=render("security-headers.conf.j2").strip(),
+        tls_protocols=render("tls-protocols.conf.j2", ecdh_curves=ctx.nginx.ecdh_curves).strip(),
     )
 
 

@@ -51,7 +51,7 @@ def self_signed_certificate(directory: Path, host: str) -> None:
     result = run(
         [
             "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-            "-nodes", "-days", "30", "-subj", f"/CN={host}", "-addext",
+            "-nodes", "-days", "365", "-subj", f"/CN={host}", "-addext",
             f"subjectAltName=DNS:{host}", "-keyout", str(directory / "privkey.pem"),
             "-out", str(directory / "fullchain.pem"),
         ]

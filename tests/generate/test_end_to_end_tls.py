@@ -1,0 +1,204 @@
+"""End to end on loopback: the generated nginx site (self-signed certificate) in front of the
+app served by Gunicorn with the generated gunicorn.conf.py. Requests through nginx succeed
+with every security header; testssl.sh finds nothing HIGH or CRITICAL."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from prodready.generate import validate
+from prodready.generate.context import Options
+from prodready.generate.nginx import Listen
+from prodready.generate.run import init_project
+from tests.generate.conftest import write_app
+from tests.generate.test_tuning import KIT_APP
+
+pytestmark = pytest.mark.slow
+
+HOST = "app.example.com"
+SECURITY_HEADERS = (
+    "strict-transport-security",
+    "x-content-type-options",
+    "x-frame-options",
+    "referrer-policy",
+    "permissions-policy",
+    "cross-origin-opener-policy",
+    "content-security-policy",
+)
+ACCEPTED = {
+    "cert_chain_of_trust": "the test's certificate is self-signed",
+    "cert_revocation": "a self-signed certificate names no CRL or OCSP responder",
+    "cipher_order": "Mozilla intermediate lets the client choose among only strong ciphers "
+    "(ssl_prefer_server_ciphers off, as `prodready check` PR410 asks); testssl.sh 3.0 rates "
+    "that HIGH; testssl.sh 3.2 reports it per protocol (cipher_order-tls1_2) as LOW",
+}
+"""testssl.sh HIGH/CRITICAL findings that are about the test's certificate, or a deliberate
+choice: each with the reason."""
+STARTUP_SECONDS = 20
+
+
+@dataclass(frozen=True)
+class Stack:
+    root: Path
+    prefix: Path
+    http_port: int
+    https_port: int
+
+    @property
+    def certificate(self) -> Path:
+        return self.prefix / "tls" / "fullchain.pem"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(port: int, process: subprocess.Popen) -> None:
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"{process.args[0]} exited with {process.returncode}"
+        with socket.socket() as client:
+            if client.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"nothing listens on {port} after {STARTUP_SECONDS}s")
+
+
+def stop(process: subprocess.Popen, sig: int) -> None:
+    if process.poll() is None:
+        process.send_signal(sig)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory):
+    missing = [t for t in ("nginx", "openssl", "curl", "testssl") if not validate.find_tool(t)]
+    assert not missing, f"not installed: {missing} (scripts/ensure-system-deps.sh)"
+    base = tmp_path_factory.mktemp("e2e")
+    root = write_app(base / "kit", {"app.py": KIT_APP, "requirements.txt": "flask==3.1.0\n"})
+    result = init_project(root, Options(server_name=HOST))
+    app_port, http_port, https_port = free_port(), free_port(), free_port()
+    runtime = base / "run"
+    runtime.mkdir()
+    env = dict(
+        os.environ,
+        BIND=f"127.0.0.1:{app_port}",
+        WEB_CONCURRENCY="2",
+        RUNTIME_DIRECTORY=str(runtime),
+    )
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
+        cwd=root,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    prefix = base / "nginx"
+    listen = Listen(f"127.0.0.1:{app_port}", http_port, https_port, address="127.0.0.1:")
+    conf = validate.nginx_prefix(prefix, result.context, listen)
+    proxy = subprocess.Popen(
+        [validate.find_tool("nginx"), "-p", str(prefix), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for_port(app_port, server)
+        wait_for_port(https_port, proxy)
+        yield Stack(root, prefix, http_port, https_port)
+    finally:
+        stop(proxy, signal.SIGQUIT)
+        stop(server, signal.SIGTERM)
+
+
+def curl(stack: Stack, url: str, host: str = HOST, *extra: str) -> subprocess.CompletedProcess:
+    port = stack.https_port if url.startswith("https") else stack.http_port
+    return subprocess.run(
+        [
+            "curl", "-sS", "--max-time", "10", "-D", "-", "--cacert", str(stack.certificate),
+            "--resolve", f"{host}:{port}:127.0.0.1", *extra, url.format(host=host, port=port),
+        ],
+        capture_output=True, text=True, timeout=30, check=False,
+    )  # fmt: skip
+
+
+def response(result: subprocess.CompletedProcess) -> tuple[int, dict[str, list[str]], str]:
+    head, _, body = result.stdout.partition("\n\n")  # text mode turned CRLF into LF
+    lines = head.splitlines()
+    headers: dict[str, list[str]] = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        headers.setdefault(name.strip().lower(), []).append(value.strip())
+    return int(lines[0].split()[1]), headers, body
+
+
+def test_requests_through_nginx_reach_the_app_with_every_security_header(stack):
+    status, headers, body = response(curl(stack, "https://{host}:{port}/"))
+    assert status == 200 and body == "hello"
+    missing = [name for name in SECURITY_HEADERS if name not in headers]
+    assert missing == []
+    assert headers["strict-transport-security"] == ["max-age=63072000; includeSubDomains"]
+    assert headers["server"] == ["nginx"]  # server_tokens off: no version
+    for name in SECURITY_HEADERS[:-1]:
+        assert len(headers[name]) == 1, f"{name} sent {len(headers[name])} times"
+
+
+def test_readiness_route_answers_through_nginx_over_http2(stack):
+    result = curl(stack, "https://{host}:{port}/health/ready", HOST, "--http2")
+    status, headers, _ = response(result)
+    assert result.stdout.startswith("HTTP/2 200")
+    assert "x-frame-options" in headers and status == 200
+
+
+def test_plain_http_redirects_permanently_to_https(stack):
+    status, headers, _ = response(curl(stack, "http://{host}:{port}/books?page=2"))
+    assert status == 308
+    assert headers["location"] == [f"https://{HOST}:{stack.https_port}/books?page=2"]
+
+
+def test_unknown_host_names_are_refused(stack):
+    tls = curl(stack, "https://{host}:{port}/", "other.example.org", "--insecure")
+    assert tls.returncode == 35, tls.stderr  # handshake rejected: no certificate shown
+    plain = curl(stack, "http://{host}:{port}/", "other.example.org")
+    assert plain.returncode == 52, plain.stderr  # 444: connection closed, nothing sent
+
+
+def test_testssl_reports_nothing_high_or_critical(stack, tmp_path):
+    report = tmp_path / "testssl.json"
+    result = subprocess.run(
+        [
+            validate.find_tool("testssl"), "--quiet", "--warnings", "off", "--color", "0",
+            "--ip", "127.0.0.1", "--protocols", "--server-preference", "--server-defaults",
+            "--headers", "--vulnerable", "--jsonfile", str(report),
+            f"{HOST}:{stack.https_port}",
+        ],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert report.exists(), result.stdout[-2000:] + result.stderr[-2000:]
+    findings = json.loads(report.read_text())
+    serious = [
+        f"{f['severity']} {f['id']}: {f['finding']}"
+        for f in findings
+        if f["severity"] in ("HIGH", "CRITICAL") and f["id"] not in ACCEPTED
+    ]
+    assert serious == []
+    assert {f["id"] for f in findings if f["id"].startswith("TLS1")} >= {"TLS1_2", "TLS1_3"}
+    offered = {f["id"]: f["finding"] for f in findings}
+    assert offered["cipher_order"] == "NOT a cipher order configured"  # the accepted one
+    assert offered["SSLv3"] == "not offered" and offered["TLS1"] == "not offered"
+    assert offered["TLS1_3"].startswith("offered")
