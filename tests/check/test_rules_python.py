@@ -260,3 +260,11 @@ def test_flask_cors_origins_from_config_are_not_allow_all() -> None:
     source = "from flask_cors import CORS\napp.config.from_object(Config)\nCORS(app)\n"
     assert not hits("PR109", source)
     assert hits("PR109", "from flask_cors import CORS\nCORS(app)\n")
+
+
+def test_raw_env_string_used_as_a_flag_is_fixed(tmp_path: Path) -> None:
+    (tmp_path / "settings.py").write_text('import os\nDEBUG = os.environ.get("DEBUG", False)\n')
+    fix_until_stable(tmp_path, "PR105")
+    assert (tmp_path / "settings.py").read_text() == (
+        'import os\nDEBUG = os.environ.get("DEBUG", "").lower() in ("1", "true", "yes", "on")\n'
+    )

@@ -11,6 +11,7 @@ from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
 from prodready.check.rules.pyhelpers import (
+    EnvRead,
     dotted,
     env_read,
     environ_subscript,
@@ -125,14 +126,16 @@ PARSE_TRUE = '.lower() in ("1", "true", "yes", "on")'
 @rule(
     "PR105",
     "bool-of-env-string",
-    title='bool() of an environment variable is true for "0" and "false"',
+    title='Environment string used as a boolean ("0" and "false" are true)',
     severity=Severity.WARNING,
     kind=PY,
     why="""
 Environment variables are strings, and `bool()` of any non-empty string is True:
-`DEBUG=0`, `DEBUG=false` and `DEBUG=no` all switch the feature *on*. The flag can then only be
-turned off by unsetting the variable, which compose files and Kubernetes manifests rarely do.
-When the flag is DEBUG this ships debug mode to production while the config says "false".
+`DEBUG=0`, `DEBUG=false` and `DEBUG=no` all switch the feature *on*. The same happens with
+`DEBUG = os.environ.get("DEBUG", False)`: the fallback is a bool, but a set variable is the
+string "False", which is truthy. The flag can then only be turned off by unsetting the
+variable, which compose files and Kubernetes manifests rarely do. When the flag is DEBUG this
+ships debug mode to production while the config says "false".
 """,
     fix="""Parse the string: `os.getenv("DEBUG", "").lower() in ("1", "true", "yes", "on")`
 (or pydantic-settings / `config(..., cast=bool)`, which parse booleans properly).""",
@@ -161,27 +164,51 @@ def bool_of_env_string(ctx: PyContext) -> Iterable[Hit]:
             f"`bool()` of environment variable {variable} is True for any non-empty value, "
             'including "0" and "false"',
             call.col_offset + 1,
-            fix=_bool_fix(ctx, call, read),
+            fix=_parse_fix(ctx, call, argument, read),
             severity=severity,
         )
+    yield from _raw_strings_as_flags(ctx, names)
 
 
-def _bool_fix(ctx: PyContext, call: ast.Call, read: object) -> Fix | None:
-    argument = call.args[0]
+def _raw_strings_as_flags(ctx: PyContext, names: dict[str, str]) -> Iterator[Hit]:
+    """`DEBUG = os.environ.get("DJANGO_DEBUG", False)`: the bool fallback says the code wants a
+    flag, but a set variable is a string, and "False" is truthy."""
+    for kind in (ast.Assign, ast.AnnAssign):
+        for node in ctx.nodes(kind):
+            value = node.value  # type: ignore[attr-defined]
+            if not isinstance(value, ast.Call):
+                continue
+            read = env_read(value, names, config_getters=False)
+            if read is None or not isinstance(literal(read.default), bool):
+                continue
+            yield Hit(
+                node.lineno,  # type: ignore[attr-defined]
+                f"{read.name} is used as a flag but read as a string: a set value such as "
+                '"False" or "0" is truthy',
+                value.col_offset + 1,
+                fix=_parse_fix(ctx, value, value, read),
+                severity=Severity.ERROR if "DEBUG" in read.name.upper() else None,
+            )
+
+
+def _parse_fix(
+    ctx: PyContext, replaced: ast.expr, argument: ast.expr, read: EnvRead | None
+) -> Fix | None:
+    """Replaces `replaced` (the bool() call, or the bare read) with a parse of `argument`."""
     if read is None:  # os.environ["X"]
         text = ctx.segment(argument)
     else:
         assert isinstance(argument, ast.Call)
-        fallback = _fallback_text(ctx, read.default)  # type: ignore[attr-defined]
+        fallback = _fallback_text(ctx, read.default)
         if fallback is None:
             return None
         text = f"{ctx.segment(argument.func)}({ctx.segment(argument.args[0])}, {fallback})"
     new = text + PARSE_TRUE
     if isinstance(
-        ctx.parent(call), ast.Compare | ast.BinOp | ast.Attribute | ast.Subscript | ast.UnaryOp
+        ctx.parent(replaced), ast.Compare | ast.BinOp | ast.Attribute | ast.Subscript | ast.UnaryOp
     ):
         new = f"({new})"
-    edit = Edit(ctx.rel, call.lineno, ctx.segment(call), new, call.end_lineno)
+    edit = Edit(ctx.rel, replaced.lineno, ctx.segment(replaced), new, replaced.end_lineno)
     return Fix('parse the variable: "1", "true", "yes", "on" mean true', (edit,), safe=False)
 
 
