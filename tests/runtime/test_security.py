@@ -14,7 +14,6 @@ from prodready.errors import UserError
 
 SECURITY_HEADERS = (
     "X-Content-Type-Options",
-    "X-Frame-Options",
     "Referrer-Policy",
     "Permissions-Policy",
     "Content-Security-Policy",
@@ -39,6 +38,7 @@ def test_headers_on_every_response_errors_included(serve, kind: str, target: str
         assert response.status_code == status
         for header in SECURITY_HEADERS:
             assert header in response.headers, f"{header} missing on {status}"
+        assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
         assert "Strict-Transport-Security" not in response.headers  # plain HTTP
 
 
@@ -140,3 +140,15 @@ def test_body_limits_with_and_without_content_length(serve, kind: str, target: s
     assert server.get("/hello").status_code == 200
     elsewhere = requests.post(server.url + "/hello", data=b"x" * 150_000, timeout=10)
     assert elsewhere.status_code == 413
+
+
+def test_x_frame_options_only_when_the_csp_does_not_forbid_framing() -> None:
+    from prodready.runtime.security import SecurityHeaders
+
+    with_csp = dict(SecurityHeaders().for_request("/", https=False))
+    assert b"x-frame-options" not in with_csp
+    assert b"frame-ancestors 'none'" in with_csp[b"content-security-policy"]
+    without_csp = dict(SecurityHeaders(csp=None).for_request("/", https=True))
+    assert without_csp[b"x-frame-options"] == b"DENY"
+    assert b"content-security-policy" not in without_csp
+    assert without_csp[b"strict-transport-security"].startswith(b"max-age=")

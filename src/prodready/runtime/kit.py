@@ -12,6 +12,7 @@ from typing import Any
 
 from prodready.runtime.health import CONTENT_TYPE as HEALTH_CONTENT_TYPE
 from prodready.runtime.health import HealthRegistry
+from prodready.runtime.metrics import NoInFlight
 from prodready.runtime.options import Options
 from prodready.runtime.ratelimit import RateLimits, Refusal
 from prodready.runtime.security import BodyLimits, Cors, Headers, SecurityHeaders
@@ -33,10 +34,12 @@ class Kit:
         self.health = health
         self.request_id_header = options.request_id_header.lower().encode()
         self.metrics = None
+        self.in_flight: Any = NoInFlight()
         if options.metrics:
             from prodready.runtime.metrics import http_metrics
 
             self.metrics = http_metrics()
+            self.in_flight = self.metrics.in_flight
         self.security = None
         if options.security_headers:
             self.security = SecurityHeaders(

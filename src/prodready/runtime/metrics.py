@@ -23,6 +23,7 @@ from __future__ import annotations
 import fcntl
 import glob
 import os
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -150,6 +151,7 @@ class HttpMetrics:
             multiprocess_mode="livesum",
         )
         self._recorders: dict[tuple[str, str, int], tuple[Callable[..., Any], ...]] = {}
+        self.in_flight = InFlight(self.in_progress)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
@@ -164,6 +166,41 @@ class HttpMetrics:
         count, time = recorders
         count()
         time(seconds)
+
+
+class InFlight:
+    """Feeds http_requests_in_progress.
+
+    In one process the gauge reads a counter when scraped (a locked integer per request is
+    five times cheaper than two gauge updates); in multiprocess mode each process's value must
+    be in its file, so the gauge itself is updated.
+    """
+
+    def __init__(self, gauge: Any) -> None:
+        self._count = 0
+        self._lock = threading.Lock()
+        if multiprocess_dir():
+            self.enter, self.leave = gauge.inc, gauge.dec  # type: ignore[method-assign]
+        else:
+            gauge.set_function(lambda: self._count)
+
+    def enter(self) -> None:
+        with self._lock:
+            self._count += 1
+
+    def leave(self) -> None:
+        with self._lock:
+            self._count -= 1
+
+
+class NoInFlight:
+    """Stands in for InFlight when metrics are off."""
+
+    def enter(self) -> None:
+        pass
+
+    def leave(self) -> None:
+        pass
 
 
 _http_metrics: HttpMetrics | None = None

@@ -42,10 +42,13 @@ class SecurityHeaders:
     ) -> None:
         common: Headers = [
             (b"x-content-type-options", b"nosniff"),
-            (b"x-frame-options", b"DENY"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
             (b"permissions-policy", PERMISSIONS_POLICY.encode()),
         ]
+        if not csp or "frame-ancestors" not in csp:
+            # CSP frame-ancestors supersedes X-Frame-Options in every current browser; send
+            # the old header only when the policy does not say it (each header costs).
+            common.append((b"x-frame-options", b"DENY"))
         strict = [*common, (b"content-security-policy", csp.encode())] if csp else common
         docs = [*common, (b"content-security-policy", DOCS_CSP.encode())] if csp else common
         hsts = (b"strict-transport-security", b"max-age=%d; includeSubDomains" % hsts_max_age)

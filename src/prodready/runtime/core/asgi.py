@@ -28,6 +28,7 @@ RouteOf = Callable[[Scope], str]
 
 _ERROR_500 = plain_response(500, "internal server error")
 _ERROR_413 = plain_response(413, "request body too large")
+_NO_BODY = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class KitASGIMiddleware:
@@ -37,6 +38,8 @@ class KitASGIMiddleware:
         self.route_of = route_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # One coroutine frame and one send wrapper per request: this path runs for every
+        # request, so its cost is the kit's overhead (see benchmarks/runtime_overhead.py).
         if scope["type"] != "http":
             if scope["type"] == "lifespan":
                 receive = _drain_on_shutdown(receive)
@@ -44,9 +47,7 @@ class KitASGIMiddleware:
             return
         kit = self.kit
         path: str = scope["path"]
-        method: str = scope["method"]
-        request_id_in = origin = forwarded_for = content_length = asked_method = None
-        asked_headers = ""
+        request_id_in = origin = forwarded_for = content_length = None
         request_id_header = kit.request_id_header
         for name, value in scope["headers"]:
             if name == request_id_header:
@@ -57,10 +58,6 @@ class KitASGIMiddleware:
                 origin = value.decode("latin-1")
             elif name == b"x-forwarded-for":
                 forwarded_for = value.decode("latin-1")
-            elif name == b"access-control-request-method":
-                asked_method = value.decode("latin-1")
-            elif name == b"access-control-request-headers":
-                asked_headers = value.decode("latin-1")
         request_id = accept_or_generate(request_id_in)
         token = request_id_var.set(request_id)
         try:
@@ -72,42 +69,24 @@ class KitASGIMiddleware:
             client = scope.get("client")
             peer = client[0] if client else None
             started = perf_counter()
-            answer = await self._refusal(
-                method, path, peer, forwarded_for, origin, asked_method, asked_headers,
-                content_length,
-            )  # fmt: skip
+            answer = None
+            if kit.cors is not None and origin is not None and scope["method"] == "OPTIONS":
+                answer = _preflight(kit, scope, origin)
+            if answer is None and content_length and kit.too_large(path, int(content_length)):
+                answer = _ERROR_413
+            if answer is None and kit.rate_limits is not None:
+                refusal = await kit.arate_limited(peer, forwarded_for, path)
+                if refusal is not None:
+                    answer = refusal.status, refusal.headers, refusal.body
             if answer is not None:
                 status, headers, body = answer
                 await _respond(send, status, [*headers, *extra], body)
                 route = self.route_of(scope)
-                kit.record(method, path, route, status, perf_counter() - started, peer)
+                kit.record(scope["method"], path, route, status, perf_counter() - started, peer)
                 return
             await self._forward(scope, receive, send, extra, content_length, started, peer)
         finally:
             request_id_var.reset(token)
-
-    async def _refusal(
-        self,
-        method: str,
-        path: str,
-        peer: str | None,
-        forwarded_for: str | None,
-        origin: str | None,
-        asked_method: str | None,
-        asked_headers: str,
-        content_length: bytes | None,
-    ) -> EndpointResponse | None:
-        kit = self.kit
-        preflight = kit.preflight(method, origin, asked_method, asked_headers)
-        if preflight is not None:
-            return preflight[0], preflight[1], b""
-        if content_length is not None and kit.too_large(path, int(content_length)):
-            return _ERROR_413
-        if kit.rate_limits is not None:
-            refusal = await kit.arate_limited(peer, forwarded_for, path)
-            if refusal is not None:
-                return refusal.status, refusal.headers, refusal.body
-        return None
 
     async def _forward(
         self,
@@ -123,7 +102,6 @@ class KitASGIMiddleware:
         status = 500
         response_started = False
         body_too_large = False
-        in_progress = kit.metrics.in_progress if kit.metrics is not None else None
 
         async def send_with_headers(message: Message) -> None:
             nonlocal status, response_started
@@ -136,14 +114,18 @@ class KitASGIMiddleware:
                 return
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers") or ())
-                add_missing(headers, extra)
-                message["headers"] = headers
                 response_started = True
+                headers = message.get("headers")
+                if headers:
+                    headers = list(headers)
+                    add_missing(headers, extra)
+                    message["headers"] = headers
+                else:
+                    message["headers"] = extra
             await send(message)
 
         limit = kit.body_limits.for_path(scope["path"])
-        if limit is not None and content_length is None:
+        if limit is not None and content_length is None and scope["method"] not in _NO_BODY:
             # No Content-Length (chunked): count the body as the app reads it.
             received = 0
             inner_receive = receive
@@ -159,8 +141,8 @@ class KitASGIMiddleware:
 
             receive = receive_limited
 
-        if in_progress is not None:
-            in_progress.inc()
+        in_flight = kit.in_flight
+        in_flight.enter()
         try:
             await self.app(scope, receive, send_with_headers)
         except BodyTooLarge:
@@ -168,15 +150,13 @@ class KitASGIMiddleware:
                 status = 413
                 await _respond(send, 413, [*_ERROR_413[1], *extra], _ERROR_413[2])
         except Exception:
-            if body_too_large:
-                return
-            _log_unhandled(scope)
-            if not response_started:
-                status = 500
-                await _respond(send, 500, [*_ERROR_500[1], *extra], _ERROR_500[2])
+            if not body_too_large:
+                _log_unhandled(scope)
+                if not response_started:
+                    status = 500
+                    await _respond(send, 500, [*_ERROR_500[1], *extra], _ERROR_500[2])
         finally:
-            if in_progress is not None:
-                in_progress.dec()
+            in_flight.leave()
             kit.record(
                 scope["method"], scope["path"], self.route_of(scope), status,
                 perf_counter() - started, peer,
@@ -192,6 +172,17 @@ class KitASGIMiddleware:
             loop = asyncio.get_running_loop()
             status, headers, body = await loop.run_in_executor(None, endpoint)
         await _respond(send, status, [*headers, *extra], body)
+
+
+def _preflight(kit: Kit, scope: Scope, origin: str) -> EndpointResponse | None:
+    asked_method, asked_headers = None, ""
+    for name, value in scope["headers"]:
+        if name == b"access-control-request-method":
+            asked_method = value.decode("latin-1")
+        elif name == b"access-control-request-headers":
+            asked_headers = value.decode("latin-1")
+    answer = kit.preflight("OPTIONS", origin, asked_method, asked_headers)
+    return None if answer is None else (answer[0], answer[1], b"")
 
 
 async def _respond(send: Send, status: int, headers: Headers, body: bytes) -> None:

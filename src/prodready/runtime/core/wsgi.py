@@ -105,9 +105,8 @@ class KitWSGIMiddleware:
         limit = kit.body_limits.for_path(environ.get("PATH_INFO") or "/")
         if limit is not None and not environ.get("CONTENT_LENGTH"):
             environ["wsgi.input"] = _LimitedInput(environ["wsgi.input"], limit, outcome)
-        in_progress = kit.metrics.in_progress if kit.metrics is not None else None
-        if in_progress is not None:
-            in_progress.inc()
+        in_flight = kit.in_flight
+        in_flight.enter()
         try:
             result = self.app(environ, start_with_headers)
             if outcome.body_too_large:
@@ -123,8 +122,7 @@ class KitWSGIMiddleware:
             result = _respond(start_response, _ERROR_500, extra, exc_info=True)
             outcome.status, outcome.started = 500, True
         finally:
-            if in_progress is not None:
-                in_progress.dec()
+            in_flight.leave()
         if outcome.started:
             self._record(environ, outcome.status, started, peer)
             return result
