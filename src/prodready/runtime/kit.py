@@ -90,6 +90,17 @@ class Kit:
             headers += self.cors.response_headers(origin)
         return headers
 
+    def response_headers_str(
+        self, path: str, https: bool, request_id: str, origin: str | None
+    ) -> list[tuple[str, str]]:
+        """`response_headers` for WSGI."""
+        headers = [("x-request-id", request_id)]
+        if self.security is not None:
+            headers += self.security.for_request_str(path, https)
+        if self.cors is not None:
+            headers += [(n.decode(), v.decode()) for n, v in self.cors.response_headers(origin)]
+        return headers
+
     def preflight(
         self, method: str, origin: str | None, asked_method: str | None, asked_headers: str
     ) -> tuple[int, Headers] | None:

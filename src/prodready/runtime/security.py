@@ -61,8 +61,17 @@ class SecurityHeaders:
             (True, True): [*docs, hsts],
         }
 
+        self._str_variants = {
+            key: [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
+            for key, headers in self._variants.items()
+        }
+
     def for_request(self, path: str, https: bool) -> Headers:
         return self._variants[https, path in self._relaxed]
+
+    def for_request_str(self, path: str, https: bool) -> list[tuple[str, str]]:
+        """`for_request` as WSGI wants them (str pairs), converted once at start-up."""
+        return self._str_variants[https, path in self._relaxed]
 
 
 def add_missing(headers: Headers, extra: Headers) -> None:

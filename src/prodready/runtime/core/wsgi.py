@@ -44,7 +44,7 @@ class KitWSGIMiddleware:
         try:
             https = environ.get("wsgi.url_scheme") == "https"
             origin = environ.get("HTTP_ORIGIN")
-            extra = _as_str(kit.response_headers(path, https, request_id, origin))
+            extra = kit.response_headers_str(path, https, request_id, origin)
             endpoint = kit.endpoints.get(path)
             if endpoint is not None:
                 return _respond(start_response, endpoint(), extra)
