@@ -97,6 +97,7 @@ def _one_clear_line(completed: subprocess.CompletedProcess[str], message: str) -
     [
         ("missing_module:app", "no module named 'missing_module'"),
         ("flaskapp:missing", "module flaskapp has no attribute 'missing'"),
+        ("version:app", "no module named 'version'"),
         ("notapp:app", "notapp:app is a dict, not a WSGI or ASGI app"),
         (
             "raises:app",

@@ -6,8 +6,8 @@ Gunicorn ends as a wall of tracebacks and "Worker failed to boot". The probe tur
 app can fail to load into one line, and measures what one loaded app costs in memory (the
 resident set after import), which caps the number of workers.
 
-Run as `python -m prodready.serve.probe MODULE:ATTR` in the app's directory; the last line of
-stdout is `PRODREADY_PROBE <json>`.
+Run as `python -c "from prodready.serve.probe import main; main()" MODULE:ATTR` in the app's
+directory; the last line of stdout is `PRODREADY_PROBE <json>`.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from typing import Any
 from prodready.errors import AppNotFoundError, InputError, UserError
 
 MARKER = "PRODREADY_PROBE "
+PROBE_MAIN = "from prodready.serve.probe import main; main()"
 PROBE_TIMEOUT_S = 120.0
 
 
@@ -70,7 +71,7 @@ def probe_app(
     cannot be served, in one line."""
     try:
         completed = subprocess.run(
-            [python or sys.executable, "-m", "prodready.serve.probe", str(target)],
+            [python or sys.executable, "-c", PROBE_MAIN, str(target)],
             cwd=root,
             capture_output=True,
             text=True,
@@ -86,7 +87,7 @@ def probe_app(
     report = _last_report(completed.stdout)
     if report is None:
         tail = (completed.stderr.strip().splitlines() or ["no output"])[-1]
-        raise UserError(f"loading {target} crashed the interpreter: {tail}")
+        raise UserError(f"loading {target} ended the probe process without a report: {tail}")
     if not report["ok"]:
         kind = AppNotFoundError if report["kind"] == "not_found" else UserError
         raise kind(report["message"], report.get("hint"))
@@ -106,9 +107,14 @@ def _last_report(stdout: str) -> dict[str, Any] | None:
 def interface_of(obj: Any) -> str | None:
     """'asgi' for a callable taking (scope, receive, send) that is a coroutine function (or an
     object whose __call__ is), 'wsgi' for one taking (environ, start_response), else None."""
-    if inspect.isclass(obj) or not callable(obj):
+    try:
+        if inspect.isclass(obj) or not callable(obj):
+            return None
+        is_async = inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(
+            type(obj).__call__
+        )
+    except Exception:  # proxies (werkzeug's `request`) raise on any attribute outside a request
         return None
-    is_async = inspect.iscoroutinefunction(obj) or inspect.iscoroutinefunction(type(obj).__call__)
     interface = "asgi" if is_async else "wsgi"
     try:
         inspect.signature(obj).bind(*range(3 if is_async else 2))
@@ -172,15 +178,16 @@ def load(target: AppTarget) -> dict[str, Any]:
         )
     obj = getattr(module, target.attr, None)
     if obj is None:
-        names = sorted(
-            name
+        # App objects (Flask(...), FastAPI(...)), not every function that takes two arguments.
+        apps = sorted(
+            f"{target.module}:{name}"
             for name, value in vars(module).items()
-            if not name.startswith("_") and interface_of(value) and not inspect.ismodule(value)
+            if not inspect.isroutine(value) and not inspect.ismodule(value) and interface_of(value)
         )
         return _failure(
             "not_found",
             f"module {target.module} has no attribute {target.attr!r}",
-            f"callables in it: {', '.join(names[:8])}" if names else "give MODULE:ATTR",
+            f"apps in it: {', '.join(apps[:5])}" if apps else "give MODULE:ATTR of the app",
         )
     if target.factory:
         try:
@@ -216,7 +223,3 @@ def main() -> None:
     sys.stdout.flush()
     print(MARKER + json.dumps(report), flush=True)
     os._exit(0)  # skip atexit and thread joins of user code: the probe only had to import
-
-
-if __name__ == "__main__":
-    main()

@@ -3,7 +3,7 @@ version of the code it was loaded with (`version.py` beside it, rewritten by rel
 
 import time
 
-from flask import Flask
+from flask import Flask, request
 
 from prodready.runtime.health import is_draining
 
@@ -22,8 +22,9 @@ def ping():
 
 @app.get("/wait")
 def wait():
-    time.sleep(0.05)
-    return {"waited_ms": 50}
+    waited_ms = int(request.args.get("ms", 50))
+    time.sleep(waited_ms / 1000)
+    return {"waited_ms": waited_ms}
 
 
 @app.get("/slow")
