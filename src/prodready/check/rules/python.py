@@ -46,8 +46,9 @@ is easily mistaken for local time: `.timestamp()` on it, comparisons with aware 
 (TypeError at runtime), or serialising it without an offset all go wrong silently when the
 server's timezone is not UTC. `datetime.now(UTC)` returns an aware datetime in UTC.
 """,
-    fix="""Use `datetime.now(UTC)` / `datetime.fromtimestamp(ts, UTC)` (`datetime.UTC`, 3.11+).
-The autofix is unsafe: aware and naive datetimes do not compare, so check code that mixes them.""",
+    fix="""Use `datetime.now(UTC)` / `datetime.fromtimestamp(ts, UTC)` (aware datetimes).
+`datetime.UTC` needs Python 3.11+. The autofix is unsafe: aware and naive datetimes do not
+compare, so check code that mixes them (and naive DateTime columns).""",
     bad="from datetime import datetime\ncreated = datetime.utcnow()",
     good="from datetime import UTC, datetime\ncreated = datetime.now(UTC)",
 )
@@ -172,8 +173,8 @@ that has been brute-forced and derived from public machine facts), plus full tra
 source and local variables. Exposed Werkzeug consoles are scanned for and exploited on the
 public internet. Debug mode also enables the reloader, which forks a second process.
 """,
-    fix="""Drop `debug=True`; enable debug only for local runs (`flask run --debug`).
-Read it from the environment with a proper boolean parse if you need a switch.""",
+    fix="""Remove `debug=True`; turn debug on only for local runs (`flask run --debug`).
+If you need a switch, read it from the environment with a proper boolean parse.""",
     bad='app.run(host="0.0.0.0", debug=True)',
     good='if __name__ == "__main__":\n    app.run(host="127.0.0.1")',
 )
@@ -286,8 +287,8 @@ blocks in Flask's development server (or a second uvicorn) inside the master or 
 so the real server never starts, binds the port twice, or silently serves with the
 single-threaded dev server instead. Tests and tools that import the module hang too.
 """,
-    fix="""Move the call under `if __name__ == "__main__":` and serve production with
-Gunicorn/uvicorn pointing at `module:app`.""",
+    fix="""Put the call under `if __name__ == "__main__":`; serve with Gunicorn `module:app`.
+uvicorn and Granian take the same `module:app` target.""",
     bad='app = Flask(__name__)\napp.run(host="0.0.0.0", port=8000)',
     good='app = Flask(__name__)\n\nif __name__ == "__main__":\n    app.run(port=8000)',
 )
@@ -345,8 +346,9 @@ file-descriptor cost). In production a log file or upload written under the app 
 restarts the server mid-request. In a `__main__` block it only matters if production runs
 `python main.py`, which is reported as info.
 """,
-    fix="""Drop `reload=True` (use `uvicorn --reload` on your laptop); in production run
-`gunicorn -k uvicorn_worker.UvicornWorker module:app` or `uvicorn module:app --workers N`.""",
+    fix="""Remove `reload=True`; use `uvicorn --reload` on your laptop only.
+In production run `gunicorn -k uvicorn_worker.UvicornWorker module:app` or
+`uvicorn module:app --workers N`.""",
     bad='def main():\n    uvicorn.run("app.main:app", host="0.0.0.0", reload=True)',
     good='def main():\n    uvicorn.run("app.main:app", host="0.0.0.0", workers=4)',
 )
@@ -387,8 +389,8 @@ process. The PIN that guards it is derived from machine facts an attacker can of
 (and `WERKZEUG_DEBUG_PIN=off` removes it). Without `evalex` the debugger still serves full
 tracebacks with source code and local variables to anyone.
 """,
-    fix="""Remove the debugger middleware and `use_debugger`; log exceptions server-side
-(Sentry, structured logs) instead.""",
+    fix="""Remove the debugger middleware and `use_debugger`; log exceptions server-side.
+Sentry or structured logs give you tracebacks without giving them to visitors.""",
     bad="app.wsgi_app = DebuggedApplication(app.wsgi_app, evalex=True)",
     good="app.wsgi_app = app.wsgi_app  # errors go to logs, not to the browser",
 )

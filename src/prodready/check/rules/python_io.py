@@ -93,8 +93,9 @@ a dependency that is down makes the import itself crash (so the container restar
 instead of reporting unready), and `create_all()` / migrations run concurrently in every
 worker and race each other.
 """,
-    fix="""Do it lazily on first use (functools.cache), in a startup hook (FastAPI lifespan,
-Gunicorn `post_fork`), or as a separate release step for migrations.""",
+    fix="""Do it lazily on first use, in a startup hook, or (migrations) as a release step.
+`functools.cache` on a loader function, FastAPI lifespan, Gunicorn `post_fork`, or a one-off
+`alembic upgrade head` / `manage.py migrate` before the new version starts.""",
     bad='model = joblib.load("model.pkl")\nBase.metadata.create_all(bind=engine)',
     good="@functools.cache\ndef model():\n    return joblib.load(MODEL_PATH)",
 )
@@ -173,8 +174,8 @@ makes every file under it downloadable by URL: `/static/.env`, `/static/settings
 `/static/app.py`, the SQLite database, `.git/config`. Attackers request these paths
 routinely; an exposed `.env` hands over database passwords and API keys.
 """,
-    fix="""Serve a dedicated directory that holds only public assets
-(`StaticFiles(directory="static")`, `STATIC_ROOT = BASE_DIR / "staticfiles"`).""",
+    fix="""Serve a dedicated directory that holds only public assets.
+`StaticFiles(directory="static")`, `STATIC_ROOT = BASE_DIR / "staticfiles"`.""",
     bad='app.mount("/static", StaticFiles(directory="."), name="static")',
     good='app.mount("/static", StaticFiles(directory="static"), name="static")',
 )
@@ -278,8 +279,8 @@ sometimes the data that failed (a password in a connection error, a user's recor
 to the client it maps your internals for an attacker (OWASP: Improper Error Handling) and
 leaks personal data into browsers and third-party logs.
 """,
-    fix="""Log the exception server-side (`logger.exception(...)`) and return a generic message
-with an error id the user can quote to support.""",
+    fix="""Log the exception server-side and return a generic message with an error id.
+`logger.exception("...")` keeps the details in your logs, where they belong.""",
     bad="except Exception as exc:\n    return jsonify(error=str(exc)), 500",
     good=(
         'except Exception:\n    logger.exception("scoring failed")\n'

@@ -44,8 +44,8 @@ up every worker and the whole app stops answering, including its health check. T
 docs: "Nearly all production code should use this parameter in nearly all requests."
 (httpx has a 5 s default and is not reported.)
 """,
-    fix="""Pass an explicit timeout shorter than the worker timeout: `requests.post(url, json=body,
-timeout=(3.05, 10))`, `urlopen(req, timeout=10)`.""",
+    fix="""Pass an explicit timeout, shorter than the worker timeout.
+`requests.post(url, json=body, timeout=(3.05, 10))`, `urlopen(req, timeout=10)`.""",
     bad="requests.post(WEBHOOK_URL, json=payload)",
     good="requests.post(WEBHOOK_URL, json=payload, timeout=10)",
 )
@@ -95,8 +95,9 @@ neighbour, a malicious Wi-Fi, a DNS hijack) can impersonate the API or database 
 read or change the credentials and data you send. The usual cause is a self-signed or
 internal CA certificate; the fix is to trust that CA, not to turn checking off.
 """,
-    fix="""Remove it; for an internal CA pass its bundle: `verify="/etc/ssl/internal-ca.pem"`
-(requests/httpx) or `ssl.create_default_context(cafile=...)`.""",
+    fix="""Keep verification on; for an internal CA, pass its bundle instead.
+`verify="/etc/ssl/internal-ca.pem"` (requests/httpx) or
+`ssl.create_default_context(cafile=...)`.""",
     bad="requests.get(url, verify=False, timeout=5)",
     good='requests.get(url, verify="/etc/ssl/certs/internal-ca.pem", timeout=5)',
 )
@@ -197,9 +198,9 @@ every other request on the worker, health checks included, waits until it return
 slow upstream call turns into timeouts for all concurrent users. FastAPI runs plain `def`
 endpoints in a thread pool precisely to avoid this.
 """,
-    fix="""Use the async counterpart (`await asyncio.sleep`, httpx.AsyncClient, psycopg
-AsyncConnection, asyncio.create_subprocess_exec), `await run_in_threadpool(fn, ...)`, or make
-the endpoint a plain `def`.""",
+    fix="""Use the async counterpart, run it in a thread, or make the endpoint a plain `def`.
+`await asyncio.sleep`, httpx.AsyncClient, psycopg AsyncConnection,
+asyncio.create_subprocess_exec, or `await run_in_threadpool(fn, ...)`.""",
     bad="async def translate(text):\n    return requests.post(URL, json={'q': text}).json()",
     good=(
         "async def translate(text):\n    async with httpx.AsyncClient(timeout=5) as client:\n"

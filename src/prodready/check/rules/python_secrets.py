@@ -122,8 +122,8 @@ anyone who has read the code can forge session cookies, password-reset links and
 for any user; Django's `django-insecure-` startproject key says so in its name. Rotating it
 needs a code change and a deploy.
 """,
-    fix="""Read it from the environment with no fallback: `SECRET_KEY = os.environ["SECRET_KEY"]`
-(a missing secret should stop the app at start-up), and rotate the leaked value.""",
+    fix="""Read it from the environment with no fallback, and rotate the leaked value.
+`SECRET_KEY = os.environ["SECRET_KEY"]`: a missing secret should stop the app at start-up.""",
     bad='SECRET_KEY = "django-insecure-7h$w@q2u!b8z^k3m"',
     good='SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]',
 )
@@ -215,8 +215,9 @@ env file) the app starts anyway, with the literal, instead of failing. Nobody no
 someone forges a session with the key from the repository or logs in with the default
 database password. Worst when the fallback is a well-known default (`postgres`, `changeme`).
 """,
-    fix="""Require the variable: `os.environ["SECRET_KEY"]`, `config("SECRET_KEY")` with no
-default, or a pydantic-settings field without a default; keep dev values in .env files.""",
+    fix="""Require the variable (`os.environ["SECRET_KEY"]`); keep dev values in .env files.
+`config("SECRET_KEY")` with no default, or a pydantic-settings field without a default, also
+fail at start-up when the secret is missing.""",
     bad='SECRET_KEY = os.getenv("SECRET_KEY", "dev-secret")',
     good='SECRET_KEY = os.environ["SECRET_KEY"]',
 )
@@ -325,8 +326,8 @@ their cookies and read the answer (PortSwigger: "CORS vulnerability with basic o
 reflection"). Without credentials it still exposes anything reachable only from the user's
 network (intranet APIs) and makes later cookie auth dangerous by default.
 """,
-    fix="""List the origins that need access (`allow_origins=["https://app.example.com"]`); never
-combine a wildcard with credentials.""",
+    fix="""List the origins that need access; never combine a wildcard with credentials.
+For example `allow_origins=["https://app.example.com"]`.""",
     bad='app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_credentials=True)',
     good=(
         'app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],\n'
@@ -457,8 +458,8 @@ database password into the repository, every image built from it, and every trac
 log line that prints the URL (SQLAlchemy's engine repr hides it, most others do not).
 It also pins one password for every environment, so rotating it needs a deploy.
 """,
-    fix="""Read the whole URL from the environment (`os.environ["DATABASE_URL"]`) or build it from
-parts with the password read from a secret; rotate the leaked password.""",
+    fix="""Read the URL (or its password) from the environment, and rotate the leaked password.
+`create_engine(os.environ["DATABASE_URL"])`.""",
     bad='engine = create_engine("postgresql://shop:hunter2@db:5432/shop")',
     good='engine = create_engine(os.environ["DATABASE_URL"])',
 )
@@ -530,8 +531,8 @@ others (users are logged out at random, forms fail with CSRF errors behind a loa
 and everyone is logged out on each deploy. With a fallback (`os.getenv("SECRET_KEY") or
 secrets.token_hex()`) it only happens when the variable is missing, which hides the cause.
 """,
-    fix="""Generate the key once, store it as a secret, and read it from the environment:
-`SECRET_KEY = os.environ["SECRET_KEY"]`.""",
+    fix="""Generate the key once, store it as a secret, read it from the environment.
+`SECRET_KEY = os.environ["SECRET_KEY"]`: every worker and every restart then agree.""",
     bad="app.secret_key = os.urandom(24)",
     good='app.secret_key = os.environ["FLASK_SECRET_KEY"]',
 )

@@ -51,8 +51,8 @@ internal URLs, API endpoints). It also keeps every SQL query in memory (a slow l
 load), serves media through the dev path and relaxes ALLOWED_HOSTS. Django's deployment
 checklist (`manage.py check --deploy`) lists it first.
 """,
-    fix="""Set `DEBUG = False` in production settings, or read it from the environment with a
-false default: `DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"`.""",
+    fix="""Set `DEBUG = False` in production settings (or parse it from the env, default off).
+For example `DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"`.""",
     bad="# mysite/settings.py\nDEBUG = True",
     good='# mysite/settings.py\nDEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"',
 )
@@ -137,8 +137,8 @@ string "False", which is truthy. The flag can then only be turned off by unsetti
 variable, which compose files and Kubernetes manifests rarely do. When the flag is DEBUG this
 ships debug mode to production while the config says "false".
 """,
-    fix="""Parse the string: `os.getenv("DEBUG", "").lower() in ("1", "true", "yes", "on")`
-(or pydantic-settings / `config(..., cast=bool)`, which parse booleans properly).""",
+    fix="""Parse it: `os.getenv("DEBUG", "").lower() in ("1", "true", "yes", "on")`.
+pydantic-settings and `config(..., cast=bool)` parse booleans properly too.""",
     bad='DEBUG = bool(os.getenv("DEBUG", False))',
     good='DEBUG = os.getenv("DEBUG", "").lower() in ("1", "true", "yes", "on")',
 )
@@ -238,8 +238,8 @@ pointed at an attacker's domain (Host header poisoning), and caches can be poiso
 list with DEBUG off is the opposite failure: Django answers every request with
 400 Bad Request, so the first production deploy is an outage.
 """,
-    fix="""List your domains: `ALLOWED_HOSTS = ["example.com", "www.example.com"]` or read them from
-the environment with no '*' fallback.""",
+    fix="""List your domains in ALLOWED_HOSTS (from the environment, with no '*' fallback).
+For example `ALLOWED_HOSTS = ["example.com", "www.example.com"]`.""",
     bad='ALLOWED_HOSTS = ["*"]',
     good='ALLOWED_HOSTS = os.environ["DJANGO_ALLOWED_HOSTS"].split(",")',
 )
@@ -327,8 +327,8 @@ the session; `SESSION_COOKIE_HTTPONLY = False` lets any injected script read the
 cookie. Set explicitly to False in a production settings module (or Flask config), they are a
 decision to turn the protection off. Django's `check --deploy` warns about both *_SECURE flags.
 """,
-    fix="""Set them to True in production (serve over HTTPS; behind a TLS-terminating proxy also
-set SECURE_PROXY_SSL_HEADER); keep the False values in dev settings only.""",
+    fix="""Set these flags to True in production settings; keep False in dev settings only.
+Serve over HTTPS; behind a TLS-terminating proxy also set SECURE_PROXY_SSL_HEADER.""",
     bad="SESSION_COOKIE_SECURE = False\nCSRF_COOKIE_SECURE = False",
     good="SESSION_COOKIE_SECURE = True\nCSRF_COOKIE_SECURE = True",
 )
