@@ -5,36 +5,19 @@ with every security header; testssl.sh finds nothing HIGH or CRITICAL."""
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
 import subprocess
-import sys
-import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
 from prodready.generate import validate
 from prodready.generate.context import Options
-from prodready.generate.nginx import Listen
 from prodready.generate.run import init_project
 from tests.generate.conftest import write_app
+from tests.generate.servers import HOST, SECURITY_HEADERS, curl, response, running
 from tests.generate.test_tuning import KIT_APP
 
 pytestmark = pytest.mark.slow
 
-HOST = "app.example.com"
-SECURITY_HEADERS = (
-    "strict-transport-security",
-    "x-content-type-options",
-    "x-frame-options",
-    "referrer-policy",
-    "permissions-policy",
-    "cross-origin-opener-policy",
-    "content-security-policy",
-)
 ACCEPTED = {
     "cert_chain_of_trust": "the test's certificate is self-signed",
     "cert_revocation": "a self-signed certificate names no CRL or OCSP responder",
@@ -44,46 +27,6 @@ ACCEPTED = {
 }
 """testssl.sh HIGH/CRITICAL findings that are about the test's certificate, or a deliberate
 choice: each with the reason."""
-STARTUP_SECONDS = 20
-
-
-@dataclass(frozen=True)
-class Stack:
-    root: Path
-    prefix: Path
-    http_port: int
-    https_port: int
-
-    @property
-    def certificate(self) -> Path:
-        return self.prefix / "tls" / "fullchain.pem"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_for_port(port: int, process: subprocess.Popen) -> None:
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while time.monotonic() < deadline:
-        assert process.poll() is None, f"{process.args[0]} exited with {process.returncode}"
-        with socket.socket() as client:
-            if client.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise AssertionError(f"nothing listens on {port} after {STARTUP_SECONDS}s")
-
-
-def stop(process: subprocess.Popen, sig: int) -> None:
-    if process.poll() is None:
-        process.send_signal(sig)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")
@@ -93,58 +36,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory):
     base = tmp_path_factory.mktemp("e2e")
     root = write_app(base / "kit", {"app.py": KIT_APP, "requirements.txt": "flask==3.1.0\n"})
     result = init_project(root, Options(server_name=HOST))
-    app_port, http_port, https_port = free_port(), free_port(), free_port()
-    runtime = base / "run"
-    runtime.mkdir()
-    env = dict(
-        os.environ,
-        BIND=f"127.0.0.1:{app_port}",
-        WEB_CONCURRENCY="2",
-        RUNTIME_DIRECTORY=str(runtime),
-    )
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py"],
-        cwd=root,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    prefix = base / "nginx"
-    listen = Listen(f"127.0.0.1:{app_port}", http_port, https_port, address="127.0.0.1:")
-    conf = validate.nginx_prefix(prefix, result.context, listen)
-    proxy = subprocess.Popen(
-        [validate.find_tool("nginx"), "-p", str(prefix), "-c", str(conf)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        wait_for_port(app_port, server)
-        wait_for_port(https_port, proxy)
-        yield Stack(root, prefix, http_port, https_port)
-    finally:
-        stop(proxy, signal.SIGQUIT)
-        stop(server, signal.SIGTERM)
-
-
-def curl(stack: Stack, url: str, host: str = HOST, *extra: str) -> subprocess.CompletedProcess:
-    port = stack.https_port if url.startswith("https") else stack.http_port
-    return subprocess.run(
-        [
-            "curl", "-sS", "--max-time", "10", "-D", "-", "--cacert", str(stack.certificate),
-            "--resolve", f"{host}:{port}:127.0.0.1", *extra, url.format(host=host, port=port),
-        ],
-        capture_output=True, text=True, timeout=30, check=False,
-    )  # fmt: skip
-
-
-def response(result: subprocess.CompletedProcess) -> tuple[int, dict[str, list[str]], str]:
-    head, _, body = result.stdout.partition("\n\n")  # text mode turned CRLF into LF
-    lines = head.splitlines()
-    headers: dict[str, list[str]] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers.setdefault(name.strip().lower(), []).append(value.strip())
-    return int(lines[0].split()[1]), headers, body
+    with running(root, result.context, base / "servers", {}) as stack:
+        yield stack
 
 
 def test_requests_through_nginx_reach_the_app_with_every_security_header(stack):
