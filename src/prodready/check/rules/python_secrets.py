@@ -345,10 +345,11 @@ def _with_credentials(line: int, what: str, credentials: bool) -> Hit:
     if credentials:
         return Hit(
             line,
-            f"{what} with credentials: any website can make authenticated calls and read them",
+            f"{what}, with credentials: any website can call it as the logged-in user and "
+            "read the answer",
             severity=Severity.ERROR,
         )
-    return Hit(line, f"{what}: any website can read responses from visitors' browsers")
+    return Hit(line, f"{what}: any website can read its responses in a visitor's browser")
 
 
 def _is_wildcard(ctx: PyContext, node: ast.expr | None) -> bool:
@@ -420,13 +421,11 @@ def _socketio_cors(ctx: PyContext) -> Iterator[Hit]:
     for node in ctx.nodes(ast.keyword):
         if node.arg == "cors_allowed_origins" and _is_wildcard(ctx, node.value):  # type: ignore[attr-defined]
             call = ctx.parent(node)
-            # python-engineio defaults cors_credentials to True
-            credentials = isinstance(call, ast.Call) and not is_false(
-                keyword(call, "cors_credentials")
-            )
-            yield _with_credentials(
-                node.value.lineno, "Socket.IO cors_allowed_origins='*'", credentials
-            )  # type: ignore[attr-defined]
+            setting = keyword(call, "cors_credentials") if isinstance(call, ast.Call) else None
+            what = "Socket.IO cors_allowed_origins='*'"
+            if setting is None:
+                what += " (cors_credentials defaults to True)"
+            yield _with_credentials(node.lineno, what, not is_false(setting))  # type: ignore[attr-defined]
 
 
 def _django_cors(ctx: PyContext) -> Iterator[Hit]:
