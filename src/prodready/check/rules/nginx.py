@@ -459,7 +459,10 @@ def nginx_weak_ciphers(ctx: FileContext) -> Iterator[Hit]:
 
 def hsts_max_age(header: Directive) -> int | None:
     match = re.search(r"max-age\s*=\s*\"?(\d+)", " ".join(header.args[1:2]), re.IGNORECASE)
-    return int(match.group(1)) if match else None
+    if not match:
+        return None
+    digits = match.group(1).lstrip("0") or "0"
+    return int(digits) if len(digits) <= 18 else 10**18  # no int() of thousands of digits
 
 
 @rule(

@@ -164,7 +164,7 @@ class ComposeFile:
 def parse(rel: str, text: str, dev_only: bool = False) -> ComposeFile:
     try:
         data = load(text)
-    except yaml.YAMLError as error:
+    except (yaml.YAMLError, RecursionError) as error:  # RecursionError: nested too deeply
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
