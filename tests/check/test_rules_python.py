@@ -268,3 +268,16 @@ def test_raw_env_string_used_as_a_flag_is_fixed(tmp_path: Path) -> None:
     assert (tmp_path / "settings.py").read_text() == (
         'import os\nDEBUG = os.environ.get("DEBUG", "").lower() in ("1", "true", "yes", "on")\n'
     )
+
+
+def test_server_side_cert_none_is_fine() -> None:
+    assert not hits("PR114", "import ssl, uvicorn\nuvicorn.run(app, ssl_cert_reqs=ssl.CERT_NONE)\n")
+    server = "import ssl\nctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)\nctx.verify_mode = ssl.CERT_NONE\n"
+    assert not hits("PR114", server)
+
+
+def test_templates_and_hashes_are_not_secrets() -> None:
+    assert url_credentials("redis://:%s@cache:6379/0") is None
+    assert not hits(
+        "PR107", 'ADMIN_PASSWORD_HASH = "x"\nADMIN_PASSWORD = "$2b$12$abcdefghijklmnopqrstuv"\n'
+    )

@@ -65,6 +65,7 @@ WORK_BY_NAME: dict[str, str] = {
             "onnxruntime.InferenceSession",
         )
     },
+    "nltk.download": "downloads data",
     "alembic.command.upgrade": MIGRATE,
     "django.core.management.call_command": "runs a management command",
 }

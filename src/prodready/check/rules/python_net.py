@@ -122,9 +122,15 @@ def _behind_opt_in(ctx: PyContext, node: ast.AST) -> bool:
 
 
 def _is_set(ctx: PyContext, node: ast.AST) -> bool:
-    """`ctx.verify_mode = ssl.CERT_NONE` or `cert_reqs=ssl.CERT_NONE`, not a comparison or a
-    lookup table of modes."""
-    return isinstance(ctx.parent(node), ast.Assign | ast.AnnAssign | ast.keyword)
+    """`ctx.verify_mode = ssl.CERT_NONE` or `cert_reqs=ssl.CERT_NONE` on a client, not a
+    comparison, a lookup table of modes, or a server that does not ask for client certificates
+    (`uvicorn.run(..., ssl_cert_reqs=ssl.CERT_NONE)`, a PROTOCOL_TLS_SERVER context)."""
+    parent = ctx.parent(node)
+    if isinstance(parent, ast.keyword):
+        return parent.arg != "ssl_cert_reqs"
+    return isinstance(parent, ast.Assign | ast.AnnAssign) and not any(
+        server in ctx.source for server in ("PROTOCOL_TLS_SERVER", "Purpose.CLIENT_AUTH")
+    )
 
 
 def _tls_switches(ctx: PyContext) -> Iterator[tuple[ast.AST, str]]:

@@ -41,9 +41,12 @@ SECRET_LAST_WORD = re.compile(
 (A `salt` namespaces signatures, it is not a secret.)"""
 KEY_NAME = re.compile(r"(?:SESSION|CACHE|COOKIE|HEADER|QUERY|FIELD|LOOKUP)_KEY$", re.IGNORECASE)
 """Constants naming a key (`CART_SESSION_KEY = "cart"`), not holding one."""
-NOT_A_SECRET_VALUE = re.compile(r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*$|\s\S+\s|[^\x20-\x7e]")
-"""Dotted Python paths (`myapp.auth.TokenBackend`), prose (`Reset your password`), and
-non-ASCII text (emoji tables)."""
+NOT_A_SECRET_VALUE = re.compile(
+    r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*$|\s\S+\s|[^\x20-\x7e]|"
+    r"^(?:\$2[aby]\$|\$argon2|pbkdf2_sha\d+\$|scrypt:)"
+)
+"""Dotted Python paths (`myapp.auth.TokenBackend`), prose (`Reset your password`), non-ASCII
+text (emoji tables), and password hashes (bcrypt, argon2, Django/Werkzeug formats)."""
 CREDENTIAL_URL = re.compile(
     r"^(?P<scheme>[A-Za-z][\w+.-]*)://(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@(?P<host>[^/\s?#:]+)"
 )
@@ -97,7 +100,8 @@ def url_credentials(text: str) -> UrlCredentials | None:
     """`postgresql://user:pw@db/app` -> its scheme, host and the password's judgement; None
     without a password, or with a placeholder (`${DB_PASSWORD}`, `<password>`)."""
     match = CREDENTIAL_URL.match(text.strip())
-    if match is None or "{" in match["password"] or "%(" in match["password"]:
+    if match is None or any(mark in match["password"] for mark in ("{", "%", "$")):
+        # a template: "{password}", "%s", "%(password)s", "${DB_PASSWORD}"
         return None
     judgement = judge(match["password"], match["user"])
     if judgement.verdict in (Verdict.EMPTY, Verdict.PLACEHOLDER):
