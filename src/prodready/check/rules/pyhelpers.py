@@ -175,13 +175,16 @@ def subscript_key(target: ast.AST) -> tuple[str, str] | None:
 
 
 def is_script(ctx: PyContext) -> bool:
-    """A module run as a script (has a `__main__` block) that imports no web framework: its
+    """A module that imports no web framework and is run rather than imported: it has a
+    `__main__` block, or it sits alone at the project root (train.py, seed_db.py). Its
     module-level work is its job, not a side effect of importing it."""
     if ctx.imports & WEB_FRAMEWORKS:
         return False
-    return any(
-        isinstance(stmt, ast.If) and is_main_guard(stmt) for stmt in ctx.tree.body
-    ) or ctx.rel.rsplit("/", 1)[-1] in ("manage.py", "setup.py", "noxfile.py", "fabfile.py")
+    return (
+        "/" not in ctx.rel
+        or ctx.rel.rsplit("/", 1)[-1] in ("manage.py", "setup.py", "noxfile.py", "fabfile.py")
+        or any(isinstance(stmt, ast.If) and is_main_guard(stmt) for stmt in ctx.tree.body)
+    )
 
 
 def in_main_guard(ctx: PyContext, node: ast.AST) -> bool:
