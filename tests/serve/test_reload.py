@@ -112,3 +112,13 @@ def test_a_plain_sighup_to_the_master_also_loses_nothing(serve, app_dir: Path) -
 
     assert json.loads(get(server.base + "/version")[1]) == {"version": 2}
     assert result.errors == {}, result.errors
+
+
+def test_reload_checks_the_new_code_in_the_servers_environment_not_its_own(serve) -> None:
+    server = serve("needs_env:app", env={"SERVE_TEST_SECRET": "from the unit file"})
+    old_workers = server.workers()
+
+    output = _reload(server)  # this process has no SERVE_TEST_SECRET
+
+    assert output.startswith(f"reloaded {server.pid}:")
+    assert not server.workers() & old_workers

@@ -64,19 +64,17 @@ class ProbeResult:
     rss_bytes: int
 
 
-def probe_app(
-    target: AppTarget, root: Path, env: dict[str, str] | None = None, python: str | None = None
-) -> ProbeResult:
-    """Imports `target` in a child process run in `root`; raises a UserError saying why it
-    cannot be served, in one line."""
+def probe_app(target: AppTarget, root: Path, env: dict[str, str] | None = None) -> ProbeResult:
+    """Imports `target` in a child process run in `root` with `env` (default: ours); raises a
+    UserError saying why it cannot be served, in one line."""
     try:
         completed = subprocess.run(
-            [python or sys.executable, "-c", PROBE_MAIN, str(target)],
+            [sys.executable, "-c", PROBE_MAIN, str(target)],
             cwd=root,
             capture_output=True,
             text=True,
             timeout=PROBE_TIMEOUT_S,
-            env={**os.environ, **(env or {}), "PYTHONDONTWRITEBYTECODE": "1"},
+            env={**(os.environ if env is None else env), "PYTHONDONTWRITEBYTECODE": "1"},
             check=False,
         )
     except subprocess.TimeoutExpired as error:

@@ -50,7 +50,8 @@ def reload_server(pidfile: Path | None = None) -> ReloadReport:
     target = environ.get(TARGET_ENV)
     if target:
         try:
-            probe_app(AppTarget.parse(target), Path(os.readlink(f"/proc/{pid}/cwd")))
+            # In the server's own directory and environment (its secrets, its PYTHONPATH).
+            probe_app(AppTarget.parse(target), Path(os.readlink(f"/proc/{pid}/cwd")), environ)
         except UserError as error:
             raise UserError(
                 f"not reloaded, the new code does not load: {error.message}",
