@@ -123,3 +123,15 @@ def test_unwritable_directory_is_one_line_and_exit_2(world_readable_tmp):
     )
     assert "nothing was written" in result.stderr
     assert sorted(os.listdir(root)) == ["app.py", "requirements.txt"]
+
+
+def test_an_existing_compose_file_is_compared_not_shadowed(tmp_path):
+    """`docker compose` prefers compose.yaml over docker-compose.yml: writing one beside the
+    project's own would silently replace it."""
+    old = "services:\n  web:\n    build: .\n"
+    root = flask_app(tmp_path / "shop", **{"docker-compose.yml": old})
+    result = init_project(root, Options(), parse_only("compose"))
+    statuses = {o.rendered.rel: o.status for o in result.outcomes}
+    assert statuses["docker-compose.yml"] == Status.DIFFERS
+    assert not (root / "compose.yaml").exists()
+    assert (root / "docker-compose.yml").read_text() == old

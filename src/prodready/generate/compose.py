@@ -12,8 +12,6 @@ from prodready.generate.probecommand import python_probe
 from prodready.generate.systemd import STOP_MARGIN
 from prodready.generate.templates import render
 
-PATH = "compose.yaml"
-
 
 def backend_network(name: str) -> tuple[str, str]:
     """(subnet, nginx address): a /24 in 10.100-199.x.0, picked by the project name so two
@@ -49,6 +47,6 @@ def render_compose(ctx: DeployContext) -> list[Rendered]:
     )
     site = render_site(ctx, Listen(f"app:{ctx.port}"))
     return [
-        Rendered(Kind.COMPOSE, PATH, text),
+        Rendered(Kind.COMPOSE, ctx.compose_path, text),
         Rendered(Kind.COMPOSE, f"deploy/nginx/compose/{ctx.name}.conf", site),
     ]

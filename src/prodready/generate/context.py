@@ -13,11 +13,12 @@ from prodready.generate.nginxtarget import NginxTarget
 from prodready.generate.probes import Probes, choose_probes
 from prodready.generate.serverdeps import SERVER_REQUIREMENTS
 from prodready.generate.serverplan import server_settings
-from prodready.project.model import AppCandidate, Project
+from prodready.project.model import AppCandidate, FileKind, Project
 from prodready.serve.plan import Setting
 
 DEFAULT_PYTHON = "3.12"
 APP_PORT = 8000
+COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 STREAM_WORDS = ("stream", "events", "sse", "subscribe", "live-updates")
 SEARCHED_FOR = (
     "Flask(...), FastAPI(...), Starlette(...), Django's WSGI_APPLICATION/ASGI_APPLICATION, "
@@ -63,6 +64,10 @@ class DeployContext:
     """Normalized names of the production (non-dev) dependencies."""
     server: list[Setting]
     """prodready serve's machine-independent Gunicorn settings (see serverplan)."""
+    compose_path: str
+    """The project's own top-level compose file when it has one (so it is compared, never
+    shadowed: `docker compose` would pick compose.yaml over docker-compose.yml), else
+    compose.yaml."""
     port: int = APP_PORT
     notes: list[str] = field(default_factory=list)
 
@@ -118,6 +123,7 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
             d.name for d in project.dependencies if not d.dev and d.rel != SERVER_REQUIREMENTS
         ),
         server=server_settings(project, app),
+        compose_path=_compose_path(project),
         notes=notes,
     )
 
@@ -156,6 +162,11 @@ def _chosen_app(project: Project, wanted: str | None) -> AppCandidate:
         f"{len(candidates)} app candidates found: {listed}",
         f"choose one with --app, e.g. --app {candidates[0].target}",
     )
+
+
+def _compose_path(project: Project) -> str:
+    names = {f.rel for f in project.files_of(FileKind.COMPOSE) if not f.dev_only}
+    return next((n for n in COMPOSE_NAMES if n in names), COMPOSE_NAMES[0])
 
 
 def _minor(version: str) -> str:
