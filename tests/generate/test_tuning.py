@@ -123,3 +123,19 @@ def test_alembic_gets_a_one_shot_migrations_service(tmp_path):
     assert services["app"]["depends_on"]["migrate"] == {
         "condition": "service_completed_successfully"
     }
+
+
+def test_env_example_lists_every_variable_the_app_reads(tmp_path):
+    app = FLASK_APP + 'MODEL = os.environ.get("MODEL_PATH", "model.json")\n'
+    root = write_app(
+        tmp_path / "shop",
+        {"app.py": app, "requirements.txt": "flask==3.1.0\npsycopg==3.2.0\n"},
+    )
+    init_project(root, Options(), parse_only("env"))
+    lines = (root / ".env.production.example").read_text().splitlines()
+    values = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+    assert values["SECRET_KEY"].startswith("example-") and len(values["SECRET_KEY"]) > 60
+    assert values["POSTGRES_PASSWORD"].startswith("example-")
+    assert "# MODEL_PATH=  (no value known" in "\n".join(lines)  # its default stays in force
+    secret_comment = lines[lines.index(f"SECRET_KEY={values['SECRET_KEY']}") - 1]
+    assert secret_comment.startswith("# placeholder")

@@ -16,6 +16,8 @@ REDIS_NAME = re.compile(r"REDIS_URL|CACHE_URL|BROKER_URL|REDIS_DSN", re.IGNORECA
 PLACEHOLDER = "# placeholder, generated for this file: replace it (this file is committed)"
 PLACEHOLDER_PREFIX = "example-"
 """Marks a generated value as an example: strong, but public once the file is committed."""
+UNKNOWN = "(no value known: set it if the app's default does not fit)"
+"""An empty value would override the app's own default, so unknown ones stay commented out."""
 HEADER = """\
 # {name}: production settings, written by `prodready init`. Copy to .env.production (compose)
 # or /etc/{name}/env (systemd), fill in every empty value and replace every placeholder.
@@ -42,7 +44,8 @@ def render_envfile(ctx: DeployContext) -> list[Rendered]:
     for name, comment, value in entries:
         if name not in seen:
             seen.add(name)
-            lines.append(f"{comment}\n{name}={value}\n")
+            assignment = f"{name}={value}" if value else f"# {name}=  {UNKNOWN}"
+            lines.append(f"{comment}\n{assignment}\n")
     return [Rendered(Kind.ENV, PATH, "\n".join(lines), values_vary=True)]
 
 
