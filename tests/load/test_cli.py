@@ -154,6 +154,24 @@ def test_find_max_lands_near_the_server_capacity(target, start_rate: str) -> Non
     assert "highest rate meeting the SLO" in done.stderr
 
 
+def test_a_second_ctrl_c_aborts_without_a_traceback(target) -> None:
+    url = target("--pause-after", "1", "--pause-s", "30")  # every request hangs
+    process = subprocess.Popen(
+        [sys.executable, str(CLI_ENTRY), "load", url + "/", "-d", "60s", "-c", "2", "-w", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    time.sleep(2.0)
+    process.send_signal(signal.SIGINT)
+    time.sleep(0.3)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=15)
+
+    assert process.returncode == 130
+    assert "Traceback" not in stderr
+
+
 BAD_INPUT = [
     (["not-a-url"], "bad URL"),
     (["ftp://127.0.0.1/"], "bad URL"),

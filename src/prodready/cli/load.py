@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from prodready.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from prodready.load.config import LoadConfig
+    from prodready.load.slo import Objective
 
 EXIT_INTERRUPTED = 130
 
@@ -79,10 +83,8 @@ def load(
     # Imported here, and the optional parts only when used: import time is CPU the load
     # generator spends instead of sending requests.
     from prodready.load import config as options
-    from prodready.load.console import live_progress, summary
-    from prodready.load.engine import run_load
-    from prodready.load.report import check_destination, write_json
-    from prodready.load.slo import evaluate, parse_slo
+    from prodready.load.report import check_destination
+    from prodready.load.slo import parse_slo
 
     if url is not None and scenario is not None:
         raise UsageError("give a URL or --scenario, not both", "put base_url in the scenario")
@@ -117,6 +119,26 @@ def load(
         insecure=insecure,
     )
 
+    try:
+        _run_and_report(config, objectives, find_max, json_out, html_out, quiet)
+    except KeyboardInterrupt:  # a second Ctrl-C: no result to show
+        sys.stderr.write("aborted\n")
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _run_and_report(
+    config: LoadConfig,
+    objectives: list[Objective],
+    find_max: bool,
+    json_out: str | None,
+    html_out: str | None,
+    quiet: bool,
+) -> None:
+    from prodready.load.console import live_progress, summary
+    from prodready.load.engine import run_load
+    from prodready.load.report import write_json
+    from prodready.load.slo import evaluate
+
     machine_on_stdout = json_out == "-"
     console = Console(stderr=machine_on_stdout, highlight=False)
     status = Console(stderr=True, highlight=False)
@@ -144,7 +166,7 @@ def load(
 
         write_html(html_out, result, verdicts)
     if interrupted:
-        sys.stderr.write("interrupted: the result above covers the run until Ctrl-C\n")
+        sys.stderr.write("interrupted: the result covers the run until Ctrl-C\n")
         raise typer.Exit(EXIT_INTERRUPTED)
     failed = any(not verdict.passed for verdict in verdicts)
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)

@@ -94,8 +94,8 @@ class LoadRun:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         try:
-            self.wait_ready(pipes, processes)
-            with self.sigint_stops_the_run():
+            self.wait_ready(pipes)
+            with _SigintGuard(self):
                 self.start_ns = monotonic_ns() + int(START_DELAY_S * NS_PER_S)
                 for pipe in pipes.values():
                     pipe.send(("go", self.start_ns))
@@ -114,7 +114,7 @@ class LoadRun:
         """Asks the workers to stop sending; the run then returns its partial result."""
         self.stop_requested = True
 
-    def wait_ready(self, pipes: dict[int, Pipe], processes: dict[int, Any]) -> None:
+    def wait_ready(self, pipes: dict[int, Pipe]) -> None:
         waiting = set(pipes)
         deadline = monotonic_ns() + int(READY_TIMEOUT_S * NS_PER_S)
         while waiting and monotonic_ns() < deadline:
@@ -130,9 +130,6 @@ class LoadRun:
                 waiting.discard(index)
         if waiting:
             raise ToolError("load workers did not start in time", "the machine may be overloaded")
-
-    def sigint_stops_the_run(self) -> _SigintGuard:
-        return _SigintGuard(self)
 
     def collect(self, pipes: dict[int, Pipe], processes: dict[int, Any]) -> None:
         planned = self.config.planned_duration_s
