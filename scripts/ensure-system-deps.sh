@@ -4,7 +4,7 @@
 set -euo pipefail
 declare -A want=(
   [nginx]=nginx [wrk]=wrk [hey]=hey [ab]=apache2-utils [promtool]=prometheus
-  [testssl]=testssl.sh [openssl]=openssl [systemd-analyze]=systemd
+  [testssl]=testssl.sh [openssl]=openssl [systemd-analyze]=systemd [curl]=curl
 )
 missing=()
 for cmd in "${!want[@]}"; do
