@@ -14,22 +14,23 @@ from urllib.parse import urlsplit
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
+from prodready.check.rules._common import literal_secret, written_secret
 from prodready.check.rules.crossfile_facts import dockerfile_of
 from prodready.check.rules.dockerfile import (
     debug_setting,
     ends_with_exec,
     exec_form_shell_problem,
     final_lineage,
-    instructions,
+    last_instruction,
+    official_name,
     root_image,
     sh_c_script,
-    split_image,
 )
 from prodready.project.model import FileKind
 from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile
 from prodready.project.parsers.yamlines import LineDict, LineList
-from prodready.secretstrength import Verdict, is_secret_name, judge
+from prodready.secretstrength import Judgement, Verdict, is_secret_name, judge
 
 KIND = FileKind.COMPOSE.value
 
@@ -134,8 +135,7 @@ def _builds_app(ctx: FileContext, service: ComposeService) -> bool:
     dockerfile = _built_from(ctx, service)
     if dockerfile is None:
         return True
-    repo, _, _ = split_image(root_image(dockerfile, dockerfile.stages[-1]))
-    return repo.removeprefix("docker.io/").removeprefix("library/") not in DB_IMAGES
+    return official_name(root_image(dockerfile, dockerfile.stages[-1])) not in DB_IMAGES
 
 
 def _image_healthcheck(ctx: FileContext, service: ComposeService) -> bool:
@@ -143,7 +143,7 @@ def _image_healthcheck(ctx: FileContext, service: ComposeService) -> bool:
     dockerfile = _built_from(ctx, service)
     if dockerfile is None:
         return False
-    check = next(reversed(instructions(final_lineage(dockerfile), "HEALTHCHECK")), None)
+    check = last_instruction(final_lineage(dockerfile), "HEALTHCHECK")
     return check is not None and check.value.split()[:1] != ["NONE"]
 
 
@@ -181,23 +181,17 @@ def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
             if not value or "$" in value:
                 continue
             if is_secret_name(name):
-                hit = _secret_hit(service, name, value, line, f"environment {name}")
+                judgement, subject = literal_secret(name, value), f"environment {name}"
             elif (password := url_password(value)) is not None:
-                hit = _secret_hit(
-                    service, name, password, line, f"environment {name} embeds a password that"
-                )
+                judgement = written_secret(password, name)
+                subject = f"environment {name} embeds a password that"
             else:
-                hit = None
-            if hit:
-                yield hit
+                continue
+            if judgement is not None:
+                yield _secret_hit(service, judgement, line, subject)
 
 
-def _secret_hit(
-    service: ComposeService, name: str, value: str, line: int, subject: str
-) -> Hit | None:
-    judgement = judge(value, name)
-    if judgement.verdict in (Verdict.PLACEHOLDER, Verdict.EMPTY):
-        return None
+def _secret_hit(service: ComposeService, judgement: Judgement, line: int, subject: str) -> Hit:
     where = f"service {service.name}: {subject}"
     if judgement.is_problem:
         return Hit(line, f"{where} {judgement.reason}")

@@ -14,13 +14,13 @@ from collections.abc import Iterable, Iterator
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
+from prodready.check.rules._common import literal_secret
 from prodready.project.files import read_text
 from prodready.project.model import FileKind
 from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
 from prodready.project.parsers.commands import judge as judge_command
 from prodready.project.parsers.commands import split_shell, unwrap
 from prodready.project.parsers.dockerfile import Dockerfile, Instruction, Stage
-from prodready.secretstrength import Verdict, is_secret_name, judge
 
 KIND = FileKind.DOCKERFILE.value
 
@@ -59,6 +59,12 @@ def instructions(stages: list[Stage], *keywords: str) -> list[Instruction]:
     return [i for stage in stages for i in stage.instructions if i.keyword in keywords]
 
 
+def last_instruction(stages: list[Stage], keyword: str) -> Instruction | None:
+    """The instruction that takes effect (the last one) among the stages, e.g. the CMD."""
+    found = instructions(stages, keyword)
+    return found[-1] if found else None
+
+
 def root_image(dockerfile: Dockerfile, stage: Stage) -> str:
     """The external image a stage starts from, global ARG defaults substituted."""
     return resolve_args(dockerfile, lineage(dockerfile, stage)[0].base)
@@ -88,6 +94,12 @@ def split_image(image: str) -> tuple[str, str | None, bool]:
         repo, tag = name.rsplit(":", 1)
         return repo, tag, bool(digest)
     return name, None, bool(digest)
+
+
+def official_name(image: str) -> str:
+    """`docker.io/library/postgres:16` -> `postgres`: the repository as Docker Hub names it."""
+    repo, _, _ = split_image(image)
+    return repo.removeprefix("docker.io/").removeprefix("library/")
 
 
 def env_pairs(inst: Instruction) -> list[tuple[str, str]]:
@@ -176,7 +188,7 @@ def runs_as_root(ctx: FileContext) -> Iterable[Hit]:
         return
     if _drops_privileges(image) and not instructions(stages, "ENTRYPOINT"):
         return
-    user = next(reversed(instructions(stages, "USER")), None)
+    user = last_instruction(stages, "USER")
     if user is None:
         yield Hit(
             stages[-1].line,
@@ -192,8 +204,7 @@ def runs_as_root(ctx: FileContext) -> Iterable[Hit]:
 
 def _drops_privileges(image: str) -> bool:
     """Official database images whose entrypoint switches to their own user (gosu/su-exec)."""
-    repo, _, _ = split_image(image)
-    return repo.removeprefix("docker.io/").removeprefix("library/") in PRIVILEGE_DROPPING_IMAGES
+    return official_name(image) in PRIVILEGE_DROPPING_IMAGES
 
 
 def _nonroot_by_default(image: str) -> bool:
@@ -291,7 +302,7 @@ def healthcheck_tool_missing(ctx: FileContext) -> Iterable[Hit]:
     if dockerfile is None:
         return
     stages = final_lineage(dockerfile)
-    check = next(reversed(instructions(stages, "HEALTHCHECK")), None)
+    check = last_instruction(stages, "HEALTHCHECK")
     if check is None:
         return
     used = {t.rsplit("/", 1)[-1] for t in TOKEN_SPLIT.split(check.value)} & set(HTTP_TOOLS)
@@ -370,8 +381,8 @@ def shell_form_command(ctx: FileContext) -> Iterable[Hit]:
     if dockerfile is None:
         return
     stages = final_lineage(dockerfile)
-    entry = next(reversed(instructions(stages, "ENTRYPOINT")), None)
-    cmd = next(reversed(instructions(stages, "CMD")), None)
+    entry = last_instruction(stages, "ENTRYPOINT")
+    cmd = last_instruction(stages, "CMD")
     if entry is not None and _signal_forwarding_init(entry):
         return
     for inst in (entry, cmd):
@@ -638,10 +649,8 @@ def secret_in_env_arg(ctx: FileContext) -> Iterable[Hit]:
 
 
 def _secret_hit(inst: Instruction, name: str, value: str | None) -> Hit | None:
-    if value is None or not value.strip() or "$" in value or not is_secret_name(name):
-        return None
-    judgement = judge(value, name)
-    if judgement.verdict == Verdict.PLACEHOLDER:
+    judgement = literal_secret(name, value)
+    if judgement is None:
         return None
     where = "image config" if inst.keyword == "ENV" else "image history"
     if judgement.is_problem:
@@ -865,8 +874,8 @@ def dead_launch_command(ctx: FileContext) -> Iterable[Hit]:
                 f"{keyword} never runs: the {keyword} on line {found[-1].line} replaces it",
             )
     stages = final_lineage(dockerfile)
-    entry = next(reversed(instructions(stages, "ENTRYPOINT")), None)
-    cmd = next(reversed(instructions(stages, "CMD")), None)
+    entry = last_instruction(stages, "ENTRYPOINT")
+    cmd = last_instruction(stages, "CMD")
     if entry is not None and cmd is not None and not entry.exec_form:
         yield Hit(
             cmd.line,
@@ -900,8 +909,7 @@ def copy_without_workdir(ctx: FileContext) -> Iterable[Hit]:
     if dockerfile is None:
         return
     stages = final_lineage(dockerfile)
-    repo, _, _ = split_image(root_image(dockerfile, stages[-1]))
-    if repo.removeprefix("docker.io/").removeprefix("library/") not in NO_WORKDIR_IMAGES:
+    if official_name(root_image(dockerfile, stages[-1])) not in NO_WORKDIR_IMAGES:
         return
     for inst in _before_workdir(stages):
         destination = inst.args[-1] if len(inst.args) >= 2 else ""
@@ -1092,7 +1100,7 @@ def healthcheck_exec_form_shell_syntax(ctx: FileContext) -> Iterable[Hit]:
     dockerfile = _dockerfile(ctx)
     if dockerfile is None:
         return
-    check = next(reversed(instructions(final_lineage(dockerfile), "HEALTHCHECK")), None)
+    check = last_instruction(final_lineage(dockerfile), "HEALTHCHECK")
     if check is None:
         return
     argv = _healthcheck_exec_argv(check)

@@ -12,47 +12,11 @@ from prodready import secretstrength
 from prodready.check.context import FileContext
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
+from prodready.check.rules._common import url_password_judgement
 from prodready.project.files import ENV_EXAMPLE
 from prodready.project.model import FileKind
 from prodready.project.parsers.envfile import EnvFile
-from prodready.secretstrength import Judgement, Verdict
-
-CREDENTIAL_SCHEMES = frozenset(
-    {
-        "postgres",
-        "postgresql",
-        "mysql",
-        "mariadb",
-        "mssql",
-        "oracle",
-        "redis",
-        "rediss",
-        "valkey",
-        "mongodb",
-        "mongodb+srv",
-        "amqp",
-        "amqps",
-        "kafka",
-        "memcached",
-    }
-)
-
-
-def url_password_judgement(value: str) -> tuple[str, Judgement] | None:
-    """For a database/cache/broker URL with a password: (scheme, judgement of the password),
-    the user name counting as a known default (`postgres:postgres`, `app:app`)."""
-    try:
-        parts = urlsplit(value.strip())
-        password = parts.password
-        user = parts.username or ""
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower().split("+")[0]
-    if scheme not in CREDENTIAL_SCHEMES and parts.scheme.lower() not in CREDENTIAL_SCHEMES:
-        return None
-    if not password:
-        return None
-    return scheme, secretstrength.judge(password, user)
+from prodready.secretstrength import Verdict
 
 
 def _env(ctx: FileContext) -> EnvFile:

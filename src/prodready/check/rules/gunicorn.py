@@ -26,6 +26,15 @@ def _true(setting: Setting | None) -> bool:
     return setting is not None and setting.value is True
 
 
+def _switched_on(ctx: FileContext, name: str, consequence: str) -> Iterator[Hit]:
+    """`name = True` in the config: a hit `name = True<consequence>`, fixed by setting False."""
+    setting = _config(ctx).get(name)
+    if _true(setting):
+        assert setting is not None
+        fix = _replace_literal(ctx, setting, "False", f"set {name} = False")
+        yield Hit(setting.line, f"{name} = True{consequence}", fix=fix)
+
+
 def _replace_literal(ctx: FileContext, setting: Setting, new: str, description: str) -> Fix | None:
     """A fix replacing the setting's literal value (as written on its line) with `new`."""
     line = ctx.line_text(setting.line)
@@ -65,11 +74,7 @@ turns any write access to the code directory into instant code execution.
     good="reload = False",
 )
 def gunicorn_reload(ctx: FileContext) -> Iterator[Hit]:
-    setting = _config(ctx).get("reload")
-    if _true(setting):
-        assert setting is not None
-        fix = _replace_literal(ctx, setting, "False", "set reload = False")
-        yield Hit(setting.line, "reload = True restarts workers on every file change", fix=fix)
+    yield from _switched_on(ctx, "reload", " restarts workers on every file change")
 
 
 # --- PR602 -------------------------------------------------------------------------------------
@@ -294,11 +299,7 @@ Restart= loops. Supervisors expect the server in the foreground.
     good="daemon = False",
 )
 def gunicorn_daemon(ctx: FileContext) -> Iterator[Hit]:
-    setting = _config(ctx).get("daemon")
-    if _true(setting):
-        assert setting is not None
-        fix = _replace_literal(ctx, setting, "False", "set daemon = False")
-        yield Hit(setting.line, "daemon = True: the supervisor loses track of gunicorn", fix=fix)
+    yield from _switched_on(ctx, "daemon", ": the supervisor loses track of gunicorn")
 
 
 # --- PR608 -------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from prodready import secretstrength
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules.envfile import url_password_judgement
+from prodready.check.rules._common import literal_secret, url_password_judgement
 from prodready.project.model import FileKind
 from prodready.project.parsers.systemd import Unit
 
@@ -210,10 +210,8 @@ def secret_problem(name: str, value: str) -> tuple[str, Severity] | None:
         if verdict.is_problem:
             return f"{name}: the {scheme} password {verdict.reason}", Severity.ERROR
         return f"{name} holds a {scheme} URL with a literal password", Severity.WARNING
-    if not secretstrength.is_secret_name(name) or "$" in value:
-        return None
-    verdict = secretstrength.judge(value, name)
-    if verdict.verdict in (secretstrength.Verdict.PLACEHOLDER, secretstrength.Verdict.EMPTY):
+    verdict = literal_secret(name, value)
+    if verdict is None:
         return None
     if verdict.is_problem:
         return f"{name} is set in the unit and {verdict.reason}", Severity.ERROR

@@ -1,0 +1,59 @@
+"""Judging secrets written into deployment files, shared by the Dockerfile, compose, systemd and
+.env rules. No function here returns or formats a value: it may be a real secret."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from prodready.secretstrength import Judgement, Verdict, is_secret_name, judge
+
+CREDENTIAL_SCHEMES = frozenset(
+    {
+        "postgres",
+        "postgresql",
+        "mysql",
+        "mariadb",
+        "mssql",
+        "oracle",
+        "redis",
+        "rediss",
+        "valkey",
+        "mongodb",
+        "mongodb+srv",
+        "amqp",
+        "amqps",
+        "kafka",
+        "memcached",
+    }
+)
+
+
+def literal_secret(name: str, value: str | None) -> Judgement | None:
+    """The judgement of a secret written literally as NAME=value, or None when there is none
+    to judge: not a secret's name, no value, a `$` reference, a placeholder."""
+    if value is None or not value.strip() or "$" in value or not is_secret_name(name):
+        return None
+    return written_secret(value, name)
+
+
+def written_secret(value: str, name: str = "") -> Judgement | None:
+    """judge() of a value known to be a secret, or None for a placeholder or an empty one."""
+    judgement = judge(value, name)
+    return None if judgement.verdict in (Verdict.PLACEHOLDER, Verdict.EMPTY) else judgement
+
+
+def url_password_judgement(value: str) -> tuple[str, Judgement] | None:
+    """For a database/cache/broker URL with a password: (scheme, judgement of the password),
+    the user name counting as a known default (`postgres:postgres`, `app:app`)."""
+    try:
+        parts = urlsplit(value.strip())
+        password = parts.password
+        user = parts.username or ""
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower().split("+")[0]
+    if scheme not in CREDENTIAL_SCHEMES and parts.scheme.lower() not in CREDENTIAL_SCHEMES:
+        return None
+    if not password:
+        return None
+    return scheme, judge(password, user)
