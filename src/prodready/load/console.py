@@ -135,4 +135,10 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
                 Text("pass", style="green") if verdict.passed else Text("FAIL", style="bold red"),
             )
         parts.append(slo)
+        failed = [verdict.objective.text for verdict in verdicts if not verdict.passed]
+        parts.append(
+            Text(f"SLO FAILED: {', '.join(failed)}", style="bold red")
+            if failed
+            else Text("SLO passed", style="bold green")
+        )
     return Group(*parts)
