@@ -407,11 +407,20 @@ def _cpu_seconds() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def _allow_open_files(needed: int) -> None:
+    """Raises the soft limit on open files (often 1024) toward the hard one if -c needs it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        target = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def worker_main(config: LoadConfig, share: WorkerShare, pipe: Pipe) -> None:
     """Entry point of a worker process."""
     # The parent handles Ctrl-C and tells the workers to stop; SIGINT was blocked at fork.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    _allow_open_files(share.connections + 64)
     loop = uvloop.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
