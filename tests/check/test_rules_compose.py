@@ -179,3 +179,15 @@ def test_explicit_depends_on_condition_is_a_choice(tmp_path: Path) -> None:
     healthcheck: {test: [CMD, redis-cli, ping]}
 """
     assert lines_reported(tmp_path, "PR308", compose) == [8]
+
+
+def test_pr301_url_under_a_secret_name_is_judged_as_a_url(tmp_path: Path) -> None:
+    compose = """services:
+  web:
+    build: .
+    environment:
+      TOKEN_URL: https://auth.example.com/oauth/token
+      SENTRY_DSN: https://3f2a9d1c@o1.ingest.sentry.io/42
+      BROKER_PASSWORD_URL: amqp://app:guest@rabbit:5672/
+"""
+    assert lines_reported(tmp_path, "PR301", compose) == [7]

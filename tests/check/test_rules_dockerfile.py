@@ -131,10 +131,26 @@ def test_pr207_accepts_cache_mounts_and_env(tmp_path: Path) -> None:
         "ARG API_TOKEN",
         "ENV API_KEY=<your-api-key>",
         "ENV JWT_ALGORITHM=HS256",
+        "ENV TOKEN_URL=https://auth.example.com/oauth/token",
+        'ENV SECRET_KEY=""',
+        "ENV DATABASE_URL=postgres://app:${DB_PASSWORD}@db/app",
+        "ENV DATABASE_URL=postgres://app@db/app",
     ],
 )
 def test_pr208_ignores_references_and_placeholders(tmp_path: Path, line: str) -> None:
     assert lines_reported(tmp_path, "PR208", f"FROM python:3.12-slim\n{line}\n") == []
+
+
+def test_pr208_judges_the_password_of_a_database_url(tmp_path: Path) -> None:
+    dockerfile = (
+        "FROM python:3.12-slim\nENV DATABASE_URL=postgres://postgres:postgres@db/app\n"
+        "ENV CACHE_URL=redis://:Vq7x-Rt2m-Lp9k-Wz4n@cache:6379/0\n"
+    )
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    found = {f.line: (f.severity, f.message) for f in findings_for(tmp_path, "PR208")}
+    assert found[2][0] == "error"
+    assert "the postgres password is a well-known default" in found[2][1]
+    assert found[3][0] == "warning" and "Vq7x" not in found[3][1]
 
 
 def test_pr208_never_prints_the_value(tmp_path: Path) -> None:

@@ -59,3 +59,26 @@ def test_unit_driving_the_docker_client_is_not_judged_as_the_app(
     unit.write_text(f"[Service]\nExecStart={exec_start}\nRestart=always\n")
     assert bool(findings_for(tmp_path, "PR501")) is reported
     assert bool(findings_for(tmp_path, "PR503")) is reported
+
+
+def test_oneshot_job_needs_no_sandboxing(tmp_path: Path) -> None:
+    unit = tmp_path / "deploy" / "migrate.service"
+    unit.parent.mkdir()
+    unit.write_text(
+        "[Service]\nType=oneshot\nUser=app\nWorkingDirectory=/srv/app\n"
+        "ExecStart=/srv/app/.venv/bin/flask --app app db upgrade\n"
+    )
+    assert findings_for(tmp_path, "PR503") == []
+    unit.write_text(unit.read_text().replace("Type=oneshot", "Type=simple"))
+    assert findings_for(tmp_path, "PR503")
+
+
+def test_url_under_a_secret_name_is_not_a_literal_secret(tmp_path: Path) -> None:
+    unit = tmp_path / "deploy" / "app.service"
+    unit.parent.mkdir()
+    unit.write_text(
+        "[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app\n"
+        "Environment=TOKEN_URL=https://auth.example.com/oauth/token\n"
+        "Environment=DATABASE_URL=postgresql://app:postgres@db/app\n"
+    )
+    assert [f.line for f in findings_for(tmp_path, "PR504")] == [5]

@@ -30,8 +30,12 @@ CREDENTIAL_SCHEMES = frozenset(
 
 def literal_secret(name: str, value: str | None) -> Judgement | None:
     """The judgement of a secret written literally as NAME=value, or None when there is none
-    to judge: not a secret's name, no value, a `$` reference, a placeholder."""
+    to judge: not a secret's name, no value, a `$` reference, a placeholder, a URL
+    (TOKEN_URL=https://auth.example.com/token names an endpoint; a password inside a URL is
+    judged as the URL's)."""
     if value is None or not value.strip() or "$" in value or not is_secret_name(name):
+        return None
+    if "://" in value:
         return None
     return written_secret(value, name)
 
@@ -57,3 +61,11 @@ def url_password_judgement(value: str) -> tuple[str, Judgement] | None:
     if not password:
         return None
     return scheme, judge(password, user)
+
+
+def url_secret(value: str) -> tuple[str, Judgement] | None:
+    """url_password_judgement(), or None when the URL's password is a placeholder."""
+    found = url_password_judgement(value)
+    if found is None or found[1].verdict in (Verdict.PLACEHOLDER, Verdict.EMPTY):
+        return None
+    return found

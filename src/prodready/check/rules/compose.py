@@ -180,7 +180,7 @@ def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
         for name, value, line in service.environment():
             if not value or "$" in value:
                 continue
-            if is_secret_name(name):
+            if is_secret_name(name) and "://" not in value:
                 judgement, subject = literal_secret(name, value), f"environment {name}"
             elif (password := url_password(value)) is not None:
                 judgement = written_secret(password, name)

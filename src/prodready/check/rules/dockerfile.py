@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import literal_secret
+from prodready.check.rules._common import literal_secret, url_secret
 from prodready.project.files import read_text
 from prodready.project.model import FileKind
 from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
@@ -649,17 +649,18 @@ def secret_in_env_arg(ctx: FileContext) -> Iterable[Hit]:
 
 
 def _secret_hit(inst: Instruction, name: str, value: str | None) -> Hit | None:
-    judgement = literal_secret(name, value)
+    judgement, subject = literal_secret(name, value), f"{inst.keyword} {name}"
+    if judgement is None and value and "$" not in value and (found := url_secret(value)):
+        scheme, judgement = found
+        subject += f": the {scheme} password"
     if judgement is None:
         return None
     where = "image config" if inst.keyword == "ENV" else "image history"
     if judgement.is_problem:
-        return Hit(
-            inst.line, f"{inst.keyword} {name} {judgement.reason} and is baked into the {where}"
-        )
+        return Hit(inst.line, f"{subject} {judgement.reason} and is baked into the {where}")
     return Hit(
         inst.line,
-        f"{inst.keyword} {name} is a hard-coded secret baked into the {where}",
+        f"{subject} is a hard-coded secret baked into the {where}",
         severity=Severity.WARNING,
     )
 

@@ -7,11 +7,10 @@ import re
 import shlex
 from collections.abc import Iterator
 
-from prodready import secretstrength
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import literal_secret, url_password_judgement
+from prodready.check.rules._common import literal_secret, url_secret
 from prodready.project.model import FileKind
 from prodready.project.parsers.systemd import Unit
 
@@ -160,8 +159,9 @@ ProtectSystem=strict makes /usr, /boot and /etc read-only, ProtectHome= hides /h
 /root, PrivateTmp= gives the service its own /tmp (no symlink races with other users).
 Without them, an exploited app can rewrite system files and read every user's SSH keys.
 `systemd-analyze security <unit>` scores the exposure; these four settings are the first
-steps. DynamicUser=yes implies all four. A unit that only drives the docker client is left
-alone: sandboxing the client does not confine the container the daemon starts.
+steps. DynamicUser=yes implies all four. Type=oneshot jobs (migrations, backups) are left
+alone: nothing reaches them over the network. So is a unit that only drives the docker
+client: sandboxing the client does not confine the container the daemon starts.
 """,
     fix="Add NoNewPrivileges=yes, ProtectSystem=strict, ProtectHome=yes and PrivateTmp=yes.",
     bad="[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app",
@@ -172,6 +172,8 @@ def systemd_no_hardening(ctx: FileContext) -> Iterator[Hit]:
     unit = _service(ctx)
     if unit is None or _is_true(unit, "DynamicUser") or _drives_docker(unit):
         return
+    if not _long_running(unit):
+        return  # a oneshot job (migrations, backups) serves nobody over the network
     missing = [setting for setting, present in HARDENING if not present(unit)]
     if not missing:
         return
@@ -203,8 +205,8 @@ def environment_assignments(value: str) -> list[tuple[str, str]]:
 def secret_problem(name: str, value: str) -> tuple[str, Severity] | None:
     """What is wrong with a literal secret in a unit (never quoting it), or None."""
     if "://" in value:
-        found = url_password_judgement(value)
-        if found is None or found[1].verdict == secretstrength.Verdict.PLACEHOLDER:
+        found = url_secret(value)
+        if found is None:
             return None
         scheme, verdict = found
         if verdict.is_problem:
