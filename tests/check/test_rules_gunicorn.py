@@ -29,3 +29,21 @@ from tests.check.helpers import findings_for
 def test_pr602_workers_from_cpu_count(tmp_path: Path, config: str, reported: bool) -> None:
     (tmp_path / "gunicorn.conf.py").write_text(config)
     assert bool(findings_for(tmp_path, "PR602")) is reported
+
+
+@pytest.mark.parametrize(
+    ("bind", "reported"),
+    [
+        ('"unix:/run/app/gunicorn.sock"', False),
+        ('["127.0.0.1:8000", "unix:/run/app.sock"]', False),
+        ('"0.0.0.0:8000"', True),
+        ('["127.0.0.1:8000", "0.0.0.0:9000"]', True),
+        ("os.environ['BIND']", True),
+    ],
+)
+def test_pr608_host_only_binds_are_no_container(tmp_path: Path, bind: str, reported: bool) -> None:
+    """With a Dockerfile in the project, a config that binds only loopback or a unix socket is
+    the host's (systemd behind a local nginx): nothing outside a container could reach it."""
+    (tmp_path / "Dockerfile").write_text('FROM python:3.12-slim\nCMD ["gunicorn", "app:app"]\n')
+    (tmp_path / "gunicorn.conf.py").write_text(f"import os\nbind = {bind}\n")
+    assert bool(findings_for(tmp_path, "PR608")) is reported

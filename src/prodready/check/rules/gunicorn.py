@@ -318,20 +318,35 @@ Each worker signals it is alive by updating a file's metadata in worker_tmp_dir 
 temp dir by default). In a container /tmp is on overlayfs, backed by disk: when the disk
 stalls (a busy EBS volume, a full disk) the update blocks, workers miss their heartbeat and
 the arbiter kills them as timed out. Gunicorn's FAQ ("How can I avoid Gunicorn blocking in
-os.fchmod?") recommends a tmpfs such as /dev/shm.
+os.fchmod?") recommends a tmpfs such as /dev/shm. A config that binds only loopback or a
+unix socket serves a host-local proxy, not a container, and is left alone.
 """,
     fix='worker_tmp_dir = "/dev/shm"',
     bad='bind = "0.0.0.0:8000"',
     good='bind = "0.0.0.0:8000"\nworker_tmp_dir = "/dev/shm"',
 )
 def gunicorn_worker_tmp_dir(ctx: FileContext) -> Iterator[Hit]:
-    if not ctx.project.dockerfiles:
+    if not ctx.project.dockerfiles or _binds_host_only(_config(ctx)):
         return
     setting = _config(ctx).get("worker_tmp_dir")
     if setting is None:
         yield Hit(1, "no worker_tmp_dir: heartbeats go to /tmp on the container's overlayfs")
     elif isinstance(setting.value, str) and not setting.value.startswith(TMPFS_DIRS):
         yield Hit(setting.line, f"worker_tmp_dir = {setting.source} is not a tmpfs")
+
+
+def _binds_host_only(config: GunicornConfig) -> bool:
+    """Every bind is loopback or a unix socket: a config for a host behind a local nginx
+    (systemd), not for a container, where nothing could reach such a bind."""
+    setting = config.get("bind")
+    value = setting.value if setting else None
+    binds = [value] if isinstance(value, str) else value
+    if not binds or not isinstance(binds, list | tuple):
+        return False
+    return all(
+        isinstance(bind, str) and bind.startswith(("unix:", "127.0.0.1:", "localhost:", "[::1]:"))
+        for bind in binds
+    )
 
 
 # --- PR609 -------------------------------------------------------------------------------------
