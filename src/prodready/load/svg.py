@@ -10,7 +10,7 @@ WIDTH = 720
 HEIGHT = 260
 LEFT = 64
 RIGHT = 16
-TOP = 16
+TOP = 28
 BOTTOM = 40
 
 
@@ -52,7 +52,8 @@ def line_chart(
     x_max = max(x for x, _ in points)
     if x_max == x_min:
         x_max = x_min + 1.0
-    y_ticks = nice_ticks(0.0, max(y for _, y in points) or 1.0)
+    # Some headroom, so a flat line at the maximum does not run along the frame.
+    y_ticks = nice_ticks(0.0, (max(y for _, y in points) or 1.0) * 1.08)
     y_max = y_ticks[-1]
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
@@ -91,7 +92,7 @@ def line_chart(
             f'<polyline points="{path}" fill="none" stroke="{line.color}" stroke-width="2"/>'
         )
         out.append(
-            f'<text x="{LEFT + 10 + index * 110}" y="{TOP + 12}" style="fill:{line.color}" '
+            f'<text x="{LEFT + index * 110}" y="{TOP - 12}" style="fill:{line.color}" '
             f'class="legend">{escape(line.name)}</text>'
         )
     out.append("</svg>")
