@@ -188,3 +188,25 @@ def test_pr215_finds_the_last_step(tmp_path: Path, script: str, expected: list[i
     (tmp_path / "start.sh").write_text(script)
     dockerfile = 'FROM python:3.12-slim\nCOPY start.sh /start.sh\nCMD ["/start.sh"]\n'
     assert lines_reported(tmp_path, "PR215", dockerfile) == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "reported"),
+    [
+        ("certs/corp-root-ca.pem", False),
+        ("deploy/tls/fullchain.pem", False),
+        ("deploy/tls/cert.pem", False),
+        (".env.production.example", False),
+        ("config/.env.sample", False),
+        ("deploy/tls/privkey.pem", True),
+        ("deploy/tls/server.pem", True),  # cert and key bundled (haproxy style)
+        ("deploy/tls/server.key", True),
+        (".env.production", True),
+        (".env", True),
+    ],
+)
+def test_pr212_certificates_and_templates_are_not_secrets(
+    tmp_path: Path, source: str, reported: bool
+) -> None:
+    dockerfile = f"FROM python:3.12-slim\nCOPY {source} /etc/app/\n"
+    assert bool(lines_reported(tmp_path, "PR212", dockerfile)) is reported

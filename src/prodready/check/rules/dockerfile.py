@@ -15,7 +15,7 @@ from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
 from prodready.check.rules._common import literal_secret, url_secret
-from prodready.project.files import read_text
+from prodready.project.files import ENV_EXAMPLE, read_text
 from prodready.project.model import FileKind
 from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
 from prodready.project.parsers.commands import judge as judge_command
@@ -811,6 +811,17 @@ SECRET_FILE = re.compile(
     r"id_ed25519|\.netrc|\.pypirc|\.git-credentials|[\w.-]+\.(?:pem|key|p12|pfx))$",
     re.IGNORECASE,
 )
+PUBLIC_PEM = re.compile(
+    r"cert|chain|(?:^|[-_.])(?:ca|root|bundle|trust(?:ed)?|pub(?:lic)?)(?:[-_.]|$)", re.IGNORECASE
+)
+"""A .pem named as a certificate (fullchain.pem, corp-root-ca.pem): public, not a key."""
+
+
+def _is_secret_file(path: str) -> bool:
+    name = path.rsplit("/", 1)[-1]
+    if not SECRET_FILE.search(path) or ENV_EXAMPLE.search(name):
+        return False  # .env.production.example: a template, like .env.example
+    return not (name.lower().endswith(".pem") and PUBLIC_PEM.search(name[:-4]))
 
 
 @rule(
@@ -840,7 +851,7 @@ def secret_file_in_image(ctx: FileContext) -> Iterable[Hit]:
         if "from" in inst.flags:
             continue
         for source in inst.args[:-1]:
-            if SECRET_FILE.search(source.rstrip("/")):
+            if _is_secret_file(source.rstrip("/")):
                 yield Hit(inst.line, f"{inst.keyword} {source} puts a secret file into the image")
 
 
