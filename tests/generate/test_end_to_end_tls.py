@@ -58,6 +58,12 @@ def test_readiness_route_answers_through_nginx_over_http2(stack):
     assert "x-frame-options" in headers and status == 200
 
 
+def test_metrics_are_not_published(stack):
+    status, headers, _ = response(curl(stack, "https://{host}:{port}/metrics"))
+    assert status == 403
+    assert "strict-transport-security" in headers
+
+
 def test_plain_http_redirects_permanently_to_https(stack):
     status, headers, _ = response(curl(stack, "http://{host}:{port}/books?page=2"))
     assert status == 308

@@ -3,6 +3,9 @@ streaming routes, migrations."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import yaml
 
 from prodready.generate.context import Options
@@ -52,7 +55,8 @@ def test_kit_routes_drive_probes_healthchecks_and_metrics(tmp_path):
         "/metrics"
     )
     conf = (root / "gunicorn.conf.py").read_text()
-    assert "prepare_multiprocess_dir(" in conf and "mark_worker_dead(worker.pid)" in conf
+    assert "from prodready.serve.gunicorn_hooks import (" in conf
+    assert "def worker_abort(worker):" in conf
     rules = yaml.safe_load((root / "deploy/prometheus/kit-alerts.yml").read_text())
     exprs = " ".join(r["expr"] for r in rules["groups"][0]["rules"])
     for metric in ("http_requests_total", "http_request_duration_seconds_bucket", "up{"):
@@ -139,3 +143,16 @@ def test_env_example_lists_every_variable_the_app_reads(tmp_path):
     assert "# MODEL_PATH=  (no value known" in "\n".join(lines)  # its default stays in force
     secret_comment = lines[lines.index(f"SECRET_KEY={values['SECRET_KEY']}") - 1]
     assert secret_comment.startswith("# placeholder")
+
+
+def test_generated_python_is_lint_and_format_clean(tmp_path):
+    """gunicorn.conf.py is code the user commits: ruff finds nothing in it, kit or not."""
+    kit = write_app(tmp_path / "kit", {"app.py": KIT_APP, "requirements.txt": "flask==3.1.0\n"})
+    plain = flask_app(tmp_path / "plain")
+    for root in (kit, plain):
+        init_project(root, Options(), parse_only("gunicorn"))
+        conf = str(root / "gunicorn.conf.py")
+        ruff = [sys.executable, "-m", "ruff"]
+        for command in (["check", "--isolated", conf], ["format", "--isolated", "--check", conf]):
+            result = subprocess.run([*ruff, *command], capture_output=True, text=True, check=False)
+            assert result.returncode == 0, result.stdout + result.stderr

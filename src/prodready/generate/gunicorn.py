@@ -14,6 +14,8 @@ from prodready.generate.serverdeps import render_server_requirements
 from prodready.generate.templates import render
 
 PATH = "gunicorn.conf.py"
+COMMENT_WIDTH = 86
+"""With "# ", within ruff's and black's default line length (88): the file is the user's."""
 
 
 @dataclass(frozen=True)
@@ -30,7 +32,9 @@ def render_gunicorn(ctx: DeployContext) -> list[Rendered]:
     else:
         formula = "max(2, _usable_cpus() + 1)"
         workers_why = "usable CPUs + 1 (GIL-bound part + kernel time), at least 2"
-    settings = [Line(s.name, _literal(s.value), textwrap.wrap(s.why, 96)) for s in ctx.server]
+    settings = [
+        Line(s.name, _literal(s.value), textwrap.wrap(s.why, COMMENT_WIDTH)) for s in ctx.server
+    ]
     text = render(
         "gunicorn.conf.py.j2",
         name=ctx.name,
