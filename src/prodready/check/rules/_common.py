@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlsplit
 
 from prodready.secretstrength import Judgement, Verdict, is_secret_name, judge
@@ -28,12 +29,27 @@ CREDENTIAL_SCHEMES = frozenset(
 )
 
 
+SETTING_ABOUT_A_SECRET = re.compile(
+    r"_(?:TIMEOUT|LIFETIME|AGE|EXPIR\w*|SECONDS|MINUTES|HOURS|DAYS|DELTA|INTERVAL|PERIOD|"
+    r"ROTATION|ENABLED?|DISABLED?|REQUIRED|TYPE|HASHERS?|BACKEND|CLASS|VALIDATORS?|ENDPOINT|"
+    r"URI|URL|PREFIX|ID|VERSION|LEN|RETRIES|ATTEMPTS|COUNT|LIMIT|SIZE|MAX|MIN)$",
+    re.IGNORECASE,
+)
+"""Names that configure how a secret is handled, not the secret itself: PASSWORD_RESET_TIMEOUT,
+TOKEN_LIFETIME, JWT_SECRET_ROTATION_DAYS, API_KEY_ENABLED, PASSWORD_HASHER, TOKEN_TYPE."""
+
+
+def is_secret_setting(name: str) -> bool:
+    """A variable that holds a secret (is_secret_name), not a setting about one."""
+    return is_secret_name(name) and not SETTING_ABOUT_A_SECRET.search(name)
+
+
 def literal_secret(name: str, value: str | None) -> Judgement | None:
     """The judgement of a secret written literally as NAME=value, or None when there is none
-    to judge: not a secret's name, no value, a `$` reference, a placeholder, a URL
-    (TOKEN_URL=https://auth.example.com/token names an endpoint; a password inside a URL is
-    judged as the URL's)."""
-    if value is None or not value.strip() or "$" in value or not is_secret_name(name):
+    to judge: not a secret's name (is_secret_setting), no value, a `$` reference, a
+    placeholder, a URL (TOKEN_URL=https://auth.example.com/token names an endpoint; a password
+    inside a URL is judged as the URL's)."""
+    if value is None or not value.strip() or "$" in value or not is_secret_setting(name):
         return None
     if "://" in value:
         return None

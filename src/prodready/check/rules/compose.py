@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import literal_secret, written_secret
+from prodready.check.rules._common import is_secret_setting, literal_secret, written_secret
 from prodready.check.rules.crossfile_facts import dockerfile_of
 from prodready.check.rules.dockerfile import (
     debug_setting,
@@ -30,7 +30,7 @@ from prodready.project.model import FileKind
 from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile
 from prodready.project.parsers.yamlines import LineDict, LineList
-from prodready.secretstrength import Judgement, Verdict, is_secret_name, judge
+from prodready.secretstrength import Judgement, Verdict, judge
 
 KIND = FileKind.COMPOSE.value
 
@@ -180,7 +180,7 @@ def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
         for name, value, line in service.environment():
             if not value or "$" in value:
                 continue
-            if is_secret_name(name) and "://" not in value:
+            if is_secret_setting(name) and "://" not in value:
                 judgement, subject = literal_secret(name, value), f"environment {name}"
             elif (password := url_password(value)) is not None:
                 judgement = written_secret(password, name)
@@ -240,7 +240,7 @@ def weak_interpolation_default(ctx: FileContext) -> Iterable[Hit]:
 
 
 def _weak_default(name: str, default: str) -> str | None:
-    if is_secret_name(name) and default.strip():
+    if is_secret_setting(name) and default.strip():
         judgement = judge(default, name)
         return judgement.reason if judgement.verdict in (Verdict.DEFAULT, Verdict.WEAK) else None
     password = url_password(default)

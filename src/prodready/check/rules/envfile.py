@@ -5,6 +5,7 @@ dev_files=True look at them. No message ever contains a value: it may be a real 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
@@ -12,7 +13,7 @@ from prodready import secretstrength
 from prodready.check.context import FileContext
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import url_password_judgement
+from prodready.check.rules._common import is_secret_setting, url_password_judgement
 from prodready.project.files import ENV_EXAMPLE
 from prodready.project.model import FileKind
 from prodready.project.parsers.envfile import EnvFile
@@ -26,6 +27,11 @@ def _env(ctx: FileContext) -> EnvFile:
 def _is_reference(value: str) -> bool:
     """`${OTHER}`: python-dotenv expands it, the value is not written here."""
     return "${" in value
+
+
+OPTIONAL_SECRET = re.compile(r"(?:^|_)DSN$|_FALLBACKS$", re.IGNORECASE)
+"""Empty by design when unused: SENTRY_DSN= turns error reporting off, Django's
+SECRET_KEY_FALLBACKS= means no retired keys."""
 
 
 # --- PR701 -------------------------------------------------------------------------------------
@@ -50,13 +56,14 @@ with an empty key. Strength is judged by meaning (known defaults, zxcvbn), not e
 )
 def env_weak_secret(ctx: FileContext) -> Iterator[Hit]:
     for var in _env(ctx).variables:
-        if not secretstrength.is_secret_name(var.name) or _is_reference(var.value):
+        if not is_secret_setting(var.name) or _is_reference(var.value):
             continue
         if "://" in var.value:
             continue  # a DSN or URL: PR704 judges its password
         judgement = secretstrength.judge(var.value, var.name)
         if judgement.verdict == Verdict.EMPTY:
-            yield Hit(var.line, f"{var.name} is empty", severity=Severity.WARNING)
+            if not OPTIONAL_SECRET.search(var.name):
+                yield Hit(var.line, f"{var.name} is empty", severity=Severity.WARNING)
         elif judgement.verdict == Verdict.PLACEHOLDER:
             yield Hit(
                 var.line,
@@ -220,5 +227,5 @@ def env_example_real_secret(ctx: FileContext) -> Iterator[Hit]:
             password = urlsplit(var.value).password if found else None
             if password and found and _looks_real(password, ""):
                 yield Hit(var.line, f"{var.name} carries a URL with a real-looking password")
-        elif secretstrength.is_secret_name(var.name) and _looks_real(var.value, var.name):
+        elif is_secret_setting(var.name) and _looks_real(var.value, var.name):
             yield Hit(var.line, f"{var.name} looks like a real secret, not a placeholder")

@@ -1,0 +1,41 @@
+"""Which .env variables hold a secret: settings about a secret (timeouts, lifetimes, switches)
+do not, and an optional integration's empty DSN is not an empty secret (PR701)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from prodready.check.rules._common import is_secret_setting
+from tests.check.helpers import findings_for
+
+
+@pytest.mark.parametrize(
+    ("name", "secret"),
+    [
+        ("DJANGO_SECRET_KEY", True),
+        ("DB_PASSWORD", True),
+        ("API_TOKEN", True),
+        ("JWT_SECRET", True),
+        ("PASSWORD_RESET_TIMEOUT", False),
+        ("TOKEN_LIFETIME", False),
+        ("REFRESH_TOKEN_LIFETIME_DAYS", False),
+        ("JWT_SECRET_ROTATION_DAYS", False),
+        ("API_KEY_ENABLED", False),
+        ("PASSWORD_HASHER", False),
+        ("TOKEN_TYPE", False),
+        ("AWS_ACCESS_KEY_ID", False),
+    ],
+)
+def test_is_secret_setting(name: str, secret: bool) -> None:
+    assert is_secret_setting(name) is secret
+
+
+def test_pr701_settings_about_secrets_and_optional_dsn(tmp_path: Path) -> None:
+    (tmp_path / ".env.production").write_text(
+        "PASSWORD_RESET_TIMEOUT=259200\nTOKEN_LIFETIME=3600\nAPI_KEY_ENABLED=true\n"
+        "SENTRY_DSN=\nSECRET_KEY_FALLBACKS=\nSECRET_KEY=\nDB_PASSWORD=123456\n"
+    )
+    found = {f.line: f.severity for f in findings_for(tmp_path, "PR701")}
+    assert found == {6: "warning", 7: "error"}
