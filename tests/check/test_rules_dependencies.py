@@ -1,11 +1,14 @@
-"""The Python-version parsing behind PR804."""
+"""The Python-version parsing behind PR804, and what PR801 counts as pinned."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from prodready.check.rules.dependencies import allowed_minors, to_specifier
 from prodready.project.deps import from_pyproject
+from tests.check.helpers import findings_for
 
 
 @pytest.mark.parametrize(
@@ -32,3 +35,26 @@ def test_pyproject_dependency_line_is_not_the_project_name() -> None:
     text = '[project]\nname = "flask-api"\ndependencies = [\n    "flask==3.1.2",\n]\n'
     deps, _, _ = from_pyproject("pyproject.toml", text, locked=False)
     assert [(d.name, d.line) for d in deps] == [("flask", 4)]
+
+
+@pytest.mark.parametrize(
+    ("spec", "reported"),
+    [
+        (
+            "mylib @ git+https://github.com/acme/mylib@3f2a9d1c5e0b8a7f6e5d4c3b2a1f0e9d8c7b6a5f",
+            False,
+        ),
+        ("mylib @ git+https://github.com/acme/mylib.git@v1.4.2", False),
+        ("wheelpkg @ https://files.example.com/wheelpkg-1.2.3-py3-none-any.whl", False),
+        ("pkg @ https://files.example.com/pkg.tar.gz#sha256=" + "a" * 64, False),
+        ("mylib @ git+https://github.com/acme/mylib@main", True),
+        ("mylib @ git+https://github.com/acme/mylib", True),
+        ("pkg @ https://files.example.com/pkg-latest.tar.gz", True),
+        ("flask>=3.1", True),
+    ],
+)
+def test_pr801_direct_references_pinned_by_commit_tag_or_file(
+    tmp_path: Path, spec: str, reported: bool
+) -> None:
+    (tmp_path / "requirements.txt").write_text(f"{spec}\n")
+    assert bool(findings_for(tmp_path, "PR801")) is reported

@@ -32,6 +32,13 @@ def runtime_dependencies(project: Project) -> list[Dependency]:
 # --- PR801 -------------------------------------------------------------------------------------
 
 CONSTRAINT_OPTION = re.compile(r"^\s*(-c|--constraint)\b", re.MULTILINE)
+PINNED_REFERENCE = re.compile(
+    r"\s@\s*\S*?(?:\.git@(?:[0-9a-f]{40}|v?\d+(?:\.\d+)+)\b|@[0-9a-f]{40}\b"
+    r"|/[^/\s]*\d[^/\s]*\.(?:whl|tar\.gz|zip)\b|#sha256=)",
+    re.IGNORECASE,
+)
+"""A direct reference that fixes what is installed: a git commit or release tag, a versioned
+archive or wheel, a hash (`mylib @ git+https://github.com/acme/mylib@3f2a9d1...`)."""
 
 
 @rule(
@@ -57,7 +64,7 @@ def unpinned_dependency(ctx: FileContext) -> Iterator[Hit]:
     if ctx.rel.endswith(".in") and project.file(ctx.rel[:-3] + ".txt") is not None:
         return  # pip-tools input: the compiled .txt beside it is what gets installed
     for dep in project.dependencies:
-        if dep.rel != ctx.rel or dep.pinned:
+        if dep.rel != ctx.rel or dep.pinned or PINNED_REFERENCE.search(dep.spec):
             continue
         how = "has no version" if _no_version(dep) else "is a range, not a pin"
         yield Hit(dep.line, f"{dep.spec} {how}: each build may install a different release")
