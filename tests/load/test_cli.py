@@ -95,13 +95,14 @@ def test_scenario_mixes_requests_by_weight(target, tmp_path: Path) -> None:
         '[[requests]]\nmethod = "POST"\npath = "/score"\nbody_file = "score.json"\n'
         'headers = { Content-Type = "application/json" }\n'
     )
-    done = run_cli("--scenario", str(scenario), "-n", "400", "-c", "4", "-w", "1", "-q")
+    done = run_cli("--scenario", str(scenario), "-n", "400", "-c", "4", "-w", "1")
 
     assert done.returncode == 0, done.stderr
     from tests.load.conftest import read_stats
 
     stats = read_stats(url)
     assert stats["paths"] == {"/home": 300, "/score": 100}
+    assert "by request" in done.stdout
     assert stats["bodies"] == {'{"amount": 120}': 100}
 
 

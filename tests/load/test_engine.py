@@ -295,3 +295,28 @@ def test_background_load_can_be_stopped_early(target) -> None:
     assert time.monotonic() - started < 6
     assert result.interrupted
     assert 50 < result.responses < 300
+
+
+def test_scenario_results_are_kept_per_request(target, tmp_path) -> None:
+    from prodready.load.config import build_config
+    from prodready.load.engine import run_load
+    from prodready.load.scenario import load_scenario
+
+    url = target()
+    scenario = tmp_path / "mixed.toml"
+    scenario.write_text(
+        f'base_url = "{url}"\n'
+        '[[requests]]\nname = "home"\npath = "/"\nweight = 3\n'
+        '[[requests]]\nname = "broken"\npath = "/status/503"\n'
+    )
+    base, specs = load_scenario(scenario)
+    config = build_config(
+        None, requests=specs, target=base, total_requests=400, connections=4, workers=2
+    )
+    result = run_load(config)
+
+    home, broken = result.by_request
+    assert (home.label, home.responses, home.status_counts) == ("home", 300, {200: 300})
+    assert (broken.label, broken.responses, broken.http_errors) == ("broken", 100, 100)
+    assert home.responses + broken.responses == result.responses
+    assert result.to_dict()["by_request"][1]["latency_ms"]["p99"] > 0

@@ -52,8 +52,8 @@ class Connection(asyncio.Protocol):
     def __init__(self, worker: Worker) -> None:
         self.worker = worker
         # Shared with the worker, copied here to save lookups on the hot path.
-        self.record = worker.recorder.record
-        self.status_counts = worker.status_counts
+        self.record = worker.recorders[0].record
+        self.status_counts = worker.status_lists[0]
         self.next_request = worker.next_request
         # Closed model without -n while sending: the next request goes out inline.
         self.free_running = False
@@ -130,21 +130,27 @@ class Connection(asyncio.Protocol):
             self.transport.abort()
 
 
-class HeadAwareConnection(Connection):
-    """A connection for runs with HEAD requests.
+class MixedConnection(Connection):
+    """A connection for runs that mix requests (a scenario) or send HEAD.
 
-    The answer to HEAD ends with its headers even when it announces a Content-Length, and
-    httptools cannot be told which request an answer belongs to. So when the request in
-    flight is a HEAD, the message is completed at the end of the headers and the parser is
-    replaced by a fresh one for the next answer.
+    Each answer is recorded for the kind of request it answers. The answer to HEAD ends with
+    its headers even when it announces a Content-Length, and httptools cannot be told which
+    request an answer belongs to; so after a HEAD the message is completed at the end of the
+    headers and the parser is replaced by a fresh one for the next answer.
     """
 
     def __init__(self, worker: Worker) -> None:
         super().__init__(worker)
+        self.kind_of = {id(request): kind for kind, request in enumerate(worker.encoded)}
+        self.records = [recorder.record for recorder in worker.recorders]
+        self.status_lists = worker.status_lists
         self.head_in_flight = False
         self.head_answered = False
 
     def send(self, request: bytes, sent_at_ns: int, now_ns: int) -> None:
+        kind = self.kind_of[id(request)]
+        self.record = self.records[kind]
+        self.status_counts = self.status_lists[kind]
         self.head_in_flight = request.startswith(b"HEAD ")
         super().send(request, sent_at_ns, now_ns)
 

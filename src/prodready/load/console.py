@@ -12,7 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from prodready.load.engine import Progress
-from prodready.load.histogram import REPORTED_PERCENTILES, percentile_label
+from prodready.load.histogram import REPORTED_PERCENTILES, percentile_label, percentile_ms
 from prodready.load.result import LoadResult
 from prodready.load.slo import Verdict
 
@@ -94,6 +94,29 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
         for name, value in zip(names, values, strict=True):
             latency.add_row(name, f"{value:,.3f}")
         parts.append(latency)
+
+    if len(result.by_request) > 1:
+        by_request = Table(title="by request", title_justify="left")
+        for column, justify in (
+            ("request", "left"),
+            ("responses", "right"),
+            ("p50 ms", "right"),
+            ("p99 ms", "right"),
+            ("max ms", "right"),
+            ("HTTP errors", "right"),
+        ):
+            by_request.add_column(column, justify=justify)  # type: ignore[arg-type]
+        for stats in result.by_request:
+            by_request.add_row(
+                stats.label,
+                f"{stats.responses:,}",
+                f"{percentile_ms(stats.histogram, 50):,.3f}",
+                f"{percentile_ms(stats.histogram, 99):,.3f}",
+                f"{stats.histogram.get_max_value() / 1000:,.3f}",
+                f"{stats.http_errors:,}",
+                style="red" if stats.http_errors else "",
+            )
+        parts.append(by_request)
 
     if result.errors or result.status_counts:
         kinds = Table(title="responses and errors", title_justify="left")

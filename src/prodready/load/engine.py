@@ -24,7 +24,7 @@ from hdrh.histogram import HdrHistogram
 from prodready.errors import ToolError
 from prodready.load.config import LoadConfig
 from prodready.load.histogram import decode, new_histogram, percentile_ms
-from prodready.load.result import Generator, Interval, LoadResult
+from prodready.load.result import Generator, Interval, LoadResult, RequestStats
 from prodready.load.schedule import NS_PER_S, plan_workers
 from prodready.load.worker import WorkerFinal, WorkerInterval, worker_main
 
@@ -64,7 +64,12 @@ class LoadRun:
     def __init__(self, config: LoadConfig, on_progress: Callable[[Progress], None] | None):
         self.config = config
         self.on_progress = on_progress
-        self.result = LoadResult(config=config.describe())
+        self.result = LoadResult(
+            config=config.describe(),
+            by_request=[
+                RequestStats(spec.name, spec.method, spec.path) for spec in config.requests
+            ],
+        )
         self.ticks: dict[int, _Tick] = {}
         self.last_tick: dict[int, int] = {}
         self.finals: dict[int, WorkerFinal] = {}
@@ -175,18 +180,24 @@ class LoadRun:
 
     def add_interval(self, index: int, interval: WorkerInterval) -> None:
         tick = self.ticks.setdefault(interval.tick, _Tick(start_ns=interval.start_ns))
-        histogram = decode(interval.histogram)
-        tick.histogram.add(histogram)
-        self.result.histogram.add(histogram)
+        result = self.result
+        for stats, encoded, statuses in zip(
+            result.by_request, interval.histograms, interval.status_counts, strict=True
+        ):
+            histogram = decode(encoded)
+            tick.histogram.add(histogram)
+            result.histogram.add(histogram)
+            stats.histogram.add(histogram)
+            for code, count in statuses.items():
+                stats.status_counts[code] = stats.status_counts.get(code, 0) + count
+                result.status_counts[code] = result.status_counts.get(code, 0) + count
+                if code >= 400:
+                    tick.errors += count
         tick.start_ns = min(tick.start_ns, interval.start_ns)
         tick.end_ns = max(tick.end_ns, interval.end_ns)
         tick.responses += interval.responses
-        http_errors = sum(n for code, n in interval.status_counts.items() if code >= 400)
-        tick.errors += http_errors + sum(interval.errors.values())
-        result = self.result
+        tick.errors += sum(interval.errors.values())
         result.sent += interval.sent
-        for code, count in interval.status_counts.items():
-            result.status_counts[code] = result.status_counts.get(code, 0) + count
         for kind, count in interval.errors.items():
             result.transport_errors[kind] = result.transport_errors.get(kind, 0) + count
         self.lag_mean_ms_max = max(self.lag_mean_ms_max, interval.lag_mean_ms)

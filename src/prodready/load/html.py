@@ -57,6 +57,7 @@ def render_html(result: LoadResult, verdicts: list[Verdict]) -> str:
         generator=report["generator"],
         latency=report["latency_ms"],
         errors_by_kind=report["errors_by_kind"],
+        by_request=report["by_request"],
         status_codes=report["status_codes"],
         latency_chart=line_chart(
             [

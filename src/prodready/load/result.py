@@ -61,6 +61,40 @@ class Generator:
 
 
 @dataclass
+class RequestStats:
+    """Latency and statuses of one kind of request (one scenario entry)."""
+
+    name: str
+    method: str
+    path: str
+    histogram: HdrHistogram = field(default_factory=new_histogram)
+    status_counts: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def responses(self) -> int:
+        return self.histogram.get_total_count()
+
+    @property
+    def http_errors(self) -> int:
+        return sum(count for code, count in self.status_counts.items() if code >= 400)
+
+    @property
+    def label(self) -> str:
+        return self.name or f"{self.method} {self.path}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.label,
+            "method": self.method,
+            "path": self.path,
+            "responses": self.responses,
+            "http_errors": self.http_errors,
+            "status_codes": {str(code): n for code, n in sorted(self.status_counts.items())},
+            "latency_ms": latency_summary_ms(self.histogram),
+        }
+
+
+@dataclass
 class LoadResult:
     """Everything a run measured. Latency is in the HDR `histogram` (microseconds)."""
 
@@ -75,6 +109,7 @@ class LoadResult:
     timeline: list[Interval] = field(default_factory=list)
     generator: Generator = field(default_factory=Generator)
     worker_responses: list[int] = field(default_factory=list)
+    by_request: list[RequestStats] = field(default_factory=list)
     interrupted: bool = False
     lost_workers: int = 0
 
@@ -163,6 +198,7 @@ class LoadResult:
             "percentiles": [
                 {"percentile": p, "latency_ms": ms} for p, ms in percentile_curve_ms(self.histogram)
             ],
+            "by_request": [stats.to_dict() for stats in self.by_request],
             "worker_responses": self.worker_responses,
             "hdr_histogram_us": self.histogram.encode().decode("ascii"),
         }

@@ -24,7 +24,7 @@ from prodready.load.connection import (
     CONNECT_TIMEOUT,
     TIMEOUT,
     Connection,
-    HeadAwareConnection,
+    MixedConnection,
     connect_error_kind,
 )
 from prodready.load.histogram import LatencyRecorder
@@ -43,10 +43,11 @@ class WorkerInterval:
     tick: int
     start_ns: int
     end_ns: int
-    histogram: bytes
+    # One encoded histogram and one {status: count} per kind of request (scenario entry).
+    histograms: list[bytes]
     responses: int
     sent: int
-    status_counts: dict[int, int]
+    status_counts: list[dict[int, int]]
     errors: dict[str, int]
     cpu_s: float
     lag_mean_ms: float
@@ -94,17 +95,20 @@ class Worker:
         self.share = share
         self.pipe = pipe
         self.loop = asyncio.get_event_loop()
-        self.recorder = LatencyRecorder()
-        self.status_counts = [0] * STATUS_CODES
-        self.reported_status = [0] * STATUS_CODES
+        # Latencies and statuses are kept per kind of request, for the per-request report.
+        kinds = range(len(config.requests))
+        self.recorders = [LatencyRecorder() for _ in kinds]
+        self.status_lists = [[0] * STATUS_CODES for _ in kinds]
+        self.reported_status = [[0] * STATUS_CODES for _ in kinds]
         self.errors: dict[str, int] = {}
+        self.encoded = [spec.encode(config.target) for spec in config.requests]
         self.next_request = weighted_cycle(
-            [spec.encode(config.target) for spec in config.requests],
-            [spec.weight for spec in config.requests],
+            self.encoded, [spec.weight for spec in config.requests]
         ).__next__
         self.ssl = tls_context(config.insecure) if config.target.tls else None
-        self.has_head = any(spec.method == "HEAD" for spec in config.requests)
-        connection_class = HeadAwareConnection if self.has_head else Connection
+        # One plain request takes the fast path; a mix needs to know what is in flight.
+        self.mixed = len(config.requests) > 1 or config.requests[0].method == "HEAD"
+        connection_class = MixedConnection if self.mixed else Connection
         self.connections = [connection_class(self) for _ in range(share.connections)]
         self.idle: list[Connection] = []
         self.connecting: set[asyncio.Task[None]] = set()
@@ -137,7 +141,7 @@ class Worker:
         self.loop.add_reader(self.pipe.fileno(), self.on_control)
         self.sending = True
         self.set_free_running(
-            not config.open_model and self.share.budget is None and not self.has_head
+            not config.open_model and self.share.budget is None and not self.mixed
         )
         planned = config.planned_duration_s
         end_ns = start_ns + int(planned * NS_PER_S) if planned is not None else None
@@ -369,15 +373,18 @@ class Worker:
 
     def send_interval(self) -> None:
         now = monotonic_ns()
-        histogram = self.recorder.take_interval()
-        responses = histogram.get_total_count()
+        histograms = [recorder.take_interval() for recorder in self.recorders]
+        responses = sum(histogram.get_total_count() for histogram in histograms)
         self.responses += responses
-        status = {
-            code: count - self.reported_status[code]
-            for code, count in enumerate(self.status_counts)
-            if count != self.reported_status[code]
-        }
-        self.reported_status = list(self.status_counts)
+        status = [
+            {
+                code: count - reported[code]
+                for code, count in enumerate(counts)
+                if count != reported[code]
+            }
+            for counts, reported in zip(self.status_lists, self.reported_status, strict=True)
+        ]
+        self.reported_status = [list(counts) for counts in self.status_lists]
         errors, self.errors = self.errors, {}
         cpu = _cpu_seconds()
         sent = self.sent
@@ -385,7 +392,7 @@ class Worker:
             tick=self.tick,
             start_ns=self.tick_start_ns,
             end_ns=now,
-            histogram=histogram.encode(),
+            histograms=[histogram.encode() for histogram in histograms],
             responses=responses,
             sent=sent - self.sent_reported,
             status_counts=status,
