@@ -82,3 +82,24 @@ def test_url_under_a_secret_name_is_not_a_literal_secret(tmp_path: Path) -> None
         "Environment=DATABASE_URL=postgresql://app:postgres@db/app\n"
     )
     assert [f.line for f in findings_for(tmp_path, "PR504")] == [5]
+
+
+@pytest.mark.parametrize(
+    ("exec_start", "config", "reported"),
+    [
+        ("gunicorn -c /srv/app/deploy/gunicorn.conf.py app:app", 'chdir = "/srv/app"\n', False),
+        ("gunicorn --config=/etc/app/gunicorn.conf.py app:app", 'pythonpath = "/srv"\n', False),
+        ("gunicorn --pythonpath /srv/app app:app", "", False),
+        ("gunicorn -c /srv/app/deploy/gunicorn.conf.py app:app", "workers = 3\n", True),
+        ("gunicorn -c /srv/app/other.conf.py app:app", 'chdir = "/srv/app"\n', True),
+    ],
+)
+def test_pr506_gunicorn_config_may_set_the_path(
+    tmp_path: Path, exec_start: str, config: str, reported: bool
+) -> None:
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "gunicorn.conf.py").write_text(config)
+    (tmp_path / "deploy" / "app.service").write_text(
+        f"[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/{exec_start}\n"
+    )
+    assert bool(findings_for(tmp_path, "PR506")) is reported

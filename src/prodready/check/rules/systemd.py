@@ -12,6 +12,7 @@ from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
 from prodready.check.rules._common import literal_secret, url_secret
 from prodready.project.model import FileKind
+from prodready.project.parsers import gunicorn as gunicorn_parser
 from prodready.project.parsers.systemd import Unit
 
 SERVICE = "Service"
@@ -345,12 +346,26 @@ def systemd_no_working_directory(ctx: FileContext) -> Iterator[Hit]:
     except ValueError:
         return
     module = _relative_import(argv)
-    if module:
+    if module and not _config_sets_path(ctx, argv):
         yield Hit(
             start.line,
             f"ExecStart imports {module} relative to the working directory, "
             "but there is no WorkingDirectory= (systemd starts in /)",
         )
+
+
+def _config_sets_path(ctx: FileContext, argv: list[str]) -> bool:
+    """`--pythonpath`, or the Gunicorn config given with -c (a project file of that name) sets
+    chdir or pythonpath."""
+    if any(arg.startswith("--pythonpath") for arg in argv):
+        return True
+    named = gunicorn_parser.from_argv(ctx.rel, argv[1:], 1).get("config")
+    name = str(named.value).rsplit("/", 1)[-1] if named else ""
+    return any(
+        config.rel.rsplit("/", 1)[-1] == name
+        and (config.get("chdir") is not None or config.get("pythonpath") is not None)
+        for config in ctx.project.gunicorn_configs
+    )
 
 
 def _environment(unit: Unit) -> str:
