@@ -12,7 +12,7 @@ import itertools
 import resource
 import signal
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from time import monotonic_ns
@@ -193,8 +193,9 @@ class Worker:
     def interval_ns(self) -> int:
         return int(self.config.report_interval_s * NS_PER_S)
 
-    def call_at_ns(self, when_ns: int, callback: object) -> asyncio.TimerHandle:
-        return self.loop.call_later(max(0.0, (when_ns - monotonic_ns()) / NS_PER_S), callback)  # type: ignore[arg-type]
+    def call_at_ns(self, when_ns: int, callback: Callable[[], object]) -> asyncio.TimerHandle:
+        """Schedules on the monotonic clock shared by all workers (loop.time() is coarser)."""
+        return self.loop.call_later(max(0.0, (when_ns - monotonic_ns()) / NS_PER_S), callback)
 
     def on_control(self) -> None:
         try:
