@@ -129,13 +129,19 @@ class BackgroundLoad(threading.Thread):
         super().__init__(daemon=True)
         self.url, self.rate, self.duration = url, rate, duration
         self.result: Any = None
+        self.error: BaseException | None = None
 
     def run(self) -> None:
         from prodready.load import run
 
-        self.result = run(self.url, rate=self.rate, duration=self.duration, timeout=10)
+        try:
+            self.result = run(self.url, rate=self.rate, duration=self.duration, timeout=10)
+        except BaseException as error:
+            self.error = error
 
     def finish(self) -> Any:
         self.join(timeout=self.duration + 60)
+        if self.error is not None:
+            raise self.error
         assert self.result is not None, "the load did not finish"
         return self.result

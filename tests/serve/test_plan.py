@@ -59,9 +59,9 @@ def test_workers_are_capped_by_memory_with_the_measured_rss() -> None:
     assert "200 MiB per worker (measured)" in why(plan, "workers")
 
 
-def test_asgi_apps_get_the_uvicorn_worker_and_no_threads() -> None:
+def test_asgi_apps_get_gunicorns_asgi_worker_and_no_threads() -> None:
     plan = plan_for("asgiapp:app", interface="asgi")
-    assert plan["worker_class"] == "uvicorn_worker.UvicornWorker"
+    assert plan["worker_class"] == "asgi"
     assert plan["workers"] == 2
     with pytest.raises(KeyError):
         plan["threads"]

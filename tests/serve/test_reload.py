@@ -122,3 +122,20 @@ def test_reload_checks_the_new_code_in_the_servers_environment_not_its_own(serve
 
     assert output.startswith(f"reloaded {server.pid}:")
     assert not server.workers() & old_workers
+
+
+def test_an_asgi_app_reloads_under_load_without_a_failed_request(
+    serve,
+) -> None:
+    server = serve("asgiapp:app", ready_path="/")
+    old_workers = server.workers()
+    load = BackgroundLoad(server.base + "/", RATE, 5.0)
+    load.start()
+    time.sleep(1)
+    output = _reload(server)
+    result = load.finish()
+
+    assert output.startswith(f"reloaded {server.pid}:")
+    assert not server.workers() & old_workers
+    assert result.errors == {}, result.errors
+    assert result.status_counts.keys() == {200}

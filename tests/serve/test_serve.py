@@ -1,4 +1,4 @@
-"""`prodready serve` as users run it: real Gunicorn (gthread, uvicorn worker) and Granian."""
+"""`prodready serve` as users run it: real Gunicorn (gthread and ASGI workers) and Granian."""
 
 from __future__ import annotations
 
@@ -18,8 +18,11 @@ from tests.serve.support import free_port, get
 SLOW_REQUESTS = 6
 
 
-def test_sigterm_lets_every_request_in_flight_finish(serve) -> None:
-    server = serve("flaskapp:app")
+@pytest.mark.parametrize(
+    ("target", "ready_path"), [("flaskapp:app", "/ping"), ("asgiapp:app", "/")]
+)
+def test_sigterm_lets_every_request_in_flight_finish(serve, target: str, ready_path: str) -> None:
+    server = serve(target, ready_path=ready_path)
     with ThreadPoolExecutor(SLOW_REQUESTS) as pool:
         in_flight = [pool.submit(get, server.base + "/slow", 30) for _ in range(SLOW_REQUESTS)]
         time.sleep(0.5)
@@ -32,13 +35,13 @@ def test_sigterm_lets_every_request_in_flight_finish(serve) -> None:
         "SIGTERM turned readiness to draining in the workers"
     )
     with pytest.raises(OSError):
-        get(server.base + "/ping", timeout=2)
+        get(server.base + ready_path, timeout=2)
 
 
-def test_asgi_app_runs_on_the_uvicorn_worker(serve) -> None:
+def test_asgi_app_runs_on_gunicorns_asgi_worker(serve) -> None:
     server = serve("asgiapp:app", ready_path="/")
     assert get(server.base + "/")[1] == b"ok"
-    assert "uvicorn_worker.UvicornWorker" in server.log()
+    assert "Using worker: asgi" in server.log()
 
 
 def test_granian_serves_the_same_app(serve) -> None:

@@ -46,7 +46,7 @@ def serve(
         bool, typer.Option("--print-config", help="Print the equivalent gunicorn.conf.py.")
     ] = False,
 ) -> None:
-    """Run the app under Gunicorn (uvicorn worker for ASGI) or Granian with computed settings."""
+    """Run the app under Gunicorn (WSGI or ASGI) or Granian with computed production settings."""
     from prodready.serve import Overrides, prepare
     from prodready.serve.launch import run_plan
     from prodready.serve.runtimedir import state_dir_for

@@ -21,7 +21,8 @@ from prodready.serve.machine import Machine, this_machine
 from prodready.serve.probe import AppTarget, ProbeResult
 from prodready.serve.runtimedir import state_dir_for
 
-UVICORN_WORKER = "uvicorn_worker.UvicornWorker"
+ASGI_WORKER = "asgi"
+"""Gunicorn's own asyncio ASGI worker (Gunicorn 25+), not uvicorn-worker: see _concurrency."""
 DEFAULT_BIND = "127.0.0.1:8000"
 IO_THREADS = 32
 """Threads per worker when handlers wait on I/O. A waiting request holds a thread, so threads
@@ -212,8 +213,10 @@ def _concurrency(
     if interface == "asgi":
         worker_class = Setting(
             "worker_class",
-            UVICORN_WORKER,
-            "ASGI app: one event loop per worker serves many connections at once",
+            ASGI_WORKER,
+            "ASGI app: Gunicorn's own asyncio worker, one event loop per worker; when a worker "
+            "stops it still answers requests arriving on kept-alive connections (uvicorn's "
+            "worker closes them, failing a request or two at every reload)",
         )
         threads = None
         cpu_workers = max(2, machine.cpus)

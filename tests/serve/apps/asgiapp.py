@@ -1,6 +1,9 @@
-"""A bare ASGI app (no framework): served with the uvicorn worker."""
+"""A bare ASGI app (no framework)."""
 
 import asyncio
+import json
+
+from prodready.runtime.health import is_draining
 
 
 async def app(scope, receive, send):
@@ -12,8 +15,10 @@ async def app(scope, receive, send):
             elif message["type"] == "lifespan.shutdown":
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+    body = b"ok"
     if scope["path"] == "/slow":
         await asyncio.sleep(2)
+        body = json.dumps({"slow": True, "draining_when_done": is_draining()}).encode()
     await send(
         {
             "type": "http.response.start",
@@ -21,4 +26,4 @@ async def app(scope, receive, send):
             "headers": [(b"content-type", b"text/plain")],
         }
     )
-    await send({"type": "http.response.body", "body": b"ok"})
+    await send({"type": "http.response.body", "body": body})
