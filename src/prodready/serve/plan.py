@@ -145,7 +145,9 @@ def compute_plan(
 
     `probe` (from `probe.probe_app`) gives the measured memory per worker and the interface of
     an app given on the command line; without it the interface comes from detection and the
-    memory per worker is estimated (and the explanation says so).
+    memory per worker is estimated (and the explanation says so). `overrides.state_dir` is
+    where the server keeps its pid file, control socket and metrics; a config rendered for
+    another machine (`prodready init`) should give that machine's, e.g. /run/APP.
     """
     machine = machine or this_machine()
     overrides = overrides or Overrides()
