@@ -37,6 +37,7 @@ class Stack:
     prefix: Path
     http_port: int
     https_port: int
+    app_port: int
 
     @property
     def certificate(self) -> Path:
@@ -104,7 +105,7 @@ def running(root: Path, ctx: DeployContext, work: Path, env: dict[str, str]) -> 
     try:
         wait_for_port(app_port, server, server_log)
         wait_for_port(https_port, proxy, prefix / "logs" / "error.log")
-        yield Stack(root, prefix, http_port, https_port)
+        yield Stack(root, prefix, http_port, https_port, app_port)
     finally:
         stop(proxy, signal.SIGQUIT)
         stop(server, signal.SIGTERM)

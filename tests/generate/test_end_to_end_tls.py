@@ -5,9 +5,12 @@ with every security header; testssl.sh finds nothing HIGH or CRITICAL."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
+import urllib.request
 
 import pytest
+import yaml
 
 from prodready.generate import validate
 from prodready.generate.context import Options
@@ -62,6 +65,17 @@ def test_metrics_are_not_published(stack):
     status, headers, _ = response(curl(stack, "https://{host}:{port}/metrics"))
     assert status == 403
     assert "strict-transport-security" in headers
+
+
+def test_alert_rules_name_series_the_app_exports(stack):
+    """The rules' metric names of the app, in a real scrape of it."""
+    curl(stack, "https://{host}:{port}/")
+    with urllib.request.urlopen(f"http://127.0.0.1:{stack.app_port}/metrics", timeout=10) as r:
+        scrape = r.read().decode()
+    rules = yaml.safe_load(next(stack.root.glob("deploy/prometheus/*-alerts.yml")).read_text())
+    for rule in rules["groups"][0]["rules"]:
+        for metric in re.findall(r"\b(http_[a-z_]+)\{", rule["expr"]):
+            assert f"\n{metric}{{" in scrape, f"{rule['alert']}: {metric} is not exported"
 
 
 def test_plain_http_redirects_permanently_to_https(stack):

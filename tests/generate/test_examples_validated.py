@@ -109,8 +109,8 @@ def test_gunicorn_conf_is_valid_for_gunicorn(generated):
     assert values["wsgi_app"] == result.context.target
     assert values["workers"] >= 2
     assert values["timeout"] >= values["graceful_timeout"]
-    expected = "uvicorn_worker.UvicornWorker" if result.context.asgi else "gthread"
-    assert values["worker_class"] == expected
+    assert values["worker_class"] == result.context.worker_class  # serve's choice
+    assert (values["worker_class"] == "gthread") == (not result.context.asgi)
     assert values["keepalive"] > 60  # above nginx's upstream keepalive_timeout
 
 
@@ -121,12 +121,14 @@ def test_hadolint_has_no_finding(generated):
     assert check.ok and check.output == "", check.output
 
 
-def test_promtool_accepts_the_alert_rules(generated):
+def test_promtool_accepts_the_alert_rules_and_the_scrape_config(generated):
     root, _ = generated
-    check = validate.check_promtool(one(root, "deploy/prometheus/*.yml"))
-    assert not check.skipped, "promtool is not installed (Debian prometheus)"
-    assert check.ok, check.output
-    assert "SUCCESS: 5 rules found" in check.output
+    rules = validate.check_promtool(one(root, "deploy/prometheus/*-alerts.yml"))
+    assert not rules.skipped, "promtool is not installed (Debian prometheus)"
+    assert rules.ok, rules.output
+    assert "SUCCESS: 5 rules found" in rules.output
+    config = validate.check_promtool(root / "deploy/prometheus/prometheus.yml")
+    assert config.ok, config.output
 
 
 def test_compose_file_is_valid_compose_spec(generated):

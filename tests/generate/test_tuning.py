@@ -61,7 +61,10 @@ def test_kit_routes_drive_probes_healthchecks_and_metrics(tmp_path):
     exprs = " ".join(r["expr"] for r in rules["groups"][0]["rules"])
     for metric in ("http_requests_total", "http_request_duration_seconds_bucket", "up{"):
         assert metric in exprs
-    assert 'route="/health/ready"' in exprs
+    assert 'probe_success{job="kit-ready"}' in exprs  # the app does not count its health routes
+    scrape = yaml.safe_load((root / "deploy/prometheus/prometheus.yml").read_text())
+    ready_job = scrape["scrape_configs"][1]
+    assert ready_job["static_configs"][0]["targets"] == ["http://kit:8000/health/ready"]
 
 
 def test_without_the_kit_probes_fall_back_to_a_real_route_and_say_so(tmp_path):

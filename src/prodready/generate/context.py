@@ -84,6 +84,10 @@ class DeployContext:
         return int(self.server_setting("timeout"))
 
     @property
+    def worker_class(self) -> str:
+        return str(self.server_setting("worker_class"))
+
+    @property
     def asgi(self) -> bool:
         return self.app.interface == "asgi"
 

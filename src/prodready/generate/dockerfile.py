@@ -34,19 +34,19 @@ def render_dockerfile(ctx: DeployContext) -> list[Rendered]:
     return [
         Rendered(Kind.DOCKERFILE, "Dockerfile", dockerfile),
         Rendered(Kind.DOCKERFILE, ".dockerignore", render("dockerignore.j2")),
-        *render_server_requirements(ctx.asgi, ctx.dependencies),
+        *render_server_requirements(ctx.worker_class, ctx.dependencies),
     ]
 
 
 def _install_commands(ctx: DeployContext) -> list[str]:
     commands = list(ctx.install.commands)
-    if missing_server_packages(ctx.asgi, ctx.dependencies):
+    if missing_server_packages(ctx.worker_class, ctx.dependencies):
         commands.append(f"pip install -r {SERVER_REQUIREMENTS}")
     return commands
 
 
 def _copied(ctx: DeployContext) -> list[str]:
     copied = list(ctx.install.copy)
-    if missing_server_packages(ctx.asgi, ctx.dependencies):
+    if missing_server_packages(ctx.worker_class, ctx.dependencies):
         copied.append(SERVER_REQUIREMENTS)
     return copied

@@ -47,7 +47,7 @@ def render_gunicorn(ctx: DeployContext) -> list[Rendered]:
     )
     return [
         Rendered(Kind.GUNICORN, PATH, text),
-        *render_server_requirements(ctx.asgi, ctx.dependencies),
+        *render_server_requirements(ctx.worker_class, ctx.dependencies),
     ]
 
 

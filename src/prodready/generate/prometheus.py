@@ -1,4 +1,5 @@
-"""Prometheus alert rules over prodready.runtime's metric names."""
+"""Prometheus alert rules over prodready.runtime's metric names, and the scrape jobs they
+read (the app's metrics, its readiness through the blackbox exporter)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,18 @@ from prodready.generate.templates import render
 
 
 def render_prometheus(ctx: DeployContext) -> list[Rendered]:
-    path = f"deploy/prometheus/{ctx.name}-alerts.yml"
+    rules_file = f"{ctx.name}-alerts.yml"
+    path = f"deploy/prometheus/{rules_file}"
+    config_path = "deploy/prometheus/prometheus.yml"
+    config = render(
+        "prometheus.yml.j2",
+        name=ctx.name,
+        path=config_path,
+        rules_file=rules_file,
+        metrics_path=ctx.probes.metrics or KIT_METRICS,
+        target=f"{ctx.name}:{ctx.port}",
+        ready_path=ctx.probes.ready,
+    )
     text = render(
         "alerts.yml.j2",
         name=ctx.name,
@@ -19,4 +31,4 @@ def render_prometheus(ctx: DeployContext) -> list[Rendered]:
         ready_path=ctx.probes.ready,
         note=ctx.probes.note,
     )
-    return [Rendered(Kind.PROMETHEUS, path, text)]
+    return [Rendered(Kind.PROMETHEUS, path, text), Rendered(Kind.PROMETHEUS, config_path, config)]

@@ -130,10 +130,13 @@ def check_hadolint(dockerfile: Path) -> ToolCheck:
     return ToolCheck("hadolint", dockerfile.name, result.returncode == 0, result.stdout.strip())
 
 
-def check_promtool(rules: Path) -> ToolCheck:
+def check_promtool(path: Path) -> ToolCheck:
+    """`promtool check config` for prometheus.yml (which checks its rule files too),
+    `promtool check rules` for a rules file."""
+    what = "config" if path.name == "prometheus.yml" else "rules"
     promtool = find_tool("promtool")
     if not promtool:
-        return ToolCheck("promtool check rules", rules.name, ok=False, skipped=True)
-    result = run([promtool, "check", "rules", str(rules)])
+        return ToolCheck(f"promtool check {what}", path.name, ok=False, skipped=True)
+    result = run([promtool, "check", what, str(path)])
     output = (result.stdout + result.stderr).strip()
-    return ToolCheck("promtool check rules", rules.name, result.returncode == 0, output)
+    return ToolCheck(f"promtool check {what}", path.name, result.returncode == 0, output)
