@@ -210,3 +210,37 @@ def test_pr212_certificates_and_templates_are_not_secrets(
 ) -> None:
     dockerfile = f"FROM python:3.12-slim\nCOPY {source} /etc/app/\n"
     assert bool(lines_reported(tmp_path, "PR212", dockerfile)) is reported
+
+
+HEREDOC_DOCKERFILE = """# syntax=docker/dockerfile:1
+FROM python:3.12-slim
+RUN <<EOT bash
+set -eux
+apt-get update
+apt-get install -y --no-install-recommends curl gcc
+rm -rf /var/lib/apt/lists/*
+EOT
+RUN useradd --uid 10001 app
+USER app
+COPY <<-"CONF" /etc/app/app.conf
+user root
+CMD never
+CONF
+HEALTHCHECK CMD curl -fsS http://127.0.0.1:8000/health || exit 1
+CMD ["gunicorn", "app:app"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "expected"),
+    [
+        ("PR203", []),  # curl is installed inside the RUN heredoc
+        ("PR201", []),  # `user root` is file content of the COPY heredoc, not a USER
+        ("PR213", []),  # so is `CMD never`
+        ("PR217", [3]),  # gcc installed in the heredoc, reported on the RUN line
+    ],
+)
+def test_heredoc_bodies_are_part_of_their_instruction(
+    tmp_path: Path, rule_id: str, expected: list[int]
+) -> None:
+    assert lines_reported(tmp_path, rule_id, HEREDOC_DOCKERFILE) == expected

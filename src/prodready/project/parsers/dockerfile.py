@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from dockerfile_parse import DockerfileParser
 
 FLAG = re.compile(r"^--([\w-]+)(?:=(\S*))?$")
+HEREDOC_START = re.compile(r"^\s*(RUN|COPY|ADD)\b.*<<", re.IGNORECASE)
+HEREDOC_MARKER = re.compile(r"<<-?\s*([\"']?)([A-Za-z_]\w*)\1")
 
 
 @dataclass(frozen=True)
@@ -91,8 +93,9 @@ class Dockerfile:
 
 
 def parse(rel: str, text: str) -> Dockerfile:
-    parser = DockerfileParser(fileobj=io.BytesIO(text.encode("utf-8")))
-    parser.content = text
+    folded = fold_heredocs(text)
+    parser = DockerfileParser(fileobj=io.BytesIO(folded.encode("utf-8")))
+    parser.content = folded
     stages: list[Stage] = []
     global_args: list[Instruction] = []
     for item in parser.structure:
@@ -110,6 +113,43 @@ def parse(rel: str, text: str) -> Dockerfile:
     if stages:
         stages[-1].final = True
     return Dockerfile(rel, stages, text.splitlines(), global_args)
+
+
+def fold_heredocs(text: str) -> str:
+    """dockerfile-parse does not know BuildKit heredocs (`RUN <<EOF` ... `EOF`): it reads each
+    line of the body as an instruction. A RUN body is folded into the RUN as continuation lines
+    (commands joined with `;`), a COPY/ADD body (file content) becomes comment lines, and the
+    terminator a comment; every line keeps its number."""
+    lines = text.split("\n")
+    index = 0
+    while index < len(lines):
+        start = HEREDOC_START.match(lines[index])
+        markers = [m[2] for m in HEREDOC_MARKER.finditer(lines[index])] if start else []
+        body_start, ends = index + 1, []
+        for marker in markers:
+            end = next(
+                (i for i in range(body_start, len(lines)) if lines[i].strip() == marker), None
+            )
+            if end is None:
+                break
+            ends.append(end)
+            body_start = end + 1
+        if not ends:
+            index += 1
+            continue
+        run = start is not None and start[1].upper() == "RUN"
+        body = [i for i in range(index + 1, ends[-1]) if i not in ends]
+        for i in ends:
+            lines[i] = "# " + lines[i]
+        for i in body:
+            if not run:
+                lines[i] = "# " + lines[i]
+            elif i != body[-1] and not lines[i].rstrip().endswith("\\"):
+                lines[i] = lines[i] + " ; \\"
+        if run and body:
+            lines[index] = lines[index] + " \\"
+        index = ends[-1] + 1
+    return "\n".join(lines)
 
 
 def _instruction(keyword: str, item: dict[str, object]) -> Instruction:
