@@ -60,6 +60,7 @@ def test_counts_add_up_across_recycling_workers(serve, tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)  # ~1 min on an idle machine; Gunicorn spawns workers one by one
 def test_scrape_after_1000_recycles_is_as_fast_as_the_first(serve, tmp_path: Path) -> None:
     metrics_dir = tmp_path / "metrics"
     server = serve(
