@@ -188,6 +188,7 @@ BLOCKING: dict[str, str] = {
         for name in ("run", "call", "check_call", "check_output")
     },
     "os.system": "waits for a subprocess",
+    **{f"httpx.{verb}": "waits on HTTP (httpx's sync API)" for verb in HTTP_VERBS},
 }
 
 

@@ -78,9 +78,13 @@ def hard_coded(value: str, name: str) -> Judgement | None:
 
 
 def _is_label(value: str, name: str) -> bool:
-    """`ACCESS_TOKEN = "access_token"` and `RESET_TOKEN = "_password_reset_token"` name a
-    field or a session entry; they are not credentials."""
-    return value.lower() == name.rsplit(".", 1)[-1].lower() or bool(re.fullmatch(r"_\w+", value))
+    """`ACCESS_TOKEN = "access_token"`, `RESET_TOKEN = "_password_reset_token"` and
+    `_COLUMN_TOKEN = "column"` name a field, a session entry or a parser token; they are not
+    credentials. (A real token is never one lowercase word; a weak password often is.)"""
+    last = name.rsplit(".", 1)[-1]
+    if value.lower() == last.lower() or re.fullmatch(r"_\w+", value):
+        return True
+    return last.lower().endswith("token") and bool(re.fullmatch(r"[a-z]+|\W{1,3}", value))
 
 
 def detail(judgement: Judgement, value: str = "") -> str:
