@@ -76,9 +76,46 @@ def run_cli(*args: str, user: int | None = None) -> subprocess.CompletedProcess[
     return subprocess.run(argv, capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.fixture(scope="module", params=EXAMPLE_NAMES)
+KIT_SERVICE = {
+    "app.py": """\
+import os
+
+import psycopg
+import redis
+from fastapi import FastAPI
+from prodready.runtime import Production, checks
+
+app = FastAPI()
+prod = Production(app)
+prod.check("db", checks.postgres(os.environ["DATABASE_URL"]))
+cache = redis.Redis.from_url(os.environ["REDIS_URL"])
+
+
+@app.get("/orders")
+async def orders():
+    return []
+""",
+    "pyproject.toml": """\
+[project]
+name = "orders"
+version = "1.0"
+requires-python = ">=3.12"
+dependencies = ["fastapi==0.115.0", "psycopg==3.2.3", "redis==5.2.0", "prodready==0.1.0"]
+""",
+    "uv.lock": "version = 1\n",
+    "alembic.ini": "[alembic]\nscript_location = migrations\n",
+}
+"""An ASGI service on the runtime kit with PostgreSQL, Redis, uv and Alembic: the branches the
+examples do not take."""
+
+
+@pytest.fixture(scope="module", params=(*EXAMPLE_NAMES, "kit-service"))
 def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
-    """(root, result) of `prodready init --force` on a copy of each example."""
+    """(root, result) of `prodready init` on a copy of each example, and on a kit service."""
+    destination = tmp_path_factory.mktemp("example")
+    if request.param == "kit-service":
+        root = write_app(destination / "orders", KIT_SERVICE)
+        return root, init_project(root, Options())
     if not (EXAMPLES / request.param).is_dir():
         pytest.skip(f"examples/{request.param} is not there")
-    return init_example(request.param, tmp_path_factory.mktemp("example"))
+    return init_example(request.param, destination)
