@@ -281,3 +281,18 @@ def test_templates_and_hashes_are_not_secrets() -> None:
     assert not hits(
         "PR107", 'ADMIN_PASSWORD_HASH = "x"\nADMIN_PASSWORD = "$2b$12$abcdefghijklmnopqrstuv"\n'
     )
+
+
+def test_debug_branches_are_dev_only_but_not_debug_branches_are_production() -> None:
+    source = """
+        DEBUG = False
+        if DEBUG:
+            ALLOWED_HOSTS = ["*"]
+        if not DEBUG:
+            SESSION_COOKIE_SECURE = False
+        else:
+            CSRF_COOKIE_SECURE = False
+    """
+    assert not hits("PR106", source, rel="shop/settings.py")
+    (hit,) = hits("PR118", source, rel="shop/settings.py")
+    assert "SESSION_COOKIE_SECURE" in hit.message

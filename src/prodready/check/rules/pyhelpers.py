@@ -213,10 +213,18 @@ def names_assigned_from(
 
 
 def under_debug_branch(ctx: PyContext, node: ast.AST) -> bool:
-    """Inside `if DEBUG:` (or `if settings.DEBUG`, `if not DEBUG: ... else:`): dev-only code."""
+    """In the debug branch of `if DEBUG:` / `if settings.DEBUG:` (its body), or of
+    `if not DEBUG:` (its else): dev-only code."""
+    child = node
     for ancestor in ctx.ancestors(node):
         if isinstance(ancestor, ast.If) and "DEBUG" in ctx.segment(ancestor.test).upper():
-            return True
+            negated = isinstance(ancestor.test, ast.UnaryOp) and isinstance(
+                ancestor.test.op, ast.Not
+            )
+            in_body = any(child is statement for statement in ancestor.body)
+            if in_body != negated:
+                return True
+        child = ancestor
     return False
 
 
