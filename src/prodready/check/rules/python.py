@@ -41,7 +41,7 @@ NAIVE_UTC = {"utcnow": "now", "utcfromtimestamp": "fromtimestamp"}
     kind=PY,
     why="""
 `datetime.utcnow()` and `datetime.utcfromtimestamp()` return *naive* datetimes that only hold
-UTC by convention. Deprecated since Python 3.12 (they warn on every call) because the value
+UTC by convention. Deprecated since Python 3.12 (DeprecationWarning) because the value
 is easily mistaken for local time: `.timestamp()` on it, comparisons with aware datetimes
 (TypeError at runtime), or serialising it without an offset all go wrong silently when the
 server's timezone is not UTC. `datetime.now(UTC)` returns an aware datetime in UTC.
@@ -180,7 +180,7 @@ If you need a switch, read it from the environment with a proper boolean parse."
 )
 def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
     names = imported_names(ctx)
-    for call, callee in ctx.calls_named("run"):
+    for call, callee in ctx.calls_named("run", "run_server"):  # run_server: Plotly Dash
         if qualify(names, callee).split(".")[0] in NOT_APP_RUNNERS or not is_true(
             keyword(call, "debug")
         ):
