@@ -123,10 +123,7 @@ class Kit:
         self, peer: str | None, forwarded_for: str | None, path: str
     ) -> Refusal | None:
         assert self.rate_limits is not None
-        client = self.rate_limits.client_of(peer, forwarded_for)
-        if self.rate_limits.asynchronous:
-            return await self.rate_limits.ahit(client, path)
-        return self.rate_limits.hit(client, path)
+        return await self.rate_limits.ahit(self.rate_limits.client_of(peer, forwarded_for), path)
 
     def record(
         self, method: str, path: str, route: str, status: int, seconds: float, client: str | None

@@ -75,7 +75,10 @@ class KitASGIMiddleware:
             if answer is None and content_length and kit.too_large(path, int(content_length)):
                 answer = _ERROR_413
             if answer is None and kit.rate_limits is not None:
-                refusal = await kit.arate_limited(peer, forwarded_for, path)
+                if kit.rate_limits.asynchronous:  # a network storage: await its async client
+                    refusal = await kit.arate_limited(peer, forwarded_for, path)
+                else:
+                    refusal = kit.rate_limited(peer, forwarded_for, path)
                 if refusal is not None:
                     answer = refusal.status, refusal.headers, refusal.body
             if answer is not None:
