@@ -200,3 +200,39 @@ def test_hsts_value_from_a_map_variable_is_not_judged(tmp_path: Path) -> None:
         '    add_header Strict-Transport-Security "max-age=300" always;\n}\n'
     )
     assert [f.line for f in findings_for(_tree(tmp_path, {"nginx/a.conf": site}), "PR404")] == [11]
+
+
+def test_block_that_only_answers_keeps_no_page_unprotected(tmp_path: Path) -> None:
+    """A CORS preflight `if` returning 204 with its own add_header lines is not reported; a
+    location that serves files with its own add_header still is."""
+    site = (
+        "server {\n    listen 80;\n    add_header X-Frame-Options DENY always;\n"
+        "    location /api/ {\n        if ($request_method = OPTIONS) {\n"
+        "            add_header Access-Control-Allow-Origin https://app.example.com;\n"
+        "            return 204;\n        }\n        proxy_pass http://127.0.0.1:8000;\n"
+        "    }\n    location /assets/ {\n        add_header Cache-Control public;\n"
+        "        root /srv/www;\n    }\n}\n"
+    )
+    found = findings_for(_tree(tmp_path, {"nginx/site.conf": site}), "PR405")
+    assert [f.line for f in found] == [12]
+
+
+@pytest.mark.parametrize(
+    ("listen", "reported"),
+    [
+        ("80", True),
+        ("[::]:80", True),
+        ("0.0.0.0:8080", True),  # nginx-unprivileged, published as port 80
+        ("10.0.0.5", True),  # no port: 80
+        ("8081", False),  # an internal metrics port nobody browses to
+        ("127.0.0.1:80", False),
+        ("[::1]", False),
+    ],
+)
+def test_pr409_judges_web_ports(tmp_path: Path, listen: str, reported: bool) -> None:
+    tls = "server {\n    listen 443 ssl;\n    root /srv/a;\n}\n"
+    plain = (
+        f"server {{\n    listen {listen};\n    location / {{\n        root /srv/a;\n    }}\n}}\n"
+    )
+    root = _tree(tmp_path, {"nginx/tls.conf": tls, "nginx/plain.conf": plain})
+    assert bool(findings_for(root, "PR409")) is reported

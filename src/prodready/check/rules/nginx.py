@@ -203,8 +203,9 @@ def _is_tls_server(server: Directive) -> bool:
 
 
 def _is_public_plain_http(server: Directive) -> bool:
-    """The server answers clear-text HTTP on a non-loopback address (no listen: *:80).
-    Loopback listeners (status pages, internal health endpoints) do not count."""
+    """The server answers clear-text HTTP on a web port (80, or 8080 behind a port mapping)
+    of a non-loopback address (no listen: *:80). Loopback listeners and other ports (status
+    pages, internal metrics) do not count: nobody types them into a browser."""
     listens = server.children("listen")
     if not listens:
         return not _is_tls_server(server)
@@ -212,12 +213,19 @@ def _is_public_plain_http(server: Directive) -> bool:
         if not listen.args or {"ssl", "quic"} & set(listen.args[1:]):
             continue
         address = listen.args[0]
-        host = "" if address.isdigit() else address.rpartition(":")[0]
-        if host not in LOOPBACK and not address.startswith("unix:"):
+        if address.startswith("unix:"):
+            continue
+        host, sep, port = address.rpartition(":")
+        if address.isdigit():
+            host, port = "", address
+        elif not sep or "]" in port:
+            host, port = address, "80"  # `listen 10.0.0.1;` and `listen [::1];`: port 80
+        if host not in LOOPBACK and port in PLAIN_WEB_PORTS:
             return True
     return False
 
 
+PLAIN_WEB_PORTS = frozenset({"80", "8080"})
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "[::1]"})
 
 
@@ -539,7 +547,8 @@ nginx inherits add_header directives from the enclosing level only when the curr
 has none. One `add_header Cache-Control ...` in a location silently removes every header set
 in the server or http block for that location: HSTS, X-Frame-Options, Content-Security-Policy
 vanish from exactly the responses the location serves, and nothing warns. nginx 1.29.3 added
-`add_header_inherit merge;` to change this.
+`add_header_inherit merge;` to change this. A block that only adds headers and returns
+(a CORS preflight's 204, a redirect) is left alone: no page goes out unprotected.
 """,
     fix="Repeat the inherited add_header lines in the block (or `include` a shared file).",
     bad="server {\n    add_header X-Frame-Options DENY always;\n"
@@ -552,7 +561,7 @@ def nginx_add_header_inheritance(ctx: FileContext) -> Iterator[Hit]:
     conf: NginxConf = ctx.parsed
     for block in _blocks(conf, "server", "location", "if"):
         own = _children(block, "add_header", ctx.project)
-        if not own or _merges_headers(block, ctx.project):
+        if not own or _merges_headers(block, ctx.project) or _answers_itself(block):
             continue
         parent = block.parent
         inherited = _array_in_force(parent, "add_header", ctx.project) if parent else []
@@ -566,6 +575,13 @@ def nginx_add_header_inheritance(ctx: FileContext) -> Iterator[Hit]:
                 f"add_header in this {block.name} block drops the inherited "
                 f"{', '.join(lost)} header{'s' if len(lost) > 1 else ''}",
             )
+
+
+def _answers_itself(block: Directive) -> bool:
+    """A block that only sets headers and returns (a CORS preflight's 204, a redirect): its
+    response carries no page or content the dropped headers would protect."""
+    names = {d.name for d in block.block or []}
+    return "return" in names and not names & (SERVING_DIRECTIVES | {"location", "if"})
 
 
 def _top_level_headers(server: Directive, project: Project) -> list[Directive]:
