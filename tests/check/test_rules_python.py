@@ -296,3 +296,21 @@ def test_debug_branches_are_dev_only_but_not_debug_branches_are_production() -> 
     assert not hits("PR106", source, rel="shop/settings.py")
     (hit,) = hits("PR118", source, rel="shop/settings.py")
     assert "SESSION_COOKIE_SECURE" in hit.message
+
+
+def test_dev_config_classes_are_not_production() -> None:
+    source = """
+        import os
+        class Config:
+            SQLALCHEMY_ECHO = False
+        class DevelopmentConfig(Config):
+            SECRET_KEY = "dev"
+            MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "dev")
+            SQLALCHEMY_ECHO = True
+        class ProductionConfig(Config):
+            SECRET_KEY = "prod-secret"
+    """
+    for rule_id in ("PR108", "PR122"):
+        assert not hits(rule_id, source, rel="config.py"), rule_id
+    (hit,) = hits("PR107", source, rel="config.py")
+    assert hit.line == 10

@@ -248,3 +248,15 @@ def requests_call(callee: str, names: dict[str, str], sessions: set[str]) -> boo
 
 def requests_sessions(ctx: PyContext) -> set[str]:
     return names_assigned_from(ctx, "Session", "session", qualified=REQUESTS_SESSION)
+
+
+DEV_CLASS = re.compile(r"Dev|Test|Local|Debug")
+
+
+def in_dev_config_class(ctx: PyContext, node: ast.AST) -> bool:
+    """Inside `class DevelopmentConfig(Config):` / `TestingConfig`: Flask-style config classes
+    for development and tests, which production does not load."""
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, ast.ClassDef):
+            return bool(DEV_CLASS.search(ancestor.name))
+    return False

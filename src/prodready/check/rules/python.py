@@ -1,7 +1,7 @@
-"""Python rules, part 1: naive UTC datetimes, debug modes and dev servers (PR101-PR103,
-PR116, PR117). Settings values: python_settings.py; secrets and CORS: python_secrets.py;
-work at import time, static roots and error leaks: python_io.py; timeouts, TLS and blocking
-calls in async code: python_net.py."""
+"""Python rules, part 1: naive UTC datetimes, debug modes, dev servers and SQL echo
+(PR101-PR103, PR116, PR117, PR121, PR122). Settings values: python_settings.py; secrets and
+CORS: python_secrets.py; work at import time, static roots and error leaks: python_io.py;
+timeouts, TLS and blocking calls in async code: python_net.py."""
 
 from __future__ import annotations
 
@@ -15,7 +15,10 @@ from prodready.check.rules.pyhelpers import (
     dotted,
     environ_subscript,
     imported_names,
+    in_dev_config_class,
     in_main_guard,
+    is_dev_settings,
+    is_settings_module,
     is_true,
     is_truthy_text,
     keyword,
@@ -23,6 +26,7 @@ from prodready.check.rules.pyhelpers import (
     qualify,
     str_value,
     subscript_key,
+    under_debug_branch,
 )
 from prodready.project.model import FileKind
 
@@ -436,4 +440,93 @@ def werkzeug_debugger_exposed(ctx: PyContext) -> Iterable[Hit]:
                 yield Hit(
                     node.lineno,
                     "WERKZEUG_DEBUG_PIN=off removes the debugger PIN: the console is open",
+                )
+
+
+# --- PR121 -------------------------------------------------------------------------------------
+
+ASGI_DEBUG_APPS = frozenset(
+    {
+        "fastapi.FastAPI",
+        "fastapi.applications.FastAPI",
+        "starlette.applications.Starlette",
+        "litestar.Litestar",
+        "quart.Quart",
+    }
+)
+
+
+@rule(
+    "PR121",
+    "asgi-app-debug-on",
+    title="FastAPI/Starlette app created with debug=True",
+    severity=Severity.ERROR,
+    kind=PY,
+    why="""
+`FastAPI(debug=True)` and `Starlette(debug=True)` make the error middleware answer every
+unhandled exception with the full traceback: source lines, file paths, library versions and
+the values in the failing expression, sent to whoever triggered the error. It is the ASGI
+counterpart of Django's DEBUG = True and is easy to leave on from development.
+""",
+    fix="""Remove `debug=True` (or read it from the environment with a false default).
+Log exceptions server-side instead (`logger.exception`, Sentry).""",
+    bad='app = FastAPI(title="Flashcards", debug=True)',
+    good='app = FastAPI(title="Flashcards")',
+)
+def asgi_app_debug_on(ctx: PyContext) -> Iterable[Hit]:
+    names = imported_names(ctx)
+    for call, callee in ctx.calls_named("FastAPI", "Starlette", "Litestar"):
+        if qualify(names, callee) in ASGI_DEBUG_APPS and is_true(keyword(call, "debug")):
+            yield Hit(
+                call.lineno,
+                f"`{callee}(debug=True)` sends full tracebacks to clients on every error",
+                call.col_offset + 1,
+            )
+
+
+# --- PR122 -------------------------------------------------------------------------------------
+
+
+@rule(
+    "PR122",
+    "sql-echo-on",
+    title="SQLAlchemy echo turned on in code",
+    severity=Severity.WARNING,
+    kind=PY,
+    why="""
+`create_engine(url, echo=True)` (and Flask-SQLAlchemy's `SQLALCHEMY_ECHO = True`) logs every
+SQL statement with its bound parameters: password hashes, tokens, emails and other personal
+data end up in your log pipeline, and the extra logging costs CPU and log volume on every
+query. It is a debugging switch that tends to ship.
+""",
+    fix="""Remove `echo=True`; turn it on locally through an environment variable if needed.
+For SQL diagnostics in production, log slow queries instead (`hide_parameters=True` keeps
+parameters out of error messages).""",
+    bad="engine = create_engine(DATABASE_URL, echo=True)",
+    good="engine = create_engine(DATABASE_URL, pool_pre_ping=True)",
+)
+def sql_echo_on(ctx: PyContext) -> Iterable[Hit]:
+    if "echo" not in ctx.source and "ECHO" not in ctx.source:
+        return
+    for call, callee in ctx.calls_named("create_engine", "create_async_engine"):
+        if is_true(keyword(call, "echo")) and not under_debug_branch(ctx, call):
+            yield Hit(
+                call.lineno,
+                f"`{callee}(echo=True)` logs every SQL statement with its parameters",
+                call.col_offset + 1,
+            )
+    if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
+        return
+    for node in ctx.nodes(ast.Assign):
+        if not is_true(node.value):  # type: ignore[attr-defined]
+            continue
+        for target in node.targets:  # type: ignore[attr-defined]
+            key = subscript_key(target)
+            name = key[1] if key else (target.id if isinstance(target, ast.Name) else "")
+            if name != "SQLALCHEMY_ECHO" or in_dev_config_class(ctx, node):
+                continue
+            if not under_debug_branch(ctx, node):
+                yield Hit(
+                    node.lineno,
+                    "`SQLALCHEMY_ECHO = True` logs every SQL statement with its parameters",
                 )

@@ -16,6 +16,7 @@ from prodready.check.rules.pyhelpers import (
     dotted,
     env_read,
     imported_names,
+    in_dev_config_class,
     is_dev_settings,
     is_false,
     is_settings_module,
@@ -138,14 +139,17 @@ needs a code change and a deploy.
 def hard_coded_secret(ctx: PyContext) -> Iterable[Hit]:
     if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
         return
-    for line, name, value in _secret_literals(ctx):
+    for node, name, value in _secret_literals(ctx):
+        if in_dev_config_class(ctx, node):
+            continue
+        line = node.lineno  # type: ignore[attr-defined]
         judgement = hard_coded(value, name)
         if judgement:
             yield Hit(line, f"`{name}` is hard-coded in the source{detail(judgement, value)}")
 
 
-def _secret_literals(ctx: PyContext) -> Iterator[tuple[int, str, str]]:
-    """(line, target name, literal) for string literals given to secret-named targets. The
+def _secret_literals(ctx: PyContext) -> Iterator[tuple[ast.AST, str, str]]:
+    """(node, target name, literal) for string literals given to secret-named targets. The
     loops test node types inline: they visit every assignment, keyword and dict entry."""
     for kind in (ast.Assign, ast.AnnAssign):
         for node in ctx.nodes(kind):
@@ -156,11 +160,11 @@ def _secret_literals(ctx: PyContext) -> Iterator[tuple[int, str, str]]:
             for target in targets:
                 name = _target_name(target)
                 if name and holds_secret(name) and _names_a_setting(target):
-                    yield node.lineno, name, value  # type: ignore[attr-defined]
+                    yield node, name, value
     for node in ctx.nodes(ast.keyword):
         value = _text(node.value)  # type: ignore[attr-defined]
         if value is not None and node.arg and holds_secret(node.arg):  # type: ignore[attr-defined]
-            yield node.value.lineno, node.arg, value  # type: ignore[attr-defined]
+            yield node.value, node.arg, value  # type: ignore[attr-defined]
     for node in ctx.nodes(ast.Dict):
         for key, item in zip(node.keys, node.values, strict=True):  # type: ignore[attr-defined]
             value = _text(item)
@@ -168,12 +172,12 @@ def _secret_literals(ctx: PyContext) -> Iterator[tuple[int, str, str]]:
                 continue
             name = _text(key)
             if name and name.isidentifier() and holds_secret(name):
-                yield item.lineno, name, value
+                yield item, name, value
     for call, callee in ctx.calls_named("encode", "decode"):
         if callee in ("jwt.encode", "jwt.decode") and len(call.args) > 1:
             value = str_value(call.args[1])
             if value is not None:
-                yield call.lineno, f"{callee}(..., key)", value
+                yield call, f"{callee}(..., key)", value
 
 
 def _text(node: ast.AST | None) -> str | None:
@@ -232,26 +236,32 @@ fail at start-up when the secret is missing.""",
 def secret_fallback(ctx: PyContext) -> Iterable[Hit]:
     if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
         return
+    for node, hit in _fallbacks(ctx):
+        if not in_dev_config_class(ctx, node):
+            yield hit
+
+
+def _fallbacks(ctx: PyContext) -> Iterator[tuple[ast.AST, Hit]]:
     names = imported_names(ctx)
     for call in _env_calls(ctx):
         read = env_read(call, names)
-        if read is not None:
-            hit = _fallback_hit(call.lineno, read.name, read.default)
-            if hit:
-                yield hit
+        hit = _fallback_hit(call.lineno, read.name, read.default) if read else None
+        if hit:
+            yield call, hit
     for call, callee in ctx.calls_named("setdefault"):
         if qualify(names, callee) == "os.environ.setdefault" and len(call.args) == 2:
             name = str_value(call.args[0])
             hit = _fallback_hit(call.lineno, name, call.args[1]) if name else None
             if hit:
-                yield hit
+                yield call, hit
     for node in ctx.nodes(ast.BoolOp):
         hit = _or_fallback(node, names)  # type: ignore[arg-type]
         if hit:
-            yield hit
+            yield node, hit
     for node in ctx.nodes(ast.ClassDef):
         if _derives_from(node, SETTINGS_BASES):  # type: ignore[arg-type]
-            yield from _settings_field_fallbacks(node)  # type: ignore[arg-type]
+            for hit in _settings_field_fallbacks(node):  # type: ignore[arg-type]
+                yield node.body[0], hit  # type: ignore[attr-defined]
 
 
 def _or_fallback(node: ast.BoolOp, names: dict[str, str]) -> Hit | None:
