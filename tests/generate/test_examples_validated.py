@@ -152,7 +152,7 @@ def test_compose_publishes_only_nginx_and_waits_for_health(generated):
         assert "environment" not in services["postgres"]
     if result.context.redis:
         assert services["redis"]["healthcheck"]["test"] == ["CMD", "redis-cli", "ping"]
-    if result.context.django:
+    if result.context.app.framework == "django":
         assert services["migrate"]["command"][:2] == ["python", "manage.py"]
 
 

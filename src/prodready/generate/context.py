@@ -37,8 +37,9 @@ class Options:
 
 @dataclass(frozen=True)
 class Migrations:
+    """The one-shot command that migrates the database before the app starts."""
+
     command: tuple[str, ...]
-    tool: str
 
 
 @dataclass
@@ -59,7 +60,6 @@ class DeployContext:
     env_vars: dict[str, str]
     """Every environment variable the app reads -> where it is first read (file:line)."""
     stream_paths: list[str]
-    trusts_proxy: bool
     dependencies: frozenset[str]
     """Normalized names of the production (non-dev) dependencies."""
     server: list[Setting]
@@ -91,10 +91,6 @@ class DeployContext:
     def asgi(self) -> bool:
         return self.app.interface == "asgi"
 
-    @property
-    def django(self) -> bool:
-        return self.app.framework == "django"
-
 
 def build_context(project: Project, options: Options, target: NginxTarget) -> DeployContext:
     app = _chosen_app(project, options.app)
@@ -122,7 +118,6 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         migrations=_migrations(project, app),
         env_vars=_env_vars(project),
         stream_paths=_stream_paths(project),
-        trusts_proxy=any(s.trusts_proxy for s in project.modules.values()),
         dependencies=frozenset(
             d.name for d in project.dependencies if not d.dev and d.rel != SERVER_REQUIREMENTS
         ),
@@ -180,9 +175,9 @@ def _minor(version: str) -> str:
 
 def _migrations(project: Project, app: AppCandidate) -> Migrations | None:
     if app.framework == "django" and (project.root / "manage.py").is_file():
-        return Migrations(("python", "manage.py", "migrate", "--noinput"), "django")
+        return Migrations(("python", "manage.py", "migrate", "--noinput"))
     if (project.root / "alembic.ini").is_file():
-        return Migrations(("alembic", "upgrade", "head"), "alembic")
+        return Migrations(("alembic", "upgrade", "head"))
     return None
 
 
