@@ -244,3 +244,39 @@ def test_heredoc_bodies_are_part_of_their_instruction(
     tmp_path: Path, rule_id: str, expected: list[int]
 ) -> None:
     assert lines_reported(tmp_path, rule_id, HEREDOC_DOCKERFILE) == expected
+
+
+@pytest.mark.parametrize(
+    ("run", "expected"),
+    [
+        ("RUN uv pip install --system --no-cache -r requirements.txt", []),
+        ("RUN --mount=type=cache,target=/root/.cache/uv uv pip install --system flask", []),
+        (
+            "RUN --mount=type=cache,target=/root/.cache/pip \\\n"
+            "    --mount=type=bind,source=requirements.txt,target=/tmp/r.txt \\\n"
+            "    pip install -r /tmp/r.txt",
+            [],
+        ),
+        ("RUN uv pip install --system flask", [3]),
+        ("RUN pip install flask", [3]),
+    ],
+)
+def test_pr207_uv_and_several_mounts(tmp_path: Path, run: str, expected: list[int]) -> None:
+    dockerfile = f"FROM python:3.12-slim\nWORKDIR /app\n{run}\n"
+    assert lines_reported(tmp_path, "PR207", dockerfile) == expected
+
+
+def test_pr207_fix_for_uv_uses_its_own_option(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nRUN uv pip install --system x\n")
+    (found,) = findings_for(tmp_path, "PR207")
+    assert found.fix is not None
+    assert found.fix.edits[0].new == "pip install --no-cache"
+
+
+def test_pr206_apt_cache_mount_among_several(tmp_path: Path) -> None:
+    dockerfile = (
+        "FROM python:3.12-slim\nRUN --mount=type=cache,target=/var/lib/apt,sharing=locked \\\n"
+        "    --mount=type=cache,target=/var/cache/apt,sharing=locked \\\n"
+        "    apt-get update && apt-get install -y --no-install-recommends libpq5\n"
+    )
+    assert lines_reported(tmp_path, "PR206", dockerfile) == []

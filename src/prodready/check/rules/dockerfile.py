@@ -563,6 +563,8 @@ def apt_bloat(ctx: FileContext) -> Iterable[Hit]:
 
 PIP_INSTALL = re.compile(r"\b(?:pip3?|python[\d.]*\s+-m\s+pip)\s+install\b")
 PIP_CACHE_CLEARED = re.compile(r"pip3?\s+cache\s+purge|rm\s+-\w*\s+\S*/\.cache/pip|--no-cache-dir")
+UV_PIP_INSTALL = re.compile(r"\buv\s+pip\s+install\b")
+UV_NO_CACHE = re.compile(r"\s(?:--no-cache|-n)\b")
 
 
 @rule(
@@ -572,13 +574,13 @@ PIP_CACHE_CLEARED = re.compile(r"pip3?\s+cache\s+purge|rm\s+-\w*\s+\S*/\.cache/p
     severity=Severity.INFO,
     kind=KIND,
     why="""
-pip keeps every downloaded wheel in ~/.cache/pip. In an image layer that cache is dead weight
-that ships to every host: often as large as the installed packages themselves (hundreds of MB
-with numpy, torch, pandas), slowing every pull, deploy and autoscale. A BuildKit cache mount
-keeps the speed-up without putting the cache in the image.
+pip keeps every downloaded wheel in ~/.cache/pip (uv in ~/.cache/uv). In an image layer that
+cache is dead weight that ships to every host: often as large as the installed packages
+themselves (hundreds of MB with numpy, torch, pandas), slowing every pull, deploy and
+autoscale. A BuildKit cache mount keeps the speed-up without putting the cache in the image.
 """,
     fix="""
-Add --no-cache-dir, or use a BuildKit cache mount.
+Add --no-cache-dir (uv: --no-cache), or use a BuildKit cache mount.
 RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
 """,
     bad="RUN pip install -r requirements.txt",
@@ -589,7 +591,8 @@ def pip_cache_in_image(ctx: FileContext) -> Iterable[Hit]:
     if dockerfile is None:
         return
     stages = final_lineage(dockerfile)
-    if "PIP_NO_CACHE_DIR" in environment(stages):
+    env = environment(stages)
+    if "PIP_NO_CACHE_DIR" in env:
         return
     for inst in instructions(stages, "RUN"):
         text = " ".join(inst.args) if inst.exec_form else inst.value
@@ -597,20 +600,25 @@ def pip_cache_in_image(ctx: FileContext) -> Iterable[Hit]:
             continue
         if "type=cache" in inst.flags.get("mount", ""):
             continue
+        uv = bool(UV_PIP_INSTALL.search(text))
+        if uv and ("UV_NO_CACHE" in env or UV_NO_CACHE.search(text)):
+            continue
+        option = "--no-cache" if uv else "--no-cache-dir"
         yield Hit(
             inst.line,
-            "pip install without --no-cache-dir: the download cache ships in the image",
-            fix=_no_cache_fix(ctx, inst),
+            f"{'uv ' if uv else ''}pip install without {option}: the download cache ships in "
+            "the image",
+            fix=_no_cache_fix(ctx, inst, option),
         )
 
 
-def _no_cache_fix(ctx: FileContext, inst: Instruction) -> Fix | None:
+def _no_cache_fix(ctx: FileContext, inst: Instruction, option: str) -> Fix | None:
     edits = []
     for number in range(inst.line, inst.end_line + 1):
         match = PIP_INSTALL.search(ctx.line_text(number))
         if match:
-            edits.append(Edit(ctx.rel, number, match[0], f"{match[0]} --no-cache-dir"))
-    return Fix("pip install --no-cache-dir", tuple(edits)) if edits else None
+            edits.append(Edit(ctx.rel, number, match[0], f"{match[0]} {option}"))
+    return Fix(f"pip install {option}", tuple(edits)) if edits else None
 
 
 # --- PR208 ------------------------------------------------------------------------------------

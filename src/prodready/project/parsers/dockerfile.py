@@ -179,7 +179,8 @@ def _instruction(keyword: str, item: dict[str, object]) -> Instruction:
         except ValueError:
             words = value.split()
         while words and (match := FLAG.match(words[0])):
-            flags[match.group(1).lower()] = match.group(2) or ""
+            name, given = match.group(1).lower(), match.group(2) or ""
+            flags[name] = f"{flags[name]} {given}" if name in flags else given  # --mount twice
             words.pop(0)
         args = words
     return Instruction(
