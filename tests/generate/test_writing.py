@@ -4,6 +4,7 @@ left alone (with --diff to see, --force to overwrite); all or nothing when it ca
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -135,3 +136,21 @@ def test_an_existing_compose_file_is_compared_not_shadowed(tmp_path):
     assert statuses["docker-compose.yml"] == Status.DIFFERS
     assert not (root / "compose.yaml").exists()
     assert (root / "docker-compose.yml").read_text() == old
+
+
+def test_validate_runs_each_tool_on_the_files_written(tmp_path):
+    root = flask_app(tmp_path / "shop", Dockerfile="FROM python:3.12\n")
+    result = run_cli("init", str(root), "--validate", "--no-color")
+    assert result.returncode == 0, result.stdout + result.stderr
+    tools = {" ".join(line.split()[:2]) for line in result.stdout.splitlines()[-5:]}
+    assert tools == {
+        "nginx -t",
+        "promtool check",
+        "systemd-analyze verify",
+        "systemd-analyze security",
+    }
+    assert "hadolint" not in result.stdout  # the Dockerfile is the user's, left alone
+    score = re.search(
+        r"systemd-analyze security +shop.service +ok exposure (\d+\.\d+)", result.stdout
+    )
+    assert score and float(score[1]) <= 1.5

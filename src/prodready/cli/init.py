@@ -36,7 +36,7 @@ def init(
     openssl_version: str | None = typer.Option(
         None, "--openssl-version", help="Target OpenSSL MAJOR.MINOR (default: nginx's)."
     ),
-    check: bool = typer.Option(
+    validate_files: bool = typer.Option(
         False, "--validate", help="Run nginx -t, systemd-analyze, hadolint, promtool on them."
     ),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text output."),
@@ -51,7 +51,7 @@ def init(
     result = init_project(directory, options, parse_only(only), force=force)
     console = Console(no_color=no_color, highlight=False, soft_wrap=True)
     _report(result, console, diff)
-    if check and not _validate(result, directory, console):
+    if validate_files and not _validate(result, directory, console):
         raise typer.Exit(EXIT_FINDINGS)
 
 
