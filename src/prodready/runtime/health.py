@@ -168,9 +168,6 @@ class HealthRegistry:
             self._checks[check.name] = check
             self._slots[check.name] = _Slot()
 
-    def names(self) -> list[str]:
-        return list(self._checks)
-
     def live(self) -> Report:
         return Report("pass")
 

@@ -23,7 +23,6 @@ from prodready.runtime.requestid import request_id_var
 SERVER_LOGGERS = ("gunicorn.error", "gunicorn.access", "uvicorn", "uvicorn.error", "uvicorn.access")
 """Loggers servers configure with their own handlers; we route them into the JSON pipeline."""
 
-_configured = False
 _access_log: Any = None
 
 
@@ -176,7 +175,6 @@ def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
     Replaces the handlers of the root logger and of the servers' loggers (which uvicorn and
     gunicorn set up before the app is imported) with one stdout handler.
     """
-    global _configured
     import structlog
 
     if isinstance(level, str):
@@ -211,11 +209,6 @@ def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
         if server_logger.handlers:
             server_logger.handlers = [handler]
             server_logger.propagate = False
-    _configured = True
-
-
-def is_configured() -> bool:
-    return _configured
 
 
 def access_log() -> Callable[..., Any]:
