@@ -15,7 +15,7 @@ Two throughputs per variant, as medians over the rounds, each relative to the ba
     peers     = prometheus-fastapi-instrumentator, starlette-exporter, asgi-correlation-id,
                 prometheus-flask-exporter, each alone
 
-Usage: python benchmarks/runtime_overhead.py [--seconds 4] [--rounds 3] [--connections 32]
+Usage: python benchmarks/runtime_overhead.py [--seconds 3] [--rounds 5] [--only fastapi]
 """
 
 from __future__ import annotations
@@ -193,8 +193,8 @@ def load(variant: Variant, seconds: int, connections: int) -> tuple[float, float
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=4)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--only", help="comma-separated frameworks: fastapi,flask")
     args = parser.parse_args()
