@@ -314,3 +314,10 @@ def test_dev_config_classes_are_not_production() -> None:
         assert not hits(rule_id, source, rel="config.py"), rule_id
     (hit,) = hits("PR107", source, rel="config.py")
     assert hit.line == 10
+
+
+def test_long_secret_literals_are_judged_without_crashing() -> None:
+    long_key = "Ab3-x9Kq" * 16
+    (hit,) = hits("PR107", f'SECRET_KEY = "{long_key}"\n')
+    assert long_key[:8] not in hit.message
+    assert hits("PR119", f'URL = "postgresql://app:{long_key}@db/app"\n')

@@ -57,6 +57,14 @@ SETTINGS_BASES = frozenset({"BaseSettings"})
 ENUM_BASES = frozenset({"Enum", "StrEnum", "IntEnum"})
 
 
+ZXCVBN_MAX = 72
+"""zxcvbn raises ValueError for longer values; a 72-character prefix judges strength as well."""
+
+
+def judge_secret(value: str, name: str) -> Judgement:
+    return judge(value[:ZXCVBN_MAX], name)
+
+
 @lru_cache(maxsize=4096)
 def holds_secret(name: str) -> bool:
     """`SECRET_KEY`, `app.secret_key`, `DB_PASSWORD`, `client_secret`, `JWT_SECRET_KEY`."""
@@ -72,7 +80,7 @@ def hard_coded(value: str, name: str) -> Judgement | None:
     bare = value.strip()
     if NOT_A_SECRET_VALUE.search(bare) or _is_label(bare, name):
         return None
-    judgement = judge(value, name)
+    judgement = judge_secret(value, name)
     if judgement.verdict in (Verdict.EMPTY, Verdict.PLACEHOLDER):
         return None
     return judgement
@@ -108,7 +116,7 @@ def url_credentials(text: str) -> UrlCredentials | None:
     if match is None or any(mark in match["password"] for mark in ("{", "%", "$")):
         # a template: "{password}", "%s", "%(password)s", "${DB_PASSWORD}"
         return None
-    judgement = judge(match["password"], match["user"])
+    judgement = judge_secret(match["password"], match["user"])
     if judgement.verdict in (Verdict.EMPTY, Verdict.PLACEHOLDER):
         return None
     return UrlCredentials(match["scheme"], match["host"], judgement)
@@ -294,7 +302,7 @@ def _fallback_hit(line: int, name: str, default: ast.expr | None) -> Hit | None:
         )
     if not holds_secret(name) or NOT_A_SECRET_VALUE.search(value):
         return None
-    judgement = judge(value, name)
+    judgement = judge_secret(value, name)
     if judgement.verdict == Verdict.EMPTY:
         return None
     weak = judgement.is_problem or judgement.verdict == Verdict.PLACEHOLDER
