@@ -321,3 +321,33 @@ def test_long_secret_literals_are_judged_without_crashing() -> None:
     (hit,) = hits("PR107", f'SECRET_KEY = "{long_key}"\n')
     assert long_key[:8] not in hit.message
     assert hits("PR119", f'URL = "postgresql://app:{long_key}@db/app"\n')
+
+
+ODD_SOURCES = {
+    "empty": "",
+    "comments": "# only a comment\n",
+    "odd_calls": (
+        "import os, datetime, requests, uvicorn\nbool()\nos.getenv()\nos.environ.get(NAME, 1)\n"
+        "CORS()\napp.run(**options)\nrequests.get()\nuvicorn.run()\ndatetime.datetime.utcnow(1)\n"
+        "DebuggedApplication()\nsend_from_directory()\nStaticFiles()\njwt.encode()\n"
+    ),
+    "odd_syntax": (
+        "d = {**base, 'PASSWORD': f'{x}'}\nmatch cmd:\n    case {'k': v}:\n        pass\n"
+        "try:\n    pass\nexcept* ValueError as group:\n    pass\n"
+        "if (n := len(a)) > 1:\n    pass\nlambda: requests.get(url)\n"
+        "@app.errorhandler\ndef handler(): pass\n@app.errorhandler(Exception)\ndef bare(): pass\n"
+        "class C(Enum):\n    TOKEN = 'x'\nx: int\n(a, b) = SECRET_KEY, PASSWORD = 'a', 'b'\n"
+    ),
+    "settings": (
+        "DEBUG = ALLOWED_HOSTS = []\nALLOWED_HOSTS = get_hosts()\nSTATIC_ROOT = None\n"
+        "STATICFILES_DIRS = (BASE_DIR, )\nCORS_ALLOW_ALL_ORIGINS = True\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ODD_SOURCES))
+def test_python_rules_never_raise(name: str) -> None:
+    for rule_id in sorted(load_rules()):
+        if rule_id.startswith("PR1"):
+            for rel in ("app.py", "mysite/settings.py"):
+                hits(rule_id, ODD_SOURCES[name], rel=rel)
