@@ -154,7 +154,7 @@ def _run_and_report(
             console.print(search.render())
     else:
         with live_progress(status, "load", show_live) as on_progress:
-            result = run_load(config, on_progress)  # type: ignore[arg-type]
+            result = run_load(config, on_progress)
         verdicts = evaluate(objectives, result)
         interrupted = result.interrupted
         if not quiet:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from rich.console import Console, Group, RenderableType
@@ -42,7 +42,9 @@ class _LiveLine:
 
 
 @contextmanager
-def live_progress(console: Console, label: str, enabled: bool) -> Iterator[object]:
+def live_progress(
+    console: Console, label: str, enabled: bool
+) -> Iterator[Callable[[Progress], None] | None]:
     """Yields an `on_progress` callback; shows nothing when disabled (quiet, not a TTY)."""
     if not enabled:
         yield None
@@ -97,15 +99,9 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
 
     if len(result.by_request) > 1:
         by_request = Table(title="by request", title_justify="left")
-        for column, justify in (
-            ("request", "left"),
-            ("responses", "right"),
-            ("p50 ms", "right"),
-            ("p99 ms", "right"),
-            ("max ms", "right"),
-            ("HTTP errors", "right"),
-        ):
-            by_request.add_column(column, justify=justify)  # type: ignore[arg-type]
+        by_request.add_column("request")
+        for column in ("responses", "p50 ms", "p99 ms", "max ms", "HTTP errors"):
+            by_request.add_column(column, justify="right")
         for stats in result.by_request:
             by_request.add_row(
                 stats.label,
