@@ -51,6 +51,8 @@ text (emoji tables), and password hashes (bcrypt, argon2, Django/Werkzeug format
 CREDENTIAL_URL = re.compile(
     r"^(?P<scheme>[A-Za-z][\w+.-]*)://(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@(?P<host>[^/\s?#:]+)"
 )
+TEMPLATE_PASSWORD = re.compile(r"\{|%s|%\(|^\$")
+"""Filled in later: "{password}", "%s", "%(password)s", "${DB_PASSWORD}", "$DB_PASSWORD"."""
 CREDENTIAL_IN_SOURCE = re.compile(r"://[^\s/:@'\"]*:[^\s/@'\"]+@")
 """A quick scan of the whole source before looking at each string constant."""
 SETTINGS_BASES = frozenset({"BaseSettings"})
@@ -113,8 +115,7 @@ def url_credentials(text: str) -> UrlCredentials | None:
     """`postgresql://user:pw@db/app` -> its scheme, host and the password's judgement; None
     without a password, or with a placeholder (`${DB_PASSWORD}`, `<password>`)."""
     match = CREDENTIAL_URL.match(text.strip())
-    if match is None or any(mark in match["password"] for mark in ("{", "%", "$")):
-        # a template: "{password}", "%s", "%(password)s", "${DB_PASSWORD}"
+    if match is None or TEMPLATE_PASSWORD.search(match["password"]):
         return None
     judgement = judge_secret(match["password"], match["user"])
     if judgement.verdict in (Verdict.EMPTY, Verdict.PLACEHOLDER):
