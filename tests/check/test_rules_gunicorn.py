@@ -47,3 +47,22 @@ def test_pr608_host_only_binds_are_no_container(tmp_path: Path, bind: str, repor
     (tmp_path / "Dockerfile").write_text('FROM python:3.12-slim\nCMD ["gunicorn", "app:app"]\n')
     (tmp_path / "gunicorn.conf.py").write_text(f"import os\nbind = {bind}\n")
     assert bool(findings_for(tmp_path, "PR608")) is reported
+
+
+@pytest.mark.parametrize(
+    ("bind", "reported"),
+    [
+        ('"0.0.0.0:8000"', True),
+        ('"127.0.0.1:8000,0.0.0.0:9000"', True),
+        (None, True),  # the command line decides
+        ('"127.0.0.1:8000"', False),  # only local processes connect, like a unix socket
+        ('["unix:/run/app.sock", "[::1]:8000"]', False),
+        ('"fd://3"', False),
+    ],
+)
+def test_pr604_loopback_binds_are_like_a_unix_socket(
+    tmp_path: Path, bind: str | None, reported: bool
+) -> None:
+    config = 'forwarded_allow_ips = "*"\n' + (f"bind = {bind}\n" if bind else "")
+    (tmp_path / "gunicorn.conf.py").write_text(config)
+    assert bool(findings_for(tmp_path, "PR604")) is reported

@@ -174,6 +174,18 @@ def gunicorn_timeout(ctx: FileContext) -> Iterator[Hit]:
 # --- PR604 -------------------------------------------------------------------------------------
 
 
+HOST_ONLY_BINDS = ("unix:", "fd://", "127.0.0.1:", "localhost:", "[::1]:")
+
+
+def _network_binds(config: GunicornConfig) -> list[str] | None:
+    """The binds other hosts can reach (TCP, not loopback), or None when the config does not
+    say (no bind, or one computed at run time: the command line or the environment decides)."""
+    setting = config.get("bind")
+    if setting is None or setting.value is None:
+        return None
+    return [b for b in _binds(setting.value) if not b.startswith(HOST_ONLY_BINDS)]
+
+
 def _binds(value: Any) -> list[str]:
     if isinstance(value, str):
         return [b.strip() for b in value.split(",") if b.strip()]
@@ -201,7 +213,7 @@ Gunicorn trusts X-Forwarded-Proto / X-Forwarded-For (and sets wsgi.url_scheme an
 REMOTE_ADDR from them) only from the addresses in forwarded_allow_ips. With `*` on a TCP
 socket, anyone who reaches the port directly can claim any client IP (defeating rate limits,
 IP allow-lists and audit logs) and claim HTTPS (secure-cookie and redirect logic). On a
-unix socket only the local proxy can connect, so `*` is safe there.
+unix socket or a loopback address only the local proxy can connect, so `*` is safe there.
 """,
     fix='List the proxy\'s addresses: forwarded_allow_ips = "10.0.0.5" (or bind a unix socket).',
     bad='bind = "0.0.0.0:8000"\nforwarded_allow_ips = "*"',
@@ -212,14 +224,17 @@ def gunicorn_forwarded_allow_all(ctx: FileContext) -> Iterator[Hit]:
     setting = config.get("forwarded_allow_ips")
     if setting is None or not _allows_anyone(setting.value):
         return
-    binds = _binds(config.value("bind", "127.0.0.1:8000"))
-    tcp = [b for b in binds if not b.startswith(("unix:", "fd://"))]
-    if tcp:
-        yield Hit(
-            setting.line,
-            f'forwarded_allow_ips = "*" while bound to {", ".join(tcp)}: '
-            "any client can spoof its IP and scheme",
-        )
+    tcp = _network_binds(config)
+    if tcp is None:
+        where = "with a bind the config does not fix (a network address would be open)"
+    elif tcp:
+        where = f"while bound to {', '.join(tcp)}"
+    else:
+        return
+    yield Hit(
+        setting.line,
+        f'forwarded_allow_ips = "*" {where}: any client can spoof its IP and scheme',
+    )
 
 
 # --- PR605 -------------------------------------------------------------------------------------
@@ -326,27 +341,13 @@ unix socket serves a host-local proxy, not a container, and is left alone.
     good='bind = "0.0.0.0:8000"\nworker_tmp_dir = "/dev/shm"',
 )
 def gunicorn_worker_tmp_dir(ctx: FileContext) -> Iterator[Hit]:
-    if not ctx.project.dockerfiles or _binds_host_only(_config(ctx)):
+    if not ctx.project.dockerfiles or _network_binds(_config(ctx)) == []:
         return
     setting = _config(ctx).get("worker_tmp_dir")
     if setting is None:
         yield Hit(1, "no worker_tmp_dir: heartbeats go to /tmp on the container's overlayfs")
     elif isinstance(setting.value, str) and not setting.value.startswith(TMPFS_DIRS):
         yield Hit(setting.line, f"worker_tmp_dir = {setting.source} is not a tmpfs")
-
-
-def _binds_host_only(config: GunicornConfig) -> bool:
-    """Every bind is loopback or a unix socket: a config for a host behind a local nginx
-    (systemd), not for a container, where nothing could reach such a bind."""
-    setting = config.get("bind")
-    value = setting.value if setting else None
-    binds = [value] if isinstance(value, str) else value
-    if not binds or not isinstance(binds, list | tuple):
-        return False
-    return all(
-        isinstance(bind, str) and bind.startswith(("unix:", "127.0.0.1:", "localhost:", "[::1]:"))
-        for bind in binds
-    )
 
 
 # --- PR609 -------------------------------------------------------------------------------------
