@@ -39,3 +39,24 @@ def test_pr701_settings_about_secrets_and_optional_dsn(tmp_path: Path) -> None:
     )
     found = {f.line: f.severity for f in findings_for(tmp_path, "PR701")}
     assert found == {6: "warning", 7: "error"}
+
+
+@pytest.mark.parametrize(
+    ("line", "reported"),
+    [
+        ("SECRET_KEY=please-change-me-to-a-long-random-string", False),
+        ("DJANGO_SECRET_KEY=your-secret-key-goes-here", False),
+        ("JWT_SECRET=replace-with-output-of-openssl-rand-hex-32", False),
+        ("API_TOKEN=CHANGE_ME_TO_A_RANDOM_STRING", False),
+        ("POSTGRES_PASSWORD=supersecretpassword", False),
+        ("STRIPE_SECRET_KEY=sk_live_xxxxxxxxxxxxxxxxxxxxxxxx", False),
+        ("SESSION_TOKEN=use-a-long-random-string", False),
+        ("STRIPE_API_KEY=sk_live_51HqLyjWDarjtT1zdp7dcXzQ9m4kR2vBn", True),
+        ("DJANGO_SECRET_KEY=q3V9x-Lm2Rt8Kp4Wz7Nb1Cd5Fg0Hj9Km3Qv7Xa2Ee6Ty8", True),
+    ],
+)
+def test_pr705_placeholders_written_as_words_are_not_real(
+    tmp_path: Path, line: str, reported: bool
+) -> None:
+    (tmp_path / ".env.example").write_text(line + "\n")
+    assert bool(findings_for(tmp_path, "PR705")) is reported

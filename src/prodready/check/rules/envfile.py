@@ -188,13 +188,28 @@ EXAMPLE_MARKERS = (
     "dev",
     "demo",
     "not-a-real",
+    "change",
+    "replace",
+    "your",
+    "generate",
+    "placeholder",
+    "redacted",
+    "secret",
+    "password",
 )
+"""Words of an instruction or a stand-in (please-change-me, your-key-here, supersecretpassword)."""
+REPEATED = re.compile(r"(.)\1{3,}")
+"""A run of one character: sk_live_xxxxxxxx, SG.xxxx.yyyy."""
+PHRASE = re.compile(r"^[A-Za-z]+(?:[-_. ][A-Za-z]+){2,}$")
+"""Three or more words (use-a-long-random-string): a description, not random."""
 REAL_SECRET_MIN_LENGTH = 16
 
 
 def _looks_real(value: str, name: str) -> bool:
     lowered = value.lower()
     if len(value) < REAL_SECRET_MIN_LENGTH or any(m in lowered for m in EXAMPLE_MARKERS):
+        return False
+    if REPEATED.search(value) or PHRASE.match(value):
         return False
     return secretstrength.judge(value, name).verdict == Verdict.STRONG
 
