@@ -121,3 +121,20 @@ def test_the_gunicorn_conf_sets_what_the_plan_says() -> None:
 def test_no_app_found_says_so(tmp_path: Path) -> None:
     with pytest.raises(AppNotFoundError, match="no WSGI or ASGI app found"):
         compute_plan(detect(tmp_path), machine(), Overrides())
+
+
+def test_a_granian_plan_has_only_what_granian_can_do() -> None:
+    plan = plan_for(server="granian")
+    assert {s.name for s in plan.settings} == {
+        "wsgi_app",
+        "workers",
+        "threads",
+        "graceful_timeout",
+        "bind",
+        "chdir",
+        "pidfile",
+        "accesslog",
+    }
+    assert plan["workers"] == 2, "one per CPU: Granian's I/O is outside the GIL"
+    with pytest.raises(UsageError, match=r"gunicorn\.conf\.py"):
+        plan.to_gunicorn_conf()

@@ -39,6 +39,10 @@ GRACEFUL_TIMEOUT_S = 25
 KEEPALIVE_DIRECT_S = 5
 KEEPALIVE_BEHIND_PROXY_S = 65
 SERVERS = ("gunicorn", "granian")
+GRANIAN_SETTINGS = frozenset(
+    {"wsgi_app", "workers", "threads", "graceful_timeout", "bind", "chdir", "pidfile", "accesslog"}
+)
+"""The settings Granian has an equivalent for; the others are Gunicorn's only."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,10 @@ class ServerPlan:
         merge, drain on SIGTERM, ready markers for `prodready reload`) and the JSON log config
         come from `prodready.serve.gunicorn_hooks` and `prodready.runtime.logs`.
         """
+        if self.server != "gunicorn":
+            raise UsageError(
+                "--print-config writes a gunicorn.conf.py", "leave out --server granian"
+            )
         out = [
             f'"""Gunicorn settings for {self.target}, computed by prodready serve on a machine',
             f"with {self.machine.cpus} usable CPUs and {_mib(self.machine.memory_bytes)}.",
@@ -170,6 +178,8 @@ def compute_plan(
         *_network(project, overrides),
         *_process(plan, machine, overrides),
     ]
+    if plan.server == "granian":
+        settings = [s for s in settings if s.name in GRANIAN_SETTINGS]
     return replace(plan, settings=tuple(settings))
 
 
