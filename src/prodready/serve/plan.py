@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import textwrap
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -129,7 +130,7 @@ class ServerPlan:
             "",
         ]
         for setting in self.settings:
-            out.extend(f"# {line}" for line in _wrap(setting.why, 96))
+            out.extend(f"# {line}" for line in textwrap.wrap(setting.why, 96))
             out.append(f"{setting.name} = {setting.value!r}")
         out.extend(
             [
@@ -460,15 +461,3 @@ def _shown(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value))
     return "off" if value is None else str(value)
-
-
-def _wrap(text: str, width: int) -> list[str]:
-    lines: list[str] = []
-    line = ""
-    for word in text.split():
-        if line and len(line) + 1 + len(word) > width:
-            lines.append(line)
-            line = word
-        else:
-            line = f"{line} {word}" if line else word
-    return [*lines, line] if line else lines

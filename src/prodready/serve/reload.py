@@ -51,7 +51,7 @@ def reload_server(pidfile: Path | None = None) -> ReloadReport:
     if target:
         try:
             # In the server's own directory and environment (its secrets, its PYTHONPATH).
-            probe_app(AppTarget.parse(target), Path(os.readlink(f"/proc/{pid}/cwd")), environ)
+            probe_app(AppTarget.parse(target), _cwd_of(pid), environ)
         except UserError as error:
             raise UserError(
                 f"not reloaded, the new code does not load: {error.message}",
@@ -84,6 +84,16 @@ def master_pid(pidfile: Path | None) -> int:
             "give the --pid FILE the server was started with",
         )
     return pid
+
+
+def _cwd_of(pid: int) -> Path:
+    try:
+        return Path(os.readlink(f"/proc/{pid}/cwd"))
+    except OSError as error:
+        raise InputError(
+            f"cannot see the directory of process {pid}: {error.strerror}",
+            "run prodready reload as the user the server runs as",
+        ) from error
 
 
 def _live_pid(pidfile: Path) -> int | None:
