@@ -41,9 +41,19 @@ def test_several_candidates_are_listed_and_app_picks_one(tmp_path):
     assert 'wsgi_app = "api:app"' in (root / "gunicorn.conf.py").read_text()
 
 
-def test_app_that_is_not_a_candidate(tmp_path):
+def test_app_in_a_module_that_does_not_exist(tmp_path):
     result = run_cli("init", str(flask_app(tmp_path / "shop")), "--app", "nope:app")
-    assert_refused(result, "error: --app nope:app is not an app prodready found (found: app:app)")
+    assert_refused(result, f"error: --app nope:app: no module nope in {tmp_path / 'shop'}")
+    assert "(apps found: app:app)" in result.stderr
+
+
+def test_app_detection_cannot_see_is_taken_on_the_users_word(tmp_path):
+    dynamic = "import importlib\n\napplication = importlib.import_module('flask').Flask('x')\n"
+    root = write_app(tmp_path / "dyn", {"web/main.py": dynamic, "requirements.txt": "flask\n"})
+    result = run_cli("init", str(root), "--app", "web.main:application", "--only", "gunicorn")
+    assert result.returncode == 0, result.stderr
+    conf = (root / "gunicorn.conf.py").read_text()
+    assert 'wsgi_app = "web.main:application"' in conf and '"gthread"' in conf
 
 
 def test_unsupported_dependency_manager(tmp_path):
@@ -66,3 +76,11 @@ def test_no_dependency_file(tmp_path):
 def test_missing_directory(tmp_path):
     result = run_cli("init", str(tmp_path / "nowhere"))
     assert_refused(result, f"error: {tmp_path / 'nowhere'} does not exist")
+
+
+def test_undetected_asgi_app_gets_the_asgi_worker(tmp_path):
+    dynamic = "import importlib\n\napi = importlib.import_module('fastapi').FastAPI()\n"
+    root = write_app(tmp_path / "dyn", {"main.py": dynamic, "requirements.txt": "fastapi\n"})
+    result = run_cli("init", str(root), "--app", "main:api", "--only", "gunicorn")
+    assert result.returncode == 0, result.stderr
+    assert 'worker_class = "gthread"' not in (root / "gunicorn.conf.py").read_text()

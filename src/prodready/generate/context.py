@@ -19,6 +19,7 @@ from prodready.serve.plan import Setting
 DEFAULT_PYTHON = "3.12"
 APP_PORT = 8000
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
+ASGI_FRAMEWORKS = frozenset({"fastapi", "starlette", "quart", "litestar", "asgi"})
 STREAM_WORDS = ("stream", "events", "sse", "subscribe", "live-updates")
 SEARCHED_FOR = (
     "Flask(...), FastAPI(...), Starlette(...), Django's WSGI_APPLICATION/ASGI_APPLICATION, "
@@ -136,18 +137,7 @@ def service_name(root: Path) -> str:
 def _chosen_app(project: Project, wanted: str | None) -> AppCandidate:
     candidates = project.candidates
     if wanted:
-        module, _, attr = wanted.partition(":")
-        if not module or not attr:
-            raise UsageError(f"--app {wanted!r} is not MODULE:ATTR", "e.g. --app myapp.main:app")
-        attr = attr.removesuffix("()")
-        for candidate in candidates:
-            if candidate.module == module and candidate.attr == attr:
-                return candidate
-        known = ", ".join(c.target for c in candidates) or "none"
-        raise AppNotFoundError(
-            f"--app {wanted} is not an app prodready found (found: {known})",
-            "give one of the found targets, or check the module path",
-        )
+        return _given_app(project, wanted)
     if project.app:
         return project.app
     if not candidates:
@@ -166,6 +156,30 @@ def _chosen_app(project: Project, wanted: str | None) -> AppCandidate:
 def _compose_path(project: Project) -> str:
     names = {f.rel for f in project.files_of(FileKind.COMPOSE) if not f.dev_only}
     return next((n for n in COMPOSE_NAMES if n in names), COMPOSE_NAMES[0])
+
+
+def _given_app(project: Project, wanted: str) -> AppCandidate:
+    """The --app target: a found candidate, or an app static detection could not see (built
+    dynamically, say) in a module that exists, taken on the user's word."""
+    module, _, attr = wanted.partition(":")
+    if not module or not attr:
+        raise UsageError(f"--app {wanted!r} is not MODULE:ATTR", "e.g. --app myapp.main:app")
+    factory = attr.endswith("()")
+    attr = attr.removesuffix("()")
+    for candidate in project.candidates:
+        if candidate.module == module and candidate.attr == attr:
+            return candidate
+    base = module.replace(".", "/")
+    rel = next((r for r in (f"{base}.py", f"{base}/__init__.py") if project.file(r)), None)
+    if rel is None:
+        known = ", ".join(c.target for c in project.candidates) or "none"
+        raise AppNotFoundError(
+            f"--app {wanted}: no module {module} in {project.root} (apps found: {known})",
+            "give MODULE:ATTR with the module's dotted path from the app's directory",
+        )
+    framework = project.framework or "wsgi"
+    interface = "asgi" if framework in ASGI_FRAMEWORKS else "wsgi"
+    return AppCandidate(module, attr, framework, interface, rel, 1, "--app", factory=factory)
 
 
 def _minor(version: str) -> str:

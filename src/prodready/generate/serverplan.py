@@ -9,6 +9,7 @@ from __future__ import annotations
 from prodready.project.model import AppCandidate, Project
 from prodready.serve.machine import Machine
 from prodready.serve.plan import Overrides, Setting, compute_plan
+from prodready.serve.probe import AppTarget, ProbeResult
 
 MACHINE_INDEPENDENT = (
     "worker_class",
@@ -29,7 +30,11 @@ UNSEEN_MACHINE = Machine(
 
 
 def server_settings(project: Project, app: AppCandidate) -> list[Setting]:
-    """The machine-independent settings, in plan order; behind nginx on the same host."""
+    """The machine-independent settings, in plan order; behind nginx on the same host.
+
+    The interface is the chosen app's (detected, or inferred for an --app detection missed),
+    handed over as a probe result without a memory measurement: the app is never imported."""
     overrides = Overrides(target=app.target, proxies=("127.0.0.1",), state_dir="/run/app")
-    plan = compute_plan(project, UNSEEN_MACHINE, overrides)
+    interface = ProbeResult(AppTarget.parse(app.target), app.interface, rss_bytes=0)
+    plan = compute_plan(project, UNSEEN_MACHINE, overrides, interface)
     return [s for s in plan.settings if s.name in MACHINE_INDEPENDENT]
