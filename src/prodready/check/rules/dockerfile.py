@@ -7,9 +7,10 @@ Properties of the build itself (base image pins, ADD, layer order) apply to ever
 
 from __future__ import annotations
 
+import functools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
@@ -37,6 +38,19 @@ PYTHON_LAUNCHERS = frozenset(
 def _dockerfile(ctx: FileContext) -> Dockerfile | None:
     parsed = ctx.parsed
     return parsed if isinstance(parsed, Dockerfile) and parsed.stages else None
+
+
+def _on_dockerfile(
+    check: Callable[[FileContext, Dockerfile], Iterable[Hit]],
+) -> Callable[[FileContext], Iterable[Hit]]:
+    """A rule over the parsed Dockerfile: nothing is checked in one without a stage."""
+
+    @functools.wraps(check)
+    def run(ctx: FileContext) -> Iterable[Hit]:
+        dockerfile = _dockerfile(ctx)
+        return () if dockerfile is None else check(ctx, dockerfile)
+
+    return run
 
 
 def lineage(dockerfile: Dockerfile, stage: Stage) -> list[Stage]:
@@ -178,10 +192,8 @@ USER app
         'COPY --chown=app . /app\nUSER app\nCMD ["gunicorn", "app:app"]'
     ),
 )
-def runs_as_root(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = final_lineage(dockerfile)
     image = root_image(dockerfile, stages[-1])
     if image == "scratch" or _nonroot_by_default(image):
@@ -239,10 +251,8 @@ FROM python:3.12-slim@sha256:<digest>
     bad="FROM python:3-slim",
     good="FROM python:3.12-slim-bookworm",
 )
-def unpinned_base_image(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def unpinned_base_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for stage in dockerfile.stages:
         if dockerfile.stage_named(stage.base) is not None:
             continue
@@ -297,10 +307,8 @@ HEALTHCHECK CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0
         "urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=3)\""
     ),
 )
-def healthcheck_tool_missing(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def healthcheck_tool_missing(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = final_lineage(dockerfile)
     check = last_instruction(stages, "HEALTHCHECK")
     if check is None:
@@ -376,10 +384,8 @@ CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]
     bad="CMD gunicorn --bind 0.0.0.0:8000 app:app",
     good='CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]',
 )
-def shell_form_command(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def shell_form_command(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = final_lineage(dockerfile)
     entry = last_instruction(stages, "ENTRYPOINT")
     cmd = last_instruction(stages, "CMD")
@@ -486,10 +492,8 @@ whenever ADD's extras are not needed.
     bad="ADD . /app",
     good="COPY . /app",
 )
-def add_instead_of_copy(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def add_instead_of_copy(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for stage in dockerfile.stages:
         for inst in stage.all("ADD"):
             sources = list(inst.args[:-1])
@@ -534,10 +538,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \\
         "    && rm -rf /var/lib/apt/lists/*"
     ),
 )
-def apt_bloat(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def apt_bloat(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for inst in instructions(final_lineage(dockerfile), "RUN"):
         text = inst.value
         upgrade = APT_UPGRADE.search(text)
@@ -586,10 +588,8 @@ RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
     bad="RUN pip install -r requirements.txt",
     good="RUN pip install --no-cache-dir -r requirements.txt",
 )
-def pip_cache_in_image(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def pip_cache_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = final_lineage(dockerfile)
     env = environment(stages)
     if "PIP_NO_CACHE_DIR" in env:
@@ -643,10 +643,8 @@ at build time use RUN --mount=type=secret.
     bad="ENV SECRET_KEY=changeme",
     good="# SECRET_KEY comes from the environment at run time",
 )
-def secret_in_env_arg(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def secret_in_env_arg(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     candidates = list(dockerfile.global_args) + instructions(dockerfile.stages, "ENV", "ARG")
     for inst in candidates:
         pairs = env_pairs(inst) if inst.keyword == "ENV" else arg_pairs(inst)
@@ -695,10 +693,8 @@ ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
     bad='FROM python:3.12-slim\nCMD ["gunicorn", "app:app"]',
     good='FROM python:3.12-slim\nENV PYTHONUNBUFFERED=1\nCMD ["gunicorn", "app:app"]',
 )
-def python_unbuffered(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def python_unbuffered(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = final_lineage(dockerfile)
     if not _is_python_image(dockerfile, stages):
         return
@@ -762,10 +758,8 @@ COPY . .
     bad="COPY . .\nRUN pip install --no-cache-dir -r requirements.txt",
     good="COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY . .",
 )
-def copy_all_before_install(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def copy_all_before_install(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for stage in dockerfile.stages:
         whole: Instruction | None = None
         for inst in stage.instructions:
@@ -801,10 +795,8 @@ settings, SQL and source in error pages. An ENV in the image applies to every de
     bad="ENV FLASK_DEBUG=1",
     good="ENV FLASK_DEBUG=0",
 )
-def debug_env_in_image(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def debug_env_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for inst in instructions(final_lineage(dockerfile), "ENV"):
         for name, value in env_pairs(inst):
             reason = debug_setting(name, value)
@@ -851,10 +843,8 @@ RUN --mount=type=secret. Add the file to .dockerignore.
     bad="COPY .env /app/.env",
     good="# .env is passed at run time: docker run --env-file .env",
 )
-def secret_file_in_image(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def secret_file_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for inst in instructions(final_lineage(dockerfile), "COPY", "ADD"):
         if "from" in inst.flags:
             continue
@@ -881,10 +871,8 @@ start something else: reviewers read the first CMD, Docker runs the last one.
     bad='CMD ["python", "app.py"]\nCMD ["gunicorn", "app:app"]',
     good='CMD ["gunicorn", "app:app"]',
 )
-def dead_launch_command(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def dead_launch_command(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     final = dockerfile.stages[-1]
     for keyword in ("CMD", "ENTRYPOINT"):
         found = final.all(keyword)
@@ -924,10 +912,8 @@ from the OS's, and relative paths in CMD work only by accident.
     bad="FROM python:3.12-slim\nCOPY . .",
     good="FROM python:3.12-slim\nWORKDIR /app\nCOPY . .",
 )
-def copy_without_workdir(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def copy_without_workdir(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = final_lineage(dockerfile)
     if official_name(root_image(dockerfile, stages[-1])) not in NO_WORKDIR_IMAGES:
         return
@@ -980,9 +966,9 @@ exec gunicorn -c gunicorn.conf.py app:app
     bad='#!/bin/sh\nflask db upgrade\ngunicorn app:app   # Dockerfile: CMD ["sh", "start.sh"]',
     good="#!/bin/sh\nflask db upgrade\nexec gunicorn app:app",
 )
-def start_script_without_exec(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    launch = dockerfile.launch_argv() if dockerfile else None
+@_on_dockerfile
+def start_script_without_exec(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
+    launch = dockerfile.launch_argv()
     if launch is None:
         return
     for rel in _started_scripts(ctx, launch[0]):
@@ -1116,10 +1102,8 @@ HEALTHCHECK CMD curl -f http://127.0.0.1:8000/health || exit 1
     bad='HEALTHCHECK CMD ["curl", "-f", "http://127.0.0.1:8000/health", "||", "exit", "1"]',
     good='HEALTHCHECK CMD ["curl", "-f", "http://127.0.0.1:8000/health"]',
 )
-def healthcheck_exec_form_shell_syntax(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def healthcheck_exec_form_shell_syntax(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     check = last_instruction(final_lineage(dockerfile), "HEALTHCHECK")
     if check is None:
         return
@@ -1183,10 +1167,8 @@ COPY --from=build /wheels /wheels
     bad="FROM python:3.12-slim\nRUN apt-get update && apt-get install -y gcc libpq-dev",
     good="FROM python:3.12-slim\nRUN apt-get update && apt-get install -y libpq5",
 )
-def build_tools_in_final_image(ctx: FileContext) -> Iterable[Hit]:
-    dockerfile = _dockerfile(ctx)
-    if dockerfile is None:
-        return
+@_on_dockerfile
+def build_tools_in_final_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for inst in instructions(final_lineage(dockerfile), "RUN"):
         if BUILD_DEPS_REMOVED.search(inst.value):
             continue
