@@ -10,6 +10,13 @@ from prodready.check.rules.systemd import _relative_import, environment_assignme
 from tests.check.helpers import findings_for
 
 
+def write_unit(tmp_path: Path, text: str, name: str = "app.service") -> Path:
+    unit = tmp_path / "deploy" / name
+    unit.parent.mkdir(exist_ok=True)
+    unit.write_text(text)
+    return unit
+
+
 def test_environment_assignments_follow_systemd_quoting() -> None:
     value = 'A=1 "B=two words" C='
     assert environment_assignments(value) == [("A", "1"), ("B", "two words"), ("C", "")]
@@ -30,11 +37,10 @@ def test_relative_import(command: str, module: str | None) -> None:
 
 
 def test_user_unit_is_not_root(tmp_path: Path) -> None:
-    unit = tmp_path / "deploy" / "app.service"
-    unit.parent.mkdir()
-    unit.write_text(
+    write_unit(
+        tmp_path,
         "[Service]\nExecStart=/home/me/app/.venv/bin/gunicorn app:app\n"
-        "[Install]\nWantedBy=default.target\n"
+        "[Install]\nWantedBy=default.target\n",
     )
     assert findings_for(tmp_path, "PR501") == []
 
@@ -54,19 +60,16 @@ def test_unit_driving_the_docker_client_is_not_judged_as_the_app(
 ) -> None:
     """The app runs in the container the daemon starts: User= and sandboxing of the docker
     client confine nothing (PR201 judges the image's user). Rootless podman does honour User=."""
-    unit = tmp_path / "deploy" / "app.service"
-    unit.parent.mkdir()
-    unit.write_text(f"[Service]\nExecStart={exec_start}\nRestart=always\n")
+    write_unit(tmp_path, f"[Service]\nExecStart={exec_start}\nRestart=always\n")
     assert bool(findings_for(tmp_path, "PR501")) is reported
     assert bool(findings_for(tmp_path, "PR503")) is reported
 
 
 def test_oneshot_job_needs_no_sandboxing(tmp_path: Path) -> None:
-    unit = tmp_path / "deploy" / "migrate.service"
-    unit.parent.mkdir()
-    unit.write_text(
+    unit = write_unit(
+        tmp_path,
         "[Service]\nType=oneshot\nUser=app\nWorkingDirectory=/srv/app\n"
-        "ExecStart=/srv/app/.venv/bin/flask --app app db upgrade\n"
+        "ExecStart=/srv/app/.venv/bin/flask --app app db upgrade\n",
     )
     assert findings_for(tmp_path, "PR503") == []
     unit.write_text(unit.read_text().replace("Type=oneshot", "Type=simple"))
@@ -74,12 +77,11 @@ def test_oneshot_job_needs_no_sandboxing(tmp_path: Path) -> None:
 
 
 def test_url_under_a_secret_name_is_not_a_literal_secret(tmp_path: Path) -> None:
-    unit = tmp_path / "deploy" / "app.service"
-    unit.parent.mkdir()
-    unit.write_text(
+    write_unit(
+        tmp_path,
         "[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app\n"
         "Environment=TOKEN_URL=https://auth.example.com/oauth/token\n"
-        "Environment=DATABASE_URL=postgresql://app:postgres@db/app\n"
+        "Environment=DATABASE_URL=postgresql://app:postgres@db/app\n",
     )
     assert [f.line for f in findings_for(tmp_path, "PR504")] == [5]
 
@@ -97,9 +99,6 @@ def test_url_under_a_secret_name_is_not_a_literal_secret(tmp_path: Path) -> None
 def test_pr506_gunicorn_config_may_set_the_path(
     tmp_path: Path, exec_start: str, config: str, reported: bool
 ) -> None:
-    (tmp_path / "deploy").mkdir()
+    write_unit(tmp_path, f"[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/{exec_start}\n")
     (tmp_path / "deploy" / "gunicorn.conf.py").write_text(config)
-    (tmp_path / "deploy" / "app.service").write_text(
-        f"[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/{exec_start}\n"
-    )
     assert bool(findings_for(tmp_path, "PR506")) is reported
