@@ -117,3 +117,35 @@ def test_gunicorn_access_log_is_structured_with_request_id(serve, tmp_path: Path
     assert len(access) == 1
     assert access[0]["status"] == 200 and access[0]["method"] == "GET"
     assert access[0]["path"] == "/hello" and access[0]["duration_ms"] >= 0
+
+
+def test_buffered_access_lines_keep_order_with_other_lines(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import logging\n"
+        "from prodready.runtime.logs import access_log, configure_logging\n"
+        "configure_logging()\n"
+        "write = access_log()\n"
+        "write('request', path='/first')\n"
+        "logging.getLogger('app').warning('between')\n"
+        "write('request', path='/last')\n"
+    )
+    with open(tmp_path / "out.log", "wb") as out:
+        subprocess.run([sys.executable, "-c", code], stdout=out, check=True)
+    lines = (tmp_path / "out.log").read_text().splitlines()
+    assert [line.split('"')[3] for line in lines] == ["/first", "between", "/last"]
+
+
+def test_access_lines_follow_the_log_level() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from prodready.runtime.logs import access_log, configure_logging\n"
+        "configure_logging('WARNING')\n"
+        "print(access_log())\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "None"

@@ -23,7 +23,8 @@ from prodready.runtime.requestid import request_id_var
 SERVER_LOGGERS = ("gunicorn.error", "gunicorn.access", "uvicorn", "uvicorn.error", "uvicorn.access")
 """Loggers servers configure with their own handlers; we route them into the JSON pipeline."""
 
-_access_log: Any = None
+_access_log: AccessLog | None = None
+_configured_here = False
 
 
 def add_request_id(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
@@ -191,14 +192,20 @@ def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
         logger_factory=_logger_factory(as_bytes),
         cache_logger_on_first_use=True,
     )
-    global _access_log
-    # Access lines skip what they never need (contextvars merge, exception formatting).
-    _access_log = structlog.wrap_logger(
-        BufferedStdoutLines(sys.stdout.buffer) if as_bytes else _logger_factory(as_bytes)(),
-        processors=[add_request_id, structlog.stdlib.add_log_level, Timestamp(),
-                    _renderer(json, as_bytes)],
-        wrapper_class=structlog.make_filtering_bound_logger(level),
-    ).bind()  # fmt: skip
+    global _access_log, _configured_here
+    _configured_here = True
+    _access_log = None
+    if level <= logging.INFO:
+        sink = BufferedStdoutLines(sys.stdout.buffer) if as_bytes else _logger_factory(False)()
+        _access_log = AccessLog(
+            [
+                add_request_id,
+                structlog.stdlib.add_log_level,
+                Timestamp(),
+                _renderer(json, as_bytes),
+            ],
+            sink.msg,
+        )
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(json_formatter(json))
     root = logging.getLogger()
@@ -211,11 +218,31 @@ def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
             server_logger.propagate = False
 
 
-def access_log() -> Callable[..., Any]:
-    """`info` of the logger for one line per request: a lean chain when `configure_logging`
-    set up JSON logs, the app's structlog configuration otherwise."""
-    if _access_log is not None:
-        return _access_log.info
+class AccessLog:
+    """Writes the one line per request through structlog processors, applied directly.
+
+    For this one event, structlog's bound-logger machinery (context copy, method dispatch)
+    costs as much as rendering the line; the processors are the same as for every other
+    line, minus those an access line never needs (contextvars merge, exception formatting).
+    """
+
+    def __init__(self, processors: list[Any], write: Callable[[Any], None]) -> None:
+        self._processors = processors
+        self._write = write
+
+    def __call__(self, event: str, **event_dict: Any) -> None:
+        event_dict["event"] = event
+        for processor in self._processors:
+            event_dict = processor(None, "info", event_dict)
+        self._write(event_dict)
+
+
+def access_log() -> Callable[..., Any] | None:
+    """The callable that writes one line per request: the lean `AccessLog` when
+    `configure_logging` set up JSON logs (None when its level hides INFO), the app's own
+    structlog configuration otherwise."""
+    if _configured_here:
+        return _access_log
     return get_logger("prodready.access").info
 
 
