@@ -351,3 +351,21 @@ def test_python_rules_never_raise(name: str) -> None:
         if rule_id.startswith("PR1"):
             for rel in ("app.py", "mysite/settings.py"):
                 hits(rule_id, ODD_SOURCES[name], rel=rel)
+
+
+def test_timeouts_on_sessions() -> None:
+    source = """
+        import requests
+        from requests import Session
+        def a(url):
+            return requests.Session().get(url)
+        def b(url):
+            with requests.Session() as http:
+                return http.post(url)
+        class Client:
+            def __init__(self):
+                self.http = Session()
+            def c(self, url):
+                return self.http.get(url)
+    """
+    assert sorted(hit.line for hit in hits("PR113", source)) == [5, 8, 13]

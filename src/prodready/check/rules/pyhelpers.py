@@ -239,11 +239,15 @@ REQUESTS_SESSION = frozenset({"requests.Session", "requests.session", "requests.
 
 def requests_call(callee: str, names: dict[str, str], sessions: set[str]) -> bool:
     """`requests.get(...)`, `from requests import post; post(...)`, `session.get(...)` on a
-    `requests.Session()`."""
+    `requests.Session()`, and `requests.Session().get(...)`."""
     base, _, verb = qualify(names, callee).rpartition(".")
     if verb not in HTTP_VERBS:
         return False
-    return base in ("requests", "requests.api") or callee.rpartition(".")[0] in sessions
+    return (
+        base in ("requests", "requests.api")
+        or base in REQUESTS_SESSION
+        or callee.rpartition(".")[0] in sessions
+    )
 
 
 def requests_sessions(ctx: PyContext) -> set[str]:
