@@ -402,8 +402,10 @@ def werkzeug_debugger_exposed(ctx: PyContext) -> Iterable[Hit]:
     names = imported_names(ctx)
     for call, callee in ctx.calls_named("DebuggedApplication"):
         evalex = keyword(call, "evalex") or (call.args[1] if len(call.args) > 1 else None)
-        if evalex is not None and not isinstance(evalex, ast.Constant):
-            continue  # decided at runtime (werkzeug's own run_simple passes use_evalex)
+        if (evalex is not None and not isinstance(evalex, ast.Constant)) or under_debug_branch(
+            ctx, call
+        ):
+            continue  # decided at runtime (werkzeug's run_simple passes use_evalex), or dev-only
         if is_true(evalex):
             yield Hit(
                 call.lineno,
