@@ -230,3 +230,36 @@ def test_bad_scenario_is_one_line_and_exit_2(
     assert done.stderr.startswith("error: ")
     assert message in done.stderr.splitlines()[0]
     assert "Traceback" not in done.stderr
+
+
+def test_live_progress_goes_to_the_terminal_and_json_stays_clean(target) -> None:
+    # stderr is a terminal (a pty), stdout a pipe: progress is drawn, the JSON is untouched.
+    import os
+    import pty
+
+    url = target()
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, str(CLI_ENTRY), "load", url + "/", "-d", "2.5s", "-c", "2", "-w", "1",
+         "--json", "-"],
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "120"},
+    )  # fmt: skip
+    os.close(terminal)
+    drawn = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        drawn += chunk
+    stdout, _ = process.communicate(timeout=30)
+    os.close(controller)
+
+    assert process.returncode == 0
+    assert json.loads(stdout)["summary"]["responses"] > 0
+    assert b"rps" in drawn and b"p99" in drawn  # the live line
+    assert b"latency" in drawn  # the summary moved to stderr
