@@ -22,8 +22,16 @@ def case(name: str, files: dict[str, str]) -> None:
     CASES[name] = files
 
 
+def cases(prefix: str, rel: str, bodies: list[str]) -> None:
+    """One case per body, each a project holding that body at `rel`."""
+    for index, body in enumerate(bodies):
+        case(f"{prefix}{index}", {rel: body})
+
+
 # compose
-for i, body in enumerate(
+cases(
+    "compose",
+    "compose.yaml",
     [
         "services:\n",
         "services: []\n",
@@ -50,12 +58,13 @@ for i, body in enumerate(
         "services:\n  web:\n    ports: ['99999999999999999999:80', '-:-', '1-2:3-4', '::1:80:80']\n",
         "services:\n  web:\n    image: '@'\n  b:\n    image: ':'\n  c:\n    image: '/'\n",
         "services:\n  web:\n    env_file: [null, {path: null}, 5]\n    secrets: [null, 5]\n",
-    ]
-):
-    case(f"compose{i}", {"compose.yaml": body})
+    ],
+)
 
 # Dockerfile
-for i, body in enumerate(
+cases(
+    "docker",
+    "Dockerfile",
     [
         "",
         "ARG X\n",
@@ -82,17 +91,14 @@ for i, body in enumerate(
         'FROM python:3.12-slim\nSHELL ["/bin/bash", "-c"]\nCMD gunicorn app:app\n',
         "FROM python:3.12-slim\nARG =\nARG ${A}=b\nENV ${X}=y\n",
         "FROM python@\nFROM :\nFROM /\n",
-        'FROM python:3.12-slim\nCMD ["/start.sh"]\n',
         'FROM python:3.12-slim\nCMD [""]\n',
-    ]
-):
-    files = {"Dockerfile": body}
-    if "start.sh" in body:
-        files["start.sh"] = "#!/bin/sh\nif true; then\n  gunicorn app:app\nelse\n  fi\n  fi\n;;\n"
-    case(f"docker{i}", files)
+    ],
+)
 
 # nginx
-for i, body in enumerate(
+cases(
+    "nginx",
+    "nginx/site.conf",
     [
         "# only a comment\n# server {\n",
         "server {}\n",
@@ -106,17 +112,13 @@ for i, body in enumerate(
         + '";\n}\n',
         "server {\n if ($x) { add_header A b; }\n ssl_ciphers '';\n ssl_ciphers '!:!:-';\n location = / { alias x; }\n location ^~ { alias x/; }\n}\n",
         "events {}\nhttp {\n server_tokens;\n server { listen 80; return 301; rewrite; }\n}\n",
-        "server {\n listen 443 ssl;\n include snippets/bin.conf;\n include snippets;\n}\n",
-    ]
-):
-    files = {"nginx/site.conf": body}
-    if "bin.conf" in body:
-        files["nginx/snippets/bin.conf"] = "\x00\x01" * 10
-        files["nginx/snippets/placeholder/x"] = "y"
-    case(f"nginx{i}", files)
+    ],
+)
 
 # systemd
-for i, body in enumerate(
+cases(
+    "systemd",
+    "deploy/app.service",
     [
         "",
         "[Service]\n",
@@ -126,12 +128,13 @@ for i, body in enumerate(
         "[Service]\nExecStart=/usr/bin/gunicorn \\\n",
         "[Service]\nExecStart=/bin/sh -c 'unterminated\nEnvironment=PASSWORD='a b\n",
         '[Service]\nEnvironment=DATABASE_URL=postgres://u:@h/d "X=http://[::1"\nExecStart=gunicorn\n',
-    ]
-):
-    case(f"systemd{i}", {"deploy/app.service": body})
+    ],
+)
 
 # gunicorn
-for i, body in enumerate(
+cases(
+    "gunicorn",
+    "gunicorn.conf.py",
     [
         "",
         "workers = \n",
@@ -144,12 +147,13 @@ for i, body in enumerate(
         "import os\nworkers = min()\nthreads = min(*x)\nworkers = os.cpu_count\n",
         "x = " + "(" * 500 + "1" + ")" * 500 + "\nworkers = x\n",
         "a = b\nb = a\nworkers = a\n",
-    ]
-):
-    case(f"gunicorn{i}", {"gunicorn.conf.py": body})
+    ],
+)
 
 # env
-for i, body in enumerate(
+cases(
+    "env",
+    ".env.production",
     [
         "",
         '=value\nKEY\nexport\nKEY="unterminated\n',
@@ -157,9 +161,8 @@ for i, body in enumerate(
         "A=1\r\nA=2\r\n",
         "DATABASE_URL=postgres://:@/\nREDIS_URL=redis://:@\nX_URL=http://[::1\n",
         "export =\n#\n  \n'A'=1\n",
-    ]
-):
-    case(f"env{i}", {".env.production": body})
+    ],
+)
 
 # dependencies
 deps = [
@@ -190,10 +193,26 @@ deps = [
     },
     {"pyproject.toml": "[project]\nrequires-python = ''\ndependencies = ['']\n"},
 ]
-for i, files in enumerate(deps):
-    case(f"deps{i}", files)
+for index, files in enumerate(deps):
+    case(f"deps{index}", files)
 case("env_long_secret", {".env.production": "SECRET_KEY=" + "a1B2-c3D4_" * 8 + "\n"})
 case("requires_python_number", {"pyproject.toml": "[project]\nrequires-python = 3.11\n"})
+case(
+    "start_script_with_stray_block_ends",
+    {
+        "Dockerfile": 'FROM python:3.12-slim\nCMD ["/start.sh"]\n',
+        "start.sh": "#!/bin/sh\nif true; then\n  gunicorn app:app\nelse\n  fi\n  fi\n;;\n",
+    },
+)
+case(
+    "nginx_include_of_binary_and_folder",
+    {
+        "nginx/site.conf": "server {\n listen 443 ssl;\n include snippets/bin.conf;\n"
+        " include snippets;\n}\n",
+        "nginx/snippets/bin.conf": "\x00\x01" * 10,
+        "nginx/snippets/placeholder/x": "y",
+    },
+)
 case("procfile", {"Procfile": "web:\n:\nweb gunicorn\nweb: gunicorn 'unterminated\n"})
 case(
     "script",
