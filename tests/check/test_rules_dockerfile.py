@@ -27,6 +27,10 @@ def lines_reported(tmp_path: Path, rule_id: str, dockerfile: str) -> list[int]:
         # the postgres entrypoint drops to the postgres user, unless it is replaced
         ("FROM postgres:16.4\nCOPY init.sql /docker-entrypoint-initdb.d/\n", []),
         ('FROM postgres:16.4\nENTRYPOINT ["postgres"]\n', [1]),
+        # nginx serves from unprivileged workers; nginx-unprivileged runs as nginx entirely
+        ("FROM nginx:1.27-alpine\nCOPY default.conf /etc/nginx/conf.d/\n", []),
+        ("FROM nginxinc/nginx-unprivileged:1.27-alpine\nCOPY site.conf /etc/nginx/conf.d/\n", []),
+        ("FROM caddy:2.8\nCOPY Caddyfile /etc/caddy/\n", [1]),
     ],
 )
 def test_pr201_judges_the_final_image(tmp_path: Path, dockerfile: str, expected: list[int]) -> None:

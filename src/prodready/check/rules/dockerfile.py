@@ -163,8 +163,10 @@ def _keyword_as_written(ctx: FileContext, inst: Instruction) -> str:
 
 ROOT_USERS = frozenset({"root", "0"})
 PRIVILEGE_DROPPING_IMAGES = frozenset(
-    {"postgres", "mysql", "mariadb", "redis", "mongo", "rabbitmq", "memcached"}
+    {"postgres", "mysql", "mariadb", "redis", "mongo", "rabbitmq", "memcached", "nginx", "httpd"}
 )
+"""Official images whose entrypoint switches to their own user (gosu/su-exec), or whose
+request-handling workers run unprivileged (nginx, httpd: only the master keeps root)."""
 
 
 @rule(
@@ -179,7 +181,9 @@ execution bug in the app (a deserialisation flaw, a template injection, a vulner
 dependency) then owns the whole container: it can rewrite the app's code, read every mounted
 secret, install tools, and with a kernel or runtime escape (runc CVE-2019-5736, CVE-2024-21626)
 reach the host. Docker's own guidance and the CIS Docker Benchmark (4.1) require a non-root
-user. Builder stages may run as root; only the stage that ships is judged.
+user. Builder stages may run as root; only the stage that ships is judged. Official images
+that drop privileges themselves (postgres, redis ... switch user in their entrypoint; nginx
+and httpd serve requests from unprivileged workers) are left alone unless ENTRYPOINT changes.
 """,
     fix="""
 Create an unprivileged user in the final stage and switch to it before CMD.
@@ -215,14 +219,17 @@ def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
 
 
 def _drops_privileges(image: str) -> bool:
-    """Official database images whose entrypoint switches to their own user (gosu/su-exec)."""
     return official_name(image) in PRIVILEGE_DROPPING_IMAGES
 
 
 def _nonroot_by_default(image: str) -> bool:
     """Images whose default user is already unprivileged."""
-    _, tag, _ = split_image(image)
-    return "nonroot" in (tag or "") or image.startswith("cgr.dev/chainguard/")
+    repo, tag, _ = split_image(image)
+    return (
+        "nonroot" in (tag or "")
+        or repo.endswith("-unprivileged")  # nginxinc/nginx-unprivileged runs as nginx (101)
+        or image.startswith("cgr.dev/chainguard/")
+    )
 
 
 # --- PR202 ------------------------------------------------------------------------------------
