@@ -91,6 +91,8 @@ PLACEHOLDER = re.compile(
 )
 """Values that say 'fill me in' rather than being a real secret."""
 
+ZXCVBN_MAX_LENGTH = 72
+
 MIN_SCORE = 3
 """zxcvbn score (0..4) a secret must reach. 3 is 'safely unguessable: moderate protection'."""
 
@@ -144,5 +146,6 @@ def judge(value: str, name: str = "") -> Judgement:
 def _zxcvbn_score(value: str) -> int:
     from zxcvbn import zxcvbn  # heavy: imported only when a value needs scoring
 
-    # zxcvbn's cost grows with length; 100 characters is plenty to judge strength.
-    return int(zxcvbn(value[:100])["score"])
+    # zxcvbn refuses values over 72 characters (bcrypt's limit), and that many is plenty to
+    # judge strength: a longer value is judged by its first 72.
+    return int(zxcvbn(value[:ZXCVBN_MAX_LENGTH])["score"])

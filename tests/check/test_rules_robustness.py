@@ -11,11 +11,6 @@ import pytest
 from prodready.check.engine import run_check
 
 CASES: dict[str, dict[str, str]] = {}
-KNOWN_CRASHES = {
-    "env_long_secret": "secretstrength.judge: zxcvbn raises for values over 72 characters",
-    "requires_python_number": "project.deps: requires-python written as a TOML number",
-}
-"""Crashes outside the rule modules, reported to their owners; strict, so a fix shows up."""
 
 
 def case(name: str, files: dict[str, str]) -> None:
@@ -225,12 +220,7 @@ case(
 
 @pytest.mark.parametrize(
     "name",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_CRASHES[name], strict=True))
-        if name in KNOWN_CRASHES
-        else name
-        for name in sorted(CASES)
-    ],
+    sorted(CASES),
 )
 def test_rules_never_raise(tmp_path: Path, name: str) -> None:
     for rel, text in CASES[name].items():

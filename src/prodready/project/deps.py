@@ -65,7 +65,8 @@ def from_pyproject(
         for spec in _strings(specs):
             deps.extend(_pep508(rel, spec, lines, locked, dev=True))
     poetry = data.get("tool", {}).get("poetry", {}) if isinstance(data.get("tool"), dict) else {}
-    python = project.get("requires-python")
+    declared = project.get("requires-python")
+    python = declared if isinstance(declared, str) else None
     if isinstance(poetry, dict):
         deps.extend(_poetry_table(rel, poetry.get("dependencies"), lines, locked, dev=False))
         for group in (poetry.get("group") or {}).values():
