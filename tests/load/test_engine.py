@@ -69,6 +69,8 @@ def test_open_model_shows_a_stalled_server_at_p99(target) -> None:
     assert result.latency_ms(50) < 1000
     assert result.latency_ms(99) >= 1500
     assert result.histogram.get_max_value() / 1000 >= 1800
+    # 20 connections cannot hold 2 s x 200/s: the rest waited for a free connection.
+    assert result.waited_for_connection > 0
 
 
 def test_closed_model_hides_the_stall_that_the_open_model_shows(target) -> None:

@@ -78,6 +78,12 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
     totals.add_row("errors", f"{result.error_count:,}  ({result.error_rate:.3%})")
     if result.dropped:
         totals.add_row("not sent", f"{result.dropped:,}  (no free connection in time)")
+    if result.waited_for_connection:
+        totals.add_row(
+            "waited",
+            f"{result.waited_for_connection:,}  (every connection busy when due: raise -c, "
+            "unless the server stalled)",
+        )
     if result.unfinished:
         totals.add_row("unfinished", f"{result.unfinished:,}  (still in flight at the end)")
     if result.lost_workers:

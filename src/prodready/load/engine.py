@@ -242,6 +242,7 @@ class LoadRun:
         result.worker_responses = [final.responses for final in finals]
         result.dropped = sum(final.dropped for final in finals)
         result.unfinished = sum(final.unfinished for final in finals)
+        result.waited_for_connection = sum(final.waited for final in finals)
         sending_s = [final.wall_s for final in finals]
         planned = self.config.planned_duration_s
         # Requests were sent for the planned duration unless the run ended sooner.

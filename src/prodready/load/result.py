@@ -106,6 +106,8 @@ class LoadResult:
     transport_errors: dict[str, int] = field(default_factory=dict)
     dropped: int = 0
     unfinished: int = 0
+    # Open model: requests that found every connection busy when due (see -c).
+    waited_for_connection: int = 0
     timeline: list[Interval] = field(default_factory=list)
     generator: Generator = field(default_factory=Generator)
     worker_responses: list[int] = field(default_factory=list)
@@ -167,6 +169,7 @@ class LoadResult:
                 "error_rate": round(self.error_rate, 6),
                 "dropped": self.dropped,
                 "unfinished": self.unfinished,
+                "waited_for_connection": self.waited_for_connection,
                 "interrupted": self.interrupted,
                 "lost_workers": self.lost_workers,
             },

@@ -62,6 +62,7 @@ class WorkerFinal:
     sent: int
     dropped: int
     unfinished: int
+    waited: int
     cpu_s: float
     wall_s: float
 
@@ -117,6 +118,9 @@ class Worker:
         self.sent_reported = 0
         self.responses = 0
         self.next_k = 0
+        # Open model: requests below this index found no free connection when they were due.
+        self.stuck_below_k = 0
+        self.waited = 0
         self.dropped = 0
         self.unfinished = 0
         self.stopped_early = False
@@ -174,6 +178,7 @@ class Worker:
                     sent=self.sent,
                     dropped=self.dropped,
                     unfinished=self.unfinished,
+                    waited=self.waited,
                     cpu_s=_cpu_seconds() - self.cpu_start_s,
                     wall_s=(monotonic_ns() - start_ns) / NS_PER_S,
                 ),
@@ -320,6 +325,8 @@ class Worker:
         elif self.sending and self.next_k < schedule.due_by(now_ns):
             k = self.next_k
             self.next_k = k + 1
+            if k < self.stuck_below_k:
+                self.waited += 1
             conn.send(self.next_request(), schedule.intended_ns(k), now_ns)
             return
         else:
@@ -339,6 +346,8 @@ class Worker:
             k = self.next_k
             self.next_k = k + 1
             conn.send(self.next_request(), schedule.intended_ns(k), now)
+        # Due but every connection busy: these wait for the next free one.
+        self.stuck_below_k = max(self.stuck_below_k, due)
         if due >= schedule.total:
             return
         wait_s = (schedule.intended_ns(due) - now) / NS_PER_S
