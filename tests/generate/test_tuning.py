@@ -3,6 +3,8 @@ streaming routes, migrations."""
 
 from __future__ import annotations
 
+import os
+import runpy
 import subprocess
 import sys
 
@@ -159,3 +161,14 @@ def test_generated_python_is_lint_and_format_clean(tmp_path):
         for command in (["check", "--isolated", conf], ["format", "--isolated", "--check", conf]):
             result = subprocess.run([*ruff, *command], capture_output=True, text=True, check=False)
             assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_worker_count_is_computed_where_the_config_runs(tmp_path, monkeypatch):
+    root = flask_app(tmp_path / "shop")
+    init_project(root, Options(), parse_only("gunicorn"))
+    conf = str(root / "gunicorn.conf.py")
+    monkeypatch.delenv("WEB_CONCURRENCY", raising=False)
+    usable = len(os.sched_getaffinity(0))
+    assert 2 <= runpy.run_path(conf)["workers"] <= max(2, usable + 1)
+    monkeypatch.setenv("WEB_CONCURRENCY", "7")
+    assert runpy.run_path(conf)["workers"] == 7
