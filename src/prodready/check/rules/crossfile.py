@@ -53,7 +53,7 @@ from prodready.check.rules.dockerfile import (
 )
 from prodready.project.files import ENV_EXAMPLE, read_text
 from prodready.project.model import FileKind, ModuleSummary, PoolSetting, Project
-from prodready.project.parsers.commands import unwrap
+from prodready.project.parsers.commands import option_value, unwrap
 from prodready.project.parsers.compose import ComposeFile, ComposeService, PublishedPort
 from prodready.project.parsers.dockerfile import Dockerfile
 from prodready.project.parsers.nginx import Directive
@@ -1106,7 +1106,7 @@ own address should be trusted. (`forwarded_allow_ips` in a gunicorn config file 
 )
 def forwarded_headers_trusted_from_anyone(project: Project) -> Iterable[Hit]:
     for served in production_servers(project):
-        value = _option_value(list(served.server.argv[1:]), "--forwarded-allow-ips")
+        value = option_value(list(served.server.argv[1:]), "--forwarded-allow-ips")
         if value is not None and "*" in value.split(",") and _tcp_reachable(served):
             yield Hit(
                 served.launch.line,
@@ -1128,15 +1128,6 @@ def forwarded_headers_trusted_from_anyone(project: Project) -> Iterable[Hit]:
                 f"{how}: X-Forwarded-* headers are trusted from any client",
                 path=summary.rel,
             )
-
-
-def _option_value(argv: list[str], name: str) -> str | None:
-    for index, word in enumerate(argv):
-        if word == name and index + 1 < len(argv):
-            return argv[index + 1]
-        if word.startswith(name + "="):
-            return word.split("=", 1)[1]
-    return None
 
 
 def _tcp_reachable(served: Served) -> bool:

@@ -23,6 +23,7 @@ from prodready.check.rules.crossfile_facts import (
 )
 from prodready.project.files import read_text
 from prodready.project.model import AppCandidate, Project
+from prodready.project.parsers.commands import option_value
 from prodready.project.parsers.nginx import Directive
 
 KIND = "project"
@@ -100,18 +101,9 @@ def _mismatch(project: Project, served: Served, app: AppCandidate) -> tuple[str,
     if program in ASGI_ONLY and app.interface == "wsgi":
         return *at, f"{what}, but {ASGI_ONLY[program]} speaks ASGI only"
     if program == "granian":
-        interface = _option(list(served.server.argv[1:]), "--interface") or "rsgi"
+        interface = option_value(list(served.server.argv[1:]), "--interface") or "rsgi"
         if interface != app.interface:
             return *at, f"{what}, but granian runs with --interface {interface}"
-    return None
-
-
-def _option(argv: list[str], name: str) -> str | None:
-    for index, word in enumerate(argv):
-        if word == name and index + 1 < len(argv):
-            return argv[index + 1]
-        if word.startswith(name + "="):
-            return word.split("=", 1)[1]
     return None
 
 

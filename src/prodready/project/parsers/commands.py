@@ -138,7 +138,7 @@ def judge(argv: list[str]) -> ServerCommand | None:
     dev = None
     if program == "flask" and "run" in rest:
         dev = "`flask run` starts Werkzeug's development server"
-        target = _option(rest, "--app", "-A") or target
+        target = option_value(rest, "--app", "-A") or target
     elif program == "fastapi" and rest[:1] == ["dev"]:
         dev = "`fastapi dev` is the auto-reloading development server"
     elif program in ("uvicorn", "gunicorn", "hypercorn", "granian") and (
@@ -166,7 +166,8 @@ def _manage(argv: list[str], rest: list[str]) -> ServerCommand | None:
     )
 
 
-def _option(rest: list[str], *names: str) -> str | None:
+def option_value(rest: list[str], *names: str) -> str | None:
+    """The value of the first of `names` in an argv: `--name value` or `--name=value`."""
     for index, word in enumerate(rest):
         for name in names:
             if word == name and index + 1 < len(rest):
@@ -177,11 +178,11 @@ def _option(rest: list[str], *names: str) -> str | None:
 
 
 def _bind(program: str, rest: list[str]) -> tuple[str | None, int | None]:
-    bind = _option(rest, "-b", "--bind")
+    bind = option_value(rest, "-b", "--bind")
     if bind:
         return _split_addr(bind)
-    host = _option(rest, "--host", "-h")
-    port = _option(rest, "--port", "-p")
+    host = option_value(rest, "--host", "-h")
+    port = option_value(rest, "--port", "-p")
     return host, _port(port)
 
 
