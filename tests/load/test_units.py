@@ -12,6 +12,7 @@ from prodready.load.config import (
     RequestSpec,
     build_config,
     parse_duration,
+    parse_header,
     parse_rate,
     parse_target,
 )
@@ -148,3 +149,12 @@ def test_no_response_fails_latency_objectives() -> None:
 def test_bad_slo_expressions_are_rejected(text: str) -> None:
     with pytest.raises(UsageError):
         parse_slo(text)
+
+
+def test_non_ascii_paths_are_percent_encoded_and_headers_must_be_latin_1() -> None:
+    target, path = parse_target("http://127.0.0.1:8000/café?q=ü")
+    wire = RequestSpec(path=path).encode(target)
+    assert wire.startswith(b"GET /caf%C3%A9?q=%C3%BC HTTP/1.1\r\n")
+    assert RequestSpec(path="/a%20b").encode(target).startswith(b"GET /a%20b ")
+    with pytest.raises(UsageError):
+        parse_header("X-Name: 日本")

@@ -10,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from prodready.errors import InputError, UsageError
 
@@ -62,7 +62,9 @@ class RequestSpec:
     def encode(self, target: Target) -> bytes:
         """The exact bytes sent on the wire, built once before the run (HTTP/1.1, keep-alive)."""
         names = {name.lower() for name, _ in self.headers}
-        lines = [f"{self.method} {self.path} HTTP/1.1"]
+        # Non-ASCII in the path is percent-encoded; what is already encoded stays as it is.
+        path = quote(self.path, safe="/?&=%:@!$'()*+,;~#[]")
+        lines = [f"{self.method} {path} HTTP/1.1"]
         if "host" not in names:
             lines.append(f"Host: {target.host_header}")
         if "user-agent" not in names:
@@ -173,6 +175,13 @@ def parse_header(text: str) -> tuple[str, str]:
     name = name.strip()
     if not sep or not _TOKEN.match(name) or "\r" in value or "\n" in value:
         raise UsageError(f"bad header {text!r}", "use -H 'Name: value'")
+    try:
+        value.encode("latin-1")
+    except UnicodeEncodeError:
+        raise UsageError(
+            f"bad header {text!r}: HTTP/1.1 header values are Latin-1",
+            "percent-encode or base64 the value",
+        ) from None
     return name, value.strip()
 
 
