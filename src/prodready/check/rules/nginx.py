@@ -70,6 +70,8 @@ class ProjectNginx:
     """id() of each file's top-level directive -> the file's rel (to resolve its includes)."""
     snippets: dict[str, list[Directive]] = field(default_factory=dict)
     """rel of an included file -> its top-level directives, parsed on first use."""
+    targets: dict[tuple[str, str], str | None] = field(default_factory=dict)
+    """(including file, include argument) -> the project file it names, looked up once."""
 
     def written(self, level: Directive) -> list[Directive]:
         """The directives written in `level`'s block, each resolvable `include` replaced by
@@ -90,11 +92,18 @@ class ProjectNginx:
         return result
 
     def _include_target(self, include: Directive) -> str | None:
-        """The project file an include names, found from the including file's folder up."""
-        pattern = include.args[0] if include.args else ""
-        parts = [p for p in pattern.split("/") if p not in ("", ".")]
         owner = self._owner(include)
-        if not parts or ".." in parts or INCLUDE_GLOB.search(pattern) or owner is None:
+        pattern = include.args[0] if include.args else ""
+        if owner is None:
+            return None
+        if (owner, pattern) not in self.targets:
+            self.targets[owner, pattern] = self._find_included(owner, pattern)
+        return self.targets[owner, pattern]
+
+    def _find_included(self, owner: str, pattern: str) -> str | None:
+        """The project file an include names, found from the including file's folder up."""
+        parts = [p for p in pattern.split("/") if p not in ("", ".")]
+        if not parts or ".." in parts or INCLUDE_GLOB.search(pattern):
             return None
         root = self.project.root.resolve()
         folder = posixpath.dirname(owner)
