@@ -191,3 +191,18 @@ def test_pr301_url_under_a_secret_name_is_judged_as_a_url(tmp_path: Path) -> Non
       BROKER_PASSWORD_URL: amqp://app:guest@rabbit:5672/
 """
     assert lines_reported(tmp_path, "PR301", compose) == [7]
+
+
+def test_pr304_swarm_stack_restarts_by_default(tmp_path: Path) -> None:
+    compose = """services:
+  web:
+    image: registry.example.com/web:1.4.2
+    deploy:
+      replicas: 3
+      update_config: {parallelism: 1, order: start-first}
+  worker:
+    image: registry.example.com/web:1.4.2
+    deploy:
+      resources: {limits: {memory: 512M}}
+"""
+    assert lines_reported(tmp_path, "PR304", compose) == [7]

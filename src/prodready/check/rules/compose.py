@@ -295,6 +295,9 @@ def database_port_published(ctx: FileContext) -> Iterable[Hit]:
 
 # --- PR304 ------------------------------------------------------------------------------------
 
+SWARM_ONLY_KEYS = frozenset({"mode", "placement", "update_config", "rollback_config"})
+"""deploy: keys only `docker stack deploy` reads: the file describes a Swarm stack."""
+
 
 @rule(
     "PR304",
@@ -306,6 +309,7 @@ def database_port_published(ctx: FileContext) -> Iterable[Hit]:
 Compose's default restart policy is "no": after a crash, an out-of-memory kill or a host
 reboot (kernel update, provider maintenance) the service stays down until someone notices.
 `restart: unless-stopped` brings it back, including after the Docker daemon restarts.
+A Swarm stack (deploy: placement, update_config ...) restarts on any exit by default.
 """,
     fix="Add `restart: unless-stopped` (or deploy.restart_policy in Swarm).",
     bad="web:\n  build: .",
@@ -316,6 +320,9 @@ def no_restart_policy(ctx: FileContext) -> Iterable[Hit]:
     for service in services:
         if "restart" in service.data or nested(service.data, "deploy", "restart_policy"):
             continue
+        deploy = service.data.get("deploy")
+        if isinstance(deploy, dict) and SWARM_ONLY_KEYS & set(deploy):
+            continue  # a Swarm stack: its default restart_policy is `any`
         if one_shot(service, services):
             continue
         yield Hit(
