@@ -289,3 +289,19 @@ def test_unreachable_http_dependency_fails() -> None:
     report = registry.ready()
     assert report.status == "fail"
     assert "refused" in report.checks["api"][1].output.lower()
+
+
+def test_drain_file_turns_every_worker_unready(serve, tmp_path: Path) -> None:
+    drain_file = tmp_path / "drain"
+    server = serve(
+        "gunicorn", "flask_app:app", env={"PRODREADY_DRAIN_FILE": str(drain_file)},
+        extra_args=["-w", "2"],
+    )  # fmt: skip
+    assert {server.get("/health/ready").status_code for _ in range(6)} == {200}
+    drain_file.touch()
+    answers = [server.get("/health/ready") for _ in range(6)]
+    assert {answer.status_code for answer in answers} == {503}
+    assert "draining" in answers[0].json()["checks"]["process:draining"][0]["output"]
+    assert server.get("/health/live").status_code == 200
+    drain_file.unlink()
+    assert server.get("/health/ready").status_code == 200

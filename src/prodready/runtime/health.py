@@ -10,12 +10,15 @@ of probes reaches a dependency at most once per TTL and a hanging dependency cos
 never a hanging probe. Async checks run on a private event loop in that thread.
 
 `begin_draining()` turns readiness to 503 for the rest of the process's life; SIGTERM calls it
-in Gunicorn and uvicorn workers (see `install_drain_on_sigterm`).
+in Gunicorn and uvicorn workers (see `install_drain_on_sigterm`). To drain every worker at once
+(before stopping them), a supervisor sets PRODREADY_DRAIN_FILE in their environment and creates
+that file; readiness is 503 while it exists.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import signal
 import sys
 import threading
@@ -30,6 +33,8 @@ from typing import Any, Literal
 Status = Literal["pass", "warn", "fail"]
 CONTENT_TYPE = "application/health+json"
 
+DRAIN_FILE_ENV = "PRODREADY_DRAIN_FILE"
+
 _draining = threading.Event()
 
 
@@ -43,7 +48,12 @@ def begin_draining() -> None:
 
 
 def is_draining() -> bool:
-    return _draining.is_set()
+    """True after `begin_draining()` in this process, or while the file named by
+    PRODREADY_DRAIN_FILE exists (how a supervisor drains every worker at once)."""
+    if _draining.is_set():
+        return True
+    drain_file = os.environ.get(DRAIN_FILE_ENV)
+    return bool(drain_file) and os.path.exists(drain_file)
 
 
 def install_drain_on_sigterm() -> None:
