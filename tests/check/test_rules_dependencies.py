@@ -58,3 +58,26 @@ def test_pr801_direct_references_pinned_by_commit_tag_or_file(
 ) -> None:
     (tmp_path / "requirements.txt").write_text(f"{spec}\n")
     assert bool(findings_for(tmp_path, "PR801")) is reported
+
+
+@pytest.mark.parametrize(
+    ("requirements", "reported"),
+    [
+        ("django==5.1.4\nchannels[daphne]==4.2.0\n", False),
+        ("fastapi[standard]==0.115.6\n", False),
+        ("django==5.1.4\nchannels==4.2.0\n", True),
+        ("django==5.1.4\ndjango-storages[s3]==1.14.4\n", True),
+    ],
+)
+def test_pr803_a_server_installed_through_an_extra(
+    tmp_path: Path, requirements: str, reported: bool
+) -> None:
+    (tmp_path / "requirements.txt").write_text(requirements)
+    (tmp_path / "manage.py").write_text("import django\n")
+    (tmp_path / "app.py").write_text(
+        "from fastapi import FastAPI\n\napp = FastAPI()\n"
+        if "fastapi" in requirements
+        else "from django.core.wsgi import get_wsgi_application\n\n"
+        "application = get_wsgi_application()\n"
+    )
+    assert bool(findings_for(tmp_path, "PR803")) is reported

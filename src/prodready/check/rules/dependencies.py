@@ -153,8 +153,13 @@ PRODUCTION_SERVERS = frozenset(
         "meinheld",
     }
 )
-BUNDLES_SERVER = re.compile(r"^(fastapi|litestar)\s*\[[^\]]*\b(standard|full)\b", re.IGNORECASE)
-"""fastapi[standard] and litestar[standard] install uvicorn."""
+BUNDLES_SERVER = re.compile(
+    r"^(fastapi|litestar)\s*\[[^\]]*\b(standard|full)\b"
+    r"|^[\w.-]+\s*\[[^\]]*\b(daphne|uvicorn|gunicorn|granian|hypercorn)\b",
+    re.IGNORECASE,
+)
+"""fastapi[standard] and litestar[standard] install uvicorn; an extra named after a server
+installs it (channels[daphne])."""
 INSTALL_IN_IMAGE = re.compile(
     r"\b(pip3?|uv pip|uv add|poetry add|pipx)\b[^&;|]*\b("
     + "|".join(sorted(PRODUCTION_SERVERS))
