@@ -324,3 +324,19 @@ def test_socket_activated_service_may_use_a_low_port(tmp_path: Path) -> None:
     assert places(write(tmp_path / "plain", files), "PR922") == [("deploy/web.service", 3)]
     files["deploy/web.socket"] = "[Socket]\nListenStream=80\n"
     assert places(write(tmp_path / "activated", files), "PR922") == []
+
+
+@pytest.mark.parametrize(("probe", "reported"), [("/health/ready", False), ("/healthz", True)])
+def test_healthcheck_knows_the_runtime_kits_routes(
+    tmp_path: Path, probe: str, reported: bool
+) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK
+            + "\nfrom prodready.runtime import Production\n\nprod = Production(app)\n",
+            "Dockerfile": f"FROM python:3.12\nHEALTHCHECK CMD curl -f http://localhost:8000{probe}\n"
+            'CMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n',
+        },
+    )
+    assert bool(places(tmp_path, "PR903")) is reported

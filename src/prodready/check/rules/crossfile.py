@@ -227,8 +227,10 @@ LOCAL_URL = re.compile(
     r"(?P<path>/[^\s'\"\\)]*)?"
 )
 HEALTH_LIBRARIES = frozenset(
-    {"prodready", "health_check", "healthcheck", "flask_healthz", "fastapi_health", "django_health"}
+    {"health_check", "healthcheck", "flask_healthz", "fastapi_health", "django_health"}
 )
+RUNTIME_KIT_ROUTES = frozenset({"/health", "/health/live", "/health/ready", "/metrics"})
+"""Served by prodready.runtime's Production(app) in any app that imports it (default paths)."""
 ROUTE_PARAM = re.compile(r"<[^>]+>|\{[^}]+\}")
 BUILTIN_ROUTES = {
     "fastapi": ("/docs", "/redoc", "/openapi.json", "/docs/oauth2-redirect"),
@@ -258,6 +260,8 @@ def healthcheck_route_missing(project: Project) -> Iterable[Hit]:
     for rel, line, text in _healthchecks(project):
         for match in LOCAL_URL.finditer(text):
             path = (match["path"] or "/").split("?", 1)[0]
+            if _uses_runtime_kit(project) and path.rstrip("/") in RUNTIME_KIT_ROUTES:
+                continue
             if not _routed(project, path) and not _mentioned_in_code(project, path):
                 yield Hit(
                     line,
@@ -265,6 +269,10 @@ def healthcheck_route_missing(project: Project) -> Iterable[Hit]:
                     f"(routes: {_route_list(project)})",
                     path=rel,
                 )
+
+
+def _uses_runtime_kit(project: Project) -> bool:
+    return any("prodready" in summary.imports for summary in project.modules.values())
 
 
 def _routes_known(project: Project) -> bool:
