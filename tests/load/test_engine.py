@@ -322,3 +322,24 @@ def test_scenario_results_are_kept_per_request(target, tmp_path) -> None:
     assert (broken.label, broken.responses, broken.http_errors) == ("broken", 100, 100)
     assert home.responses + broken.responses == result.responses
     assert result.to_dict()["by_request"][1]["latency_ms"]["p99"] > 0
+
+
+@pytest.mark.parametrize("method", ["dispatch", "on_response"])
+def test_a_worker_that_fails_is_reported_in_one_line_not_a_traceback(
+    target, monkeypatch, capfd, method: str
+) -> None:
+    # dispatch runs inside the worker's main coroutine, on_response inside an asyncio callback.
+    from prodready.load import worker
+
+    def broken(*args: object) -> None:
+        raise RuntimeError("simulated bug")
+
+    url = target()
+    monkeypatch.setattr(worker.Worker, method, broken)  # the forked workers inherit it
+    started = time.monotonic()
+    result = run(url + "/", rate=50, duration=1, connections=2, workers=2)
+
+    assert time.monotonic() - started < 8
+    assert result.lost_workers == 2
+    assert result.worker_errors == ["RuntimeError: simulated bug"] * 2
+    assert "Traceback" not in capfd.readouterr().err

@@ -87,7 +87,8 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
     if result.unfinished:
         totals.add_row("unfinished", f"{result.unfinished:,}  (still in flight at the end)")
     if result.lost_workers:
-        totals.add_row("lost workers", f"{result.lost_workers}  (their last interval is missing)")
+        why = "; ".join(result.worker_errors) or "their last interval is missing"
+        totals.add_row("lost workers", f"{result.lost_workers}  ({why})")
     parts.append(totals)
 
     if result.responses:

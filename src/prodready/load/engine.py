@@ -126,12 +126,14 @@ class LoadRun:
             for pipe in wait([pipes[i] for i in waiting], timeout=POLL_S):
                 index = next(i for i, p in pipes.items() if p is pipe)
                 try:
-                    pipe.recv()
+                    kind, _, detail = pipe.recv()
                 except EOFError:
+                    kind, detail = "error", "exited"
+                if kind == "error":
                     raise ToolError(
-                        f"load worker {index} exited before starting",
+                        f"load worker {index} failed before starting: {detail}",
                         "run again; if it persists, try --workers 1",
-                    ) from None
+                    )
                 waiting.discard(index)
         if waiting:
             raise ToolError("load workers did not start in time", "the machine may be overloaded")
@@ -174,6 +176,10 @@ class LoadRun:
                 elif kind == "final":
                     self.finals[index] = payload
                     pending.discard(index)
+                elif kind == "error":
+                    pending.discard(index)
+                    self.result.lost_workers += 1
+                    self.result.worker_errors.append(payload)
             self.close_ticks(pending)
 
     # merging

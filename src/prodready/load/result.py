@@ -114,6 +114,7 @@ class LoadResult:
     by_request: list[RequestStats] = field(default_factory=list)
     interrupted: bool = False
     lost_workers: int = 0
+    worker_errors: list[str] = field(default_factory=list)
 
     @property
     def responses(self) -> int:
@@ -172,6 +173,7 @@ class LoadResult:
                 "waited_for_connection": self.waited_for_connection,
                 "interrupted": self.interrupted,
                 "lost_workers": self.lost_workers,
+                "worker_errors": self.worker_errors,
             },
             "latency_ms": latency_summary_ms(self.histogram),
             "errors_by_kind": self.errors,

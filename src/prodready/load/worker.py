@@ -8,6 +8,7 @@ answers with one `("tick", index, WorkerInterval)` per report interval and a las
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import resource
 import signal
@@ -16,6 +17,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection as Pipe
 from time import monotonic_ns
+from typing import Any
 
 import uvloop
 
@@ -90,12 +92,17 @@ def weighted_cycle(requests: list[bytes], weights: list[int]) -> Iterator[bytes]
     return itertools.cycle(order)
 
 
+class WorkerFailure(Exception):
+    """An unexpected error inside the worker's event loop, in one line."""
+
+
 class Worker:
     def __init__(self, config: LoadConfig, share: WorkerShare, pipe: Pipe) -> None:
         self.config = config
         self.share = share
         self.pipe = pipe
         self.loop = asyncio.get_event_loop()
+        self.loop.set_exception_handler(self.on_loop_error)
         # Latencies and statuses are kept per kind of request, for the per-request report.
         kinds = range(len(config.requests))
         self.recorders = [LatencyRecorder() for _ in kinds]
@@ -135,6 +142,13 @@ class Worker:
         self.lag_max_ns = 0
         self.finished: asyncio.Future[None] = self.loop.create_future()
         self.closing_handle: asyncio.TimerHandle | None = None
+
+    def on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+        """A callback raised (a bug): end the run and report it instead of printing a trace."""
+        error = context.get("exception")
+        message = f"{type(error).__name__}: {error}" if error else str(context.get("message"))
+        if not self.finished.done():
+            self.finished.set_exception(WorkerFailure(message))
 
     # lifecycle
 
@@ -447,7 +461,13 @@ def worker_main(config: LoadConfig, share: WorkerShare, pipe: Pipe) -> None:
         if message[0] == "go":
             loop.run_until_complete(worker.run(message[1]))
     except (EOFError, BrokenPipeError):
-        pass
+        pass  # the parent is gone
+    except Exception as error:  # a bug: tell the parent in one line instead of a traceback
+        message = (
+            str(error) if isinstance(error, WorkerFailure) else f"{type(error).__name__}: {error}"
+        )
+        with contextlib.suppress(OSError):
+            pipe.send(("error", share.index, message))
     finally:
         loop.close()
         pipe.close()
