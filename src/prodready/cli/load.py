@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from prodready.errors import EXIT_FINDINGS, EXIT_OK, UsageError
+from prodready.errors import EXIT_FINDINGS, EXIT_OK, ToolError, UsageError
 
 if TYPE_CHECKING:
     from prodready.load.config import LoadConfig
@@ -168,6 +168,12 @@ def _run_and_report(
     if interrupted:
         sys.stderr.write("interrupted: the result covers the run until Ctrl-C\n")
         raise typer.Exit(EXIT_INTERRUPTED)
+    if result.lost_workers:
+        why = "; ".join(result.worker_errors) or "killed or stuck"
+        raise ToolError(
+            f"{result.lost_workers} load worker(s) lost ({why}); the result is partial",
+            "run again; if it persists, report it with the command line",
+        )
     failed = any(not verdict.passed for verdict in verdicts)
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
 
