@@ -236,3 +236,12 @@ def test_pr409_judges_web_ports(tmp_path: Path, listen: str, reported: bool) -> 
     )
     root = _tree(tmp_path, {"nginx/tls.conf": tls, "nginx/plain.conf": plain})
     assert bool(findings_for(root, "PR409")) is reported
+
+
+def test_unreadable_include_stays_unknown(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An included file too big to read is not parsed (crossplane would read it whole)."""
+    monkeypatch.setattr("prodready.project.files.MAX_BYTES", 200)
+    site = "server {\n    listen 443 ssl;\n    include snippets/headers.conf;\n}\n"
+    headers = SECURITY_SNIPPET + "# padding\n" * 30
+    root = _tree(tmp_path, {"nginx/site.conf": site, "nginx/snippets/headers.conf": headers})
+    assert [f.line for f in findings_for(root, "PR404")] == [1]

@@ -68,8 +68,9 @@ class ProjectNginx:
     pooled_upstreams: set[str]
     owners: dict[int, str]
     """id() of each file's top-level directive -> the file's rel (to resolve its includes)."""
-    snippets: dict[str, list[Directive]] = field(default_factory=dict)
-    """rel of an included file -> its top-level directives, parsed on first use."""
+    snippets: dict[str, list[Directive] | None] = field(default_factory=dict)
+    """rel of an included file -> its top-level directives (parsed on first use), or None
+    when it cannot be read (too big, binary, unreadable): the include stays an unknown."""
     targets: dict[tuple[str, str], str | None] = field(default_factory=dict)
     """(including file, include argument) -> the project file it names, looked up once."""
 
@@ -84,10 +85,11 @@ class ProjectNginx:
         result: list[Directive] = []
         for item in items:
             rel = self._include_target(item) if item.name == "include" and depth else None
-            if rel is None or rel in seen:
+            snippet = self._snippet(rel) if rel is not None and rel not in seen else None
+            if snippet is None:
                 result.append(item)
                 continue
-            for inner in self._expand(level, self._snippet(rel), depth - 1, (*seen, rel)):
+            for inner in self._expand(level, snippet, depth - 1, (*seen, rel)):
                 result.append(Directive(inner.name, inner.args, item.line, inner.block, level))
         return result
 
@@ -123,12 +125,15 @@ class ProjectNginx:
             top = top.parent
         return self.owners.get(id(top))
 
-    def _snippet(self, rel: str) -> list[Directive]:
+    def _snippet(self, rel: str) -> list[Directive] | None:
         if rel not in self.snippets:
             conf = next((c for c in self.project.nginx_confs if c.rel == rel), None)
             if conf is None:
-                text, _ = read_text(self.project.root / rel, rel)
-                conf = nginx_parser.parse(self.project.root / rel, rel, text or "")
+                text, problem = read_text(self.project.root / rel, rel)
+                if text is None or problem is not None:
+                    self.snippets[rel] = None
+                    return None
+                conf = nginx_parser.parse(self.project.root / rel, rel, text)
                 for directive in conf.directives:
                     self.owners[id(directive)] = rel
             self.snippets[rel] = conf.directives
