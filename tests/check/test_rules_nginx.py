@@ -245,3 +245,12 @@ def test_unreadable_include_stays_unknown(tmp_path: Path, monkeypatch: pytest.Mo
     headers = SECURITY_SNIPPET + "# padding\n" * 30
     root = _tree(tmp_path, {"nginx/site.conf": site, "nginx/snippets/headers.conf": headers})
     assert [f.line for f in findings_for(root, "PR404")] == [1]
+
+
+def test_catch_all_tls_server_that_closes_sends_no_header(tmp_path: Path) -> None:
+    site = (
+        "server {\n    listen 443 ssl default_server;\n    ssl_certificate /etc/ssl/x.pem;\n"
+        "    return 444;\n}\n"
+        "server {\n    listen 443 ssl;\n    server_name a.example;\n    return 301 /x;\n}\n"
+    )
+    assert [f.line for f in findings_for(_tree(tmp_path, {"nginx/a.conf": site}), "PR404")] == [6]

@@ -510,7 +510,7 @@ error responses.
 def nginx_hsts(ctx: FileContext) -> Iterator[Hit]:
     conf: NginxConf = ctx.parsed
     for server in _blocks(conf, "server"):
-        if not _is_tls_server(server) or _rejects_every_handshake(server):
+        if not _is_tls_server(server) or _never_answers(server):
             continue
         headers = _array_in_force(server, "add_header", ctx.project)
         hsts = [h for h in headers if h.args and h.args[0].lower() == HSTS_HEADER]
@@ -528,11 +528,15 @@ def nginx_hsts(ctx: FileContext) -> Iterator[Hit]:
             )
 
 
-def _rejects_every_handshake(server: Directive) -> bool:
+def _never_answers(server: Directive) -> bool:
     """`ssl_reject_handshake on;` (a default server refusing unknown names): no TLS session is
-    ever made, so no response, and no header, is ever sent."""
+    ever made, so no response, and no header, is ever sent. `return 444;` at server level
+    (the older catch-all idiom) closes every connection without a response."""
     reject = server.child("ssl_reject_handshake")
-    return bool(reject and reject.args[:1] == ["on"])
+    if reject and reject.args[:1] == ["on"]:
+        return True
+    answer = server.child("return")
+    return answer is not None and answer.args[:1] == ["444"]
 
 
 def _missing_hsts(ctx: FileContext, server: Directive, inherited: list[Directive]) -> Hit:
