@@ -254,3 +254,11 @@ def test_catch_all_tls_server_that_closes_sends_no_header(tmp_path: Path) -> Non
         "server {\n    listen 443 ssl;\n    server_name a.example;\n    return 301 /x;\n}\n"
     )
     assert [f.line for f in findings_for(_tree(tmp_path, {"nginx/a.conf": site}), "PR404")] == [6]
+
+
+def test_server_that_closes_every_connection_needs_no_server_tokens(tmp_path: Path) -> None:
+    site = (
+        "server {\n    listen 80 default_server;\n    return 444;\n}\n"
+        "server {\n    listen 80;\n    server_name a.example;\n    root /srv/a;\n}\n"
+    )
+    assert [f.line for f in findings_for(_tree(tmp_path, {"nginx/a.conf": site}), "PR401")] == [5]

@@ -305,7 +305,7 @@ def nginx_server_tokens(ctx: FileContext) -> Iterator[Hit]:
         unset = [
             s
             for s in http.children("server")
-            if _effective(s, "server_tokens", ctx.project) is None
+            if _effective(s, "server_tokens", ctx.project) is None and not _never_answers(s)
         ]
         if _child(http, "server_tokens", ctx.project) is None and (
             unset or not http.children("server")
@@ -313,7 +313,9 @@ def nginx_server_tokens(ctx: FileContext) -> Iterator[Hit]:
             yield _missing_tokens_hit(ctx, http, "http block")
     if not https:
         for server in _blocks(conf, "server"):
-            if _effective(server, "server_tokens", ctx.project) is None:
+            if _effective(server, "server_tokens", ctx.project) is None and not _never_answers(
+                server
+            ):
                 yield _missing_tokens_hit(ctx, server, "server block")
 
 
