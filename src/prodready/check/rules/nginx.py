@@ -313,10 +313,9 @@ def nginx_server_tokens(ctx: FileContext) -> Iterator[Hit]:
             yield _missing_tokens_hit(ctx, http, "http block")
     if not https:
         for server in _blocks(conf, "server"):
-            if _effective(server, "server_tokens", ctx.project) is None and not _never_answers(
-                server
-            ):
-                yield _missing_tokens_hit(ctx, server, "server block")
+            if _never_answers(server) or _effective(server, "server_tokens", ctx.project):
+                continue
+            yield _missing_tokens_hit(ctx, server, "server block")
 
 
 def _missing_tokens_hit(ctx: FileContext, block: Directive, what: str) -> Hit:
