@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -138,3 +140,27 @@ def test_a_granian_plan_has_only_what_granian_can_do() -> None:
     assert plan["workers"] == 2, "one per CPU: Granian's I/O is outside the GIL"
     with pytest.raises(UsageError, match=r"gunicorn\.conf\.py"):
         plan.to_gunicorn_conf()
+
+
+def test_state_dirs_of_servers_no_longer_running_are_swept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from prodready.serve.runtimedir import sweep_stale_state_dirs
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    dead = tmp_path / f"prodready-{_exited_pid()}"
+    live = tmp_path / f"prodready-{os.getpid()}"
+    named = tmp_path / "prodready-app-app"
+    for directory in (dead, live, named):
+        (directory / "metrics").mkdir(parents=True)
+
+    sweep_stale_state_dirs()
+
+    assert not dead.exists()
+    assert live.exists() and named.exists()
+
+
+def _exited_pid() -> int:
+    process = subprocess.Popen(["true"])
+    process.wait()
+    return process.pid

@@ -15,12 +15,13 @@ from prodready.errors import InputError, ToolError, UserError
 from prodready.serve.granian import granian_argv
 from prodready.serve.gunicorn import gunicorn_argv
 from prodready.serve.plan import ServerPlan
-from prodready.serve.runtimedir import STATE_ENV, TARGET_ENV
+from prodready.serve.runtimedir import STATE_ENV, TARGET_ENV, sweep_stale_state_dirs
 
 
 def run_plan(plan: ServerPlan) -> NoReturn:
     for bind in plan["bind"]:
         ensure_bind_free(bind)
+    sweep_stale_state_dirs()
     plan.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     argv = gunicorn_argv(plan) if plan.server == "gunicorn" else granian_argv(plan)
     os.environ[STATE_ENV] = str(plan.state_dir)

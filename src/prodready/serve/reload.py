@@ -131,7 +131,10 @@ def _replace_workers(pid: int, socket_path: Path) -> ReloadReport:
             "see the server's log for why workers do not boot",
         )
     control.change("worker remove", len(old), applied=lambda: len(control.workers()) <= len(new))
-    stopping = _wait_for(lambda: control.workers() & old, 0, GRACEFUL_TIMEOUT_S + 5, at_most=True)
+    # Gunicorn forgets a worker once told to stop; the process lives on while it drains.
+    stopping = _wait_for(
+        lambda: {p for p in old if _process_running(p)}, 0, GRACEFUL_TIMEOUT_S + 5, at_most=True
+    )
     return ReloadReport(
         pid, "control socket", tuple(sorted(old)), tuple(sorted(new)), tuple(sorted(stopping))
     )
@@ -179,6 +182,15 @@ class _Control:
                 if applied():
                     return
         raise ToolError(f"the server at {self.socket_path} did not accept {command!r}")
+
+
+def _process_running(pid: int) -> bool:
+    """True while `pid` exists and is not a zombie waiting for its parent to reap it."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] != "Z"
 
 
 def _wait_for(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import stat
 from pathlib import Path
 
@@ -50,3 +51,22 @@ def ready_dir(state_dir: Path) -> Path:
 
 def metrics_dir(state_dir: Path) -> Path:
     return state_dir / "metrics"
+
+
+def sweep_stale_state_dirs() -> None:
+    """Removes the per-server state dirs (prodready-PID) of servers no longer running: Granian
+    has no exit hook to remove its own, and a master killed with SIGKILL runs none."""
+    for path in runtime_dir().glob("prodready-*"):
+        suffix = path.name.removeprefix("prodready-")
+        if suffix.isdigit() and not _running(int(suffix)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
