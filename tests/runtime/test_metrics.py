@@ -187,3 +187,16 @@ def test_route_label_is_the_template_and_unmatched_paths_share_one(serve) -> Non
     assert any(s.name.startswith("process_") for f in text_string_to_metric_families(text)
                for s in f.samples)  # fmt: skip
     assert samples(text, "http_requests_in_progress") == [({}, 0.0)]
+
+
+@pytest.mark.parametrize(("kind", "target"), [("gunicorn", "django_app:application"),
+                                              ("uvicorn", "django_asgi_app:application"),
+                                              ("gunicorn", "flask_app:app")])  # fmt: skip
+def test_route_templates_in_django_and_flask(serve, kind: str, target: str) -> None:
+    server = serve(kind, target)
+    for i in range(3):
+        assert server.get(f"/items/{i}").status_code == 200
+    server.get("/no/such/page")
+    text = server.get("/metrics").text
+    assert total_requests(text, route="/items/<int:item_id>", status="200") == 3
+    assert total_requests(text, route="<unmatched>", status="404") == 1
