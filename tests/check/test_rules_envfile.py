@@ -26,6 +26,9 @@ from tests.check.helpers import findings_for
         ("PASSWORD_HASHER", False),
         ("TOKEN_TYPE", False),
         ("AWS_ACCESS_KEY_ID", False),
+        ("MYSQL_RANDOM_ROOT_PASSWORD", False),
+        ("MARIADB_ALLOW_EMPTY_ROOT_PASSWORD", False),
+        ("MYSQL_ROOT_PASSWORD", True),
     ],
 )
 def test_is_secret_setting(name: str, secret: bool) -> None:
