@@ -72,7 +72,12 @@ class KitASGIMiddleware:
             answer = None
             if kit.cors is not None and origin is not None and scope["method"] == "OPTIONS":
                 answer = _preflight(kit, scope, origin)
-            if answer is None and content_length and kit.too_large(path, int(content_length)):
+            if (
+                answer is None
+                and content_length
+                and content_length.isdigit()
+                and kit.too_large(path, int(content_length))
+            ):
                 answer = _ERROR_413
             if answer is None and kit.rate_limits is not None:
                 if kit.rate_limits.asynchronous:  # a network storage: await its async client
