@@ -149,3 +149,17 @@ def test_access_lines_follow_the_log_level() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "None"
+
+
+@pytest.mark.parametrize("worker", ["sync", "uvicorn_worker.UvicornWorker"])
+def test_one_access_line_per_request_under_gunicorn(serve, tmp_path: Path, worker: str) -> None:
+    target = "flask_app:app" if worker == "sync" else "fastapi_app:app"
+    server = serve(
+        "gunicorn", target, env=gunicorn_env(tmp_path), extra_args=[*GUNICORN_CONF, "-k", worker]
+    )
+    server.get("/hello", headers={"X-Request-ID": f"once-{worker}"})
+    server.stop()
+    mine = lines_for(server.log_records(), f"once-{worker}")
+    assert [r["event"] for r in mine] == ["request"], mine
+    assert not [r for r in server.log_records() if r.get("logger") in {"gunicorn.access",
+                                                                       "uvicorn.access"}]  # fmt: skip

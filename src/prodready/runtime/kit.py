@@ -65,9 +65,11 @@ class Kit:
             )
         self.access_log: Any = None
         if options.access_log:
-            from prodready.runtime.logs import access_log
+            from prodready.runtime.logs import access_log, silence_server_access_logs
 
             self.access_log = access_log()
+            if self.access_log is not None:
+                silence_server_access_logs()
         self.endpoints: dict[str, Callable[[], EndpointResponse]] = {}
         for path, handler in (
             (options.live_path, self.live),

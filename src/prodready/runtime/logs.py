@@ -218,6 +218,13 @@ def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
             server_logger.propagate = False
 
 
+def silence_server_access_logs() -> None:
+    """The kit writes one access line per request (with route and request ID); the servers'
+    own access lines would repeat it, so they are kept for when the kit's are off."""
+    for name in ("gunicorn.access", "uvicorn.access"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 class AccessLog:
     """Writes the one line per request through structlog processors, applied directly.
 
