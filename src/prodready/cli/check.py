@@ -5,16 +5,18 @@ from __future__ import annotations
 import sys
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from prodready.check import baseline as baseline_module
-from prodready.check import report
-from prodready.check.engine import CheckResult, exit_code, run_check
-from prodready.check.fix import apply_fixes
-from prodready.check.registry import load_rules
 from prodready.errors import UsageError
+
+if TYPE_CHECKING:
+    from prodready.check.engine import CheckResult
+
+# The check engine, its rules and parsers are imported when `check` runs, not when any
+# prodready command starts (every command pays for what is imported here).
 
 
 class OutputFormat(StrEnum):
@@ -59,6 +61,10 @@ def check(
     no_color: bool = typer.Option(False, "--no-color", help="Plain text output."),
 ) -> None:
     """Audit code and deployment files, and the way they fit together."""
+    from prodready.check import baseline as baseline_module
+    from prodready.check.engine import exit_code
+    from prodready.check.fix import apply_fixes
+
     if unsafe_fixes and not fix:
         raise UsageError("--unsafe-fixes needs --fix", "run `prodready check --fix --unsafe-fixes`")
     selected = _parse_select(select)
@@ -82,6 +88,8 @@ def check(
 
 
 def _parse_select(select: str | None) -> set[str] | None:
+    from prodready.check.registry import load_rules
+
     if select is None:
         return None
     ids = {part.strip().upper() for part in select.split(",") if part.strip()}
@@ -96,6 +104,8 @@ def _parse_select(select: str | None) -> set[str] | None:
 def _run(
     directory: Path, baseline: Path | None, select: set[str] | None, stderr: Console, quiet: bool
 ) -> CheckResult:
+    from prodready.check.engine import run_check
+
     if quiet or not stderr.is_terminal:
         return run_check(directory, baseline=baseline, select=select)
     with stderr.status(f"Checking {directory} ...", spinner="dots"):
@@ -103,6 +113,8 @@ def _run(
 
 
 def _emit(result: CheckResult, fmt: OutputFormat, output: Path | None, stdout: Console) -> None:
+    from prodready.check import report
+
     if fmt == OutputFormat.TEXT:
         if output is None:
             report.render_text(result, stdout)

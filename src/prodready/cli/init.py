@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
 from prodready.errors import EXIT_FINDINGS
-from prodready.generate import validate
-from prodready.generate.context import Options
-from prodready.generate.run import InitResult, init_project, parse_only
-from prodready.generate.writer import Status
+
+if TYPE_CHECKING:
+    from prodready.generate.run import InitResult
+
+# The generate package (Jinja2, serve's plan) is imported when `init` runs, not when any
+# prodready command starts.
 
 
 def init(
@@ -42,6 +45,9 @@ def init(
     no_color: bool = typer.Option(False, "--no-color", help="Plain text output."),
 ) -> None:
     """Write production deployment files tuned to the detected app."""
+    from prodready.generate.context import Options
+    from prodready.generate.run import init_project, parse_only
+
     options = Options(
         app=app,
         server_name=server_name,
@@ -56,6 +62,8 @@ def init(
 
 
 def _report(result: InitResult, console: Console, show_diff: bool) -> None:
+    from prodready.generate.writer import Status
+
     ctx = result.context
     console.print(
         f"{ctx.target} ({ctx.app.framework}, {ctx.app.interface.upper()}), Python "
@@ -79,6 +87,9 @@ def _report(result: InitResult, console: Console, show_diff: bool) -> None:
 
 
 def _validate(result: InitResult, directory: Path, console: Console) -> bool:
+    from prodready.generate import validate
+    from prodready.generate.writer import Status
+
     ctx = result.context
     written = {o.rendered.rel for o in result.outcomes if o.status != Status.DIFFERS}
     checks: list[validate.ToolCheck] = []

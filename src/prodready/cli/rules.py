@@ -7,8 +7,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from prodready.check.docs import rules_markdown
-from prodready.check.registry import load_rules
 from prodready.errors import UsageError
 
 
@@ -19,6 +17,9 @@ def rules(
     ),
 ) -> None:
     """List every check rule, or explain one (why, fix, example)."""
+    from prodready.check.docs import rules_markdown
+    from prodready.check.registry import load_rules
+
     registry = load_rules()
     console = Console(highlight=False, soft_wrap=True)
     if markdown:
