@@ -23,9 +23,11 @@ from __future__ import annotations
 import fcntl
 import glob
 import os
-import threading
+from bisect import bisect_left
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -130,8 +132,12 @@ def _locked(directory: Path, exclusive: bool) -> Iterator[None]:
 class HttpMetrics:
     """The HTTP metrics of this process. One instance per process: see `http_metrics()`.
 
-    `observe` caches each label combination's children, so recording a request is two dict
-    lookups and three value updates.
+    `observe` caches, per label combination, the value cells the public API would update
+    (the counter's, the histogram's sum and its buckets), so recording a request is a dict
+    lookup, a bisection and three increments. The public `inc`/`observe` add a
+    validity check and a bucket scan per call for the same three increments; the cells are
+    the same objects, in multiprocess mode too, so the values are exactly those the public
+    API would write.
     """
 
     def __init__(self) -> None:
@@ -150,47 +156,53 @@ class HttpMetrics:
             "HTTP requests being answered.",
             multiprocess_mode="livesum",
         )
-        self._recorders: dict[tuple[str, str, int], tuple[Callable[..., Any], ...]] = {}
+        self._bounds: list[float] = self.duration._upper_bounds
+        self._recorders: dict[tuple[str, str, int], _Recorders] = {}
         self.in_flight = InFlight(self.in_progress)
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
         recorders = self._recorders.get(key)
         if recorders is None:
-            label_method = method if method in KNOWN_METHODS else "OTHER"
-            recorders = (
-                self.requests.labels(label_method, route, str(status)).inc,
-                self.duration.labels(label_method, route).observe,
-            )
-            self._recorders[key] = recorders
-        count, time = recorders
-        count()
-        time(seconds)
+            recorders = self._recorders[key] = self._cells(method, route, status)
+        count, total, buckets = recorders
+        count(1)
+        total(seconds)
+        # Buckets are not cumulative in storage: the first bound >= seconds gets the count.
+        buckets[bisect_left(self._bounds, seconds)](1)
+
+    def _cells(self, method: str, route: str, status: int) -> _Recorders:
+        label_method = method if method in KNOWN_METHODS else "OTHER"
+        counter = self.requests.labels(label_method, route, str(status))
+        histogram = self.duration.labels(label_method, route)
+        return (
+            counter._value.inc,
+            histogram._sum.inc,
+            [bucket.inc for bucket in histogram._buckets],
+        )
+
+
+_Recorders = tuple[Callable[[float], None], Callable[[float], None], list[Callable[[float], None]]]
 
 
 class InFlight:
     """Feeds http_requests_in_progress.
 
-    In one process the gauge reads a counter when scraped (a locked integer per request is
-    five times cheaper than two gauge updates); in multiprocess mode each process's value must
-    be in its file, so the gauge itself is updated.
+    In one process the gauge reads the length of a deque when scraped: appending and popping
+    are atomic, so no lock is taken per request. In multiprocess mode each process's value
+    must be in its file, so the gauge's value cell is updated.
     """
 
     def __init__(self, gauge: Any) -> None:
-        self._count = 0
-        self._lock = threading.Lock()
+        self.enter: Callable[[], Any]
+        self.leave: Callable[[], Any]
         if multiprocess_dir():
-            self.enter, self.leave = gauge.inc, gauge.dec  # type: ignore[method-assign]
+            value = gauge._value
+            self.enter, self.leave = partial(value.inc, 1), partial(value.inc, -1)
         else:
-            gauge.set_function(lambda: self._count)
-
-    def enter(self) -> None:
-        with self._lock:
-            self._count += 1
-
-    def leave(self) -> None:
-        with self._lock:
-            self._count -= 1
+            requests: deque[None] = deque()
+            self.enter, self.leave = partial(requests.append, None), requests.pop
+            gauge.set_function(lambda: len(requests))
 
 
 class NoInFlight:
