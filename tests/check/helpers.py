@@ -13,6 +13,8 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def findings_for(root: Path, rule_id: str | None = None) -> list[Finding]:
     """Findings of one rule (or all) on a tree, with that rule alone enabled when given."""
     result = run_check(root, select={rule_id} if rule_id else None)
+    crashed = [f.message for f in result.findings if "internal error" in f.message]
+    assert not crashed, f"a rule crashed: {crashed}"
     return [f for f in result.findings if rule_id is None or f.rule_id == rule_id]
 
 

@@ -98,3 +98,28 @@ def test_bad_option_is_exit_2() -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     result = run_prodready("check", ".", "--select", "PR9999")
     assert result.returncode == 2 and "unknown rule" in result.stderr
+
+
+def test_a_crashing_rule_becomes_one_finding_and_the_check_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dataclasses import replace
+
+    from prodready.check.engine import run_check
+    from prodready.check.registry import RULES, load_rules
+
+    rules = load_rules()
+
+    def explode(_ctx: object) -> list[object]:
+        raise KeyError("boom")
+
+    monkeypatch.setitem(RULES, "PR101", replace(rules["PR101"], func=explode))
+    monkeypatch.setitem(RULES, "PR901", replace(rules["PR901"], func=explode))
+    (tmp_path / "app.py").write_text(UTCNOW)
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCMD python app.py\n")
+    findings = run_check(tmp_path).findings
+    crashed = sorted(
+        (f.path, f.message.split()[1]) for f in findings if "internal error" in f.message
+    )
+    assert crashed == [(".", "PR901"), ("app.py", "PR101")]
+    assert any(f.rule_id == "PR204" for f in findings), "other rules still ran"

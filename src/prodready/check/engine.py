@@ -92,7 +92,7 @@ def _python_rules(
     for rule in rules:
         if dev and not rule.dev_files:
             continue
-        found.extend(_finding(rule, rel, hit) for hit in rule.func(ctx))
+        found.extend(_run_rule(rule, ctx, rel))
     return found
 
 
@@ -129,7 +129,7 @@ def _file_rules(project: Project, rules: dict[str, Rule], enabled: frozenset[str
                 continue
             if ctx.parsed is None and source.kind in PARSED_BY_KIND:
                 continue
-            found.extend(_finding(rule, source.rel, hit) for hit in rule.func(ctx))
+            found.extend(_run_rule(rule, ctx, source.rel))
     return found
 
 
@@ -139,11 +139,37 @@ def _project_rules(
     found: list[Finding] = []
     for rule in rules.values():
         if rule.kind == "project" and rule.id in enabled:
-            for hit in rule.func(project):
-                if hit.path is None:
-                    raise ValueError(f"cross-file rule {rule.id} must give a path")
-                found.append(_finding(rule, hit.path, hit))
+            found.extend(_run_rule(rule, project, None))
     return found
+
+
+def _run_rule(rule: Rule, ctx: object, path: str | None) -> list[Finding]:
+    """The rule's findings on one file (or, with no path, on the project). A rule that raises is
+    a bug in prodready, not in the user's files: it becomes one PR001 finding naming the rule,
+    and the rest of the check goes on instead of ending in a traceback."""
+    try:
+        hits = list(rule.func(ctx))
+    except Exception as error:  # any rule bug must not end the whole check
+        message = (
+            f"rule {rule.id} stopped with an internal error here "
+            f"({type(error).__name__}: {error}); the rest of the check ran. "
+            "This is a prodready bug: please report it"
+        )
+        return [
+            Finding(
+                PROBLEM_RULE,
+                Severity.WARNING,
+                path or ".",
+                1,
+                1,
+                message[:400],
+                "report the bug; suppress this rule meanwhile",
+                "Rule failed",
+            )
+        ]
+    if path is None and any(hit.path is None for hit in hits):
+        raise ValueError(f"cross-file rule {rule.id} must give a path")
+    return [_finding(rule, hit.path or path or ".", hit) for hit in hits]
 
 
 def _problems(project: Project, rules: dict[str, Rule], enabled: frozenset[str]) -> list[Finding]:
