@@ -197,15 +197,7 @@ def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
     _access_log = None
     if level <= logging.INFO:
         sink = BufferedStdoutLines(sys.stdout.buffer) if as_bytes else _logger_factory(False)()
-        _access_log = AccessLog(
-            [
-                add_request_id,
-                structlog.stdlib.add_log_level,
-                Timestamp(),
-                _renderer(json, as_bytes),
-            ],
-            sink.msg,
-        )
+        _access_log = AccessLog(_renderer(json, as_bytes), sink.msg)
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(json_formatter(json))
     root = logging.getLogger()
@@ -226,22 +218,29 @@ def silence_server_access_logs() -> None:
 
 
 class AccessLog:
-    """Writes the one line per request through structlog processors, applied directly.
+    """Writes the one line per request: the fields structlog's processors would add
+    (request_id, level, timestamp, in their order), then the pipeline's renderer.
 
     For this one event, structlog's bound-logger machinery (context copy, method dispatch)
-    costs as much as rendering the line; the processors are the same as for every other
-    line, minus those an access line never needs (contextvars merge, exception formatting).
+    costs as much as rendering the line, and so do the processor calls that only set a field
+    or two; the line is the same as every other line, minus what an access line never needs
+    (contextvars merge, exception formatting).
     """
 
-    def __init__(self, processors: list[Any], write: Callable[[Any], None]) -> None:
-        self._processors = processors
+    def __init__(
+        self, render: Callable[[Any, str, dict[str, Any]], Any], write: Callable[[Any], None]
+    ) -> None:
+        self._timestamp = Timestamp()
+        self._render = render
         self._write = write
 
     def __call__(self, event: str, **event_dict: Any) -> None:
         event_dict["event"] = event
-        for processor in self._processors:
-            event_dict = processor(None, "info", event_dict)
-        self._write(event_dict)
+        request_id = request_id_var.get()
+        if request_id is not None:
+            event_dict.setdefault("request_id", request_id)
+        event_dict["level"] = "info"
+        self._write(self._render(None, "info", self._timestamp(None, "info", event_dict)))
 
 
 def access_log() -> Callable[..., Any] | None:
