@@ -9,9 +9,9 @@ import typer
 COMMAND_MODULES = [
     "prodready.cli.check",
     "prodready.cli.init",
+    "prodready.cli.serve",
     "prodready.cli.load",
     "prodready.cli.rules",
-    "prodready.cli.serve",
 ]
 
 
