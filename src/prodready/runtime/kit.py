@@ -50,6 +50,14 @@ class Kit:
             if options.cors_origins
             else None
         )
+        names = {b"x-request-id"}
+        for part in (self.security, self.cors):
+            if part is not None:
+                names |= part.names
+        self.header_names = frozenset(names)
+        """Every header name `response_headers` can give, in bytes (ASGI)."""
+        self.header_names_str = frozenset(name.decode("latin-1") for name in names)
+        """The same as str (WSGI)."""
         self.body_limits = BodyLimits(options.max_body_size, options.route_body_limits)
         self.rate_limits = None
         if options.rate_limit or options.route_limits or options.global_limit:

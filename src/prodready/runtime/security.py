@@ -61,6 +61,7 @@ class SecurityHeaders:
             (True, True): [*docs, hsts],
         }
 
+        self.names = frozenset(name for headers in self._variants.values() for name, _ in headers)
         self._str_variants = {
             key: [(name.decode("latin-1"), value.decode("latin-1")) for name, value in headers]
             for key, headers in self._variants.items()
@@ -74,10 +75,17 @@ class SecurityHeaders:
         return self._str_variants[https, path in self._relaxed]
 
 
-def add_missing(headers: Headers, extra: Headers) -> None:
-    """Appends each of `extra` whose name the response does not carry yet."""
+def add_missing(headers: Headers, extra: Headers, names: frozenset[bytes]) -> None:
+    """Appends each of `extra` whose name the response does not carry yet.
+
+    `names` holds every name `extra` can have: when the response carries none of them (the
+    usual case), `extra` is appended whole, without a look at each header.
+    """
     present = {name.lower() for name, _ in headers}
-    headers.extend(header for header in extra if header[0] not in present)
+    if present.isdisjoint(names):
+        headers += extra
+    else:
+        headers.extend(header for header in extra if header[0] not in present)
 
 
 class Cors:
@@ -105,6 +113,11 @@ class Cors:
         self._headers = ", ".join(allow_headers).encode()
         self._allowed_headers = frozenset(h.lower() for h in allow_headers)
         self._max_age = str(max_age).encode()
+
+    names = frozenset(
+        {b"access-control-allow-origin", b"access-control-allow-credentials", b"vary"}
+    )
+    """Every header name `response_headers` can give."""
 
     def allows(self, origin: str) -> bool:
         return self.any_origin or origin in self.origins

@@ -126,7 +126,7 @@ class KitASGIMiddleware:
                 headers = message.get("headers")
                 if headers:
                     headers = list(headers)
-                    add_missing(headers, extra)
+                    add_missing(headers, extra, kit.header_names)
                     message["headers"] = headers
                 else:
                     message["headers"] = extra

@@ -97,7 +97,10 @@ class KitWSGIMiddleware:
             else:
                 headers = list(headers)
                 present = {name.lower() for name, _ in headers}
-                headers.extend(h for h in extra if h[0] not in present)
+                if present.isdisjoint(kit.header_names_str):
+                    headers += extra
+                else:
+                    headers.extend(h for h in extra if h[0] not in present)
             outcome.status = int(status[:3])
             outcome.started = True
             return start_response(status, headers, exc_info)
