@@ -248,3 +248,19 @@ def test_many_files_are_scanned_in_parallel_with_same_result(tmp_path: Path) -> 
     for summary in project.modules.values():
         reads.update(summary.env_reads)
     assert reads == {f"VAR_{n}" for n in range(120)}
+
+
+@pytest.mark.parametrize(
+    ("line", "serves"),
+    [
+        ("flask --app app db upgrade", False),
+        ("python -m flask --app app run --port 5000", True),
+        ("fastapi --version", False),
+        ("fastapi run app/main.py", True),
+    ],
+)
+def test_task_subcommands_are_not_servers(line: str, serves: bool) -> None:
+    from prodready.project.parsers.commands import judge, split_shell, unwrap
+
+    judged = [judge(simple) for argv in split_shell(line) for simple in unwrap(argv)]
+    assert any(judged) is serves

@@ -131,7 +131,7 @@ def judge(argv: list[str]) -> ServerCommand | None:
         return None
     if program == "manage.py" or program.endswith("/manage.py") or program == "django-admin":
         return _manage(argv, rest)
-    if program not in SERVERS:
+    if program not in SERVERS or not _serves(program, rest):
         return None
     target = next((a for a in rest if APP_TARGET.match(a)), None)
     host, port = _bind(program, rest)
@@ -146,6 +146,16 @@ def judge(argv: list[str]) -> ServerCommand | None:
     ):
         dev = f"`{program} --reload` watches files and restarts: a development mode"
     return ServerCommand(program, tuple(argv), target, None, dev, host, port)
+
+
+def _serves(program: str, rest: list[str]) -> bool:
+    """CLIs that also run one-off tasks serve only through their serving subcommand:
+    `flask db upgrade` or `fastapi --version` start no server."""
+    if program == "flask":
+        return "run" in rest
+    if program == "fastapi":
+        return bool(rest) and rest[0] in ("dev", "run")
+    return True
 
 
 def _manage(argv: list[str], rest: list[str]) -> ServerCommand | None:
