@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from runtime_support import Server
 
 from prodready.runtime.metrics import metric_files
 
@@ -22,6 +23,19 @@ def samples(text: str, name: str) -> list[tuple[dict[str, str], float]]:
         for sample in family.samples
         if sample.name == name
     ]
+
+
+def scrape_when_idle(server: Server, timeout: float = 5.0) -> str:
+    """/metrics once no request is in flight. The kit records a request when the app returns,
+    and Django's ASGI handler answers the client before it returns (it closes the request in
+    a thread afterwards), so a scrape right after the answer can come first."""
+    deadline = time.monotonic() + timeout
+    while True:
+        text = server.get("/metrics").text
+        idle = all(value == 0 for _, value in samples(text, "http_requests_in_progress"))
+        if idle or time.monotonic() > deadline:
+            return text
+        time.sleep(0.02)
 
 
 def total_requests(text: str, **labels: str) -> float:
@@ -197,6 +211,6 @@ def test_route_templates_in_django_and_flask(serve, kind: str, target: str) -> N
     for i in range(3):
         assert server.get(f"/items/{i}").status_code == 200
     server.get("/no/such/page")
-    text = server.get("/metrics").text
+    text = scrape_when_idle(server)
     assert total_requests(text, route="/items/<int:item_id>", status="200") == 3
     assert total_requests(text, route="<unmatched>", status="404") == 1
