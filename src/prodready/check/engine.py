@@ -15,7 +15,7 @@ from prodready.check.config import CheckConfig, load_config
 from prodready.check.context import FileContext
 from prodready.check.model import Finding, Hit, Rule, Severity
 from prodready.check.pycontext import PyContext
-from prodready.check.registry import load_rules
+from prodready.check.registry import RULES, load_rules
 from prodready.check.suppress import suppressed_by_config, suppressed_inline
 from prodready.project import detect
 from prodready.project.files import is_dev_only, read_text
@@ -77,13 +77,22 @@ def _finding(rule: Rule, path: str, hit: Hit) -> Finding:
     )
 
 
+@functools.cache
+def _python_rule_ids(enabled: frozenset[str]) -> tuple[str, ...]:
+    """Which enabled rules are Python rules: worked out once per worker, not once per module.
+    Ids, not Rule objects, so the registry stays the one source of the rules themselves."""
+    return tuple(
+        r.id for r in load_rules().values() if r.kind == FileKind.PYTHON and r.id in enabled
+    )
+
+
 def _python_rules(
     enabled: frozenset[str], rel: str, source: str, tree: ast.Module | None
 ) -> list[Finding]:
     """Runs in the detection workers. Dev-only modules (tests) get dev_files rules only."""
     if tree is None:
         return []
-    rules = [r for r in load_rules().values() if r.kind == FileKind.PYTHON and r.id in enabled]
+    rules = [RULES[rule_id] for rule_id in _python_rule_ids(enabled)]  # ids loaded the rules
     if not rules:
         return []
     ctx = PyContext.build(rel, source, tree)
@@ -120,7 +129,7 @@ def _file_rules(project: Project, rules: dict[str, Rule], enabled: frozenset[str
         kind_rules = by_kind.get(source.kind)
         if not kind_rules:
             continue
-        text, _ = read_text(source.path, source.rel)
+        text = project.texts.get(source.rel)
         if text is None:
             continue
         ctx = FileContext(project, source, parsed.get(source.rel), text.splitlines())

@@ -62,7 +62,7 @@ def detect(
         raise InputError(f"{root} is not a directory", "give the app's directory, not a file")
     found, problems = files_module.walk(root, exclude)
     project = Project(root=root, files=found, problems=problems)
-    texts = _read_texts(project)
+    texts = project.texts = _read_texts(project)
     _scan_python(project, python_hook)
     _parse_deployment_files(project, texts)
     _dependencies(project, texts)
@@ -224,11 +224,10 @@ def _launches(project: Project) -> None:
                 )
     for source in project.files:
         if source.kind in (FileKind.PROCFILE, FileKind.SCRIPT):
-            _text_launches(project, source)
+            _text_launches(project, source, project.texts.get(source.rel))
 
 
-def _text_launches(project: Project, source: SourceFile) -> None:
-    text, _ = files_module.read_text(source.path, source.rel)
+def _text_launches(project: Project, source: SourceFile, text: str | None) -> None:
     if text is None:
         return
     for number, raw in enumerate(text.splitlines(), start=1):

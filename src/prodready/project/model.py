@@ -208,6 +208,8 @@ class Project:
     dockerignores: dict[str, list[str]] = field(default_factory=dict)
     candidates: list[AppCandidate] = field(default_factory=list)
     """Every app object or factory found, before choosing."""
+    texts: dict[str, str] = field(default_factory=dict)
+    """The text of every readable non-Python file, read once by detect() (rules reuse it)."""
     hook_results: dict[str, Any] = field(default_factory=dict)
     """Per Python file results of detect()'s `python_hook` (check's Python rules)."""
     git_tracked: set[str] | None = None
