@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -128,14 +129,14 @@ def test_buffered_access_lines_keep_order_with_other_lines(tmp_path: Path) -> No
         "from prodready.runtime.logs import access_log, configure_logging\n"
         "configure_logging()\n"
         "write = access_log()\n"
-        "write('request', path='/first')\n"
+        "write('GET', '/first', '/first', 200, 0.001, '127.0.0.1')\n"
         "logging.getLogger('app').warning('between')\n"
-        "write('request', path='/last')\n"
+        "write('GET', '/last', '/last', 200, 0.001, '127.0.0.1')\n"
     )
     with open(tmp_path / "out.log", "wb") as out:
         subprocess.run([sys.executable, "-c", code], stdout=out, check=True)
-    lines = (tmp_path / "out.log").read_text().splitlines()
-    assert [line.split('"')[3] for line in lines] == ["/first", "between", "/last"]
+    records = [json.loads(line) for line in (tmp_path / "out.log").read_text().splitlines()]
+    assert [r.get("path", r["event"]) for r in records] == ["/first", "between", "/last"]
 
 
 def test_access_lines_follow_the_log_level() -> None:

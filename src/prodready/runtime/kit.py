@@ -141,15 +141,7 @@ class Kit:
         if self.metrics is not None:
             self.metrics.observe(method, route, status, seconds)
         if self.access_log is not None:
-            self.access_log(
-                "request",
-                method=method,
-                path=path,
-                route=route,
-                status=status,
-                duration_ms=round(seconds * 1000, 3),
-                client=client,
-            )
+            self.access_log(method, path, route, status, seconds, client)
 
     def live(self) -> EndpointResponse:
         return self._health_response(self.health.live(), with_observations=False)
