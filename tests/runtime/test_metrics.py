@@ -203,6 +203,16 @@ def test_route_label_is_the_template_and_unmatched_paths_share_one(serve) -> Non
     assert samples(text, "http_requests_in_progress") == [({}, 0.0)]
 
 
+def test_route_labels_under_mounts_carry_the_mounts_templates(serve) -> None:
+    server = serve("uvicorn", "fastapi_app:app")
+    for tenant in ("acme", "globex"):
+        assert server.get(f"/tenants/{tenant}/v1/orders/7").json() == {"order": 7}
+    assert server.get("/tenants/acme/v1/nothing").status_code == 404
+    text = server.get("/metrics").text
+    assert total_requests(text, route="/tenants/{tenant}/v1/orders/{order_id}", status="200") == 2
+    assert total_requests(text, route="<unmatched>", status="404") == 1
+
+
 @pytest.mark.parametrize(("kind", "target"), [("gunicorn", "django_app:application"),
                                               ("uvicorn", "django_asgi_app:application"),
                                               ("gunicorn", "flask_app:app")])  # fmt: skip

@@ -57,3 +57,16 @@ async def draining():
 
 
 prod = _configure.install(app)
+
+# Mounted after Production(app): route labels still carry the mounts' templates.
+v1 = FastAPI()
+
+
+@v1.get("/orders/{order_id}")
+async def order(order_id: int):
+    return {"order": order_id}
+
+
+tenants = FastAPI()
+tenants.mount("/v1", v1)
+app.mount("/tenants/{tenant}", tenants)

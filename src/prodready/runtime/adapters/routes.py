@@ -16,9 +16,15 @@ def stored_route(scope_or_environ: MutableMapping[str, Any]) -> str:
     return scope_or_environ.get(ROUTE_KEY) or UNMATCHED_ROUTE
 
 
+MOUNT_KEY = "prodready.mount"
+"""The path templates of the Starlette mounts a request went through, joined."""
+
+
 def starlette_route(scope: MutableMapping[str, Any]) -> str:
     """Starlette's router leaves the matched Route in scope["route"]; its `path` is the
-    template (/items/{item_id}), never the raw path."""
-    route = scope.get("route")
-    path = getattr(route, "path", None)
-    return path or UNMATCHED_ROUTE
+    template (/items/{item_id}), never the raw path. Under a mount, the mounts' templates
+    come first; an app mounted without routes (static files) left its label in ROUTE_KEY."""
+    path = getattr(scope.get("route"), "path", None)
+    if path:
+        return scope.get(MOUNT_KEY, "") + path
+    return scope.get(ROUTE_KEY) or UNMATCHED_ROUTE

@@ -3,13 +3,16 @@
 Wrapping `build_middleware_stack` (rather than `add_middleware`) puts the kit outside
 Starlette's ServerErrorMiddleware, so its 500 responses carry the request ID and headers,
 while `app.add_middleware` keeps working after `Production(app)`.
+
+The stack is built on the first request, so mounts added after `Production(app)` are seen too:
+each mounted app notes its mount's path template in the scope, for the route label.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from prodready.runtime.adapters.routes import starlette_route
+from prodready.runtime.adapters.routes import MOUNT_KEY, ROUTE_KEY, starlette_route
 from prodready.runtime.core.asgi import KitASGIMiddleware
 from prodready.runtime.kit import Kit
 
@@ -18,6 +21,7 @@ def install(app: Any, kit: Kit) -> None:
     build_stack = app.build_middleware_stack
 
     def build_stack_with_kit() -> Any:
+        _note_mount_prefixes(getattr(app, "routes", ()))
         return KitASGIMiddleware(build_stack(), kit, starlette_route)
 
     app.build_middleware_stack = build_stack_with_kit
@@ -29,3 +33,29 @@ def docs_paths(app: Any) -> list[str]:
     """FastAPI's interactive docs pages, which need the relaxed CSP."""
     names = ("docs_url", "redoc_url", "swagger_ui_oauth2_redirect_url")
     return [path for path in (getattr(app, name, None) for name in names) if path]
+
+
+def _note_mount_prefixes(routes: Any) -> None:
+    from starlette.routing import Mount
+
+    for route in routes:
+        if isinstance(route, Mount) and not isinstance(route.app, _MountPrefix):
+            _note_mount_prefixes(route.routes)
+            route.app = _MountPrefix(route.app, route.path, leaf=not route.routes)
+
+
+class _MountPrefix:
+    """Wraps a mounted app: adds the mount's path template (/v1, /users/{user_id}) to the
+    scope, which the router shares with the kit, so /v1/items/3 is labelled /v1/items/{id}.
+    An app without routes (static files) is one route: /static/{path}."""
+
+    def __init__(self, app: Any, prefix: str, leaf: bool) -> None:
+        self.app = app
+        self.prefix = prefix
+        self.leaf = leaf
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        mounts = scope[MOUNT_KEY] = scope.get(MOUNT_KEY, "") + self.prefix
+        if self.leaf:
+            scope[ROUTE_KEY] = mounts + "/{path}"
+        await self.app(scope, receive, send)
