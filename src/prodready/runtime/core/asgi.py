@@ -132,8 +132,10 @@ class KitASGIMiddleware:
                     message["headers"] = extra
             await send(message)
 
-        limit = kit.body_limits.for_path(scope["path"])
-        if limit is not None and content_length is None and scope["method"] not in _NO_BODY:
+        limit = None
+        if content_length is None and scope["method"] not in _NO_BODY:
+            limit = kit.body_limits.for_path(scope["path"])
+        if limit is not None:
             # No Content-Length (chunked): count the body as the app reads it.
             received = 0
             inner_receive = receive

@@ -63,14 +63,15 @@ class KitWSGIMiddleware:
         self, environ: Environ, method: str, path: str, peer: str | None, origin: str | None
     ) -> EndpointResponse | None:
         kit = self.kit
-        preflight = kit.preflight(
-            method,
-            origin,
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
-            environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""),
-        )
-        if preflight is not None:
-            return preflight[0], preflight[1], b""
+        if kit.cors is not None and method == "OPTIONS":
+            preflight = kit.preflight(
+                method,
+                origin,
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_METHOD"),
+                environ.get("HTTP_ACCESS_CONTROL_REQUEST_HEADERS", ""),
+            )
+            if preflight is not None:
+                return preflight[0], preflight[1], b""
         content_length = environ.get("CONTENT_LENGTH")
         if content_length and content_length.isdigit() and kit.too_large(path, int(content_length)):
             return _ERROR_413
@@ -105,9 +106,11 @@ class KitWSGIMiddleware:
             outcome.started = True
             return start_response(status, headers, exc_info)
 
-        limit = kit.body_limits.for_path(environ.get("PATH_INFO") or "/")
-        if limit is not None and not environ.get("CONTENT_LENGTH"):
-            environ["wsgi.input"] = _LimitedInput(environ["wsgi.input"], limit, outcome)
+        if "HTTP_TRANSFER_ENCODING" in environ:
+            # A chunked body has no Content-Length to check up front: count it as it is read.
+            limit = kit.body_limits.for_path(environ.get("PATH_INFO") or "/")
+            if limit is not None:
+                environ["wsgi.input"] = _LimitedInput(environ["wsgi.input"], limit, outcome)
         in_flight = kit.in_flight
         in_flight.enter()
         try:
