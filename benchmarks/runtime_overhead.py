@@ -4,11 +4,12 @@ Hello-world FastAPI apps under uvicorn and Flask apps under Gunicorn (gthread), 
 served the same way (one process), loaded with wrk from loopback, interleaved in rounds (order
 shuffled per round) so a busy neighbour affects every variant alike.
 
-Two throughputs per variant, as medians over the rounds, each relative to the bare app:
+Two throughputs per variant, as medians over the rounds, relative to the bare app:
 - req/s, what wrk saw. On a machine shared with other work it swings with the neighbours.
 - req per server CPU-second (requests / the server's user+system CPU time during the run):
   the throughput the server reaches when a core is its own, so it stays comparable when the
-  machine is shared. The headline ratios (last line) use this one.
+  machine is shared. The headline ratios (last line) use this one: the median over the rounds
+  of each round's ratio to the bare app in that round.
 
     full kit  = Production(app, rate_limit=...): metrics + request ID + JSON access log (to a
                 file, as stdout would be) + security headers + memory rate limit
@@ -225,6 +226,7 @@ def main() -> None:
                     variant.process.terminate()
                     variant.process.wait(timeout=15)
 
+    by_name = {v.name: v for v in variants}
     rps = {v.name: statistics.median(v.rps) for v in variants}
     per_cpu = {v.name: statistics.median(v.per_cpu_second) for v in variants}
     print(f"\n{'variant':<28}{'req/s':>9}{'ratio':>8}{'req/CPU-s':>12}{'ratio':>8}")
@@ -232,10 +234,15 @@ def main() -> None:
     for framework in ("fastapi", "flask"):
         if framework not in frameworks:
             continue
-        bare, bare_cpu = rps[f"{framework}_bare"], per_cpu[f"{framework}_bare"]
+        bare = rps[f"{framework}_bare"]
+        bare_rounds = by_name[f"{framework}_bare"].per_cpu_second
         ratios = {}
         for name in (v.name for v in variants if v.framework == framework):
-            ratios[name] = per_cpu[name] / bare_cpu
+            # Paired: each round's ratio to the bare app measured in the same round, then the
+            # median, so a slow round (a busy neighbour) moves both sides of its ratio.
+            rounds = by_name[name].per_cpu_second
+            paired = zip(rounds, bare_rounds, strict=True)
+            ratios[name] = statistics.median(value / base for value, base in paired)
             print(f"{name:<28}{rps[name]:>9.0f}{rps[name] / bare:>8.2f}"
                   f"{per_cpu[name]:>12.0f}{ratios[name]:>8.2f}")  # fmt: skip
             if not name.endswith("_bare"):
