@@ -340,3 +340,29 @@ def test_healthcheck_knows_the_runtime_kits_routes(
         },
     )
     assert bool(places(tmp_path, "PR903")) is reported
+
+
+@pytest.mark.parametrize(
+    ("nginx_socket", "reported"),
+    [
+        ("/run/shop/blue.sock", False),
+        ("/run/shop/green.sock", False),
+        ("/run/other/blue.sock", True),
+    ],
+)
+def test_proxy_socket_matches_a_systemd_template_units_instances(
+    tmp_path: Path, nginx_socket: str, reported: bool
+) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "requirements.txt": "flask==3.0.3\ngunicorn==23.0.0\n",
+            "deploy/shop@.service": "[Service]\nUser=shop\n"
+            "ExecStart=/srv/shop/.venv/bin/gunicorn app:app\n",
+            "deploy/shop@.socket": "[Socket]\nListenStream=/run/shop/%i.sock\n",
+            "deploy/nginx/shop.conf": "server {\n    listen 80;\n    location / {\n"
+            f"        proxy_pass http://unix:{nginx_socket};\n    }}\n}}\n",
+        },
+    )
+    assert places(tmp_path, "PR905") == ([("deploy/nginx/shop.conf", 4)] if reported else [])

@@ -436,7 +436,7 @@ def proxy_port_mismatch(project: Project) -> Iterable[Hit]:
     sockets = app_sockets(project)
     for conf in production_nginx(project):
         for at, path in socket_targets(conf):
-            if sockets and path not in sockets:
+            if sockets and not any(_same_socket(path, listened) for listened in sockets):
                 listed = ", ".join(f"{p} ({why})" for p, why in sorted(sockets.items()))
                 yield Hit(
                     at.line,
@@ -453,6 +453,18 @@ def proxy_port_mismatch(project: Project) -> Iterable[Hit]:
                     f"on {listed}",
                     path=conf.rel,
                 )
+
+
+def _same_socket(path: str, listened: str) -> bool:
+    """Whether nginx's socket path is the one a bind names; a systemd template unit's path
+    (ListenStream=/run/app/%i.sock) stands for every instance (/run/app/blue.sock)."""
+    if "%" not in listened:
+        return path == listened
+    pattern = "".join(
+        "%" if part == "%%" else "[^/]+" if part.startswith("%") else re.escape(part)
+        for part in re.split(r"(%%|%[A-Za-z])", listened)
+    )
+    return re.fullmatch(pattern, path) is not None
 
 
 def _listening_ports(project: Project, host: str) -> dict[int, str]:
