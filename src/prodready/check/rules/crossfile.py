@@ -32,6 +32,7 @@ from prodready.check.rules.crossfile_facts import (
     gunicorn_setups,
     inherited,
     judged,
+    launches_in,
     module_for_script,
     modules_named,
     ports_of,
@@ -728,11 +729,7 @@ def _stop_before_graceful(project: Project) -> Iterator[Hit]:
                     given,
                 )
     for unit in project.systemd_units:
-        launches = [
-            launch
-            for launch in project.launches
-            if launch.source == "systemd" and launch.rel == unit.rel
-        ]
+        launches = launches_in(project, "systemd", unit.rel)
         for setup in gunicorn_setups(project, judged(launches)):
             setting = unit.get("Service", "TimeoutStopSec") or unit.get("Service", "TimeoutSec")
             stop = _seconds(setting.value) if setting else None

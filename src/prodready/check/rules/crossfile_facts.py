@@ -143,26 +143,30 @@ def dockerfile_of(
     return next((d for d in project.dockerfiles if d.rel == rel), None)
 
 
+def launches_in(
+    project: Project, source: str, rel: str | None = None, context: str | None = None
+) -> list[LaunchCommand]:
+    """The launch commands a kind of file gives (compose, dockerfile, systemd, procfile), of
+    one file when `rel` is given, of one compose service when `context` is."""
+    return [
+        launch
+        for launch in project.launches
+        if launch.source == source
+        and (rel is None or launch.rel == rel)
+        and (context is None or launch.context == context)
+    ]
+
+
 def service_launches(
     project: Project, compose: ComposeFile, service: ComposeService
 ) -> list[LaunchCommand]:
     """What a compose service runs: its own command, else its image's CMD, with the scripts
     either of them starts."""
-    own = [
-        launch
-        for launch in project.launches
-        if launch.source == "compose"
-        and launch.rel == compose.rel
-        and launch.context == service.name
-    ]
+    own = launches_in(project, "compose", compose.rel, service.name)
     if not own:
         dockerfile = dockerfile_of(project, compose, service)
         if dockerfile is not None:
-            own = [
-                launch
-                for launch in project.launches
-                if launch.source == "dockerfile" and launch.rel == dockerfile.rel
-            ]
+            own = launches_in(project, "dockerfile", dockerfile.rel)
     return expand_scripts(project, own)
 
 
@@ -571,20 +575,12 @@ def container_launches(project: Project) -> Iterator[tuple[str, list[LaunchComma
     for dockerfile in project.dockerfiles:
         if _is_dev(project, dockerfile.rel):
             continue
-        own = [
-            launch
-            for launch in project.launches
-            if launch.source == "dockerfile" and launch.rel == dockerfile.rel
-        ]
-        yield dockerfile.rel, expand_scripts(project, own)
+        yield (
+            dockerfile.rel,
+            expand_scripts(project, launches_in(project, "dockerfile", dockerfile.rel)),
+        )
     for compose in production_compose(project):
         for service in compose.services:
-            own = [
-                launch
-                for launch in project.launches
-                if launch.source == "compose"
-                and launch.rel == compose.rel
-                and launch.context == service.name
-            ]
+            own = launches_in(project, "compose", compose.rel, service.name)
             if own:
                 yield f"service {service.name}", expand_scripts(project, own)

@@ -14,6 +14,7 @@ from prodready.check.rules.crossfile_facts import (
     container_launches,
     gunicorn_setup,
     judged,
+    launches_in,
     listens,
     ports_of,
     production_compose,
@@ -187,7 +188,7 @@ gunicorn app:app (no --bind), or uvicorn main:app --host 0.0.0.0 --port $PORT
     good="web: uvicorn main:app --host 0.0.0.0 --port $PORT",
 )
 def procfile_ignores_port(project: Project) -> Iterable[Hit]:
-    procfile = [launch for launch in project.launches if launch.source == "procfile"]
+    procfile = launches_in(project, "procfile")
     for served in judged(procfile):
         if served.launch.context != "web" or served.launch.dev_only:
             continue
@@ -260,11 +261,7 @@ def privileged_port_as_user(project: Project) -> Iterable[Hit]:
             continue
         if unit.rel.removesuffix(".service") in sockets:
             continue  # socket-activated: systemd binds the port and passes it on
-        launches = [
-            launch
-            for launch in project.launches
-            if launch.source == "systemd" and launch.rel == unit.rel
-        ]
+        launches = launches_in(project, "systemd", unit.rel)
         for served in judged(launches):
             for listen in listens(project, served):
                 if listen.port is not None and 0 < listen.port < PRIVILEGED_PORTS:
