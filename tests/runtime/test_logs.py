@@ -139,6 +139,25 @@ def test_buffered_access_lines_keep_order_with_other_lines(tmp_path: Path) -> No
     assert [r.get("path", r["event"]) for r in records] == ["/first", "between", "/last"]
 
 
+def test_queued_access_lines_survive_a_later_logging_configuration(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from prodready.runtime.logs import access_log, configure_logging\n"
+        "configure_logging()\n"
+        "write = access_log()\n"
+        "configure_logging()\n"
+        "assert access_log() is write\n"
+        "write('GET', '/kept', '/kept', 200, 0.001, '127.0.0.1')\n"
+        "configure_logging('WARNING')\n"
+    )
+    with open(tmp_path / "out.log", "wb") as out:
+        subprocess.run([sys.executable, "-c", code], stdout=out, check=True)
+    records = [json.loads(line) for line in (tmp_path / "out.log").read_text().splitlines()]
+    assert [r["path"] for r in records] == ["/kept"]
+
+
 def test_access_lines_follow_the_log_level() -> None:
     import subprocess
     import sys

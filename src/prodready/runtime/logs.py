@@ -28,6 +28,10 @@ SERVER_LOGGERS = ("gunicorn.error", "gunicorn.access", "uvicorn", "uvicorn.error
 """Loggers servers configure with their own handlers; we route them into the JSON pipeline."""
 
 _access_log: DeferredAccessLog | None = None
+"""The access log `access_log()` gives kits now."""
+_every_access_log: list[DeferredAccessLog] = []
+"""Every one made in this process: a kit keeps the one it was given even after a later
+configure_logging replaced or dropped it, and its queued lines must still be written."""
 _configured_here = False
 
 
@@ -35,8 +39,8 @@ def write_queued_access_lines_first(
     _logger: Any, _method: str, event_dict: dict[str, Any]
 ) -> dict[str, Any]:
     """structlog processor: writes the queued access lines before this line, to keep order."""
-    if _access_log is not None and _access_log.queued:
-        _access_log.drain()
+    for access_log in _every_access_log:
+        access_log.drain()
     return event_dict
 
 
@@ -105,10 +109,10 @@ class DeferredAccessLog:
     line costs about three times what it costs in a batch: the JSON renderer and the write path
     are no longer in the CPU caches by the next request (benchmarks/runtime_overhead.py).
 
-    Order with other output is kept: every other log line first writes the queued ones
-    (`drain`, called by the JSON handler and the structlog logger). Queued lines are written at
-    exit and before fork; a SIGKILL may lose the last FLUSH_INTERVAL of them. On a terminal
-    every line is written at once.
+    Order with other output is kept: every other log line, structlog's or stdlib's, first writes
+    the queued ones (`write_queued_access_lines_first`, a processor of the shared chain). Queued
+    lines are written at exit and before fork; a SIGKILL may lose the last FLUSH_INTERVAL of
+    them. On a terminal every line is written at once.
     """
 
     FLUSH_INTERVAL = 0.2
@@ -131,12 +135,15 @@ class DeferredAccessLog:
         queue = self._queue
         queue.append((time.time(), request_id_var.get(), method, path, route, status, seconds,
                       client))  # fmt: skip
-        if self._flusher_pid != _pid or self._interactive or len(queue) > self.MAX_QUEUED:
-            self._start_or_drain()
+        if self._interactive or len(queue) > self.MAX_QUEUED:
+            self.drain()
+        elif self._flusher_pid != _pid:
+            self._start_flusher()
 
-    @property
-    def queued(self) -> int:
-        return len(self._queue)
+    def writes_like(self, render: Callable[..., Any], stream: Any) -> bool:
+        """Whether this log renders the same way into the same stream: configure_logging,
+        called again by every Production(), then keeps it rather than making another."""
+        return type(render) is type(self._render) and stream is self._stream
 
     def drain(self) -> None:
         """Writes every queued line now, in the order they were queued."""
@@ -159,14 +166,10 @@ class DeferredAccessLog:
             event["timestamp"] = timestamp.format(now)
             lines.append(render(None, "info", event))
         if lines:
-            lines.append(self._newline[:0])
-            self._stream.write(self._newline.join(lines))
+            self._stream.write(self._newline.join(lines) + self._newline)
             self._stream.flush()
 
-    def _start_or_drain(self) -> None:
-        if self._interactive or len(self._queue) > self.MAX_QUEUED:
-            self.drain()
-            return
+    def _start_flusher(self) -> None:
         with self._drain_lock:
             if self._flusher_pid == _pid:
                 return
@@ -203,14 +206,14 @@ def _register_exit_hooks() -> None:
 def _forked() -> None:
     global _pid
     _pid = os.getpid()
-    if _access_log is not None:  # the parent's flusher may have held the lock at fork time
-        _access_log._drain_lock = threading.Lock()
+    for access_log in _every_access_log:  # the parent's flusher may have held the lock
+        access_log._drain_lock = threading.Lock()
 
 
 def _drain_quietly() -> None:
-    if _access_log is not None:
+    for access_log in _every_access_log:
         with contextlib.suppress(OSError, ValueError):  # stdout closed, or a broken pipe
-            _access_log.drain()
+            access_log.drain()
 
 
 def _logger_factory(as_bytes: bool) -> Any:
@@ -264,10 +267,14 @@ def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
     )
     global _access_log, _configured_here
     _configured_here = True
-    _access_log = None
     if level <= logging.INFO:
         stream = sys.stdout.buffer if as_bytes else sys.stdout
-        _access_log = DeferredAccessLog(_renderer(json, as_bytes), stream)
+        render = _renderer(json, as_bytes)
+        if _access_log is None or not _access_log.writes_like(render, stream):
+            _access_log = DeferredAccessLog(render, stream)
+            _every_access_log.append(_access_log)
+    else:
+        _access_log = None
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(json_formatter(json))
     root = logging.getLogger()
