@@ -347,6 +347,17 @@ def gunicorn_logconfig_dict(json: bool = True) -> dict[str, Any]:
     }
 
 
+def request_time_ms(request_time: Any) -> float:
+    """Milliseconds from what Gunicorn passes to `Logger.access`.
+
+    Its sync and gthread workers pass a `datetime.timedelta`; the asyncio ASGI worker of
+    Gunicorn 27 passes a `_RequestTime` with only `.seconds` and `.microseconds`, the two
+    fields both types share (plus a timedelta's `.days`).
+    """
+    seconds = getattr(request_time, "days", 0) * 86_400 + request_time.seconds
+    return round(seconds * 1000 + request_time.microseconds / 1000, 3)
+
+
 def _gunicorn_logger_base() -> type:
     from gunicorn.glogging import Logger
 
@@ -383,7 +394,7 @@ def _build_gunicorn_logger() -> type:
                     "method": environ.get("REQUEST_METHOD"),
                     "path": environ.get("PATH_INFO"),
                     "status": int(str(resp.status).split(None, 1)[0]),
-                    "duration_ms": round(request_time.total_seconds() * 1000, 3),
+                    "duration_ms": request_time_ms(request_time),
                     "remote_addr": environ.get("REMOTE_ADDR"),
                     "request_id": request_id,
                 },
