@@ -12,6 +12,7 @@ COMMAND_MODULES = [
     "prodready.cli.serve",
     "prodready.cli.load",
     "prodready.cli.rules",
+    "prodready.cli.doctor",
 ]
 
 

@@ -25,14 +25,22 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"prodready {__version__}")
+        from prodready.doctor.versions import version_lines
+
+        python = ".".join(map(str, sys.version_info[:3]))
+        lines = [f"prodready {__version__}", f"python {python}", *version_lines()]
+        typer.echo("\n".join(lines))
         raise typer.Exit()
 
 
 @app.callback()
 def _root(
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        False,
+        "--version",
+        callback=_version,
+        is_eager=True,
+        help="Print the versions of prodready and of what it drives, and exit.",
     ),
 ) -> None:
     """Take a Python web service from app.run() to production, and prove it got there."""
