@@ -252,8 +252,51 @@ def render_latest() -> bytes:
 
     registry = CollectorRegistry()
     MultiProcessCollector(registry, path=directory)
+    registry.register(WorkerProcessCollector(directory))
     with _locked(Path(directory), exclusive=False):
         return generate_latest(registry)
+
+
+class WorkerProcessCollector:
+    """process_* metrics (CPU, RSS, open fds, start time) of every live worker, with a `pid`
+    label, read from /proc at scrape time.
+
+    In multiprocess mode one scrape is answered by one worker; its own process_* values would
+    describe a random worker each time, and summing RSS or start times is meaningless. The
+    workers are the processes that own metric files in the directory; prometheus-client's
+    ProcessCollector reads each one's /proc entry.
+    """
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def collect(self) -> Iterator[Any]:
+        from prometheus_client.core import Metric
+        from prometheus_client.process_collector import ProcessCollector
+
+        merged: dict[str, Metric] = {}
+        for pid in live_worker_pids(self.directory):
+            collector = ProcessCollector(pid=lambda pid=pid: pid, registry=None)
+            for family in collector.collect():
+                target = merged.get(family.name)
+                if target is None:
+                    target = merged[family.name] = Metric(
+                        family.name, family.documentation + " Per worker.", family.type
+                    )
+                for sample in family.samples:
+                    labels = {**sample.labels, "pid": str(pid)}
+                    target.add_sample(sample.name, labels, sample.value)
+        yield from merged.values()
+
+
+def live_worker_pids(directory: str) -> list[int]:
+    """Pids that own a metric file in `directory` and are still running."""
+    pids = set()
+    for path in glob.glob(os.path.join(directory, "*_*.db")):
+        suffix = path[:-3].rsplit("_", 1)[1]
+        if suffix.isdigit() and os.path.exists(f"/proc/{suffix}"):
+            pids.add(int(suffix))
+    return sorted(pids)
 
 
 def metric_files(path: str | os.PathLike[str] | None = None) -> list[str]:
