@@ -7,7 +7,10 @@
 Checks run concurrently, each in its own daemon thread with its own timeout. A result is cached
 for `ttl` seconds and a check already running is joined rather than started again, so a storm
 of probes reaches a dependency at most once per TTL and a hanging dependency costs one thread,
-never a hanging probe. Async checks run on a private event loop in that thread.
+never a hanging probe. Async checks run on the app's own event loop when the app is served by
+an ASGI server (the ASGI core hands it over with `use_event_loop`), so they may use clients
+bound to it (an async database pool made at startup); a WSGI app's async checks run on a loop
+of their own. Either way a hanging async check is cancelled at its timeout.
 
 `begin_draining()` turns readiness to 503 for the rest of the process's life; SIGTERM calls it
 in Gunicorn and uvicorn workers (see `install_drain_on_sigterm`). To drain every worker at once
@@ -28,7 +31,10 @@ from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    import asyncio
 
 Status = Literal["pass", "warn", "fail"]
 CONTENT_TYPE = "application/health+json"
@@ -172,6 +178,12 @@ class HealthRegistry:
         self._checks: dict[str, Check] = {}
         self._slots: dict[str, _Slot] = {}
         self._lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The app's event loop; asyncio is imported only by ASGI apps, never here."""
+
+    def use_event_loop(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Async checks run on `loop` (the app's) from now on."""
+        self._loop = loop
 
     def add(self, check: Check) -> None:
         with self._lock:
@@ -220,12 +232,23 @@ class HealthRegistry:
     def _start(self, check: Check, slot: _Slot) -> Future[CheckResult]:
         future: Future[CheckResult] = Future()
 
-        def run() -> None:
-            result = _run_check(check)
+        def finish(result: CheckResult) -> None:
             self._remember(check.name, result, future, still_running=False)
             future.set_result(result)
 
-        threading.Thread(target=run, name=f"prodready-check-{check.name}", daemon=True).start()
+        loop = self._loop
+        if loop is not None and loop.is_running() and _is_async(check.run):
+            import asyncio
+
+            on_loop = asyncio.run_coroutine_threadsafe(_run_async_check(check), loop)
+            on_loop.add_done_callback(lambda done: finish(done.result()))
+            return future
+        thread = threading.Thread(
+            target=lambda: finish(_run_check(check)),
+            name=f"prodready-check-{check.name}",
+            daemon=True,
+        )
+        thread.start()
         return future
 
     def _remember(
@@ -242,6 +265,28 @@ class HealthRegistry:
                 slot.running = None
 
 
+def _is_async(run: Callable[[], Any]) -> bool:
+    import inspect
+
+    return inspect.iscoroutinefunction(run) or inspect.iscoroutinefunction(
+        getattr(run, "__call__", None)  # noqa: B004 - an object with an async __call__
+    )
+
+
+async def _run_async_check(check: Check) -> CheckResult:
+    """Runs an async check on the current loop, cancelled at its timeout."""
+    import asyncio
+
+    started = time.perf_counter()
+    try:
+        outcome = await asyncio.wait_for(check.run(), check.timeout)
+    except TimeoutError:
+        return CheckResult("fail", output=f"timed out after {check.timeout:g}s")
+    except Exception as error:  # a failing dependency is a result, not a crash
+        return CheckResult("fail", output=f"{type(error).__name__}: {error}"[:500])
+    return _result(outcome, started)
+
+
 def _run_check(check: Check) -> CheckResult:
     started = time.perf_counter()
     try:
@@ -249,9 +294,16 @@ def _run_check(check: Check) -> CheckResult:
         if hasattr(outcome, "__await__"):
             import asyncio
 
-            outcome = asyncio.run(_await(outcome))
+            outcome = asyncio.run(_bounded(outcome, check.timeout))
+    except TimeoutError:
+        return CheckResult("fail", output=f"timed out after {check.timeout:g}s")
     except Exception as error:  # a failing dependency is a result, not a crash
         return CheckResult("fail", output=f"{type(error).__name__}: {error}"[:500])
+    return _result(outcome, started)
+
+
+def _result(outcome: Any, started: float) -> CheckResult:
+    """A check's outcome as a CheckResult (see CheckResult for what a check may return)."""
     elapsed_ms = round((time.perf_counter() - started) * 1000, 3)
     if isinstance(outcome, CheckResult):
         if outcome.observed_value is None:
@@ -264,8 +316,10 @@ def _run_check(check: Check) -> CheckResult:
     return CheckResult("pass", outcome)
 
 
-async def _await(awaitable: Any) -> Any:
-    return await awaitable
+async def _bounded(awaitable: Any, timeout: float) -> Any:
+    import asyncio
+
+    return await asyncio.wait_for(awaitable, timeout)
 
 
 def _overall(entries: Any) -> Status:

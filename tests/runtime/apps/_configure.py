@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import time
 from typing import Any
 
 from prodready.runtime import Production, checks
+
+
+async def _where_async_checks_run() -> str:
+    """The thread an async check runs in: MainThread is the app's own loop (uvicorn and
+    Gunicorn's ASGI worker run it there)."""
+    import threading
+
+    return threading.current_thread().name
+
+
+async def _hang_async(cancelled_log: str) -> None:
+    """Hangs; appends a line to `cancelled_log` when cancelled."""
+    import asyncio
+
+    try:
+        await asyncio.sleep(3600)
+    except asyncio.CancelledError:
+        with open(cancelled_log, "a") as log:
+            log.write("cancelled\n")
+        raise
 
 
 def install(app: Any) -> Production:
@@ -25,4 +46,8 @@ def install(app: Any) -> Production:
             prod.check(name, lambda seconds=seconds: time.sleep(seconds), timeout=args[1])
         elif kind == "disk":
             prod.check(name, checks.disk("/"))
+        elif kind == "async_where":
+            prod.check(name, _where_async_checks_run, timeout=args[0])
+        elif kind == "async_hang":
+            prod.check(name, functools.partial(_hang_async, args[1]), timeout=args[0])
     return prod

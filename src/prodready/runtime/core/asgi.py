@@ -179,7 +179,9 @@ class KitASGIMiddleware:
             status, headers, body = endpoint()
         else:
             # Health checks wait on dependencies and scrapes read files: keep the loop free.
+            # Async checks come back to this loop, the app's (see HealthRegistry).
             loop = asyncio.get_running_loop()
+            self.kit.health.use_event_loop(loop)
             status, headers, body = await loop.run_in_executor(None, endpoint)
         await _respond(send, status, [*headers, *extra], body)
 
