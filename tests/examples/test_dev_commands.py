@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.server_errors import unexpected_errors
 
 BIN = Path(sys.executable).parent
 
@@ -31,19 +32,24 @@ def free_port() -> int:
 
 @contextmanager
 def started(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> Iterator[None]:
-    process = subprocess.Popen(
-        argv,
-        cwd=cwd,
-        env={**os.environ, **(env or {})},
-        start_new_session=True,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    """Runs the dev server while the block runs; its log must then hold no error line."""
+    log_path = cwd / "dev-server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            argv,
+            cwd=cwd,
+            env={**os.environ, **(env or {})},
+            start_new_session=True,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         yield
     finally:
         os.killpg(process.pid, signal.SIGTERM)  # the reloaders start a child: stop the group
         process.wait(timeout=10)
+    unexpected = unexpected_errors(log_path.read_text(errors="replace"))
+    assert not unexpected, "the dev server logged errors:\n" + "\n".join(unexpected[:10])
 
 
 def get(url: str, deadline_s: float = 30) -> bytes:

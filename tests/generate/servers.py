@@ -17,6 +17,7 @@ from pathlib import Path
 from prodready.generate import validate
 from prodready.generate.context import DeployContext
 from prodready.generate.nginx import Listen
+from tests.server_errors import unexpected_errors
 
 HOST = "app.example.com"
 STARTUP_SECONDS = 30
@@ -109,6 +110,8 @@ def running(root: Path, ctx: DeployContext, work: Path, env: dict[str, str]) -> 
     finally:
         stop(proxy, signal.SIGQUIT)
         stop(server, signal.SIGTERM)
+    unexpected = unexpected_errors(server_log.read_text(errors="replace"))
+    assert not unexpected, "Gunicorn logged errors:\n" + "\n".join(unexpected[:10])
 
 
 def curl(stack: Stack, url: str, host: str = HOST, *extra: str) -> subprocess.CompletedProcess:

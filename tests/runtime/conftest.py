@@ -9,10 +9,13 @@ from typing import Any
 import pytest
 from runtime_support import Server
 
+from tests.server_errors import assert_clean_server_log
+
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Any]:
-    """serve(kind, target, env=..., extra_args=...) starts a server, stopped after the test."""
+def serve(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """serve(kind, target, env=..., extra_args=...) starts a server, stopped after the test,
+    whose log must then hold no error line the test did not declare (see server_errors.py)."""
     servers: list[Server] = []
 
     def start(
@@ -30,3 +33,5 @@ def serve(tmp_path: Path) -> Iterator[Any]:
     yield start
     for server in servers:
         server.stop()
+    for server in servers:
+        assert_clean_server_log(server.log_text(), f"{server.kind} {server.target}", request)

@@ -19,6 +19,7 @@ def gunicorn_env(tmp_path: Path) -> dict[str, str]:
     return {"PRODREADY_TEST_METRICS_DIR": str(tmp_path / "metrics")}
 
 
+@pytest.mark.server_errors(r"/boom")  # the test makes a handler raise
 @pytest.mark.parametrize(
     ("kind", "target", "extra_args", "framework_error_event"),
     [
@@ -81,6 +82,7 @@ def test_malformed_request_ids_are_replaced(serve, incoming: str) -> None:
     assert len(response.headers["X-Request-ID"]) == 32
 
 
+@pytest.mark.server_errors(r"/boom")  # the test makes a handler raise
 def test_every_stdout_line_is_json_under_gunicorn(serve, tmp_path: Path) -> None:
     server = serve(
         "gunicorn",

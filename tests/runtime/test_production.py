@@ -44,6 +44,7 @@ def test_not_an_app_and_unknown_options_are_clear_errors() -> None:
     assert "rate_limit" in (caught.value.hint or "")
 
 
+@pytest.mark.server_errors(r"/boom")  # the test makes a handler raise
 @pytest.mark.parametrize(("kind", "target"), [("uvicorn", "asgi_app:app"),
                                               ("gunicorn", "wsgi_app:app")])  # fmt: skip
 def test_plain_apps_get_the_kit(serve, kind: str, target: str) -> None:

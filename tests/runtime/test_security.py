@@ -29,6 +29,7 @@ def chunks(total: int, size: int = 64 * 1024) -> Iterator[bytes]:
         yield b"x" * piece
 
 
+@pytest.mark.server_errors(r"/boom")  # the test makes a handler raise
 @pytest.mark.parametrize(("kind", "target"), [("uvicorn", "fastapi_app:app"),
                                               ("gunicorn", "flask_app:app")])  # fmt: skip
 def test_headers_on_every_response_errors_included(serve, kind: str, target: str) -> None:
@@ -121,6 +122,9 @@ def test_cors_star_with_credentials_is_refused_at_start_up() -> None:
     assert "exact origins" in (caught.value.hint or "")
 
 
+# Flask logs the kit's BodyTooLarge from request.stream as an unhandled exception before the
+# kit answers 413 (a known wart, to be fixed in the WSGI core).
+@pytest.mark.server_errors(r"Exception on /upload \[POST\]")
 @pytest.mark.parametrize(("kind", "target"), [("uvicorn", "fastapi_app:app"),
                                               ("gunicorn", "flask_app:app")])  # fmt: skip
 def test_body_limits_with_and_without_content_length(serve, kind: str, target: str) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tests.serve.support import Server, copy_apps
+from tests.server_errors import assert_clean_server_log
 
 
 @pytest.fixture
@@ -17,8 +18,9 @@ def app_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def serve(app_dir: Path) -> Iterator[Any]:
-    """serve(target, *args, env=None, ready_path="/ping") starts `prodready serve`."""
+def serve(app_dir: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """serve(target, *args, env=None, ready_path="/ping") starts `prodready serve`; after the
+    test its log must hold no error line the test did not declare (see server_errors.py)."""
     servers: list[Server] = []
 
     def start(target: str, *args: str, env: dict[str, str] | None = None, ready_path="/ping"):
@@ -29,3 +31,5 @@ def serve(app_dir: Path) -> Iterator[Any]:
     yield start
     for server in servers:
         server.stop()
+    for server in servers:
+        assert_clean_server_log(server.log(), f"prodready serve {server.argv[2]}", request)
