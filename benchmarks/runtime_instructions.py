@@ -15,6 +15,13 @@ the part of the kit's cost that is the server's own work on those headers (uvico
 check every response header against regular expressions in Python), a floor for any
 implementation of the runtime issue.
 
+The last line gives the two restated targets of the kit's cost:
+- `<framework>_kit_own_instr_share`: (kit - headers_only) / bare, the kit's own work as a share
+  of a hello-world request, the headers every implementation must send left out;
+- `<framework>_kit_over_peer_stack`: (kit - bare) / (peer_stack - bare), the kit's extra
+  instructions against those of the peer stack a user would assemble for the same jobs
+  (see runtime_overhead.py).
+
 Flask runs under Gunicorn with `--http-parser python`: valgrind cannot run the SSE 4.2
 instructions of gunicorn_h1c's parser.
 
@@ -37,7 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from runtime_overhead import FASTAPI_HEADER, FLASK_HEADER, VARIANTS
+from runtime_overhead import HEADERS, VARIANTS
 
 HEADERS_ONLY_ASGI = """
 from prodready.runtime.security import SecurityHeaders
@@ -77,8 +84,9 @@ CODE = {
 }
 ORDER = {
     "fastapi": ["fastapi_bare", "fastapi_headers_only", "fastapi_kit", "fastapi_correlation_id",
-                "fastapi_starlette_exporter", "fastapi_instrumentator"],
-    "flask": ["flask_bare", "flask_headers_only", "flask_kit", "flask_exporter"],
+                "fastapi_starlette_exporter", "fastapi_instrumentator", "fastapi_peer_stack"],
+    "flask": ["flask_bare", "flask_headers_only", "flask_kit", "flask_exporter",
+              "flask_peer_stack"],
 }  # fmt: skip
 
 
@@ -99,7 +107,7 @@ def server_argv(name: str, port: int) -> list[str]:
 
 def instructions_per_request(directory: Path, name: str, requests: int) -> float:
     """Runs one variant under callgrind and counts the serving process's instructions."""
-    header = FASTAPI_HEADER if name.startswith("fastapi") else FLASK_HEADER
+    header = HEADERS["fastapi" if name.startswith("fastapi") else "flask"]
     (directory / f"{name}.py").write_text(header + CODE[name])
     port = free_port()
     url = f"http://127.0.0.1:{port}/hello"
@@ -194,6 +202,14 @@ def main() -> None:
             print(f"{name:<30}{counts[name]:>22,.0f}{ratio:>15.3f}")
             if name != f"{framework}_bare":
                 headline.append(f"{name}_instr_ratio={ratio:.3f}")
+    for framework in frameworks:
+        bare, kit = counts[f"{framework}_bare"], counts[f"{framework}_kit"]
+        own = (kit - counts[f"{framework}_headers_only"]) / bare
+        over_stack = (kit - bare) / (counts[f"{framework}_peer_stack"] - bare)
+        headline += [
+            f"{framework}_kit_own_instr_share={own:.3f}",
+            f"{framework}_kit_over_peer_stack={over_stack:.2f}",
+        ]
     print(f"requests={args.requests} (ab -k -c 16), instructions of the serving process")
     print(" ".join(headline))
 

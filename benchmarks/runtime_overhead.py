@@ -11,10 +11,19 @@ Two throughputs per variant, as medians over the rounds, relative to the bare ap
   machine is shared. The headline ratios (last line) use this one: the median over the rounds
   of each round's ratio to the bare app in that round.
 
-    full kit  = Production(app, rate_limit=...): metrics + request ID + JSON access log (to a
-                file, as stdout would be) + security headers + memory rate limit
+    full kit  = Production(app, rate_limit=..., cors_origins=...): metrics + request ID + JSON
+                access log (to a file, as stdout would be) + security headers + memory rate
+                limit + CORS
     peers     = prometheus-fastapi-instrumentator, starlette-exporter, asgi-correlation-id,
                 prometheus-flask-exporter, each alone
+    peer stack = what a user assembles for the same jobs without prodready: FastAPI with
+                prometheus-fastapi-instrumentator, asgi-correlation-id, secure's middleware,
+                slowapi, Starlette's CORSMiddleware and a structlog access line; Flask with
+                prometheus-flask-exporter, a request-ID hook, secure, Flask-Limiter, flask-cors
+                and a structlog access line
+    realistic = a FastAPI handler that awaits a 1 ms sleep and serialises 50 objects from a
+                dict, bare and with the full kit: `realistic_kit_cost` is the share of
+                throughput per CPU-second the kit takes there
 
 Usage: python benchmarks/runtime_overhead.py [--seconds 3] [--rounds 5] [--only fastapi]
 """
@@ -54,10 +63,116 @@ def hello():
     return {"hello": "world"}
 """
 
+REALISTIC_HEADER = """
+import asyncio
+from fastapi import FastAPI
+app = FastAPI()
+CATALOGUE = {
+    i: {"id": i, "name": f"item {i}", "price": round(i * 1.25, 2), "tags": ["new", "sale"],
+        "stock": {"warehouse": i % 7, "store": i % 3}}
+    for i in range(50)
+}
+
+@app.get("/hello")
+async def hello():
+    await asyncio.sleep(0.001)
+    return {"items": [CATALOGUE[i] for i in range(50)]}
+"""
+
+HEADERS = {"fastapi": FASTAPI_HEADER, "flask": FLASK_HEADER, "realistic": REALISTIC_HEADER}
+
 KIT = """
 from prodready.runtime import Production
-Production(app, rate_limit="100000000/minute")
+Production(app, rate_limit="100000000/minute", cors_origins=["https://app.example.com"])
 """
+
+STRUCTLOG_ACCESS = """
+import sys, time, structlog
+structlog.configure(
+    processors=[structlog.processors.add_log_level,
+                structlog.processors.TimeStamper(fmt="iso"),
+                structlog.processors.JSONRenderer()],
+    logger_factory=structlog.WriteLoggerFactory(file=sys.stdout),
+    cache_logger_on_first_use=True,
+)
+access = structlog.get_logger("access")
+"""
+
+FASTAPI_PEER_STACK = (
+    STRUCTLOG_ACCESS
+    + """
+from asgi_correlation_id import CorrelationIdMiddleware, correlation_id
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_fastapi_instrumentator import Instrumentator
+from secure.middleware import SecureASGIMiddleware
+from slowapi import Limiter, _rate_limit_exceeded_handler
+from slowapi.errors import RateLimitExceeded
+from slowapi.middleware import SlowAPIMiddleware
+from slowapi.util import get_remote_address
+
+class AccessLog:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), 500
+        async def send_and_note(message):
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+        try:
+            await self.app(scope, receive, send_and_note)
+        finally:
+            access.info("request", method=scope["method"], path=scope["path"], status=status,
+                        duration_ms=round((time.perf_counter() - started) * 1000, 3),
+                        request_id=correlation_id.get())
+
+app.state.limiter = Limiter(key_func=get_remote_address, default_limits=["100000000/minute"])
+app.add_exception_handler(RateLimitExceeded, _rate_limit_exceeded_handler)
+app.add_middleware(SlowAPIMiddleware)
+app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"])
+app.add_middleware(SecureASGIMiddleware)
+app.add_middleware(AccessLog)
+app.add_middleware(CorrelationIdMiddleware)
+Instrumentator().instrument(app).expose(app)
+"""
+)
+
+FLASK_PEER_STACK = (
+    STRUCTLOG_ACCESS
+    + """
+import uuid
+from flask import g, request
+from flask_cors import CORS
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from prometheus_flask_exporter import PrometheusMetrics
+from secure.middleware import SecureWSGIMiddleware
+
+PrometheusMetrics(app)
+CORS(app, origins=["https://app.example.com"])
+Limiter(get_remote_address, app=app, default_limits=["100000000/minute"], storage_uri="memory://")
+
+@app.before_request
+def begin():
+    g.request_id = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+    g.started = time.perf_counter()
+
+@app.after_request
+def finish(response):
+    response.headers["X-Request-ID"] = g.request_id
+    access.info("request", method=request.method, path=request.path,
+                status=response.status_code,
+                duration_ms=round((time.perf_counter() - g.started) * 1000, 3),
+                request_id=g.request_id)
+    return response
+
+app.wsgi_app = SecureWSGIMiddleware(app.wsgi_app)
+"""
+)
 
 VARIANTS: dict[str, tuple[str, str]] = {
     # name: (framework, code added after the app is defined)
@@ -79,12 +194,16 @@ VARIANTS: dict[str, tuple[str, str]] = {
         "from asgi_correlation_id import CorrelationIdMiddleware\n"
         "app.add_middleware(CorrelationIdMiddleware)\n",
     ),
+    "fastapi_peer_stack": ("fastapi", FASTAPI_PEER_STACK),
     "flask_bare": ("flask", ""),
     "flask_kit": ("flask", KIT),
     "flask_exporter": (
         "flask",
         "from prometheus_flask_exporter import PrometheusMetrics\nPrometheusMetrics(app)\n",
     ),
+    "flask_peer_stack": ("flask", FLASK_PEER_STACK),
+    "realistic_bare": ("realistic", ""),
+    "realistic_kit": ("realistic", KIT),
 }
 
 RUN_UVICORN = """
@@ -99,6 +218,7 @@ uvicorn.Server(config).run(sockets=[listener])
 PEERS = {
     "fastapi": ("fastapi_instrumentator", "fastapi_starlette_exporter", "fastapi_correlation_id"),
     "flask": ("flask_exporter",),
+    "realistic": (),
 }
 
 
@@ -113,8 +233,7 @@ class Variant:
 
 
 def write_app(directory: Path, variant: Variant, code: str) -> None:
-    header = FASTAPI_HEADER if variant.framework == "fastapi" else FLASK_HEADER
-    (directory / f"{variant.name}.py").write_text(header + code)
+    (directory / f"{variant.name}.py").write_text(HEADERS[variant.framework] + code)
 
 
 def start(directory: Path, variant: Variant) -> None:
@@ -125,7 +244,7 @@ def start(directory: Path, variant: Variant) -> None:
     listener.set_inheritable(True)
     fd = listener.fileno()
     variant.url = f"http://127.0.0.1:{listener.getsockname()[1]}/hello"
-    if variant.framework == "fastapi":
+    if variant.framework != "flask":
         argv = [sys.executable, "-c", RUN_UVICORN, f"{variant.name}:app", str(fd)]
     else:
         argv = [sys.executable, "-m", "gunicorn", f"{variant.name}:app", "--bind", f"fd://{fd}",
@@ -138,7 +257,7 @@ def start(directory: Path, variant: Variant) -> None:
     listener.close()
 
 
-def wait_until_up(variant: Variant, timeout: float = 30.0) -> None:
+def wait_until_up(variant: Variant, timeout: float = 120.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -197,9 +316,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=3)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--connections", type=int, default=32)
-    parser.add_argument("--only", help="comma-separated frameworks: fastapi,flask")
+    parser.add_argument("--only", help="comma-separated: fastapi,flask,realistic")
     args = parser.parse_args()
-    frameworks = set((args.only or "fastapi,flask").split(","))
+    frameworks = set((args.only or "fastapi,flask,realistic").split(","))
     variants = [Variant(name, fw) for name, (fw, _) in VARIANTS.items() if fw in frameworks]
 
     with tempfile.TemporaryDirectory(prefix="prodready-bench-") as tmp:
@@ -231,7 +350,7 @@ def main() -> None:
     per_cpu = {v.name: statistics.median(v.per_cpu_second) for v in variants}
     print(f"\n{'variant':<28}{'req/s':>9}{'ratio':>8}{'req/CPU-s':>12}{'ratio':>8}")
     headline = []
-    for framework in ("fastapi", "flask"):
+    for framework in ("fastapi", "flask", "realistic"):
         if framework not in frameworks:
             continue
         bare = rps[f"{framework}_bare"]
@@ -247,6 +366,9 @@ def main() -> None:
                   f"{per_cpu[name]:>12.0f}{ratios[name]:>8.2f}")  # fmt: skip
             if not name.endswith("_bare"):
                 headline.append(f"{name}_ratio={ratios[name]:.2f}")
+        if framework == "realistic":
+            headline.append(f"realistic_kit_cost={1 - ratios['realistic_kit']:.3f}")
+            continue
         cheapest_peer = max(ratios[peer] for peer in PEERS[framework])
         beats = "yes" if ratios[f"{framework}_kit"] > cheapest_peer else "no"
         headline.append(f"{framework}_kit_beats_cheapest_peer={beats}")
