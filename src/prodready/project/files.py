@@ -44,11 +44,6 @@ SKIP_DIRS = frozenset(
 )
 
 COMPOSE_NAME = re.compile(r"^(docker-)?compose([.\-_][\w.\-]+)?\.ya?ml$", re.IGNORECASE)
-DEV_MARK = re.compile(
-    r"(^|[.\-_/])(dev|devel|development|test|tests|testing|local|override|example|sample|"
-    r"template|dist|ci|debug)([.\-_/]|$)",
-    re.IGNORECASE,
-)
 ENV_EXAMPLE = re.compile(r"\.(example|sample|template|dist|defaults?|tpl)$", re.IGNORECASE)
 NGINX_HINT = re.compile(r"^\s*(server|upstream|location|http|events)\b[^;{]*\{", re.MULTILINE)
 REQUIREMENTS_NAME = re.compile(r"^requirements([.\-_][\w.\-]+)?\.(txt|in)$", re.IGNORECASE)
@@ -67,7 +62,7 @@ def walk(root: Path, exclude: Iterable[str] = ()) -> tuple[list[SourceFile], lis
         kind = classify(path, rel)
         if kind is None:
             continue
-        files.append(SourceFile(path=path, rel=rel, kind=kind, dev_only=is_dev_only(rel, kind)))
+        files.append(SourceFile(path=path, rel=rel, kind=kind))
     files.sort(key=lambda f: f.rel)
     return files, problems
 
@@ -159,27 +154,6 @@ def classify(path: Path, rel: str) -> FileKind | None:
     if lower.endswith(".sh") or lower.split(".")[0] in SCRIPT_NAMES:
         return FileKind.SCRIPT if _looks_like_script(path) else None
     return None
-
-
-def is_dev_only(rel: str, kind: FileKind) -> bool:
-    """Files that never reach production: compose overrides, example env files, tests,
-    dev requirement sets, Dockerfile.dev ..."""
-    lower = rel.lower()
-    name = lower.rsplit("/", 1)[-1]
-    if kind == FileKind.ENV:
-        return bool(ENV_EXAMPLE.search(name)) or bool(DEV_MARK.search(name.removeprefix(".env")))
-    if kind == FileKind.PYTHON:
-        return (
-            "/tests/" in f"/{lower}"
-            or "/test/" in f"/{lower}"
-            or name.startswith("test_")
-            or name.endswith("_test.py")
-            or name == "conftest.py"
-        )
-    if kind in (FileKind.COMPOSE, FileKind.DOCKERFILE, FileKind.REQUIREMENTS, FileKind.SCRIPT):
-        stem = name.replace("docker-compose", "").replace("compose", "").replace("dockerfile", "")
-        return bool(DEV_MARK.search(stem)) or "/tests/" in f"/{lower}"
-    return "/tests/" in f"/{lower}"
 
 
 def _head(path: Path, size: int = 4096) -> str:

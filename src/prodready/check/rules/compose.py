@@ -20,15 +20,13 @@ from prodready.check.rules.dockerfile import (
     debug_setting,
     ends_with_exec,
     exec_form_shell_problem,
-    final_lineage,
-    last_instruction,
     official_name,
     root_image,
     sh_c_script,
 )
 from prodready.project.model import FileKind
 from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
-from prodready.project.parsers.dockerfile import Dockerfile
+from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, last_instruction
 from prodready.project.parsers.yamlines import LineDict, LineList
 from prodready.secretstrength import Judgement, Verdict, judge
 
@@ -50,8 +48,10 @@ def _compose(ctx: FileContext) -> ComposeFile | None:
 
 
 def _services(ctx: FileContext) -> list[ComposeService]:
+    """The services the rule looks at (development and test services only for rules that run
+    everywhere)."""
     compose = _compose(ctx)
-    return compose.services if compose else []
+    return [s for s in compose.services if ctx.checks_service(s.name)] if compose else []
 
 
 def strings(value: Any, line: int) -> Iterator[tuple[str, int]]:
@@ -143,7 +143,7 @@ def _image_healthcheck(ctx: FileContext, service: ComposeService) -> bool:
     dockerfile = _built_from(ctx, service)
     if dockerfile is None:
         return False
-    check = last_instruction(final_lineage(dockerfile), "HEALTHCHECK")
+    check = last_instruction(built_lineage(dockerfile), "HEALTHCHECK")
     return check is not None and check.value.split()[:1] != ["NONE"]
 
 
@@ -486,7 +486,7 @@ def depends_on_not_healthy(ctx: FileContext) -> Iterable[Hit]:
     compose = _compose(ctx)
     if compose is None:
         return
-    for service in compose.services:
+    for service in _services(ctx):
         unready = []
         for name, condition, _ in depends_on(service):
             target = compose.service(name)
@@ -563,11 +563,11 @@ def dependency_without_healthcheck(ctx: FileContext) -> Iterable[Hit]:
     if compose is None:
         return
     dependents: dict[str, list[str]] = {}
-    for service in compose.services:
+    for service in _services(ctx):
         for name, condition, _ in depends_on(service):
             if condition != "service_completed_successfully":
                 dependents.setdefault(name, []).append(service.name)
-    for service in compose.services:
+    for service in _services(ctx):
         users = dependents.get(service.name)
         if not users or "healthcheck" in service.data:
             continue

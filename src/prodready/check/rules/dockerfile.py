@@ -21,7 +21,14 @@ from prodready.project.model import FileKind
 from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
 from prodready.project.parsers.commands import judge as judge_command
 from prodready.project.parsers.commands import split_shell, unwrap
-from prodready.project.parsers.dockerfile import Dockerfile, Instruction, Stage
+from prodready.project.parsers.dockerfile import (
+    Dockerfile,
+    Instruction,
+    Stage,
+    built_lineage,
+    instructions,
+    last_instruction,
+)
 
 KIND = FileKind.DOCKERFILE.value
 
@@ -53,35 +60,9 @@ def _on_dockerfile(
     return run
 
 
-def lineage(dockerfile: Dockerfile, stage: Stage) -> list[Stage]:
-    """The stage and the earlier stages it is built `FROM`, oldest first: together they make
-    the filesystem and the settings of the image `stage` produces."""
-    chain = [stage]
-    while True:
-        parent = dockerfile.stage_named(chain[0].base)
-        if parent is None or parent.index >= chain[0].index or parent in chain:
-            return chain
-        chain.insert(0, parent)
-
-
-def final_lineage(dockerfile: Dockerfile) -> list[Stage]:
-    final = dockerfile.final
-    return lineage(dockerfile, final) if final else []
-
-
-def instructions(stages: list[Stage], *keywords: str) -> list[Instruction]:
-    return [i for stage in stages for i in stage.instructions if i.keyword in keywords]
-
-
-def last_instruction(stages: list[Stage], keyword: str) -> Instruction | None:
-    """The instruction that takes effect (the last one) among the stages, e.g. the CMD."""
-    found = instructions(stages, keyword)
-    return found[-1] if found else None
-
-
 def root_image(dockerfile: Dockerfile, stage: Stage) -> str:
     """The external image a stage starts from, global ARG defaults substituted."""
-    return resolve_args(dockerfile, lineage(dockerfile, stage)[0].base)
+    return resolve_args(dockerfile, dockerfile.lineage(stage)[0].base)
 
 
 def resolve_args(dockerfile: Dockerfile, text: str) -> str:
@@ -198,7 +179,7 @@ USER app
 )
 @_on_dockerfile
 def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     image = root_image(dockerfile, stages[-1])
     if image == "scratch" or _nonroot_by_default(image):
         return
@@ -316,7 +297,7 @@ HEALTHCHECK CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0
 )
 @_on_dockerfile
 def healthcheck_tool_missing(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     check = last_instruction(stages, "HEALTHCHECK")
     if check is None:
         return
@@ -393,7 +374,7 @@ CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]
 )
 @_on_dockerfile
 def shell_form_command(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     entry = last_instruction(stages, "ENTRYPOINT")
     cmd = last_instruction(stages, "CMD")
     if entry is not None and _signal_forwarding_init(entry):
@@ -547,7 +528,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \\
 )
 @_on_dockerfile
 def apt_bloat(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    for inst in instructions(final_lineage(dockerfile), "RUN"):
+    for inst in instructions(built_lineage(dockerfile), "RUN"):
         text = inst.value
         upgrade = APT_UPGRADE.search(text)
         if upgrade:
@@ -597,7 +578,7 @@ RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
 )
 @_on_dockerfile
 def pip_cache_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     env = environment(stages)
     if "PIP_NO_CACHE_DIR" in env:
         return
@@ -702,7 +683,7 @@ ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 )
 @_on_dockerfile
 def python_unbuffered(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     if not _is_python_image(dockerfile, stages):
         return
     env = environment(stages)
@@ -804,7 +785,7 @@ settings, SQL and source in error pages. An ENV in the image applies to every de
 )
 @_on_dockerfile
 def debug_env_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    for inst in instructions(final_lineage(dockerfile), "ENV"):
+    for inst in instructions(built_lineage(dockerfile), "ENV"):
         for name, value in env_pairs(inst):
             reason = debug_setting(name, value)
             if reason:
@@ -852,7 +833,7 @@ RUN --mount=type=secret. Add the file to .dockerignore.
 )
 @_on_dockerfile
 def secret_file_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    for inst in instructions(final_lineage(dockerfile), "COPY", "ADD"):
+    for inst in instructions(built_lineage(dockerfile), "COPY", "ADD"):
         if "from" in inst.flags:
             continue
         for source in inst.args[:-1]:
@@ -888,7 +869,7 @@ def dead_launch_command(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hi
                 dead.line,
                 f"{keyword} never runs: the {keyword} on line {found[-1].line} replaces it",
             )
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     entry = last_instruction(stages, "ENTRYPOINT")
     cmd = last_instruction(stages, "CMD")
     if entry is not None and cmd is not None and not entry.exec_form:
@@ -921,7 +902,7 @@ from the OS's, and relative paths in CMD work only by accident.
 )
 @_on_dockerfile
 def copy_without_workdir(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     if official_name(root_image(dockerfile, stages[-1])) not in NO_WORKDIR_IMAGES:
         return
     for inst in _before_workdir(stages):
@@ -1111,7 +1092,7 @@ HEALTHCHECK CMD curl -f http://127.0.0.1:8000/health || exit 1
 )
 @_on_dockerfile
 def healthcheck_exec_form_shell_syntax(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    check = last_instruction(final_lineage(dockerfile), "HEALTHCHECK")
+    check = last_instruction(built_lineage(dockerfile), "HEALTHCHECK")
     if check is None:
         return
     argv = _healthcheck_exec_argv(check)
@@ -1176,7 +1157,7 @@ COPY --from=build /wheels /wheels
 )
 @_on_dockerfile
 def build_tools_in_final_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    for inst in instructions(final_lineage(dockerfile), "RUN"):
+    for inst in instructions(built_lineage(dockerfile), "RUN"):
         if BUILD_DEPS_REMOVED.search(inst.value):
             continue
         packages = [
