@@ -26,6 +26,11 @@ class FileContext:
         """Where this file runs (project.environments)."""
         return self.source.env
 
+    def in_development(self, service: str | None = None) -> bool:
+        """The file (or one of its compose services) never reaches production."""
+        fact = self.project.service_env(self.rel, service) if service else self.env
+        return not fact.deployed
+
     def checks_service(self, name: str) -> bool:
         """The rule looks at this compose service: it reaches production, or the rule runs
         everywhere."""

@@ -100,7 +100,8 @@ def _marked(pattern: re.Pattern[str], text: str, shown: str) -> EnvFact:
     env = TEST if word in ("test", "tests", "testing", "ci") else DEV
     if word == "override":
         return EnvFact(DEV, f"{shown} is a compose override (merged over the base locally)")
-    return EnvFact(env, f"`{word}` in its name ({shown})")
+    where = "path" if "/" in text[match.end(2) :] else "name"
+    return EnvFact(env, f"`{word}` in its {where} ({shown})")
 
 
 # --- the graph ----------------------------------------------------------------------------------
@@ -162,7 +163,7 @@ def _service_fact(
     project: Project, compose: ComposeFile, service: ComposeService, file_fact: EnvFact
 ) -> EnvFact:
     if not file_fact.production:
-        return EnvFact(file_fact.env, f"in {compose.rel}: {file_fact.reason}")
+        return EnvFact(file_fact.env, f"in {compose.rel}, a {file_fact.env.value} compose file")
     words = WORD_SPLIT.split(service.name)
     if any(TEST_WORD.match(w) for w in words):
         return EnvFact(TEST, f"service name `{service.name}`")
@@ -184,8 +185,8 @@ def _service_fact(
         return EnvFact(DEV, f"runs {dev} over a bind mount of the source ({mount})")
     if "develop" in service.data:
         return EnvFact(DEV, "has `develop:` (compose watch syncs the source into it)")
-    if argv and not _serves(argv) and _exits(compose, service):
-        return EnvFact(ONE_SHOT, f"`{' '.join(argv)[:60]}` runs once and exits, not a server")
+    if (exits := _exits(compose, service)) and not _serves(argv):
+        return EnvFact(ONE_SHOT, f"{exits}, and it runs no server")
     return EnvFact(PROD, f"a service of {compose.rel}, which serves production")
 
 
@@ -237,10 +238,8 @@ def _test_runner(argv: list[str]) -> str | None:
         words = [posixpath.basename(w) for w in simple[:4]]
         for index, word in enumerate(words):
             django_test = word == "test" and index > 0 and words[index - 1] == "manage.py"
-            if word in TEST_RUNNERS or django_test:
+            if word in TEST_RUNNERS or django_test:  # unwrap() made `python -m pytest` pytest
                 return " ".join(simple[: index + 1])
-            if word == "-m" and index + 1 < len(words) and words[index + 1] in TEST_RUNNERS:
-                return " ".join(simple[: index + 2])
     return None
 
 
@@ -256,19 +255,20 @@ def _source_mount(project: Project, compose: ComposeFile, service: ComposeServic
     return None
 
 
-def _exits(compose: ComposeFile, service: ComposeService) -> bool:
+def _exits(compose: ComposeFile, service: ComposeService) -> str | None:
+    """What says a service is a job meant to exit: its restart policy, a service waiting
+    for it to complete, or a job's name (migrate, init, seed ...)."""
     restart = str(service.data.get("restart") or "").strip().lower()
     if restart in RESTART_ONCE:
-        return True
-    awaited = any(
-        isinstance(spec, dict)
-        and name == service.name
-        and spec.get("condition") == "service_completed_successfully"
-        for other in compose.services
-        if isinstance(deps := other.data.get("depends_on"), dict)
-        for name, spec in deps.items()
-    )
-    return awaited or bool(ONE_SHOT_NAME.search(service.name) and not restart)
+        return f"restart: {restart}"
+    for other in compose.services:
+        deps = other.data.get("depends_on")
+        spec = deps.get(service.name) if isinstance(deps, dict) else None
+        if isinstance(spec, dict) and spec.get("condition") == "service_completed_successfully":
+            return f"{other.name} waits for it to complete"
+    if ONE_SHOT_NAME.search(service.name):
+        return f"service name `{service.name}`"
+    return None
 
 
 def _dockerfile_fact(project: Project, dockerfile: Dockerfile, named: EnvFact) -> EnvFact:

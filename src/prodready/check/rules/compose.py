@@ -24,7 +24,7 @@ from prodready.check.rules.dockerfile import (
     root_image,
     sh_c_script,
 )
-from prodready.project.model import FileKind
+from prodready.project.model import Environment, FileKind
 from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, last_instruction
 from prodready.project.parsers.yamlines import LineDict, LineList
@@ -34,9 +34,6 @@ KIND = FileKind.COMPOSE.value
 
 URL_WITH_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]*:[^\s/@]+@", re.IGNORECASE)
 COMPOSE_VARIABLE = re.compile(r"\$\$|\$\{[^}]*\}|\$[A-Za-z_]\w*")
-ONE_SHOT_NAME = re.compile(
-    r"migrat|^init|setup|seed|collectstatic|createsuperuser|backup|^test", re.IGNORECASE
-)
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -109,15 +106,11 @@ def depends_on(service: ComposeService) -> list[tuple[str, str | None, int]]:
     return []
 
 
-def one_shot(service: ComposeService, services: list[ComposeService]) -> bool:
-    """Migrations, seeders and other jobs that are meant to exit."""
-    if ONE_SHOT_NAME.search(service.name) or "profiles" in service.data:
-        return True
-    return any(
-        name == service.name and condition == "service_completed_successfully"
-        for other in services
-        for name, condition, _ in depends_on(other)
-    )
+def one_shot(ctx: FileContext, service: ComposeService) -> bool:
+    """Migrations, seeders and other jobs that are meant to exit (project.environments judged
+    them), and optional services started by a profile: no server settings are asked of them."""
+    fact = ctx.project.service_env(ctx.rel, service.name)
+    return fact.env == Environment.ONE_SHOT or "profiles" in service.data
 
 
 def _built_from(ctx: FileContext, service: ComposeService) -> Dockerfile | None:
@@ -174,9 +167,13 @@ POSTGRES_PASSWORD: ${POSTGRES_PASSWORD?set POSTGRES_PASSWORD}
 """,
     bad="environment:\n  POSTGRES_PASSWORD: postgres",
     good="environment:\n  POSTGRES_PASSWORD: ${POSTGRES_PASSWORD?required}",
+    dev_files=True,
 )
 def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
+    """In development services only real-looking secrets count: `postgres` is the usual
+    local password there, but a committed live key is leaked wherever it is written."""
     for service in _services(ctx):
+        development = ctx.in_development(service.name)
         for name, value, line in service.environment():
             if not value or "$" in value:
                 continue
@@ -187,7 +184,7 @@ def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
                 subject = f"environment {name} embeds a password that"
             else:
                 continue
-            if judgement is not None:
+            if judgement is not None and not (development and judgement.is_problem):
                 yield _secret_hit(service, judgement, line, subject)
 
 
@@ -323,7 +320,7 @@ def no_restart_policy(ctx: FileContext) -> Iterable[Hit]:
         deploy = service.data.get("deploy")
         if isinstance(deploy, dict) and SWARM_ONLY_KEYS & set(deploy):
             continue  # a Swarm stack: its default restart_policy is `any`
-        if one_shot(service, services):
+        if one_shot(ctx, service):
             continue
         yield Hit(
             service.line,
@@ -446,7 +443,7 @@ leaking container, which restarts alone.
 def no_memory_limit(ctx: FileContext) -> Iterable[Hit]:
     services = _services(ctx)
     for service in services:
-        if "mem_limit" in service.data or one_shot(service, services):
+        if "mem_limit" in service.data or one_shot(ctx, service):
             continue
         if not _builds_app(ctx, service):  # databases manage their own memory (shared_buffers)
             continue
@@ -766,7 +763,7 @@ logging:
 def no_log_rotation(ctx: FileContext) -> Iterable[Hit]:
     services = _services(ctx)
     for service in services:
-        if one_shot(service, services) or not _builds_app(ctx, service):
+        if one_shot(ctx, service) or not _builds_app(ctx, service):
             continue
         logging = nested(service.data, "logging")
         if isinstance(logging, dict):

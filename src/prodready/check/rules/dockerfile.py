@@ -630,24 +630,31 @@ at build time use RUN --mount=type=secret.
 """,
     bad="ENV SECRET_KEY=changeme",
     good="# SECRET_KEY comes from the environment at run time",
+    dev_files=True,
 )
 @_on_dockerfile
 def secret_in_env_arg(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
+    """In a development Dockerfile only real-looking secrets count (a weak local default is
+    expected there; a committed live key is not)."""
+    development = ctx.in_development()
     candidates = list(dockerfile.global_args) + instructions(dockerfile.stages, "ENV", "ARG")
     for inst in candidates:
         pairs = env_pairs(inst) if inst.keyword == "ENV" else arg_pairs(inst)
         for name, value in pairs:
-            hit = _secret_hit(inst, name, value)
+            hit = _secret_hit(inst, name, value, only_real=development)
             if hit:
                 yield hit
 
 
-def _secret_hit(inst: Instruction, name: str, value: str | None) -> Hit | None:
+def _secret_hit(
+    inst: Instruction, name: str, value: str | None, only_real: bool = False
+) -> Hit | None:
+    """The hit for a literal secret; with `only_real`, none for a weak or default one."""
     judgement, subject = literal_secret(name, value), f"{inst.keyword} {name}"
     if judgement is None and value and "$" not in value and (found := url_secret(value)):
         scheme, judgement = found
         subject += f": the {scheme} password"
-    if judgement is None:
+    if judgement is None or (only_real and judgement.is_problem):
         return None
     where = "image config" if inst.keyword == "ENV" else "image history"
     if judgement.is_problem:
