@@ -13,10 +13,6 @@ from packaging.version import Version
 
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules import (  # noqa: F401  (they register PR916-PR922)
-    crossfile_apps,
-    crossfile_ports,
-)
 from prodready.check.rules.crossfile_facts import (
     LOOPBACK,
     GunicornSetup,
