@@ -52,3 +52,11 @@ def test_rules_command_names_the_source_file() -> None:
         lines[2]
         == "source: prodready/check/rules/crossfile_ports.py (container_listens_on_loopback)"
     )
+
+
+def test_rule_modules_read_files_through_the_project() -> None:
+    """Rules read `project.texts` (or files.project_text for what detect() did not hold), so
+    no file is opened twice and every rule sees the same text."""
+    for path in RULES_DIR.glob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        assert not re.search(r"\bread_text\(|\bopen\(|\.read_bytes\(", text), path.name

@@ -19,7 +19,7 @@ from prodready.check.registry import RULES, load_rules
 from prodready.check.suppress import suppressed_by_config, suppressed_inline
 from prodready.project import detect
 from prodready.project.environments import by_name
-from prodready.project.files import read_text
+from prodready.project.files import project_text
 from prodready.project.model import FileKind, Project
 
 PROBLEM_RULE = "PR001"
@@ -214,7 +214,7 @@ def _filter(
     for finding in sorted(unique.values(), key=Finding.sort_key):
         lines = lines_cache.get(finding.path)
         if lines is None:
-            text, _ = read_text(project.root / finding.path, finding.path)
+            text = project_text(project, finding.path)
             lines = lines_cache[finding.path] = (text or "").splitlines()
         if suppressed_by_config(finding, config) or suppressed_inline(finding, lines):
             result.suppressed += 1

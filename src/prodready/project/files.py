@@ -11,7 +11,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from prodready.project.model import FileKind, FileProblem, SourceFile
+from prodready.project.model import FileKind, FileProblem, Project, SourceFile
 
 MAX_BYTES = 2_000_000
 """Files above this are not read: deployment files and hand-written modules are far smaller."""
@@ -192,3 +192,15 @@ def read_text(path: Path, rel: str) -> tuple[str | None, FileProblem | None]:
         line = data[: error.start].count(b"\n") + 1
         text = data.decode("utf-8", errors="replace")
         return text, FileProblem(rel, line, "file is not valid UTF-8; undecodable bytes replaced")
+
+
+def project_text(project: Project, rel: str) -> str | None:
+    """The text of a file below the project root, read at most once: detect() holds every
+    non-Python file's; a Python module (read in the detection workers) or a file of no kind
+    (an nginx snippet) is read on first use and kept in `project.texts`."""
+    if rel not in project.texts:
+        text, _ = read_text(project.root / rel, rel)
+        if text is None:
+            return None
+        project.texts[rel] = text
+    return project.texts[rel]

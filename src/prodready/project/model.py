@@ -263,7 +263,8 @@ class Project:
     candidates: list[AppCandidate] = field(default_factory=list)
     """Every app object or factory found, before choosing."""
     texts: dict[str, str] = field(default_factory=dict)
-    """The text of every readable non-Python file, read once by detect() (rules reuse it)."""
+    """The text of every readable non-Python file, read once by detect(), and of the other
+    files `files.project_text()` was asked for (rules read files through it, never again)."""
     hook_results: dict[str, Any] = field(default_factory=dict)
     """Per Python file results of detect()'s `python_hook` (check's Python rules)."""
     git_tracked: set[str] | None = None

@@ -46,7 +46,7 @@ from prodready.check.rules.dockerfile import (
     image_lacks,
     root_image,
 )
-from prodready.project.files import ENV_EXAMPLE, read_text
+from prodready.project.files import ENV_EXAMPLE, project_text
 from prodready.project.model import FileKind, ModuleSummary, PoolSetting, Project
 from prodready.project.parsers.commands import option_value, unwrap
 from prodready.project.parsers.compose import ComposeFile, ComposeService, PublishedPort
@@ -328,8 +328,7 @@ def _mentioned_in_code(project: Project, path: str) -> bool:
         return False
     quoted = re.compile(rf"[\"']/?{re.escape(needle)}/?[\"']")
     for summary in _production_modules(project):
-        source = project.file(summary.rel)
-        text = read_text(source.path, source.rel)[0] if source else None
+        text = project_text(project, summary.rel)
         if text and quoted.search(text):
             return True
     return False
@@ -1275,7 +1274,7 @@ def _declared_versions(project: Project) -> Iterator[tuple[str, str, Callable[[s
     for source in project.files:
         if source.dev_only:
             continue
-        text = read_text(source.path, source.rel)[0] or ""
+        text = project.texts.get(source.rel, "")
         if source.kind == FileKind.PYTHON_VERSION:
             found = re.search(r"3\.\d+", text)
             if found:

@@ -17,7 +17,6 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from prodready.check.context import FileContext
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
-from prodready.project.files import read_text
 from prodready.project.model import Dependency, FileKind, Project, SourceFile
 
 DEPENDENCY_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.PIPFILE)
@@ -292,14 +291,13 @@ def python_declarations(project: Project) -> Iterator[PythonDeclaration]:
         if source.dev_only:
             continue
         if source.kind == FileKind.PYTHON_VERSION:
-            yield from _version_file(source)
+            yield from _version_file(source, project.texts.get(source.rel, ""))
         elif source.kind in (FileKind.PYPROJECT, FileKind.PIPFILE):
-            yield from _toml_declarations(source)
+            yield from _toml_declarations(source, project.texts.get(source.rel, ""))
 
 
-def _version_file(source: SourceFile) -> Iterable[PythonDeclaration]:
-    text, _ = read_text(source.path, source.rel)
-    for number, line in enumerate((text or "").splitlines(), start=1):
+def _version_file(source: SourceFile, text: str) -> Iterable[PythonDeclaration]:
+    for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             spec = to_specifier(stripped)
@@ -319,10 +317,9 @@ TOML_KEYS = {
 }
 
 
-def _toml_declarations(source: SourceFile) -> Iterable[PythonDeclaration]:
-    text, _ = read_text(source.path, source.rel)
+def _toml_declarations(source: SourceFile, text: str) -> Iterable[PythonDeclaration]:
     try:
-        data = tomllib.loads(text or "")
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
         return []
     lines = (text or "").splitlines()

@@ -16,7 +16,7 @@ from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
 from prodready.check.rules._common import literal_secret, url_secret
-from prodready.project.files import ENV_EXAMPLE, read_text
+from prodready.project.files import ENV_EXAMPLE
 from prodready.project.model import FileKind
 from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
 from prodready.project.parsers.commands import judge as judge_command
@@ -967,7 +967,7 @@ def start_script_without_exec(ctx: FileContext, dockerfile: Dockerfile) -> Itera
     if launch is None:
         return
     for rel in _started_scripts(ctx, launch[0]):
-        text, _ = read_text(ctx.project.root / rel, rel)
+        text = ctx.project.texts.get(rel)
         if text is None or SIGNAL_TRAP.search(text):
             continue
         yield from _unexeced_servers(rel, text.splitlines())
