@@ -60,3 +60,14 @@ def test_rule_modules_read_files_through_the_project() -> None:
     for path in RULES_DIR.glob("*.py"):
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"\bread_text\(|\bopen\(|\.read_bytes\(", text), path.name
+
+
+def test_rule_modules_do_not_borrow_from_each_other() -> None:
+    """Shared helpers live below (project.images, parsers, rules/_common, the facts modules),
+    not in a sibling rule module."""
+    for module in RULE_MODULES:
+        path = RULES_DIR / f"{module.rsplit('.', 1)[1]}.py"
+        imported = set(
+            re.findall(r"^from (prodready\.check\.rules\.\w+) import", path.read_text(), re.M)
+        )
+        assert not imported & set(RULE_MODULES), (module, imported & set(RULE_MODULES))

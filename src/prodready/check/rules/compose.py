@@ -14,17 +14,16 @@ from urllib.parse import urlsplit
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import is_secret_setting, literal_secret, written_secret
-from prodready.check.rules.crossfile_facts import dockerfile_of
-from prodready.check.rules.dockerfile import (
+from prodready.check.rules._common import (
     debug_setting,
-    ends_with_exec,
-    exec_form_shell_problem,
-    official_name,
-    root_image,
-    sh_c_script,
+    is_secret_setting,
+    literal_secret,
+    written_secret,
 )
+from prodready.check.rules.crossfile_facts import dockerfile_of
+from prodready.project.images import official_name, root_image
 from prodready.project.model import Environment, FileKind
+from prodready.project.parsers.commands import ends_with_exec, exec_form_shell_problem, sh_c_script
 from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, last_instruction
 from prodready.project.parsers.yamlines import LineDict, LineList

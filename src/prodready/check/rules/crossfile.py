@@ -41,12 +41,8 @@ from prodready.check.rules.crossfile_facts import (
     socket_targets,
     workers_of,
 )
-from prodready.check.rules.dockerfile import (
-    _installs,
-    image_lacks,
-    root_image,
-)
 from prodready.project.files import ENV_EXAMPLE, project_text
+from prodready.project.images import image_lacks, installs, root_image
 from prodready.project.model import FileKind, ModuleSummary, PoolSetting, Project
 from prodready.project.parsers.commands import option_value, unwrap
 from prodready.project.parsers.compose import ComposeFile, ComposeService, PublishedPort
@@ -399,7 +395,7 @@ def _lacks(
     if dockerfile is not None and dockerfile.final is not None:
         stages = built_lineage(dockerfile)
         image = root_image(dockerfile, stages[-1])
-        if tool in image_lacks(image) and not _installs(stages, tool):
+        if tool in image_lacks(image) and not installs(stages, tool):
             return f"built from {image} in {dockerfile.rel}"
         return None
     if service.builds or not service.image:

@@ -15,12 +15,29 @@ from collections.abc import Callable, Iterable, Iterator
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import literal_secret, url_secret
+from prodready.check.rules._common import debug_setting, literal_secret, url_secret
 from prodready.project.files import ENV_EXAMPLE
+from prodready.project.images import (
+    arg_pairs,
+    env_pairs,
+    environment,
+    image_lacks,
+    installs,
+    official_name,
+    resolve_args,
+    root_image,
+    split_image,
+)
 from prodready.project.model import FileKind
 from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
+from prodready.project.parsers.commands import (
+    ends_with_exec,
+    exec_form_shell_problem,
+    sh_c_script,
+    split_shell,
+    unwrap,
+)
 from prodready.project.parsers.commands import judge as judge_command
-from prodready.project.parsers.commands import split_shell, unwrap
 from prodready.project.parsers.dockerfile import (
     Dockerfile,
     Instruction,
@@ -32,8 +49,6 @@ from prodready.project.parsers.dockerfile import (
 
 KIND = FileKind.DOCKERFILE.value
 
-ARG_REFERENCE = re.compile(r"\$\{(\w+)(?::?[-+]([^}]*))?\}|\$(\w+)")
-TRUTHY = frozenset({"1", "true", "yes", "on", "y", "t"})
 PYTHON_LAUNCHERS = frozenset(
     {"python", "python3", "gunicorn", "uvicorn", "granian", "hypercorn", "daphne", "waitress-serve"}
 )
@@ -58,81 +73,6 @@ def _on_dockerfile(
         return () if dockerfile is None else check(ctx, dockerfile)
 
     return run
-
-
-def root_image(dockerfile: Dockerfile, stage: Stage) -> str:
-    """The external image a stage starts from, global ARG defaults substituted."""
-    return resolve_args(dockerfile, dockerfile.lineage(stage)[0].base)
-
-
-def resolve_args(dockerfile: Dockerfile, text: str) -> str:
-    defaults: dict[str, str] = {}
-    for inst in dockerfile.global_args:
-        for name, value in arg_pairs(inst):
-            if value is not None:
-                defaults[name] = value
-
-    def substitute(match: re.Match[str]) -> str:
-        name = match[1] or match[3]
-        if name in defaults:
-            return defaults[name]
-        return match[2] if match[2] is not None else match[0]
-
-    return ARG_REFERENCE.sub(substitute, text)
-
-
-def split_image(image: str) -> tuple[str, str | None, bool]:
-    """`registry/python:3.12-slim@sha256:..` -> (`registry/python`, `3.12-slim`, has digest)."""
-    name, _, digest = image.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        repo, tag = name.rsplit(":", 1)
-        return repo, tag, bool(digest)
-    return name, None, bool(digest)
-
-
-def official_name(image: str) -> str:
-    """`docker.io/library/postgres:16` -> `postgres`: the repository as Docker Hub names it."""
-    repo, _, _ = split_image(image)
-    return repo.removeprefix("docker.io/").removeprefix("library/")
-
-
-def env_pairs(inst: Instruction) -> list[tuple[str, str]]:
-    """`ENV A=1 B=2` and the legacy `ENV NAME value with spaces`."""
-    if not inst.args:
-        return []
-    if "=" not in inst.args[0]:
-        return [(inst.args[0], " ".join(inst.args[1:]))]
-    return [tuple(arg.split("=", 1)) for arg in inst.args if "=" in arg]  # type: ignore[misc]
-
-
-def arg_pairs(inst: Instruction) -> list[tuple[str, str | None]]:
-    result: list[tuple[str, str | None]] = []
-    for arg in inst.args:
-        name, sep, value = arg.partition("=")
-        result.append((name, value if sep else None))
-    return result
-
-
-def environment(stages: list[Stage]) -> dict[str, tuple[str, Instruction]]:
-    """Name -> (value, ENV instruction) as the image ends up with it (later ENV wins)."""
-    result: dict[str, tuple[str, Instruction]] = {}
-    for inst in instructions(stages, "ENV"):
-        for name, value in env_pairs(inst):
-            result[name] = (value, inst)
-    return result
-
-
-def debug_setting(name: str, value: str) -> str | None:
-    """Why NAME=value turns on a development mode, or None. Shared with the compose rules."""
-    upper, lowered = name.upper(), value.strip().strip("'\"").lower()
-    if upper in ("FLASK_DEBUG", "DEBUG", "DJANGO_DEBUG", "APP_DEBUG") and lowered in TRUTHY:
-        return f"{name}={value} turns on debug mode (interactive tracebacks, reloader)"
-    if upper == "FLASK_ENV" and lowered == "development":
-        return f"{name}={value} turns on Flask's debug mode"
-    if upper == "PYTHONDEVMODE" and lowered:
-        return f"{name}={value} turns on Python's development mode (extra checks, slower)"
-    return None
 
 
 def _keyword_as_written(ctx: FileContext, inst: Instruction) -> str:
@@ -305,40 +245,12 @@ def healthcheck_tool_missing(ctx: FileContext, dockerfile: Dockerfile) -> Iterab
     image = root_image(dockerfile, stages[-1])
     missing = image_lacks(image)
     for tool in sorted(used & missing):
-        if not _installs(stages, tool):
+        if not installs(stages, tool):
             yield Hit(
                 check.line,
                 f"HEALTHCHECK runs {tool}, but the final image ({image}) does not have it "
                 "and no RUN installs it: every probe fails",
             )
-
-
-def image_lacks(image: str) -> set[str]:
-    """Which of curl and wget an external base image is known not to ship."""
-    repo, tag, _ = split_image(image)
-    tag = tag or ""
-    if image == "scratch" or "distroless" in repo:
-        return {"curl", "wget"}
-    if repo.startswith("cgr.dev/chainguard/") and not tag.endswith("-dev"):
-        return {"curl", "wget"}
-    if "alpine" in tag or repo.rsplit("/", 1)[-1] == "alpine":
-        return {"curl"}  # busybox provides wget
-    if "slim" in tag:
-        return {"curl", "wget"}
-    return set()
-
-
-def _installs(stages: list[Stage], tool: str) -> bool:
-    package_install = re.compile(
-        rf"\b(?:apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\b(?:install|add)\b[^;&|]*\b{tool}\b"
-    )
-    for inst in instructions(stages, "RUN", "COPY"):
-        text = " ".join(inst.args) if inst.exec_form else inst.value
-        if inst.keyword == "RUN" and package_install.search(text):
-            return True
-        if inst.keyword == "COPY" and any(a.rsplit("/", 1)[-1] == tool for a in inst.args):
-            return True
-    return False
 
 
 # --- PR204 ------------------------------------------------------------------------------------
@@ -347,8 +259,6 @@ SHELL_SYNTAX = re.compile(r"[$&|;<>`*?~(){}\[\]\\!#]")
 ENV_PREFIX = re.compile(r"^\w+=")
 QUOTED_PARTS = re.compile(r"'[^']*'|\"[^\"]*\"|[^'\"]+")
 DOUBLE_QUOTED_SPECIAL = re.compile(r"[$`\\!]")
-SHELLS = frozenset({"sh", "bash", "dash", "ash", "/bin/sh", "/bin/bash", "/bin/dash", "/bin/ash"})
-SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\n")
 
 
 @rule(
@@ -400,19 +310,6 @@ def _shell_script(inst: Instruction) -> str | None:
     if not inst.exec_form:
         return inst.value.strip()
     return sh_c_script(list(inst.args))
-
-
-def sh_c_script(argv: list[str]) -> str | None:
-    """The script of `sh -c "script"` (any common shell, -c with -e/-x), or None."""
-    if len(argv) >= 3 and argv[0] in SHELLS and argv[1] in ("-c", "-ec", "-ex", "-exc", "-ce"):
-        return argv[2]
-    return None
-
-
-def ends_with_exec(script: str) -> bool:
-    """True when the script's last command is `exec ...`, so the server replaces the shell."""
-    segments = [s.strip() for s in SEGMENT_SPLIT.split(script) if s.strip()]
-    return bool(segments) and segments[-1].split()[0] == "exec"
 
 
 def _signal_forwarding_init(entry: Instruction) -> bool:
@@ -1055,26 +952,6 @@ def _starts_server(words: list[str]) -> bool:
 
 
 # --- PR216 ------------------------------------------------------------------------------------
-
-SHELL_OPERATORS = frozenset({"||", "&&", "|", ";", ">", ">>", "<", "2>&1", ">/dev/null"})
-VARIABLE = re.compile(r"\$\{?[A-Za-z_]")
-
-
-def exec_form_shell_problem(argv: list[str]) -> tuple[str, bool] | None:
-    """Why an argv run without a shell will not do what it says, and whether that makes it fail
-    every time (a program name with spaces) rather than test something else. Shared with
-    compose."""
-    if not argv or sh_c_script(argv) is not None:
-        return None
-    if " " in argv[0].strip():
-        return f"names the program {argv[0]!r}, which does not exist: every probe fails", True
-    operator = next((a for a in argv[1:] if a in SHELL_OPERATORS), None)
-    if operator:
-        return f"passes {operator!r} to {argv[0]} as an argument (no shell interprets it)", False
-    variable = next((a for a in argv if VARIABLE.search(a)), None)
-    if variable:
-        return f"passes {variable!r} unexpanded (no shell expands it)", False
-    return None
 
 
 @rule(
