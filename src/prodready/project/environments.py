@@ -50,6 +50,11 @@ CONFIG_DEV_MARK = re.compile(
 """The same for nginx and systemd files, by name or folder; `*.conf.template` is left out: it
 is how the nginx image takes its production config."""
 PROD_MARK = re.compile(r"(^|[.\-_])(prod|production|live|release|deploy)([.\-_]|$)", re.IGNORECASE)
+SETTINGS_TAIL = re.compile(r"settings.*$")
+DEV_SETTINGS = re.compile(
+    r"(?:^|[_/.-])(dev|develop|development|local|test|tests|testing|ci)(?:[_/.-]|$)"
+)
+"""settings/dev.py, settings_local.py, settings/test.py: not what production loads."""
 TEST_WORD = re.compile(r"^(test|tests|testing|ci|e2e|integration)$", re.IGNORECASE)
 DEV_WORD = re.compile(r"^(dev|devel|develop|development|local|debug)$", re.IGNORECASE)
 WORD_SPLIT = re.compile(r"[.\-_]")
@@ -74,6 +79,10 @@ def by_name(rel: str, kind: FileKind) -> EnvFact:
             return EnvFact(TEST, "a test module")
         if name == "conftest.py":
             return EnvFact(TEST, "pytest's conftest.py")
+        tail = SETTINGS_TAIL.search(lower)
+        if tail and (match := DEV_SETTINGS.search(tail[0])):
+            env = TEST if match[1].startswith("test") or match[1] == "ci" else DEV
+            return EnvFact(env, f"a `{match[1]}` settings module")
         return UNCLASSIFIED
     if kind == FileKind.ENV:
         if ENV_EXAMPLE.search(name):
