@@ -14,7 +14,7 @@ from prodready.check.engine import run_check
 from prodready.check.model import Finding
 from prodready.project import detect
 from prodready.project.environments import by_name
-from prodready.project.model import Environment, FileKind, Project
+from prodready.project.model import EnvFact, Environment, FileKind, Project
 from tests.conftest import run_prodready
 
 FIXTURES = Path(__file__).parent / "fixtures" / "environments"
@@ -56,9 +56,6 @@ def test_plain_compose_beside_a_prod_one_is_the_development_stack() -> None:
     assert env == DEV and "service web of docker-compose.yml" in reason
     env, reason = env_of(project, "Dockerfile.prod")
     assert env == PROD and "docker-compose.prod.yml" in reason
-    # an env file read only by the development service
-    env, reason = env_of(project, "docker.env")
-    assert env == DEV and "read only by development service web" in reason
     assert project.service_env("docker-compose.yml", "db").env == DEV
     runserver = [launch for launch in project.launches if "runserver" in launch.argv]
     assert runserver and all(launch.dev_only for launch in runserver)
@@ -71,9 +68,8 @@ def test_development_stack_loses_its_false_findings_and_keeps_real_secrets() -> 
     assert {"PR201", "PR207"} <= rules_on(found, "Dockerfile.prod")
     # the development compose file: only the committed real secret, not `postgres`
     on_dev = [f for f in found if f.path == "docker-compose.yml"]
-    assert [(f.rule_id, f.line) for f in on_dev] == [("PR301", 12)]
+    assert [(f.rule_id, f.line) for f in on_dev] == [("PR301", 11)]
     assert "PAYMENT_API_SECRET" in on_dev[0].message
-    assert not any(f.path == "docker.env" for f in found)
     # the production stack still gets the weak default password
     assert any(
         f.rule_id == "PR301" and f.path == "docker-compose.prod.yml" and f.line == 18 for f in found
@@ -145,11 +141,23 @@ def test_nginx_and_systemd_files_named_dev_or_local_are_development() -> None:
     assert env_of(project, "deploy/systemd/app-dev.service")[0] == DEV
     assert env_of(project, "deploy/nginx/site.conf")[0] == PROD
     assert env_of(project, "deploy/systemd/app.service")[0] == PROD
+    # the name of a Dockerfile tells about the service that builds it, and up to its file
+    assert project.service_env("docker-compose.yml", "web") == EnvFact(
+        DEV, "built from Dockerfile.dev, `dev` in its name (Dockerfile.dev)"
+    )
+    assert env_of(project, "docker-compose.yml") == (DEV, "none of its services reaches production")
+    # an nginx config only a development service mounts
+    assert env_of(project, "deploy/nginx/proxy.conf") == (
+        DEV,
+        "mounted only by development service proxy-dev (docker-compose.yml)",
+    )
 
     found = findings(FIXTURES / "named_configs")
-    for rel in ("deploy/nginx/dev.conf", "deploy/nginx/local/site.conf"):
+    for rel in ("deploy/nginx/dev.conf", "deploy/nginx/local/site.conf", "deploy/nginx/proxy.conf"):
         assert rules_on(found, rel) == set()
     assert rules_on(found, "deploy/systemd/app-dev.service") == set()  # flask run --debug
+    assert rules_on(found, "Dockerfile.dev") == set()
+    assert rules_on(found, "docker-compose.yml") == set()  # `postgres` as the local password
     assert "PR401" in rules_on(found, "deploy/nginx/site.conf")
     assert "PR501" in rules_on(found, "deploy/systemd/app.service")
 
@@ -210,3 +218,17 @@ def test_show_env_lists_files_services_and_stages_before_the_findings() -> None:
     without = run_prodready("check", FIXTURES / "service_signals", "--no-color")
     assert "Environments" not in without.stdout
     assert without.stdout.splitlines() == lines[len(table) + 2 :]
+
+
+def test_readme_shows_the_real_output() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    command = (
+        "check tests/project/fixtures/environments/dev_compose_beside_prod --show-env "
+        "--select PR201,PR301"
+    )
+    start = readme.index(f"  $ prodready {command}\n")
+    shown = readme[readme.index("\n", start) + 1 : readme.index("  ```\n", start)]
+    result = run_prodready(*command.split(), "--no-color", cwd=Path(__file__).resolve().parents[2])
+    assert shown == "".join(
+        f"  {line}" if line.strip() else line for line in result.stdout.splitlines(keepends=True)
+    )

@@ -73,6 +73,7 @@ def by_name(rel: str, kind: FileKind) -> EnvFact:
     signal; for deployment files `classify` weighs it with the rest)."""
     lower = rel.lower()
     name = lower.rsplit("/", 1)[-1]
+    shown = rel.rsplit("/", 1)[-1]
     in_tests = "/tests/" in f"/{lower}" or "/test/" in f"/{lower}"
     if kind == FileKind.PYTHON:
         if in_tests or name.startswith("test_") or name.endswith("_test.py"):
@@ -86,11 +87,11 @@ def by_name(rel: str, kind: FileKind) -> EnvFact:
         return UNCLASSIFIED
     if kind == FileKind.ENV:
         if ENV_EXAMPLE.search(name):
-            return EnvFact(DEV, f"{name} is an example of the settings, not the settings")
-        return _marked(DEV_MARK, name.removeprefix(".env"), name)
+            return EnvFact(DEV, f"{shown} is an example of the settings, not the settings")
+        return _marked(DEV_MARK, name.removeprefix(".env"), shown)
     if kind in (FileKind.COMPOSE, FileKind.DOCKERFILE, FileKind.REQUIREMENTS, FileKind.SCRIPT):
         stem = name.replace("docker-compose", "").replace("compose", "").replace("dockerfile", "")
-        fact = _marked(DEV_MARK, stem, name)
+        fact = _marked(DEV_MARK, stem, shown)
         if fact.production and "/tests/" in f"/{lower}":
             return EnvFact(TEST, "in a tests folder")
         return fact
@@ -121,29 +122,33 @@ def classify(project: Project) -> None:
     stage each Dockerfile is built to for production. Run by detect() after parsing."""
     facts = {source.rel: by_name(source.rel, source.kind) for source in project.files}
     for compose in project.compose_files:
-        facts[compose.rel] = _compose_fact(project, compose, facts[compose.rel])
+        facts[compose.rel] = _compose_fact(project, compose, facts)
     for compose in project.compose_files:
         for service in compose.services:
             project.services_env[(compose.rel, service.name)] = _service_fact(
-                project, compose, service, facts[compose.rel]
+                project, compose, service, facts
             )
+        facts[compose.rel] = _all_services(project, compose, facts[compose.rel])
     for dockerfile in project.dockerfiles:
         facts[dockerfile.rel] = _dockerfile_fact(project, dockerfile, facts[dockerfile.rel])
         _stage_facts(project, dockerfile, facts[dockerfile.rel])
     for source in project.files:
-        if source.kind in (FileKind.NGINX, FileKind.ENV) and facts[source.rel].production:
-            facts[source.rel] = _used_by(project, source, facts[source.rel])
-    project.files = [
-        dataclasses.replace(source, env=facts[source.rel])
-        if facts[source.rel] != source.env
-        else source
-        for source in project.files
-    ]
+        if source.kind == FileKind.NGINX and facts[source.rel].production:
+            facts[source.rel] = _mounted_by(project, source, facts[source.rel])
+    project.replace_files(
+        [
+            dataclasses.replace(source, env=facts[source.rel])
+            if facts[source.rel] != source.env
+            else source
+            for source in project.files
+        ]
+    )
 
 
-def _compose_fact(project: Project, compose: ComposeFile, named: EnvFact) -> EnvFact:
+def _compose_fact(project: Project, compose: ComposeFile, facts: dict[str, EnvFact]) -> EnvFact:
     """A plain compose file beside a production one (`docker-compose.prod.yml`) is the
     development stack when what it runs says so (a dev server, the source mounted in)."""
+    named = facts[compose.rel]
     if not named.production:
         return named
     folder = posixpath.dirname(compose.rel)
@@ -159,7 +164,7 @@ def _compose_fact(project: Project, compose: ComposeFile, named: EnvFact) -> Env
     ]
     if siblings:
         for service in compose.services:
-            signal = _dev_signal(project, compose, service)
+            signal = _dev_signal(project, compose, service, facts)
             if signal:
                 sibling = posixpath.basename(siblings[0])
                 return EnvFact(
@@ -168,9 +173,19 @@ def _compose_fact(project: Project, compose: ComposeFile, named: EnvFact) -> Env
     return named
 
 
+def _all_services(project: Project, compose: ComposeFile, fact: EnvFact) -> EnvFact:
+    """A compose file none of whose services reaches production is not production either."""
+    services = [project.services_env[(compose.rel, s.name)] for s in compose.services]
+    if not fact.production or not services or any(s.deployed for s in services):
+        return fact
+    env = TEST if all(s.env == TEST for s in services) else DEV
+    return EnvFact(env, "none of its services reaches production")
+
+
 def _service_fact(
-    project: Project, compose: ComposeFile, service: ComposeService, file_fact: EnvFact
+    project: Project, compose: ComposeFile, service: ComposeService, facts: dict[str, EnvFact]
 ) -> EnvFact:
+    file_fact = facts[compose.rel]
     if not file_fact.production:
         return EnvFact(file_fact.env, f"in {compose.rel}, a {file_fact.env.value} compose file")
     words = WORD_SPLIT.split(service.name)
@@ -185,6 +200,8 @@ def _service_fact(
     target = service.build_target
     if target and (env := _word_env(target)) is not None:
         return EnvFact(env, f"built to Dockerfile stage `{target}`")
+    if (built := _built_for(service, compose, facts)) is not None:
+        return built
     argv = _service_argv(service)
     if (runner := _test_runner(argv)) is not None:
         return EnvFact(TEST, f"its command runs {runner}")
@@ -208,8 +225,24 @@ def _word_env(text: str) -> Environment | None:
     return None
 
 
-def _dev_signal(project: Project, compose: ComposeFile, service: ComposeService) -> str | None:
-    """Why a service looks like a developer's: a dev server, the source mounted in, watch."""
+def _built_for(
+    service: ComposeService, compose: ComposeFile, facts: dict[str, EnvFact]
+) -> EnvFact | None:
+    """A service built from a Dockerfile whose name says development (Dockerfile.dev) is."""
+    rel = service.dockerfile_rel(compose.rel)
+    fact = facts.get(rel) if rel else None
+    if fact is None or fact.production:
+        return None
+    return EnvFact(fact.env, f"built from {rel}, {fact.reason}")
+
+
+def _dev_signal(
+    project: Project, compose: ComposeFile, service: ComposeService, facts: dict[str, EnvFact]
+) -> str | None:
+    """Why a service looks like a developer's: a dev server, the source mounted in, watch, a
+    development Dockerfile."""
+    if (built := _built_for(service, compose, facts)) is not None:
+        return built.reason
     argv = _service_argv(service)
     if dev := _dev_server(argv):
         return f"runs {dev}"
@@ -283,7 +316,10 @@ def _exits(compose: ComposeFile, service: ComposeService) -> str | None:
 def _dockerfile_fact(project: Project, dockerfile: Dockerfile, named: EnvFact) -> EnvFact:
     """A Dockerfile is what the compose services that build it are: production when a
     production service builds it (to the stage it names), else the environment of those that
-    do; one no compose file builds keeps what its name says."""
+    do; one no compose file builds, or whose name says development, keeps what its name
+    says."""
+    if not named.production:
+        return named
     builders = [
         (compose, service, project.service_env(compose.rel, service.name))
         for compose in project.compose_files
@@ -316,22 +352,19 @@ def _stage_facts(project: Project, dockerfile: Dockerfile, file_fact: EnvFact) -
         elif stage.alias and (env := _word_env(stage.alias)) is not None:
             fact = EnvFact(env, f"stage name `{stage.alias}`")
         else:
-            fact = EnvFact(DEV, f"not built for production (compose builds `{dockerfile.target}`)")
+            built_name = built.alias or built.index if built else "?"
+            fact = EnvFact(DEV, f"production builds stage {built_name}, not from this one")
         project.stages_env[(dockerfile.rel, stage.index)] = fact
 
 
-def _used_by(project: Project, source: SourceFile, named: EnvFact) -> EnvFact:
-    """An nginx config mounted, or an env file read, only by development services."""
+def _mounted_by(project: Project, source: SourceFile, named: EnvFact) -> EnvFact:
+    """An nginx config that only development services mount is development too. (Env files
+    keep what their names say: a committed secret in one matters wherever it is read.)"""
     users: list[tuple[ComposeFile, ComposeService]] = []
     for compose in project.compose_files:
         folder = posixpath.dirname(compose.rel)
         for service in compose.services:
-            if source.kind == FileKind.NGINX:
-                paths = [host for host, _ in service.bind_sources()]
-            else:
-                raw = service.data.get("env_file")
-                paths = [str(p) for p in (raw if isinstance(raw, list) else [raw]) if p]
-            for path in paths:
+            for path in [host for host, _ in service.bind_sources()]:
                 rel = posixpath.normpath(posixpath.join(folder, path))
                 if rel == source.rel or source.rel.startswith(rel + "/"):
                     users.append((compose, service))
@@ -339,9 +372,8 @@ def _used_by(project: Project, source: SourceFile, named: EnvFact) -> EnvFact:
     if not users or any(f.deployed for f in facts):
         return named
     compose, service = users[0]
-    verb = "mounted" if source.kind == FileKind.NGINX else "read"
     return EnvFact(
-        facts[0].env, f"{verb} only by {facts[0].env.value} service {service.name} ({compose.rel})"
+        facts[0].env, f"mounted only by {facts[0].env.value} service {service.name} ({compose.rel})"
     )
 
 

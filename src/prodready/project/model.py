@@ -295,6 +295,11 @@ class Project:
                 self._by_name.setdefault(source.path.name, []).append(source)
         return self._by_name.get(name, [])
 
+    def replace_files(self, files: list[SourceFile]) -> None:
+        """Puts re-classified files in place of the old ones (and forgets the lookups)."""
+        self.files = files
+        self._by_rel = self._by_name = None
+
     def _files_by_rel(self) -> dict[str, SourceFile]:
         # Built on first use: detection adds every file before anything looks one up.
         if self._by_rel is None or len(self._by_rel) != len(self.files):
