@@ -234,3 +234,9 @@ def test_readme_shows_the_real_output() -> None:
     assert shown == "".join(
         f"  {line}" if line.strip() else line for line in result.stdout.splitlines(keepends=True)
     )
+
+
+def test_a_development_app_mounting_the_whole_project_leaves_nginx_configs_alone() -> None:
+    project = detect(FIXTURES / "service_signals")
+    assert project.service_env("docker-compose.yml", "app").env == DEV  # mounts ./ on /app
+    assert env_of(project, "deploy/nginx.conf")[0] == PROD

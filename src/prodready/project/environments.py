@@ -5,8 +5,8 @@ every command and every rule.
 Names are one signal among several. The rest comes from how the files refer to each other:
 which compose file builds which Dockerfile and to which stage (`build.target`), which compose
 file has a production sibling (`docker-compose.prod.yml`), what a service runs (a reloading dev
-server over a bind mount of the source, `pytest`, a copy that exits), its profiles, and which
-service mounts an nginx config or reads an env file.
+server over a bind mount of the source, `pytest`, a copy that exits), its profiles, the
+Dockerfile it is built from (`Dockerfile.dev`), and which proxy service mounts an nginx config.
 """
 
 from __future__ import annotations
@@ -358,15 +358,18 @@ def _stage_facts(project: Project, dockerfile: Dockerfile, file_fact: EnvFact) -
 
 
 def _mounted_by(project: Project, source: SourceFile, named: EnvFact) -> EnvFact:
-    """An nginx config that only development services mount is development too. (Env files
-    keep what their names say: a committed secret in one matters wherever it is read.)"""
+    """An nginx config that only development proxy services mount (the file, or its folder)
+    is development too; an app service mounting the whole project says nothing about it. Env
+    files keep what their names say: a committed secret in one matters wherever it is read."""
     users: list[tuple[ComposeFile, ComposeService]] = []
     for compose in project.compose_files:
         folder = posixpath.dirname(compose.rel)
         for service in compose.services:
+            if not service.is_proxy:
+                continue
             for path in [host for host, _ in service.bind_sources()]:
                 rel = posixpath.normpath(posixpath.join(folder, path))
-                if rel == source.rel or source.rel.startswith(rel + "/"):
+                if rel == source.rel or (rel != "." and source.rel.startswith(rel + "/")):
                     users.append((compose, service))
     facts = [project.service_env(c.rel, s.name) for c, s in users]
     if not users or any(f.deployed for f in facts):
