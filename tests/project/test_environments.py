@@ -102,14 +102,16 @@ def test_each_compose_service_is_classified_with_its_reason(
 
 def test_build_target_names_the_stage_that_is_judged() -> None:
     project = detect(FIXTURES / "service_signals")
-    dockerfile = project.dockerfiles[0]
+    [dockerfile] = [d for d in project.dockerfiles if d.rel == "Dockerfile"]
     assert dockerfile.target == "production"
     assert dockerfile.built is not None and dockerfile.built.alias == "production"
-    stages = {index: fact.env for (rel, index), fact in project.stages_env.items()}
+    stages = {
+        index: fact.env for (rel, index), fact in project.stages_env.items() if rel == "Dockerfile"
+    }
     assert stages == {0: PROD, 1: PROD, 2: DEV}
     assert "stage name `development`" in project.stages_env[("Dockerfile", 2)].reason
     # the image's command is the production stage's, not the last stage's --reload
-    [launch] = [launch for launch in project.launches if launch.source == "dockerfile"]
+    [launch] = [launch for launch in project.launches if launch.rel == "Dockerfile"]
     assert "--reload" not in launch.argv and "--workers" in launch.argv
 
 
@@ -240,3 +242,11 @@ def test_a_development_app_mounting_the_whole_project_leaves_nginx_configs_alone
     project = detect(FIXTURES / "service_signals")
     assert project.service_env("docker-compose.yml", "app").env == DEV  # mounts ./ on /app
     assert env_of(project, "deploy/nginx.conf")[0] == PROD
+
+
+def test_an_image_whose_command_runs_the_tests_is_a_test_image() -> None:
+    project = detect(FIXTURES / "service_signals")
+    assert env_of(project, "checks/Dockerfile") == (TEST, "its CMD runs pytest")
+    [launch] = [launch for launch in project.launches if launch.rel == "checks/Dockerfile"]
+    assert launch.env.env == TEST
+    assert rules_on(findings(FIXTURES / "service_signals"), "checks/Dockerfile") == set()

@@ -316,8 +316,8 @@ def _exits(compose: ComposeFile, service: ComposeService) -> str | None:
 def _dockerfile_fact(project: Project, dockerfile: Dockerfile, named: EnvFact) -> EnvFact:
     """A Dockerfile is what the compose services that build it are: production when a
     production service builds it (to the stage it names), else the environment of those that
-    do; one no compose file builds, or whose name says development, keeps what its name
-    says."""
+    do. One whose name says development keeps that; one no compose file builds is a test
+    image when its command runs a test runner, else production."""
     if not named.production:
         return named
     builders = [
@@ -337,6 +337,9 @@ def _dockerfile_fact(project: Project, dockerfile: Dockerfile, named: EnvFact) -
         return EnvFact(
             fact.env, f"built only by {fact.env.value} service {service.name} of {compose.rel}"
         )
+    launch = dockerfile.launch_argv()
+    if launch and (runner := _test_runner(launch[0])) is not None:
+        return EnvFact(TEST, f"its {launch[1].keyword} runs {runner}")
     return named
 
 
