@@ -89,6 +89,7 @@ def test_development_stack_loses_its_false_findings_and_keeps_real_secrets() -> 
         ("unit", TEST, "its command runs pytest"),
         ("docs", DEV, "profile `dev`"),
         ("static-init", ONE_SHOT, "restart: no, and it runs no server"),
+        ("collect", ONE_SHOT, "restart: false, and it runs no server"),  # `no` unquoted
         ("app", DEV, "over a bind mount of the source (./)"),
     ],
 )
@@ -120,7 +121,16 @@ def test_services_that_do_not_serve_production_lose_their_server_findings() -> N
     # the production stage has USER and --no-cache-dir: nothing on the Dockerfile
     assert rules_on(found, "Dockerfile") == set()
     messages = [f.message for f in found if f.path == "docker-compose.yml"]
-    for name in ("web-dev", "worker-debug", "tests", "unit", "docs", "static-init", "app"):
+    for name in (
+        "web-dev",
+        "worker-debug",
+        "tests",
+        "unit",
+        "docs",
+        "static-init",
+        "collect",
+        "app",
+    ):
         assert not any(f"service {name} " in m or f"service {name}:" in m for m in messages)
     assert not any(f.rule_id == "PR901" for f in found)  # `app` runs --reload in development
     # the production service keeps its own

@@ -62,7 +62,8 @@ ONE_SHOT_NAME = re.compile(
     r"migrat|^init|setup|seed|collectstatic|createsuperuser|backup", re.IGNORECASE
 )
 TEST_RUNNERS = frozenset({"pytest", "py.test", "tox", "nox", "behave", "coverage"})
-RESTART_ONCE = frozenset({"no", "on-failure"})
+RESTART_ONCE = frozenset({"no", "false", "on-failure"})
+"""`restart: no` unquoted is YAML 1.1's false."""
 
 
 # --- by name ------------------------------------------------------------------------------------
@@ -300,7 +301,8 @@ def _source_mount(project: Project, compose: ComposeFile, service: ComposeServic
 def _exits(compose: ComposeFile, service: ComposeService) -> str | None:
     """What says a service is a job meant to exit: its restart policy, a service waiting
     for it to complete, or a job's name (migrate, init, seed ...)."""
-    restart = str(service.data.get("restart") or "").strip().lower()
+    raw = service.data.get("restart")
+    restart = "" if raw is None else str(raw).strip().lower()
     if restart in RESTART_ONCE:
         return f"restart: {restart}"
     for other in compose.services:
