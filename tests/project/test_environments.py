@@ -89,8 +89,9 @@ def test_development_stack_loses_its_false_findings_and_keeps_real_secrets() -> 
         ("unit", TEST, "its command runs pytest"),
         ("docs", DEV, "profile `dev`"),
         ("static-init", ONE_SHOT, "restart: no, and it runs no server"),
-        ("collect", ONE_SHOT, "restart: false, and it runs no server"),  # `no` unquoted
+        ("collect", ONE_SHOT, "restart: no, and it runs no server"),  # `no` unquoted: YAML false
         ("app", DEV, "over a bind mount of the source (./)"),
+        ("verify", TEST, "built to Dockerfile stage `test`"),
     ],
 )
 def test_each_compose_service_is_classified_with_its_reason(
@@ -109,7 +110,7 @@ def test_build_target_names_the_stage_that_is_judged() -> None:
     stages = {
         index: fact.env for (rel, index), fact in project.stages_env.items() if rel == "Dockerfile"
     }
-    assert stages == {0: PROD, 1: PROD, 2: DEV}
+    assert stages == {0: PROD, 1: PROD, 2: DEV, 3: TEST}
     assert "stage name `development`" in project.stages_env[("Dockerfile", 2)].reason
     # the image's command is the production stage's, not the last stage's --reload
     [launch] = [launch for launch in project.launches if launch.rel == "Dockerfile"]

@@ -62,8 +62,7 @@ ONE_SHOT_NAME = re.compile(
     r"migrat|^init|setup|seed|collectstatic|createsuperuser|backup", re.IGNORECASE
 )
 TEST_RUNNERS = frozenset({"pytest", "py.test", "tox", "nox", "behave", "coverage"})
-RESTART_ONCE = frozenset({"no", "false", "on-failure"})
-"""`restart: no` unquoted is YAML 1.1's false."""
+RESTART_ONCE = frozenset({"no", "on-failure"})
 
 
 # --- by name ------------------------------------------------------------------------------------
@@ -302,7 +301,7 @@ def _exits(compose: ComposeFile, service: ComposeService) -> str | None:
     """What says a service is a job meant to exit: its restart policy, a service waiting
     for it to complete, or a job's name (migrate, init, seed ...)."""
     raw = service.data.get("restart")
-    restart = "" if raw is None else str(raw).strip().lower()
+    restart = "no" if raw is False else str(raw or "").strip().lower()  # `no` unquoted
     if restart in RESTART_ONCE:
         return f"restart: {restart}"
     for other in compose.services:
