@@ -15,8 +15,10 @@ from prodready.check.fix import apply_fixes
 from prodready.check.model import Hit
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import load_rules
-from prodready.check.rules.pyhelpers import is_dev_settings, is_production_settings
+from prodready.check.rules.pyhelpers import is_settings_module
 from prodready.check.rules.python_secrets import holds_secret, url_credentials
+from prodready.project.environments import by_name
+from prodready.project.model import Environment, FileKind
 from tests.check.helpers import FIXTURES, findings_for
 
 
@@ -126,11 +128,14 @@ def test_debug_run_in_main_guard_is_a_warning() -> None:
     ],
 )
 def test_production_settings_modules(rel: str, production: bool) -> None:
-    assert is_production_settings(rel) is production
+    in_production = by_name(rel, FileKind.PYTHON).production
+    assert (is_settings_module(rel) and in_production) is production
 
 
 def test_dev_settings_need_the_mark_after_settings() -> None:
-    assert not is_dev_settings("devtools/mysite/settings.py")
+    assert by_name("devtools/mysite/settings.py", FileKind.PYTHON).production
+    fact = by_name("mysite/settings/local.py", FileKind.PYTHON)
+    assert (fact.env, fact.reason) == (Environment.DEVELOPMENT, "a `local` settings module")
 
 
 @pytest.mark.parametrize(

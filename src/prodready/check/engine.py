@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import functools
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from prodready.check import baseline as baseline_module
@@ -18,7 +18,8 @@ from prodready.check.pycontext import PyContext
 from prodready.check.registry import RULES, load_rules
 from prodready.check.suppress import suppressed_by_config, suppressed_inline
 from prodready.project import detect
-from prodready.project.files import is_dev_only, read_text
+from prodready.project.environments import by_name
+from prodready.project.files import project_text
 from prodready.project.model import FileKind, Project
 
 PROBLEM_RULE = "PR001"
@@ -89,14 +90,15 @@ def _python_rule_ids(enabled: frozenset[str]) -> tuple[str, ...]:
 def _python_rules(
     enabled: frozenset[str], rel: str, source: str, tree: ast.Module | None
 ) -> list[Finding]:
-    """Runs in the detection workers. Dev-only modules (tests) get dev_files rules only."""
+    """Runs in the detection workers. Test modules get dev_files rules only (a Python file's
+    environment comes from its path alone, so the worker can know it)."""
     if tree is None:
         return []
     rules = [RULES[rule_id] for rule_id in _python_rule_ids(enabled)]  # ids loaded the rules
     if not rules:
         return []
     ctx = PyContext.build(rel, source, tree)
-    dev = is_dev_only(rel, FileKind.PYTHON)
+    dev = not by_name(rel, FileKind.PYTHON).deployed
     found = []
     for rule in rules:
         if dev and not rule.dev_files:
@@ -133,12 +135,14 @@ def _file_rules(project: Project, rules: dict[str, Rule], enabled: frozenset[str
         if text is None:
             continue
         ctx = FileContext(project, source, parsed.get(source.rel), text.splitlines())
+        if ctx.parsed is None and source.kind in PARSED_BY_KIND:
+            continue
+        everywhere = replace(ctx, everywhere=True)
         for rule in kind_rules:
-            if source.dev_only and not rule.dev_files:
-                continue
-            if ctx.parsed is None and source.kind in PARSED_BY_KIND:
-                continue
-            found.extend(_run_rule(rule, ctx, source.rel))
+            if rule.dev_files:
+                found.extend(_run_rule(rule, everywhere, source.rel))
+            elif source.env.deployed:
+                found.extend(_run_rule(rule, ctx, source.rel))
     return found
 
 
@@ -210,7 +214,7 @@ def _filter(
     for finding in sorted(unique.values(), key=Finding.sort_key):
         lines = lines_cache.get(finding.path)
         if lines is None:
-            text, _ = read_text(project.root / finding.path, finding.path)
+            text = project_text(project, finding.path)
             lines = lines_cache[finding.path] = (text or "").splitlines()
         if suppressed_by_config(finding, config) or suppressed_inline(finding, lines):
             result.suppressed += 1

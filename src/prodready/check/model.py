@@ -77,7 +77,8 @@ class Rule:
     name: str
     title: str
     severity: Severity
-    kind: str  # a FileKind value, or "project" for cross-file rules
+    kind: str
+    """What the rule runs on: a FileKind value, "project" (the whole Project) or "meta"."""
     why: str
     fix: str
     bad: str
@@ -86,3 +87,7 @@ class Rule:
     guideline: str | None = None
     dev_files: bool = False
     """Also run on development-only files (compose overrides, .env.example, tests ...)."""
+    family: str = ""
+    """How the docs group the rule (dependencies, crossfile, ...), apart from its kind."""
+    source: str = ""
+    """The file the rule is written in: `prodready/check/rules/<module>.py`."""

@@ -1,10 +1,13 @@
-"""The rule registry. Rule modules register with `@rule(...)`; ids are stable forever."""
+"""The rule registry. Every rule module is listed in RULE_MODULES; its rules register with
+`@rule(...)` when load_rules() imports it. Ids are stable forever."""
 
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from prodready.check.model import Rule, RuleFunc, Severity
 
@@ -25,7 +28,17 @@ RULE_MODULES = (
     "prodready.check.rules.envfile",
     "prodready.check.rules.dependencies",
     "prodready.check.rules.crossfile",
+    "prodready.check.rules.crossfile_apps",
+    "prodready.check.rules.crossfile_ports",
 )
+FAMILY_OF_KIND = {
+    "requirements": "dependencies",
+    "pyproject": "dependencies",
+    "pipfile": "dependencies",
+    "project": "crossfile",
+}
+"""A rule's family (its section in the docs) when the rule does not name one: its kind's."""
+PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 
 
 def rule(
@@ -41,8 +54,10 @@ def rule(
     good: str,
     guideline: str | None = None,
     dev_files: bool = False,
+    family: str | None = None,
 ) -> Callable[[RuleFunc], RuleFunc]:
-    """Registers a rule function. `why` and `fix` are shown by `prodready rules ID`."""
+    """Registers a rule function. `why` and `fix` are shown by `prodready rules ID`. `kind`
+    is what the rule runs on; `family` groups it in the docs (default: from the kind)."""
     if not RULE_ID.match(id):
         raise ValueError(f"rule id {id!r} must look like PR123")
 
@@ -62,10 +77,19 @@ def rule(
             func,
             guideline,
             dev_files,
+            family or FAMILY_OF_KIND.get(str(kind), str(kind)),
+            _source_of(func),
         )
         return func
 
     return register
+
+
+def _source_of(func: RuleFunc) -> str:
+    """`prodready/check/rules/dockerfile.py`: the file the rule's function is written in."""
+    path = Path(inspect.getsourcefile(inspect.unwrap(func)) or "?").resolve()
+    shown = path.relative_to(PACKAGE_ROOT) if path.is_relative_to(PACKAGE_ROOT) else path
+    return shown.as_posix()
 
 
 def load_rules() -> dict[str, Rule]:

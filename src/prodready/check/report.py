@@ -14,6 +14,7 @@ from rich.markup import escape
 from prodready import __version__
 from prodready.check.engine import CheckResult
 from prodready.check.model import Finding, Rule, Severity
+from prodready.project.model import EnvFact, FileKind, Project
 
 SEVERITY_STYLE = {Severity.ERROR: "bold red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 SARIF_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
@@ -42,6 +43,67 @@ def render_text(result: CheckResult, console: Console) -> None:
                 console.print(f"  {'':>7}  [dim]fix: {escape(finding.hint)}[/dim]")
         console.print()
     console.print(summary_line(result))
+
+
+def render_environments(project: Project, console: Console) -> None:
+    """Where each deployment file, compose service, Dockerfile stage and launch runs, and
+    why (`check --show-env`). Python modules are left out: only tests are not production."""
+    rows = [
+        (source.rel, source.env)
+        for source in project.files
+        if source.kind != FileKind.PYTHON or not source.env.production
+    ]
+    for (rel, service), fact in project.services_env.items():
+        rows.append((f"{rel} service {service}", fact))
+    for dockerfile in project.dockerfiles:
+        if len(dockerfile.stages) > 1:
+            for stage in dockerfile.stages:
+                fact = project.stages_env[(dockerfile.rel, stage.index)]
+                rows.append((f"{dockerfile.rel} stage {stage.alias or stage.index}", fact))
+    console.print("[bold]Environments[/bold]")
+    width = max((len(what) for what, _ in rows), default=0)
+    for what, fact in sorted(rows, key=lambda row: row[0]):
+        reason = escape(fact.reason)
+        console.print(f"  {escape(what):<{width}}  {fact.env.value:<11}  [dim]{reason}[/dim]")
+    console.print()
+
+
+def environments_json(project: Project) -> dict[str, list[dict[str, Any]]]:
+    """Each file's, compose service's, Dockerfile stage's and launch's environment and reason."""
+    return {
+        "files": [
+            {"path": s.rel, "kind": s.kind.value, **_fact_json(s.env)} for s in project.files
+        ],
+        "services": [
+            {"path": rel, "service": service, **_fact_json(fact)}
+            for (rel, service), fact in project.services_env.items()
+        ],
+        "stages": [
+            {
+                "path": dockerfile.rel,
+                "stage": stage.alias or str(stage.index),
+                "built": stage is dockerfile.built,
+                **_fact_json(project.stages_env[(dockerfile.rel, stage.index)]),
+            }
+            for dockerfile in project.dockerfiles
+            for stage in dockerfile.stages
+        ],
+        "launches": [
+            {
+                "path": launch.rel,
+                "line": launch.line,
+                "source": launch.source,
+                "context": launch.context,
+                "command": list(launch.argv),
+                **_fact_json(launch.env),
+            }
+            for launch in project.launches
+        ],
+    }
+
+
+def _fact_json(fact: EnvFact) -> dict[str, str]:
+    return {"environment": fact.env.value, "reason": fact.reason}
 
 
 def summary_line(result: CheckResult) -> str:
@@ -103,6 +165,7 @@ def render_json(result: CheckResult) -> str:
             }
             for f in result.findings
         ],
+        "environments": environments_json(result.project),
     }
     return json.dumps(data, indent=2)
 

@@ -59,6 +59,12 @@ def check(
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the report."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text output."),
+    show_env: bool = typer.Option(
+        False,
+        "--show-env",
+        help="Text output: first list where each file, compose service and Dockerfile stage "
+        "runs (production, development, test, one-shot) and why.",
+    ),
 ) -> None:
     """Audit code and deployment files, and the way they fit together."""
     from prodready.check import baseline as baseline_module
@@ -82,7 +88,7 @@ def check(
     if write_baseline is not None:
         baseline_module.write(write_baseline, result.fingerprints)
         stderr.print(f"Wrote {len(result.fingerprints)} findings to baseline {write_baseline}.")
-    _emit(result, output_format, output, stdout)
+    _emit(result, output_format, output, stdout, show_env)
     threshold = (fail_on.value if fail_on else None) or result.config.fail_on or "warning"
     raise typer.Exit(exit_code(result.findings, threshold))
 
@@ -112,21 +118,31 @@ def _run(
         return run_check(directory, baseline=baseline, select=select)
 
 
-def _emit(result: CheckResult, fmt: OutputFormat, output: Path | None, stdout: Console) -> None:
+def _emit(
+    result: CheckResult, fmt: OutputFormat, output: Path | None, stdout: Console, show_env: bool
+) -> None:
     from prodready.check import report
 
     if fmt == OutputFormat.TEXT:
         if output is None:
-            report.render_text(result, stdout)
+            _text(result, stdout, show_env)
             return
         with output.open("w", encoding="utf-8") as handle:
-            report.render_text(result, Console(file=handle, no_color=True, width=120))
+            _text(result, Console(file=handle, no_color=True, width=120), show_env)
         return
     text = report.render_json(result) if fmt == OutputFormat.JSON else report.render_sarif(result)
     if output is None:
         sys.stdout.write(text + "\n")
     else:
         output.write_text(text + "\n", encoding="utf-8")
+
+
+def _text(result: CheckResult, console: Console, show_env: bool) -> None:
+    from prodready.check import report
+
+    if show_env:
+        report.render_environments(result.project, console)
+    report.render_text(result, console)
 
 
 def register(app: typer.Typer) -> None:

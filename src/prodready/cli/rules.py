@@ -27,7 +27,7 @@ def rules(
         return
     if rule_id is None:
         table = Table(show_edge=False, box=None, pad_edge=False)
-        for column in ("id", "severity", "file kind", "title"):
+        for column in ("id", "severity", "runs on", "title"):
             table.add_column(column)
         for rule in registry.values():
             table.add_row(rule.id, rule.severity.value, rule.kind, rule.title)
@@ -38,7 +38,8 @@ def rules(
     if rule is None:
         raise UsageError(f"no rule {rule_id}", "`prodready rules` lists every rule id")
     console.print(f"[bold]{rule.id} {rule.name}[/bold]: {escape(rule.title)}")
-    console.print(f"severity: {rule.severity.value}   file kind: {rule.kind}")
+    console.print(f"severity: {rule.severity.value}   runs on: {rule.kind}   family: {rule.family}")
+    console.print(f"source: {rule.source} ({rule.func.__name__})")
     if rule.guideline:
         console.print(f"guideline: {escape(rule.guideline)}")
     console.print(f"\n[bold]Why[/bold]\n{escape(rule.why)}\n\n[bold]Fix[/bold]\n{escape(rule.fix)}")

@@ -8,6 +8,7 @@ in the same worker (`check` runs its Python rules there so each file is parsed o
 from __future__ import annotations
 
 import ast
+import dataclasses
 import subprocess
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
@@ -16,6 +17,7 @@ from typing import Any
 
 from prodready.errors import InputError
 from prodready.project import deps as deps_module
+from prodready.project import environments
 from prodready.project import files as files_module
 from prodready.project import services as services_module
 from prodready.project.cpus import usable_cpus
@@ -65,9 +67,9 @@ def detect(
     texts = project.texts = _read_texts(project)
     _scan_python(project, python_hook)
     _parse_deployment_files(project, texts)
+    environments.classify(project)
     _dependencies(project, texts)
     _launches(project)
-    _judge_launches(project)
     _resolve_apps(project)
     _resolve_routes(project)
     _binds(project)
@@ -133,7 +135,7 @@ def _parse_deployment_files(project: Project, texts: dict[str, str]) -> None:
         if source.kind == FileKind.DOCKERFILE:
             project.dockerfiles.append(dockerfile.parse(source.rel, text))
         elif source.kind == FileKind.COMPOSE:
-            parsed = compose.parse(source.rel, text, source.dev_only)
+            parsed = compose.parse(source.rel, text)
             if parsed.problem:
                 project.problems.append(parsed.problem)
             project.compose_files.append(parsed)
@@ -150,7 +152,7 @@ def _parse_deployment_files(project: Project, texts: dict[str, str]) -> None:
             project.problems.extend(config.problems)
             project.gunicorn_configs.append(config)
         elif source.kind == FileKind.ENV:
-            env = envfile.parse(source.rel, text, source.dev_only)
+            env = envfile.parse(source.rel, text)
             project.problems.extend(env.problems)
             project.env_files.append(env)
         elif source.kind == FileKind.DOCKERIGNORE:
@@ -189,47 +191,45 @@ def _dependencies(project: Project, texts: dict[str, str]) -> None:
 
 
 def _launches(project: Project) -> None:
+    """Every command that starts something, with the environment it runs in and the Python
+    servers it runs, judged once here."""
+    found: list[LaunchCommand] = []
     for parsed in project.dockerfiles:
         launch = parsed.launch_argv()
         if launch:
             argv, inst = launch
-            dev = project.file(parsed.rel)
-            project.launches.append(
-                LaunchCommand(
-                    tuple(argv), parsed.rel, inst.line, "dockerfile", bool(dev and dev.dev_only)
-                )
-            )
+            found.append(LaunchCommand(tuple(argv), parsed.rel, inst.line, "dockerfile"))
     for compose_file in project.compose_files:
         for service in compose_file.services:
             argv = service.command_argv("command") or []
             entry = service.command_argv("entrypoint") or []
             if argv or entry:
                 line = service.data.line_of("command" if argv else "entrypoint")
-                project.launches.append(
+                found.append(
                     LaunchCommand(
-                        tuple(entry + argv),
-                        compose_file.rel,
-                        line,
-                        "compose",
-                        compose_file.dev_only,
-                        service.name,
+                        tuple(entry + argv), compose_file.rel, line, "compose", context=service.name
                     )
                 )
     for unit in project.systemd_units:
         for setting in unit.all("Service", "ExecStart"):
             value = setting.value.lstrip("-@:+!")
             if value:
-                project.launches.append(
-                    LaunchCommand(tuple(_split(value)), unit.rel, setting.line, "systemd")
-                )
+                found.append(LaunchCommand(tuple(_split(value)), unit.rel, setting.line, "systemd"))
     for source in project.files:
         if source.kind in (FileKind.PROCFILE, FileKind.SCRIPT):
-            _text_launches(project, source, project.texts.get(source.rel))
+            found.extend(_text_launches(source, project.texts.get(source.rel)))
+    project.launches = [
+        dataclasses.replace(
+            launch, env=environments.launch_fact(project, launch), servers=_servers(launch)
+        )
+        for launch in found
+    ]
 
 
-def _text_launches(project: Project, source: SourceFile, text: str | None) -> None:
+def _text_launches(source: SourceFile, text: str | None) -> list[LaunchCommand]:
     if text is None:
-        return
+        return []
+    found = []
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -242,34 +242,34 @@ def _text_launches(project: Project, source: SourceFile, text: str | None) -> No
         for argv in commands.split_shell(line):
             for simple in commands.unwrap(argv):
                 if commands.judge(simple):
-                    project.launches.append(
+                    found.append(
                         LaunchCommand(
                             tuple(simple),
                             source.rel,
                             number,
                             source.kind.value,
-                            source.dev_only,
-                            context.strip(),
+                            context=context.strip(),
                         )
                     )
+    return found
 
 
 def _split(text: str) -> list[str]:
     return [word for cmd in commands.split_shell(text) for word in cmd][:64] or text.split()
 
 
+def _servers(launch: LaunchCommand) -> tuple[commands.ServerCommand, ...]:
+    return tuple(
+        judged
+        for simple in commands.unwrap(list(launch.argv))
+        if (judged := commands.judge(simple)) is not None
+    )
+
+
 def server_commands(project: Project) -> list[tuple[LaunchCommand, commands.ServerCommand]]:
-    """Every launch that runs a Python server or app, unwrapped and judged (computed once, in
-    detect(); dev-only launches are marked `launch.dev_only`)."""
+    """Every launch that runs a Python server or app, with what it runs (judged once, in
+    detect(); where each runs is `launch.env`)."""
     return project.servers
-
-
-def _judge_launches(project: Project) -> None:
-    for launch in project.launches:
-        for simple in commands.unwrap(list(launch.argv)):
-            judged = commands.judge(simple)
-            if judged:
-                project.servers.append((launch, judged))
 
 
 # --- apps and routes ----------------------------------------------------------------------------
@@ -410,8 +410,7 @@ def _django_routes(
 
 
 def _is_dev(project: Project, rel: str) -> bool:
-    source = project.file(rel)
-    return bool(source and source.dev_only)
+    return not project.env_of(rel).deployed
 
 
 # --- binds, services, version -------------------------------------------------------------------
@@ -445,7 +444,7 @@ def _binds(project: Project) -> None:
                 )
             )
     for parsed in project.dockerfiles:
-        final = parsed.final
+        final = parsed.built
         for inst in final.all("EXPOSE") if final else []:
             for word in inst.args:
                 port = commands._port(word.split("/")[0])
@@ -508,7 +507,7 @@ def _python_version(project: Project, texts: dict[str, str]) -> None:
     if project.python_version:
         return
     for parsed in project.dockerfiles:
-        final = parsed.final
+        final = parsed.built
         if final:
             match = deps_module.PYTHON_FROM_IMAGE.match(final.base)
             if match:

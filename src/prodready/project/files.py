@@ -11,7 +11,7 @@ import stat
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from prodready.project.model import FileKind, FileProblem, SourceFile
+from prodready.project.model import FileKind, FileProblem, Project, SourceFile
 
 MAX_BYTES = 2_000_000
 """Files above this are not read: deployment files and hand-written modules are far smaller."""
@@ -44,11 +44,6 @@ SKIP_DIRS = frozenset(
 )
 
 COMPOSE_NAME = re.compile(r"^(docker-)?compose([.\-_][\w.\-]+)?\.ya?ml$", re.IGNORECASE)
-DEV_MARK = re.compile(
-    r"(^|[.\-_/])(dev|devel|development|test|tests|testing|local|override|example|sample|"
-    r"template|dist|ci|debug)([.\-_/]|$)",
-    re.IGNORECASE,
-)
 ENV_EXAMPLE = re.compile(r"\.(example|sample|template|dist|defaults?|tpl)$", re.IGNORECASE)
 NGINX_HINT = re.compile(r"^\s*(server|upstream|location|http|events)\b[^;{]*\{", re.MULTILINE)
 REQUIREMENTS_NAME = re.compile(r"^requirements([.\-_][\w.\-]+)?\.(txt|in)$", re.IGNORECASE)
@@ -67,7 +62,7 @@ def walk(root: Path, exclude: Iterable[str] = ()) -> tuple[list[SourceFile], lis
         kind = classify(path, rel)
         if kind is None:
             continue
-        files.append(SourceFile(path=path, rel=rel, kind=kind, dev_only=is_dev_only(rel, kind)))
+        files.append(SourceFile(path=path, rel=rel, kind=kind))
     files.sort(key=lambda f: f.rel)
     return files, problems
 
@@ -161,27 +156,6 @@ def classify(path: Path, rel: str) -> FileKind | None:
     return None
 
 
-def is_dev_only(rel: str, kind: FileKind) -> bool:
-    """Files that never reach production: compose overrides, example env files, tests,
-    dev requirement sets, Dockerfile.dev ..."""
-    lower = rel.lower()
-    name = lower.rsplit("/", 1)[-1]
-    if kind == FileKind.ENV:
-        return bool(ENV_EXAMPLE.search(name)) or bool(DEV_MARK.search(name.removeprefix(".env")))
-    if kind == FileKind.PYTHON:
-        return (
-            "/tests/" in f"/{lower}"
-            or "/test/" in f"/{lower}"
-            or name.startswith("test_")
-            or name.endswith("_test.py")
-            or name == "conftest.py"
-        )
-    if kind in (FileKind.COMPOSE, FileKind.DOCKERFILE, FileKind.REQUIREMENTS, FileKind.SCRIPT):
-        stem = name.replace("docker-compose", "").replace("compose", "").replace("dockerfile", "")
-        return bool(DEV_MARK.search(stem)) or "/tests/" in f"/{lower}"
-    return "/tests/" in f"/{lower}"
-
-
 def _head(path: Path, size: int = 4096) -> str:
     try:
         with path.open("rb") as handle:
@@ -218,3 +192,15 @@ def read_text(path: Path, rel: str) -> tuple[str | None, FileProblem | None]:
         line = data[: error.start].count(b"\n") + 1
         text = data.decode("utf-8", errors="replace")
         return text, FileProblem(rel, line, "file is not valid UTF-8; undecodable bytes replaced")
+
+
+def project_text(project: Project, rel: str) -> str | None:
+    """The text of a file below the project root, read at most once: detect() holds every
+    non-Python file's; a Python module (read in the detection workers) or a file of no kind
+    (an nginx snippet) is read on first use and kept in `project.texts`."""
+    if rel not in project.texts:
+        text, _ = read_text(project.root / rel, rel)
+        if text is None:
+            return None
+        project.texts[rel] = text
+    return project.texts[rel]

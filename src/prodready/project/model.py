@@ -6,7 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the parsers import this module; their types are only named here
+    from prodready.project.parsers.commands import ServerCommand
+    from prodready.project.parsers.compose import ComposeFile
+    from prodready.project.parsers.dockerfile import Dockerfile
+    from prodready.project.parsers.envfile import EnvFile
+    from prodready.project.parsers.gunicorn import GunicornConfig
+    from prodready.project.parsers.nginx import NginxConf
+    from prodready.project.parsers.systemd import Unit
 
 
 class FileKind(StrEnum):
@@ -27,14 +36,52 @@ class FileKind(StrEnum):
     PYTHON_VERSION = "python-version"
 
 
+class Environment(StrEnum):
+    """Where a file, compose service, Dockerfile stage or launch command runs."""
+
+    PRODUCTION = "production"
+    DEVELOPMENT = "development"
+    TEST = "test"
+    ONE_SHOT = "one-shot"
+    """Runs in production but exits: a migration, a static-files copy, a release task."""
+
+
+@dataclass(frozen=True)
+class EnvFact:
+    """The environment of one thing of the project and what decided it (shown by
+    `check --show-env` and in the JSON report)."""
+
+    env: Environment
+    reason: str
+
+    @property
+    def production(self) -> bool:
+        """Serves production (a one-shot job runs there too, but serves nothing)."""
+        return self.env == Environment.PRODUCTION
+
+    @property
+    def deployed(self) -> bool:
+        """Reaches production at all: a production server or a one-shot job."""
+        return self.env in (Environment.PRODUCTION, Environment.ONE_SHOT)
+
+
+UNCLASSIFIED = EnvFact(Environment.PRODUCTION, "nothing marks it as development or test")
+
+
 @dataclass(frozen=True)
 class SourceFile:
-    """One file of the project, classified. `rel` is POSIX and relative to the project root."""
+    """One file of the project, classified. `rel` is POSIX and relative to the project root;
+    `env` is decided once by `project.environments`."""
 
     path: Path
     rel: str
     kind: FileKind
-    dev_only: bool = False
+    env: EnvFact = UNCLASSIFIED
+
+    @property
+    def dev_only(self) -> bool:
+        """Never reaches production (development or test)."""
+        return not self.env.deployed
 
 
 @dataclass(frozen=True)
@@ -180,8 +227,15 @@ class LaunchCommand:
     rel: str
     line: int
     source: str  # dockerfile | compose | systemd | procfile | script
-    dev_only: bool = False
+    env: EnvFact = UNCLASSIFIED
     context: str = ""  # compose service name, Procfile process type, ...
+    servers: tuple[ServerCommand, ...] = ()
+    """The Python servers or apps this command runs, unwrapped and judged once in detect()."""
+
+    @property
+    def dev_only(self) -> bool:
+        """Never reaches production (development or test)."""
+        return not self.env.deployed
 
 
 @dataclass
@@ -199,23 +253,26 @@ class Project:
     routes: list[RouteInfo] = field(default_factory=list)
     binds: list[Bind] = field(default_factory=list)
     launches: list[LaunchCommand] = field(default_factory=list)
-    dockerfiles: list[Any] = field(default_factory=list)  # parsers.dockerfile.Dockerfile
-    compose_files: list[Any] = field(default_factory=list)  # parsers.compose.ComposeFile
-    nginx_confs: list[Any] = field(default_factory=list)  # parsers.nginx.NginxConf
-    systemd_units: list[Any] = field(default_factory=list)  # parsers.systemd.Unit
-    gunicorn_configs: list[Any] = field(default_factory=list)  # parsers.gunicorn.GunicornConfig
-    env_files: list[Any] = field(default_factory=list)  # parsers.envfile.EnvFile
+    dockerfiles: list[Dockerfile] = field(default_factory=list)
+    compose_files: list[ComposeFile] = field(default_factory=list)
+    nginx_confs: list[NginxConf] = field(default_factory=list)
+    systemd_units: list[Unit] = field(default_factory=list)
+    gunicorn_configs: list[GunicornConfig] = field(default_factory=list)
+    env_files: list[EnvFile] = field(default_factory=list)
     dockerignores: dict[str, list[str]] = field(default_factory=dict)
     candidates: list[AppCandidate] = field(default_factory=list)
     """Every app object or factory found, before choosing."""
     texts: dict[str, str] = field(default_factory=dict)
-    """The text of every readable non-Python file, read once by detect() (rules reuse it)."""
+    """The text of every readable non-Python file, read once by detect(), and of the other
+    files `files.project_text()` was asked for (rules read files through it, never again)."""
     hook_results: dict[str, Any] = field(default_factory=dict)
     """Per Python file results of detect()'s `python_hook` (check's Python rules)."""
     git_tracked: set[str] | None = None
     """Paths git tracks (relative), or None when DIR is not in a git work tree."""
-    servers: list[tuple[LaunchCommand, Any]] = field(default_factory=list)
-    """Launches that run a Python server or app, unwrapped and judged (commands.ServerCommand)."""
+    services_env: dict[tuple[str, str], EnvFact] = field(default_factory=dict)
+    """(compose file, service name) -> its environment."""
+    stages_env: dict[tuple[str, int], EnvFact] = field(default_factory=dict)
+    """(Dockerfile, stage index) -> its environment."""
     _by_rel: dict[str, SourceFile] | None = field(default=None, repr=False, compare=False)
     _by_name: dict[str, list[SourceFile]] | None = field(default=None, repr=False, compare=False)
 
@@ -238,11 +295,30 @@ class Project:
                 self._by_name.setdefault(source.path.name, []).append(source)
         return self._by_name.get(name, [])
 
+    def replace_files(self, files: list[SourceFile]) -> None:
+        """Puts re-classified files in place of the old ones (and forgets the lookups)."""
+        self.files = files
+        self._by_rel = self._by_name = None
+
     def _files_by_rel(self) -> dict[str, SourceFile]:
         # Built on first use: detection adds every file before anything looks one up.
         if self._by_rel is None or len(self._by_rel) != len(self.files):
             self._by_rel = {f.rel: f for f in self.files}
         return self._by_rel
+
+    def env_of(self, rel: str) -> EnvFact:
+        """The environment of a project file (production when the file is not known)."""
+        source = self.file(rel)
+        return source.env if source else UNCLASSIFIED
+
+    def service_env(self, rel: str, service: str) -> EnvFact:
+        return self.services_env.get((rel, service)) or self.env_of(rel)
+
+    @property
+    def servers(self) -> list[tuple[LaunchCommand, ServerCommand]]:
+        """Every launch that runs a Python server or app, with what it runs, in any
+        environment (read `launch.env`)."""
+        return [(launch, server) for launch in self.launches for server in launch.servers]
 
     def has_dependency(self, *names: str) -> bool:
         wanted = set(names)

@@ -87,3 +87,20 @@ def url_secret(value: str) -> tuple[str, Judgement] | None:
     if found is None or found[1].verdict in (Verdict.PLACEHOLDER, Verdict.EMPTY):
         return None
     return found
+
+
+TRUTHY = frozenset({"1", "true", "yes", "on", "y", "t"})
+
+
+def debug_setting(name: str, value: str) -> str | None:
+    """Why NAME=value turns on a development mode, or None (Dockerfile ENV, compose
+    environment:)."""
+    """Why NAME=value turns on a development mode, or None. Shared with the compose rules."""
+    upper, lowered = name.upper(), value.strip().strip("'\"").lower()
+    if upper in ("FLASK_DEBUG", "DEBUG", "DJANGO_DEBUG", "APP_DEBUG") and lowered in TRUTHY:
+        return f"{name}={value} turns on debug mode (interactive tracebacks, reloader)"
+    if upper == "FLASK_ENV" and lowered == "development":
+        return f"{name}={value} turns on Flask's debug mode"
+    if upper == "PYTHONDEVMODE" and lowered:
+        return f"{name}={value} turns on Python's development mode (extra checks, slower)"
+    return None

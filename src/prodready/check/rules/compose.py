@@ -14,21 +14,18 @@ from urllib.parse import urlsplit
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import is_secret_setting, literal_secret, written_secret
-from prodready.check.rules.crossfile_facts import dockerfile_of
-from prodready.check.rules.dockerfile import (
+from prodready.check.rules._common import (
     debug_setting,
-    ends_with_exec,
-    exec_form_shell_problem,
-    final_lineage,
-    last_instruction,
-    official_name,
-    root_image,
-    sh_c_script,
+    is_secret_setting,
+    literal_secret,
+    written_secret,
 )
-from prodready.project.model import FileKind
+from prodready.check.rules.crossfile_facts import dockerfile_of
+from prodready.project.images import official_name, root_image
+from prodready.project.model import Environment, FileKind
+from prodready.project.parsers.commands import ends_with_exec, exec_form_shell_problem, sh_c_script
 from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
-from prodready.project.parsers.dockerfile import Dockerfile
+from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, last_instruction
 from prodready.project.parsers.yamlines import LineDict, LineList
 from prodready.secretstrength import Judgement, Verdict, judge
 
@@ -36,9 +33,6 @@ KIND = FileKind.COMPOSE.value
 
 URL_WITH_PASSWORD = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s/:@]*:[^\s/@]+@", re.IGNORECASE)
 COMPOSE_VARIABLE = re.compile(r"\$\$|\$\{[^}]*\}|\$[A-Za-z_]\w*")
-ONE_SHOT_NAME = re.compile(
-    r"migrat|^init|setup|seed|collectstatic|createsuperuser|backup|^test", re.IGNORECASE
-)
 
 
 # --- shared helpers ---------------------------------------------------------------------------
@@ -50,8 +44,10 @@ def _compose(ctx: FileContext) -> ComposeFile | None:
 
 
 def _services(ctx: FileContext) -> list[ComposeService]:
+    """The services the rule looks at (development and test services only for rules that run
+    everywhere)."""
     compose = _compose(ctx)
-    return compose.services if compose else []
+    return [s for s in compose.services if ctx.checks_service(s.name)] if compose else []
 
 
 def strings(value: Any, line: int) -> Iterator[tuple[str, int]]:
@@ -109,15 +105,11 @@ def depends_on(service: ComposeService) -> list[tuple[str, str | None, int]]:
     return []
 
 
-def one_shot(service: ComposeService, services: list[ComposeService]) -> bool:
-    """Migrations, seeders and other jobs that are meant to exit."""
-    if ONE_SHOT_NAME.search(service.name) or "profiles" in service.data:
-        return True
-    return any(
-        name == service.name and condition == "service_completed_successfully"
-        for other in services
-        for name, condition, _ in depends_on(other)
-    )
+def one_shot(ctx: FileContext, service: ComposeService) -> bool:
+    """Migrations, seeders and other jobs that are meant to exit (project.environments judged
+    them), and optional services started by a profile: no server settings are asked of them."""
+    fact = ctx.project.service_env(ctx.rel, service.name)
+    return fact.env == Environment.ONE_SHOT or "profiles" in service.data
 
 
 def _built_from(ctx: FileContext, service: ComposeService) -> Dockerfile | None:
@@ -143,7 +135,7 @@ def _image_healthcheck(ctx: FileContext, service: ComposeService) -> bool:
     dockerfile = _built_from(ctx, service)
     if dockerfile is None:
         return False
-    check = last_instruction(final_lineage(dockerfile), "HEALTHCHECK")
+    check = last_instruction(built_lineage(dockerfile), "HEALTHCHECK")
     return check is not None and check.value.split()[:1] != ["NONE"]
 
 
@@ -174,9 +166,13 @@ POSTGRES_PASSWORD: ${POSTGRES_PASSWORD?set POSTGRES_PASSWORD}
 """,
     bad="environment:\n  POSTGRES_PASSWORD: postgres",
     good="environment:\n  POSTGRES_PASSWORD: ${POSTGRES_PASSWORD?required}",
+    dev_files=True,
 )
 def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
+    """In development services only real-looking secrets count: `postgres` is the usual
+    local password there, but a committed live key is leaked wherever it is written."""
     for service in _services(ctx):
+        development = ctx.in_development(service.name)
         for name, value, line in service.environment():
             if not value or "$" in value:
                 continue
@@ -187,7 +183,7 @@ def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
                 subject = f"environment {name} embeds a password that"
             else:
                 continue
-            if judgement is not None:
+            if judgement is not None and not (development and judgement.is_problem):
                 yield _secret_hit(service, judgement, line, subject)
 
 
@@ -323,7 +319,7 @@ def no_restart_policy(ctx: FileContext) -> Iterable[Hit]:
         deploy = service.data.get("deploy")
         if isinstance(deploy, dict) and SWARM_ONLY_KEYS & set(deploy):
             continue  # a Swarm stack: its default restart_policy is `any`
-        if one_shot(service, services):
+        if one_shot(ctx, service):
             continue
         yield Hit(
             service.line,
@@ -446,7 +442,7 @@ leaking container, which restarts alone.
 def no_memory_limit(ctx: FileContext) -> Iterable[Hit]:
     services = _services(ctx)
     for service in services:
-        if "mem_limit" in service.data or one_shot(service, services):
+        if "mem_limit" in service.data or one_shot(ctx, service):
             continue
         if not _builds_app(ctx, service):  # databases manage their own memory (shared_buffers)
             continue
@@ -486,7 +482,7 @@ def depends_on_not_healthy(ctx: FileContext) -> Iterable[Hit]:
     compose = _compose(ctx)
     if compose is None:
         return
-    for service in compose.services:
+    for service in _services(ctx):
         unready = []
         for name, condition, _ in depends_on(service):
             target = compose.service(name)
@@ -563,11 +559,11 @@ def dependency_without_healthcheck(ctx: FileContext) -> Iterable[Hit]:
     if compose is None:
         return
     dependents: dict[str, list[str]] = {}
-    for service in compose.services:
+    for service in _services(ctx):
         for name, condition, _ in depends_on(service):
             if condition != "service_completed_successfully":
                 dependents.setdefault(name, []).append(service.name)
-    for service in compose.services:
+    for service in _services(ctx):
         users = dependents.get(service.name)
         if not users or "healthcheck" in service.data:
             continue
@@ -766,7 +762,7 @@ logging:
 def no_log_rotation(ctx: FileContext) -> Iterable[Hit]:
     services = _services(ctx)
     for service in services:
-        if one_shot(service, services) or not _builds_app(ctx, service):
+        if one_shot(ctx, service) or not _builds_app(ctx, service):
             continue
         logging = nested(service.data, "logging")
         if isinstance(logging, dict):

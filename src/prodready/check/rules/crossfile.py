@@ -13,10 +13,6 @@ from packaging.version import Version
 
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules import (  # noqa: F401  (they register PR916-PR922)
-    crossfile_apps,
-    crossfile_ports,
-)
 from prodready.check.rules.crossfile_facts import (
     LOOPBACK,
     GunicornSetup,
@@ -45,18 +41,12 @@ from prodready.check.rules.crossfile_facts import (
     socket_targets,
     workers_of,
 )
-from prodready.check.rules.dockerfile import (
-    _installs,
-    final_lineage,
-    image_lacks,
-    instructions,
-    root_image,
-)
-from prodready.project.files import ENV_EXAMPLE, read_text
+from prodready.project.files import ENV_EXAMPLE, project_text
+from prodready.project.images import image_lacks, installs, root_image
 from prodready.project.model import FileKind, ModuleSummary, PoolSetting, Project
 from prodready.project.parsers.commands import option_value, unwrap
 from prodready.project.parsers.compose import ComposeFile, ComposeService, PublishedPort
-from prodready.project.parsers.dockerfile import Dockerfile
+from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, instructions
 from prodready.project.parsers.nginx import Directive
 
 KIND = "project"
@@ -293,7 +283,7 @@ def _healthchecks(project: Project) -> Iterator[tuple[str, int, str]]:
     for dockerfile in project.dockerfiles:
         if _is_dev(project, dockerfile.rel):
             continue
-        check = next(reversed(instructions(final_lineage(dockerfile), "HEALTHCHECK")), None)
+        check = next(reversed(instructions(built_lineage(dockerfile), "HEALTHCHECK")), None)
         if check is not None:
             yield dockerfile.rel, check.line, check.value
     for compose in production_compose(project):
@@ -334,8 +324,7 @@ def _mentioned_in_code(project: Project, path: str) -> bool:
         return False
     quoted = re.compile(rf"[\"']/?{re.escape(needle)}/?[\"']")
     for summary in _production_modules(project):
-        source = project.file(summary.rel)
-        text = read_text(source.path, source.rel)[0] if source else None
+        text = project_text(project, summary.rel)
         if text and quoted.search(text):
             return True
     return False
@@ -404,9 +393,9 @@ def _lacks(
     """The image (as written) when it is known to lack `tool`."""
     dockerfile = dockerfile_of(project, compose, service)
     if dockerfile is not None and dockerfile.final is not None:
-        stages = final_lineage(dockerfile)
+        stages = built_lineage(dockerfile)
         image = root_image(dockerfile, stages[-1])
-        if tool in image_lacks(image) and not _installs(stages, tool):
+        if tool in image_lacks(image) and not installs(stages, tool):
             return f"built from {image} in {dockerfile.rel}"
         return None
     if service.builds or not service.image:
@@ -486,7 +475,7 @@ def _listening_ports(project: Project, host: str) -> dict[int, str]:
         return ports_of(project, served) or {}
     dockerfile = dockerfile_of(project, compose, service)
     ports: dict[int, str] = {}
-    for inst in instructions(final_lineage(dockerfile), "EXPOSE") if dockerfile else []:
+    for inst in instructions(built_lineage(dockerfile), "EXPOSE") if dockerfile else []:
         for word in inst.args:
             if word.split("/")[0].isdigit():
                 ports[int(word.split("/")[0])] = f"EXPOSE ({dockerfile.rel}:{inst.line})"
@@ -816,7 +805,8 @@ def env_file_tracked(project: Project) -> Iterable[Hit]:
         return
     for env in project.env_files:
         name = env.rel.rsplit("/", 1)[-1]
-        if ENV_EXAMPLE.search(name) or env.dev_only or env.rel not in project.git_tracked:
+        tracked = env.rel in project.git_tracked
+        if ENV_EXAMPLE.search(name) or _is_dev(project, env.rel) or not tracked:
             continue
         secrets = len(env.variables)
         yield Hit(
@@ -850,7 +840,7 @@ def env_file_in_image(project: Project) -> Iterable[Hit]:
     for dockerfile in project.dockerfiles:
         if _is_dev(project, dockerfile.rel):
             continue
-        for inst in instructions(final_lineage(dockerfile), "COPY", "ADD"):
+        for inst in instructions(built_lineage(dockerfile), "COPY", "ADD"):
             if "from" in inst.flags or not any(_whole_dir(a) for a in inst.args[:-1]):
                 continue
             for context in _contexts(project, dockerfile):
@@ -1222,7 +1212,7 @@ def _provided(project: Project, runtime: set[str], packages: tuple[str, ...]) ->
     if runtime & set(packages):
         return True
     for dockerfile in project.dockerfiles:
-        for inst in instructions(final_lineage(dockerfile), "RUN"):
+        for inst in instructions(built_lineage(dockerfile), "RUN"):
             text = " ".join(inst.args) if inst.exec_form else inst.value
             if re.search(
                 r"\b(pip3?|uv pip|poetry add|pipx) [^;&|]*\b(" + "|".join(packages) + r")\b", text
@@ -1261,7 +1251,7 @@ def python_version_mismatch(project: Project) -> Iterable[Hit]:
     for dockerfile in project.dockerfiles:
         if _is_dev(project, dockerfile.rel) or dockerfile.final is None:
             continue
-        stages = final_lineage(dockerfile)
+        stages = built_lineage(dockerfile)
         match = re.match(r"^(?:[\w.\-/]*/)?python:(3\.\d+)", root_image(dockerfile, stages[-1]))
         if not match:
             continue
@@ -1280,7 +1270,7 @@ def _declared_versions(project: Project) -> Iterator[tuple[str, str, Callable[[s
     for source in project.files:
         if source.dev_only:
             continue
-        text = read_text(source.path, source.rel)[0] or ""
+        text = project.texts.get(source.rel, "")
         if source.kind == FileKind.PYTHON_VERSION:
             found = re.search(r"3\.\d+", text)
             if found:

@@ -21,7 +21,7 @@ from prodready.check.rules.crossfile_facts import (
     production_servers,
     proxy_targets,
 )
-from prodready.project.files import read_text
+from prodready.project.files import project_text
 from prodready.project.model import AppCandidate, Project
 from prodready.project.parsers.commands import option_value
 from prodready.project.parsers.nginx import Directive
@@ -176,7 +176,7 @@ def _allowed_hosts(project: Project) -> AllowedHosts | None:
         if "ALLOWED_HOSTS" not in summary.django_settings or source is None or source.dev_only:
             continue
         line, value = summary.django_settings["ALLOWED_HOSTS"]
-        text = read_text(source.path, source.rel)[0] or ""
+        text = project_text(project, source.rel) or ""
         if text.count("ALLOWED_HOSTS") != 1 or not isinstance(value, list | tuple):
             return None  # computed, extended or overridden: not known statically
         if not value or not all(isinstance(h, str) for h in value) or "*" in value:

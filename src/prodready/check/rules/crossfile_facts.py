@@ -7,16 +7,14 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from prodready.check.rules.dockerfile import final_lineage, instructions
-from prodready.project.detect import server_commands
 from prodready.project.model import FileKind, LaunchCommand, ModuleSummary, Project
 from prodready.project.parsers import gunicorn as gunicorn_parser
-from prodready.project.parsers.commands import ServerCommand, judge, unwrap
+from prodready.project.parsers.commands import ServerCommand
 from prodready.project.parsers.compose import ComposeFile, ComposeService
-from prodready.project.parsers.dockerfile import Dockerfile
+from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, instructions
 from prodready.project.parsers.gunicorn import GunicornConfig
 from prodready.project.parsers.nginx import Directive, NginxConf
 
@@ -54,11 +52,14 @@ class Served:
 
 
 def production_servers(project: Project) -> list[Served]:
-    """Every launch outside development-only files that runs a Python server or app."""
+    """Every launch that serves production (project.environments) and runs a Python server
+    or app."""
     return [
         Served(launch, server)
-        for launch, server in server_commands(project)
-        if not launch.dev_only and server.program != "prodready"
+        for launch in project.launches
+        if launch.env.production
+        for server in launch.servers
+        if server.program != "prodready"
     ]
 
 
@@ -111,12 +112,8 @@ def expand_scripts(project: Project, launches: list[LaunchCommand]) -> list[Laun
 
 
 def judged(launches: list[LaunchCommand]) -> list[Served]:
-    return [
-        Served(launch, server)
-        for launch in launches
-        for simple in unwrap(list(launch.argv))
-        if (server := judge(simple)) is not None
-    ]
+    """The launches with the servers detect() found each runs (`launch.servers`)."""
+    return [Served(launch, server) for launch in launches for server in launch.servers]
 
 
 # --- compose services and their images -------------------------------------------------------
@@ -130,17 +127,8 @@ def dockerfile_of(
     project: Project, compose: ComposeFile, service: ComposeService
 ) -> Dockerfile | None:
     """The Dockerfile a service with `build:` is built from."""
-    build = service.data.get("build")
-    if build is None:
-        return None
-    context, name = ".", "Dockerfile"
-    if isinstance(build, str):
-        context = build
-    elif isinstance(build, dict):
-        context = str(build.get("context") or ".")
-        name = str(build.get("dockerfile") or "Dockerfile")
-    rel = posixpath.normpath(posixpath.join(compose_dir(compose), context, name))
-    return next((d for d in project.dockerfiles if d.rel == rel), None)
+    rel = service.dockerfile_rel(compose.rel)
+    return next((d for d in project.dockerfiles if d.rel == rel), None) if rel else None
 
 
 def launches_in(
@@ -197,9 +185,16 @@ def app_services(project: Project) -> list[tuple[ComposeFile, ComposeService]]:
 
 
 def production_compose(project: Project) -> Iterator[ComposeFile]:
+    """The compose files that reach production, each with only its services that do
+    (development and test services, as project.environments judged them, left out)."""
     for compose in project.compose_files:
-        if not compose.dev_only and compose.data is not None:
-            yield compose
+        if project.env_of(compose.rel).deployed and compose.data is not None:
+            services = [
+                service
+                for service in compose.services
+                if project.service_env(compose.rel, service.name).deployed
+            ]
+            yield compose if services == compose.services else replace(compose, services=services)
 
 
 # --- gunicorn setups ----------------------------------------------------------------------------
@@ -290,13 +285,13 @@ def env_settings(project: Project, name: str) -> Iterator[EnvSetting]:
                 if key == name and value is not None:
                     yield EnvSetting(value, compose.rel, line)
     for env in project.env_files:
-        if not env.dev_only and (var := env.get(name)) is not None:
+        if project.env_of(env.rel).deployed and (var := env.get(name)) is not None:
             yield EnvSetting(var.value, env.rel, var.line)
     pattern = re.compile(rf"(?:^|\s|\"){re.escape(name)}[= ]\"?([^\s\"]+)")
     for dockerfile in project.dockerfiles:
         if _is_dev(project, dockerfile.rel):
             continue
-        for inst in instructions(final_lineage(dockerfile), "ENV"):
+        for inst in instructions(built_lineage(dockerfile), "ENV"):
             if match := pattern.search(inst.value):
                 yield EnvSetting(match.group(1).strip("'"), dockerfile.rel, inst.line)
     for unit in project.systemd_units:
@@ -310,8 +305,7 @@ def env_value(project: Project, name: str) -> EnvSetting | None:
 
 
 def _is_dev(project: Project, rel: str) -> bool:
-    source = project.file(rel)
-    return bool(source and source.dev_only)
+    return not project.env_of(rel).deployed
 
 
 # --- nginx --------------------------------------------------------------------------------------

@@ -21,8 +21,8 @@ from prodready.check.rules.crossfile_facts import (
     runs_app,
     service_launches,
 )
-from prodready.check.rules.dockerfile import final_lineage, instructions
 from prodready.project.model import Project
+from prodready.project.parsers.dockerfile import built_lineage, instructions
 
 KIND = "project"
 LOCAL_URL_PORT = re.compile(
@@ -143,7 +143,7 @@ def _healthchecks_with_ports(project: Project) -> Iterator[tuple[str, int, str, 
             continue
         dockerfile_ports[container] = ports_of(project, judged(launches)) if launches else None
     for dockerfile in project.dockerfiles:
-        check = next(reversed(instructions(final_lineage(dockerfile), "HEALTHCHECK")), None)
+        check = next(reversed(instructions(built_lineage(dockerfile), "HEALTHCHECK")), None)
         ports = dockerfile_ports.get(dockerfile.rel)
         if check is not None and ports:
             yield dockerfile.rel, check.line, check.value, ports

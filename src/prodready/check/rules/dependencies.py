@@ -17,10 +17,11 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from prodready.check.context import FileContext
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
-from prodready.project.files import read_text
 from prodready.project.model import Dependency, FileKind, Project, SourceFile
 
 DEPENDENCY_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.PIPFILE)
+FAMILY = "dependencies"
+"""The rules over the whole project (kind "project") are documented with the dependency rules."""
 
 
 def runtime_dependencies(project: Project) -> list[Dependency]:
@@ -119,6 +120,7 @@ def dev_tool_reason(dep: Dependency) -> str | None:
     title="Development tool among the runtime dependencies",
     severity=Severity.WARNING,
     kind="project",
+    family=FAMILY,
     why="""
 Test runners, debuggers, linters and debug toolbars in the runtime dependencies ship into the
 production image: a bigger image and attack surface, more CVEs to patch, and some are
@@ -199,6 +201,7 @@ def main_dependency_file(project: Project) -> SourceFile | None:
     title="Web app without a production server in its dependencies",
     severity=Severity.WARNING,
     kind="project",
+    family=FAMILY,
     why="""
 A Flask, Django or FastAPI app needs a production server (Gunicorn, uvicorn, Granian,
 Hypercorn, Waitress, Daphne, uWSGI) to run: the framework's own server is single-process,
@@ -288,14 +291,13 @@ def python_declarations(project: Project) -> Iterator[PythonDeclaration]:
         if source.dev_only:
             continue
         if source.kind == FileKind.PYTHON_VERSION:
-            yield from _version_file(source)
+            yield from _version_file(source, project.texts.get(source.rel, ""))
         elif source.kind in (FileKind.PYPROJECT, FileKind.PIPFILE):
-            yield from _toml_declarations(source)
+            yield from _toml_declarations(source, project.texts.get(source.rel, ""))
 
 
-def _version_file(source: SourceFile) -> Iterable[PythonDeclaration]:
-    text, _ = read_text(source.path, source.rel)
-    for number, line in enumerate((text or "").splitlines(), start=1):
+def _version_file(source: SourceFile, text: str) -> Iterable[PythonDeclaration]:
+    for number, line in enumerate(text.splitlines(), start=1):
         stripped = line.strip()
         if stripped and not stripped.startswith("#"):
             spec = to_specifier(stripped)
@@ -315,10 +317,9 @@ TOML_KEYS = {
 }
 
 
-def _toml_declarations(source: SourceFile) -> Iterable[PythonDeclaration]:
-    text, _ = read_text(source.path, source.rel)
+def _toml_declarations(source: SourceFile, text: str) -> Iterable[PythonDeclaration]:
     try:
-        data = tomllib.loads(text or "")
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
         return []
     lines = (text or "").splitlines()
@@ -347,6 +348,7 @@ def _eol_date(version: tuple[int, int]) -> date | None:
     title="Project targets only end-of-life Python versions",
     severity=Severity.WARNING,
     kind="project",
+    family=FAMILY,
     why="""
 A Python release gets security fixes for five years, then none: Python 3.8 reached end of
 life on 2024-10-07, 3.9 on 2025-10-31, 3.10 in October 2026 (dates from the Python devguide's
@@ -384,6 +386,7 @@ def end_of_life_python(project: Project) -> Iterator[Hit]:
     title="psycopg2-binary in the runtime dependencies",
     severity=Severity.INFO,
     kind="project",
+    family=FAMILY,
     why="""
 psycopg2's documentation ("psycopg vs psycopg-binary", psycopg.org/docs/install.html): the
 binary package is meant for beginners and development; for production use the source

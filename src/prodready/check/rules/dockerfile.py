@@ -15,18 +15,40 @@ from collections.abc import Callable, Iterable, Iterator
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import literal_secret, url_secret
-from prodready.project.files import ENV_EXAMPLE, read_text
+from prodready.check.rules._common import debug_setting, literal_secret, url_secret
+from prodready.project.files import ENV_EXAMPLE
+from prodready.project.images import (
+    arg_pairs,
+    env_pairs,
+    environment,
+    image_lacks,
+    installs,
+    official_name,
+    resolve_args,
+    root_image,
+    split_image,
+)
 from prodready.project.model import FileKind
 from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
+from prodready.project.parsers.commands import (
+    ends_with_exec,
+    exec_form_shell_problem,
+    sh_c_script,
+    split_shell,
+    unwrap,
+)
 from prodready.project.parsers.commands import judge as judge_command
-from prodready.project.parsers.commands import split_shell, unwrap
-from prodready.project.parsers.dockerfile import Dockerfile, Instruction, Stage
+from prodready.project.parsers.dockerfile import (
+    Dockerfile,
+    Instruction,
+    Stage,
+    built_lineage,
+    instructions,
+    last_instruction,
+)
 
 KIND = FileKind.DOCKERFILE.value
 
-ARG_REFERENCE = re.compile(r"\$\{(\w+)(?::?[-+]([^}]*))?\}|\$(\w+)")
-TRUTHY = frozenset({"1", "true", "yes", "on", "y", "t"})
 PYTHON_LAUNCHERS = frozenset(
     {"python", "python3", "gunicorn", "uvicorn", "granian", "hypercorn", "daphne", "waitress-serve"}
 )
@@ -51,107 +73,6 @@ def _on_dockerfile(
         return () if dockerfile is None else check(ctx, dockerfile)
 
     return run
-
-
-def lineage(dockerfile: Dockerfile, stage: Stage) -> list[Stage]:
-    """The stage and the earlier stages it is built `FROM`, oldest first: together they make
-    the filesystem and the settings of the image `stage` produces."""
-    chain = [stage]
-    while True:
-        parent = dockerfile.stage_named(chain[0].base)
-        if parent is None or parent.index >= chain[0].index or parent in chain:
-            return chain
-        chain.insert(0, parent)
-
-
-def final_lineage(dockerfile: Dockerfile) -> list[Stage]:
-    final = dockerfile.final
-    return lineage(dockerfile, final) if final else []
-
-
-def instructions(stages: list[Stage], *keywords: str) -> list[Instruction]:
-    return [i for stage in stages for i in stage.instructions if i.keyword in keywords]
-
-
-def last_instruction(stages: list[Stage], keyword: str) -> Instruction | None:
-    """The instruction that takes effect (the last one) among the stages, e.g. the CMD."""
-    found = instructions(stages, keyword)
-    return found[-1] if found else None
-
-
-def root_image(dockerfile: Dockerfile, stage: Stage) -> str:
-    """The external image a stage starts from, global ARG defaults substituted."""
-    return resolve_args(dockerfile, lineage(dockerfile, stage)[0].base)
-
-
-def resolve_args(dockerfile: Dockerfile, text: str) -> str:
-    defaults: dict[str, str] = {}
-    for inst in dockerfile.global_args:
-        for name, value in arg_pairs(inst):
-            if value is not None:
-                defaults[name] = value
-
-    def substitute(match: re.Match[str]) -> str:
-        name = match[1] or match[3]
-        if name in defaults:
-            return defaults[name]
-        return match[2] if match[2] is not None else match[0]
-
-    return ARG_REFERENCE.sub(substitute, text)
-
-
-def split_image(image: str) -> tuple[str, str | None, bool]:
-    """`registry/python:3.12-slim@sha256:..` -> (`registry/python`, `3.12-slim`, has digest)."""
-    name, _, digest = image.partition("@")
-    last = name.rsplit("/", 1)[-1]
-    if ":" in last:
-        repo, tag = name.rsplit(":", 1)
-        return repo, tag, bool(digest)
-    return name, None, bool(digest)
-
-
-def official_name(image: str) -> str:
-    """`docker.io/library/postgres:16` -> `postgres`: the repository as Docker Hub names it."""
-    repo, _, _ = split_image(image)
-    return repo.removeprefix("docker.io/").removeprefix("library/")
-
-
-def env_pairs(inst: Instruction) -> list[tuple[str, str]]:
-    """`ENV A=1 B=2` and the legacy `ENV NAME value with spaces`."""
-    if not inst.args:
-        return []
-    if "=" not in inst.args[0]:
-        return [(inst.args[0], " ".join(inst.args[1:]))]
-    return [tuple(arg.split("=", 1)) for arg in inst.args if "=" in arg]  # type: ignore[misc]
-
-
-def arg_pairs(inst: Instruction) -> list[tuple[str, str | None]]:
-    result: list[tuple[str, str | None]] = []
-    for arg in inst.args:
-        name, sep, value = arg.partition("=")
-        result.append((name, value if sep else None))
-    return result
-
-
-def environment(stages: list[Stage]) -> dict[str, tuple[str, Instruction]]:
-    """Name -> (value, ENV instruction) as the image ends up with it (later ENV wins)."""
-    result: dict[str, tuple[str, Instruction]] = {}
-    for inst in instructions(stages, "ENV"):
-        for name, value in env_pairs(inst):
-            result[name] = (value, inst)
-    return result
-
-
-def debug_setting(name: str, value: str) -> str | None:
-    """Why NAME=value turns on a development mode, or None. Shared with the compose rules."""
-    upper, lowered = name.upper(), value.strip().strip("'\"").lower()
-    if upper in ("FLASK_DEBUG", "DEBUG", "DJANGO_DEBUG", "APP_DEBUG") and lowered in TRUTHY:
-        return f"{name}={value} turns on debug mode (interactive tracebacks, reloader)"
-    if upper == "FLASK_ENV" and lowered == "development":
-        return f"{name}={value} turns on Flask's debug mode"
-    if upper == "PYTHONDEVMODE" and lowered:
-        return f"{name}={value} turns on Python's development mode (extra checks, slower)"
-    return None
 
 
 def _keyword_as_written(ctx: FileContext, inst: Instruction) -> str:
@@ -198,7 +119,7 @@ USER app
 )
 @_on_dockerfile
 def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     image = root_image(dockerfile, stages[-1])
     if image == "scratch" or _nonroot_by_default(image):
         return
@@ -316,7 +237,7 @@ HEALTHCHECK CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0
 )
 @_on_dockerfile
 def healthcheck_tool_missing(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     check = last_instruction(stages, "HEALTHCHECK")
     if check is None:
         return
@@ -324,40 +245,12 @@ def healthcheck_tool_missing(ctx: FileContext, dockerfile: Dockerfile) -> Iterab
     image = root_image(dockerfile, stages[-1])
     missing = image_lacks(image)
     for tool in sorted(used & missing):
-        if not _installs(stages, tool):
+        if not installs(stages, tool):
             yield Hit(
                 check.line,
                 f"HEALTHCHECK runs {tool}, but the final image ({image}) does not have it "
                 "and no RUN installs it: every probe fails",
             )
-
-
-def image_lacks(image: str) -> set[str]:
-    """Which of curl and wget an external base image is known not to ship."""
-    repo, tag, _ = split_image(image)
-    tag = tag or ""
-    if image == "scratch" or "distroless" in repo:
-        return {"curl", "wget"}
-    if repo.startswith("cgr.dev/chainguard/") and not tag.endswith("-dev"):
-        return {"curl", "wget"}
-    if "alpine" in tag or repo.rsplit("/", 1)[-1] == "alpine":
-        return {"curl"}  # busybox provides wget
-    if "slim" in tag:
-        return {"curl", "wget"}
-    return set()
-
-
-def _installs(stages: list[Stage], tool: str) -> bool:
-    package_install = re.compile(
-        rf"\b(?:apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\b(?:install|add)\b[^;&|]*\b{tool}\b"
-    )
-    for inst in instructions(stages, "RUN", "COPY"):
-        text = " ".join(inst.args) if inst.exec_form else inst.value
-        if inst.keyword == "RUN" and package_install.search(text):
-            return True
-        if inst.keyword == "COPY" and any(a.rsplit("/", 1)[-1] == tool for a in inst.args):
-            return True
-    return False
 
 
 # --- PR204 ------------------------------------------------------------------------------------
@@ -366,8 +259,6 @@ SHELL_SYNTAX = re.compile(r"[$&|;<>`*?~(){}\[\]\\!#]")
 ENV_PREFIX = re.compile(r"^\w+=")
 QUOTED_PARTS = re.compile(r"'[^']*'|\"[^\"]*\"|[^'\"]+")
 DOUBLE_QUOTED_SPECIAL = re.compile(r"[$`\\!]")
-SHELLS = frozenset({"sh", "bash", "dash", "ash", "/bin/sh", "/bin/bash", "/bin/dash", "/bin/ash"})
-SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\n")
 
 
 @rule(
@@ -393,7 +284,7 @@ CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]
 )
 @_on_dockerfile
 def shell_form_command(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     entry = last_instruction(stages, "ENTRYPOINT")
     cmd = last_instruction(stages, "CMD")
     if entry is not None and _signal_forwarding_init(entry):
@@ -419,19 +310,6 @@ def _shell_script(inst: Instruction) -> str | None:
     if not inst.exec_form:
         return inst.value.strip()
     return sh_c_script(list(inst.args))
-
-
-def sh_c_script(argv: list[str]) -> str | None:
-    """The script of `sh -c "script"` (any common shell, -c with -e/-x), or None."""
-    if len(argv) >= 3 and argv[0] in SHELLS and argv[1] in ("-c", "-ec", "-ex", "-exc", "-ce"):
-        return argv[2]
-    return None
-
-
-def ends_with_exec(script: str) -> bool:
-    """True when the script's last command is `exec ...`, so the server replaces the shell."""
-    segments = [s.strip() for s in SEGMENT_SPLIT.split(script) if s.strip()]
-    return bool(segments) and segments[-1].split()[0] == "exec"
 
 
 def _signal_forwarding_init(entry: Instruction) -> bool:
@@ -547,7 +425,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \\
 )
 @_on_dockerfile
 def apt_bloat(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    for inst in instructions(final_lineage(dockerfile), "RUN"):
+    for inst in instructions(built_lineage(dockerfile), "RUN"):
         text = inst.value
         upgrade = APT_UPGRADE.search(text)
         if upgrade:
@@ -597,7 +475,7 @@ RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
 )
 @_on_dockerfile
 def pip_cache_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     env = environment(stages)
     if "PIP_NO_CACHE_DIR" in env:
         return
@@ -649,24 +527,31 @@ at build time use RUN --mount=type=secret.
 """,
     bad="ENV SECRET_KEY=changeme",
     good="# SECRET_KEY comes from the environment at run time",
+    dev_files=True,
 )
 @_on_dockerfile
 def secret_in_env_arg(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
+    """In a development Dockerfile only real-looking secrets count (a weak local default is
+    expected there; a committed live key is not)."""
+    development = ctx.in_development()
     candidates = list(dockerfile.global_args) + instructions(dockerfile.stages, "ENV", "ARG")
     for inst in candidates:
         pairs = env_pairs(inst) if inst.keyword == "ENV" else arg_pairs(inst)
         for name, value in pairs:
-            hit = _secret_hit(inst, name, value)
+            hit = _secret_hit(inst, name, value, only_real=development)
             if hit:
                 yield hit
 
 
-def _secret_hit(inst: Instruction, name: str, value: str | None) -> Hit | None:
+def _secret_hit(
+    inst: Instruction, name: str, value: str | None, only_real: bool = False
+) -> Hit | None:
+    """The hit for a literal secret; with `only_real`, none for a weak or default one."""
     judgement, subject = literal_secret(name, value), f"{inst.keyword} {name}"
     if judgement is None and value and "$" not in value and (found := url_secret(value)):
         scheme, judgement = found
         subject += f": the {scheme} password"
-    if judgement is None:
+    if judgement is None or (only_real and judgement.is_problem):
         return None
     where = "image config" if inst.keyword == "ENV" else "image history"
     if judgement.is_problem:
@@ -702,7 +587,7 @@ ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
 )
 @_on_dockerfile
 def python_unbuffered(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     if not _is_python_image(dockerfile, stages):
         return
     env = environment(stages)
@@ -804,7 +689,7 @@ settings, SQL and source in error pages. An ENV in the image applies to every de
 )
 @_on_dockerfile
 def debug_env_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    for inst in instructions(final_lineage(dockerfile), "ENV"):
+    for inst in instructions(built_lineage(dockerfile), "ENV"):
         for name, value in env_pairs(inst):
             reason = debug_setting(name, value)
             if reason:
@@ -852,7 +737,7 @@ RUN --mount=type=secret. Add the file to .dockerignore.
 )
 @_on_dockerfile
 def secret_file_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    for inst in instructions(final_lineage(dockerfile), "COPY", "ADD"):
+    for inst in instructions(built_lineage(dockerfile), "COPY", "ADD"):
         if "from" in inst.flags:
             continue
         for source in inst.args[:-1]:
@@ -888,7 +773,7 @@ def dead_launch_command(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hi
                 dead.line,
                 f"{keyword} never runs: the {keyword} on line {found[-1].line} replaces it",
             )
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     entry = last_instruction(stages, "ENTRYPOINT")
     cmd = last_instruction(stages, "CMD")
     if entry is not None and cmd is not None and not entry.exec_form:
@@ -921,7 +806,7 @@ from the OS's, and relative paths in CMD work only by accident.
 )
 @_on_dockerfile
 def copy_without_workdir(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = final_lineage(dockerfile)
+    stages = built_lineage(dockerfile)
     if official_name(root_image(dockerfile, stages[-1])) not in NO_WORKDIR_IMAGES:
         return
     for inst in _before_workdir(stages):
@@ -979,7 +864,7 @@ def start_script_without_exec(ctx: FileContext, dockerfile: Dockerfile) -> Itera
     if launch is None:
         return
     for rel in _started_scripts(ctx, launch[0]):
-        text, _ = read_text(ctx.project.root / rel, rel)
+        text = ctx.project.texts.get(rel)
         if text is None or SIGNAL_TRAP.search(text):
             continue
         yield from _unexeced_servers(rel, text.splitlines())
@@ -1068,26 +953,6 @@ def _starts_server(words: list[str]) -> bool:
 
 # --- PR216 ------------------------------------------------------------------------------------
 
-SHELL_OPERATORS = frozenset({"||", "&&", "|", ";", ">", ">>", "<", "2>&1", ">/dev/null"})
-VARIABLE = re.compile(r"\$\{?[A-Za-z_]")
-
-
-def exec_form_shell_problem(argv: list[str]) -> tuple[str, bool] | None:
-    """Why an argv run without a shell will not do what it says, and whether that makes it fail
-    every time (a program name with spaces) rather than test something else. Shared with
-    compose."""
-    if not argv or sh_c_script(argv) is not None:
-        return None
-    if " " in argv[0].strip():
-        return f"names the program {argv[0]!r}, which does not exist: every probe fails", True
-    operator = next((a for a in argv[1:] if a in SHELL_OPERATORS), None)
-    if operator:
-        return f"passes {operator!r} to {argv[0]} as an argument (no shell interprets it)", False
-    variable = next((a for a in argv if VARIABLE.search(a)), None)
-    if variable:
-        return f"passes {variable!r} unexpanded (no shell expands it)", False
-    return None
-
 
 @rule(
     "PR216",
@@ -1111,7 +976,7 @@ HEALTHCHECK CMD curl -f http://127.0.0.1:8000/health || exit 1
 )
 @_on_dockerfile
 def healthcheck_exec_form_shell_syntax(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    check = last_instruction(final_lineage(dockerfile), "HEALTHCHECK")
+    check = last_instruction(built_lineage(dockerfile), "HEALTHCHECK")
     if check is None:
         return
     argv = _healthcheck_exec_argv(check)
@@ -1176,7 +1041,7 @@ COPY --from=build /wheels /wheels
 )
 @_on_dockerfile
 def build_tools_in_final_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    for inst in instructions(final_lineage(dockerfile), "RUN"):
+    for inst in instructions(built_lineage(dockerfile), "RUN"):
         if BUILD_DEPS_REMOVED.search(inst.value):
             continue
         packages = [

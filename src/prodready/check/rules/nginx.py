@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.project.files import read_text
+from prodready.project.files import project_text
 from prodready.project.model import FileKind, Project
 from prodready.project.parsers import nginx as nginx_parser
 from prodready.project.parsers.nginx import Directive, NginxConf
@@ -129,8 +129,8 @@ class ProjectNginx:
         if rel not in self.snippets:
             conf = next((c for c in self.project.nginx_confs if c.rel == rel), None)
             if conf is None:
-                text, problem = read_text(self.project.root / rel, rel)
-                if text is None or problem is not None:
+                text = project_text(self.project, rel)
+                if text is None:
                     self.snippets[rel] = None
                     return None
                 conf = nginx_parser.parse(self.project.root / rel, rel, text)

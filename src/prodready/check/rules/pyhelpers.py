@@ -14,10 +14,6 @@ from prodready.project.pyscan import dotted, is_main_guard, keyword, literal
 __all__ = ["dotted", "is_main_guard", "keyword", "literal"]
 
 SETTINGS_MODULE = re.compile(r"(?:^|/)settings(?:[_/.]|$)")
-DEV_SETTINGS = re.compile(
-    r"(?:^|[_/.-])(?:dev|develop|development|local|test|tests|testing|ci)(?:[_/.-]|$)",
-    re.IGNORECASE,
-)
 ENV_GETTERS = frozenset({"os.getenv", "os.environ.get", "environ.get", "getenv"})
 CONFIG_GETTERS = frozenset(
     {"config", "decouple.config", "env", "env.str", "env.bool", "env.list", "env.get_value"}
@@ -80,18 +76,10 @@ def is_truthy_text(node: ast.AST | None) -> bool:
 
 
 def is_settings_module(rel: str) -> bool:
-    """Django-style settings: settings.py, settings_prod.py, settings/production.py ..."""
+    """Django-style settings: settings.py, settings_prod.py, settings/production.py ... (the
+    development and test ones, settings/dev.py, never reach Python rules that run only on what
+    production loads: project.environments marks them)."""
     return bool(SETTINGS_MODULE.search(rel))
-
-
-def is_dev_settings(rel: str) -> bool:
-    """settings/dev.py, settings_local.py, settings/test.py: not what production loads."""
-    tail = rel[rel.find("settings") :] if "settings" in rel else rel
-    return bool(DEV_SETTINGS.search(tail))
-
-
-def is_production_settings(rel: str) -> bool:
-    return is_settings_module(rel) and not is_dev_settings(rel)
 
 
 def module_assignments(ctx: PyContext) -> list[tuple[str, ast.expr, ast.stmt]]:

@@ -17,8 +17,6 @@ from prodready.check.rules.pyhelpers import (
     imported_names,
     in_dev_config_class,
     in_main_guard,
-    is_dev_settings,
-    is_settings_module,
     is_true,
     is_truthy_text,
     keyword,
@@ -517,8 +515,6 @@ def sql_echo_on(ctx: PyContext) -> Iterable[Hit]:
                 f"`{callee}(echo=True)` logs every SQL statement with its parameters",
                 call.col_offset + 1,
             )
-    if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
-        return
     for node in ctx.nodes(ast.Assign):
         if not is_true(node.value):  # type: ignore[attr-defined]
             continue

@@ -17,9 +17,7 @@ from prodready.check.rules.pyhelpers import (
     env_read,
     imported_names,
     in_dev_config_class,
-    is_dev_settings,
     is_false,
-    is_settings_module,
     is_true,
     keyword,
     literal,
@@ -146,8 +144,6 @@ needs a code change and a deploy.
     good='SECRET_KEY = os.environ["DJANGO_SECRET_KEY"]',
 )
 def hard_coded_secret(ctx: PyContext) -> Iterable[Hit]:
-    if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
-        return
     for node, name, value in _secret_literals(ctx):
         if in_dev_config_class(ctx, node):
             continue
@@ -243,8 +239,6 @@ fail at start-up when the secret is missing.""",
     good='SECRET_KEY = os.environ["SECRET_KEY"]',
 )
 def secret_fallback(ctx: PyContext) -> Iterable[Hit]:
-    if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
-        return
     for node, hit in _fallbacks(ctx):
         if not in_dev_config_class(ctx, node):
             yield hit
@@ -456,8 +450,6 @@ def _socketio_cors(ctx: PyContext) -> Iterator[Hit]:
 
 
 def _django_cors(ctx: PyContext) -> Iterator[Hit]:
-    if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
-        return
     allow_all: list[tuple[str, ast.stmt]] = []
     credentials = False
     for name, value, stmt in module_assignments(ctx):
@@ -490,8 +482,6 @@ It also pins one password for every environment, so rotating it needs a deploy.
     good='engine = create_engine(os.environ["DATABASE_URL"])',
 )
 def credentials_in_url_literal(ctx: PyContext) -> Iterable[Hit]:
-    if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
-        return
     if not CREDENTIAL_IN_SOURCE.search(ctx.source):
         return
     names = imported_names(ctx)

@@ -16,9 +16,7 @@ from prodready.check.rules.pyhelpers import (
     env_read,
     environ_subscript,
     imported_names,
-    is_dev_settings,
     is_false,
-    is_production_settings,
     is_settings_module,
     is_true,
     is_truthy_text,
@@ -57,7 +55,7 @@ For example `DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"`.""",
     good='# mysite/settings.py\nDEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"',
 )
 def django_debug_true(ctx: PyContext) -> Iterable[Hit]:
-    if not is_production_settings(ctx.rel):
+    if not is_settings_module(ctx.rel):
         return
     names = imported_names(ctx)
     severity = Severity.WARNING if _is_base_settings(ctx.rel) else None
@@ -244,7 +242,7 @@ For example `ALLOWED_HOSTS = ["example.com", "www.example.com"]`.""",
     good='ALLOWED_HOSTS = os.environ["DJANGO_ALLOWED_HOSTS"].split(",")',
 )
 def django_allowed_hosts(ctx: PyContext) -> Iterable[Hit]:
-    if not is_production_settings(ctx.rel):
+    if not is_settings_module(ctx.rel):
         return
     names = imported_names(ctx)
     extended = _allowed_hosts_extended(ctx)
@@ -335,12 +333,10 @@ Serve over HTTPS; behind a TLS-terminating proxy also set SECURE_PROXY_SSL_HEADE
 def insecure_cookie_settings(ctx: PyContext) -> Iterable[Hit]:
     if "COOKIE_" not in ctx.source:
         return
-    if is_production_settings(ctx.rel):
+    if is_settings_module(ctx.rel):
         for name, value, stmt in module_assignments(ctx):
             if name in COOKIE_FLAGS and is_false(value) and not under_debug_branch(ctx, stmt):
                 yield Hit(stmt.lineno, f"`{name} = False`: {COOKIE_FLAGS[name]}")
-    if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
-        return
     for node in ctx.nodes(ast.Assign):
         for target in node.targets:  # type: ignore[attr-defined]
             key = subscript_key(target)

@@ -236,15 +236,19 @@ shell on the host. A weak or default one is worse: it is guessable even without 
     fix="Move it to EnvironmentFile=/etc/<app>/env (mode 0600, root-owned) or LoadCredential=.",
     bad="[Service]\nEnvironment=SECRET_KEY=changeme DATABASE_URL=postgresql://app:app@db/app",
     good="[Service]\nEnvironmentFile=/etc/app/env\nLoadCredential=db-password:/etc/app/db-password",
+    dev_files=True,
 )
 def systemd_secret_in_environment(ctx: FileContext) -> Iterator[Hit]:
+    """In a development unit only real-looking secrets (the warnings) count: a weak local
+    default is expected there, a committed live key is leaked wherever it is written."""
     unit = _service(ctx)
     if unit is None:
         return
+    development = ctx.in_development()
     for setting in unit.all(SERVICE, "Environment"):
         for name, value in environment_assignments(setting.value):
             problem = secret_problem(name, value)
-            if problem:
+            if problem and not (development and problem[1] == Severity.ERROR):
                 message, severity = problem
                 yield Hit(setting.line, message, severity=severity)
 

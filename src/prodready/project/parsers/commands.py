@@ -222,3 +222,43 @@ def _port(text: str | None) -> int | None:
     if match and match["default"]:
         return int(match["default"])
     return None
+
+
+# --- shell scripts in commands (Dockerfile CMD/HEALTHCHECK, compose command/healthcheck) ------
+
+SH_C_SHELLS = frozenset(
+    {"sh", "bash", "dash", "ash", "/bin/sh", "/bin/bash", "/bin/dash", "/bin/ash"}
+)
+SEGMENT_SPLIT = re.compile(r"&&|\|\||;|\n")
+SHELL_OPERATORS = frozenset({"||", "&&", "|", ";", ">", ">>", "<", "2>&1", ">/dev/null"})
+VARIABLE = re.compile(r"\$\{?[A-Za-z_]")
+
+
+def sh_c_script(argv: list[str]) -> str | None:
+    """The script of `sh -c "script"` (any common shell, -c with -e/-x), or None."""
+    if len(argv) >= 3 and argv[0] in SH_C_SHELLS and argv[1] in ("-c", "-ec", "-ex", "-exc", "-ce"):
+        return argv[2]
+    return None
+
+
+def ends_with_exec(script: str) -> bool:
+    """True when the script's last command is `exec ...`, so the server replaces the shell."""
+    segments = [s.strip() for s in SEGMENT_SPLIT.split(script) if s.strip()]
+    return bool(segments) and segments[-1].split()[0] == "exec"
+
+
+def exec_form_shell_problem(argv: list[str]) -> tuple[str, bool] | None:
+    """Why an argv run without a shell will not do what it says, and whether that makes it fail
+    every time (a program name with spaces) rather than test something else. Shared with
+    compose."""
+    if not argv or sh_c_script(argv) is not None:
+        return None
+    if " " in argv[0].strip():
+        return f"names the program {argv[0]!r}, which does not exist: every probe fails", True
+    operator = next((a for a in argv[1:] if a in SHELL_OPERATORS), None)
+    if operator:
+        return f"passes {operator!r} to {argv[0]} as an argument (no shell interprets it)", False
+    variable = next((a for a in argv if VARIABLE.search(a)), None)
+    if variable:
+        return f"passes {variable!r} unexpanded (no shell expands it)", False
+    return None

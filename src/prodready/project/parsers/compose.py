@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass, field
@@ -65,6 +66,49 @@ class ComposeService:
     @property
     def builds(self) -> bool:
         return "build" in self.data
+
+    def dockerfile_rel(self, compose_rel: str) -> str | None:
+        """The project path of the Dockerfile `build:` names, for a service of `compose_rel`."""
+        build = self.data.get("build")
+        if build is None:
+            return None
+        context, name = ".", "Dockerfile"
+        if isinstance(build, str):
+            context = build
+        elif isinstance(build, dict):
+            context = str(build.get("context") or ".")
+            name = str(build.get("dockerfile") or "Dockerfile")
+        return posixpath.normpath(posixpath.join(posixpath.dirname(compose_rel), context, name))
+
+    @property
+    def build_target(self) -> str | None:
+        """`build.target`: the Dockerfile stage the service is built to."""
+        build = self.data.get("build")
+        target = build.get("target") if isinstance(build, dict) else None
+        return str(target) if target else None
+
+    @property
+    def profiles(self) -> list[str]:
+        raw = self.data.get("profiles")
+        return [str(p) for p in raw] if isinstance(raw, list) else []
+
+    def bind_sources(self) -> list[tuple[str, int]]:
+        """(host path as written, line) of every bind mount, short and long syntax; named
+        volumes are left out."""
+        raw = self.data.get("volumes")
+        if not isinstance(raw, LineList):
+            return []
+        found: list[tuple[str, int]] = []
+        for index, item in enumerate(raw):
+            line = raw.line_of(index)
+            if isinstance(item, dict):
+                if item.get("type") == "bind" and item.get("source"):
+                    found.append((str(item["source"]), line))
+                continue
+            host, sep, _ = str(item).partition(":")
+            if sep and host.startswith((".", "/", "~", "$")):
+                found.append((host, line))
+        return found
 
     @property
     def database_kind(self) -> str | None:
@@ -155,41 +199,30 @@ class ComposeFile:
     data: LineDict | None
     services: list[ComposeService] = field(default_factory=list)
     problem: FileProblem | None = None
-    dev_only: bool = False
 
     def service(self, name: str) -> ComposeService | None:
         return next((s for s in self.services if s.name == name), None)
 
 
-def parse(rel: str, text: str, dev_only: bool = False) -> ComposeFile:
+def parse(rel: str, text: str) -> ComposeFile:
     try:
         data = load(text)
     except (yaml.YAMLError, RecursionError) as error:  # RecursionError: nested too deeply
         mark = getattr(error, "problem_mark", None)
         line = mark.line + 1 if mark else 1
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        return ComposeFile(
-            rel,
-            None,
-            problem=FileProblem(rel, line, f"malformed YAML: {problem}"),
-            dev_only=dev_only,
-        )
+        return ComposeFile(rel, None, problem=FileProblem(rel, line, f"malformed YAML: {problem}"))
     if data is None:
-        return ComposeFile(rel, None, dev_only=dev_only)
+        return ComposeFile(rel, None)
     if not isinstance(data, LineDict):
-        return ComposeFile(
-            rel,
-            None,
-            problem=FileProblem(rel, 1, "compose file is not a mapping"),
-            dev_only=dev_only,
-        )
+        return ComposeFile(rel, None, problem=FileProblem(rel, 1, "compose file is not a mapping"))
     services: list[ComposeService] = []
     raw = data.get("services")
     if isinstance(raw, LineDict):
         for name, body in raw.items():
             if isinstance(body, LineDict):
                 services.append(ComposeService(str(name), body, raw.line_of(name)))
-    return ComposeFile(rel, data, services, dev_only=dev_only)
+    return ComposeFile(rel, data, services)
 
 
 def _int(value: Any) -> int | None:

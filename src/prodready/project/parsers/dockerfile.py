@@ -66,17 +66,36 @@ class Dockerfile:
     stages: list[Stage]
     lines: list[str]
     global_args: list[Instruction] = field(default_factory=list)
+    target: str | None = None
+    """The stage production builds (compose `build.target`), set by project.environments;
+    None builds the last stage, as `docker build` does."""
 
     @property
     def final(self) -> Stage | None:
+        """The last stage of the file."""
         return self.stages[-1] if self.stages else None
+
+    @property
+    def built(self) -> Stage | None:
+        """The stage production builds: the `target`, else the last one."""
+        return (self.stage_named(self.target) if self.target else None) or self.final
 
     def stage_named(self, name: str) -> Stage | None:
         return next((s for s in self.stages if s.alias == name or str(s.index) == name), None)
 
+    def lineage(self, stage: Stage) -> list[Stage]:
+        """The stage and the earlier stages it is built `FROM`, oldest first: together they
+        make the filesystem and the settings of the image `stage` produces."""
+        chain = [stage]
+        while True:
+            parent = self.stage_named(chain[0].base)
+            if parent is None or parent.index >= chain[0].index or parent in chain:
+                return chain
+            chain.insert(0, parent)
+
     def launch_argv(self) -> tuple[list[str], Instruction] | None:
-        """The final stage's ENTRYPOINT + CMD as one argv (shell form wrapped in `sh -c`)."""
-        stage = self.final
+        """The built stage's ENTRYPOINT + CMD as one argv (shell form wrapped in `sh -c`)."""
+        stage = self.built
         if stage is None:
             return None
         entry, cmd = stage.last("ENTRYPOINT"), stage.last("CMD")
@@ -90,6 +109,22 @@ class Dockerfile:
             if inst is entry and not inst.exec_form:
                 break  # shell-form ENTRYPOINT ignores CMD
         return argv, (cmd or entry)  # type: ignore[return-value]
+
+
+def built_lineage(dockerfile: Dockerfile) -> list[Stage]:
+    """The lineage of the stage production builds: what the running image is made of."""
+    built = dockerfile.built
+    return dockerfile.lineage(built) if built else []
+
+
+def instructions(stages: list[Stage], *keywords: str) -> list[Instruction]:
+    return [i for stage in stages for i in stage.instructions if i.keyword in keywords]
+
+
+def last_instruction(stages: list[Stage], keyword: str) -> Instruction | None:
+    """The instruction that takes effect (the last one) among the stages, e.g. the CMD."""
+    found = instructions(stages, keyword)
+    return found[-1] if found else None
 
 
 def parse(rel: str, text: str) -> Dockerfile:

@@ -22,7 +22,6 @@ class EnvFile:
     rel: str
     variables: list[EnvVar] = field(default_factory=list)
     problems: list[FileProblem] = field(default_factory=list)
-    dev_only: bool = False
     lines: list[str] = field(default_factory=list)
 
     def get(self, name: str) -> EnvVar | None:
@@ -30,8 +29,8 @@ class EnvFile:
         return found[-1] if found else None
 
 
-def parse(rel: str, text: str, dev_only: bool = False) -> EnvFile:
-    result = EnvFile(rel, dev_only=dev_only, lines=text.splitlines())
+def parse(rel: str, text: str) -> EnvFile:
+    result = EnvFile(rel, lines=text.splitlines())
     for binding in parse_stream(io.StringIO(text)):
         line = binding.original.line
         if binding.error:

@@ -1,0 +1,403 @@
+"""Which files, compose services, Dockerfile stages and launch commands serve production, and
+which are development, test or one-shot jobs: decided once, here, with a reason, and read by
+every command and every rule.
+
+Names are one signal among several. The rest comes from how the files refer to each other:
+which compose file builds which Dockerfile and to which stage (`build.target`), which compose
+file has a production sibling (`docker-compose.prod.yml`), what a service runs (a reloading dev
+server over a bind mount of the source, `pytest`, a copy that exits), its profiles, the
+Dockerfile it is built from (`Dockerfile.dev`), and which proxy service mounts an nginx config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import posixpath
+import re
+from collections.abc import Iterable
+
+from prodready.project.files import ENV_EXAMPLE
+from prodready.project.model import (
+    UNCLASSIFIED,
+    EnvFact,
+    Environment,
+    FileKind,
+    LaunchCommand,
+    Project,
+    SourceFile,
+)
+from prodready.project.parsers.commands import judge, unwrap
+from prodready.project.parsers.compose import ComposeFile, ComposeService
+from prodready.project.parsers.dockerfile import Dockerfile
+
+DEV, TEST, PROD, ONE_SHOT = (
+    Environment.DEVELOPMENT,
+    Environment.TEST,
+    Environment.PRODUCTION,
+    Environment.ONE_SHOT,
+)
+
+DEV_MARK = re.compile(
+    r"(^|[.\-_/])(dev|devel|development|test|tests|testing|local|override|example|sample|"
+    r"template|dist|ci|debug)([.\-_/]|$)",
+    re.IGNORECASE,
+)
+"""Marks in a file name that say it never reaches production (compose overrides, examples)."""
+CONFIG_DEV_MARK = re.compile(
+    r"(^|[.\-_/])(dev|devel|development|test|tests|testing|local|debug|ci)([.\-_/]|$)",
+    re.IGNORECASE,
+)
+"""The same for nginx and systemd files, by name or folder; `*.conf.template` is left out: it
+is how the nginx image takes its production config."""
+PROD_MARK = re.compile(r"(^|[.\-_])(prod|production|live|release|deploy)([.\-_]|$)", re.IGNORECASE)
+SETTINGS_TAIL = re.compile(r"settings.*$")
+DEV_SETTINGS = re.compile(
+    r"(?:^|[_/.-])(dev|develop|development|local|test|tests|testing|ci)(?:[_/.-]|$)"
+)
+"""settings/dev.py, settings_local.py, settings/test.py: not what production loads."""
+TEST_WORD = re.compile(r"^(test|tests|testing|ci|e2e|integration)$", re.IGNORECASE)
+DEV_WORD = re.compile(r"^(dev|devel|develop|development|local|debug)$", re.IGNORECASE)
+WORD_SPLIT = re.compile(r"[.\-_]")
+ONE_SHOT_NAME = re.compile(
+    r"migrat|^init|setup|seed|collectstatic|createsuperuser|backup", re.IGNORECASE
+)
+TEST_RUNNERS = frozenset({"pytest", "py.test", "tox", "nox", "behave", "coverage"})
+RESTART_ONCE = frozenset({"no", "on-failure"})
+
+
+# --- by name ------------------------------------------------------------------------------------
+
+
+def by_name(rel: str, kind: FileKind) -> EnvFact:
+    """What the path alone says (Python files, dependency sets and scripts have no other
+    signal; for deployment files `classify` weighs it with the rest)."""
+    lower = rel.lower()
+    name = lower.rsplit("/", 1)[-1]
+    shown = rel.rsplit("/", 1)[-1]
+    in_tests = "/tests/" in f"/{lower}" or "/test/" in f"/{lower}"
+    if kind == FileKind.PYTHON:
+        if in_tests or name.startswith("test_") or name.endswith("_test.py"):
+            return EnvFact(TEST, "a test module")
+        if name == "conftest.py":
+            return EnvFact(TEST, "pytest's conftest.py")
+        tail = SETTINGS_TAIL.search(lower)
+        if tail and (match := DEV_SETTINGS.search(tail[0])):
+            env = TEST if match[1].startswith("test") or match[1] == "ci" else DEV
+            return EnvFact(env, f"a `{match[1]}` settings module")
+        return UNCLASSIFIED
+    if kind == FileKind.ENV:
+        if ENV_EXAMPLE.search(name):
+            return EnvFact(DEV, f"{shown} is an example of the settings, not the settings")
+        return _marked(DEV_MARK, name.removeprefix(".env"), shown)
+    if kind in (FileKind.COMPOSE, FileKind.DOCKERFILE, FileKind.REQUIREMENTS, FileKind.SCRIPT):
+        stem = name.replace("docker-compose", "").replace("compose", "").replace("dockerfile", "")
+        fact = _marked(DEV_MARK, stem, shown)
+        if fact.production and "/tests/" in f"/{lower}":
+            return EnvFact(TEST, "in a tests folder")
+        return fact
+    if kind in (FileKind.NGINX, FileKind.SYSTEMD):
+        return _marked(CONFIG_DEV_MARK, lower, rel)
+    if "/tests/" in f"/{lower}":
+        return EnvFact(TEST, "in a tests folder")
+    return UNCLASSIFIED
+
+
+def _marked(pattern: re.Pattern[str], text: str, shown: str) -> EnvFact:
+    match = pattern.search(text)
+    if match is None:
+        return UNCLASSIFIED
+    word = match[2].lower()
+    env = TEST if word in ("test", "tests", "testing", "ci") else DEV
+    if word == "override":
+        return EnvFact(DEV, f"{shown} is a compose override (merged over the base locally)")
+    where = "path" if "/" in text[match.end(2) :] else "name"
+    return EnvFact(env, f"`{word}` in its {where} ({shown})")
+
+
+# --- the graph ----------------------------------------------------------------------------------
+
+
+def classify(project: Project) -> None:
+    """Sets the environment of every file, compose service and Dockerfile stage, and the
+    stage each Dockerfile is built to for production. Run by detect() after parsing."""
+    facts = {source.rel: by_name(source.rel, source.kind) for source in project.files}
+    for compose in project.compose_files:
+        facts[compose.rel] = _compose_fact(project, compose, facts)
+    for compose in project.compose_files:
+        for service in compose.services:
+            project.services_env[(compose.rel, service.name)] = _service_fact(
+                project, compose, service, facts
+            )
+        facts[compose.rel] = _all_services(project, compose, facts[compose.rel])
+    for dockerfile in project.dockerfiles:
+        facts[dockerfile.rel] = _dockerfile_fact(project, dockerfile, facts[dockerfile.rel])
+        _stage_facts(project, dockerfile, facts[dockerfile.rel])
+    for source in project.files:
+        if source.kind == FileKind.NGINX and facts[source.rel].production:
+            facts[source.rel] = _mounted_by(project, source, facts[source.rel])
+    project.replace_files(
+        [
+            dataclasses.replace(source, env=facts[source.rel])
+            if facts[source.rel] != source.env
+            else source
+            for source in project.files
+        ]
+    )
+
+
+def _compose_fact(project: Project, compose: ComposeFile, facts: dict[str, EnvFact]) -> EnvFact:
+    """A plain compose file beside a production one (`docker-compose.prod.yml`) is the
+    development stack when what it runs says so (a dev server, the source mounted in)."""
+    named = facts[compose.rel]
+    if not named.production:
+        return named
+    folder = posixpath.dirname(compose.rel)
+    name = posixpath.basename(compose.rel)
+    if PROD_MARK.search(name.replace("docker-compose", "").replace("compose", "")):
+        return EnvFact(PROD, f"`prod` in its name ({name})")
+    siblings = [
+        other.rel
+        for other in project.compose_files
+        if other is not compose
+        and posixpath.dirname(other.rel) == folder
+        and PROD_MARK.search(posixpath.basename(other.rel))
+    ]
+    if siblings:
+        for service in compose.services:
+            signal = _dev_signal(project, compose, service, facts)
+            if signal:
+                sibling = posixpath.basename(siblings[0])
+                return EnvFact(
+                    DEV, f"{sibling} beside it is the production stack, and {service.name} {signal}"
+                )
+    return named
+
+
+def _all_services(project: Project, compose: ComposeFile, fact: EnvFact) -> EnvFact:
+    """A compose file none of whose services reaches production is not production either."""
+    services = [project.services_env[(compose.rel, s.name)] for s in compose.services]
+    if not fact.production or not services or any(s.deployed for s in services):
+        return fact
+    env = TEST if all(s.env == TEST for s in services) else DEV
+    return EnvFact(env, "none of its services reaches production")
+
+
+def _service_fact(
+    project: Project, compose: ComposeFile, service: ComposeService, facts: dict[str, EnvFact]
+) -> EnvFact:
+    file_fact = facts[compose.rel]
+    if not file_fact.production:
+        return EnvFact(file_fact.env, f"in {compose.rel}, a {file_fact.env.value} compose file")
+    words = WORD_SPLIT.split(service.name)
+    if any(TEST_WORD.match(w) for w in words):
+        return EnvFact(TEST, f"service name `{service.name}`")
+    if any(DEV_WORD.match(w) for w in words):
+        return EnvFact(DEV, f"service name `{service.name}`")
+    for profile in service.profiles:
+        if TEST_WORD.match(profile) or DEV_WORD.match(profile):
+            env = TEST if TEST_WORD.match(profile) else DEV
+            return EnvFact(env, f"only started with profile `{profile}`")
+    target = service.build_target
+    if target and (env := _word_env(target)) is not None:
+        return EnvFact(env, f"built to Dockerfile stage `{target}`")
+    if (built := _built_for(service, compose, facts)) is not None:
+        return built
+    argv = _service_argv(service)
+    if (runner := _test_runner(argv)) is not None:
+        return EnvFact(TEST, f"its command runs {runner}")
+    dev = _dev_server(argv)
+    mount = _source_mount(project, compose, service)
+    if dev and mount:
+        return EnvFact(DEV, f"runs {dev} over a bind mount of the source ({mount})")
+    if "develop" in service.data:
+        return EnvFact(DEV, "has `develop:` (compose watch syncs the source into it)")
+    if (exits := _exits(compose, service)) and not _serves(argv):
+        return EnvFact(ONE_SHOT, f"{exits}, and it runs no server")
+    return EnvFact(PROD, f"a service of {compose.rel}, which serves production")
+
+
+def _word_env(text: str) -> Environment | None:
+    words = WORD_SPLIT.split(text)
+    if any(TEST_WORD.match(w) for w in words):
+        return TEST
+    if any(DEV_WORD.match(w) for w in words):
+        return DEV
+    return None
+
+
+def _built_for(
+    service: ComposeService, compose: ComposeFile, facts: dict[str, EnvFact]
+) -> EnvFact | None:
+    """A service built from a Dockerfile whose name says development (Dockerfile.dev) is."""
+    rel = service.dockerfile_rel(compose.rel)
+    fact = facts.get(rel) if rel else None
+    if fact is None or fact.production:
+        return None
+    return EnvFact(fact.env, f"built from {rel}, {fact.reason}")
+
+
+def _dev_signal(
+    project: Project, compose: ComposeFile, service: ComposeService, facts: dict[str, EnvFact]
+) -> str | None:
+    """Why a service looks like a developer's: a dev server, the source mounted in, watch, a
+    development Dockerfile."""
+    if (built := _built_for(service, compose, facts)) is not None:
+        return built.reason
+    argv = _service_argv(service)
+    if dev := _dev_server(argv):
+        return f"runs {dev}"
+    if mount := _source_mount(project, compose, service):
+        return f"bind-mounts the source ({mount})"
+    if "develop" in service.data:
+        return "has `develop:` (compose watch)"
+    if (runner := _test_runner(argv)) is not None:
+        return f"runs {runner}"
+    return None
+
+
+def _service_argv(service: ComposeService) -> list[str]:
+    return (service.command_argv("entrypoint") or []) + (service.command_argv("command") or [])
+
+
+def _simple_commands(argv: list[str]) -> Iterable[list[str]]:
+    return unwrap(list(argv)) if argv else []
+
+
+def _dev_server(argv: list[str]) -> str | None:
+    for simple in _simple_commands(argv):
+        server = judge(simple)
+        if server is not None and server.dev_server:
+            return f"`{' '.join(simple)[:60]}`"
+    return None
+
+
+def _serves(argv: list[str]) -> bool:
+    return any(judge(simple) is not None for simple in _simple_commands(argv))
+
+
+def _test_runner(argv: list[str]) -> str | None:
+    for simple in _simple_commands(argv):
+        words = [posixpath.basename(w) for w in simple[:4]]
+        for index, word in enumerate(words):
+            django_test = word == "test" and index > 0 and words[index - 1] == "manage.py"
+            if word in TEST_RUNNERS or django_test:  # unwrap() made `python -m pytest` pytest
+                return " ".join(simple[: index + 1])
+    return None
+
+
+def _source_mount(project: Project, compose: ComposeFile, service: ComposeService) -> str | None:
+    """The bind mount that puts the project's Python source into the container, if any."""
+    folder = posixpath.dirname(compose.rel)
+    for host, _ in service.bind_sources():
+        rel = posixpath.normpath(posixpath.join(folder, host))
+        if not host.startswith(".") or rel.startswith(".."):
+            continue  # an absolute host path or one outside the project: not its source
+        if any(rel in (".", module) or module.startswith(rel + "/") for module in project.modules):
+            return host
+    return None
+
+
+def _exits(compose: ComposeFile, service: ComposeService) -> str | None:
+    """What says a service is a job meant to exit: its restart policy, a service waiting
+    for it to complete, or a job's name (migrate, init, seed ...)."""
+    raw = service.data.get("restart")
+    restart = "no" if raw is False else str(raw or "").strip().lower()  # `no` unquoted
+    if restart in RESTART_ONCE:
+        return f"restart: {restart}"
+    for other in compose.services:
+        deps = other.data.get("depends_on")
+        spec = deps.get(service.name) if isinstance(deps, dict) else None
+        if isinstance(spec, dict) and spec.get("condition") == "service_completed_successfully":
+            return f"{other.name} waits for it to complete"
+    if ONE_SHOT_NAME.search(service.name):
+        return f"service name `{service.name}`"
+    return None
+
+
+def _dockerfile_fact(project: Project, dockerfile: Dockerfile, named: EnvFact) -> EnvFact:
+    """A Dockerfile is what the compose services that build it are: production when a
+    production service builds it (to the stage it names), else the environment of those that
+    do. One whose name says development keeps that; one no compose file builds is a test
+    image when its command runs a test runner, else production."""
+    if not named.production:
+        return named
+    builders = [
+        (compose, service, project.service_env(compose.rel, service.name))
+        for compose in project.compose_files
+        for service in compose.services
+        if service.dockerfile_rel(compose.rel) == dockerfile.rel
+    ]
+    builders.sort(key=lambda builder: not builder[2].production)
+    for compose, service, fact in builders:
+        if fact.deployed:
+            if service.build_target and dockerfile.stage_named(service.build_target):
+                dockerfile.target = service.build_target
+            return EnvFact(PROD, f"built by service {service.name} of {compose.rel}")
+    if builders:
+        compose, service, fact = builders[0]
+        return EnvFact(
+            fact.env, f"built only by {fact.env.value} service {service.name} of {compose.rel}"
+        )
+    launch = dockerfile.launch_argv()
+    if launch and (runner := _test_runner(launch[0])) is not None:
+        return EnvFact(TEST, f"its {launch[1].keyword} runs {runner}")
+    return named
+
+
+def _stage_facts(project: Project, dockerfile: Dockerfile, file_fact: EnvFact) -> None:
+    built = dockerfile.built
+    production = set(id(s) for s in dockerfile.lineage(built)) if built else set()
+    for stage in dockerfile.stages:
+        if not file_fact.production:
+            fact = file_fact
+        elif id(stage) in production:
+            what = "the stage production builds" if stage is built else "a stage it is built from"
+            fact = EnvFact(PROD, what)
+        elif stage.alias and (env := _word_env(stage.alias)) is not None:
+            fact = EnvFact(env, f"stage name `{stage.alias}`")
+        else:
+            built_name = built.alias or built.index if built else "?"
+            fact = EnvFact(DEV, f"production builds stage {built_name}, not from this one")
+        project.stages_env[(dockerfile.rel, stage.index)] = fact
+
+
+def _mounted_by(project: Project, source: SourceFile, named: EnvFact) -> EnvFact:
+    """An nginx config that only development proxy services mount (the file, or its folder)
+    is development too; an app service mounting the whole project says nothing about it. Env
+    files keep what their names say: a committed secret in one matters wherever it is read."""
+    users: list[tuple[ComposeFile, ComposeService]] = []
+    for compose in project.compose_files:
+        folder = posixpath.dirname(compose.rel)
+        for service in compose.services:
+            if not service.is_proxy:
+                continue
+            for path in [host for host, _ in service.bind_sources()]:
+                rel = posixpath.normpath(posixpath.join(folder, path))
+                if rel == source.rel or (rel != "." and source.rel.startswith(rel + "/")):
+                    users.append((compose, service))
+    facts = [project.service_env(c.rel, s.name) for c, s in users]
+    if not users or any(f.deployed for f in facts):
+        return named
+    compose, service = users[0]
+    return EnvFact(
+        facts[0].env, f"mounted only by {facts[0].env.value} service {service.name} ({compose.rel})"
+    )
+
+
+# --- launches -----------------------------------------------------------------------------------
+
+
+def launch_fact(project: Project, launch: LaunchCommand) -> EnvFact:
+    """A launch runs where its file (or compose service) runs, unless the command itself says
+    otherwise: a test runner, a Procfile `release` task."""
+    if launch.source == "compose":
+        where = project.service_env(launch.rel, launch.context)
+    else:
+        where = project.env_of(launch.rel)
+    if not where.deployed:
+        return where
+    if (runner := _test_runner(list(launch.argv))) is not None:
+        return EnvFact(TEST, f"runs {runner}")
+    if launch.source == "procfile" and launch.context == "release":
+        return EnvFact(ONE_SHOT, "a Procfile release task runs once per deploy")
+    return where

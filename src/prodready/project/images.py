@@ -1,0 +1,103 @@
+"""What a Dockerfile's image is made of: the external image each stage starts from, its name
+as Docker Hub spells it, its ENV and ARG settings, and the tools it is known to lack or installs.
+Shared by the Dockerfile, compose and cross-file rules."""
+
+from __future__ import annotations
+
+import re
+
+from prodready.project.parsers.dockerfile import Dockerfile, Instruction, Stage, instructions
+
+ARG_REFERENCE = re.compile(r"\$\{(\w+)(?::?[-+]([^}]*))?\}|\$(\w+)")
+
+
+def root_image(dockerfile: Dockerfile, stage: Stage) -> str:
+    """The external image a stage starts from, global ARG defaults substituted."""
+    return resolve_args(dockerfile, dockerfile.lineage(stage)[0].base)
+
+
+def resolve_args(dockerfile: Dockerfile, text: str) -> str:
+    defaults: dict[str, str] = {}
+    for inst in dockerfile.global_args:
+        for name, value in arg_pairs(inst):
+            if value is not None:
+                defaults[name] = value
+
+    def substitute(match: re.Match[str]) -> str:
+        name = match[1] or match[3]
+        if name in defaults:
+            return defaults[name]
+        return match[2] if match[2] is not None else match[0]
+
+    return ARG_REFERENCE.sub(substitute, text)
+
+
+def split_image(image: str) -> tuple[str, str | None, bool]:
+    """`registry/python:3.12-slim@sha256:..` -> (`registry/python`, `3.12-slim`, has digest)."""
+    name, _, digest = image.partition("@")
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        repo, tag = name.rsplit(":", 1)
+        return repo, tag, bool(digest)
+    return name, None, bool(digest)
+
+
+def official_name(image: str) -> str:
+    """`docker.io/library/postgres:16` -> `postgres`: the repository as Docker Hub names it."""
+    repo, _, _ = split_image(image)
+    return repo.removeprefix("docker.io/").removeprefix("library/")
+
+
+def env_pairs(inst: Instruction) -> list[tuple[str, str]]:
+    """`ENV A=1 B=2` and the legacy `ENV NAME value with spaces`."""
+    if not inst.args:
+        return []
+    if "=" not in inst.args[0]:
+        return [(inst.args[0], " ".join(inst.args[1:]))]
+    return [tuple(arg.split("=", 1)) for arg in inst.args if "=" in arg]  # type: ignore[misc]
+
+
+def arg_pairs(inst: Instruction) -> list[tuple[str, str | None]]:
+    result: list[tuple[str, str | None]] = []
+    for arg in inst.args:
+        name, sep, value = arg.partition("=")
+        result.append((name, value if sep else None))
+    return result
+
+
+def environment(stages: list[Stage]) -> dict[str, tuple[str, Instruction]]:
+    """Name -> (value, ENV instruction) as the image ends up with it (later ENV wins)."""
+    result: dict[str, tuple[str, Instruction]] = {}
+    for inst in instructions(stages, "ENV"):
+        for name, value in env_pairs(inst):
+            result[name] = (value, inst)
+    return result
+
+
+def image_lacks(image: str) -> set[str]:
+    """Which of curl and wget an external base image is known not to ship."""
+    repo, tag, _ = split_image(image)
+    tag = tag or ""
+    if image == "scratch" or "distroless" in repo:
+        return {"curl", "wget"}
+    if repo.startswith("cgr.dev/chainguard/") and not tag.endswith("-dev"):
+        return {"curl", "wget"}
+    if "alpine" in tag or repo.rsplit("/", 1)[-1] == "alpine":
+        return {"curl"}  # busybox provides wget
+    if "slim" in tag:
+        return {"curl", "wget"}
+    return set()
+
+
+def installs(stages: list[Stage], tool: str) -> bool:
+    """A RUN of the stages installs `tool` with the system package manager, or a COPY adds it."""
+    package_install = re.compile(
+        rf"\b(?:apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\b(?:install|add)\b[^;&|]*\b{tool}\b"
+    )
+    for inst in instructions(stages, "RUN", "COPY"):
+        text = " ".join(inst.args) if inst.exec_form else inst.value
+        if inst.keyword == "RUN" and package_install.search(text):
+            return True
+        if inst.keyword == "COPY" and any(a.rsplit("/", 1)[-1] == tool for a in inst.args):
+            return True
+    return False

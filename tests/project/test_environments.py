@@ -1,0 +1,263 @@
+"""Production, development, test and one-shot, decided once in the Project from how the files
+refer to each other, and read by check's rules: each case is a small project tree under
+fixtures/environments, checked for the classification with its reason, for the false findings
+that are gone and for the true ones on the production files that remain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from prodready.check.engine import run_check
+from prodready.check.model import Finding
+from prodready.project import detect
+from prodready.project.environments import by_name
+from prodready.project.model import EnvFact, Environment, FileKind, Project
+from tests.conftest import run_prodready
+
+FIXTURES = Path(__file__).parent / "fixtures" / "environments"
+PROD, DEV, TEST, ONE_SHOT = (
+    Environment.PRODUCTION,
+    Environment.DEVELOPMENT,
+    Environment.TEST,
+    Environment.ONE_SHOT,
+)
+
+
+def findings(root: Path) -> list[Finding]:
+    result = run_check(root)
+    crashed = [f.message for f in result.findings if "internal error" in f.message]
+    assert not crashed, crashed
+    return result.findings
+
+
+def rules_on(found: list[Finding], path: str) -> set[str]:
+    return {f.rule_id for f in found if f.path == path}
+
+
+def env_of(project: Project, rel: str) -> tuple[Environment, str]:
+    fact = project.env_of(rel)
+    return fact.env, fact.reason
+
+
+# --- a plain docker-compose.yml beside docker-compose.prod.yml ----------------------------------
+
+
+def test_plain_compose_beside_a_prod_one_is_the_development_stack() -> None:
+    project = detect(FIXTURES / "dev_compose_beside_prod")
+    env, reason = env_of(project, "docker-compose.yml")
+    assert env == DEV
+    assert "docker-compose.prod.yml" in reason and "manage.py runserver" in reason
+    assert env_of(project, "docker-compose.prod.yml")[0] == PROD
+    # the Dockerfile only the development stack builds is development too
+    env, reason = env_of(project, "Dockerfile")
+    assert env == DEV and "service web of docker-compose.yml" in reason
+    env, reason = env_of(project, "Dockerfile.prod")
+    assert env == PROD and "docker-compose.prod.yml" in reason
+    assert project.service_env("docker-compose.yml", "db").env == DEV
+    runserver = [launch for launch in project.launches if "runserver" in launch.argv]
+    assert runserver and all(launch.dev_only for launch in runserver)
+
+
+def test_development_stack_loses_its_false_findings_and_keeps_real_secrets() -> None:
+    found = findings(FIXTURES / "dev_compose_beside_prod")
+    # no "runs as root", "no --no-cache-dir" or "dev server" on the development Dockerfile
+    assert rules_on(found, "Dockerfile") == set()
+    assert {"PR201", "PR207"} <= rules_on(found, "Dockerfile.prod")
+    # the development compose file: only the committed real secret, not `postgres`
+    on_dev = [f for f in found if f.path == "docker-compose.yml"]
+    assert [(f.rule_id, f.line) for f in on_dev] == [("PR301", 11)]
+    assert "PAYMENT_API_SECRET" in on_dev[0].message
+    # the production stack still gets the weak default password
+    assert any(
+        f.rule_id == "PR301" and f.path == "docker-compose.prod.yml" and f.line == 18 for f in found
+    )
+
+
+# --- signals inside one compose file ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("service", "env", "reason"),
+    [
+        ("web", PROD, "serves production"),
+        ("web-dev", DEV, "service name `web-dev`"),
+        ("worker-debug", DEV, "service name `worker-debug`"),
+        ("tests", TEST, "service name `tests`"),
+        ("unit", TEST, "its command runs pytest"),
+        ("docs", DEV, "profile `dev`"),
+        ("static-init", ONE_SHOT, "restart: no, and it runs no server"),
+        ("collect", ONE_SHOT, "restart: no, and it runs no server"),  # `no` unquoted: YAML false
+        ("app", DEV, "over a bind mount of the source (./)"),
+        ("verify", TEST, "built to Dockerfile stage `test`"),
+    ],
+)
+def test_each_compose_service_is_classified_with_its_reason(
+    service: str, env: Environment, reason: str
+) -> None:
+    fact = detect(FIXTURES / "service_signals").service_env("docker-compose.yml", service)
+    assert fact.env == env
+    assert reason in fact.reason
+
+
+def test_build_target_names_the_stage_that_is_judged() -> None:
+    project = detect(FIXTURES / "service_signals")
+    [dockerfile] = [d for d in project.dockerfiles if d.rel == "Dockerfile"]
+    assert dockerfile.target == "production"
+    assert dockerfile.built is not None and dockerfile.built.alias == "production"
+    stages = {
+        index: fact.env for (rel, index), fact in project.stages_env.items() if rel == "Dockerfile"
+    }
+    assert stages == {0: PROD, 1: PROD, 2: DEV, 3: TEST}
+    assert "stage name `development`" in project.stages_env[("Dockerfile", 2)].reason
+    # the image's command is the production stage's, not the last stage's --reload
+    [launch] = [launch for launch in project.launches if launch.rel == "Dockerfile"]
+    assert "--reload" not in launch.argv and "--workers" in launch.argv
+
+
+def test_services_that_do_not_serve_production_lose_their_server_findings() -> None:
+    found = findings(FIXTURES / "service_signals")
+    # the production stage has USER and --no-cache-dir: nothing on the Dockerfile
+    assert rules_on(found, "Dockerfile") == set()
+    messages = [f.message for f in found if f.path == "docker-compose.yml"]
+    for name in (
+        "web-dev",
+        "worker-debug",
+        "tests",
+        "unit",
+        "docs",
+        "static-init",
+        "collect",
+        "app",
+    ):
+        assert not any(f"service {name} " in m or f"service {name}:" in m for m in messages)
+    assert not any(f.rule_id == "PR901" for f in found)  # `app` runs --reload in development
+    # the production service keeps its own
+    assert any("service web has no memory limit" in m for m in messages)
+
+
+# --- nginx and systemd files named for development ----------------------------------------------
+
+
+def test_nginx_and_systemd_files_named_dev_or_local_are_development() -> None:
+    project = detect(FIXTURES / "named_configs")
+    assert env_of(project, "deploy/nginx/dev.conf") == (
+        DEV,
+        "`dev` in its name (deploy/nginx/dev.conf)",
+    )
+    assert env_of(project, "deploy/nginx/local/site.conf") == (
+        DEV,
+        "`local` in its path (deploy/nginx/local/site.conf)",
+    )
+    assert env_of(project, "deploy/systemd/app-dev.service")[0] == DEV
+    assert env_of(project, "deploy/nginx/site.conf")[0] == PROD
+    assert env_of(project, "deploy/systemd/app.service")[0] == PROD
+    # the name of a Dockerfile tells about the service that builds it, and up to its file
+    assert project.service_env("docker-compose.yml", "web") == EnvFact(
+        DEV, "built from Dockerfile.dev, `dev` in its name (Dockerfile.dev)"
+    )
+    assert env_of(project, "docker-compose.yml") == (DEV, "none of its services reaches production")
+    # an nginx config only a development service mounts
+    assert env_of(project, "deploy/nginx/proxy.conf") == (
+        DEV,
+        "mounted only by development service proxy-dev (docker-compose.yml)",
+    )
+
+    found = findings(FIXTURES / "named_configs")
+    for rel in ("deploy/nginx/dev.conf", "deploy/nginx/local/site.conf", "deploy/nginx/proxy.conf"):
+        assert rules_on(found, rel) == set()
+    # flask run --debug and SECRET_KEY=changeme are fine in development; a live token is not
+    on_dev_unit = [(f.rule_id, f.line) for f in found if f.path == "deploy/systemd/app-dev.service"]
+    assert on_dev_unit == [("PR504", 7)]
+    assert rules_on(found, "Dockerfile.dev") == set()
+    assert rules_on(found, "docker-compose.yml") == set()  # `postgres` as the local password
+    assert "PR401" in rules_on(found, "deploy/nginx/site.conf")
+    assert "PR501" in rules_on(found, "deploy/systemd/app.service")
+
+
+@pytest.mark.parametrize(
+    ("rel", "kind", "env"),
+    [
+        ("deploy/nginx/site.conf.template", FileKind.NGINX, PROD),  # the nginx image's templates
+        ("deploy/ci/app.service", FileKind.SYSTEMD, TEST),
+        ("tests/test_app.py", FileKind.PYTHON, TEST),
+        ("docker-compose.override.yml", FileKind.COMPOSE, DEV),
+        (".env.example", FileKind.ENV, DEV),
+        ("requirements-dev.txt", FileKind.REQUIREMENTS, DEV),
+        ("app/latest.py", FileKind.PYTHON, PROD),
+    ],
+)
+def test_names_alone(rel: str, kind: FileKind, env: Environment) -> None:
+    assert by_name(rel, kind).env == env
+
+
+# --- the fact in the report ---------------------------------------------------------------------
+
+
+def test_json_report_carries_each_environment_and_reason() -> None:
+    result = run_prodready("check", FIXTURES / "dev_compose_beside_prod", "--format", "json")
+    assert result.returncode == 1, result.stderr
+    environments = json.loads(result.stdout)["environments"]
+    files = {f["path"]: f for f in environments["files"]}
+    assert files["docker-compose.yml"]["environment"] == "development"
+    assert "docker-compose.prod.yml" in files["docker-compose.yml"]["reason"]
+    assert files["Dockerfile.prod"]["environment"] == "production"
+    assert files["manage.py"] == {
+        "path": "manage.py",
+        "kind": "python",
+        "environment": "production",
+        "reason": "nothing marks it as development or test",
+    }
+    services = {(s["path"], s["service"]): s["environment"] for s in environments["services"]}
+    assert services[("docker-compose.yml", "web")] == "development"
+    assert services[("docker-compose.prod.yml", "web")] == "production"
+    launches = {(la["path"], la["environment"]) for la in environments["launches"]}
+    assert ("Dockerfile", "development") in launches
+    assert ("Dockerfile.prod", "production") in launches
+
+
+def test_show_env_lists_files_services_and_stages_before_the_findings() -> None:
+    result = run_prodready("check", FIXTURES / "service_signals", "--show-env", "--no-color")
+    lines = result.stdout.splitlines()
+    assert lines[0] == "Environments"
+    table = lines[1 : lines.index("")]
+    assert any(
+        line.split()[:5] == ["docker-compose.yml", "service", "static-init", "one-shot", "restart:"]
+        for line in table
+    )
+    assert any(
+        line.split()[:4] == ["Dockerfile", "stage", "development", "development"] for line in table
+    )
+    without = run_prodready("check", FIXTURES / "service_signals", "--no-color")
+    assert "Environments" not in without.stdout
+    assert without.stdout.splitlines() == lines[len(table) + 2 :]
+
+
+def test_readme_shows_the_real_output() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    command = (
+        "check tests/project/fixtures/environments/dev_compose_beside_prod --show-env "
+        "--select PR201,PR301"
+    )
+    start = readme.index(f"  $ prodready {command}\n")
+    shown = readme[readme.index("\n", start) + 1 : readme.index("  ```\n", start)]
+    result = run_prodready(*command.split(), "--no-color", cwd=Path(__file__).resolve().parents[2])
+    assert shown == "".join(
+        f"  {line}" if line.strip() else line for line in result.stdout.splitlines(keepends=True)
+    )
+
+
+def test_a_development_app_mounting_the_whole_project_leaves_nginx_configs_alone() -> None:
+    project = detect(FIXTURES / "service_signals")
+    assert project.service_env("docker-compose.yml", "app").env == DEV  # mounts ./ on /app
+    assert env_of(project, "deploy/nginx.conf")[0] == PROD
+
+
+def test_an_image_whose_command_runs_the_tests_is_a_test_image() -> None:
+    project = detect(FIXTURES / "service_signals")
+    assert env_of(project, "checks/Dockerfile") == (TEST, "its CMD runs pytest")
+    [launch] = [launch for launch in project.launches if launch.rel == "checks/Dockerfile"]
+    assert launch.env.env == TEST
+    assert rules_on(findings(FIXTURES / "service_signals"), "checks/Dockerfile") == set()
