@@ -56,13 +56,15 @@ class Project:
 
 @dataclass(frozen=True)
 class Finding:
-    """One finding of the run, with the stripped text of its line for matching moved lines."""
+    """One finding of the run, with the stripped text of its line for matching moved lines.
+    Two findings on one line (one per compose service sharing an anchor) differ by message."""
 
     repo: str
     path: str
     line: int
     rule: str
     severity: str
+    message: str
     text: str
 
     @property
@@ -145,6 +147,7 @@ def findings_from_report(repo: str, root: Path, report: dict) -> list[Finding]:
             line=int(item["line"]),
             rule=item["rule"],
             severity=item["severity"],
+            message=item["message"],
             text=line_text(root / item["path"], int(item["line"])),
         )
         for item in report["findings"]
@@ -175,18 +178,26 @@ def rule_deltas(current: Counter[str], last: dict[str, int]) -> dict[str, tuple[
 def match_judgements(
     findings: list[Finding], judgements: list[Judgement]
 ) -> dict[Finding, Judgement]:
-    """Pair each finding with its judgement: same place first, else the same line text moved."""
+    """Pair findings with judgements. A judgement covers every finding at its place (several
+    compose services sharing one anchored line are one place); when its line moved, it covers
+    the findings at the one new line that has the same text."""
     by_place = {(j.repo, j.path, j.rule, j.line): j for j in judgements}
     by_text = {(j.repo, j.path, j.rule, j.text): j for j in judgements if j.text}
     matched: dict[Finding, Judgement] = {}
-    used: set[Judgement] = set()
     for finding in findings:
         judgement = by_place.get((finding.repo, finding.path, finding.rule, finding.line))
-        if judgement is None and finding.text:
-            judgement = by_text.get((finding.repo, finding.path, finding.rule, finding.text))
-        if judgement is not None and judgement not in used:
+        if judgement is not None:
             matched[finding] = judgement
-            used.add(judgement)
+    placed = set(matched.values())
+    moved_to: dict[Judgement, int] = {}
+    for finding in findings:
+        if finding in matched or not finding.text:
+            continue
+        judgement = by_text.get((finding.repo, finding.path, finding.rule, finding.text))
+        if judgement is None or judgement in placed:
+            continue
+        if moved_to.setdefault(judgement, finding.line) == finding.line:
+            matched[finding] = judgement
     return matched
 
 

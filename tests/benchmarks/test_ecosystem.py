@@ -115,8 +115,12 @@ def test_malformed_judgement_is_one_line_and_exit_2(tmp_path: Path) -> None:
 
 
 def test_judgement_follows_its_line_when_the_line_moved() -> None:
-    moved = ecosystem.Finding("acme/shop", "app.py", 12, "PR113", "warning", "requests.get(url)")
-    other = ecosystem.Finding("acme/shop", "app.py", 30, "PR113", "warning", "requests.post(url)")
+    moved = ecosystem.Finding(
+        "acme/shop", "app.py", 12, "PR113", "warning", "m", "requests.get(url)"
+    )
+    other = ecosystem.Finding(
+        "acme/shop", "app.py", 30, "PR113", "warning", "m", "requests.post(url)"
+    )
     judged = ecosystem.Judgement(
         "acme/shop", COMMIT, "app.py", 10, "PR113", True, "t", "requests.get(url)"
     )
@@ -126,14 +130,27 @@ def test_judgement_follows_its_line_when_the_line_moved() -> None:
     assert matched == {moved: judged}
 
 
-def test_a_judgement_counts_once_even_if_two_findings_share_its_text() -> None:
-    first = ecosystem.Finding("acme/shop", "app.py", 5, "PR101", "warning", "now = utcnow()")
-    second = ecosystem.Finding("acme/shop", "app.py", 9, "PR101", "warning", "now = utcnow()")
+def test_a_moved_judgement_covers_one_line_even_if_two_lines_share_its_text() -> None:
+    first = ecosystem.Finding("acme/shop", "app.py", 5, "PR101", "warning", "m", "now = utcnow()")
+    second = ecosystem.Finding("acme/shop", "app.py", 9, "PR101", "warning", "m", "now = utcnow()")
     judged = ecosystem.Judgement(
         "acme/shop", COMMIT, "app.py", 1, "PR101", False, "t", "now = utcnow()"
     )
 
-    assert len(ecosystem.match_judgements([first, second], [judged])) == 1
+    assert ecosystem.match_judgements([first, second], [judged]) == {first: judged}
+
+
+def test_a_judgement_covers_every_service_reported_on_its_line() -> None:
+    server = ecosystem.Finding("acme/shop", "compose.yaml", 10, "PR301", "error", "server", "X: y")
+    worker = ecosystem.Finding("acme/shop", "compose.yaml", 10, "PR301", "error", "worker", "X: y")
+    judged = ecosystem.Judgement(
+        "acme/shop", COMMIT, "compose.yaml", 10, "PR301", True, "t", "X: y"
+    )
+
+    matched = ecosystem.match_judgements([server, worker], [judged])
+
+    assert matched == {server: judged, worker: judged}
+    assert ecosystem.precision(matched).judged == 2
 
 
 def test_rule_deltas_cover_rules_that_vanished() -> None:
