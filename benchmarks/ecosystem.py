@@ -27,6 +27,7 @@ import json
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -227,7 +228,9 @@ def stale_judgements(judgements: list[Judgement], projects: list[Project]) -> li
 
 
 def print_rule_table(
-    deltas: dict[str, tuple[int, int]], matched: dict[Finding, Judgement], projects_per_rule
+    deltas: dict[str, tuple[int, int]],
+    matched: dict[Finding, Judgement],
+    projects_per_rule: Counter[str],
 ) -> None:
     judged = Counter(f.rule for f in matched)
     false = Counter(f.rule for f, j in matched.items() if not j.verdict)
@@ -323,10 +326,12 @@ def main() -> int:
     return 1 if failed else 0
 
 
-def _capture(function):
+def _capture(
+    function: Callable[[Project], list[Finding]],
+) -> Callable[[Project], list[Finding] | Exception]:
     """Return the exception instead of raising it, so one broken project does not stop the run."""
 
-    def wrapper(argument):
+    def wrapper(argument: Project) -> list[Finding] | Exception:
         try:
             return function(argument)
         except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as error:
