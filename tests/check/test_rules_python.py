@@ -369,3 +369,36 @@ def test_timeouts_on_sessions() -> None:
                 return self.http.get(url)
     """
     assert sorted(hit.line for hit in hits("PR113", source)) == [5, 8, 13]
+
+
+NAIVE_APP = "from datetime import datetime\n\n\ndef stamp():\n    return datetime.utcnow()\n"
+
+
+@pytest.mark.parametrize(
+    ("target_file", "content", "severity"),
+    [
+        ("pyproject.toml", '[project]\nname = "a"\nrequires-python = ">=3.10"\n', "info"),
+        (".python-version", "3.11.9\n", "info"),
+        ("Dockerfile", "FROM python:3.11-slim\nCMD python app.py\n", "info"),
+        ("Dockerfile", "FROM python:3.12-slim\nCMD python app.py\n", "warning"),
+        ("pyproject.toml", '[project]\nname = "a"\nrequires-python = ">=3.13"\n', "warning"),
+        (None, "", "info"),
+    ],
+)
+def test_utcnow_severity_follows_the_target_python(
+    tmp_path: Path, target_file: str | None, content: str, severity: str
+) -> None:
+    (tmp_path / "app.py").write_text(NAIVE_APP)
+    if target_file:
+        (tmp_path / target_file).write_text(content)
+    (found,) = findings_for(tmp_path, "PR101")
+    assert found.severity == severity
+
+
+def test_utcnow_is_a_warning_where_aware_datetimes_are_made_too(tmp_path: Path) -> None:
+    (tmp_path / ".python-version").write_text("3.11\n")
+    (tmp_path / "app.py").write_text(
+        NAIVE_APP + "\n\ndef aware():\n    return datetime.now(tz=ZONE)\n"
+    )
+    (found,) = findings_for(tmp_path, "PR101")
+    assert found.severity == "warning" and "do not compare" in found.message

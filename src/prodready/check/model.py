@@ -69,6 +69,8 @@ class Finding:
 
 
 RuleFunc = Callable[[Any], Iterable[Hit]]
+Calibration = Callable[[Any, Severity], Severity]
+"""(project, severity of a finding) -> the severity it has in this project."""
 
 
 @dataclass(frozen=True)
@@ -86,3 +88,6 @@ class Rule:
     guideline: str | None = None
     dev_files: bool = False
     """Also run on development-only files (compose overrides, .env.example, tests ...)."""
+    calibrate: Calibration | None = field(default=None, repr=False, compare=False)
+    """For a rule whose weight depends on a project fact that per-file rules cannot see (the
+    target Python version, known only once every file is read): applied to each finding."""

@@ -6,7 +6,7 @@ import importlib
 import re
 from collections.abc import Callable
 
-from prodready.check.model import Rule, RuleFunc, Severity
+from prodready.check.model import Calibration, Rule, RuleFunc, Severity
 
 RULES: dict[str, Rule] = {}
 RULE_ID = re.compile(r"^PR\d{3}$")
@@ -41,6 +41,7 @@ def rule(
     good: str,
     guideline: str | None = None,
     dev_files: bool = False,
+    calibrate: Calibration | None = None,
 ) -> Callable[[RuleFunc], RuleFunc]:
     """Registers a rule function. `why` and `fix` are shown by `prodready rules ID`."""
     if not RULE_ID.match(id):
@@ -62,6 +63,7 @@ def rule(
             func,
             guideline,
             dev_files,
+            calibrate,
         )
         return func
 

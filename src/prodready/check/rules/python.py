@@ -6,6 +6,7 @@ timeouts, TLS and blocking calls in async code: python_net.py."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterable, Iterator
 
 from prodready.check.model import Edit, Fix, Hit, Severity
@@ -37,6 +38,24 @@ PY = FileKind.PYTHON.value
 NAIVE_UTC = {"utcnow": "now", "utcfromtimestamp": "fromtimestamp"}
 
 
+DEPRECATED_FROM = (3, 12)
+AWARE_KEYWORDS = frozenset({"tz", "tzinfo"})
+
+
+def _target_python(project: object) -> tuple[int, int] | None:
+    version = getattr(project, "python_version", None) or ""
+    major, _, minor = version.partition(".")
+    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None
+
+
+def _calibrate_naive_utc(project: object, severity: Severity) -> Severity:
+    """info -> warning when the project targets Python 3.12+, where the call is deprecated."""
+    target = _target_python(project)
+    if severity == Severity.INFO and target is not None and target >= DEPRECATED_FROM:
+        return Severity.WARNING
+    return severity
+
+
 @rule(
     "PR101",
     "naive-utc-datetime",
@@ -49,18 +68,26 @@ UTC by convention. Deprecated since Python 3.12 (DeprecationWarning) because the
 is easily mistaken for local time: `.timestamp()` on it, comparisons with aware datetimes
 (TypeError at runtime), or serialising it without an offset all go wrong silently when the
 server's timezone is not UTC. `datetime.now(UTC)` returns an aware datetime in UTC.
+
+A warning where the project targets Python 3.12 or later (`requires-python`,
+`.python-version`, the Dockerfile's `FROM python:3.x`) or where the same module also makes
+aware datetimes (the two do not compare); info otherwise (a style of operations).
 """,
     fix="""Use `datetime.now(UTC)` / `datetime.fromtimestamp(ts, UTC)` (aware datetimes).
 `datetime.UTC` needs Python 3.11+. The autofix is unsafe: aware and naive datetimes do not
 compare, so check code that mixes them (and naive DateTime columns).""",
     bad="from datetime import datetime\ncreated = datetime.utcnow()",
     good="from datetime import UTC, datetime\ncreated = datetime.now(UTC)",
+    calibrate=_calibrate_naive_utc,
 )
 def naive_utc_datetime(ctx: PyContext) -> Iterable[Hit]:
     if "utc" not in ctx.source:
         return
     names = imported_names(ctx)
     utc_local = next((local for local, full in names.items() if full == "datetime.UTC"), None)
+    mixed = _makes_aware_datetimes(ctx, names)
+    severity = Severity.WARNING if mixed else Severity.INFO
+    also = "; this module also makes aware datetimes, and the two do not compare" if mixed else ""
     for call, callee in ctx.calls_named(*NAIVE_UTC):
         base, _, method = callee.rpartition(".")
         if qualify(names, base) != "datetime.datetime":
@@ -68,11 +95,31 @@ def naive_utc_datetime(ctx: PyContext) -> Iterable[Hit]:
         replacement = "now(UTC)" if method == "utcnow" else "fromtimestamp(ts, UTC)"
         message = (
             f"`{callee}()` is deprecated since Python 3.12 and returns a naive datetime; "
-            f"use `{base}.{replacement}`"
+            f"use `{base}.{replacement}`{also}"
         )
         fix = _call_fix(ctx, call, base, method, names, utc_local)
-        yield Hit(call.lineno, message, call.col_offset + 1, fix=fix)
-    yield from _utcnow_references(ctx, names, utc_local)
+        yield Hit(call.lineno, message, call.col_offset + 1, fix=fix, severity=severity)
+    for hit in _utcnow_references(ctx, names, utc_local):
+        yield dataclasses.replace(hit, message=hit.message + also, severity=severity)
+
+
+def _makes_aware_datetimes(ctx: PyContext, names: dict[str, str]) -> bool:
+    """The module also builds aware datetimes: `timezone.utc`, `UTC`, `tz=`/`tzinfo=`,
+    `.astimezone()`, `now(<tz>)`."""
+    if any(full in ("datetime.UTC", "datetime.timezone") for full in names.values()):
+        return True
+    for node in ctx.nodes(ast.Attribute):
+        assert isinstance(node, ast.Attribute)
+        if node.attr in ("UTC", "timezone") and names.get(dotted(node.value)) == "datetime":
+            return True
+    if ctx.calls.get("astimezone"):
+        return True
+    for call, _ in ctx.calls_named("now", "fromtimestamp", "replace", "datetime"):
+        if any(k.arg in AWARE_KEYWORDS for k in call.keywords):
+            return True
+        if call.args and isinstance(call.func, ast.Attribute) and call.func.attr == "now":
+            return True
+    return False
 
 
 def _utcnow_references(
