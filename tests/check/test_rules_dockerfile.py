@@ -133,7 +133,6 @@ def test_pr207_accepts_cache_mounts_and_env(tmp_path: Path) -> None:
         "ENV DB_PASSWORD_FILE=/run/secrets/db",
         "ENV SECRET_KEY=${SECRET_KEY}",
         "ARG API_TOKEN",
-        "ENV API_KEY=<your-api-key>",
         "ENV JWT_ALGORITHM=HS256",
         "ENV TOKEN_URL=https://auth.example.com/oauth/token",
         'ENV SECRET_KEY=""',
@@ -141,7 +140,7 @@ def test_pr207_accepts_cache_mounts_and_env(tmp_path: Path) -> None:
         "ENV DATABASE_URL=postgres://app@db/app",
     ],
 )
-def test_pr208_ignores_references_and_placeholders(tmp_path: Path, line: str) -> None:
+def test_pr208_ignores_references(tmp_path: Path, line: str) -> None:
     assert lines_reported(tmp_path, "PR208", f"FROM python:3.12-slim\n{line}\n") == []
 
 
@@ -154,7 +153,14 @@ def test_pr208_judges_the_password_of_a_database_url(tmp_path: Path) -> None:
     found = {f.line: (f.severity, f.message) for f in findings_for(tmp_path, "PR208")}
     assert found[2][0] == "error"
     assert "the postgres password is a well-known default" in found[2][1]
-    assert found[3][0] == "warning" and "Vq7x" not in found[3][1]
+    assert found[3][0] == "error" and "Vq7x" not in found[3][1]
+    assert "real-looking credential" in found[3][1]
+
+
+def test_pr208_placeholder_is_the_value_the_image_runs_with(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nENV API_KEY=<your-api-key>\n")
+    (found,) = findings_for(tmp_path, "PR208")
+    assert found.severity == "error" and "placeholder" in found.message
 
 
 def test_pr208_never_prints_the_value(tmp_path: Path) -> None:

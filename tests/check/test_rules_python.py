@@ -402,3 +402,30 @@ def test_utcnow_is_a_warning_where_aware_datetimes_are_made_too(tmp_path: Path) 
     )
     (found,) = findings_for(tmp_path, "PR101")
     assert found.severity == "warning" and "do not compare" in found.message
+
+
+def test_placeholder_and_tutorial_secrets_are_errors_saying_which() -> None:
+    found = hits(
+        "PR107",
+        'SECRET_KEY = "CHANGE_ME_IN_PROD"\nJWT_SECRET = "you-will-never-guess"\n'
+        'API_TOKEN = "ghp_R8x2Lq7Vw3Nz9Kp4Tm6Yc1Bd5Hf0Js"\n',
+        "config.py",
+    )
+    placeholder, tutorial, leaked = sorted(found, key=lambda hit: hit.line)
+    assert "placeholder" in placeholder.message
+    assert "tutorial" in tutorial.message
+    assert "real-looking credential" in leaked.message and "ghp_" not in leaked.message
+
+
+def test_tokenizer_tokens_and_api_examples_are_not_secrets() -> None:
+    source = (FIXTURES / "PR107" / "good" / "ml.py").read_text()
+    assert not hits("PR107", source, "ml.py")
+    assert (
+        hits("PR107", 'class Login:\n    password = Field(default="Tr0ub4dor&3")\n', "a.py") == []
+    )
+    assert hits("PR107", 'client = Client(api_key="sk_live_51HxYzQ2eZvKYlo2C8b3fA9xN")\n')
+
+
+def test_url_in_a_replace_pattern_is_not_a_credential() -> None:
+    assert not hits("PR119", 'x = url.replace("postgresql://app:app@", "")\n')
+    assert hits("PR119", 'x = connect("postgresql://app:app@db/app")\n')

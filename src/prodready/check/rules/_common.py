@@ -48,8 +48,8 @@ def is_secret_setting(name: str) -> bool:
 
 def literal_secret(name: str, value: str | None) -> Judgement | None:
     """The judgement of a secret written literally as NAME=value, or None when there is none
-    to judge: not a secret's name (is_secret_setting), no value, a `$` reference, a
-    placeholder, a URL (TOKEN_URL=https://auth.example.com/token names an endpoint; a password
+    to judge: not a secret's name (is_secret_setting), no value, a `$` reference, a URL
+    (TOKEN_URL=https://auth.example.com/token names an endpoint; a password
     inside a URL is judged as the URL's)."""
     if value is None or not value.strip() or "$" in value or not is_secret_setting(name):
         return None
@@ -59,9 +59,24 @@ def literal_secret(name: str, value: str | None) -> Judgement | None:
 
 
 def written_secret(value: str, name: str = "") -> Judgement | None:
-    """judge() of a value known to be a secret, or None for a placeholder or an empty one."""
+    """judge() of a value known to be a secret, or None for an empty one. A placeholder is
+    judged too: in a production file it is the value the service runs with."""
     judgement = judge(value, name)
-    return None if judgement.verdict in (Verdict.PLACEHOLDER, Verdict.EMPTY) else judgement
+    return None if judgement.verdict == Verdict.EMPTY else judgement
+
+
+def leak(judgement: Judgement) -> str:
+    """What a literal secret in a production file is, by leakage rather than strength: a
+    placeholder (the service runs with a value anyone can read, or fails to start), a known or
+    weak value, or a real-looking credential that every reader of the repository now has."""
+    if judgement.verdict == Verdict.PLACEHOLDER:
+        return (
+            "is a placeholder, not a secret: production runs with this publicly known value "
+            "(or fails to start)"
+        )
+    if judgement.verdict == Verdict.STRONG:
+        return "is a real-looking credential committed in the file: rotate it"
+    return judgement.reason
 
 
 def url_password_judgement(value: str) -> tuple[str, Judgement] | None:
@@ -82,8 +97,8 @@ def url_password_judgement(value: str) -> tuple[str, Judgement] | None:
 
 
 def url_secret(value: str) -> tuple[str, Judgement] | None:
-    """url_password_judgement(), or None when the URL's password is a placeholder."""
+    """url_password_judgement(), or None when the URL's password is empty."""
     found = url_password_judgement(value)
-    if found is None or found[1].verdict in (Verdict.PLACEHOLDER, Verdict.EMPTY):
+    if found is None or found[1].verdict == Verdict.EMPTY:
         return None
     return found

@@ -14,7 +14,12 @@ from urllib.parse import urlsplit
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import is_secret_setting, literal_secret, written_secret
+from prodready.check.rules._common import (
+    is_secret_setting,
+    leak,
+    literal_secret,
+    written_secret,
+)
 from prodready.check.rules.crossfile_facts import dockerfile_of
 from prodready.check.rules.dockerfile import (
     debug_setting,
@@ -30,7 +35,7 @@ from prodready.project.model import FileKind
 from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile
 from prodready.project.parsers.yamlines import LineDict, LineList
-from prodready.secretstrength import Judgement, Verdict, judge
+from prodready.secretstrength import Verdict, judge
 
 KIND = FileKind.COMPOSE.value
 
@@ -81,6 +86,17 @@ def url_password(text: str) -> str | None:
         return None
     try:
         return urlsplit(match[0] + "host").password
+    except ValueError:
+        return None
+
+
+def url_user(text: str) -> str | None:
+    """The user in `scheme://user:password@host`, or None."""
+    match = URL_WITH_PASSWORD.search(text)
+    if not match:
+        return None
+    try:
+        return urlsplit(match[0] + "host").username
     except ValueError:
         return None
 
@@ -177,30 +193,36 @@ POSTGRES_PASSWORD: ${POSTGRES_PASSWORD?set POSTGRES_PASSWORD}
 )
 def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
     for service in _services(ctx):
-        for name, value, line in service.environment():
+        environment = list(service.environment())
+        values = {name: value for name, value, _ in environment}
+        for name, value, line in environment:
             if not value or "$" in value:
                 continue
             if is_secret_setting(name) and "://" not in value:
-                judgement, subject = literal_secret(name, value), f"environment {name}"
+                judgement = literal_secret(name, value)
+                user = _user_beside(name, values)
+                if judgement is not None and user and value.strip() == user.strip():
+                    judgement = judge(value, user)
+                subject = f"environment {name}"
             elif (password := url_password(value)) is not None:
-                judgement = written_secret(password, name)
+                judgement = written_secret(password, url_user(value) or name)
                 subject = f"environment {name} embeds a password that"
             else:
                 continue
             if judgement is not None:
-                yield _secret_hit(service, judgement, line, subject)
+                yield Hit(line, f"service {service.name}: {subject} {leak(judgement)}")
 
 
-def _secret_hit(service: ComposeService, judgement: Judgement, line: int, subject: str) -> Hit:
-    where = f"service {service.name}: {subject}"
-    if judgement.is_problem:
-        return Hit(line, f"{where} {judgement.reason}")
-    verb = "" if subject.endswith("that") else " is"
-    return Hit(
-        line,
-        f"{where}{verb} a literal secret in the compose file",
-        severity=Severity.WARNING,
-    )
+def _user_beside(name: str, values: dict[str, str | None]) -> str | None:
+    """The user name set beside a password: POSTGRES_USER for POSTGRES_PASSWORD."""
+    for word in ("PASSWORD", "PASS", "PWD"):
+        if word in name.upper():
+            start = name.upper().rindex(word)
+            for user_word in ("USER", "USERNAME"):
+                value = values.get(name[:start] + user_word + name[start + len(word) :])
+                if value:
+                    return value
+    return None
 
 
 # --- PR302 ------------------------------------------------------------------------------------

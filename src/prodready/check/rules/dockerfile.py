@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import literal_secret, url_secret
+from prodready.check.rules._common import leak, literal_secret, url_secret
 from prodready.project.files import ENV_EXAMPLE, read_text
 from prodready.project.model import FileKind
 from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
@@ -669,13 +669,7 @@ def _secret_hit(inst: Instruction, name: str, value: str | None) -> Hit | None:
     if judgement is None:
         return None
     where = "image config" if inst.keyword == "ENV" else "image history"
-    if judgement.is_problem:
-        return Hit(inst.line, f"{subject} {judgement.reason} and is baked into the {where}")
-    return Hit(
-        inst.line,
-        f"{subject} is a hard-coded secret baked into the {where}",
-        severity=Severity.WARNING,
-    )
+    return Hit(inst.line, f"{subject} {leak(judgement)}; it is baked into the {where}")
 
 
 # --- PR209 ------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ from functools import lru_cache
 from prodready.check.model import Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
+from prodready.check.rules._common import leak
 from prodready.check.rules.pyhelpers import (
     dotted,
     env_read,
@@ -42,6 +43,20 @@ SECRET_LAST_WORD = re.compile(
 (A `salt` namespaces signatures, it is not a secret.)"""
 KEY_NAME = re.compile(r"(?:SESSION|CACHE|COOKIE|HEADER|QUERY|FIELD|LOOKUP)_KEY$", re.IGNORECASE)
 """Constants naming a key (`CART_SESSION_KEY = "cart"`), not holding one."""
+TOKENIZER_TOKEN = re.compile(
+    r"(?:^|_)(?:pad|eos|bos|unk|sep|cls|mask|start|end|stop|special|sos|image|audio|video|"
+    r"default|chat|tool|think|eot|eom|fim|prefix|suffix|middle)_token$",
+    re.IGNORECASE,
+)
+"""ML tokenizer special tokens (`tokenizer.pad_token = "[PAD]"`, `eos_token="</s>"`): vocabulary
+entries of a language model, not credentials."""
+EXAMPLE_NAME = re.compile(r"(?:^|[._])(?:EXAMPLE|SAMPLE|DUMMY|FAKE)_", re.IGNORECASE)
+"""`EXAMPLE_API_KEY = "<your-api-key>"`: documents the shape of a value, is not one."""
+EXAMPLE_KEYS = frozenset(
+    {"example", "examples", "json_schema_extra", "schema_extra", "openapi_examples"}
+)
+"""OpenAPI/pydantic documentation: `Field(examples=[...])`, `json_schema_extra={...}`,
+`class Config: schema_extra = {...}`. Values shown in the API docs, never used to log in."""
 NOT_A_SECRET_VALUE = re.compile(
     r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*$|\s\S+\s|[^\x20-\x7e]|"
     r"^(?:\$2[aby]\$|\$argon2|pbkdf2_sha\d+\$|scrypt:)"
@@ -72,20 +87,23 @@ def holds_secret(name: str) -> bool:
     """`SECRET_KEY`, `app.secret_key`, `DB_PASSWORD`, `client_secret`, `JWT_SECRET_KEY`."""
     last = name.rsplit(".", 1)[-1]
     return (
-        is_secret_name(last) and bool(SECRET_LAST_WORD.search(last)) and not KEY_NAME.search(last)
+        is_secret_name(last)
+        and bool(SECRET_LAST_WORD.search(last))
+        and not KEY_NAME.search(last)
+        and not TOKENIZER_TOKEN.search(last)
+        and not EXAMPLE_NAME.search(last)
     )
 
 
 def hard_coded(value: str, name: str) -> Judgement | None:
     """The judgement of a literal assigned to a secret-named target, None when the literal is
-    not a secret at all (empty, placeholder, a dotted path, prose)."""
+    not a secret at all (empty, a dotted path, prose). A placeholder is judged: it is the value
+    the service runs with."""
     bare = value.strip()
     if NOT_A_SECRET_VALUE.search(bare) or _is_label(bare, name):
         return None
     judgement = judge_secret(value, name)
-    if judgement.verdict in (Verdict.EMPTY, Verdict.PLACEHOLDER):
-        return None
-    return judgement
+    return None if judgement.verdict == Verdict.EMPTY else judgement
 
 
 def _is_label(value: str, name: str) -> bool:
@@ -98,9 +116,7 @@ def _is_label(value: str, name: str) -> bool:
     return last.lower().endswith("token") and bool(re.fullmatch(r"[a-z]+|\W{1,3}", value))
 
 
-def detail(judgement: Judgement, value: str = "") -> str:
-    if value.startswith("django-insecure-"):
-        return "; it is Django's startproject key, marked insecure"
+def detail(judgement: Judgement) -> str:
     return f"; it {judgement.reason}" if judgement.is_problem else ""
 
 
@@ -149,12 +165,18 @@ def hard_coded_secret(ctx: PyContext) -> Iterable[Hit]:
     if is_settings_module(ctx.rel) and is_dev_settings(ctx.rel):
         return
     for node, name, value in _secret_literals(ctx):
-        if in_dev_config_class(ctx, node):
+        if in_dev_config_class(ctx, node) or _documents_an_example(ctx, node):
             continue
         line = node.lineno  # type: ignore[attr-defined]
         judgement = hard_coded(value, name)
         if judgement:
-            yield Hit(line, f"`{name}` is hard-coded in the source{detail(judgement, value)}")
+            yield Hit(line, f"`{name}` is hard-coded in the source and {_leak(judgement, value)}")
+
+
+def _leak(judgement: Judgement, value: str) -> str:
+    if value.startswith("django-insecure-"):
+        return "is Django's startproject key, marked insecure"
+    return leak(judgement)
 
 
 def _secret_literals(ctx: PyContext) -> Iterator[tuple[ast.AST, str, str]]:
@@ -187,6 +209,26 @@ def _secret_literals(ctx: PyContext) -> Iterator[tuple[ast.AST, str, str]]:
             value = str_value(call.args[1])
             if value is not None:
                 yield call, f"{callee}(..., key)", value
+
+
+def _documents_an_example(ctx: PyContext, node: ast.AST) -> bool:
+    """The literal sits under `examples=`, `json_schema_extra=`, a `"json_schema_extra"` dict
+    key or a `schema_extra = ...` assignment (EXAMPLE_KEYS)."""
+    child = node
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, ast.keyword) and ancestor.arg in EXAMPLE_KEYS:
+            return True
+        if isinstance(ancestor, ast.Dict):
+            for key, value in zip(ancestor.keys, ancestor.values, strict=True):
+                if value is child and _text(key) in EXAMPLE_KEYS:
+                    return True
+        if isinstance(ancestor, ast.Assign | ast.AnnAssign):
+            targets = ancestor.targets if isinstance(ancestor, ast.Assign) else [ancestor.target]
+            return any(dotted(t).rsplit(".", 1)[-1] in EXAMPLE_KEYS for t in targets)
+        if isinstance(ancestor, ast.stmt):
+            return False
+        child = ancestor
+    return False
 
 
 def _text(node: ast.AST | None) -> str | None:
@@ -500,12 +542,23 @@ def credentials_in_url_literal(ctx: PyContext) -> Iterable[Hit]:
         if not isinstance(value, str) or "://" not in value or "@" not in value:
             continue
         url = url_credentials(value)
-        if url is None or _is_docstring_or_fallback(ctx, node, names):
+        if url is None or _is_docstring_or_fallback(ctx, node, names) or _replaced(ctx, node):
             continue
         yield Hit(
             node.lineno,  # type: ignore[attr-defined]
             f"{url.scheme} URL for {url.host} contains a literal password{detail(url.judgement)}",
         )
+
+
+def _replaced(ctx: PyContext, node: ast.AST) -> bool:
+    """`url.replace("postgresql://user:pass@", ...)`: a pattern to find, not a credential."""
+    parent = ctx.parent(node)
+    return (
+        isinstance(parent, ast.Call)
+        and isinstance(parent.func, ast.Attribute)
+        and parent.func.attr in ("replace", "startswith", "removeprefix", "split", "sub")
+        and node in parent.args
+    )
 
 
 def _is_docstring_or_fallback(ctx: PyContext, node: ast.AST, names: dict[str, str]) -> bool:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import literal_secret, url_secret
+from prodready.check.rules._common import leak, literal_secret, url_secret
 from prodready.project.model import FileKind
 from prodready.project.parsers import gunicorn as gunicorn_parser
 from prodready.project.parsers.systemd import Unit
@@ -203,22 +203,18 @@ def environment_assignments(value: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def secret_problem(name: str, value: str) -> tuple[str, Severity] | None:
+def secret_problem(name: str, value: str) -> str | None:
     """What is wrong with a literal secret in a unit (never quoting it), or None."""
     if "://" in value:
         found = url_secret(value)
         if found is None:
             return None
         scheme, verdict = found
-        if verdict.is_problem:
-            return f"{name}: the {scheme} password {verdict.reason}", Severity.ERROR
-        return f"{name} holds a {scheme} URL with a literal password", Severity.WARNING
+        return f"{name}: the {scheme} password {leak(verdict)}"
     verdict = literal_secret(name, value)
     if verdict is None:
         return None
-    if verdict.is_problem:
-        return f"{name} is set in the unit and {verdict.reason}", Severity.ERROR
-    return f"{name} is a literal secret in the unit", Severity.WARNING
+    return f"{name} is set in the unit and {leak(verdict)}"
 
 
 @rule(
@@ -245,8 +241,7 @@ def systemd_secret_in_environment(ctx: FileContext) -> Iterator[Hit]:
         for name, value in environment_assignments(setting.value):
             problem = secret_problem(name, value)
             if problem:
-                message, severity = problem
-                yield Hit(setting.line, message, severity=severity)
+                yield Hit(setting.line, problem)
 
 
 # --- PR505 -------------------------------------------------------------------------------------
