@@ -269,6 +269,13 @@ def test_heredoc_bodies_are_part_of_their_instruction(
         ),
         ("RUN uv pip install --system flask", [3]),
         ("RUN pip install flask", [3]),
+        ("RUN pip install --no-cache -r requirements.txt", []),
+        ("RUN pip install --no-cache-d flask", []),
+        ("RUN pip install --no-color flask", [3]),
+        ("RUN pip install -r requirements.txt && rm -rf /root/.cache", []),
+        ("RUN pip install flask; rm -rf ~/.cache/pip", []),
+        ("RUN pip install flask && pip cache purge", []),
+        ("RUN pip install flask && rm -rf /tmp/build", [3]),
     ],
 )
 def test_pr207_uv_and_several_mounts(tmp_path: Path, run: str, expected: list[int]) -> None:

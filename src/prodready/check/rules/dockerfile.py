@@ -571,7 +571,15 @@ def apt_bloat(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
 # --- PR207 ------------------------------------------------------------------------------------
 
 PIP_INSTALL = re.compile(r"\b(?:pip3?|python[\d.]*\s+-m\s+pip)\s+install\b")
-PIP_CACHE_CLEARED = re.compile(r"pip3?\s+cache\s+purge|rm\s+-\w*\s+\S*/\.cache/pip|--no-cache-dir")
+PIP_CACHE_CLEARED = re.compile(
+    r"\bpip3?\s+cache\s+(?:purge|remove)\b|\buv\s+cache\s+(?:clean|prune)\b"
+    r"|\brm\s[^;&|]*?(?:~|\$\{?HOME\}?|/root|/home/[^/\s]+|\s)?/?\.cache(?:/(?:pip|uv)\S*|/\*)?/?"
+    r"(?=[\s;&|)]|$)"
+    r"|--no-cac(?:h(?:e(?:-(?:d(?:ir?)?)?)?)?)?(?:[=\s]|$)"
+)
+"""The cache is gone when the layer is written: `pip cache purge`, `rm -rf /root/.cache` in
+the same RUN, or --no-cache-dir under any prefix pip accepts (`--no-cache`, `--no-cache-d`:
+optparse takes an unambiguous prefix, and `--no-cac` is already one)."""
 UV_PIP_INSTALL = re.compile(r"\buv\s+pip\s+install\b")
 UV_NO_CACHE = re.compile(r"\s(?:--no-cache|-n)\b")
 
