@@ -73,6 +73,17 @@ class ProjectNginx:
     when it cannot be read (too big, binary, unreadable): the include stays an unknown."""
     targets: dict[tuple[str, str], str | None] = field(default_factory=dict)
     """(including file, include argument) -> the project file it names, looked up once."""
+    file_levels: dict[str, Directive] = field(default_factory=dict)
+    """rel of a file without `http {}` -> the http level it is included at: the directives
+    written at file level in it and in the other http-less files of its folder (nginx.conf
+    includes conf.d/*.conf and sites-enabled/* inside `http {}`, so they are http-level)."""
+
+    def file_level(self, node: Directive) -> Directive | None:
+        top = node
+        while top.parent is not None:
+            top = top.parent
+        rel = self.owners.get(id(top))
+        return self.file_levels.get(rel) if rel is not None else None
 
     def written(self, level: Directive) -> list[Directive]:
         """The directives written in `level`'s block, each resolvable `include` replaced by
@@ -158,10 +169,25 @@ def project_nginx(project: Project) -> ProjectNginx:
             if d.name == "upstream" and d.args and d.child("keepalive") is not None
         },
         owners={id(d): conf.rel for conf in project.nginx_confs for d in conf.directives},
+        file_levels=_file_levels(project.nginx_confs),
     )
     _INDEX.clear()  # one project at a time: never keeps an old Project alive
     _INDEX[id(project)] = (project, index)
     return index
+
+
+def _file_levels(confs: list[NginxConf]) -> dict[str, Directive]:
+    by_folder: dict[str, list[NginxConf]] = {}
+    for conf in confs:
+        if not any(d.name == "http" for d in conf.directives):
+            by_folder.setdefault(posixpath.dirname(conf.rel), []).append(conf)
+    levels = {}
+    for folder_confs in by_folder.values():
+        written = [d for conf in folder_confs for d in conf.directives if d.block is None]
+        if written:
+            level = Directive("http", [], 1, written)
+            levels.update({conf.rel: level for conf in folder_confs})
+    return levels
 
 
 def _children(level: Directive, name: str, project: Project) -> list[Directive]:
@@ -185,6 +211,9 @@ def _outer_levels(node: Directive, project: Project) -> list[Directive]:
     http blocks stand in for the missing top level."""
     levels = list(node.ancestors())
     if not any(level.name == "http" for level in levels):
+        file_level = project_nginx(project).file_level(node)
+        if file_level is not None:
+            levels.append(file_level)
         levels.extend(_project_http_blocks(project))
     return levels
 
