@@ -366,3 +366,28 @@ def test_proxy_socket_matches_a_systemd_template_units_instances(
         },
     )
     assert places(tmp_path, "PR905") == ([("deploy/nginx/shop.conf", 4)] if reported else [])
+
+
+def test_one_app_side_cause_seen_through_many_locations_is_one_finding(tmp_path: Path) -> None:
+    locations = "".join(
+        f"  location /{name}/ {{\n    proxy_set_header X-Forwarded-For $remote_addr;\n"
+        "    proxy_pass http://web:8080;\n  }\n"
+        for name in ("api", "admin", "static", "media", "ws")
+    )
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "requirements.txt": "flask==3.0.3\ngunicorn==23.0.0\n",
+            "gunicorn.conf.py": "timeout = 120\n",
+            "Dockerfile": 'FROM python:3.12-slim\nCMD ["gunicorn", "-c", "gunicorn.conf.py", '
+            '"-b", "0.0.0.0:8000", "app:app"]\n',
+            "compose.yaml": "services:\n  web:\n    build: .\n  nginx:\n    image: nginx:1.27\n"
+            '    ports: ["80:80"]\n',
+            "deploy/nginx/site.conf": "server {\n  listen 80;\n" + locations + "}\n",
+        },
+    )
+    for rule_id, first in (("PR905", 5), ("PR912", 4), ("PR908", 5)):
+        (found,) = findings_for(tmp_path, rule_id)
+        assert found.line == first, rule_id
+        assert f"(also lines {first + 4}, {first + 8}, {first + 12}, {first + 16})" in found.message

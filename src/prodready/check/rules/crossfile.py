@@ -434,26 +434,34 @@ Gateway while the app itself looks healthy from inside its container.
     good="upstream app { server web:8000; }",
 )
 def proxy_port_mismatch(project: Project) -> Iterable[Hit]:
+    """One finding per nginx file and wrong address, however many locations proxy to it."""
     sockets = app_sockets(project)
     for conf in production_nginx(project):
+        wrong: dict[str, list[int]] = {}
         for at, path in socket_targets(conf):
             if sockets and not any(_same_socket(path, listened) for listened in sockets):
                 listed = ", ".join(f"{p} ({why})" for p, why in sorted(sockets.items()))
-                yield Hit(
-                    at.line,
-                    f"nginx sends requests to unix:{path}, but the app listens on {listed}",
-                    path=conf.rel,
-                )
+                key = f"nginx sends requests to unix:{path}, but the app listens on {listed}"
+                wrong.setdefault(key, []).append(at.line)
         for target in proxy_targets(conf):
             ports = _listening_ports(project, target.host)
             if ports and target.port not in ports:
                 listed = ", ".join(f"{port} ({why})" for port, why in sorted(ports.items()))
-                yield Hit(
-                    target.at.line,
+                key = (
                     f"nginx sends requests to {target.host}:{target.port}, but the app listens "
-                    f"on {listed}",
-                    path=conf.rel,
+                    f"on {listed}"
                 )
+                wrong.setdefault(key, []).append(target.at.line)
+        for message, lines in wrong.items():
+            yield Hit(min(lines), message + also_at(lines), path=conf.rel)
+
+
+def also_at(lines: list[int]) -> str:
+    """` (also lines 12, 18)`: the other places nginx shows one root cause through."""
+    others = sorted(set(lines) - {min(lines)})
+    if not others:
+        return ""
+    return f" (also line{'s' if len(others) > 1 else ''} {', '.join(map(str, others))})"
 
 
 def _same_socket(path: str, listened: str) -> bool:
@@ -682,8 +690,8 @@ def _proxy_cuts_before_server(project: Project) -> Iterator[Hit]:
     if not timeouts:
         return
     gunicorn_timeout, where = max(timeouts)
-    seen: set[tuple[str, int]] = set()
     for conf in production_nginx(project):
+        short: dict[tuple[float, str], list[int]] = {}
         for target in proxy_targets(conf):
             if not target.loopback and not _is_app_service(project, target.host):
                 continue
@@ -691,16 +699,17 @@ def _proxy_cuts_before_server(project: Project) -> Iterator[Hit]:
             seconds = _seconds(setting.args[0]) if setting and setting.args else None
             read = seconds if seconds is not None else NGINX_DEFAULT_READ_TIMEOUT
             at = setting or target.proxy_pass
-            if read < gunicorn_timeout and (conf.rel, at.line) not in seen:
-                seen.add((conf.rel, at.line))
+            if read < gunicorn_timeout:
                 said = "" if setting else " (nginx's default)"
-                yield Hit(
-                    at.line,
-                    f"nginx proxy_read_timeout {_fmt(read)}{said} < gunicorn timeout "
-                    f"{_fmt(gunicorn_timeout)} ({where}): nginx answers 504 to requests "
-                    "gunicorn would finish",
-                    path=conf.rel,
-                )
+                short.setdefault((read, said), []).append(at.line)
+        for (read, said), lines in short.items():
+            yield Hit(
+                min(lines),
+                f"nginx proxy_read_timeout {_fmt(read)}{said} < gunicorn timeout "
+                f"{_fmt(gunicorn_timeout)} ({where}): nginx answers 504 to requests "
+                f"gunicorn would finish{also_at(lines)}",
+                path=conf.rel,
+            )
 
 
 def _is_app_service(project: Project, host: str) -> bool:
@@ -1041,23 +1050,25 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https").
 def forwarded_headers_not_trusted(project: Project) -> Iterable[Hit]:
     if not project.modules or _app_trusts_proxy(project):
         return
-    seen: set[tuple[str, int]] = set()
     for conf in production_nginx(project):
+        sent: dict[tuple[str, str, int], list[int]] = {}
         for target in proxy_targets(conf):
             if not target.loopback and not _is_app_service(project, target.host):
                 continue
             if target.loopback and _servers_trust_loopback(project):
                 continue
             header = _forwarded_header(target.proxy_pass)
-            if header is not None and (conf.rel, header.line) not in seen:
-                seen.add((conf.rel, header.line))
-                yield Hit(
-                    header.line,
-                    f"nginx sets {header.args[0]} for {target.host}:{target.port}, but the app "
-                    "does not trust it (no ProxyFix, SECURE_PROXY_SSL_HEADER or "
-                    "forwarded_allow_ips for the proxy): it sees http and the proxy's IP",
-                    path=conf.rel,
-                )
+            if header is not None:
+                key = (header.args[0], target.host, target.port)
+                sent.setdefault(key, []).append(header.line)
+        for (name, host, port), lines in sent.items():
+            yield Hit(
+                min(lines),
+                f"nginx sets {name} for {host}:{port}, but the app does not trust it (no "
+                "ProxyFix, SECURE_PROXY_SSL_HEADER or forwarded_allow_ips for the proxy): it "
+                f"sees http and the proxy's IP{also_at(lines)}",
+                path=conf.rel,
+            )
 
 
 def _forwarded_header(proxy_pass: Directive) -> Directive | None:
