@@ -391,3 +391,29 @@ def test_one_app_side_cause_seen_through_many_locations_is_one_finding(tmp_path:
         (found,) = findings_for(tmp_path, rule_id)
         assert found.line == first, rule_id
         assert f"(also lines {first + 4}, {first + 8}, {first + 12}, {first + 16})" in found.message
+
+
+@pytest.mark.parametrize(
+    ("target", "reported"),
+    [
+        ("src.shop.api.main:app", False),
+        ("shop.api.main:app", False),
+        ("api.main:app", False),
+        ("src.shop.api.missing:app", True),
+        ("src.shop.api.main:application", True),
+    ],
+)
+def test_src_layout_targets_resolve_to_their_files(
+    tmp_path: Path, target: str, reported: bool
+) -> None:
+    write(
+        tmp_path,
+        {
+            "src/shop/__init__.py": "",
+            "src/shop/api/__init__.py": "",
+            "src/shop/api/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+            "requirements.txt": "fastapi==0.115.0\nuvicorn==0.30.0\n",
+            "Procfile": f"web: uvicorn {target} --host 0.0.0.0\n",
+        },
+    )
+    assert bool(places(tmp_path, "PR902")) is reported

@@ -88,12 +88,23 @@ def module_for_script(project: Project, script: str) -> ModuleSummary | None:
 
 def modules_named(project: Project, module: str) -> list[ModuleSummary]:
     """Modules whose dotted name is `module`, or ends with it (a --chdir, WORKDIR or extra
-    source folder in front)."""
+    source folder in front). The name is also matched against the file's whole path, for a
+    command run from the project root that imports through the src folder
+    (`src.shop.main:app`: `src` is a namespace package there)."""
     return [
         summary
         for summary in project.modules.values()
-        if summary.module == module or summary.module.endswith("." + module)
+        if _names(module, summary.module) or _names(module, _path_module(summary.rel))
     ]
+
+
+def _names(module: str, dotted: str) -> bool:
+    return dotted == module or dotted.endswith("." + module)
+
+
+def _path_module(rel: str) -> str:
+    """`src/shop/main.py` -> `src.shop.main`; `src/shop/__init__.py` -> `src.shop`."""
+    return rel[:-3].replace("/", ".").removesuffix(".__init__")
 
 
 def expand_scripts(project: Project, launches: list[LaunchCommand]) -> list[LaunchCommand]:
