@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from urllib.parse import urlsplit
 
 from prodready.secretstrength import Judgement, Verdict, is_secret_name, judge
@@ -102,3 +103,19 @@ def url_secret(value: str) -> tuple[str, Judgement] | None:
     if found is None or found[1].verdict == Verdict.EMPTY:
         return None
     return found
+
+
+def env_file_secrets(variables: Iterable[tuple[str, str]]) -> list[str]:
+    """The names of an env file's variables that hold a real secret: a literal under a
+    secret's name, or a connection URL with a password; placeholders and empty values are not
+    (`VITE_API_URL=https://api.example.com` is configuration, not a secret)."""
+    names = []
+    for name, value in variables:
+        if "://" in value:
+            found = url_secret(value)
+            judgement = found[1] if found else None
+        else:
+            judgement = literal_secret(name, value)
+        if judgement is not None and judgement.verdict != Verdict.PLACEHOLDER:
+            names.append(name)
+    return names

@@ -17,6 +17,7 @@ from prodready.check.rules import (  # noqa: F401  (they register PR916-PR922)
     crossfile_apps,
     crossfile_ports,
 )
+from prodready.check.rules._common import env_file_secrets
 from prodready.check.rules.crossfile_facts import (
     LOOPBACK,
     GunicornSetup,
@@ -865,11 +866,12 @@ def env_file_in_image(project: Project) -> Iterable[Hit]:
             for context in _contexts(project, dockerfile):
                 ignore_rel, patterns = _dockerignore(project, dockerfile, context)
                 shipped = [
-                    env.rel
+                    f"{env.rel} ({', '.join(secrets[:3])}{', ...' if len(secrets) > 3 else ''})"
                     for env in project.env_files
                     if _in_dir(env.rel, context)
                     and not ENV_EXAMPLE.search(env.rel.rsplit("/", 1)[-1])
                     and not _ignored(_relative(env.rel, context), patterns)
+                    and (secrets := env_file_secrets((v.name, v.value) for v in env.variables))
                 ]
                 if shipped:
                     why = (
@@ -879,8 +881,8 @@ def env_file_in_image(project: Project) -> Iterable[Hit]:
                     )
                     yield Hit(
                         inst.line,
-                        f"{inst.keyword} {' '.join(inst.args[:-1])} puts {', '.join(shipped)} "
-                        f"into the image: {why}",
+                        f"{inst.keyword} {' '.join(inst.args[:-1])} puts the secrets of "
+                        f"{', '.join(shipped)} into the image: {why}",
                         path=dockerfile.rel,
                     )
                     break

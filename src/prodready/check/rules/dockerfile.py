@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import functools
 import json
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
 
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import leak, literal_secret, url_secret
+from prodready.check.rules._common import env_file_secrets, leak, literal_secret, url_secret
 from prodready.project.files import ENV_EXAMPLE, read_text
 from prodready.project.model import FileKind
 from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
@@ -858,8 +859,17 @@ def secret_file_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[H
         if "from" in inst.flags:
             continue
         for source in inst.args[:-1]:
-            if _is_secret_file(source.rstrip("/")):
+            if _is_secret_file(source.rstrip("/")) and not _env_without_secrets(ctx, source):
                 yield Hit(inst.line, f"{inst.keyword} {source} puts a secret file into the image")
+
+
+def _env_without_secrets(ctx: FileContext, source: str) -> bool:
+    """An env file the project has, beside the Dockerfile, that holds no secret (only
+    settings such as VITE_API_URL): copying it leaks nothing. An env file the project does
+    not have is unknown, so it still counts as a secret file."""
+    rel = posixpath.normpath(posixpath.join(posixpath.dirname(ctx.rel), source.rstrip("/")))
+    env = next((e for e in ctx.project.env_files if e.rel == rel), None)
+    return env is not None and not env_file_secrets((v.name, v.value) for v in env.variables)
 
 
 # --- PR213 ------------------------------------------------------------------------------------
