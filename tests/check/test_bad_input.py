@@ -69,6 +69,23 @@ def test_symlink_loop_and_broken_link(tmp_path: Path) -> None:
     assert "symlink" in found["a.py"] and "symlink" in found["dangling.py"]
 
 
+def test_symlinks_are_followed_or_reported_never_parsed_as_their_path(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "deploy").mkdir(parents=True)
+    compose = "services:\n  db:\n    image: postgres:16\n    ports: ['5432:5432']\n"
+    (project / "deploy" / "compose.prod.yaml").write_text(compose)
+    os.symlink("deploy/compose.prod.yaml", project / "compose.yaml")  # followed: real YAML
+    (project / "docker-compose.yml").write_text("deploy/compose.prod.yaml")  # core.symlinks=false
+    (tmp_path / "outside.conf").write_text("server { listen 80; }\n")
+    os.symlink(tmp_path / "outside.conf", project / "site.conf")
+    data, _ = check_json(project)
+    found = problems(data)
+    assert "symlink checked out as a text file" in found["docker-compose.yml"]
+    assert "outside the project" in found["site.conf"]
+    published = {f["path"] for f in data["findings"] if f["rule"] == "PR303"}
+    assert published == {"compose.yaml", "deploy/compose.prod.yaml"}
+
+
 def test_unreadable_file(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(GOOD_APP)
     secret = tmp_path / "settings.py"
