@@ -297,3 +297,41 @@ def test_pr206_apt_cache_mount_among_several(tmp_path: Path) -> None:
         "    apt-get update && apt-get install -y --no-install-recommends libpq5\n"
     )
     assert lines_reported(tmp_path, "PR206", dockerfile) == []
+
+
+@pytest.mark.parametrize(
+    ("run", "reported"),
+    [
+        ("RUN poetry install --no-root", True),
+        ("RUN poetry install --only main --no-root", False),
+        ("RUN poetry install --without dev,test", False),
+        ("RUN uv sync --frozen", True),
+        ("RUN uv sync --frozen --no-dev", False),
+        ("RUN pipenv install --system --deploy --dev", True),
+        ("RUN pipenv install --system --deploy", False),
+        ("RUN pip install -r requirements/test.txt", True),
+        ("RUN pip install -r requirements/production.txt", False),
+        ('RUN pip install ".[dev,postgres]"', True),
+    ],
+)
+def test_pr220_installers_and_their_dev_groups(tmp_path: Path, run: str, reported: bool) -> None:
+    dockerfile = f"FROM python:3.12-slim\nWORKDIR /app\n{run}\n"
+    assert lines_reported(tmp_path, "PR220", dockerfile) == ([3] if reported else [])
+
+
+@pytest.mark.parametrize(
+    ("run", "reported"),
+    [
+        ("RUN curl -fsSL https://deb.nodesource.com/setup_20.x | bash -", True),
+        ("RUN curl -fsSL https://x.example/i.sh | sudo -E bash", True),
+        ('RUN sh -c "$(curl -fsSL https://x.example/i.sh)"', True),
+        ("RUN curl -fsSL https://x.example/key.gpg | gpg --dearmor -o /k.gpg", False),
+        (
+            "RUN curl -fsSLo /tmp/i.sh https://x.example/i.sh && sha256sum -c s && sh /tmp/i.sh",
+            False,
+        ),
+    ],
+)
+def test_pr218_what_runs_a_download_unverified(tmp_path: Path, run: str, reported: bool) -> None:
+    dockerfile = f"FROM python:3.12-slim\n{run}\n"
+    assert lines_reported(tmp_path, "PR218", dockerfile) == ([2] if reported else [])

@@ -18,6 +18,7 @@ RULE_MODULES = (
     "prodready.check.rules.python_io",
     "prodready.check.rules.python_net",
     "prodready.check.rules.dockerfile",
+    "prodready.check.rules.dockerfile_build",
     "prodready.check.rules.compose",
     "prodready.check.rules.nginx",
     "prodready.check.rules.systemd",
