@@ -282,3 +282,19 @@ def test_file_level_directives_of_an_included_conf_apply_to_its_servers(tmp_path
     (conf_d / "00-common.conf").unlink()
     assert [f.line for f in findings_for(tmp_path, "PR401")] == [1]
     assert [f.line for f in findings_for(tmp_path, "PR406")] == [3]
+
+
+def test_public_http_only_sees_tls_servers_of_other_files(tmp_path: Path) -> None:
+    sites = tmp_path / "deploy" / "nginx"
+    sites.mkdir(parents=True)
+    (sites / "http.conf").write_text(
+        "server {\n    listen 80;\n    server_name shop.example.com;\n"
+        "    location / { proxy_pass http://127.0.0.1:8000; }\n}\n"
+    )
+    assert [f.line for f in findings_for(tmp_path, "PR412")] == [1]
+    (sites / "https.conf").write_text(
+        "server {\n    listen 443 ssl;\n    server_name shop.example.com;\n"
+        "    location / { proxy_pass http://127.0.0.1:8000; }\n}\n"
+    )
+    assert findings_for(tmp_path, "PR412") == []  # PR409 judges the missing redirect
+    assert [f.line for f in findings_for(tmp_path, "PR409")] == [1]
