@@ -14,6 +14,7 @@ from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
 from prodready.check.rules.pyhelpers import (
     dotted,
+    env_default_on,
     environ_subscript,
     imported_names,
     in_dev_config_class,
@@ -253,6 +254,7 @@ def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
     for call, callee in ctx.calls_named("update", "from_mapping"):
         if ".config." in f".{callee}" and is_true(keyword(call, "DEBUG")):
             yield Hit(call.lineno, f"`{callee}(DEBUG=True)` turns on Flask debug mode")
+    yield from _debug_defaults_on(ctx, names)
     if not _may_switch_debug(ctx.source):
         return
     flask_module = bool(ctx.imports & FLASK_ROOTS)
@@ -271,6 +273,49 @@ def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
             and is_truthy_text(call.args[1])
         ):
             yield Hit(call.lineno, f'`{callee}("FLASK_DEBUG", ...)` turns on Flask debug mode')
+
+
+def _debug_defaults_on(ctx: PyContext, names: dict[str, str]) -> Iterator[Hit]:
+    """Debug read from the environment with a fallback that means on: production runs with
+    the debugger whenever the variable is not set (`debug=os.getenv("DEBUG", "True") ==
+    "True"`, `app.config["DEBUG"] = ...`, `DEBUG = ...` in a Flask module or config class)."""
+    if not ctx.imports & FLASK_ROOTS and "DEBUG" not in ctx.source:
+        return
+    for call, callee in ctx.calls_named("run"):
+        debug = keyword(call, "debug")
+        variable = env_default_on(debug, names) if debug is not None else None
+        if variable and qualify(names, callee).split(".")[0] not in NOT_APP_RUNNERS:
+            yield Hit(
+                call.lineno,
+                f"`{callee}(debug=...)` is on whenever {variable} is unset: its fallback is true",
+                call.col_offset + 1,
+                severity=Severity.WARNING if in_main_guard(ctx, call) else None,
+            )
+    for node in ctx.nodes(ast.Assign):
+        assert isinstance(node, ast.Assign)
+        if type(node.value) is ast.Constant or in_dev_config_class(ctx, node):
+            continue
+        if not any(_names_debug(target, ctx) for target in node.targets):
+            continue
+        variable = env_default_on(node.value, names)
+        if variable:
+            yield Hit(
+                node.lineno,
+                f"Flask debug mode is on whenever {variable} is unset: its fallback is true",
+            )
+
+
+def _names_debug(target: ast.expr, ctx: PyContext) -> bool:
+    """`app.debug`, `app.config["DEBUG"]`, or `DEBUG` in a Flask module (config classes too)."""
+    if isinstance(target, ast.Attribute) and target.attr == "debug":
+        return True
+    key = subscript_key(target)
+    if key is not None:
+        return key[0].endswith("config") and key[1] == "DEBUG"
+    if is_settings_module(ctx.rel):
+        return False  # Django settings: PR104
+    flask_config = bool(ctx.imports & FLASK_ROOTS) or ctx.rel.rsplit("/", 1)[-1] == "config.py"
+    return isinstance(target, ast.Name) and target.id == "DEBUG" and flask_config
 
 
 def _may_switch_debug(source: str) -> bool:
@@ -525,10 +570,20 @@ Log exceptions server-side instead (`logger.exception`, Sentry).""",
 def asgi_app_debug_on(ctx: PyContext) -> Iterable[Hit]:
     names = imported_names(ctx)
     for call, callee in ctx.calls_named("FastAPI", "Starlette", "Litestar"):
-        if qualify(names, callee) in ASGI_DEBUG_APPS and is_true(keyword(call, "debug")):
+        if qualify(names, callee) not in ASGI_DEBUG_APPS:
+            continue
+        debug = keyword(call, "debug")
+        if is_true(debug):
             yield Hit(
                 call.lineno,
                 f"`{callee}(debug=True)` sends full tracebacks to clients on every error",
+                call.col_offset + 1,
+            )
+        elif debug is not None and (variable := env_default_on(debug, names)):
+            yield Hit(
+                call.lineno,
+                f"`{callee}(debug=...)` is on whenever {variable} is unset: its fallback is "
+                "true, so production sends tracebacks to clients",
                 call.col_offset + 1,
             )
 
