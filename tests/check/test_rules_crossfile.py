@@ -417,3 +417,36 @@ def test_src_layout_targets_resolve_to_their_files(
         },
     )
     assert bool(places(tmp_path, "PR902")) is reported
+
+
+SOCKETIO_APP = (
+    "from flask import Flask\nfrom flask_socketio import SocketIO\n\napp = Flask(__name__)\n"
+    'socketio = SocketIO(app)\n\nif __name__ == "__main__":\n    socketio.run(app, host="0.0.0.0")\n'
+)
+UVICORN_APP = (
+    "import uvicorn\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n"
+    'if __name__ == "__main__":\n    uvicorn.run(app, host="0.0.0.0", port=8000)\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("app", "requirements", "severity"),
+    [
+        (SOCKETIO_APP, "flask==3.0.3\nflask-socketio==5.4.1\n", "error"),
+        (SOCKETIO_APP, "flask==3.0.3\nflask-socketio==5.4.1\neventlet==0.37.0\n", None),
+        (UVICORN_APP, "fastapi==0.115.0\nuvicorn==0.30.0\n", "warning"),
+    ],
+)
+def test_dev_servers_started_from_code_that_the_image_reaches(
+    tmp_path: Path, app: str, requirements: str, severity: str | None
+) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": app,
+            "requirements.txt": requirements,
+            "Dockerfile": 'FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "/app/app.py"]\n',
+        },
+    )
+    found = findings_for(tmp_path, "PR901")
+    assert [f.severity for f in found] == ([severity] if severity else [])

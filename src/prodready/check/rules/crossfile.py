@@ -103,17 +103,26 @@ FastAPI: gunicorn -k uvicorn_worker.UvicornWorker main:app, or uvicorn main:app 
 )
 def dev_server_in_production(project: Project) -> Iterable[Hit]:
     for served in production_servers(project):
-        reason = served.server.dev_server or _script_dev_server(project, served)
+        reason, severity = served.server.dev_server, None
+        if not reason:
+            reason, severity = _script_dev_server(project, served) or (None, None)
         if reason:
             yield Hit(
                 served.launch.line,
                 f"{served.what} runs `{served.command}`: {reason}",
                 path=served.launch.rel,
+                severity=severity,
             )
 
 
-def _script_dev_server(project: Project, served: Served) -> str | None:
-    """`python app.py` whose module starts a development server."""
+ASYNC_SERVERS = ("eventlet", "gevent")
+"""With one of these installed, socketio.run() serves with it instead of Werkzeug."""
+
+
+def _script_dev_server(project: Project, served: Served) -> tuple[str, Severity | None] | None:
+    """`python app.py` whose module starts a development server: Werkzeug's (app.run,
+    socketio.run without eventlet or gevent) is an error; a lone uvicorn.run() process (no
+    workers, no supervision of them, nothing restarts it in place) a warning."""
     if served.server.script is None:
         return None
     summary = module_for_script(project, served.server.script)
@@ -124,15 +133,25 @@ def _script_dev_server(project: Project, served: Served) -> str | None:
         last = call.callee.rsplit(".", 1)[-1]
         if call.callee.startswith("uvicorn"):
             if call.kwargs.get("reload") is True:
-                return f"it reaches {where} with reload=True, uvicorn's development mode"
-            continue
-        if call.callee.startswith("socketio") and not (
-            call.kwargs.get("debug") is True or call.kwargs.get("allow_unsafe_werkzeug") is True
-        ):
-            continue
+                return f"it reaches {where} with reload=True, uvicorn's development mode", None
+            return (
+                f"it reaches {where}: one uvicorn process started from code, with no worker "
+                "processes and nothing to replace one that hangs",
+                Severity.WARNING,
+            )
+        if call.callee.startswith("socketio"):
+            if call.kwargs.get("debug") is True:
+                return f"it reaches {where} with debug=True: the debugger is on", None
+            if project.has_dependency(*ASYNC_SERVERS):
+                continue
+            return (
+                f"it reaches {where}, which serves with Werkzeug's development server "
+                "(neither eventlet nor gevent is a dependency)",
+                None,
+            )
         debug = " with the debugger on" if call.kwargs.get("debug") is True else ""
         if last in ("run", "run_simple", "run_server"):
-            return f"it reaches {where}, Werkzeug's development server{debug}"
+            return f"it reaches {where}, Werkzeug's development server{debug}", None
     return None
 
 
