@@ -13,8 +13,9 @@ from packaging.version import Version
 
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules import (  # noqa: F401  (they register PR916-PR922)
+from prodready.check.rules import (  # noqa: F401  (they register PR916-PR923)
     crossfile_apps,
+    crossfile_launch,
     crossfile_ports,
 )
 from prodready.check.rules._common import env_file_secrets
