@@ -450,3 +450,24 @@ def test_dev_servers_started_from_code_that_the_image_reaches(
     )
     found = findings_for(tmp_path, "PR901")
     assert [f.severity for f in found] == ([severity] if severity else [])
+
+
+def test_committed_env_files_are_judged_by_content(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "frontend/.env": "VITE_API_URL=https://api.example.com\n",
+            ".env.development": "DEBUG=1\nSECRET_KEY=dev\n",
+            "deploy/.env.local": "DEBUG=1\nSTRIPE_API_KEY=sk_live_51HxYzQ2eZvKYlo2C8b3fA9xN\n",
+            "deploy/prod.env": "LOG_LEVEL=info\nDEBUG=true\n",
+        },
+    )
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
+    found = {f.path: f for f in findings_for(tmp_path, "PR909")}
+    assert sorted(found) == ["deploy/.env.local", "deploy/prod.env"]
+    assert found["deploy/.env.local"].severity == "error"
+    assert "STRIPE_API_KEY" in found["deploy/.env.local"].message
+    assert "sk_live" not in found["deploy/.env.local"].message
+    assert found["deploy/prod.env"].severity == "warning" and found["deploy/prod.env"].line == 2

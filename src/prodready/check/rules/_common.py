@@ -105,10 +105,12 @@ def url_secret(value: str) -> tuple[str, Judgement] | None:
     return found
 
 
-def env_file_secrets(variables: Iterable[tuple[str, str]]) -> list[str]:
+def env_file_secrets(variables: Iterable[tuple[str, str]], *, real_only: bool = False) -> list[str]:
     """The names of an env file's variables that hold a real secret: a literal under a
     secret's name, or a connection URL with a password; placeholders and empty values are not
-    (`VITE_API_URL=https://api.example.com` is configuration, not a secret)."""
+    (`VITE_API_URL=https://api.example.com` is configuration, not a secret). With
+    `real_only`, only real-looking credentials count, not known or weak values (`SECRET_KEY=dev`
+    in a development file protects nothing and leaks nothing)."""
     names = []
     for name, value in variables:
         if "://" in value:
@@ -116,6 +118,8 @@ def env_file_secrets(variables: Iterable[tuple[str, str]]) -> list[str]:
             judgement = found[1] if found else None
         else:
             judgement = literal_secret(name, value)
-        if judgement is not None and judgement.verdict != Verdict.PLACEHOLDER:
+        if judgement is None or judgement.verdict == Verdict.PLACEHOLDER:
+            continue
+        if not real_only or judgement.verdict == Verdict.STRONG:
             names.append(name)
     return names

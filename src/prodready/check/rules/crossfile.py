@@ -49,6 +49,7 @@ from prodready.check.rules.crossfile_facts import (
 )
 from prodready.check.rules.dockerfile import (
     _installs,
+    debug_setting,
     final_lineage,
     image_lacks,
     instructions,
@@ -825,20 +826,23 @@ def _fmt(seconds: float) -> str:
 @rule(
     "PR909",
     "env-file-tracked",
-    title=".env file tracked by git",
+    title="Committed env file holds secrets or turns debug on",
     severity=Severity.ERROR,
     kind=KIND,
     why="""
-A `.env` file holds the real secrets of one environment. Once committed, every clone, fork,
+An env file holds the real secrets of one environment. Once committed, every clone, fork,
 CI log and backup of the repository has them, and deleting the file later does not remove
 them from history: the secrets must be rotated. GitGuardian finds millions of secrets a year
-in public commits, .env files among the most common.
+in public commits, .env files among the most common. Judged by content, whatever the name:
+a committed production env file that turns debug on is a warning; one that holds only
+settings (`VITE_API_URL`) is fine; a development one counts only for real-looking
+credentials (a real API key committed in `.env.development` leaks as well).
 """,
     fix="""
 `git rm --cached .env`, add it to .gitignore and rotate every secret it held.
 Commit a `.env.example` with placeholders instead.
 """,
-    bad="$ git ls-files\n.env",
+    bad="$ git ls-files\n.env   # SECRET_KEY=...",
     good="$ git ls-files\n.env.example\n.gitignore   # contains .env",
 )
 def env_file_tracked(project: Project) -> Iterable[Hit]:
@@ -846,15 +850,36 @@ def env_file_tracked(project: Project) -> Iterable[Hit]:
         return
     for env in project.env_files:
         name = env.rel.rsplit("/", 1)[-1]
-        if ENV_EXAMPLE.search(name) or env.dev_only or env.rel not in project.git_tracked:
+        if ENV_EXAMPLE.search(name) or env.rel not in project.git_tracked:
             continue
-        secrets = len(env.variables)
-        yield Hit(
-            1,
-            f"{env.rel} ({secrets} variable{'s' if secrets != 1 else ''}) is committed to git: "
-            "its values are in every clone and in history",
-            path=env.rel,
+        pairs = [(v.name, v.value) for v in env.variables]
+        secrets = env_file_secrets(pairs, real_only=env.dev_only)
+        if secrets:
+            listed = ", ".join(secrets[:4]) + (", ..." if len(secrets) > 4 else "")
+            line = next(v.line for v in env.variables if v.name == secrets[0])
+            yield Hit(
+                line,
+                f"{env.rel} is committed to git with secrets ({listed}): they are in every "
+                "clone and in history",
+                path=env.rel,
+            )
+            continue
+        debug = (
+            None
+            if env.dev_only
+            else next(
+                ((v, why) for v in env.variables if (why := debug_setting(v.name, v.value))), None
+            )
         )
+        if debug is not None:
+            variable, why = debug
+            yield Hit(
+                variable.line,
+                f"{env.rel} is committed to git and {why.split(' ', 1)[1]}: every deployment "
+                "that uses the repository's copy runs in debug mode",
+                path=env.rel,
+                severity=Severity.WARNING,
+            )
 
 
 # --- PR910 -------------------------------------------------------------------------------------
