@@ -429,3 +429,38 @@ def test_tokenizer_tokens_and_api_examples_are_not_secrets() -> None:
 def test_url_in_a_replace_pattern_is_not_a_credential() -> None:
     assert not hits("PR119", 'x = url.replace("postgresql://app:app@", "")\n')
     assert hits("PR119", 'x = connect("postgresql://app:app@db/app")\n')
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'GET_TOKEN = "https://oapi.dingtalk.com/gettoken"',
+        'OAUTH = {"client_secret": "SLACK_CLIENT_SECRET"}',
+        'AUTH_KEY = "authkey"',
+        'CONF = {"AUTH_OPENID_CLIENT_SECRET": "client-secret"}',
+        'module.params["update_password"] = "on_create"',
+        'obj.empty_secret = "#{empty}#"',
+        'ORDER = {"token": "{token}"}',
+        'ACCOUNT_RATE_LIMITS = {"change_password": "1/m/user", "reset_password": "1/m/ip,1/m/key"}',
+        'example["password"] = "[REDACTED]"',
+        'db.users.create({"password": "LDAP"})',
+        'SCHEMA = {"secret": "url"}',
+        'obj.pwd = "."',
+        'PATHS = {"reset_password": "/api/v1/reset-password/"}',
+        'class Meta:\n    labels = {"friendly_token": "Slug"}',
+    ],
+)
+def test_values_that_are_not_secrets_whatever_the_name(source: str) -> None:
+    assert hits("PR107", source + "\n", "service.py") == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'SECRET_KEY = "CHANGE_ME_IN_PROD"',
+        'DB = {"password": "super_secret"}',
+        'app.secret_key = "s3cr3t-Kx9"',
+    ],
+)
+def test_secrets_that_look_like_words_are_still_reported(source: str) -> None:
+    assert hits("PR107", source + "\n", "service.py")

@@ -31,7 +31,15 @@ from prodready.check.rules.pyhelpers import (
     subscript_key,
 )
 from prodready.project.model import FileKind
-from prodready.secretstrength import Judgement, Verdict, is_secret_name, judge
+from prodready.secretstrength import (
+    KNOWN_DEFAULTS,
+    TUTORIAL_KEYS,
+    Judgement,
+    Verdict,
+    is_placeholder,
+    is_secret_name,
+    judge,
+)
 
 PY = FileKind.PYTHON.value
 
@@ -60,9 +68,27 @@ EXAMPLE_KEYS = frozenset(
 NOT_A_SECRET_VALUE = re.compile(
     r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*$|\s\S+\s|[^\x20-\x7e]|"
     r"^(?:\$2[aby]\$|\$argon2|pbkdf2_sha\d+\$|scrypt:)"
+    r"|^[a-z][\w+.-]*://|^/[\w/.{}<>:-]*$"
+    r"|^(?-i:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)$"
+    r"|\{[\w.\[\]'\"-]*\}|%\(\w+\)s|%s|#\{\w*\}#"
+    r"|^\d+/[smhd]\w*(?:/\w+)?(?:,\s*\d+/[smhd]\w*(?:/\w+)?)*$"
+    r"|^.{1,2}$"
+    r"|^\[?(?:redacted|masked|hidden|removed|filtered|obfuscated)\]?$"
+    r"|^(?:ldap|oidc|saml|sso|oauth2?|external|url|uri|string|str|text|textarea|bool|"
+    r"boolean|int|integer|number|float|json|file)$",
+    re.IGNORECASE,
 )
-"""Dotted Python paths (`myapp.auth.TokenBackend`), prose (`Reset your password`), non-ASCII
-text (emoji tables), and password hashes (bcrypt, argon2, Django/Werkzeug formats)."""
+"""Not a secret whatever the name: dotted Python paths (`myapp.auth.TokenBackend`), prose
+(`Reset your password`), non-ASCII text (emoji tables), password hashes (bcrypt, argon2,
+Django/Werkzeug formats), URLs and URL paths (`GET_TOKEN = "https://.../gettoken"`; a URL
+with a password is PR119's), the UPPER_SNAKE name of a setting, templates (`{token}`,
+`%(password)s`), rate-limit specs (`5/m/ip`), one or two characters (`pwd = "."`), masks
+(`[REDACTED]`), markers of an external login (`"password": "LDAP"`) and schema type words
+(`"secret": "url"`)."""
+LABEL_DICTS = frozenset(
+    {"labels", "help_texts", "verbose_names", "error_messages", "widgets", "placeholders"}
+)
+"""Django form and model Meta dicts: field name -> text shown to people."""
 CREDENTIAL_URL = re.compile(
     r"^(?P<scheme>[A-Za-z][\w+.-]*)://(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@(?P<host>[^/\s?#:]+)"
 )
@@ -100,7 +126,8 @@ def hard_coded(value: str, name: str) -> Judgement | None:
     not a secret at all (empty, a dotted path, prose). A placeholder is judged: it is the value
     the service runs with."""
     bare = value.strip()
-    if NOT_A_SECRET_VALUE.search(bare) or _is_label(bare, name):
+    known = is_placeholder(bare) or bare.lower() in KNOWN_DEFAULTS | TUTORIAL_KEYS
+    if not known and (NOT_A_SECRET_VALUE.search(bare) or _is_label(bare, name)):
         return None
     judgement = judge_secret(value, name)
     return None if judgement.verdict == Verdict.EMPTY else judgement
@@ -111,8 +138,13 @@ def _is_label(value: str, name: str) -> bool:
     `_COLUMN_TOKEN = "column"` name a field, a session entry or a parser token; they are not
     credentials. (A real token is never one lowercase word; a weak password often is.)"""
     last = name.rsplit(".", 1)[-1]
-    if value.lower() == last.lower() or re.fullmatch(r"_\w+", value):
-        return True
+    bare, bare_name = re.sub(r"[-_]", "", value.lower()), re.sub(r"[-_]", "", last.lower())
+    if (bare and bare_name.endswith(bare)) or re.fullmatch(r"_\w+", value):
+        return True  # `AUTH_KEY = "authkey"`, `"CLIENT_SECRET": "client-secret"`
+    if re.fullmatch(r"[a-z]+(?:_[a-z]+)+", value) and judge_secret(value, name).verdict not in (
+        Verdict.DEFAULT,
+    ):
+        return True  # an option word: `params["update_password"] = "on_create"`
     return last.lower().endswith("token") and bool(re.fullmatch(r"[a-z]+|\W{1,3}", value))
 
 
@@ -213,7 +245,8 @@ def _secret_literals(ctx: PyContext) -> Iterator[tuple[ast.AST, str, str]]:
 
 def _documents_an_example(ctx: PyContext, node: ast.AST) -> bool:
     """The literal sits under `examples=`, `json_schema_extra=`, a `"json_schema_extra"` dict
-    key or a `schema_extra = ...` assignment (EXAMPLE_KEYS)."""
+    key or a `schema_extra = ...` assignment (EXAMPLE_KEYS), or in a form's `labels = {...}`
+    (LABEL_DICTS): text for people, not a credential."""
     child = node
     for ancestor in ctx.ancestors(node):
         if isinstance(ancestor, ast.keyword) and ancestor.arg in EXAMPLE_KEYS:
@@ -224,7 +257,8 @@ def _documents_an_example(ctx: PyContext, node: ast.AST) -> bool:
                     return True
         if isinstance(ancestor, ast.Assign | ast.AnnAssign):
             targets = ancestor.targets if isinstance(ancestor, ast.Assign) else [ancestor.target]
-            return any(dotted(t).rsplit(".", 1)[-1] in EXAMPLE_KEYS for t in targets)
+            shown = EXAMPLE_KEYS | LABEL_DICTS
+            return any(dotted(t).rsplit(".", 1)[-1] in shown for t in targets)
         if isinstance(ancestor, ast.stmt):
             return False
         child = ancestor
