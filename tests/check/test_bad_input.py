@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -140,3 +141,19 @@ def test_a_crashing_rule_becomes_one_finding_and_the_check_goes_on(
     )
     assert crashed == [(".", "PR901"), ("app.py", "PR101")]
     assert any(f.rule_id == "PR204" for f in findings), "other rules still ran"
+
+
+@pytest.mark.parametrize(("python", "severity"), [("3.99", "info"), ("3.8", "warning")])
+def test_syntax_error_is_info_where_the_project_targets_a_newer_python(
+    tmp_path: Path, python: str, severity: str
+) -> None:
+    """The project's Python may parse what the interpreter running prodready cannot (PEP 695
+    `type X = ...` on 3.12, PEP 758 `except A, B:` on 3.14): the message says which Python
+    parsed it, and the finding is info where the project targets a newer one."""
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    (tmp_path / "types_.py").write_text("type Pair = tuple[int, int]\ndef broken(:\n    pass\n")
+    (tmp_path / ".python-version").write_text(f"{python}\n")
+    data, _ = check_json(tmp_path)
+    (found,) = [f for f in data["findings"] if f["rule"] == "PR001"]
+    running = f"Python {sys.version_info.major}.{sys.version_info.minor}"
+    assert found["severity"] == severity and f"parsed as {running}" in found["message"]

@@ -189,7 +189,7 @@ def _calibrated(project: Project, rules: dict[str, Rule], raw: list[Finding]) ->
     for finding in raw:
         calibrate = rules[finding.rule_id].calibrate
         if calibrate is not None:
-            finding = dataclasses.replace(finding, severity=calibrate(project, finding.severity))
+            finding = dataclasses.replace(finding, severity=calibrate(project, finding))
         out.append(finding)
     return out
 

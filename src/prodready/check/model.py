@@ -69,8 +69,8 @@ class Finding:
 
 
 RuleFunc = Callable[[Any], Iterable[Hit]]
-Calibration = Callable[[Any, Severity], Severity]
-"""(project, severity of a finding) -> the severity it has in this project."""
+Calibration = Callable[[Any, "Finding"], Severity]
+"""(project, finding) -> the severity the finding has in this project."""
 
 
 @dataclass(frozen=True)

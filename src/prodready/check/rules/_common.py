@@ -123,3 +123,11 @@ def env_file_secrets(variables: Iterable[tuple[str, str]], *, real_only: bool = 
         if not real_only or judgement.verdict == Verdict.STRONG:
             names.append(name)
     return names
+
+
+def target_python(project: object) -> tuple[int, int] | None:
+    """The (major, minor) Python the project targets (requires-python, .python-version, the
+    Dockerfile's FROM), or None when it does not say."""
+    version = getattr(project, "python_version", None) or ""
+    major, _, minor = version.partition(".")
+    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None

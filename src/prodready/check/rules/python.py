@@ -9,9 +9,10 @@ import ast
 import dataclasses
 from collections.abc import Iterable, Iterator
 
-from prodready.check.model import Edit, Fix, Hit, Severity
+from prodready.check.model import Edit, Finding, Fix, Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
+from prodready.check.rules._common import target_python
 from prodready.check.rules.pyhelpers import (
     dotted,
     env_default_on,
@@ -43,18 +44,12 @@ DEPRECATED_FROM = (3, 12)
 AWARE_KEYWORDS = frozenset({"tz", "tzinfo"})
 
 
-def _target_python(project: object) -> tuple[int, int] | None:
-    version = getattr(project, "python_version", None) or ""
-    major, _, minor = version.partition(".")
-    return (int(major), int(minor)) if major.isdigit() and minor.isdigit() else None
-
-
-def _calibrate_naive_utc(project: object, severity: Severity) -> Severity:
+def _calibrate_naive_utc(project: object, finding: Finding) -> Severity:
     """info -> warning when the project targets Python 3.12+, where the call is deprecated."""
-    target = _target_python(project)
-    if severity == Severity.INFO and target is not None and target >= DEPRECATED_FROM:
+    target = target_python(project)
+    if finding.severity == Severity.INFO and target is not None and target >= DEPRECATED_FROM:
         return Severity.WARNING
-    return severity
+    return finding.severity
 
 
 @rule(
