@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from prodready.check.fix import apply_fixes
 from tests.check.helpers import findings_for
 
 
@@ -335,3 +336,16 @@ def test_pr220_installers_and_their_dev_groups(tmp_path: Path, run: str, reporte
 def test_pr218_what_runs_a_download_unverified(tmp_path: Path, run: str, reported: bool) -> None:
     dockerfile = f"FROM python:3.12-slim\n{run}\n"
     assert lines_reported(tmp_path, "PR218", dockerfile) == ([2] if reported else [])
+
+
+def test_pr207_is_one_finding_per_image_and_its_fix_covers_every_line(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nRUN pip install -r requirements.txt\n"
+        "RUN pip install gunicorn==23.0.0\n"
+    )
+    (found,) = findings_for(tmp_path, "PR207")
+    assert found.line == 2 and "(also line 3)" in found.message
+    assert found.fix is not None
+    apply_fixes(tmp_path, [found], unsafe=False)
+    assert findings_for(tmp_path, "PR207") == []
+    assert (tmp_path / "Dockerfile").read_text().count("--no-cache-dir") == 2

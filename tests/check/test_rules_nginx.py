@@ -298,3 +298,15 @@ def test_public_http_only_sees_tls_servers_of_other_files(tmp_path: Path) -> Non
     )
     assert findings_for(tmp_path, "PR412") == []  # PR409 judges the missing redirect
     assert [f.line for f in findings_for(tmp_path, "PR409")] == [1]
+
+
+def test_server_tokens_missing_in_several_server_blocks_is_one_finding(tmp_path: Path) -> None:
+    site = tmp_path / "deploy" / "nginx" / "site.conf"
+    site.parent.mkdir(parents=True)
+    site.write_text(
+        "server {\n    listen 80;\n    location / { proxy_pass http://127.0.0.1:8000; }\n}\n\n"
+        "server {\n    listen 8080;\n    location / { proxy_pass http://127.0.0.1:8000; }\n}\n"
+    )
+    (found,) = findings_for(tmp_path, "PR401")
+    assert found.line == 1 and "lines 1, 6" in found.message
+    assert found.fix is not None and len(found.fix.edits) == 2

@@ -136,6 +136,9 @@ def _script_dev_server(project: Project, served: Served) -> tuple[str, Severity 
         if call.callee.startswith("uvicorn"):
             if call.kwargs.get("reload") is True:
                 return f"it reaches {where} with reload=True, uvicorn's development mode", None
+            workers = call.kwargs.get("workers")
+            if isinstance(workers, int) and workers > 1:
+                continue  # uvicorn supervises its worker processes itself
             return (
                 f"it reaches {where}: one uvicorn process started from code, with no worker "
                 "processes and nothing to replace one that hangs",

@@ -610,6 +610,7 @@ def pip_cache_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit
     env = environment(stages)
     if "PIP_NO_CACHE_DIR" in env:
         return
+    cached: list[tuple[Instruction, str]] = []
     for inst in instructions(stages, "RUN"):
         text = " ".join(inst.args) if inst.exec_form else inst.value
         if not PIP_INSTALL.search(text) or PIP_CACHE_CLEARED.search(text):
@@ -619,13 +620,25 @@ def pip_cache_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit
         uv = bool(UV_PIP_INSTALL.search(text))
         if uv and ("UV_NO_CACHE" in env or UV_NO_CACHE.search(text)):
             continue
-        option = "--no-cache" if uv else "--no-cache-dir"
-        yield Hit(
-            inst.line,
-            f"{'uv ' if uv else ''}pip install without {option}: the download cache ships in "
-            "the image",
-            fix=_no_cache_fix(ctx, inst, option),
-        )
+        cached.append((inst, "--no-cache" if uv else "--no-cache-dir"))
+    if cached:
+        yield _pip_cache_hit(ctx, cached)
+
+
+def _pip_cache_hit(ctx: FileContext, cached: list[tuple[Instruction, str]]) -> Hit:
+    """One finding per image, naming every RUN that leaves the cache: one cause, one fix."""
+    first, option = cached[0]
+    uv = option == "--no-cache"
+    others = [inst.line for inst, _ in cached[1:]]
+    also = f" (also line{'s' if len(others) > 1 else ''} {', '.join(map(str, others))})"
+    fixes = [_no_cache_fix(ctx, inst, opt) for inst, opt in cached]
+    edits = tuple(edit for fix in fixes if fix is not None for edit in fix.edits)
+    return Hit(
+        first.line,
+        f"{'uv ' if uv else ''}pip install without {option}: the download cache ships in "
+        f"the image{also if others else ''}",
+        fix=Fix(f"pip install {option}", edits) if all(fixes) else None,
+    )
 
 
 def _no_cache_fix(ctx: FileContext, inst: Instruction, option: str) -> Fix | None:

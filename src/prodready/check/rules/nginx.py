@@ -341,10 +341,29 @@ def nginx_server_tokens(ctx: FileContext) -> Iterator[Hit]:
         ):
             yield _missing_tokens_hit(ctx, http, "http block")
     if not https:
-        for server in _blocks(conf, "server"):
-            if _never_answers(server) or _effective(server, "server_tokens", ctx.project):
-                continue
-            yield _missing_tokens_hit(ctx, server, "server block")
+        bare = [
+            server
+            for server in _blocks(conf, "server")
+            if not _never_answers(server) and not _effective(server, "server_tokens", ctx.project)
+        ]
+        if bare:
+            yield _grouped_tokens_hit(ctx, bare)
+
+
+def _grouped_tokens_hit(ctx: FileContext, servers: list[Directive]) -> Hit:
+    """One finding for the file however many server blocks lack it: one cause, one fix."""
+    if len(servers) == 1:
+        return _missing_tokens_hit(ctx, servers[0], "server block")
+    edits = tuple(
+        edit for s in servers if (edit := _insert_first_line(ctx, s, "server_tokens off;"))
+    )
+    lines = ", ".join(str(s.line) for s in servers)
+    return Hit(
+        servers[0].line,
+        f"{len(servers)} server blocks (lines {lines}) without `server_tokens off;`: nginx "
+        "sends its version in every response",
+        fix=Fix("add server_tokens off;", edits) if len(edits) == len(servers) else None,
+    )
 
 
 def _missing_tokens_hit(ctx: FileContext, block: Directive, what: str) -> Hit:
@@ -689,7 +708,9 @@ the proxy's IP. Note that a location with its own proxy_set_header drops those o
     "    proxy_set_header X-Forwarded-Proto $scheme;\n}",
 )
 def nginx_proxy_headers(ctx: FileContext) -> Iterator[Hit]:
+    """One finding per file and set of missing headers, however many locations proxy."""
     conf: NginxConf = ctx.parsed
+    lacking: dict[tuple[str, ...], list[int]] = {}
     for proxy in conf.find("proxy_pass"):
         location = proxy.parent
         if location is None:
@@ -697,9 +718,16 @@ def nginx_proxy_headers(ctx: FileContext) -> Iterator[Hit]:
         names = _proxy_headers_in_force(location, ctx.project)
         if names is None:
             continue
-        missing = [h for h in PROXY_HEADERS if h.lower() not in names]
+        missing = tuple(h for h in PROXY_HEADERS if h.lower() not in names)
         if missing:
-            yield Hit(proxy.line, f"proxy_pass without proxy_set_header {', '.join(missing)}")
+            lacking.setdefault(missing, []).append(proxy.line)
+    for missing, lines in lacking.items():
+        others = lines[1:]
+        also = f" (also line{'s' if len(others) > 1 else ''} {', '.join(map(str, others))})"
+        yield Hit(
+            lines[0],
+            f"proxy_pass without proxy_set_header {', '.join(missing)}{also if others else ''}",
+        )
 
 
 # --- PR407 -------------------------------------------------------------------------------------
