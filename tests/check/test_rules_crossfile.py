@@ -471,3 +471,22 @@ def test_committed_env_files_are_judged_by_content(tmp_path: Path) -> None:
     assert "STRIPE_API_KEY" in found["deploy/.env.local"].message
     assert "sk_live" not in found["deploy/.env.local"].message
     assert found["deploy/prod.env"].severity == "warning" and found["deploy/prod.env"].line == 2
+
+
+def test_start_script_continuation_lines_are_one_command(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "requirements.txt": "flask==3.0.3\ngunicorn==23.0.0\n",
+            "docker-entrypoint.sh": "#!/bin/sh\nset -e\nexec gunicorn app:app \\\n"
+            "    --bind '0.0.0.0:8000' \\\n    --workers 3 \\\n    \"$@\"\n",
+            "Dockerfile": "FROM python:3.12-slim\nCOPY . /app\n"
+            'ENTRYPOINT ["/app/docker-entrypoint.sh"]\n',
+        },
+    )
+    assert places(tmp_path, "PR916") == []  # the --bind on the next line is seen
+    assert places(tmp_path, "PR215") == []  # "$@" is an argument of the exec'd gunicorn
+    script = tmp_path / "docker-entrypoint.sh"
+    script.write_text(script.read_text().replace("exec gunicorn", "gunicorn"))
+    assert places(tmp_path, "PR215") == [("docker-entrypoint.sh", 3)]

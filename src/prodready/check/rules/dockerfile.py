@@ -21,7 +21,7 @@ from prodready.project.files import ENV_EXAMPLE, read_text
 from prodready.project.model import FileKind
 from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
 from prodready.project.parsers.commands import judge as judge_command
-from prodready.project.parsers.commands import split_shell, unwrap
+from prodready.project.parsers.commands import logical_lines, split_shell, unwrap
 from prodready.project.parsers.dockerfile import Dockerfile, Instruction, Stage
 
 KIND = FileKind.DOCKERFILE.value
@@ -1032,24 +1032,27 @@ def _project_file(scripts: list[str], path: str) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def _unexeced_servers(rel: str, lines: list[str]) -> Iterator[Hit]:
-    for index, raw in enumerate(lines):
-        text = raw.strip()
+def _unexeced_servers(rel: str, physical: list[str]) -> Iterator[Hit]:
+    lines = logical_lines("\n".join(physical))
+    for index, (number, text) in enumerate(lines):
+        text = text.strip()
         if not text or text.startswith("#") or text.endswith("&"):
             continue
         commands = split_shell(text)
         if len(commands) != 1 or not _starts_server(commands[0]):
             continue
-        if not _runs_last(lines[index + 1 :]):
+        if not _runs_last([following for _, following in lines[index + 1 :]]):
             continue  # something runs after the server exits: a supervisor loop, cleanup ...
+        raw = physical[number - 1]
         indent = raw[: len(raw) - len(raw.lstrip())]
         yield Hit(
-            index + 1,
+            number,
             f"start script runs {commands[0][0]} without exec: the shell stays PID 1 and "
             "SIGTERM never reaches the server",
             path=rel,
             fix=Fix(
-                "start the server with exec", (Edit(rel, index + 1, raw, f"{indent}exec {text}"),)
+                "start the server with exec",
+                (Edit(rel, number, raw, f"{indent}exec {raw.lstrip()}"),),
             ),
         )
 
