@@ -464,3 +464,20 @@ def test_values_that_are_not_secrets_whatever_the_name(source: str) -> None:
 )
 def test_secrets_that_look_like_words_are_still_reported(source: str) -> None:
     assert hits("PR107", source + "\n", "service.py")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from flask_migrate import upgrade\nwith app.app_context():\n    upgrade()\n",
+        "import alembic.config\nalembic.config.main(argv=['upgrade', 'head'])\n",
+        "from yoyo import get_backend, read_migrations\n"
+        "backend = get_backend(URL)\nbackend.apply_migrations(read_migrations('m'))\n",
+    ],
+)
+def test_migrations_run_at_import_time_in_the_wsgi_module(source: str) -> None:
+    (hit,) = hits(
+        "PR110", "from shop import create_app\n\napp = create_app()\n" + source, "wsgi.py"
+    )
+    assert "changes the database schema" in hit.message
+    assert not hits("PR110", "def main():\n" + textwrap.indent(source, "    "), "wsgi.py")

@@ -25,6 +25,9 @@ CONFIG_GETTERS = frozenset(
 WEB_FRAMEWORKS = frozenset(
     {"flask", "fastapi", "starlette", "django", "quart", "sanic", "falcon", "bottle", "litestar"}
 )
+SERVED_MODULES = frozenset({"wsgi.py", "asgi.py"})
+"""Modules a server imports by definition (`gunicorn wsgi:app`), even when they only import
+the app's factory: never scripts."""
 
 
 def imported_names(ctx: PyContext) -> dict[str, str]:
@@ -178,8 +181,10 @@ def is_script(ctx: PyContext) -> bool:
     """A module that imports no web framework and is run rather than imported: it has a
     `__main__` block, or it sits alone at the project root (train.py, seed_db.py). Its
     module-level work is its job, not a side effect of importing it."""
-    if ctx.imports & WEB_FRAMEWORKS:
+    if ctx.imports & WEB_FRAMEWORKS or ctx.rel.rsplit("/", 1)[-1] in SERVED_MODULES:
         return False
+    if any(name.split("_", 1)[0] in WEB_FRAMEWORKS for name in ctx.imports):
+        return False  # flask_migrate, django_extensions, fastapi_users: a framework's extension
     return (
         "/" not in ctx.rel
         or ctx.rel.rsplit("/", 1)[-1] in ("manage.py", "setup.py", "noxfile.py", "fabfile.py")
