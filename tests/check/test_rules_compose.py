@@ -230,3 +230,28 @@ def test_pr304_swarm_stack_restarts_by_default(tmp_path: Path) -> None:
       resources: {limits: {memory: 512M}}
 """
     assert lines_reported(tmp_path, "PR304", compose) == [7]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "sh -c 'until pg_isready -h db; do sleep 1; done; exec gunicorn app:app'",
+        "bash -c 'while !</dev/tcp/db/5432; do sleep 1; done; exec gunicorn app:app'",
+        "./wait-for-it.sh db:5432 -- gunicorn app:app",
+    ],
+)
+def test_a_service_that_waits_for_its_database_itself_needs_no_condition(
+    tmp_path: Path, command: str
+) -> None:
+    compose = (
+        "services:\n  web:\n    build: .\n    restart: unless-stopped\n"
+        f'    command: "{command}"\n    depends_on: [db]\n'
+        "  db:\n    image: postgres:16\n    restart: unless-stopped\n"
+    )
+    (tmp_path / "waits").mkdir()
+    (tmp_path / "plain").mkdir()
+    assert lines_reported(tmp_path / "waits", "PR308", compose) == []
+    assert lines_reported(tmp_path / "waits", "PR310", compose) == []
+    plain = compose.replace(f'"{command}"', "gunicorn app:app")
+    assert lines_reported(tmp_path / "plain", "PR308", plain) == [6]
+    assert lines_reported(tmp_path / "plain", "PR310", plain) == [7]

@@ -20,7 +20,7 @@ from prodready.check.rules._common import (
     literal_secret,
     written_secret,
 )
-from prodready.check.rules.crossfile_facts import dockerfile_of
+from prodready.check.rules.crossfile_facts import dockerfile_of, service_launches
 from prodready.check.rules.dockerfile import (
     debug_setting,
     ends_with_exec,
@@ -31,7 +31,7 @@ from prodready.check.rules.dockerfile import (
     root_image,
     sh_c_script,
 )
-from prodready.project.model import FileKind
+from prodready.project.model import FileKind, Project
 from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile
 from prodready.project.parsers.yamlines import LineDict, LineList
@@ -88,6 +88,36 @@ def url_password(text: str) -> str | None:
         return urlsplit(match[0] + "host").password
     except ValueError:
         return None
+
+
+WAITS_FOR_SERVICE = re.compile(
+    r"pg_isready|wait[-_]for(?:[-_]it|[-_]db|[-_]postgres|[-_]mysql)?\b|dockerize\b[^\n]*-wait"
+    r"|/dev/tcp/|\bnc\b[^\n]*\s-z|mysqladmin\b[^\n]*\bping|redis-cli\b[^\n]*\bping"
+    r"|init-wait-for|wait_for_(?:db|database|services?)\b"
+)
+"""An entrypoint or command that waits for its database or broker itself."""
+
+
+def waits_itself(project: Project, compose: ComposeFile, service: ComposeService | None) -> bool:
+    """The service's own command, or the image entrypoint and start scripts it runs, wait for
+    the dependency before starting: depends_on's condition then changes nothing."""
+    if service is None:
+        return False
+    own = " ".join(str(service.data.get(key) or "") for key in ("command", "entrypoint"))
+    if WAITS_FOR_SERVICE.search(own):
+        return True
+    texts = [
+        project.texts.get(launch.rel, "") for launch in service_launches(project, compose, service)
+    ]
+    dockerfile = dockerfile_of(project, compose, service)
+    if dockerfile is not None:
+        texts.append(project.texts.get(dockerfile.rel, ""))
+        texts.extend(
+            project.texts.get(source.rel, "")
+            for source in project.files_of(FileKind.SCRIPT)
+            if source.path.name in project.texts.get(dockerfile.rel, "")
+        )
+    return any(WAITS_FOR_SERVICE.search(text) for text in texts)
 
 
 def url_user(text: str) -> str | None:
@@ -514,6 +544,8 @@ def depends_on_not_healthy(ctx: FileContext) -> Iterable[Hit]:
             target = compose.service(name)
             if target is None or condition is not None:
                 continue  # an explicit condition, even service_started, is a choice
+            if waits_itself(ctx.project, compose, service):
+                continue  # its entrypoint waits (pg_isready loop, wait-for-it, /dev/tcp)
             if target.healthcheck_test() is not None or _image_healthcheck(ctx, target):
                 unready.append(name)
             elif target.database_kind is not None:
@@ -592,6 +624,8 @@ def dependency_without_healthcheck(ctx: FileContext) -> Iterable[Hit]:
     for service in compose.services:
         users = dependents.get(service.name)
         if not users or "healthcheck" in service.data:
+            continue
+        if all(waits_itself(ctx.project, compose, compose.service(u)) for u in users):
             continue
         if service.database_kind is None and not service.builds:
             continue
