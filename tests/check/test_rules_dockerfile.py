@@ -349,3 +349,27 @@ def test_pr207_is_one_finding_per_image_and_its_fix_covers_every_line(tmp_path: 
     apply_fixes(tmp_path, [found], unsafe=False)
     assert findings_for(tmp_path, "PR207") == []
     assert (tmp_path / "Dockerfile").read_text().count("--no-cache-dir") == 2
+
+
+@pytest.mark.parametrize(
+    ("files", "reported"),
+    [
+        ({"entrypoint.sh": '#!/bin/sh\nchown -R app /data\nexec gosu app "$@"\n'}, False),
+        ({"entrypoint.sh": '#!/bin/sh\nexec su-exec app:app gunicorn app:app\n'}, False),
+        ({"entrypoint.sh": "#!/bin/sh\nexec gunicorn --user www-data app:app\n"}, False),
+        ({"deploy/uwsgi.ini": "[uwsgi]\nmodule = app:app\nuid = www-data\n"}, False),
+        ({"entrypoint.sh": "#!/bin/sh\nexec gunicorn app:app\n"}, True),
+    ],
+)
+def test_pr201_privileges_dropped_by_the_launch(
+    tmp_path: Path, files: dict[str, str], reported: bool
+) -> None:
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    dockerfile = (
+        "FROM python:3.12-slim\nCOPY entrypoint.sh /entrypoint.sh\n"
+        "COPY deploy/uwsgi.ini /etc/uwsgi/uwsgi.ini\n"
+        'ENTRYPOINT ["/entrypoint.sh"]\nCMD ["uwsgi", "--ini", "/etc/uwsgi/uwsgi.ini"]\n'
+    )
+    assert lines_reported(tmp_path, "PR201", dockerfile) == ([1] if reported else [])

@@ -206,6 +206,10 @@ def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     if _drops_privileges(image) and not instructions(stages, "ENTRYPOINT"):
         return
     user = last_instruction(stages, "USER")
+    if (user is None or user.value.strip().split(":", 1)[0] in ROOT_USERS) and (
+        _launch_drops_privileges(ctx)
+    ):
+        return
     if user is None:
         yield Hit(
             stages[-1].line,
@@ -217,6 +221,39 @@ def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
         yield Hit(
             user.line, f"final stage switches to USER {user.value.strip()}: the app runs as root"
         )
+
+
+PRIVILEGE_DROP = re.compile(
+    r"\b(?:gosu|su-exec|s6-setuidgid|s6-applyuidgid|s6-overlay)\b|\bsetpriv\b[^\n]*--reuid"
+    r"|\bchpst\s+-u\b|\brunuser\s+-u\b|\s--user[= ]\S+|\s--uid[= ]\S+"
+    r"|^\s*(?:uid|user)\s*=\s*(?!root\b|0\b)\w",
+    re.MULTILINE,
+)
+"""The launch starts as root and hands the work to an unprivileged user itself: gosu, su-exec,
+setpriv, s6-overlay, gunicorn --user, uwsgi `uid =`, supervisord `user=`."""
+CONFIG_NAME = re.compile(r"[\w./-]+\.(?:ini|conf|sh)\b")
+
+
+def _launch_drops_privileges(ctx: FileContext) -> bool:
+    """The Dockerfile, or a start script or server config it names, drops privileges."""
+    text = "\n".join(ctx.lines)
+    if PRIVILEGE_DROP.search(text):
+        return True
+    paths = set(CONFIG_NAME.findall(text))
+    named = {posixpath.basename(p) for p in paths}
+    for source in ctx.project.files:
+        content = ctx.project.texts.get(source.rel) if source.path.name in named else None
+        if content is not None and PRIVILEGE_DROP.search(content):
+            return True
+    folder = posixpath.dirname(ctx.rel)
+    for path in sorted(p for p in paths if p.endswith((".ini", ".conf"))):
+        rel = posixpath.normpath(posixpath.join(folder, path.lstrip("/")))
+        if rel.startswith("..") or not (ctx.project.root / rel).is_file():
+            continue
+        content, _ = read_text(ctx.project.root / rel, rel)  # uwsgi.ini, supervisord.conf
+        if content is not None and PRIVILEGE_DROP.search(content):
+            return True
+    return False
 
 
 def _drops_privileges(image: str) -> bool:
