@@ -225,7 +225,8 @@ def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
 
 PRIVILEGE_DROP = re.compile(
     r"\b(?:gosu|su-exec|s6-setuidgid|s6-applyuidgid|s6-overlay)\b|\bsetpriv\b[^\n]*--reuid"
-    r"|\bchpst\s+-u\b|\brunuser\s+-u\b|\s--user[= ]\S+|\s--uid[= ]\S+"
+    r"|\bchpst\s+-u\b|\brunuser\s+-u\b|\b(?:gunicorn|celery)\b[^\n]*\s--(?:user|uid)[= ][\w$]"
+    r"|\buwsgi\b[^\n]*\s--uid[= ][\w$]"
     r"|^\s*(?:uid|user)\s*=\s*(?!root\b|0\b)\w",
     re.MULTILINE,
 )
