@@ -355,7 +355,7 @@ def test_pr207_is_one_finding_per_image_and_its_fix_covers_every_line(tmp_path: 
     ("files", "reported"),
     [
         ({"entrypoint.sh": '#!/bin/sh\nchown -R app /data\nexec gosu app "$@"\n'}, False),
-        ({"entrypoint.sh": '#!/bin/sh\nexec su-exec app:app gunicorn app:app\n'}, False),
+        ({"entrypoint.sh": "#!/bin/sh\nexec su-exec app:app gunicorn app:app\n"}, False),
         ({"entrypoint.sh": "#!/bin/sh\nexec gunicorn --user www-data app:app\n"}, False),
         ({"deploy/uwsgi.ini": "[uwsgi]\nmodule = app:app\nuid = www-data\n"}, False),
         ({"entrypoint.sh": "#!/bin/sh\nexec gunicorn app:app\n"}, True),

@@ -481,3 +481,26 @@ def test_migrations_run_at_import_time_in_the_wsgi_module(source: str) -> None:
     )
     assert "changes the database schema" in hit.message
     assert not hits("PR110", "def main():\n" + textwrap.indent(source, "    "), "wsgi.py")
+
+
+def test_cors_allow_all_is_judged_by_what_it_exposes() -> None:
+    (anonymous,) = hits("PR109", "CORS_ALLOW_ALL_ORIGINS = True\n", "shop/settings.py")
+    assert anonymous.severity == "info"
+    (logged_in,) = hits(
+        "PR109",
+        "CORS_ALLOW_ALL_ORIGINS = True\nCORS_ALLOW_CREDENTIALS = True\n",
+        "shop/settings.py",
+    )
+    assert logged_in.severity == "error"
+    narrowed = 'CORS_ORIGIN_ALLOW_ALL = True\nCORS_URLS_REGEX = r"^/api/bookmarklet-import.*$"\n'
+    assert hits("PR109", narrowed, "shop/settings.py") == []
+
+
+def test_flask_cors_extension_is_judged_where_it_is_initialised() -> None:
+    deferred = "from flask_cors import CORS\n\ncors = CORS()\n"
+    assert hits("PR109", deferred, "shop/extensions.py") == []
+    assert (
+        hits("PR109", deferred + 'cors.init_app(app, origins=["https://shop.example.com"])\n') == []
+    )
+    (found,) = hits("PR109", deferred + "cors.init_app(app, supports_credentials=True)\n")
+    assert found.severity == "error"

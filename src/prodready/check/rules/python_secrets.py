@@ -26,6 +26,7 @@ from prodready.check.rules.pyhelpers import (
     literal,
     module_assignments,
     module_value,
+    names_assigned_from,
     qualify,
     str_value,
     subscript_key,
@@ -452,7 +453,12 @@ def _with_credentials(line: int, what: str, credentials: bool) -> Hit:
             "read the answer",
             severity=Severity.ERROR,
         )
-    return Hit(line, f"{what}: any website can read its responses in a visitor's browser")
+    return Hit(
+        line,
+        f"{what}: any website can read its responses in a visitor's browser (without "
+        "credentials: only what the API answers anonymously)",
+        severity=Severity.INFO,
+    )
 
 
 def _is_wildcard(ctx: PyContext, node: ast.expr | None) -> bool:
@@ -465,7 +471,14 @@ def _is_on(ctx: PyContext, node: ast.expr | None) -> bool:
 
 
 def _flask_cors(ctx: PyContext) -> Iterator[Hit]:
-    for call, callee in ctx.calls_named("CORS"):
+    extensions = names_assigned_from(ctx, "CORS")
+    calls = [(c, n) for c, n in ctx.calls_named("CORS") if c.args or c.keywords]
+    calls += [
+        (c, n)
+        for c, n in ctx.calls_named("init_app")
+        if isinstance(c.func, ast.Attribute) and dotted(c.func.value) in extensions
+    ]  # `cors = CORS()` configures nothing; `cors.init_app(app, origins=...)` does
+    for call, callee in calls:
         origins = keyword(call, "origins")
         resources = keyword(call, "resources")
         if origins is not None:
@@ -541,6 +554,8 @@ def _django_cors(ctx: PyContext) -> Iterator[Hit]:
             allow_all.append((name, stmt))
         elif name == "CORS_ALLOW_CREDENTIALS" and is_true(value):
             credentials = True
+        elif name == "CORS_URLS_REGEX" and str_value(value) not in (None, r"^.*$", ".*"):
+            return  # CORS applies only to the URLs it matches (one public endpoint, say)
     for name, stmt in allow_all:
         yield _with_credentials(stmt.lineno, f"django-cors-headers `{name} = True`", credentials)
 
