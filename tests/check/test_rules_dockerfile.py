@@ -373,3 +373,14 @@ def test_pr201_privileges_dropped_by_the_launch(
         'ENTRYPOINT ["/entrypoint.sh"]\nCMD ["uwsgi", "--ini", "/etc/uwsgi/uwsgi.ini"]\n'
     )
     assert lines_reported(tmp_path, "PR201", dockerfile) == ([1] if reported else [])
+
+
+def test_pr208_an_upstream_named_pass_is_not_a_password(tmp_path: Path) -> None:
+    dockerfile = 'FROM nginx:1.27\nENV DD_UWSGI_PASS="uwsgi_server" DB_PASS=hunter2\n'
+    (found,) = [f.message for f in _pr208(tmp_path, dockerfile)]
+    assert found.startswith("ENV DB_PASS")
+
+
+def _pr208(tmp_path: Path, dockerfile: str) -> list:
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    return findings_for(tmp_path, "PR208")

@@ -67,10 +67,14 @@ def unpinned_dependency(ctx: FileContext) -> Iterator[Hit]:
         return
     if ctx.rel.endswith(".in") and project.file(ctx.rel[:-3] + ".txt") is not None:
         return  # pip-tools input: the compiled .txt beside it is what gets installed
+    pinned = {dep.name for dep in project.dependencies if dep.rel == ctx.rel and dep.pinned}
     loose = [
         dep
         for dep in project.dependencies
-        if dep.rel == ctx.rel and not dep.pinned and not PINNED_REFERENCE.search(dep.spec)
+        if dep.rel == ctx.rel
+        and not dep.pinned
+        and not PINNED_REFERENCE.search(dep.spec)
+        and dep.name not in pinned  # `bleach[css]` beside `bleach==6.3.0`: the pin holds
     ]
     if len(loose) == 1:
         (dep,) = loose
