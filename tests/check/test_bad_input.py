@@ -157,3 +157,12 @@ def test_syntax_error_is_info_where_the_project_targets_a_newer_python(
     (found,) = [f for f in data["findings"] if f["rule"] == "PR001"]
     running = f"Python {sys.version_info.major}.{sys.version_info.minor}"
     assert found["severity"] == severity and f"parsed as {running}" in found["message"]
+
+
+def test_compose_merge_tags_are_not_malformed_yaml(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    (tmp_path / "compose.override.yaml").write_text(
+        "services:\n  nginx: !reset\n  web:\n    ports: !override\n      - '127.0.0.1:8000:8000'\n"
+    )
+    data, _ = check_json(tmp_path)
+    assert "compose.override.yaml" not in problems(data)
