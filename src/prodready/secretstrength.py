@@ -84,9 +84,36 @@ KNOWN_DEFAULTS = frozenset(
     }
 )
 
+TUTORIAL_KEYS = frozenset(
+    {
+        "09d25e094faa6ca2556c818166b7a9563b93f7099f6f0f4caa6cf63b88e8d3e7",  # FastAPI OAuth2 JWT
+        "you-will-never-guess",  # the Flask Mega-Tutorial
+        "hard to guess string",  # Flask Web Development
+        "super-secret",  # Flask-JWT-Extended
+        "a-very-secret-key",
+        "secret-key",
+        "my-secret-key",
+        "mysecretkey",
+        "thisisasecret",
+        "thisisasecretkey",
+        "supersecretkey",
+        "dev-secret",
+        "dev-secret-key",
+        "development-key",
+        "default-secret-key",
+        "insecure-secret-key",
+        "jwt-secret",
+        "my-jwt-secret",
+        "secret123",
+    }
+)
+"""Keys copied from tutorials and framework docs: strong by zxcvbn's measure, public all the
+same. Compared in lower case."""
+
 PLACEHOLDER = re.compile(
-    r"^(<.*>|\$\{.*\}|\{\{.*\}\}|x{3,}|\*{3,}|\.{3,}|your[-_ ]?\w*|replace[-_ ]?me\w*|"
-    r"todo|tbd|fixme|placeholder|generate[-_ ]?\w*|set[-_ ]?me|none|null|changeme_in_production)$",
+    r"^(<.*>|\$\{.*\}|\{\{.*\}\}|x{3,}|\*{3,}|\.{3,}|your[-_ ]?[\w-]*|replace[-_ ]?me[\w-]*|"
+    r"change[-_ ]?me[-_ ]\S*|todo|tbd|fixme|placeholder|generate[-_ ]?\w*|set[-_ ]?me|none|null|"
+    r"changeme_in_production)$",
     re.IGNORECASE,
 )
 """Values that say 'fill me in' rather than being a real secret."""
@@ -133,8 +160,12 @@ def judge(value: str, name: str = "") -> Judgement:
     if is_placeholder(stripped):
         return Judgement(Verdict.PLACEHOLDER, "is a placeholder")
     lowered = stripped.lower()
-    if lowered in KNOWN_DEFAULTS or lowered == name.lower():
+    if lowered in TUTORIAL_KEYS:
+        return Judgement(Verdict.DEFAULT, "is a well-known key from a tutorial")
+    if lowered in KNOWN_DEFAULTS:
         return Judgement(Verdict.DEFAULT, "is a well-known default password")
+    if lowered == name.lower():
+        return Judgement(Verdict.DEFAULT, "equals its user or variable name")
     score = _zxcvbn_score(stripped)
     if score < MIN_SCORE:
         return Judgement(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,23 @@ def test_symlink_loop_and_broken_link(tmp_path: Path) -> None:
     assert "symlink" in found["a.py"] and "symlink" in found["dangling.py"]
 
 
+def test_symlinks_are_followed_or_reported_never_parsed_as_their_path(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "deploy").mkdir(parents=True)
+    compose = "services:\n  db:\n    image: postgres:16\n    ports: ['5432:5432']\n"
+    (project / "deploy" / "compose.prod.yaml").write_text(compose)
+    os.symlink("deploy/compose.prod.yaml", project / "compose.yaml")  # followed: real YAML
+    (project / "docker-compose.yml").write_text("deploy/compose.prod.yaml")  # core.symlinks=false
+    (tmp_path / "outside.conf").write_text("server { listen 80; }\n")
+    os.symlink(tmp_path / "outside.conf", project / "site.conf")
+    data, _ = check_json(project)
+    found = problems(data)
+    assert "symlink checked out as a text file" in found["docker-compose.yml"]
+    assert "outside the project" in found["site.conf"]
+    published = {f["path"] for f in data["findings"] if f["rule"] == "PR303"}
+    assert published == {"compose.yaml", "deploy/compose.prod.yaml"}
+
+
 def test_unreadable_file(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(GOOD_APP)
     secret = tmp_path / "settings.py"
@@ -123,3 +141,28 @@ def test_a_crashing_rule_becomes_one_finding_and_the_check_goes_on(
     )
     assert crashed == [(".", "PR901"), ("app.py", "PR101")]
     assert any(f.rule_id == "PR204" for f in findings), "other rules still ran"
+
+
+@pytest.mark.parametrize(("python", "severity"), [("3.99", "info"), ("3.8", "warning")])
+def test_syntax_error_is_info_where_the_project_targets_a_newer_python(
+    tmp_path: Path, python: str, severity: str
+) -> None:
+    """The project's Python may parse what the interpreter running prodready cannot (PEP 695
+    `type X = ...` on 3.12, PEP 758 `except A, B:` on 3.14): the message says which Python
+    parsed it, and the finding is info where the project targets a newer one."""
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    (tmp_path / "types_.py").write_text("type Pair = tuple[int, int]\ndef broken(:\n    pass\n")
+    (tmp_path / ".python-version").write_text(f"{python}\n")
+    data, _ = check_json(tmp_path)
+    (found,) = [f for f in data["findings"] if f["rule"] == "PR001"]
+    running = f"Python {sys.version_info.major}.{sys.version_info.minor}"
+    assert found["severity"] == severity and f"parsed as {running}" in found["message"]
+
+
+def test_compose_merge_tags_are_not_malformed_yaml(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    (tmp_path / "compose.override.yaml").write_text(
+        "services:\n  nginx: !reset\n  web:\n    ports: !override\n      - '127.0.0.1:8000:8000'\n"
+    )
+    data, _ = check_json(tmp_path)
+    assert "compose.override.yaml" not in problems(data)

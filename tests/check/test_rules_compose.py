@@ -26,18 +26,42 @@ def test_url_password() -> None:
     assert url_password("https://example.com/a@b") is None
 
 
-def test_pr301_skips_references_placeholders_and_pass_through(tmp_path: Path) -> None:
+def test_pr301_skips_references_and_pass_through(tmp_path: Path) -> None:
     compose = """services:
   web:
     build: .
     environment:
       - SECRET_KEY
       - API_TOKEN=$API_TOKEN
-      - STRIPE_API_KEY=<your-stripe-key>
       - DB_PASSWORD_FILE=/run/secrets/db_password
       - REDIS_URL=redis://cache:6379/0
 """
     assert lines_reported(tmp_path, "PR301", compose) == []
+
+
+def test_pr301_judges_by_leakage_not_strength(tmp_path: Path) -> None:
+    """A placeholder is the value production runs with; a strong literal is still committed;
+    a password equal to its user name is a default."""
+    (tmp_path / "compose.yaml").write_text(
+        """services:
+  web:
+    build: .
+    environment:
+      STRIPE_API_KEY: <your-stripe-key>
+      JWT_SECRET: Vq7x-Rt2m-Lp9k-Wz4n-Hc8d
+  db:
+    image: postgres:16
+    environment:
+      POSTGRES_USER: shopkeeper
+      POSTGRES_PASSWORD: shopkeeper
+"""
+    )
+    found = {f.line: f for f in findings_for(tmp_path, "PR301")}
+    assert sorted(found) == [5, 6, 11]
+    assert all(f.severity == "error" for f in found.values())
+    assert "placeholder" in found[5].message and "publicly known" in found[5].message
+    assert "real-looking credential" in found[6].message and "Vq7x" not in found[6].message
+    assert "equals its user" in found[11].message
 
 
 def test_pr301_list_form_and_never_prints_the_value(tmp_path: Path) -> None:
@@ -206,3 +230,28 @@ def test_pr304_swarm_stack_restarts_by_default(tmp_path: Path) -> None:
       resources: {limits: {memory: 512M}}
 """
     assert lines_reported(tmp_path, "PR304", compose) == [7]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "sh -c 'until pg_isready -h db; do sleep 1; done; exec gunicorn app:app'",
+        "bash -c 'while !</dev/tcp/db/5432; do sleep 1; done; exec gunicorn app:app'",
+        "./wait-for-it.sh db:5432 -- gunicorn app:app",
+    ],
+)
+def test_a_service_that_waits_for_its_database_itself_needs_no_condition(
+    tmp_path: Path, command: str
+) -> None:
+    compose = (
+        "services:\n  web:\n    build: .\n    restart: unless-stopped\n"
+        f'    command: "{command}"\n    depends_on: [db]\n'
+        "  db:\n    image: postgres:16\n    restart: unless-stopped\n"
+    )
+    (tmp_path / "waits").mkdir()
+    (tmp_path / "plain").mkdir()
+    assert lines_reported(tmp_path / "waits", "PR308", compose) == []
+    assert lines_reported(tmp_path / "waits", "PR310", compose) == []
+    plain = compose.replace(f'"{command}"', "gunicorn app:app")
+    assert lines_reported(tmp_path / "plain", "PR308", plain) == [6]
+    assert lines_reported(tmp_path / "plain", "PR310", plain) == [7]

@@ -366,3 +366,127 @@ def test_proxy_socket_matches_a_systemd_template_units_instances(
         },
     )
     assert places(tmp_path, "PR905") == ([("deploy/nginx/shop.conf", 4)] if reported else [])
+
+
+def test_one_app_side_cause_seen_through_many_locations_is_one_finding(tmp_path: Path) -> None:
+    locations = "".join(
+        f"  location /{name}/ {{\n    proxy_set_header X-Forwarded-For $remote_addr;\n"
+        "    proxy_pass http://web:8080;\n  }\n"
+        for name in ("api", "admin", "static", "media", "ws")
+    )
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "requirements.txt": "flask==3.0.3\ngunicorn==23.0.0\n",
+            "gunicorn.conf.py": "timeout = 120\n",
+            "Dockerfile": 'FROM python:3.12-slim\nCMD ["gunicorn", "-c", "gunicorn.conf.py", '
+            '"-b", "0.0.0.0:8000", "app:app"]\n',
+            "compose.yaml": "services:\n  web:\n    build: .\n  nginx:\n    image: nginx:1.27\n"
+            '    ports: ["80:80"]\n',
+            "deploy/nginx/site.conf": "server {\n  listen 80;\n" + locations + "}\n",
+        },
+    )
+    for rule_id, first in (("PR905", 5), ("PR912", 4), ("PR908", 5)):
+        (found,) = findings_for(tmp_path, rule_id)
+        assert found.line == first, rule_id
+        assert f"(also lines {first + 4}, {first + 8}, {first + 12}, {first + 16})" in found.message
+
+
+@pytest.mark.parametrize(
+    ("target", "reported"),
+    [
+        ("src.shop.api.main:app", False),
+        ("shop.api.main:app", False),
+        ("api.main:app", False),
+        ("src.shop.api.missing:app", True),
+        ("src.shop.api.main:application", True),
+    ],
+)
+def test_src_layout_targets_resolve_to_their_files(
+    tmp_path: Path, target: str, reported: bool
+) -> None:
+    write(
+        tmp_path,
+        {
+            "src/shop/__init__.py": "",
+            "src/shop/api/__init__.py": "",
+            "src/shop/api/main.py": "from fastapi import FastAPI\n\napp = FastAPI()\n",
+            "requirements.txt": "fastapi==0.115.0\nuvicorn==0.30.0\n",
+            "Procfile": f"web: uvicorn {target} --host 0.0.0.0\n",
+        },
+    )
+    assert bool(places(tmp_path, "PR902")) is reported
+
+
+SOCKETIO_APP = (
+    "from flask import Flask\nfrom flask_socketio import SocketIO\n\napp = Flask(__name__)\n"
+    'socketio = SocketIO(app)\n\nif __name__ == "__main__":\n    socketio.run(app, host="0.0.0.0")\n'
+)
+UVICORN_APP = (
+    "import uvicorn\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n"
+    'if __name__ == "__main__":\n    uvicorn.run(app, host="0.0.0.0", port=8000)\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("app", "requirements", "severity"),
+    [
+        (SOCKETIO_APP, "flask==3.0.3\nflask-socketio==5.4.1\n", "error"),
+        (SOCKETIO_APP, "flask==3.0.3\nflask-socketio==5.4.1\neventlet==0.37.0\n", None),
+        (UVICORN_APP, "fastapi==0.115.0\nuvicorn==0.30.0\n", "warning"),
+    ],
+)
+def test_dev_servers_started_from_code_that_the_image_reaches(
+    tmp_path: Path, app: str, requirements: str, severity: str | None
+) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": app,
+            "requirements.txt": requirements,
+            "Dockerfile": 'FROM python:3.12-slim\nCOPY . /app\nCMD ["python", "/app/app.py"]\n',
+        },
+    )
+    found = findings_for(tmp_path, "PR901")
+    assert [f.severity for f in found] == ([severity] if severity else [])
+
+
+def test_committed_env_files_are_judged_by_content(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "frontend/.env": "VITE_API_URL=https://api.example.com\n",
+            ".env.development": "DEBUG=1\nSECRET_KEY=dev\n",
+            "deploy/.env.local": "DEBUG=1\nSTRIPE_API_KEY=sk_live_51HxYzQ2eZvKYlo2C8b3fA9xN\n",
+            "deploy/prod.env": "LOG_LEVEL=info\nDEBUG=true\n",
+        },
+    )
+    subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
+    subprocess.run(["git", "-C", str(tmp_path), "add", "."], check=True)
+    found = {f.path: f for f in findings_for(tmp_path, "PR909")}
+    assert sorted(found) == ["deploy/.env.local", "deploy/prod.env"]
+    assert found["deploy/.env.local"].severity == "error"
+    assert "STRIPE_API_KEY" in found["deploy/.env.local"].message
+    assert "sk_live" not in found["deploy/.env.local"].message
+    assert found["deploy/prod.env"].severity == "warning" and found["deploy/prod.env"].line == 2
+
+
+def test_start_script_continuation_lines_are_one_command(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "requirements.txt": "flask==3.0.3\ngunicorn==23.0.0\n",
+            "docker-entrypoint.sh": "#!/bin/sh\nset -e\nexec gunicorn app:app \\\n"
+            "    --bind '0.0.0.0:8000' \\\n    --workers 3 \\\n    \"$@\"\n",
+            "Dockerfile": "FROM python:3.12-slim\nCOPY . /app\n"
+            'ENTRYPOINT ["/app/docker-entrypoint.sh"]\n',
+        },
+    )
+    assert places(tmp_path, "PR916") == []  # the --bind on the next line is seen
+    assert places(tmp_path, "PR215") == []  # "$@" is an argument of the exec'd gunicorn
+    script = tmp_path / "docker-entrypoint.sh"
+    script.write_text(script.read_text().replace("exec gunicorn", "gunicorn"))
+    assert places(tmp_path, "PR215") == [("docker-entrypoint.sh", 3)]

@@ -81,3 +81,18 @@ def test_pr803_a_server_installed_through_an_extra(
         "application = get_wsgi_application()\n"
     )
     assert bool(findings_for(tmp_path, "PR803")) is reported
+
+
+def test_unpinned_requirements_of_one_file_are_one_finding(tmp_path: Path) -> None:
+    names = [f"package{i}" for i in range(40)]
+    (tmp_path / "requirements.txt").write_text("# runtime\n" + "\n".join(names) + "\n")
+    (finding,) = findings_for(tmp_path, "PR801")
+    assert finding.line == 2
+    assert finding.message.startswith("40 dependencies are not pinned (package0, package1")
+    assert "and 32 more" in finding.message
+
+
+def test_extras_line_of_a_package_pinned_on_another_line_is_pinned(tmp_path: Path) -> None:
+    (tmp_path / "requirements.txt").write_text("bleach==6.3.0\nbleach[css]\nflask\n")
+    (finding,) = findings_for(tmp_path, "PR801")
+    assert finding.line == 3 and finding.message.startswith("flask has no version")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from prodready.check.fix import apply_fixes
 from tests.check.helpers import findings_for
 
 
@@ -133,7 +134,6 @@ def test_pr207_accepts_cache_mounts_and_env(tmp_path: Path) -> None:
         "ENV DB_PASSWORD_FILE=/run/secrets/db",
         "ENV SECRET_KEY=${SECRET_KEY}",
         "ARG API_TOKEN",
-        "ENV API_KEY=<your-api-key>",
         "ENV JWT_ALGORITHM=HS256",
         "ENV TOKEN_URL=https://auth.example.com/oauth/token",
         'ENV SECRET_KEY=""',
@@ -141,7 +141,7 @@ def test_pr207_accepts_cache_mounts_and_env(tmp_path: Path) -> None:
         "ENV DATABASE_URL=postgres://app@db/app",
     ],
 )
-def test_pr208_ignores_references_and_placeholders(tmp_path: Path, line: str) -> None:
+def test_pr208_ignores_references(tmp_path: Path, line: str) -> None:
     assert lines_reported(tmp_path, "PR208", f"FROM python:3.12-slim\n{line}\n") == []
 
 
@@ -154,7 +154,14 @@ def test_pr208_judges_the_password_of_a_database_url(tmp_path: Path) -> None:
     found = {f.line: (f.severity, f.message) for f in findings_for(tmp_path, "PR208")}
     assert found[2][0] == "error"
     assert "the postgres password is a well-known default" in found[2][1]
-    assert found[3][0] == "warning" and "Vq7x" not in found[3][1]
+    assert found[3][0] == "error" and "Vq7x" not in found[3][1]
+    assert "real-looking credential" in found[3][1]
+
+
+def test_pr208_placeholder_is_the_value_the_image_runs_with(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nENV API_KEY=<your-api-key>\n")
+    (found,) = findings_for(tmp_path, "PR208")
+    assert found.severity == "error" and "placeholder" in found.message
 
 
 def test_pr208_never_prints_the_value(tmp_path: Path) -> None:
@@ -263,6 +270,13 @@ def test_heredoc_bodies_are_part_of_their_instruction(
         ),
         ("RUN uv pip install --system flask", [3]),
         ("RUN pip install flask", [3]),
+        ("RUN pip install --no-cache -r requirements.txt", []),
+        ("RUN pip install --no-cache-d flask", []),
+        ("RUN pip install --no-color flask", [3]),
+        ("RUN pip install -r requirements.txt && rm -rf /root/.cache", []),
+        ("RUN pip install flask; rm -rf ~/.cache/pip", []),
+        ("RUN pip install flask && pip cache purge", []),
+        ("RUN pip install flask && rm -rf /tmp/build", [3]),
     ],
 )
 def test_pr207_uv_and_several_mounts(tmp_path: Path, run: str, expected: list[int]) -> None:
@@ -284,3 +298,89 @@ def test_pr206_apt_cache_mount_among_several(tmp_path: Path) -> None:
         "    apt-get update && apt-get install -y --no-install-recommends libpq5\n"
     )
     assert lines_reported(tmp_path, "PR206", dockerfile) == []
+
+
+@pytest.mark.parametrize(
+    ("run", "reported"),
+    [
+        ("RUN poetry install --no-root", True),
+        ("RUN poetry install --only main --no-root", False),
+        ("RUN poetry install --without dev,test", False),
+        ("RUN uv sync --frozen", True),
+        ("RUN uv sync --frozen --no-dev", False),
+        ("RUN pipenv install --system --deploy --dev", True),
+        ("RUN pipenv install --system --deploy", False),
+        ("RUN pip install -r requirements/test.txt", True),
+        ("RUN pip install -r requirements/production.txt", False),
+        ('RUN pip install ".[dev,postgres]"', True),
+    ],
+)
+def test_pr220_installers_and_their_dev_groups(tmp_path: Path, run: str, reported: bool) -> None:
+    dockerfile = f"FROM python:3.12-slim\nWORKDIR /app\n{run}\n"
+    assert lines_reported(tmp_path, "PR220", dockerfile) == ([3] if reported else [])
+
+
+@pytest.mark.parametrize(
+    ("run", "reported"),
+    [
+        ("RUN curl -fsSL https://deb.nodesource.com/setup_20.x | bash -", True),
+        ("RUN curl -fsSL https://x.example/i.sh | sudo -E bash", True),
+        ('RUN sh -c "$(curl -fsSL https://x.example/i.sh)"', True),
+        ("RUN curl -fsSL https://x.example/key.gpg | gpg --dearmor -o /k.gpg", False),
+        (
+            "RUN curl -fsSLo /tmp/i.sh https://x.example/i.sh && sha256sum -c s && sh /tmp/i.sh",
+            False,
+        ),
+    ],
+)
+def test_pr218_what_runs_a_download_unverified(tmp_path: Path, run: str, reported: bool) -> None:
+    dockerfile = f"FROM python:3.12-slim\n{run}\n"
+    assert lines_reported(tmp_path, "PR218", dockerfile) == ([2] if reported else [])
+
+
+def test_pr207_is_one_finding_per_image_and_its_fix_covers_every_line(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nRUN pip install -r requirements.txt\n"
+        "RUN pip install gunicorn==23.0.0\n"
+    )
+    (found,) = findings_for(tmp_path, "PR207")
+    assert found.line == 2 and "(also line 3)" in found.message
+    assert found.fix is not None
+    apply_fixes(tmp_path, [found], unsafe=False)
+    assert findings_for(tmp_path, "PR207") == []
+    assert (tmp_path / "Dockerfile").read_text().count("--no-cache-dir") == 2
+
+
+@pytest.mark.parametrize(
+    ("files", "reported"),
+    [
+        ({"entrypoint.sh": '#!/bin/sh\nchown -R app /data\nexec gosu app "$@"\n'}, False),
+        ({"entrypoint.sh": "#!/bin/sh\nexec su-exec app:app gunicorn app:app\n"}, False),
+        ({"entrypoint.sh": "#!/bin/sh\nexec gunicorn --user www-data app:app\n"}, False),
+        ({"deploy/uwsgi.ini": "[uwsgi]\nmodule = app:app\nuid = www-data\n"}, False),
+        ({"entrypoint.sh": "#!/bin/sh\nexec gunicorn app:app\n"}, True),
+    ],
+)
+def test_pr201_privileges_dropped_by_the_launch(
+    tmp_path: Path, files: dict[str, str], reported: bool
+) -> None:
+    for rel, text in files.items():
+        (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / rel).write_text(text)
+    dockerfile = (
+        "FROM python:3.12-slim\nCOPY entrypoint.sh /entrypoint.sh\n"
+        "COPY deploy/uwsgi.ini /etc/uwsgi/uwsgi.ini\n"
+        'ENTRYPOINT ["/entrypoint.sh"]\nCMD ["uwsgi", "--ini", "/etc/uwsgi/uwsgi.ini"]\n'
+    )
+    assert lines_reported(tmp_path, "PR201", dockerfile) == ([1] if reported else [])
+
+
+def test_pr208_an_upstream_named_pass_is_not_a_password(tmp_path: Path) -> None:
+    dockerfile = 'FROM nginx:1.27\nENV DD_UWSGI_PASS="uwsgi_server" DB_PASS=hunter2\n'
+    (found,) = [f.message for f in _pr208(tmp_path, dockerfile)]
+    assert found.startswith("ENV DB_PASS")
+
+
+def _pr208(tmp_path: Path, dockerfile: str) -> list:
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    return findings_for(tmp_path, "PR208")

@@ -1,5 +1,6 @@
 """PR602 follows the workers expression: the host's CPU count, directly or through names,
-and not when it only caps a number set another way."""
+and not when it only caps a number set another way. The rules judge the settings in force:
+the config file merged with the launch's command line and GUNICORN_CMD_ARGS."""
 
 from __future__ import annotations
 
@@ -66,3 +67,56 @@ def test_pr604_loopback_binds_are_like_a_unix_socket(
     config = 'forwarded_allow_ips = "*"\n' + (f"bind = {bind}\n" if bind else "")
     (tmp_path / "gunicorn.conf.py").write_text(config)
     assert bool(findings_for(tmp_path, "PR604")) is reported
+
+
+CONFIG = 'bind = "0.0.0.0:8000"\nmax_requests = 1000\nloglevel = "debug"\ntimeout = 0\n'
+APP = "from flask import Flask\n\napp = Flask(__name__)\n"
+
+
+def _tree(root: Path, files: dict[str, str]) -> Path:
+    for rel, text in {"app.py": APP, "gunicorn.conf.py": CONFIG, **files}.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+RULES = ("PR603", "PR605", "PR606", "PR608")
+
+
+def _reported(root: Path) -> set[str]:
+    return {rule_id for rule_id in RULES if findings_for(root, rule_id)}
+
+
+LAUNCHES = {
+    "Dockerfile CMD": {
+        "Dockerfile": 'FROM python:3.12-slim\nCMD ["gunicorn", "-c", "gunicorn.conf.py", '
+        '"--max-requests-jitter", "100", "--log-level", "info", "--timeout", "60", '
+        '"--worker-tmp-dir", "/dev/shm", "app:app"]\n'
+    },
+    "compose command": {
+        "Dockerfile": "FROM python:3.12-slim\n",
+        "compose.yaml": "services:\n  web:\n    build: .\n    command: gunicorn "
+        "--max-requests-jitter=100 --log-level=info --timeout=60 --worker-tmp-dir=/dev/shm "
+        "app:app\n",
+    },
+    "systemd ExecStart": {
+        "Dockerfile": "FROM python:3.12-slim\n",
+        "deploy/web.service": "[Service]\nWorkingDirectory=/srv/app\nExecStart=/srv/app/.venv/"
+        "bin/gunicorn -c gunicorn.conf.py --max-requests-jitter 100 --log-level info "
+        "--timeout 60 --worker-tmp-dir /dev/shm app:app\n",
+    },
+    "GUNICORN_CMD_ARGS": {
+        "Dockerfile": 'FROM python:3.12-slim\nENV GUNICORN_CMD_ARGS="--max-requests-jitter 100 '
+        '--log-level info --timeout 60 --worker-tmp-dir /dev/shm"\n'
+        'CMD ["gunicorn", "app:app"]\n'
+    },
+}
+
+
+@pytest.mark.parametrize("where", LAUNCHES)
+def test_settings_given_by_the_launch_win_over_the_config_file(tmp_path: Path, where: str) -> None:
+    assert _reported(_tree(tmp_path / "alone", {"Dockerfile": "FROM python:3.12-slim\n"})) == set(
+        RULES
+    )
+    assert _reported(_tree(tmp_path / "merged", LAUNCHES[where])) == set()

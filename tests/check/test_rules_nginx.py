@@ -262,3 +262,51 @@ def test_server_that_closes_every_connection_needs_no_server_tokens(tmp_path: Pa
         "server {\n    listen 80;\n    server_name a.example;\n    root /srv/a;\n}\n"
     )
     assert [f.line for f in findings_for(_tree(tmp_path, {"nginx/a.conf": site}), "PR401")] == [5]
+
+
+def test_file_level_directives_of_an_included_conf_apply_to_its_servers(tmp_path: Path) -> None:
+    """conf.d/*.conf and sites-enabled/* are included inside http {}: what they write at file
+    level (in the same file or a sibling) is http-level for their servers."""
+    conf_d = tmp_path / "nginx" / "conf.d"
+    conf_d.mkdir(parents=True)
+    (conf_d / "00-common.conf").write_text(
+        "server_tokens off;\nproxy_set_header Host $host;\n"
+        "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;\n"
+        "proxy_set_header X-Forwarded-Proto $scheme;\n"
+        "upstream app { server 127.0.0.1:8000; }\n"
+    )
+    site = "server {\n    listen 80;\n    location / { proxy_pass http://app; }\n}\n"
+    (conf_d / "app.conf").write_text(site)
+    assert findings_for(tmp_path, "PR401") == []
+    assert findings_for(tmp_path, "PR406") == []
+    (conf_d / "00-common.conf").unlink()
+    assert [f.line for f in findings_for(tmp_path, "PR401")] == [1]
+    assert [f.line for f in findings_for(tmp_path, "PR406")] == [3]
+
+
+def test_public_http_only_sees_tls_servers_of_other_files(tmp_path: Path) -> None:
+    sites = tmp_path / "deploy" / "nginx"
+    sites.mkdir(parents=True)
+    (sites / "http.conf").write_text(
+        "server {\n    listen 80;\n    server_name shop.example.com;\n"
+        "    location / { proxy_pass http://127.0.0.1:8000; }\n}\n"
+    )
+    assert [f.line for f in findings_for(tmp_path, "PR412")] == [1]
+    (sites / "https.conf").write_text(
+        "server {\n    listen 443 ssl;\n    server_name shop.example.com;\n"
+        "    location / { proxy_pass http://127.0.0.1:8000; }\n}\n"
+    )
+    assert findings_for(tmp_path, "PR412") == []  # PR409 judges the missing redirect
+    assert [f.line for f in findings_for(tmp_path, "PR409")] == [1]
+
+
+def test_server_tokens_missing_in_several_server_blocks_is_one_finding(tmp_path: Path) -> None:
+    site = tmp_path / "deploy" / "nginx" / "site.conf"
+    site.parent.mkdir(parents=True)
+    site.write_text(
+        "server {\n    listen 80;\n    location / { proxy_pass http://127.0.0.1:8000; }\n}\n\n"
+        "server {\n    listen 8080;\n    location / { proxy_pass http://127.0.0.1:8000; }\n}\n"
+    )
+    (found,) = findings_for(tmp_path, "PR401")
+    assert found.line == 1 and "lines 1, 6" in found.message
+    assert found.fix is not None and len(found.fix.edits) == 2

@@ -374,3 +374,138 @@ def test_timeouts_on_sessions() -> None:
                 return self.http.get(url)
     """
     assert sorted(hit.line for hit in hits("PR113", source)) == [5, 8, 13]
+
+
+NAIVE_APP = "from datetime import datetime\n\n\ndef stamp():\n    return datetime.utcnow()\n"
+
+
+@pytest.mark.parametrize(
+    ("target_file", "content", "severity"),
+    [
+        ("pyproject.toml", '[project]\nname = "a"\nrequires-python = ">=3.10"\n', "info"),
+        (".python-version", "3.11.9\n", "info"),
+        ("Dockerfile", "FROM python:3.11-slim\nCMD python app.py\n", "info"),
+        ("Dockerfile", "FROM python:3.12-slim\nCMD python app.py\n", "warning"),
+        ("pyproject.toml", '[project]\nname = "a"\nrequires-python = ">=3.13"\n', "warning"),
+        (None, "", "info"),
+    ],
+)
+def test_utcnow_severity_follows_the_target_python(
+    tmp_path: Path, target_file: str | None, content: str, severity: str
+) -> None:
+    (tmp_path / "app.py").write_text(NAIVE_APP)
+    if target_file:
+        (tmp_path / target_file).write_text(content)
+    (found,) = findings_for(tmp_path, "PR101")
+    assert found.severity == severity
+
+
+def test_utcnow_is_a_warning_where_aware_datetimes_are_made_too(tmp_path: Path) -> None:
+    (tmp_path / ".python-version").write_text("3.11\n")
+    (tmp_path / "app.py").write_text(
+        NAIVE_APP + "\n\ndef aware():\n    return datetime.now(tz=ZONE)\n"
+    )
+    (found,) = findings_for(tmp_path, "PR101")
+    assert found.severity == "warning" and "do not compare" in found.message
+
+
+def test_placeholder_and_tutorial_secrets_are_errors_saying_which() -> None:
+    found = hits(
+        "PR107",
+        'SECRET_KEY = "CHANGE_ME_IN_PROD"\nJWT_SECRET = "you-will-never-guess"\n'
+        'API_TOKEN = "ghp_R8x2Lq7Vw3Nz9Kp4Tm6Yc1Bd5Hf0Js"\n',
+        "config.py",
+    )
+    placeholder, tutorial, leaked = sorted(found, key=lambda hit: hit.line)
+    assert "placeholder" in placeholder.message
+    assert "tutorial" in tutorial.message
+    assert "real-looking credential" in leaked.message and "ghp_" not in leaked.message
+
+
+def test_tokenizer_tokens_and_api_examples_are_not_secrets() -> None:
+    source = (FIXTURES / "PR107" / "good" / "ml.py").read_text()
+    assert not hits("PR107", source, "ml.py")
+    assert (
+        hits("PR107", 'class Login:\n    password = Field(default="Tr0ub4dor&3")\n', "a.py") == []
+    )
+    assert hits("PR107", 'client = Client(api_key="sk_live_51HxYzQ2eZvKYlo2C8b3fA9xN")\n')
+
+
+def test_url_in_a_replace_pattern_is_not_a_credential() -> None:
+    assert not hits("PR119", 'x = url.replace("postgresql://app:app@", "")\n')
+    assert hits("PR119", 'x = connect("postgresql://app:app@db/app")\n')
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'GET_TOKEN = "https://oapi.dingtalk.com/gettoken"',
+        'OAUTH = {"client_secret": "SLACK_CLIENT_SECRET"}',
+        'AUTH_KEY = "authkey"',
+        'CONF = {"AUTH_OPENID_CLIENT_SECRET": "client-secret"}',
+        'module.params["update_password"] = "on_create"',
+        'obj.empty_secret = "#{empty}#"',
+        'ORDER = {"token": "{token}"}',
+        'ACCOUNT_RATE_LIMITS = {"change_password": "1/m/user", "reset_password": "1/m/ip,1/m/key"}',
+        'example["password"] = "[REDACTED]"',
+        'db.users.create({"password": "LDAP"})',
+        'SCHEMA = {"secret": "url"}',
+        'obj.pwd = "."',
+        'PATHS = {"reset_password": "/api/v1/reset-password/"}',
+        'class Meta:\n    labels = {"friendly_token": "Slug"}',
+    ],
+)
+def test_values_that_are_not_secrets_whatever_the_name(source: str) -> None:
+    assert hits("PR107", source + "\n", "service.py") == []
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        'SECRET_KEY = "CHANGE_ME_IN_PROD"',
+        'DB = {"password": "super_secret"}',
+        'app.secret_key = "s3cr3t-Kx9"',
+    ],
+)
+def test_secrets_that_look_like_words_are_still_reported(source: str) -> None:
+    assert hits("PR107", source + "\n", "service.py")
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "from flask_migrate import upgrade\nwith app.app_context():\n    upgrade()\n",
+        "import alembic.config\nalembic.config.main(argv=['upgrade', 'head'])\n",
+        "from yoyo import get_backend, read_migrations\n"
+        "backend = get_backend(URL)\nbackend.apply_migrations(read_migrations('m'))\n",
+    ],
+)
+def test_migrations_run_at_import_time_in_the_wsgi_module(source: str) -> None:
+    (hit,) = hits(
+        "PR110", "from shop import create_app\n\napp = create_app()\n" + source, "wsgi.py"
+    )
+    assert "changes the database schema" in hit.message
+    assert not hits("PR110", "def main():\n" + textwrap.indent(source, "    "), "wsgi.py")
+
+
+def test_cors_allow_all_is_judged_by_what_it_exposes() -> None:
+    (anonymous,) = hits("PR109", "CORS_ALLOW_ALL_ORIGINS = True\n", "shop/settings.py")
+    assert anonymous.severity == "info"
+    (logged_in,) = hits(
+        "PR109",
+        "CORS_ALLOW_ALL_ORIGINS = True\nCORS_ALLOW_CREDENTIALS = True\n",
+        "shop/settings.py",
+    )
+    assert logged_in.severity == "error"
+    narrowed = 'CORS_ORIGIN_ALLOW_ALL = True\nCORS_URLS_REGEX = r"^/api/bookmarklet-import.*$"\n'
+    assert hits("PR109", narrowed, "shop/settings.py") == []
+
+
+def test_flask_cors_extension_is_judged_where_it_is_initialised() -> None:
+    deferred = "from flask_cors import CORS\n\ncors = CORS()\n"
+    assert hits("PR109", deferred, "shop/extensions.py") == []
+    assert (
+        hits("PR109", deferred + 'cors.init_app(app, origins=["https://shop.example.com"])\n') == []
+    )
+    (found,) = hits("PR109", deferred + "cors.init_app(app, supports_credentials=True)\n")
+    assert found.severity == "error"

@@ -7,7 +7,10 @@ from pathlib import Path
 import pytest
 
 from prodready.check.rules.systemd import _relative_import, environment_assignments
+from prodready.check.rules.systemd_exposure import estimate, exposure
+from prodready.project.parsers import systemd as systemd_parser
 from tests.check.helpers import findings_for
+from tests.runtime.runtime_support import need_program
 
 
 def write_unit(tmp_path: Path, text: str, name: str = "app.service") -> Path:
@@ -102,3 +105,54 @@ def test_pr506_gunicorn_config_may_set_the_path(
     write_unit(tmp_path, f"[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/{exec_start}\n")
     (tmp_path / "deploy" / "gunicorn.conf.py").write_text(config)
     assert bool(findings_for(tmp_path, "PR506")) is reported
+
+
+HARDENED = (
+    "NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\nPrivateTmp=yes\n"
+    "CapabilityBoundingSet=\nSystemCallFilter=@system-service\nSystemCallArchitectures=native\n"
+    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\nRestrictNamespaces=yes\n"
+    "RestrictSUIDSGID=yes\nRestrictRealtime=yes\nLockPersonality=yes\n"
+    "MemoryDenyWriteExecute=yes\nPrivateDevices=yes\nProtectKernelTunables=yes\n"
+    "ProtectKernelModules=yes\nProtectKernelLogs=yes\nProtectControlGroups=yes\n"
+    "ProtectClock=yes\nProtectHostname=yes\nProtectProc=invisible\nProcSubset=pid\n"
+    "PrivateUsers=yes\nRemoveIPC=yes\nUMask=0027\n"
+)
+UNITS = {
+    "bare-root": "[Service]\nExecStart=/srv/app/.venv/bin/gunicorn app:app\n",
+    "user": "[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app\n",
+    "basic": "[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app\n"
+    "NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\nPrivateTmp=yes\n",
+    "hardened": "[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app\n" + HARDENED,
+    "dynamic": "[Service]\nDynamicUser=yes\nExecStart=/srv/app/.venv/bin/gunicorn app:app\n",
+}
+
+
+@pytest.mark.parametrize("name", UNITS)
+def test_exposure_estimate_agrees_with_systemd_analyze(tmp_path: Path, name: str) -> None:
+    need_program("systemd-analyze")
+    path = tmp_path / f"{name}.service"
+    path.write_text(UNITS[name])
+    unit = systemd_parser.parse(path.name, UNITS[name])
+    measured = exposure(path, unit)
+    assert measured.measured
+    assert abs(estimate(unit).score - measured.score) <= 0.6, (estimate(unit), measured)
+
+
+@pytest.mark.parametrize(
+    ("name", "severity"),
+    [("user", "warning"), ("basic", "info"), ("hardened", None)],
+)
+@pytest.mark.parametrize("analyzer", [True, False])
+def test_pr503_reports_units_by_their_exposure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, severity: str | None, analyzer: bool
+) -> None:
+    if analyzer:
+        need_program("systemd-analyze")
+    else:
+        monkeypatch.setenv("PATH", str(tmp_path / "no-tools"))  # systemd-analyze not installed
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "app.service").write_text(UNITS[name])
+    found = findings_for(tmp_path, "PR503")
+    assert [f.severity for f in found] == ([severity] if severity else [])
+    if found:
+        assert ("prodready's estimate" in found[0].message) is not analyzer

@@ -5,6 +5,7 @@ inline suppressions, the config and the baseline."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 from collections import Counter
 from dataclasses import dataclass, field, replace
@@ -56,6 +57,7 @@ def run_check(
     raw.extend(_file_rules(project, rules, enabled))
     raw.extend(_project_rules(project, rules, enabled))
     raw.extend(_problems(project, rules, enabled))
+    raw = _calibrated(project, rules, raw)
     return _filter(project, rules, config, raw, baseline)
 
 
@@ -183,6 +185,17 @@ def _run_rule(rule: Rule, ctx: object, path: str | None) -> list[Finding]:
     if path is None and any(hit.path is None for hit in hits):
         raise ValueError(f"cross-file rule {rule.id} must give a path")
     return [_finding(rule, hit.path or path or ".", hit) for hit in hits]
+
+
+def _calibrated(project: Project, rules: dict[str, Rule], raw: list[Finding]) -> list[Finding]:
+    """Findings with the severity their rule's `calibrate` gives them in this project."""
+    out = []
+    for finding in raw:
+        calibrate = rules[finding.rule_id].calibrate
+        if calibrate is not None:
+            finding = dataclasses.replace(finding, severity=calibrate(project, finding))
+        out.append(finding)
+    return out
 
 
 def _problems(project: Project, rules: dict[str, Rule], enabled: frozenset[str]) -> list[Finding]:

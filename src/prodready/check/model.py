@@ -69,6 +69,8 @@ class Finding:
 
 
 RuleFunc = Callable[[Any], Iterable[Hit]]
+Calibration = Callable[[Any, "Finding"], Severity]
+"""(project, finding) -> the severity the finding has in this project."""
 
 
 @dataclass(frozen=True)
@@ -91,3 +93,6 @@ class Rule:
     """How the docs group the rule (dependencies, crossfile, ...), apart from its kind."""
     source: str = ""
     """The file the rule is written in: `prodready/check/rules/<module>.py`."""
+    calibrate: Calibration | None = field(default=None, repr=False, compare=False)
+    """For a rule whose weight depends on a project fact that per-file rules cannot see (the
+    target Python version, known only once every file is read): applied to each finding."""

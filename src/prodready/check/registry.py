@@ -9,7 +9,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from prodready.check.model import Rule, RuleFunc, Severity
+from prodready.check.model import Calibration, Rule, RuleFunc, Severity
 
 RULES: dict[str, Rule] = {}
 RULE_ID = re.compile(r"^PR\d{3}$")
@@ -21,15 +21,18 @@ RULE_MODULES = (
     "prodready.check.rules.python_io",
     "prodready.check.rules.python_net",
     "prodready.check.rules.dockerfile",
+    "prodready.check.rules.dockerfile_build",
     "prodready.check.rules.compose",
     "prodready.check.rules.nginx",
     "prodready.check.rules.systemd",
+    "prodready.check.rules.systemd_exposure",
     "prodready.check.rules.gunicorn",
     "prodready.check.rules.envfile",
     "prodready.check.rules.dependencies",
     "prodready.check.rules.crossfile",
     "prodready.check.rules.crossfile_apps",
     "prodready.check.rules.crossfile_ports",
+    "prodready.check.rules.crossfile_launch",
 )
 FAMILY_OF_KIND = {
     "requirements": "dependencies",
@@ -55,6 +58,7 @@ def rule(
     guideline: str | None = None,
     dev_files: bool = False,
     family: str | None = None,
+    calibrate: Calibration | None = None,
 ) -> Callable[[RuleFunc], RuleFunc]:
     """Registers a rule function. `why` and `fix` are shown by `prodready rules ID`. `kind`
     is what the rule runs on; `family` groups it in the docs (default: from the kind)."""
@@ -79,6 +83,7 @@ def rule(
             dev_files,
             family or FAMILY_OF_KIND.get(str(kind), str(kind)),
             _source_of(func),
+            calibrate,
         )
         return func
 

@@ -230,7 +230,8 @@ def _text_launches(source: SourceFile, text: str | None) -> list[LaunchCommand]:
     if text is None:
         return []
     found = []
-    for number, raw in enumerate(text.splitlines(), start=1):
+    lines = commands.logical_lines(text) if source.kind == FileKind.SCRIPT else None
+    for number, raw in lines or enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue

@@ -92,7 +92,15 @@ def _iter_files(root: Path, problems: list[FileProblem]) -> Iterator[Path]:
                 st = path.lstat()
                 if stat.S_ISLNK(st.st_mode):
                     target = path.resolve(strict=True)
-                    if not target.is_relative_to(root_real) or not target.is_file():
+                    outside = not target.is_relative_to(root_real)
+                    rel = _rel_or_name(root, path)
+                    if outside and target.is_file() and classify(path, rel) is not None:
+                        problems.append(
+                            FileProblem(
+                                rel, 1, f"symlink to {target}, outside the project: not followed"
+                            )
+                        )
+                    if outside or not target.is_file():
                         continue
                 elif not stat.S_ISREG(st.st_mode):
                     continue
@@ -173,6 +181,25 @@ def _looks_like_script(path: Path) -> bool:
     return path.name.endswith(".sh") or head.startswith("#!")
 
 
+LINK_TEXT = re.compile(rb"^[\w.\-/]+$")
+MAX_LINK_TEXT = 256
+
+
+def _link_stored_as_text(path: Path, data: bytes) -> str | None:
+    """The target path when the file's whole content is the relative path of another file
+    beside it: what git writes in place of a symlink where it cannot make one. Parsing that
+    as YAML or a Dockerfile would report nonsense."""
+    if len(data) > MAX_LINK_TEXT or not LINK_TEXT.match(data) or b"." not in data:
+        return None
+    target = data.decode("ascii")
+    if target.strip("./") in ("", path.name):
+        return None
+    try:
+        return target if (path.parent / target).is_file() else None
+    except OSError:
+        return None
+
+
 def read_text(path: Path, rel: str) -> tuple[str | None, FileProblem | None]:
     """The file's text, or the reason it cannot be had (too big, binary, not UTF-8, unreadable)."""
     try:
@@ -186,6 +213,14 @@ def read_text(path: Path, rel: str) -> tuple[str | None, FileProblem | None]:
         return None, FileProblem(rel, 1, f"cannot read file: {error.strerror or error}")
     if b"\x00" in data[:8192]:
         return None, FileProblem(rel, 1, "binary file where text was expected: skipped")
+    target = _link_stored_as_text(path, data)
+    if target is not None:
+        return None, FileProblem(
+            rel,
+            1,
+            f"holds only the path {target}: a symlink checked out as a text file "
+            "(git core.symlinks=false); skipped, not parsed",
+        )
     try:
         return data.decode("utf-8-sig"), None
     except UnicodeDecodeError as error:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import re
+import sys
 from typing import Any
 
 from prodready.project.model import (
@@ -97,13 +98,19 @@ def module_name(rel: str) -> str:
     return ".".join(parts) or "__init__"
 
 
+SYNTAX_ERROR = "Python syntax error"
+PARSED_AS = f"Python {sys.version_info.major}.{sys.version_info.minor}"
+
+
 def summarize(rel: str, source: str) -> tuple[ModuleSummary, ast.Module | None]:
     summary = ModuleSummary(rel=rel, module=module_name(rel))
     try:
         tree = ast.parse(source, filename=rel)
     except (SyntaxError, ValueError) as error:
         line = getattr(error, "lineno", None) or 1
-        summary.syntax_error = FileProblem(rel, line, f"Python syntax error: {_msg(error)}")
+        summary.syntax_error = FileProblem(
+            rel, line, f"{SYNTAX_ERROR} (parsed as {PARSED_AS}): {_msg(error)}"
+        )
         return summary, None
     _Scanner(summary).visit(tree)
     return summary, tree

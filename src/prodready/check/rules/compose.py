@@ -17,17 +17,18 @@ from prodready.check.registry import rule
 from prodready.check.rules._common import (
     debug_setting,
     is_secret_setting,
+    leak,
     literal_secret,
     written_secret,
 )
-from prodready.check.rules.crossfile_facts import dockerfile_of
+from prodready.check.rules.crossfile_facts import dockerfile_of, service_launches
 from prodready.project.images import official_name, root_image
-from prodready.project.model import Environment, FileKind
+from prodready.project.model import Environment, FileKind, Project
 from prodready.project.parsers.commands import ends_with_exec, exec_form_shell_problem, sh_c_script
 from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, last_instruction
 from prodready.project.parsers.yamlines import LineDict, LineList
-from prodready.secretstrength import Judgement, Verdict, judge
+from prodready.secretstrength import Verdict, judge
 
 KIND = FileKind.COMPOSE.value
 
@@ -77,6 +78,47 @@ def url_password(text: str) -> str | None:
         return None
     try:
         return urlsplit(match[0] + "host").password
+    except ValueError:
+        return None
+
+
+WAITS_FOR_SERVICE = re.compile(
+    r"pg_isready|wait[-_]for(?:[-_]it|[-_]db|[-_]postgres|[-_]mysql)?\b|dockerize\b[^\n]*-wait"
+    r"|/dev/tcp/|\bnc\b[^\n]*\s-z|mysqladmin\b[^\n]*\bping|redis-cli\b[^\n]*\bping"
+    r"|init-wait-for|wait_for_(?:db|database|services?)\b"
+)
+"""An entrypoint or command that waits for its database or broker itself."""
+
+
+def waits_itself(project: Project, compose: ComposeFile, service: ComposeService | None) -> bool:
+    """The service's own command, or the image entrypoint and start scripts it runs, wait for
+    the dependency before starting: depends_on's condition then changes nothing."""
+    if service is None:
+        return False
+    own = " ".join(str(service.data.get(key) or "") for key in ("command", "entrypoint"))
+    if WAITS_FOR_SERVICE.search(own):
+        return True
+    texts = [
+        project.texts.get(launch.rel, "") for launch in service_launches(project, compose, service)
+    ]
+    dockerfile = dockerfile_of(project, compose, service)
+    if dockerfile is not None:
+        texts.append(project.texts.get(dockerfile.rel, ""))
+        texts.extend(
+            project.texts.get(source.rel, "")
+            for source in project.files_of(FileKind.SCRIPT)
+            if source.path.name in project.texts.get(dockerfile.rel, "")
+        )
+    return any(WAITS_FOR_SERVICE.search(text) for text in texts)
+
+
+def url_user(text: str) -> str | None:
+    """The user in `scheme://user:password@host`, or None."""
+    match = URL_WITH_PASSWORD.search(text)
+    if not match:
+        return None
+    try:
+        return urlsplit(match[0] + "host").username
     except ValueError:
         return None
 
@@ -173,30 +215,37 @@ def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
     local password there, but a committed live key is leaked wherever it is written."""
     for service in _services(ctx):
         development = ctx.in_development(service.name)
-        for name, value, line in service.environment():
+        environment = list(service.environment())
+        values = {name: value for name, value, _ in environment}
+        for name, value, line in environment:
             if not value or "$" in value:
                 continue
             if is_secret_setting(name) and "://" not in value:
-                judgement, subject = literal_secret(name, value), f"environment {name}"
+                judgement = literal_secret(name, value)
+                user = _user_beside(name, values)
+                if judgement is not None and user and value.strip() == user.strip():
+                    judgement = judge(value, user)
+                subject = f"environment {name}"
             elif (password := url_password(value)) is not None:
-                judgement = written_secret(password, name)
+                judgement = written_secret(password, url_user(value) or name)
                 subject = f"environment {name} embeds a password that"
             else:
                 continue
-            if judgement is not None and not (development and judgement.is_problem):
-                yield _secret_hit(service, judgement, line, subject)
+            if judgement is None or (development and judgement.verdict != Verdict.STRONG):
+                continue
+            yield Hit(line, f"service {service.name}: {subject} {leak(judgement)}")
 
 
-def _secret_hit(service: ComposeService, judgement: Judgement, line: int, subject: str) -> Hit:
-    where = f"service {service.name}: {subject}"
-    if judgement.is_problem:
-        return Hit(line, f"{where} {judgement.reason}")
-    verb = "" if subject.endswith("that") else " is"
-    return Hit(
-        line,
-        f"{where}{verb} a literal secret in the compose file",
-        severity=Severity.WARNING,
-    )
+def _user_beside(name: str, values: dict[str, str | None]) -> str | None:
+    """The user name set beside a password: POSTGRES_USER for POSTGRES_PASSWORD."""
+    for word in ("PASSWORD", "PASS", "PWD"):
+        if word in name.upper():
+            start = name.upper().rindex(word)
+            for user_word in ("USER", "USERNAME"):
+                value = values.get(name[:start] + user_word + name[start + len(word) :])
+                if value:
+                    return value
+    return None
 
 
 # --- PR302 ------------------------------------------------------------------------------------
@@ -488,6 +537,8 @@ def depends_on_not_healthy(ctx: FileContext) -> Iterable[Hit]:
             target = compose.service(name)
             if target is None or condition is not None:
                 continue  # an explicit condition, even service_started, is a choice
+            if waits_itself(ctx.project, compose, service):
+                continue  # its entrypoint waits (pg_isready loop, wait-for-it, /dev/tcp)
             if target.healthcheck_test() is not None or _image_healthcheck(ctx, target):
                 unready.append(name)
             elif target.database_kind is not None:
@@ -566,6 +617,8 @@ def dependency_without_healthcheck(ctx: FileContext) -> Iterable[Hit]:
     for service in _services(ctx):
         users = dependents.get(service.name)
         if not users or "healthcheck" in service.data:
+            continue
+        if all(waits_itself(ctx.project, compose, compose.service(u)) for u in users):
             continue
         if service.database_kind is None and not service.builds:
             continue

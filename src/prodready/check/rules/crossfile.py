@@ -13,6 +13,7 @@ from packaging.version import Version
 
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
+from prodready.check.rules._common import debug_setting, env_file_secrets
 from prodready.check.rules.crossfile_facts import (
     LOOPBACK,
     GunicornSetup,
@@ -92,17 +93,26 @@ FastAPI: gunicorn -k uvicorn_worker.UvicornWorker main:app, or uvicorn main:app 
 )
 def dev_server_in_production(project: Project) -> Iterable[Hit]:
     for served in production_servers(project):
-        reason = served.server.dev_server or _script_dev_server(project, served)
+        reason, severity = served.server.dev_server, None
+        if not reason:
+            reason, severity = _script_dev_server(project, served) or (None, None)
         if reason:
             yield Hit(
                 served.launch.line,
                 f"{served.what} runs `{served.command}`: {reason}",
                 path=served.launch.rel,
+                severity=severity,
             )
 
 
-def _script_dev_server(project: Project, served: Served) -> str | None:
-    """`python app.py` whose module starts a development server."""
+ASYNC_SERVERS = ("eventlet", "gevent")
+"""With one of these installed, socketio.run() serves with it instead of Werkzeug."""
+
+
+def _script_dev_server(project: Project, served: Served) -> tuple[str, Severity | None] | None:
+    """`python app.py` whose module starts a development server: Werkzeug's (app.run,
+    socketio.run without eventlet or gevent) is an error; a lone uvicorn.run() process (no
+    workers, no supervision of them, nothing restarts it in place) a warning."""
     if served.server.script is None:
         return None
     summary = module_for_script(project, served.server.script)
@@ -113,15 +123,28 @@ def _script_dev_server(project: Project, served: Served) -> str | None:
         last = call.callee.rsplit(".", 1)[-1]
         if call.callee.startswith("uvicorn"):
             if call.kwargs.get("reload") is True:
-                return f"it reaches {where} with reload=True, uvicorn's development mode"
-            continue
-        if call.callee.startswith("socketio") and not (
-            call.kwargs.get("debug") is True or call.kwargs.get("allow_unsafe_werkzeug") is True
-        ):
-            continue
+                return f"it reaches {where} with reload=True, uvicorn's development mode", None
+            workers = call.kwargs.get("workers")
+            if isinstance(workers, int) and workers > 1:
+                continue  # uvicorn supervises its worker processes itself
+            return (
+                f"it reaches {where}: one uvicorn process started from code, with no worker "
+                "processes and nothing to replace one that hangs",
+                Severity.WARNING,
+            )
+        if call.callee.startswith("socketio"):
+            if call.kwargs.get("debug") is True:
+                return f"it reaches {where} with debug=True: the debugger is on", None
+            if project.has_dependency(*ASYNC_SERVERS):
+                continue
+            return (
+                f"it reaches {where}, which serves with Werkzeug's development server "
+                "(neither eventlet nor gevent is a dependency)",
+                None,
+            )
         debug = " with the debugger on" if call.kwargs.get("debug") is True else ""
         if last in ("run", "run_simple", "run_server"):
-            return f"it reaches {where}, Werkzeug's development server{debug}"
+            return f"it reaches {where}, Werkzeug's development server{debug}", None
     return None
 
 
@@ -423,26 +446,34 @@ Gateway while the app itself looks healthy from inside its container.
     good="upstream app { server web:8000; }",
 )
 def proxy_port_mismatch(project: Project) -> Iterable[Hit]:
+    """One finding per nginx file and wrong address, however many locations proxy to it."""
     sockets = app_sockets(project)
     for conf in production_nginx(project):
+        wrong: dict[str, list[int]] = {}
         for at, path in socket_targets(conf):
             if sockets and not any(_same_socket(path, listened) for listened in sockets):
                 listed = ", ".join(f"{p} ({why})" for p, why in sorted(sockets.items()))
-                yield Hit(
-                    at.line,
-                    f"nginx sends requests to unix:{path}, but the app listens on {listed}",
-                    path=conf.rel,
-                )
+                key = f"nginx sends requests to unix:{path}, but the app listens on {listed}"
+                wrong.setdefault(key, []).append(at.line)
         for target in proxy_targets(conf):
             ports = _listening_ports(project, target.host)
             if ports and target.port not in ports:
                 listed = ", ".join(f"{port} ({why})" for port, why in sorted(ports.items()))
-                yield Hit(
-                    target.at.line,
+                key = (
                     f"nginx sends requests to {target.host}:{target.port}, but the app listens "
-                    f"on {listed}",
-                    path=conf.rel,
+                    f"on {listed}"
                 )
+                wrong.setdefault(key, []).append(target.at.line)
+        for message, lines in wrong.items():
+            yield Hit(min(lines), message + also_at(lines), path=conf.rel)
+
+
+def also_at(lines: list[int]) -> str:
+    """` (also lines 12, 18)`: the other places nginx shows one root cause through."""
+    others = sorted(set(lines) - {min(lines)})
+    if not others:
+        return ""
+    return f" (also line{'s' if len(others) > 1 else ''} {', '.join(map(str, others))})"
 
 
 def _same_socket(path: str, listened: str) -> bool:
@@ -671,8 +702,8 @@ def _proxy_cuts_before_server(project: Project) -> Iterator[Hit]:
     if not timeouts:
         return
     gunicorn_timeout, where = max(timeouts)
-    seen: set[tuple[str, int]] = set()
     for conf in production_nginx(project):
+        short: dict[tuple[float, str], list[int]] = {}
         for target in proxy_targets(conf):
             if not target.loopback and not _is_app_service(project, target.host):
                 continue
@@ -680,16 +711,17 @@ def _proxy_cuts_before_server(project: Project) -> Iterator[Hit]:
             seconds = _seconds(setting.args[0]) if setting and setting.args else None
             read = seconds if seconds is not None else NGINX_DEFAULT_READ_TIMEOUT
             at = setting or target.proxy_pass
-            if read < gunicorn_timeout and (conf.rel, at.line) not in seen:
-                seen.add((conf.rel, at.line))
+            if read < gunicorn_timeout:
                 said = "" if setting else " (nginx's default)"
-                yield Hit(
-                    at.line,
-                    f"nginx proxy_read_timeout {_fmt(read)}{said} < gunicorn timeout "
-                    f"{_fmt(gunicorn_timeout)} ({where}): nginx answers 504 to requests "
-                    "gunicorn would finish",
-                    path=conf.rel,
-                )
+                short.setdefault((read, said), []).append(at.line)
+        for (read, said), lines in short.items():
+            yield Hit(
+                min(lines),
+                f"nginx proxy_read_timeout {_fmt(read)}{said} < gunicorn timeout "
+                f"{_fmt(gunicorn_timeout)} ({where}): nginx answers 504 to requests "
+                f"gunicorn would finish{also_at(lines)}",
+                path=conf.rel,
+            )
 
 
 def _is_app_service(project: Project, host: str) -> bool:
@@ -784,20 +816,23 @@ def _fmt(seconds: float) -> str:
 @rule(
     "PR909",
     "env-file-tracked",
-    title=".env file tracked by git",
+    title="Committed env file holds secrets or turns debug on",
     severity=Severity.ERROR,
     kind=KIND,
     why="""
-A `.env` file holds the real secrets of one environment. Once committed, every clone, fork,
+An env file holds the real secrets of one environment. Once committed, every clone, fork,
 CI log and backup of the repository has them, and deleting the file later does not remove
 them from history: the secrets must be rotated. GitGuardian finds millions of secrets a year
-in public commits, .env files among the most common.
+in public commits, .env files among the most common. Judged by content, whatever the name:
+a committed production env file that turns debug on is a warning; one that holds only
+settings (`VITE_API_URL`) is fine; a development one counts only for real-looking
+credentials (a real API key committed in `.env.development` leaks as well).
 """,
     fix="""
 `git rm --cached .env`, add it to .gitignore and rotate every secret it held.
 Commit a `.env.example` with placeholders instead.
 """,
-    bad="$ git ls-files\n.env",
+    bad="$ git ls-files\n.env   # SECRET_KEY=...",
     good="$ git ls-files\n.env.example\n.gitignore   # contains .env",
 )
 def env_file_tracked(project: Project) -> Iterable[Hit]:
@@ -805,16 +840,36 @@ def env_file_tracked(project: Project) -> Iterable[Hit]:
         return
     for env in project.env_files:
         name = env.rel.rsplit("/", 1)[-1]
-        tracked = env.rel in project.git_tracked
-        if ENV_EXAMPLE.search(name) or _is_dev(project, env.rel) or not tracked:
+        if ENV_EXAMPLE.search(name) or env.rel not in project.git_tracked:
             continue
-        secrets = len(env.variables)
-        yield Hit(
-            1,
-            f"{env.rel} ({secrets} variable{'s' if secrets != 1 else ''}) is committed to git: "
-            "its values are in every clone and in history",
-            path=env.rel,
+        pairs = [(v.name, v.value) for v in env.variables]
+        secrets = env_file_secrets(pairs, real_only=_is_dev(project, env.rel))
+        if secrets:
+            listed = ", ".join(secrets[:4]) + (", ..." if len(secrets) > 4 else "")
+            line = next(v.line for v in env.variables if v.name == secrets[0])
+            yield Hit(
+                line,
+                f"{env.rel} is committed to git with secrets ({listed}): they are in every "
+                "clone and in history",
+                path=env.rel,
+            )
+            continue
+        debug = (
+            None
+            if _is_dev(project, env.rel)
+            else next(
+                ((v, why) for v in env.variables if (why := debug_setting(v.name, v.value))), None
+            )
         )
+        if debug is not None:
+            variable, why = debug
+            yield Hit(
+                variable.line,
+                f"{env.rel} is committed to git and {why.split(' ', 1)[1]}: every deployment "
+                "that uses the repository's copy runs in debug mode",
+                path=env.rel,
+                severity=Severity.WARNING,
+            )
 
 
 # --- PR910 -------------------------------------------------------------------------------------
@@ -846,11 +901,12 @@ def env_file_in_image(project: Project) -> Iterable[Hit]:
             for context in _contexts(project, dockerfile):
                 ignore_rel, patterns = _dockerignore(project, dockerfile, context)
                 shipped = [
-                    env.rel
+                    f"{env.rel} ({', '.join(secrets[:3])}{', ...' if len(secrets) > 3 else ''})"
                     for env in project.env_files
                     if _in_dir(env.rel, context)
                     and not ENV_EXAMPLE.search(env.rel.rsplit("/", 1)[-1])
                     and not _ignored(_relative(env.rel, context), patterns)
+                    and (secrets := env_file_secrets((v.name, v.value) for v in env.variables))
                 ]
                 if shipped:
                     why = (
@@ -860,8 +916,8 @@ def env_file_in_image(project: Project) -> Iterable[Hit]:
                     )
                     yield Hit(
                         inst.line,
-                        f"{inst.keyword} {' '.join(inst.args[:-1])} puts {', '.join(shipped)} "
-                        f"into the image: {why}",
+                        f"{inst.keyword} {' '.join(inst.args[:-1])} puts the secrets of "
+                        f"{', '.join(shipped)} into the image: {why}",
                         path=dockerfile.rel,
                     )
                     break
@@ -1031,23 +1087,25 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https").
 def forwarded_headers_not_trusted(project: Project) -> Iterable[Hit]:
     if not project.modules or _app_trusts_proxy(project):
         return
-    seen: set[tuple[str, int]] = set()
     for conf in production_nginx(project):
+        sent: dict[tuple[str, str, int], list[int]] = {}
         for target in proxy_targets(conf):
             if not target.loopback and not _is_app_service(project, target.host):
                 continue
             if target.loopback and _servers_trust_loopback(project):
                 continue
             header = _forwarded_header(target.proxy_pass)
-            if header is not None and (conf.rel, header.line) not in seen:
-                seen.add((conf.rel, header.line))
-                yield Hit(
-                    header.line,
-                    f"nginx sets {header.args[0]} for {target.host}:{target.port}, but the app "
-                    "does not trust it (no ProxyFix, SECURE_PROXY_SSL_HEADER or "
-                    "forwarded_allow_ips for the proxy): it sees http and the proxy's IP",
-                    path=conf.rel,
-                )
+            if header is not None:
+                key = (header.args[0], target.host, target.port)
+                sent.setdefault(key, []).append(header.line)
+        for (name, host, port), lines in sent.items():
+            yield Hit(
+                min(lines),
+                f"nginx sets {name} for {host}:{port}, but the app does not trust it (no "
+                "ProxyFix, SECURE_PROXY_SSL_HEADER or forwarded_allow_ips for the proxy): it "
+                f"sees http and the proxy's IP{also_at(lines)}",
+                path=conf.rel,
+            )
 
 
 def _forwarded_header(proxy_pass: Directive) -> Directive | None:

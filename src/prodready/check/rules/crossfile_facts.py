@@ -6,17 +6,20 @@ from __future__ import annotations
 
 import posixpath
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from prodready.project.images import env_pairs
 from prodready.project.model import FileKind, LaunchCommand, ModuleSummary, Project
 from prodready.project.parsers import gunicorn as gunicorn_parser
 from prodready.project.parsers.commands import ServerCommand
 from prodready.project.parsers.compose import ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, instructions
-from prodready.project.parsers.gunicorn import GunicornConfig
+from prodready.project.parsers.gunicorn import GunicornConfig, Setting
 from prodready.project.parsers.nginx import Directive, NginxConf
+from prodready.project.parsers.systemd import environment_assignments
 
 LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
@@ -89,12 +92,23 @@ def module_for_script(project: Project, script: str) -> ModuleSummary | None:
 
 def modules_named(project: Project, module: str) -> list[ModuleSummary]:
     """Modules whose dotted name is `module`, or ends with it (a --chdir, WORKDIR or extra
-    source folder in front)."""
+    source folder in front). The name is also matched against the file's whole path, for a
+    command run from the project root that imports through the src folder
+    (`src.shop.main:app`: `src` is a namespace package there)."""
     return [
         summary
         for summary in project.modules.values()
-        if summary.module == module or summary.module.endswith("." + module)
+        if _names(module, summary.module) or _names(module, _path_module(summary.rel))
     ]
+
+
+def _names(module: str, dotted: str) -> bool:
+    return dotted == module or dotted.endswith("." + module)
+
+
+def _path_module(rel: str) -> str:
+    """`src/shop/main.py` -> `src.shop.main`; `src/shop/__init__.py` -> `src.shop`."""
+    return rel[:-3].replace("/", ".").removesuffix(".__init__")
 
 
 def expand_scripts(project: Project, launches: list[LaunchCommand]) -> list[LaunchCommand]:
@@ -202,18 +216,28 @@ def production_compose(project: Project) -> Iterator[ComposeFile]:
 
 @dataclass(frozen=True)
 class GunicornSetup:
-    """One Gunicorn launch with the settings it really gets: command-line options over the
-    config file's (the one `-c` names, or ./gunicorn.conf.py, Gunicorn's default)."""
+    """One Gunicorn launch with the settings it really gets, in Gunicorn's order of precedence:
+    command-line options, then GUNICORN_CMD_ARGS, then the config file (the one `-c` names, or
+    ./gunicorn.conf.py, Gunicorn's default)."""
 
     served: Served
     config: GunicornConfig | None
     options: GunicornConfig
+    environment: GunicornConfig | None = None
+    """The options in GUNICORN_CMD_ARGS, where production sets it."""
 
     def setting(self, name: str) -> tuple[Any, str, int] | None:
         """(value, file, line) where the setting is given, command line first."""
-        for source in (self.options, self.config):
+        for source in (self.options, self.environment, self.config):
             if source is not None and (found := source.get(name)) is not None:
                 return found.value, source.rel, found.line
+        return None
+
+    def override(self, name: str) -> Setting | None:
+        """The setting as the command line or GUNICORN_CMD_ARGS give it (they beat the file)."""
+        for source in (self.options, self.environment):
+            if source is not None and (found := source.get(name)) is not None:
+                return found
         return None
 
 
@@ -232,7 +256,18 @@ def gunicorn_setup(project: Project, served: Served) -> GunicornSetup | None:
         config = next((c for c in project.gunicorn_configs if c.rel == here), None) or next(
             (c for c in project.gunicorn_configs if c.rel == "gunicorn.conf.py"), None
         )
-    return GunicornSetup(served, config, options)
+    return GunicornSetup(served, config, options, _cmd_args(project))
+
+
+def _cmd_args(project: Project) -> GunicornConfig | None:
+    found = env_value(project, "GUNICORN_CMD_ARGS")
+    if found is None:
+        return None
+    try:
+        words = shlex.split(found.value)
+    except ValueError:
+        words = found.value.split()
+    return gunicorn_parser.from_argv(found.rel, words, found.line)
 
 
 def gunicorn_setups(project: Project, served: list[Served] | None = None) -> list[GunicornSetup]:
@@ -287,17 +322,18 @@ def env_settings(project: Project, name: str) -> Iterator[EnvSetting]:
     for env in project.env_files:
         if project.env_of(env.rel).deployed and (var := env.get(name)) is not None:
             yield EnvSetting(var.value, env.rel, var.line)
-    pattern = re.compile(rf"(?:^|\s|\"){re.escape(name)}[= ]\"?([^\s\"]+)")
     for dockerfile in project.dockerfiles:
         if _is_dev(project, dockerfile.rel):
             continue
         for inst in instructions(built_lineage(dockerfile), "ENV"):
-            if match := pattern.search(inst.value):
-                yield EnvSetting(match.group(1).strip("'"), dockerfile.rel, inst.line)
+            for key, value in env_pairs(inst):
+                if key == name:
+                    yield EnvSetting(value.strip("'\""), dockerfile.rel, inst.line)
     for unit in project.systemd_units:
         for setting in unit.all("Service", "Environment"):
-            if match := pattern.search(setting.value):
-                yield EnvSetting(match.group(1).strip("'"), unit.rel, setting.line)
+            for key, value in environment_assignments(setting.value):
+                if key == name:
+                    yield EnvSetting(value, unit.rel, setting.line)
 
 
 def env_value(project: Project, name: str) -> EnvSetting | None:

@@ -42,6 +42,10 @@ PINNED_REFERENCE = re.compile(
 archive or wheel, a hash (`mylib @ git+https://github.com/acme/mylib@3f2a9d1...`)."""
 
 
+MAX_LISTED = 8
+"""Dependencies named in a grouped PR801 message; the rest are counted."""
+
+
 @rule(
     "PR801",
     "unpinned-dependency",
@@ -64,11 +68,31 @@ def unpinned_dependency(ctx: FileContext) -> Iterator[Hit]:
         return
     if ctx.rel.endswith(".in") and project.file(ctx.rel[:-3] + ".txt") is not None:
         return  # pip-tools input: the compiled .txt beside it is what gets installed
-    for dep in project.dependencies:
-        if dep.rel != ctx.rel or dep.pinned or PINNED_REFERENCE.search(dep.spec):
-            continue
+    pinned = {dep.name for dep in project.dependencies if dep.rel == ctx.rel and dep.pinned}
+    loose = [
+        dep
+        for dep in project.dependencies
+        if dep.rel == ctx.rel
+        and not dep.pinned
+        and not PINNED_REFERENCE.search(dep.spec)
+        and dep.name not in pinned  # `bleach[css]` beside `bleach==6.3.0`: the pin holds
+    ]
+    if len(loose) == 1:
+        (dep,) = loose
         how = "has no version" if _no_version(dep) else "is a range, not a pin"
         yield Hit(dep.line, f"{dep.spec} {how}: each build may install a different release")
+    elif loose:
+        yield Hit(loose[0].line, _grouped(loose))
+
+
+def _grouped(loose: list[Dependency]) -> str:
+    """One finding per file, not one per line: the cause (no pins, no lock) is one."""
+    shown = ", ".join(dep.spec for dep in loose[:MAX_LISTED])
+    more = f" and {len(loose) - MAX_LISTED} more" if len(loose) > MAX_LISTED else ""
+    return (
+        f"{len(loose)} dependencies are not pinned ({shown}{more}): each build may install "
+        "different releases"
+    )
 
 
 def _no_version(dep: Dependency) -> bool:

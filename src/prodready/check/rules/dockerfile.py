@@ -7,16 +7,23 @@ Properties of the build itself (base image pins, ADD, layer order) apply to ever
 
 from __future__ import annotations
 
-import functools
 import json
+import posixpath
 import re
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import debug_setting, literal_secret, url_secret
-from prodready.project.files import ENV_EXAMPLE
+from prodready.check.rules._common import (
+    debug_setting,
+    env_file_secrets,
+    leak,
+    literal_secret,
+    on_dockerfile,
+    url_secret,
+)
+from prodready.project.files import ENV_EXAMPLE, project_text
 from prodready.project.images import (
     arg_pairs,
     env_pairs,
@@ -33,6 +40,7 @@ from prodready.project.parsers.commands import SHELLS as SHELL_PROGRAMS
 from prodready.project.parsers.commands import (
     ends_with_exec,
     exec_form_shell_problem,
+    logical_lines,
     sh_c_script,
     split_shell,
     unwrap,
@@ -55,24 +63,6 @@ PYTHON_LAUNCHERS = frozenset(
 
 
 # --- shared helpers ---------------------------------------------------------------------------
-
-
-def _dockerfile(ctx: FileContext) -> Dockerfile | None:
-    parsed = ctx.parsed
-    return parsed if isinstance(parsed, Dockerfile) and parsed.stages else None
-
-
-def _on_dockerfile(
-    check: Callable[[FileContext, Dockerfile], Iterable[Hit]],
-) -> Callable[[FileContext], Iterable[Hit]]:
-    """A rule over the parsed Dockerfile: nothing is checked in one without a stage."""
-
-    @functools.wraps(check)
-    def run(ctx: FileContext) -> Iterable[Hit]:
-        dockerfile = _dockerfile(ctx)
-        return () if dockerfile is None else check(ctx, dockerfile)
-
-    return run
 
 
 def _keyword_as_written(ctx: FileContext, inst: Instruction) -> str:
@@ -117,7 +107,7 @@ USER app
         'COPY --chown=app . /app\nUSER app\nCMD ["gunicorn", "app:app"]'
     ),
 )
-@_on_dockerfile
+@on_dockerfile
 def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = built_lineage(dockerfile)
     image = root_image(dockerfile, stages[-1])
@@ -126,6 +116,10 @@ def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     if _drops_privileges(image) and not instructions(stages, "ENTRYPOINT"):
         return
     user = last_instruction(stages, "USER")
+    if (user is None or user.value.strip().split(":", 1)[0] in ROOT_USERS) and (
+        _launch_drops_privileges(ctx)
+    ):
+        return
     if user is None:
         yield Hit(
             stages[-1].line,
@@ -137,6 +131,40 @@ def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
         yield Hit(
             user.line, f"final stage switches to USER {user.value.strip()}: the app runs as root"
         )
+
+
+PRIVILEGE_DROP = re.compile(
+    r"\b(?:gosu|su-exec|s6-setuidgid|s6-applyuidgid|s6-overlay)\b|\bsetpriv\b[^\n]*--reuid"
+    r"|\bchpst\s+-u\b|\brunuser\s+-u\b|\b(?:gunicorn|celery)\b[^\n]*\s--(?:user|uid)[= ][\w$]"
+    r"|\buwsgi\b[^\n]*\s--uid[= ][\w$]"
+    r"|^\s*(?:uid|user)\s*=\s*(?!root\b|0\b)\w",
+    re.MULTILINE,
+)
+"""The launch starts as root and hands the work to an unprivileged user itself: gosu, su-exec,
+setpriv, s6-overlay, gunicorn --user, uwsgi `uid =`, supervisord `user=`."""
+CONFIG_NAME = re.compile(r"[\w./-]+\.(?:ini|conf|sh)\b")
+
+
+def _launch_drops_privileges(ctx: FileContext) -> bool:
+    """The Dockerfile, or a start script or server config it names, drops privileges."""
+    text = "\n".join(ctx.lines)
+    if PRIVILEGE_DROP.search(text):
+        return True
+    paths = set(CONFIG_NAME.findall(text))
+    named = {posixpath.basename(p) for p in paths}
+    for source in ctx.project.files:
+        content = ctx.project.texts.get(source.rel) if source.path.name in named else None
+        if content is not None and PRIVILEGE_DROP.search(content):
+            return True
+    folder = posixpath.dirname(ctx.rel)
+    for path in sorted(p for p in paths if p.endswith((".ini", ".conf"))):
+        rel = posixpath.normpath(posixpath.join(folder, path.lstrip("/")))
+        if rel.startswith("..") or not (ctx.project.root / rel).is_file():
+            continue
+        content = project_text(ctx.project, rel)  # uwsgi.ini, supervisord.conf
+        if content is not None and PRIVILEGE_DROP.search(content):
+            return True
+    return False
 
 
 def _drops_privileges(image: str) -> bool:
@@ -179,7 +207,7 @@ FROM python:3.12-slim@sha256:<digest>
     bad="FROM python:3-slim",
     good="FROM python:3.12-slim-bookworm",
 )
-@_on_dockerfile
+@on_dockerfile
 def unpinned_base_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for stage in dockerfile.stages:
         if dockerfile.stage_named(stage.base) is not None:
@@ -235,7 +263,7 @@ HEALTHCHECK CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0
         "urllib.request.urlopen('http://127.0.0.1:8000/health', timeout=3)\""
     ),
 )
-@_on_dockerfile
+@on_dockerfile
 def healthcheck_tool_missing(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = built_lineage(dockerfile)
     check = last_instruction(stages, "HEALTHCHECK")
@@ -282,7 +310,7 @@ CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]
     bad="CMD gunicorn --bind 0.0.0.0:8000 app:app",
     good='CMD ["gunicorn", "--bind", "0.0.0.0:8000", "app:app"]',
 )
-@_on_dockerfile
+@on_dockerfile
 def shell_form_command(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = built_lineage(dockerfile)
     entry = last_instruction(stages, "ENTRYPOINT")
@@ -377,7 +405,7 @@ whenever ADD's extras are not needed.
     bad="ADD . /app",
     good="COPY . /app",
 )
-@_on_dockerfile
+@on_dockerfile
 def add_instead_of_copy(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for stage in dockerfile.stages:
         for inst in stage.all("ADD"):
@@ -423,7 +451,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \\
         "    && rm -rf /var/lib/apt/lists/*"
     ),
 )
-@_on_dockerfile
+@on_dockerfile
 def apt_bloat(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for inst in instructions(built_lineage(dockerfile), "RUN"):
         text = inst.value
@@ -449,7 +477,15 @@ def apt_bloat(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
 # --- PR207 ------------------------------------------------------------------------------------
 
 PIP_INSTALL = re.compile(r"\b(?:pip3?|python[\d.]*\s+-m\s+pip)\s+install\b")
-PIP_CACHE_CLEARED = re.compile(r"pip3?\s+cache\s+purge|rm\s+-\w*\s+\S*/\.cache/pip|--no-cache-dir")
+PIP_CACHE_CLEARED = re.compile(
+    r"\bpip3?\s+cache\s+(?:purge|remove)\b|\buv\s+cache\s+(?:clean|prune)\b"
+    r"|\brm\s[^;&|]*?(?:~|\$\{?HOME\}?|/root|/home/[^/\s]+|\s)?/?\.cache(?:/(?:pip|uv)\S*|/\*)?/?"
+    r"(?=[\s;&|)]|$)"
+    r"|--no-cac(?:h(?:e(?:-(?:d(?:ir?)?)?)?)?)?(?:[=\s]|$)"
+)
+"""The cache is gone when the layer is written: `pip cache purge`, `rm -rf /root/.cache` in
+the same RUN, or --no-cache-dir under any prefix pip accepts (`--no-cache`, `--no-cache-d`:
+optparse takes an unambiguous prefix, and `--no-cac` is already one)."""
 UV_PIP_INSTALL = re.compile(r"\buv\s+pip\s+install\b")
 UV_NO_CACHE = re.compile(r"\s(?:--no-cache|-n)\b")
 
@@ -473,12 +509,13 @@ RUN --mount=type=cache,target=/root/.cache/pip pip install -r requirements.txt
     bad="RUN pip install -r requirements.txt",
     good="RUN pip install --no-cache-dir -r requirements.txt",
 )
-@_on_dockerfile
+@on_dockerfile
 def pip_cache_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = built_lineage(dockerfile)
     env = environment(stages)
     if "PIP_NO_CACHE_DIR" in env:
         return
+    cached: list[tuple[Instruction, str]] = []
     for inst in instructions(stages, "RUN"):
         text = " ".join(inst.args) if inst.exec_form else inst.value
         if not PIP_INSTALL.search(text) or PIP_CACHE_CLEARED.search(text):
@@ -488,13 +525,25 @@ def pip_cache_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit
         uv = bool(UV_PIP_INSTALL.search(text))
         if uv and ("UV_NO_CACHE" in env or UV_NO_CACHE.search(text)):
             continue
-        option = "--no-cache" if uv else "--no-cache-dir"
-        yield Hit(
-            inst.line,
-            f"{'uv ' if uv else ''}pip install without {option}: the download cache ships in "
-            "the image",
-            fix=_no_cache_fix(ctx, inst, option),
-        )
+        cached.append((inst, "--no-cache" if uv else "--no-cache-dir"))
+    if cached:
+        yield _pip_cache_hit(ctx, cached)
+
+
+def _pip_cache_hit(ctx: FileContext, cached: list[tuple[Instruction, str]]) -> Hit:
+    """One finding per image, naming every RUN that leaves the cache: one cause, one fix."""
+    first, option = cached[0]
+    uv = option == "--no-cache"
+    others = [inst.line for inst, _ in cached[1:]]
+    also = f" (also line{'s' if len(others) > 1 else ''} {', '.join(map(str, others))})"
+    fixes = [_no_cache_fix(ctx, inst, opt) for inst, opt in cached]
+    edits = tuple(edit for fix in fixes if fix is not None for edit in fix.edits)
+    return Hit(
+        first.line,
+        f"{'uv ' if uv else ''}pip install without {option}: the download cache ships in "
+        f"the image{also if others else ''}",
+        fix=Fix(f"pip install {option}", edits) if all(fixes) else None,
+    )
 
 
 def _no_cache_fix(ctx: FileContext, inst: Instruction, option: str) -> Fix | None:
@@ -529,7 +578,7 @@ at build time use RUN --mount=type=secret.
     good="# SECRET_KEY comes from the environment at run time",
     dev_files=True,
 )
-@_on_dockerfile
+@on_dockerfile
 def secret_in_env_arg(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     """In a development Dockerfile only real-looking secrets count (a weak local default is
     expected there; a committed live key is not)."""
@@ -554,13 +603,7 @@ def _secret_hit(
     if judgement is None or (only_real and judgement.is_problem):
         return None
     where = "image config" if inst.keyword == "ENV" else "image history"
-    if judgement.is_problem:
-        return Hit(inst.line, f"{subject} {judgement.reason} and is baked into the {where}")
-    return Hit(
-        inst.line,
-        f"{subject} is a hard-coded secret baked into the {where}",
-        severity=Severity.WARNING,
-    )
+    return Hit(inst.line, f"{subject} {leak(judgement)}; it is baked into the {where}")
 
 
 # --- PR209 ------------------------------------------------------------------------------------
@@ -585,7 +628,7 @@ ENV PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1
     bad='FROM python:3.12-slim\nCMD ["gunicorn", "app:app"]',
     good='FROM python:3.12-slim\nENV PYTHONUNBUFFERED=1\nCMD ["gunicorn", "app:app"]',
 )
-@_on_dockerfile
+@on_dockerfile
 def python_unbuffered(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = built_lineage(dockerfile)
     if not _is_python_image(dockerfile, stages):
@@ -650,7 +693,7 @@ COPY . .
     bad="COPY . .\nRUN pip install --no-cache-dir -r requirements.txt",
     good="COPY requirements.txt .\nRUN pip install --no-cache-dir -r requirements.txt\nCOPY . .",
 )
-@_on_dockerfile
+@on_dockerfile
 def copy_all_before_install(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for stage in dockerfile.stages:
         whole: Instruction | None = None
@@ -687,7 +730,7 @@ settings, SQL and source in error pages. An ENV in the image applies to every de
     bad="ENV FLASK_DEBUG=1",
     good="ENV FLASK_DEBUG=0",
 )
-@_on_dockerfile
+@on_dockerfile
 def debug_env_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for inst in instructions(built_lineage(dockerfile), "ENV"):
         for name, value in env_pairs(inst):
@@ -735,14 +778,23 @@ RUN --mount=type=secret. Add the file to .dockerignore.
     bad="COPY .env /app/.env",
     good="# .env is passed at run time: docker run --env-file .env",
 )
-@_on_dockerfile
+@on_dockerfile
 def secret_file_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for inst in instructions(built_lineage(dockerfile), "COPY", "ADD"):
         if "from" in inst.flags:
             continue
         for source in inst.args[:-1]:
-            if _is_secret_file(source.rstrip("/")):
+            if _is_secret_file(source.rstrip("/")) and not _env_without_secrets(ctx, source):
                 yield Hit(inst.line, f"{inst.keyword} {source} puts a secret file into the image")
+
+
+def _env_without_secrets(ctx: FileContext, source: str) -> bool:
+    """An env file the project has, beside the Dockerfile, that holds no secret (only
+    settings such as VITE_API_URL): copying it leaks nothing. An env file the project does
+    not have is unknown, so it still counts as a secret file."""
+    rel = posixpath.normpath(posixpath.join(posixpath.dirname(ctx.rel), source.rstrip("/")))
+    env = next((e for e in ctx.project.env_files if e.rel == rel), None)
+    return env is not None and not env_file_secrets((v.name, v.value) for v in env.variables)
 
 
 # --- PR213 ------------------------------------------------------------------------------------
@@ -763,7 +815,7 @@ start something else: reviewers read the first CMD, Docker runs the last one.
     bad='CMD ["python", "app.py"]\nCMD ["gunicorn", "app:app"]',
     good='CMD ["gunicorn", "app:app"]',
 )
-@_on_dockerfile
+@on_dockerfile
 def dead_launch_command(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     final = dockerfile.stages[-1]
     for keyword in ("CMD", "ENTRYPOINT"):
@@ -804,7 +856,7 @@ from the OS's, and relative paths in CMD work only by accident.
     bad="FROM python:3.12-slim\nCOPY . .",
     good="FROM python:3.12-slim\nWORKDIR /app\nCOPY . .",
 )
-@_on_dockerfile
+@on_dockerfile
 def copy_without_workdir(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = built_lineage(dockerfile)
     if official_name(root_image(dockerfile, stages[-1])) not in NO_WORKDIR_IMAGES:
@@ -858,7 +910,7 @@ exec gunicorn -c gunicorn.conf.py app:app
     bad='#!/bin/sh\nflask db upgrade\ngunicorn app:app   # Dockerfile: CMD ["sh", "start.sh"]',
     good="#!/bin/sh\nflask db upgrade\nexec gunicorn app:app",
 )
-@_on_dockerfile
+@on_dockerfile
 def start_script_without_exec(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     launch = dockerfile.launch_argv()
     if launch is None:
@@ -892,24 +944,27 @@ def _project_file(scripts: list[str], path: str) -> str | None:
     return matches[0] if len(matches) == 1 else None
 
 
-def _unexeced_servers(rel: str, lines: list[str]) -> Iterator[Hit]:
-    for index, raw in enumerate(lines):
-        text = raw.strip()
+def _unexeced_servers(rel: str, physical: list[str]) -> Iterator[Hit]:
+    lines = logical_lines("\n".join(physical))
+    for index, (number, text) in enumerate(lines):
+        text = text.strip()
         if not text or text.startswith("#") or text.endswith("&"):
             continue
         commands = split_shell(text)
         if len(commands) != 1 or not _starts_server(commands[0]):
             continue
-        if not _runs_last(lines[index + 1 :]):
+        if not _runs_last([following for _, following in lines[index + 1 :]]):
             continue  # something runs after the server exits: a supervisor loop, cleanup ...
+        raw = physical[number - 1]
         indent = raw[: len(raw) - len(raw.lstrip())]
         yield Hit(
-            index + 1,
+            number,
             f"start script runs {commands[0][0]} without exec: the shell stays PID 1 and "
             "SIGTERM never reaches the server",
             path=rel,
             fix=Fix(
-                "start the server with exec", (Edit(rel, index + 1, raw, f"{indent}exec {text}"),)
+                "start the server with exec",
+                (Edit(rel, number, raw, f"{indent}exec {raw.lstrip()}"),),
             ),
         )
 
@@ -974,7 +1029,7 @@ HEALTHCHECK CMD curl -f http://127.0.0.1:8000/health || exit 1
     bad='HEALTHCHECK CMD ["curl", "-f", "http://127.0.0.1:8000/health", "||", "exit", "1"]',
     good='HEALTHCHECK CMD ["curl", "-f", "http://127.0.0.1:8000/health"]',
 )
-@_on_dockerfile
+@on_dockerfile
 def healthcheck_exec_form_shell_syntax(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     check = last_instruction(built_lineage(dockerfile), "HEALTHCHECK")
     if check is None:
@@ -1039,7 +1094,7 @@ COPY --from=build /wheels /wheels
     bad="FROM python:3.12-slim\nRUN apt-get update && apt-get install -y gcc libpq-dev",
     good="FROM python:3.12-slim\nRUN apt-get update && apt-get install -y libpq5",
 )
-@_on_dockerfile
+@on_dockerfile
 def build_tools_in_final_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for inst in instructions(built_lineage(dockerfile), "RUN"):
         if BUILD_DEPS_REMOVED.search(inst.value):

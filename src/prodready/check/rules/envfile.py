@@ -13,7 +13,7 @@ from prodready import secretstrength
 from prodready.check.context import FileContext
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import is_secret_setting, url_password_judgement
+from prodready.check.rules._common import is_secret_setting, leak, url_password_judgement
 from prodready.project.files import ENV_EXAMPLE
 from prodready.project.model import FileKind
 from prodready.project.parsers.envfile import EnvFile
@@ -64,14 +64,8 @@ def env_weak_secret(ctx: FileContext) -> Iterator[Hit]:
         if judgement.verdict == Verdict.EMPTY:
             if not OPTIONAL_SECRET.search(var.name):
                 yield Hit(var.line, f"{var.name} is empty", severity=Severity.WARNING)
-        elif judgement.verdict == Verdict.PLACEHOLDER:
-            yield Hit(
-                var.line,
-                f"{var.name} is still a placeholder, not a real secret",
-                severity=Severity.WARNING,
-            )
-        elif judgement.is_problem:
-            yield Hit(var.line, f"{var.name} {judgement.reason}")
+        elif judgement.is_problem or judgement.verdict == Verdict.PLACEHOLDER:
+            yield Hit(var.line, f"{var.name} {leak(judgement)}")
 
 
 # --- PR702 -------------------------------------------------------------------------------------

@@ -1,25 +1,63 @@
 """Rules for Gunicorn configuration files (PR601-PR649): gunicorn.conf.py read statically
-(top-level assignments; `Setting.value` is the literal, None for an expression)."""
+(top-level assignments; `Setting.value` is the literal, None for an expression).
+
+Rules judge the settings in force, not the file alone: a setting that every launch using the
+file gives again on its command line (Dockerfile CMD, compose `command:`, systemd ExecStart,
+Procfile) or in GUNICORN_CMD_ARGS is Gunicorn's to take from there, and those win."""
 
 from __future__ import annotations
 
 import ast
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
+from prodready.check.rules.crossfile_facts import gunicorn_setups
 from prodready.project.model import FileKind
-from prodready.project.parsers.gunicorn import GunicornConfig, Setting
+from prodready.project.parsers.gunicorn import ARG_SETTINGS, GunicornConfig, Setting
 
 CPU_COUNT = re.compile(r"\bcpu_count\s*\(")
 MAX_TIMEOUT = 300
 
 
-def _config(ctx: FileContext) -> GunicornConfig:
-    return ctx.parsed
+@dataclass(frozen=True)
+class InForce:
+    """A config file's settings as the launches that use it run with them."""
+
+    config: GunicornConfig
+    overrides: dict[str, Setting]
+    """Settings every launch using the file gives on its command line or GUNICORN_CMD_ARGS."""
+
+    def get(self, name: str) -> Setting | None:
+        """The file's setting, when it is the one in force."""
+        return None if name in self.overrides else self.config.get(name)
+
+    def given(self, name: str) -> Setting | None:
+        """The setting in force wherever it is given (a command line's line is not this
+        file's: only test its value)."""
+        return self.overrides.get(name) or self.config.get(name)
+
+
+def _config(ctx: FileContext) -> InForce:
+    cache = vars(ctx)
+    if "_in_force" not in cache:
+        setups = [
+            s
+            for s in gunicorn_setups(ctx.project)
+            if s.config is not None and s.config.rel == ctx.rel
+        ]
+        overrides: dict[str, Setting] = {}
+        if setups:
+            for name in ctx.parsed.settings.keys() | ARG_SETTINGS.values():
+                given = [s.override(name) for s in setups]
+                if all(given) and given[0] is not None:
+                    overrides[name] = given[0]
+        cache["_in_force"] = InForce(ctx.parsed, overrides)
+    return cache["_in_force"]
 
 
 def _true(setting: Setting | None) -> bool:
@@ -130,9 +168,9 @@ def gunicorn_workers_from_cpu_count(ctx: FileContext) -> Iterator[Hit]:
     config = _config(ctx)
     for name in ("workers", "threads"):
         setting = config.get(name)
-        if setting is None or not _uses_cpu_count(config, setting.source, {name}):
+        if setting is None or not _uses_cpu_count(config.config, setting.source, {name}):
             continue
-        if not _cpu_count_only_caps(config, setting):
+        if not _cpu_count_only_caps(config.config, setting):
             yield Hit(
                 setting.line,
                 f"{name} = {setting.source}: counts the host's CPUs, not the container's quota",
@@ -177,10 +215,10 @@ def gunicorn_timeout(ctx: FileContext) -> Iterator[Hit]:
 HOST_ONLY_BINDS = ("unix:", "fd://", "127.0.0.1:", "localhost:", "[::1]:")
 
 
-def _network_binds(config: GunicornConfig) -> list[str] | None:
-    """The binds other hosts can reach (TCP, not loopback), or None when the config does not
-    say (no bind, or one computed at run time: the command line or the environment decides)."""
-    setting = config.get("bind")
+def _network_binds(config: InForce) -> list[str] | None:
+    """The binds other hosts can reach (TCP, not loopback), or None when neither the config
+    nor the launches say (no bind, or one computed at run time)."""
+    setting = config.given("bind")
     if setting is None or setting.value is None:
         return None
     return [b for b in _binds(setting.value) if not b.startswith(HOST_ONLY_BINDS)]
@@ -261,7 +299,7 @@ def gunicorn_max_requests_without_jitter(ctx: FileContext) -> Iterator[Hit]:
     limit = config.get("max_requests")
     if limit is None or not (isinstance(limit.value, int) and limit.value > 0):
         return
-    jitter = config.get("max_requests_jitter")
+    jitter = config.given("max_requests_jitter")
     if jitter is None or jitter.value == 0:
         yield Hit(
             limit.line,
@@ -343,11 +381,15 @@ unix socket serves a host-local proxy, not a container, and is left alone.
 def gunicorn_worker_tmp_dir(ctx: FileContext) -> Iterator[Hit]:
     if not ctx.project.dockerfiles or _network_binds(_config(ctx)) == []:
         return
-    setting = _config(ctx).get("worker_tmp_dir")
+    setting = _config(ctx).given("worker_tmp_dir")
     if setting is None:
         yield Hit(1, "no worker_tmp_dir: heartbeats go to /tmp on the container's overlayfs")
-    elif isinstance(setting.value, str) and not setting.value.startswith(TMPFS_DIRS):
+    elif setting is _config(ctx).get("worker_tmp_dir") and not _on_tmpfs(setting):
         yield Hit(setting.line, f"worker_tmp_dir = {setting.source} is not a tmpfs")
+
+
+def _on_tmpfs(setting: Setting) -> bool:
+    return not isinstance(setting.value, str) or setting.value.startswith(TMPFS_DIRS)
 
 
 # --- PR609 -------------------------------------------------------------------------------------

@@ -73,6 +73,17 @@ class ProjectNginx:
     when it cannot be read (too big, binary, unreadable): the include stays an unknown."""
     targets: dict[tuple[str, str], str | None] = field(default_factory=dict)
     """(including file, include argument) -> the project file it names, looked up once."""
+    file_levels: dict[str, Directive] = field(default_factory=dict)
+    """rel of a file without `http {}` -> the http level it is included at: the directives
+    written at file level in it and in the other http-less files of its folder (nginx.conf
+    includes conf.d/*.conf and sites-enabled/* inside `http {}`, so they are http-level)."""
+
+    def file_level(self, node: Directive) -> Directive | None:
+        top = node
+        while top.parent is not None:
+            top = top.parent
+        rel = self.owners.get(id(top))
+        return self.file_levels.get(rel) if rel is not None else None
 
     def written(self, level: Directive) -> list[Directive]:
         """The directives written in `level`'s block, each resolvable `include` replaced by
@@ -158,10 +169,25 @@ def project_nginx(project: Project) -> ProjectNginx:
             if d.name == "upstream" and d.args and d.child("keepalive") is not None
         },
         owners={id(d): conf.rel for conf in project.nginx_confs for d in conf.directives},
+        file_levels=_file_levels(project.nginx_confs),
     )
     _INDEX.clear()  # one project at a time: never keeps an old Project alive
     _INDEX[id(project)] = (project, index)
     return index
+
+
+def _file_levels(confs: list[NginxConf]) -> dict[str, Directive]:
+    by_folder: dict[str, list[NginxConf]] = {}
+    for conf in confs:
+        if not any(d.name == "http" for d in conf.directives):
+            by_folder.setdefault(posixpath.dirname(conf.rel), []).append(conf)
+    levels = {}
+    for folder_confs in by_folder.values():
+        written = [d for conf in folder_confs for d in conf.directives if d.block is None]
+        if written:
+            level = Directive("http", [], 1, written)
+            levels.update({conf.rel: level for conf in folder_confs})
+    return levels
 
 
 def _children(level: Directive, name: str, project: Project) -> list[Directive]:
@@ -185,6 +211,9 @@ def _outer_levels(node: Directive, project: Project) -> list[Directive]:
     http blocks stand in for the missing top level."""
     levels = list(node.ancestors())
     if not any(level.name == "http" for level in levels):
+        file_level = project_nginx(project).file_level(node)
+        if file_level is not None:
+            levels.append(file_level)
         levels.extend(_project_http_blocks(project))
     return levels
 
@@ -312,10 +341,29 @@ def nginx_server_tokens(ctx: FileContext) -> Iterator[Hit]:
         ):
             yield _missing_tokens_hit(ctx, http, "http block")
     if not https:
-        for server in _blocks(conf, "server"):
-            if _never_answers(server) or _effective(server, "server_tokens", ctx.project):
-                continue
-            yield _missing_tokens_hit(ctx, server, "server block")
+        bare = [
+            server
+            for server in _blocks(conf, "server")
+            if not _never_answers(server) and not _effective(server, "server_tokens", ctx.project)
+        ]
+        if bare:
+            yield _grouped_tokens_hit(ctx, bare)
+
+
+def _grouped_tokens_hit(ctx: FileContext, servers: list[Directive]) -> Hit:
+    """One finding for the file however many server blocks lack it: one cause, one fix."""
+    if len(servers) == 1:
+        return _missing_tokens_hit(ctx, servers[0], "server block")
+    edits = tuple(
+        edit for s in servers if (edit := _insert_first_line(ctx, s, "server_tokens off;"))
+    )
+    lines = ", ".join(str(s.line) for s in servers)
+    return Hit(
+        servers[0].line,
+        f"{len(servers)} server blocks (lines {lines}) without `server_tokens off;`: nginx "
+        "sends its version in every response",
+        fix=Fix("add server_tokens off;", edits) if len(edits) == len(servers) else None,
+    )
 
 
 def _missing_tokens_hit(ctx: FileContext, block: Directive, what: str) -> Hit:
@@ -660,7 +708,9 @@ the proxy's IP. Note that a location with its own proxy_set_header drops those o
     "    proxy_set_header X-Forwarded-Proto $scheme;\n}",
 )
 def nginx_proxy_headers(ctx: FileContext) -> Iterator[Hit]:
+    """One finding per file and set of missing headers, however many locations proxy."""
     conf: NginxConf = ctx.parsed
+    lacking: dict[tuple[str, ...], list[int]] = {}
     for proxy in conf.find("proxy_pass"):
         location = proxy.parent
         if location is None:
@@ -668,9 +718,16 @@ def nginx_proxy_headers(ctx: FileContext) -> Iterator[Hit]:
         names = _proxy_headers_in_force(location, ctx.project)
         if names is None:
             continue
-        missing = [h for h in PROXY_HEADERS if h.lower() not in names]
+        missing = tuple(h for h in PROXY_HEADERS if h.lower() not in names)
         if missing:
-            yield Hit(proxy.line, f"proxy_pass without proxy_set_header {', '.join(missing)}")
+            lacking.setdefault(missing, []).append(proxy.line)
+    for missing, lines in lacking.items():
+        others = lines[1:]
+        also = f" (also line{'s' if len(others) > 1 else ''} {', '.join(map(str, others))})"
+        yield Hit(
+            lines[0],
+            f"proxy_pass without proxy_set_header {', '.join(missing)}{also if others else ''}",
+        )
 
 
 # --- PR407 -------------------------------------------------------------------------------------
@@ -920,3 +977,131 @@ def nginx_upstream_keepalive_unused(ctx: FileContext) -> Iterator[Hit]:
                 f"upstream {target} has keepalive but this proxy_pass lacks "
                 f"{' and '.join(missing)}: connections are not reused",
             )
+
+
+# --- PR412 -------------------------------------------------------------------------------------
+
+PRIVATE_SUFFIXES = (".local", ".internal", ".lan", ".localhost", ".test", ".home.arpa", ".svc")
+IP_ADDRESS = re.compile(r"^[\d.]+$|^\[?[0-9a-f:]+\]?$", re.IGNORECASE)
+TLS_IN_FRONT = frozenset({"set_real_ip_from", "real_ip_header"})
+"""A server behind a TLS-terminating load balancer says so: it trusts the balancer's address
+for the client IP, or reads the scheme the balancer saw ($http_x_forwarded_proto)."""
+
+
+def _public_names(server: Directive) -> list[str]:
+    """server_name entries that are Internet domain names (not `_`, localhost, an IP address,
+    a private suffix or a regex)."""
+    return sorted(
+        name
+        for name in _server_names(server)
+        if "." in name.strip(".")
+        and not name.startswith("~")
+        and not IP_ADDRESS.match(name)
+        and not name.endswith(PRIVATE_SUFFIXES)
+    )
+
+
+def _tls_terminated_in_front(project: Project) -> bool:
+    for conf in project.nginx_confs:
+        for directive in conf.walk():
+            if directive.name in TLS_IN_FRONT:
+                return True
+            if any("$http_x_forwarded_proto" in arg.lower() for arg in directive.args):
+                return True
+    return False
+
+
+@rule(
+    "PR412",
+    "nginx-public-site-http-only",
+    title="Public site served over plain HTTP only",
+    severity=Severity.WARNING,
+    kind=FileKind.NGINX,
+    why="""
+A server with an Internet domain name that only listens for clear-text HTTP sends every
+session cookie, password and API token readable to anyone on the path (public Wi-Fi, a
+compromised router, an ISP), lets them change pages and downloads in flight, and browsers
+mark it "Not secure". Certificates cost nothing (Let's Encrypt, certbot or acme.sh).
+When TLS ends at a load balancer in front of nginx, the config says so
+(set_real_ip_from, $http_x_forwarded_proto) and this rule stays quiet.
+""",
+    fix="""
+Add a TLS server for the name (listen 443 ssl; ssl_certificate ...; certbot --nginx does
+it) and turn the port-80 server into a redirect: return 301 https://$host$request_uri;
+""",
+    bad="server {\n    listen 80;\n    server_name shop.example.com;\n"
+    "    location / { proxy_pass http://127.0.0.1:8000; }\n}",
+    good="server {\n    listen 443 ssl;\n    server_name shop.example.com;\n"
+    "    ssl_certificate /etc/letsencrypt/live/shop.example.com/fullchain.pem;\n"
+    "    ssl_certificate_key /etc/letsencrypt/live/shop.example.com/privkey.pem;\n}",
+)
+def nginx_public_site_http_only(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    index = project_nginx(ctx.project)
+    tls_names = set().union(*(_server_names(s) for s in index.servers if _is_tls_server(s)))
+    if _tls_terminated_in_front(ctx.project):
+        return
+    for server in _blocks(conf, "server"):
+        if server.parent is not None and server.parent.name == "upstream":
+            continue
+        if not _is_public_plain_http(server) or _redirects_to_https(server):
+            continue
+        plain_only = [name for name in _public_names(server) if name not in tls_names]
+        if plain_only and _serves_content(server):
+            yield Hit(
+                server.line,
+                f"{', '.join(plain_only)} is served over plain HTTP only: no TLS server has "
+                "this name",
+            )
+
+
+# --- PR413 -------------------------------------------------------------------------------------
+
+ALLOW_ORIGIN = "access-control-allow-origin"
+ALLOW_CREDENTIALS = "access-control-allow-credentials"
+
+
+@rule(
+    "PR413",
+    "nginx-cors-any-origin",
+    title="nginx allows every origin (Access-Control-Allow-Origin * or the caller's Origin)",
+    severity=Severity.WARNING,
+    kind=FileKind.NGINX,
+    why="""
+`add_header Access-Control-Allow-Origin *` lets scripts on every website read the responses
+of this server from a visitor's browser: fine for a public, anonymous API, a leak for
+anything that answers differently per user or network (intranet data, IP-based access).
+Echoing `$http_origin` together with `Access-Control-Allow-Credentials true` is worse: any
+site the user visits can call the API with the user's cookies and read the answers.
+""",
+    fix="""
+List the origins that may call the API (a `map $http_origin $cors_origin { ... }` with the
+allowed ones) or let the app's CORS middleware decide; never credentials with a reflected
+origin.
+""",
+    bad="add_header Access-Control-Allow-Origin *;",
+    good="add_header Access-Control-Allow-Origin https://app.example.com;",
+)
+def nginx_cors_any_origin(ctx: FileContext) -> Iterator[Hit]:
+    conf: NginxConf = ctx.parsed
+    for header in conf.find("add_header"):
+        if len(header.args) < 2 or header.args[0].lower() != ALLOW_ORIGIN:
+            continue
+        value = header.args[1].strip()
+        if value == "*":
+            yield Hit(header.line, "Access-Control-Allow-Origin * lets every website read it")
+        elif value.lower() == "$http_origin" and _with_credentials(header):
+            yield Hit(
+                header.line,
+                "Access-Control-Allow-Origin echoes $http_origin with Allow-Credentials true: "
+                "any website can read responses made with the user's cookies",
+                severity=Severity.ERROR,
+            )
+
+
+def _with_credentials(header: Directive) -> bool:
+    siblings = header.parent.children("add_header") if header.parent else []
+    return any(
+        len(h.args) > 1 and h.args[0].lower() == ALLOW_CREDENTIALS and h.args[1] == "true"
+        for h in siblings
+    )

@@ -21,6 +21,9 @@ CONFIG_GETTERS = frozenset(
 WEB_FRAMEWORKS = frozenset(
     {"flask", "fastapi", "starlette", "django", "quart", "sanic", "falcon", "bottle", "litestar"}
 )
+SERVED_MODULES = frozenset({"wsgi.py", "asgi.py"})
+"""Modules a server imports by definition (`gunicorn wsgi:app`), even when they only import
+the app's factory: never scripts."""
 
 
 def imported_names(ctx: PyContext) -> dict[str, str]:
@@ -166,8 +169,10 @@ def is_script(ctx: PyContext) -> bool:
     """A module that imports no web framework and is run rather than imported: it has a
     `__main__` block, or it sits alone at the project root (train.py, seed_db.py). Its
     module-level work is its job, not a side effect of importing it."""
-    if ctx.imports & WEB_FRAMEWORKS:
+    if ctx.imports & WEB_FRAMEWORKS or ctx.rel.rsplit("/", 1)[-1] in SERVED_MODULES:
         return False
+    if any(name.split("_", 1)[0] in WEB_FRAMEWORKS for name in ctx.imports):
+        return False  # flask_migrate, django_extensions, fastapi_users: a framework's extension
     return (
         "/" not in ctx.rel
         or ctx.rel.rsplit("/", 1)[-1] in ("manage.py", "setup.py", "noxfile.py", "fabfile.py")
@@ -252,3 +257,36 @@ def in_dev_config_class(ctx: PyContext, node: ast.AST) -> bool:
         if isinstance(ancestor, ast.ClassDef):
             return bool(DEV_CLASS.search(ancestor.name))
     return False
+
+
+def env_default_on(value: ast.expr, names: dict[str, str]) -> str | None:
+    """The variable name when `value` reads the environment with a fallback that means on:
+    `os.getenv("DEBUG", True)`, `config("DEBUG", default=True, cast=bool)`,
+    `os.environ.get("DEBUG", "True") == "True"`, `... .lower() in ("1", "true")`."""
+    if isinstance(value, ast.Call):
+        read = env_read(value, names)
+        if read and (is_true(read.default) or is_truthy_text(read.default)):
+            return read.name
+        return None
+    if isinstance(value, ast.Compare) and len(value.ops) == 1:
+        read = env_read(_strip_string_methods(value.left), names)  # type: ignore[arg-type]
+        fallback = str_value(read.default) if read else None
+        if read is None or fallback is None:
+            return None
+        compared = literal(value.comparators[0])
+        options = compared if isinstance(compared, list | tuple | set) else [compared]
+        if isinstance(value.ops[0], ast.Eq | ast.In) and fallback.lower() in {
+            str(o).lower() for o in options
+        }:
+            return read.name
+    return None
+
+
+def _strip_string_methods(node: ast.expr) -> ast.expr:
+    while (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("lower", "strip", "upper", "casefold")
+    ):
+        node = node.func.value
+    return node

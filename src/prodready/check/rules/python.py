@@ -6,17 +6,21 @@ timeouts, TLS and blocking calls in async code: python_net.py."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 from collections.abc import Iterable, Iterator
 
-from prodready.check.model import Edit, Fix, Hit, Severity
+from prodready.check.model import Edit, Finding, Fix, Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
+from prodready.check.rules._common import target_python
 from prodready.check.rules.pyhelpers import (
     dotted,
+    env_default_on,
     environ_subscript,
     imported_names,
     in_dev_config_class,
     in_main_guard,
+    is_settings_module,
     is_true,
     is_truthy_text,
     keyword,
@@ -35,6 +39,18 @@ PY = FileKind.PYTHON.value
 NAIVE_UTC = {"utcnow": "now", "utcfromtimestamp": "fromtimestamp"}
 
 
+DEPRECATED_FROM = (3, 12)
+AWARE_KEYWORDS = frozenset({"tz", "tzinfo"})
+
+
+def _calibrate_naive_utc(project: object, finding: Finding) -> Severity:
+    """info -> warning when the project targets Python 3.12+, where the call is deprecated."""
+    target = target_python(project)
+    if finding.severity == Severity.INFO and target is not None and target >= DEPRECATED_FROM:
+        return Severity.WARNING
+    return finding.severity
+
+
 @rule(
     "PR101",
     "naive-utc-datetime",
@@ -47,18 +63,26 @@ UTC by convention. Deprecated since Python 3.12 (DeprecationWarning) because the
 is easily mistaken for local time: `.timestamp()` on it, comparisons with aware datetimes
 (TypeError at runtime), or serialising it without an offset all go wrong silently when the
 server's timezone is not UTC. `datetime.now(UTC)` returns an aware datetime in UTC.
+
+A warning where the project targets Python 3.12 or later (`requires-python`,
+`.python-version`, the Dockerfile's `FROM python:3.x`) or where the same module also makes
+aware datetimes (the two do not compare); info otherwise (a style of operations).
 """,
     fix="""Use `datetime.now(UTC)` / `datetime.fromtimestamp(ts, UTC)` (aware datetimes).
 `datetime.UTC` needs Python 3.11+. The autofix is unsafe: aware and naive datetimes do not
 compare, so check code that mixes them (and naive DateTime columns).""",
     bad="from datetime import datetime\ncreated = datetime.utcnow()",
     good="from datetime import UTC, datetime\ncreated = datetime.now(UTC)",
+    calibrate=_calibrate_naive_utc,
 )
 def naive_utc_datetime(ctx: PyContext) -> Iterable[Hit]:
     if "utc" not in ctx.source:
         return
     names = imported_names(ctx)
     utc_local = next((local for local, full in names.items() if full == "datetime.UTC"), None)
+    mixed = _makes_aware_datetimes(ctx, names)
+    severity = Severity.WARNING if mixed else Severity.INFO
+    also = "; this module also makes aware datetimes, and the two do not compare" if mixed else ""
     for call, callee in ctx.calls_named(*NAIVE_UTC):
         base, _, method = callee.rpartition(".")
         if qualify(names, base) != "datetime.datetime":
@@ -66,11 +90,31 @@ def naive_utc_datetime(ctx: PyContext) -> Iterable[Hit]:
         replacement = "now(UTC)" if method == "utcnow" else "fromtimestamp(ts, UTC)"
         message = (
             f"`{callee}()` is deprecated since Python 3.12 and returns a naive datetime; "
-            f"use `{base}.{replacement}`"
+            f"use `{base}.{replacement}`{also}"
         )
         fix = _call_fix(ctx, call, base, method, names, utc_local)
-        yield Hit(call.lineno, message, call.col_offset + 1, fix=fix)
-    yield from _utcnow_references(ctx, names, utc_local)
+        yield Hit(call.lineno, message, call.col_offset + 1, fix=fix, severity=severity)
+    for hit in _utcnow_references(ctx, names, utc_local):
+        yield dataclasses.replace(hit, message=hit.message + also, severity=severity)
+
+
+def _makes_aware_datetimes(ctx: PyContext, names: dict[str, str]) -> bool:
+    """The module also builds aware datetimes: `timezone.utc`, `UTC`, `tz=`/`tzinfo=`,
+    `.astimezone()`, `now(<tz>)`."""
+    if any(full in ("datetime.UTC", "datetime.timezone") for full in names.values()):
+        return True
+    for node in ctx.nodes(ast.Attribute):
+        assert isinstance(node, ast.Attribute)
+        if node.attr in ("UTC", "timezone") and names.get(dotted(node.value)) == "datetime":
+            return True
+    if ctx.calls.get("astimezone"):
+        return True
+    for call, _ in ctx.calls_named("now", "fromtimestamp", "replace", "datetime"):
+        if any(k.arg in AWARE_KEYWORDS for k in call.keywords):
+            return True
+        if call.args and isinstance(call.func, ast.Attribute) and call.func.attr == "now":
+            return True
+    return False
 
 
 def _utcnow_references(
@@ -204,6 +248,7 @@ def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
     for call, callee in ctx.calls_named("update", "from_mapping"):
         if ".config." in f".{callee}" and is_true(keyword(call, "DEBUG")):
             yield Hit(call.lineno, f"`{callee}(DEBUG=True)` turns on Flask debug mode")
+    yield from _debug_defaults_on(ctx, names)
     if not _may_switch_debug(ctx.source):
         return
     flask_module = bool(ctx.imports & FLASK_ROOTS)
@@ -222,6 +267,49 @@ def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
             and is_truthy_text(call.args[1])
         ):
             yield Hit(call.lineno, f'`{callee}("FLASK_DEBUG", ...)` turns on Flask debug mode')
+
+
+def _debug_defaults_on(ctx: PyContext, names: dict[str, str]) -> Iterator[Hit]:
+    """Debug read from the environment with a fallback that means on: production runs with
+    the debugger whenever the variable is not set (`debug=os.getenv("DEBUG", "True") ==
+    "True"`, `app.config["DEBUG"] = ...`, `DEBUG = ...` in a Flask module or config class)."""
+    if not ctx.imports & FLASK_ROOTS and "DEBUG" not in ctx.source:
+        return
+    for call, callee in ctx.calls_named("run"):
+        debug = keyword(call, "debug")
+        variable = env_default_on(debug, names) if debug is not None else None
+        if variable and qualify(names, callee).split(".")[0] not in NOT_APP_RUNNERS:
+            yield Hit(
+                call.lineno,
+                f"`{callee}(debug=...)` is on whenever {variable} is unset: its fallback is true",
+                call.col_offset + 1,
+                severity=Severity.WARNING if in_main_guard(ctx, call) else None,
+            )
+    for node in ctx.nodes(ast.Assign):
+        assert isinstance(node, ast.Assign)
+        if type(node.value) is ast.Constant or in_dev_config_class(ctx, node):
+            continue
+        if not any(_names_debug(target, ctx) for target in node.targets):
+            continue
+        variable = env_default_on(node.value, names)
+        if variable:
+            yield Hit(
+                node.lineno,
+                f"Flask debug mode is on whenever {variable} is unset: its fallback is true",
+            )
+
+
+def _names_debug(target: ast.expr, ctx: PyContext) -> bool:
+    """`app.debug`, `app.config["DEBUG"]`, or `DEBUG` in a Flask module (config classes too)."""
+    if isinstance(target, ast.Attribute) and target.attr == "debug":
+        return True
+    key = subscript_key(target)
+    if key is not None:
+        return key[0].endswith("config") and key[1] == "DEBUG"
+    if is_settings_module(ctx.rel):
+        return False  # Django settings: PR104
+    flask_config = bool(ctx.imports & FLASK_ROOTS) or ctx.rel.rsplit("/", 1)[-1] == "config.py"
+    return isinstance(target, ast.Name) and target.id == "DEBUG" and flask_config
 
 
 def _may_switch_debug(source: str) -> bool:
@@ -476,10 +564,20 @@ Log exceptions server-side instead (`logger.exception`, Sentry).""",
 def asgi_app_debug_on(ctx: PyContext) -> Iterable[Hit]:
     names = imported_names(ctx)
     for call, callee in ctx.calls_named("FastAPI", "Starlette", "Litestar"):
-        if qualify(names, callee) in ASGI_DEBUG_APPS and is_true(keyword(call, "debug")):
+        if qualify(names, callee) not in ASGI_DEBUG_APPS:
+            continue
+        debug = keyword(call, "debug")
+        if is_true(debug):
             yield Hit(
                 call.lineno,
                 f"`{callee}(debug=True)` sends full tracebacks to clients on every error",
+                call.col_offset + 1,
+            )
+        elif debug is not None and (variable := env_default_on(debug, names)):
+            yield Hit(
+                call.lineno,
+                f"`{callee}(debug=...)` is on whenever {variable} is unset: its fallback is "
+                "true, so production sends tracebacks to clients",
                 call.col_offset + 1,
             )
 

@@ -67,9 +67,13 @@ WORK_BY_NAME: dict[str, str] = {
     },
     "nltk.download": "downloads data",
     "alembic.command.upgrade": MIGRATE,
+    "alembic.config.main": MIGRATE,
+    "flask_migrate.upgrade": MIGRATE,
+    "flask_migrate.stamp": MIGRATE,
     "django.core.management.call_command": "runs a management command",
 }
 WORK_BY_LAST_NAME = {
+    "apply_migrations": MIGRATE,  # yoyo
     "from_pretrained": MODEL,
     "load_model": MODEL,
     "SentenceTransformer": MODEL,

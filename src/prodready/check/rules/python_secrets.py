@@ -12,6 +12,7 @@ from functools import lru_cache
 from prodready.check.model import Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
+from prodready.check.rules._common import leak
 from prodready.check.rules.pyhelpers import (
     dotted,
     env_read,
@@ -23,12 +24,21 @@ from prodready.check.rules.pyhelpers import (
     literal,
     module_assignments,
     module_value,
+    names_assigned_from,
     qualify,
     str_value,
     subscript_key,
 )
 from prodready.project.model import FileKind
-from prodready.secretstrength import Judgement, Verdict, is_secret_name, judge
+from prodready.secretstrength import (
+    KNOWN_DEFAULTS,
+    TUTORIAL_KEYS,
+    Judgement,
+    Verdict,
+    is_placeholder,
+    is_secret_name,
+    judge,
+)
 
 PY = FileKind.PYTHON.value
 
@@ -40,12 +50,44 @@ SECRET_LAST_WORD = re.compile(
 (A `salt` namespaces signatures, it is not a secret.)"""
 KEY_NAME = re.compile(r"(?:SESSION|CACHE|COOKIE|HEADER|QUERY|FIELD|LOOKUP)_KEY$", re.IGNORECASE)
 """Constants naming a key (`CART_SESSION_KEY = "cart"`), not holding one."""
+TOKENIZER_TOKEN = re.compile(
+    r"(?:^|_)(?:pad|eos|bos|unk|sep|cls|mask|start|end|stop|special|sos|image|audio|video|"
+    r"default|chat|tool|think|eot|eom|fim|prefix|suffix|middle)_token$",
+    re.IGNORECASE,
+)
+"""ML tokenizer special tokens (`tokenizer.pad_token = "[PAD]"`, `eos_token="</s>"`): vocabulary
+entries of a language model, not credentials."""
+EXAMPLE_NAME = re.compile(r"(?:^|[._])(?:EXAMPLE|SAMPLE|DUMMY|FAKE)_", re.IGNORECASE)
+"""`EXAMPLE_API_KEY = "<your-api-key>"`: documents the shape of a value, is not one."""
+EXAMPLE_KEYS = frozenset(
+    {"example", "examples", "json_schema_extra", "schema_extra", "openapi_examples"}
+)
+"""OpenAPI/pydantic documentation: `Field(examples=[...])`, `json_schema_extra={...}`,
+`class Config: schema_extra = {...}`. Values shown in the API docs, never used to log in."""
 NOT_A_SECRET_VALUE = re.compile(
     r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*$|\s\S+\s|[^\x20-\x7e]|"
     r"^(?:\$2[aby]\$|\$argon2|pbkdf2_sha\d+\$|scrypt:)"
+    r"|^[a-z][\w+.-]*://|^/[\w/.{}<>:-]*$"
+    r"|^(?-i:[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)$"
+    r"|\{[\w.\[\]'\"-]*\}|%\(\w+\)s|%s|#\{\w*\}#"
+    r"|^\d+/[smhd]\w*(?:/\w+)?(?:,\s*\d+/[smhd]\w*(?:/\w+)?)*$"
+    r"|^.{1,2}$"
+    r"|^\[?(?:redacted|masked|hidden|removed|filtered|obfuscated)\]?$"
+    r"|^(?:ldap|oidc|saml|sso|oauth2?|external|url|uri|string|str|text|textarea|bool|"
+    r"boolean|int|integer|number|float|json|file)$",
+    re.IGNORECASE,
 )
-"""Dotted Python paths (`myapp.auth.TokenBackend`), prose (`Reset your password`), non-ASCII
-text (emoji tables), and password hashes (bcrypt, argon2, Django/Werkzeug formats)."""
+"""Not a secret whatever the name: dotted Python paths (`myapp.auth.TokenBackend`), prose
+(`Reset your password`), non-ASCII text (emoji tables), password hashes (bcrypt, argon2,
+Django/Werkzeug formats), URLs and URL paths (`GET_TOKEN = "https://.../gettoken"`; a URL
+with a password is PR119's), the UPPER_SNAKE name of a setting, templates (`{token}`,
+`%(password)s`), rate-limit specs (`5/m/ip`), one or two characters (`pwd = "."`), masks
+(`[REDACTED]`), markers of an external login (`"password": "LDAP"`) and schema type words
+(`"secret": "url"`)."""
+LABEL_DICTS = frozenset(
+    {"labels", "help_texts", "verbose_names", "error_messages", "widgets", "placeholders"}
+)
+"""Django form and model Meta dicts: field name -> text shown to people."""
 CREDENTIAL_URL = re.compile(
     r"^(?P<scheme>[A-Za-z][\w+.-]*)://(?P<user>[^:/@\s]*):(?P<password>[^@/\s]+)@(?P<host>[^/\s?#:]+)"
 )
@@ -70,20 +112,24 @@ def holds_secret(name: str) -> bool:
     """`SECRET_KEY`, `app.secret_key`, `DB_PASSWORD`, `client_secret`, `JWT_SECRET_KEY`."""
     last = name.rsplit(".", 1)[-1]
     return (
-        is_secret_name(last) and bool(SECRET_LAST_WORD.search(last)) and not KEY_NAME.search(last)
+        is_secret_name(last)
+        and bool(SECRET_LAST_WORD.search(last))
+        and not KEY_NAME.search(last)
+        and not TOKENIZER_TOKEN.search(last)
+        and not EXAMPLE_NAME.search(last)
     )
 
 
 def hard_coded(value: str, name: str) -> Judgement | None:
     """The judgement of a literal assigned to a secret-named target, None when the literal is
-    not a secret at all (empty, placeholder, a dotted path, prose)."""
+    not a secret at all (empty, a dotted path, prose). A placeholder is judged: it is the value
+    the service runs with."""
     bare = value.strip()
-    if NOT_A_SECRET_VALUE.search(bare) or _is_label(bare, name):
+    known = is_placeholder(bare) or bare.lower() in KNOWN_DEFAULTS | TUTORIAL_KEYS
+    if not known and (NOT_A_SECRET_VALUE.search(bare) or _is_label(bare, name)):
         return None
     judgement = judge_secret(value, name)
-    if judgement.verdict in (Verdict.EMPTY, Verdict.PLACEHOLDER):
-        return None
-    return judgement
+    return None if judgement.verdict == Verdict.EMPTY else judgement
 
 
 def _is_label(value: str, name: str) -> bool:
@@ -91,14 +137,17 @@ def _is_label(value: str, name: str) -> bool:
     `_COLUMN_TOKEN = "column"` name a field, a session entry or a parser token; they are not
     credentials. (A real token is never one lowercase word; a weak password often is.)"""
     last = name.rsplit(".", 1)[-1]
-    if value.lower() == last.lower() or re.fullmatch(r"_\w+", value):
-        return True
+    bare, bare_name = re.sub(r"[-_]", "", value.lower()), re.sub(r"[-_]", "", last.lower())
+    if (bare and bare_name.endswith(bare)) or re.fullmatch(r"_\w+", value):
+        return True  # `AUTH_KEY = "authkey"`, `"CLIENT_SECRET": "client-secret"`
+    if re.fullmatch(r"[a-z]+(?:_[a-z]+)+", value) and judge_secret(value, name).verdict not in (
+        Verdict.DEFAULT,
+    ):
+        return True  # an option word: `params["update_password"] = "on_create"`
     return last.lower().endswith("token") and bool(re.fullmatch(r"[a-z]+|\W{1,3}", value))
 
 
-def detail(judgement: Judgement, value: str = "") -> str:
-    if value.startswith("django-insecure-"):
-        return "; it is Django's startproject key, marked insecure"
+def detail(judgement: Judgement) -> str:
     return f"; it {judgement.reason}" if judgement.is_problem else ""
 
 
@@ -145,12 +194,18 @@ needs a code change and a deploy.
 )
 def hard_coded_secret(ctx: PyContext) -> Iterable[Hit]:
     for node, name, value in _secret_literals(ctx):
-        if in_dev_config_class(ctx, node):
+        if in_dev_config_class(ctx, node) or _documents_an_example(ctx, node):
             continue
         line = node.lineno  # type: ignore[attr-defined]
         judgement = hard_coded(value, name)
         if judgement:
-            yield Hit(line, f"`{name}` is hard-coded in the source{detail(judgement, value)}")
+            yield Hit(line, f"`{name}` is hard-coded in the source and {_leak(judgement, value)}")
+
+
+def _leak(judgement: Judgement, value: str) -> str:
+    if value.startswith("django-insecure-"):
+        return "is Django's startproject key, marked insecure"
+    return leak(judgement)
 
 
 def _secret_literals(ctx: PyContext) -> Iterator[tuple[ast.AST, str, str]]:
@@ -183,6 +238,28 @@ def _secret_literals(ctx: PyContext) -> Iterator[tuple[ast.AST, str, str]]:
             value = str_value(call.args[1])
             if value is not None:
                 yield call, f"{callee}(..., key)", value
+
+
+def _documents_an_example(ctx: PyContext, node: ast.AST) -> bool:
+    """The literal sits under `examples=`, `json_schema_extra=`, a `"json_schema_extra"` dict
+    key or a `schema_extra = ...` assignment (EXAMPLE_KEYS), or in a form's `labels = {...}`
+    (LABEL_DICTS): text for people, not a credential."""
+    child = node
+    for ancestor in ctx.ancestors(node):
+        if isinstance(ancestor, ast.keyword) and ancestor.arg in EXAMPLE_KEYS:
+            return True
+        if isinstance(ancestor, ast.Dict):
+            for key, value in zip(ancestor.keys, ancestor.values, strict=True):
+                if value is child and _text(key) in EXAMPLE_KEYS:
+                    return True
+        if isinstance(ancestor, ast.Assign | ast.AnnAssign):
+            targets = ancestor.targets if isinstance(ancestor, ast.Assign) else [ancestor.target]
+            shown = EXAMPLE_KEYS | LABEL_DICTS
+            return any(dotted(t).rsplit(".", 1)[-1] in shown for t in targets)
+        if isinstance(ancestor, ast.stmt):
+            return False
+        child = ancestor
+    return False
 
 
 def _text(node: ast.AST | None) -> str | None:
@@ -370,7 +447,12 @@ def _with_credentials(line: int, what: str, credentials: bool) -> Hit:
             "read the answer",
             severity=Severity.ERROR,
         )
-    return Hit(line, f"{what}: any website can read its responses in a visitor's browser")
+    return Hit(
+        line,
+        f"{what}: any website can read its responses in a visitor's browser (without "
+        "credentials: only what the API answers anonymously)",
+        severity=Severity.INFO,
+    )
 
 
 def _is_wildcard(ctx: PyContext, node: ast.expr | None) -> bool:
@@ -383,7 +465,14 @@ def _is_on(ctx: PyContext, node: ast.expr | None) -> bool:
 
 
 def _flask_cors(ctx: PyContext) -> Iterator[Hit]:
-    for call, callee in ctx.calls_named("CORS"):
+    extensions = names_assigned_from(ctx, "CORS")
+    calls = [(c, n) for c, n in ctx.calls_named("CORS") if c.args or c.keywords]
+    calls += [
+        (c, n)
+        for c, n in ctx.calls_named("init_app")
+        if isinstance(c.func, ast.Attribute) and dotted(c.func.value) in extensions
+    ]  # `cors = CORS()` configures nothing; `cors.init_app(app, origins=...)` does
+    for call, callee in calls:
         origins = keyword(call, "origins")
         resources = keyword(call, "resources")
         if origins is not None:
@@ -457,6 +546,8 @@ def _django_cors(ctx: PyContext) -> Iterator[Hit]:
             allow_all.append((name, stmt))
         elif name == "CORS_ALLOW_CREDENTIALS" and is_true(value):
             credentials = True
+        elif name == "CORS_URLS_REGEX" and str_value(value) not in (None, r"^.*$", ".*"):
+            return  # CORS applies only to the URLs it matches (one public endpoint, say)
     for name, stmt in allow_all:
         yield _with_credentials(stmt.lineno, f"django-cors-headers `{name} = True`", credentials)
 
@@ -490,12 +581,23 @@ def credentials_in_url_literal(ctx: PyContext) -> Iterable[Hit]:
         if not isinstance(value, str) or "://" not in value or "@" not in value:
             continue
         url = url_credentials(value)
-        if url is None or _is_docstring_or_fallback(ctx, node, names):
+        if url is None or _is_docstring_or_fallback(ctx, node, names) or _replaced(ctx, node):
             continue
         yield Hit(
             node.lineno,  # type: ignore[attr-defined]
             f"{url.scheme} URL for {url.host} contains a literal password{detail(url.judgement)}",
         )
+
+
+def _replaced(ctx: PyContext, node: ast.AST) -> bool:
+    """`url.replace("postgresql://user:pass@", ...)`: a pattern to find, not a credential."""
+    parent = ctx.parent(node)
+    return (
+        isinstance(parent, ast.Call)
+        and isinstance(parent.func, ast.Attribute)
+        and parent.func.attr in ("replace", "startswith", "removeprefix", "split", "sub")
+        and node in parent.args
+    )
 
 
 def _is_docstring_or_fallback(ctx: PyContext, node: ast.AST, names: dict[str, str]) -> bool:

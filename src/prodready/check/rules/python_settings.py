@@ -13,17 +13,16 @@ from prodready.check.registry import rule
 from prodready.check.rules.pyhelpers import (
     EnvRead,
     dotted,
+    env_default_on,
     env_read,
     environ_subscript,
     imported_names,
     is_false,
     is_settings_module,
     is_true,
-    is_truthy_text,
     keyword,
     literal,
     module_assignments,
-    str_value,
     subscript_key,
     under_debug_branch,
 )
@@ -70,46 +69,13 @@ def django_debug_true(ctx: PyContext) -> Iterable[Hit]:
                 severity=severity,
             )
         else:
-            variable = _defaults_on(value, names)
+            variable = env_default_on(value, names)
             if variable:
                 yield Hit(
                     stmt.lineno,
                     f"DEBUG is on whenever {variable} is unset: its fallback is true{suffix}",
                     severity=severity,
                 )
-
-
-def _defaults_on(value: ast.expr, names: dict[str, str]) -> str | None:
-    """The variable name when `value` reads the environment with a fallback that means on:
-    `os.getenv("DEBUG", True)`, `config("DEBUG", default=True, cast=bool)`,
-    `os.environ.get("DEBUG", "True") == "True"`, `... .lower() in ("1", "true")`."""
-    if isinstance(value, ast.Call):
-        read = env_read(value, names)
-        if read and (is_true(read.default) or is_truthy_text(read.default)):
-            return read.name
-        return None
-    if isinstance(value, ast.Compare) and len(value.ops) == 1:
-        read = env_read(_strip_string_methods(value.left), names)  # type: ignore[arg-type]
-        fallback = str_value(read.default) if read else None
-        if read is None or fallback is None:
-            return None
-        compared = literal(value.comparators[0])
-        options = compared if isinstance(compared, list | tuple | set) else [compared]
-        if isinstance(value.ops[0], ast.Eq | ast.In) and fallback.lower() in {
-            str(o).lower() for o in options
-        }:
-            return read.name
-    return None
-
-
-def _strip_string_methods(node: ast.expr) -> ast.expr:
-    while (
-        isinstance(node, ast.Call)
-        and isinstance(node.func, ast.Attribute)
-        and node.func.attr in ("lower", "strip", "upper", "casefold")
-    ):
-        node = node.func.value
-    return node
 
 
 # --- PR105 -------------------------------------------------------------------------------------

@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
-from prodready.check.rules._common import literal_secret, url_secret
+from prodready.check.rules._common import leak, literal_secret, url_secret
+from prodready.check.rules.systemd_exposure import exposure
 from prodready.project.model import FileKind
 from prodready.project.parsers import gunicorn as gunicorn_parser
-from prodready.project.parsers.systemd import Unit
+from prodready.project.parsers.systemd import Unit, environment_assignments
+from prodready.secretstrength import Verdict
 
 SERVICE = "Service"
 TRUE_VALUES = frozenset({"yes", "true", "on", "1"})
@@ -151,74 +153,66 @@ HARDENING = (
 @rule(
     "PR503",
     "systemd-no-hardening",
-    title="Service without basic sandboxing",
+    title="Service poorly sandboxed (systemd-analyze security exposure 7 or more)",
     severity=Severity.WARNING,
     kind=FileKind.SYSTEMD,
     why="""
 systemd can confine a service at no cost: NoNewPrivileges= stops setuid escalation,
 ProtectSystem=strict makes /usr, /boot and /etc read-only, ProtectHome= hides /home and
-/root, PrivateTmp= gives the service its own /tmp (no symlink races with other users).
-Without them, an exploited app can rewrite system files and read every user's SSH keys.
-`systemd-analyze security <unit>` scores the exposure; these four settings are the first
-steps. DynamicUser=yes implies all four. Type=oneshot jobs (migrations, backups) are left
-alone: nothing reaches them over the network. So is a unit that only drives the docker
-client: sandboxing the client does not confine the container the daemon starts.
+/root, PrivateTmp= gives the service its own /tmp (no symlink races with other users),
+CapabilityBoundingSet=, SystemCallFilter= and RestrictAddressFamilies= take away what a web
+app never needs. Without them, an exploited app can rewrite system files and read every
+user's SSH keys. The unit is scored as `systemd-analyze security --offline=yes` scores it
+(0 safe .. 10 unsafe; run when installed, estimated with its weights otherwise): UNSAFE (9+)
+is a warning, EXPOSED (7-9) info. Type=oneshot jobs (migrations, backups) are left alone:
+nothing reaches them over the network. So is a unit that only drives the docker client:
+sandboxing the client does not confine the container the daemon starts.
 """,
-    fix="Add NoNewPrivileges=yes, ProtectSystem=strict, ProtectHome=yes and PrivateTmp=yes.",
+    fix="""Add NoNewPrivileges=yes, ProtectSystem=strict, ProtectHome=yes and PrivateTmp=yes,
+then the rest `systemd-analyze security <unit>` lists (CapabilityBoundingSet=,
+SystemCallFilter=@system-service, RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX ...).""",
     bad="[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app",
     good="[Service]\nUser=app\nExecStart=/srv/app/.venv/bin/gunicorn app:app\n"
-    "NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\nPrivateTmp=yes",
+    "NoNewPrivileges=yes\nProtectSystem=strict\nProtectHome=yes\nPrivateTmp=yes\n"
+    "CapabilityBoundingSet=\nSystemCallFilter=@system-service\n"
+    "RestrictAddressFamilies=AF_INET AF_INET6 AF_UNIX\nRestrictNamespaces=yes ...",
 )
 def systemd_no_hardening(ctx: FileContext) -> Iterator[Hit]:
     unit = _service(ctx)
-    if unit is None or _is_true(unit, "DynamicUser") or _drives_docker(unit):
-        return
-    if not _long_running(unit):
+    if unit is None or _drives_docker(unit) or not _long_running(unit):
         return  # a oneshot job (migrations, backups) serves nobody over the network
-    missing = [setting for setting, present in HARDENING if not present(unit)]
-    if not missing:
+    scored = exposure(ctx.project.root / ctx.rel, unit)
+    if scored.score < EXPOSED:
         return
-    severity = Severity.WARNING if len(missing) == len(HARDENING) else Severity.INFO
+    basic = [setting for setting, present in HARDENING if not present(unit)]
+    start = f"; start with {', '.join(basic)}" if basic else ""
+    how = "scores" if scored.measured else "would score (prodready's estimate)"
     yield Hit(
         _section_line(ctx, SERVICE),
-        f"missing sandboxing: {', '.join(missing)} (`systemd-analyze security` scores it)",
-        severity=severity,
+        f"`systemd-analyze security` {how} this unit {scored.score} {scored.level}{start}",
+        severity=Severity.WARNING if scored.score >= UNSAFE else Severity.INFO,
     )
+
+
+EXPOSED = 7.0
+UNSAFE = 9.0
 
 
 # --- PR504 -------------------------------------------------------------------------------------
 
 
-def environment_assignments(value: str) -> list[tuple[str, str]]:
-    """`Environment=A=1 "B=two words"` -> [("A", "1"), ("B", "two words")]."""
-    try:
-        words = shlex.split(value)
-    except ValueError:
-        words = value.split()
-    pairs = []
-    for word in words:
-        name, sep, assigned = word.partition("=")
-        if sep and name:
-            pairs.append((name, assigned))
-    return pairs
-
-
-def secret_problem(name: str, value: str) -> tuple[str, Severity] | None:
-    """What is wrong with a literal secret in a unit (never quoting it), or None."""
+def secret_problem(name: str, value: str) -> tuple[str, Verdict] | None:
+    """What is wrong with a literal secret in a unit (never quoting it) and its verdict, or None."""
     if "://" in value:
         found = url_secret(value)
         if found is None:
             return None
-        scheme, verdict = found
-        if verdict.is_problem:
-            return f"{name}: the {scheme} password {verdict.reason}", Severity.ERROR
-        return f"{name} holds a {scheme} URL with a literal password", Severity.WARNING
-    verdict = literal_secret(name, value)
-    if verdict is None:
+        scheme, judgement = found
+        return f"{name}: the {scheme} password {leak(judgement)}", judgement.verdict
+    judgement = literal_secret(name, value)
+    if judgement is None:
         return None
-    if verdict.is_problem:
-        return f"{name} is set in the unit and {verdict.reason}", Severity.ERROR
-    return f"{name} is a literal secret in the unit", Severity.WARNING
+    return f"{name} is set in the unit and {leak(judgement)}", judgement.verdict
 
 
 @rule(
@@ -248,9 +242,8 @@ def systemd_secret_in_environment(ctx: FileContext) -> Iterator[Hit]:
     for setting in unit.all(SERVICE, "Environment"):
         for name, value in environment_assignments(setting.value):
             problem = secret_problem(name, value)
-            if problem and not (development and problem[1] == Severity.ERROR):
-                message, severity = problem
-                yield Hit(setting.line, message, severity=severity)
+            if problem and not (development and problem[1] != Verdict.STRONG):
+                yield Hit(setting.line, problem[0])
 
 
 # --- PR505 -------------------------------------------------------------------------------------

@@ -60,6 +60,26 @@ class ServerCommand:
     port: int | None
 
 
+def logical_lines(text: str) -> list[tuple[int, str]]:
+    """A shell script's lines with backslash continuations joined, each with the number of its
+    first physical line: `exec gunicorn app:app \\` + `    --bind 0.0.0.0:8000` is one command."""
+    result: list[tuple[int, str]] = []
+    pending: list[str] = []
+    start = 0
+    for number, raw in enumerate(text.splitlines(), start=1):
+        if not pending:
+            start = number
+        stripped = raw.rstrip()
+        continued = stripped.endswith("\\") and not stripped.lstrip().startswith("#")
+        pending.append(stripped[:-1] if continued else raw)
+        if not continued:
+            result.append((start, " ".join(part.strip() for part in pending)))
+            pending = []
+    if pending:
+        result.append((start, " ".join(part.strip() for part in pending)))
+    return result
+
+
 def split_shell(text: str) -> list[list[str]]:
     """A shell line into simple commands (split at && || ; |); good enough for start scripts."""
     try:

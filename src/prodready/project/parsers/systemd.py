@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass, field
 
 from prodready.project.model import FileProblem
@@ -73,3 +74,17 @@ def parse(rel: str, text: str) -> Unit:
         key, parts, start = pending
         unit.settings.append(UnitSetting(section, key, " ".join(parts).strip(), start))
     return unit
+
+
+def environment_assignments(value: str) -> list[tuple[str, str]]:
+    """`Environment=A=1 "B=two words"` -> [("A", "1"), ("B", "two words")]."""
+    try:
+        words = shlex.split(value)
+    except ValueError:
+        words = value.split()
+    pairs = []
+    for word in words:
+        name, sep, assigned = word.partition("=")
+        if sep and name:
+            pairs.append((name, assigned))
+    return pairs

@@ -53,6 +53,20 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_sequence)
 
 
+def _merge_tag(loader: _Loader, node: yaml.Node) -> Any:
+    """Compose's merge tags `!reset` and `!override` (docker compose 2.24+) mark how an
+    override file merges; the value under them is read as written (`!reset` with none: null)."""
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_scalar(node) or None  # type: ignore[arg-type]
+
+
+for _tag in ("!reset", "!override"):
+    _Loader.add_constructor(_tag, _merge_tag)
+
+
 def load(text: str) -> Any:
     """Raises yaml.YAMLError on malformed input."""
     return yaml.load(text, Loader=_Loader)

@@ -1,0 +1,218 @@
+"""Dockerfile rules about what the build pulls in and what the image is left without
+(PR218-PR221): remote scripts run unverified, remote files added without a checksum,
+development requirements installed into the production image, and no health probe at all."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from prodready.check.context import FileContext
+from prodready.check.model import Hit, Severity
+from prodready.check.registry import rule
+from prodready.check.rules._common import on_dockerfile
+from prodready.check.rules.crossfile_facts import (
+    dockerfile_of,
+    expand_scripts,
+    judged,
+    launches_in,
+)
+from prodready.check.rules.crossfile_facts import production_compose as compose_files
+from prodready.project.environments import by_name
+from prodready.project.model import FileKind
+from prodready.project.parsers.commands import ServerCommand
+from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, instructions
+
+# --- PR218 ------------------------------------------------------------------------------------
+
+PIPED_SCRIPT = re.compile(
+    r"\b(?:curl|wget)\b[^|;&]*\|\s*(?:sudo\s+)?(?:-\S+\s+)*"
+    r"(?:env\s+\S+=\S+\s+)*(?P<shell>sh|bash|ash|dash|zsh|python[\d.]*)\b"
+    r"|\b(?P<sub>sh|bash|python[\d.]*)\s+(?:-c\s+)?[\"']?(?:\$\(|<\()\s*(?:curl|wget)\b"
+)
+"""`curl -sSL https://x | sh`, `wget -qO- https://x | bash`, `bash <(curl ...)`,
+`sh -c "$(curl ...)"`: the downloaded text runs without ever being on disk to verify."""
+
+
+@rule(
+    "PR218",
+    "remote-script-piped-to-shell",
+    title="A downloaded script runs without a checksum (curl | sh)",
+    severity=Severity.WARNING,
+    kind=FileKind.DOCKERFILE.value,
+    why="""
+`curl https://... | sh` runs whatever the server (or anyone on the path, or whoever took over
+the domain) sends at build time, as root, inside the image every host will run. Nothing
+records what ran: the next build may run something else, and a compromised installer puts
+its payload into every image built that day.
+""",
+    fix="""
+Download to a file, check its SHA-256, then run it (or install the tool from an index).
+RUN curl -fsSLo /tmp/i.sh "$URL" && echo "$SHA256  /tmp/i.sh" | sha256sum -c - && sh /tmp/i.sh
+""",
+    bad="RUN curl -sSL https://install.python-poetry.org | python3 -",
+    good="RUN pip install --no-cache-dir poetry==1.8.3",
+)
+@on_dockerfile
+def remote_script_piped_to_shell(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
+    for stage in dockerfile.stages:
+        for inst in stage.all("RUN"):
+            match = PIPED_SCRIPT.search(inst.value)
+            if match:
+                runner = match["shell"] or match["sub"]
+                yield Hit(
+                    inst.line,
+                    f"RUN pipes a download into {runner}: the script runs unverified, and the "
+                    "next build may run a different one",
+                )
+
+
+# --- PR219 ------------------------------------------------------------------------------------
+
+REMOTE = re.compile(r"^https?://", re.IGNORECASE)
+GIT_SOURCE = re.compile(r"\.git(?:#|$)|^git@", re.IGNORECASE)
+
+
+@rule(
+    "PR219",
+    "remote-add-without-checksum",
+    title="ADD of a URL without --checksum",
+    severity=Severity.WARNING,
+    kind=FileKind.DOCKERFILE.value,
+    why="""
+`ADD https://...` downloads at build time whatever the URL serves then. Without
+`--checksum=sha256:...` (Dockerfile 1.6+) nobody notices when the file changes: a new
+release, a tampered mirror or a hijacked domain goes straight into the image.
+""",
+    fix="""
+Pin the download: ADD --checksum=sha256:<digest> https://example.com/tool.tar.gz /opt/
+(or install the tool from a package index with a pinned version).
+""",
+    bad="ADD https://example.com/tool.tar.gz /opt/",
+    good="ADD --checksum=sha256:<64 hex digits of the file> https://example.com/tool.tar.gz /opt/",
+)
+@on_dockerfile
+def remote_add_without_checksum(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
+    for stage in dockerfile.stages:
+        for inst in stage.all("ADD"):
+            if "checksum" in inst.flags:
+                continue
+            for source in inst.args[:-1]:
+                if REMOTE.match(source) and not GIT_SOURCE.search(source):
+                    yield Hit(inst.line, f"ADD {source} is not pinned by --checksum")
+
+
+# --- PR220 ------------------------------------------------------------------------------------
+
+REQUIREMENT_FILE = re.compile(r"(?:^|\s)(?:-r|--requirement)(?:\s+|=)(\S+)")
+DEV_EXTRAS = re.compile(
+    r"\[[^\]]*\b(dev|develop|development|test|tests|testing|lint|docs)\b[^\]]*\]", re.IGNORECASE
+)
+PIP_INSTALL = re.compile(r"\b(?:pip3?|python[\d.]*\s+-m\s+pip|uv\s+pip)\s+install\b")
+POETRY_INSTALL = re.compile(r"\bpoetry\s+install\b")
+POETRY_WITHOUT_DEV = re.compile(r"--no-dev\b|--only[= ]main\b|--without[= ]\S*\bdev\b|--only-root")
+UV_SYNC = re.compile(r"\buv\s+sync\b")
+UV_WITHOUT_DEV = re.compile(r"--no-dev\b|--only-group\b|--no-group[= ]dev\b")
+PIPENV_DEV = re.compile(r"\bpipenv\s+(?:install|sync)\b[^;&|]*\s(?:--dev|-d)\b")
+
+
+@rule(
+    "PR220",
+    "dev-requirements-in-image",
+    title="Development or test requirements installed into the production image",
+    severity=Severity.WARNING,
+    kind=FileKind.DOCKERFILE.value,
+    why="""
+Test runners, linters, debuggers and their dependencies in the final image make it larger
+and slower to pull, widen what an attacker finds inside a compromised container (debugpy,
+ipdb, werkzeug's reloader), and can change behaviour: pytest plugins, factory libraries or
+debug toolbars that the app picks up when they are importable.
+""",
+    fix="""
+Install only the runtime set in the final stage: `-r requirements.txt`, `poetry install
+--only main`, `uv sync --no-dev`, `pip install .` without dev extras; run tests in a
+separate stage or image.
+""",
+    bad="RUN pip install -r requirements.txt -r requirements-dev.txt",
+    good="RUN pip install --no-cache-dir -r requirements.txt",
+)
+@on_dockerfile
+def dev_requirements_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
+    if ctx.in_development():
+        return
+    for inst in instructions(built_lineage(dockerfile), "RUN"):
+        text = inst.value
+        what = _dev_install(text)
+        if what:
+            yield Hit(inst.line, f"{what} in the image the app runs from")
+
+
+def _dev_install(text: str) -> str | None:
+    if PIP_INSTALL.search(text):
+        for name in REQUIREMENT_FILE.findall(text):
+            if not by_name(name.strip("'\""), FileKind.REQUIREMENTS).production:
+                return f"pip installs {name}"
+        extras = DEV_EXTRAS.search(text)
+        if extras:
+            return f"pip installs the [{extras[1]}] extra"
+    if POETRY_INSTALL.search(text) and not POETRY_WITHOUT_DEV.search(text):
+        return "poetry install includes the dev group (no --only main / --without dev)"
+    if UV_SYNC.search(text) and not UV_WITHOUT_DEV.search(text):
+        return "uv sync installs the dev group (no --no-dev)"
+    if PIPENV_DEV.search(text):
+        return "pipenv installs the dev packages (--dev)"
+    return None
+
+
+# --- PR221 ------------------------------------------------------------------------------------
+
+WEB_SERVERS = frozenset(
+    {"gunicorn", "uvicorn", "granian", "hypercorn", "daphne", "waitress-serve", "flask", "fastapi"}
+)
+
+
+def _serves_http(server: ServerCommand) -> bool:
+    return server.program in WEB_SERVERS or server.dev_server is not None
+
+
+@rule(
+    "PR221",
+    "no-healthcheck",
+    title="Server image without a HEALTHCHECK, and nothing else probes it",
+    severity=Severity.INFO,
+    kind=FileKind.DOCKERFILE.value,
+    why="""
+Without a HEALTHCHECK (in the image, or in the compose service that runs it) Docker only
+knows whether the process exists. A server that deadlocks, loses its database for good or
+stops accepting connections stays "running" and keeps receiving traffic; `restart:` never
+fires and `depends_on: condition: service_healthy` cannot be used. Orchestrators with their
+own probes (Kubernetes, ECS) do not need it.
+""",
+    fix="""
+Probe the app's health route with the Python the image already has.
+HEALTHCHECK CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8000/health')"
+""",
+    bad='FROM python:3.12-slim\nCMD ["gunicorn", "app:app"]',
+    good='HEALTHCHECK CMD python -c "import urllib.request as u; '
+    'u.urlopen(\'http://127.0.0.1:8000/health\')"\nCMD ["gunicorn", "app:app"]',
+)
+@on_dockerfile
+def no_healthcheck(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
+    stages = built_lineage(dockerfile)
+    if instructions(stages, "HEALTHCHECK") or ctx.in_development():
+        return
+    launches = expand_scripts(ctx.project, launches_in(ctx.project, "dockerfile", ctx.rel))
+    if not any(_serves_http(served.server) for served in judged(launches)):
+        return
+    for compose in compose_files(ctx.project):
+        for service in compose.services:
+            probed = "healthcheck" in service.data
+            if probed and dockerfile_of(ctx.project, compose, service) is dockerfile:
+                return
+    final = dockerfile.final
+    assert final is not None
+    yield Hit(
+        final.line,
+        "the image runs a web server but has no HEALTHCHECK, and no compose service that "
+        "runs it probes it: a hung server keeps its traffic",
+    )
