@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from prodready.check.rules.systemd import _relative_import, environment_assignments
-from prodready.check.rules.systemd_exposure import estimate, exposure
+from prodready.check.systemd_exposure import estimate, exposure
 from prodready.project.parsers import systemd as systemd_parser
 from tests.check.helpers import findings_for
 from tests.runtime.runtime_support import need_program

@@ -25,7 +25,6 @@ RULE_MODULES = (
     "prodready.check.rules.compose",
     "prodready.check.rules.nginx",
     "prodready.check.rules.systemd",
-    "prodready.check.rules.systemd_exposure",
     "prodready.check.rules.gunicorn",
     "prodready.check.rules.envfile",
     "prodready.check.rules.dependencies",

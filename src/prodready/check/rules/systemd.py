@@ -11,7 +11,7 @@ from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
 from prodready.check.rules._common import leak, literal_secret, url_secret
-from prodready.check.rules.systemd_exposure import exposure
+from prodready.check.systemd_exposure import exposure
 from prodready.project.model import FileKind
 from prodready.project.parsers import gunicorn as gunicorn_parser
 from prodready.project.parsers.systemd import Unit, environment_assignments
