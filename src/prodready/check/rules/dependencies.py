@@ -319,7 +319,7 @@ def _toml_declarations(source: SourceFile) -> Iterable[PythonDeclaration]:
     text, _ = read_text(source.path, source.rel)
     try:
         data = tomllib.loads(text or "")
-    except tomllib.TOMLDecodeError:
+    except (tomllib.TOMLDecodeError, RecursionError):  # reported as PR001 by the scan
         return []
     lines = (text or "").splitlines()
     found = []
