@@ -19,6 +19,7 @@ from prodready.check.registry import RULES, load_rules
 from prodready.check.suppress import suppressed_by_config, suppressed_inline
 from prodready.project import detect
 from prodready.project.files import is_dev_only, read_text
+from prodready.project.limits import TOO_DEEP
 from prodready.project.model import FileKind, Project
 
 PROBLEM_RULE = "PR001"
@@ -158,6 +159,9 @@ def _run_rule(rule: Rule, ctx: object, path: str | None) -> list[Finding]:
     and the rest of the check goes on instead of ending in a traceback."""
     try:
         hits = list(rule.func(ctx))
+    except RecursionError:  # the user's file, not the rule, is too deep to walk
+        message = f"{TOO_DEEP} (rule {rule.id})"
+        return [_problem(path or ".", message, "simplify the expression, or exclude the file")]
     except Exception as error:  # any rule bug must not end the whole check
         message = (
             f"rule {rule.id} stopped with an internal error here "
@@ -165,20 +169,16 @@ def _run_rule(rule: Rule, ctx: object, path: str | None) -> list[Finding]:
             "This is a prodready bug: please report it"
         )
         return [
-            Finding(
-                PROBLEM_RULE,
-                Severity.WARNING,
-                path or ".",
-                1,
-                1,
-                message[:400],
-                "report the bug; suppress this rule meanwhile",
-                "Rule failed",
-            )
+            _problem(path or ".", message[:400], "report the bug; suppress this rule meanwhile")
         ]
     if path is None and any(hit.path is None for hit in hits):
         raise ValueError(f"cross-file rule {rule.id} must give a path")
     return [_finding(rule, hit.path or path or ".", hit) for hit in hits]
+
+
+def _problem(path: str, message: str, hint: str) -> Finding:
+    """A PR001 finding for a file no rule could finish on."""
+    return Finding(PROBLEM_RULE, Severity.WARNING, path, 1, 1, message, hint, "Rule failed")
 
 
 def _problems(project: Project, rules: dict[str, Rule], enabled: frozenset[str]) -> list[Finding]:

@@ -7,6 +7,7 @@ import ast
 import re
 from typing import Any
 
+from prodready.project.limits import TOO_DEEP
 from prodready.project.model import (
     AppCandidate,
     FileProblem,
@@ -105,7 +106,17 @@ def summarize(rel: str, source: str) -> tuple[ModuleSummary, ast.Module | None]:
         line = getattr(error, "lineno", None) or 1
         summary.syntax_error = FileProblem(rel, line, f"Python syntax error: {_msg(error)}")
         return summary, None
-    _Scanner(summary).visit(tree)
+    except (RecursionError, MemoryError):  # thousands of chained operators or lambdas
+        summary.syntax_error = FileProblem(rel, 1, TOO_DEEP)
+        return summary, None
+    try:
+        _Scanner(summary).visit(tree)
+    except RecursionError:
+        # Parsed, but deeper than the visitors can walk: no rule could read it either.
+        empty = ModuleSummary(
+            rel=rel, module=summary.module, syntax_error=FileProblem(rel, 1, TOO_DEEP)
+        )
+        return empty, None
     return summary, tree
 
 

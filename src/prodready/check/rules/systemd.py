@@ -11,8 +11,10 @@ from prodready.check.context import FileContext
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
 from prodready.check.rules._common import literal_secret, url_secret
+from prodready.project.limits import SHELL_SPLIT_MAX_CHARS
 from prodready.project.model import FileKind
 from prodready.project.parsers import gunicorn as gunicorn_parser
+from prodready.project.parsers.commands import shell_words
 from prodready.project.parsers.systemd import Unit
 
 SERVICE = "Service"
@@ -191,10 +193,7 @@ def systemd_no_hardening(ctx: FileContext) -> Iterator[Hit]:
 
 def environment_assignments(value: str) -> list[tuple[str, str]]:
     """`Environment=A=1 "B=two words"` -> [("A", "1"), ("B", "two words")]."""
-    try:
-        words = shlex.split(value)
-    except ValueError:
-        words = value.split()
+    words = shell_words(value)
     pairs = []
     for word in words:
         name, sep, assigned = word.partition("=")
@@ -341,8 +340,11 @@ def systemd_no_working_directory(ctx: FileContext) -> Iterator[Hit]:
     start = unit.get(SERVICE, "ExecStart")
     if start is None or "--chdir" in start.value or "PYTHONPATH" in _environment(unit):
         return
+    command = start.value.lstrip("@-:+!")
+    if len(command) > SHELL_SPLIT_MAX_CHARS:
+        return
     try:
-        argv = shlex.split(start.value.lstrip("@-:+!"))
+        argv = shlex.split(command)
     except ValueError:
         return
     module = _relative_import(argv)
