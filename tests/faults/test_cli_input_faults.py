@@ -134,3 +134,46 @@ def test_fix_keeps_lf_and_mixed_files_as_they_were(tmp_path: Path) -> None:
     run_prodready("check", tmp_path, "--fix")
     assert compose.read_bytes() == b"services:\n  web:\n    image: nginx:1.27\n"
     assert b"\r\n" in other.read_bytes() and b"services:\n" in other.read_bytes()
+
+
+# --- load: bad options and hostile scenario files (issue 12, item 7) -----------------------
+# Refused before any connection: the URL is a closed local port nothing is sent to.
+
+URL = "http://127.0.0.1:9/"
+
+
+@pytest.mark.parametrize("rate", ["nan", "inf", "-inf", "1e400", "NaN/s", "inf/m", "0", "-5"])
+def test_load_rate_that_is_not_a_finite_positive_number(rate: str) -> None:
+    """--rate inf used to reach the workers and kill them with ZeroDivisionError."""
+    result = run_prodready("load", URL, "--rate", rate, "-n", "1", timeout=60)
+    assert_refused(result, "bad rate")
+
+
+def _deep_toml(depth: int = 50_000) -> bytes:
+    return ('base_url = "' + URL + '"\nx = ' + "[" * depth + "]" * depth + "\n").encode()
+
+
+def _alias_bomb_yaml(levels: int = 10) -> bytes:
+    lines = [f"base_url: {URL}", 'l0: &l0 ["x","x","x","x","x","x","x","x","x"]']
+    lines += [f"l{i}: &l{i} [" + ",".join([f"*l{i - 1}"] * 9) + "]" for i in range(1, levels)]
+    lines += ["requests:", f"  - path: /\n    headers: *l{levels - 1}"]
+    return ("\n".join(lines) + "\n").encode()
+
+
+SCENARIOS = {
+    "latin1.toml": ('base_url = "' + URL + '"\n# caf\xe9\n').encode("latin-1"),
+    "utf16.yaml": ("base_url: " + URL + "\n").encode("utf-16"),
+    "binary.toml": bytes(range(256)) * 4,
+    "deep.toml": _deep_toml(),
+    "deep.yaml": ("base_url: " + URL + "\nx: " + "[" * 50_000 + "]" * 50_000 + "\n").encode(),
+    "bomb.yaml": _alias_bomb_yaml(),
+    "huge.toml": b'base_url = "' + URL.encode() + b'"\n' + b"# padding\n" * 300_000,
+}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_load_hostile_scenario_files(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(SCENARIOS[name])
+    result = run_prodready("load", "--scenario", path, "-n", "1", timeout=60)
+    assert_refused(result, "scenario")

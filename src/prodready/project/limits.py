@@ -10,11 +10,6 @@ TOO_DEEP = "nested too deeply to analyse (recursion limit); the rest of the chec
 """The problem reported for a file whose structure (Python expression, TOML, YAML, nginx
 blocks) is deeper than Python's recursion allows."""
 
-YAML_EXPANSION_FLOOR = 20_000
-YAML_EXPANSION_RATIO = 10
-"""YAML aliases may expand a document to at most max(FLOOR, RATIO x its written nodes) nodes:
-generous for compose anchors and merge keys, far below a "billion laughs" bomb."""
-
 SHELL_SPLIT_MAX_CHARS = 16_384
 """Shell words are split with shlex, whose cost grows with the square of a word's length; a
 longer command line is split on whitespace instead (no real command line is this long)."""

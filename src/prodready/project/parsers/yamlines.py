@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from prodready.project.limits import YAML_EXPANSION_FLOOR, YAML_EXPANSION_RATIO
+from prodready import safeyaml
 
 
 class LineDict(dict[Any, Any]):
@@ -55,54 +55,6 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _Loader.
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _Loader.construct_sequence)
 
 
-class AliasBombError(yaml.YAMLError):
-    """The document's aliases would expand it far beyond what was written (or into a loop)."""
-
-
 def load(text: str) -> Any:
     """Raises yaml.YAMLError on malformed input, AliasBombError before expanding an alias bomb."""
-    loader = _Loader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-        _check_expansion(node)
-        return loader.construct_document(node)
-    finally:
-        loader.dispose()
-
-
-def _check_expansion(root: yaml.Node) -> None:
-    """Counts the nodes the document would have with every alias expanded, in time linear in
-    the nodes written (each distinct node is sized once), and refuses it above the budget."""
-    sizes: dict[int, int] = {}
-    open_nodes: set[int] = set()
-    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
-    while stack:
-        node, children_sized = stack.pop()
-        key = id(node)
-        if children_sized:
-            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
-            open_nodes.discard(key)
-            continue
-        if key in sizes:
-            continue
-        if key in open_nodes:
-            raise AliasBombError("an alias refers to a node that contains it (a loop): refused")
-        open_nodes.add(key)
-        stack.append((node, True))
-        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
-    budget = max(YAML_EXPANSION_FLOOR, YAML_EXPANSION_RATIO * len(sizes))
-    if sizes[id(root)] > budget:
-        raise AliasBombError(
-            f"aliases expand {len(sizes):,} written nodes to {sizes[id(root)]:,}, "
-            f"above the limit of {budget:,}: refused (an alias bomb?)"
-        )
-
-
-def _children(node: yaml.Node) -> list[yaml.Node]:
-    if isinstance(node, yaml.MappingNode):
-        return [item for pair in node.value for item in pair]
-    if isinstance(node, yaml.SequenceNode):
-        return list(node.value)
-    return []
+    return safeyaml.load(text, _Loader)
