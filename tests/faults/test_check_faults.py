@@ -193,3 +193,23 @@ def test_unreadable_files_fifos_and_symlink_loops(tmp_path: Path) -> None:
     assert "symlink" in found["a.py"]
     assert "outside.py" not in {f["path"] for f in data["findings"]}
     assert_scan_went_on(data)
+
+
+def test_project_lookups_are_indexed_and_follow_the_lists(tmp_path: Path) -> None:
+    """Issue 12 item 14: rules looked files and launches up by scanning every list per file
+    (quadratic in files). The indexes must answer as the scans did, and follow the lists."""
+    from prodready.project import FileKind, detect
+
+    for index in range(30):
+        sub = tmp_path / f"s{index}"
+        sub.mkdir()
+        (sub / "Dockerfile").write_text(f'FROM python:3.12\nCMD ["gunicorn", "a{index}:app"]\n')
+    project = detect(tmp_path)
+    dockerfiles = [f for f in project.files if f.kind == FileKind.DOCKERFILE]
+    assert project.files_of(FileKind.DOCKERFILE) == dockerfiles and len(dockerfiles) == 30
+    for launch in project.launches:
+        assert project.launches_from("dockerfile", launch.rel) == [launch]
+        assert project.dockerfile_at(launch.rel).rel == launch.rel
+    assert project.launches_from("dockerfile") == project.launches
+    project.launches.append(project.launches[0])
+    assert len(project.launches_from("dockerfile")) == 31, "the index follows the list"

@@ -105,8 +105,8 @@ def expand_scripts(project: Project, launches: list[LaunchCommand]) -> list[Laun
         for word in launch.argv
         if word.endswith(".sh") or "/" in word or word in ("start", "entrypoint")
     }
-    scripts.discard(None)
-    result.extend(launch for launch in project.launches if launch.rel in scripts)
+    for rel in sorted(rel for rel in scripts if rel is not None):
+        result.extend(project.launches_from(FileKind.SCRIPT.value, rel))
     return result
 
 
@@ -140,7 +140,7 @@ def dockerfile_of(
         context = str(build.get("context") or ".")
         name = str(build.get("dockerfile") or "Dockerfile")
     rel = posixpath.normpath(posixpath.join(compose_dir(compose), context, name))
-    return next((d for d in project.dockerfiles if d.rel == rel), None)
+    return project.dockerfile_at(rel)
 
 
 def launches_in(
@@ -148,13 +148,8 @@ def launches_in(
 ) -> list[LaunchCommand]:
     """The launch commands a kind of file gives (compose, dockerfile, systemd, procfile), of
     one file when `rel` is given, of one compose service when `context` is."""
-    return [
-        launch
-        for launch in project.launches
-        if launch.source == source
-        and (rel is None or launch.rel == rel)
-        and (context is None or launch.context == context)
-    ]
+    launches = project.launches_from(source, rel)
+    return [launch for launch in launches if context is None or launch.context == context]
 
 
 def service_launches(
