@@ -28,8 +28,15 @@ def write(path: Path, fingerprints: list[tuple[Finding, str]]) -> None:
     ]
     data = {"version": VERSION, "tool": "prodready", "findings": entries}
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
-    tmp.replace(path)
+    try:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        tmp.replace(path)
+    except OSError as error:
+        tmp.unlink(missing_ok=True)
+        raise InputError(
+            f"cannot write baseline {path}: {error.strerror or error}",
+            "give a writable file path",
+        ) from None
 
 
 def read(path: Path) -> Counter[str]:

@@ -33,25 +33,53 @@ class CheckConfig:
 def load_config(root: Path, known_rules: set[str]) -> CheckConfig:
     dedicated = root / ".prodready.toml"
     pyproject = root / "pyproject.toml"
-    if dedicated.is_file():
-        table = _read(dedicated).get("tool", {}).get("prodready") or _read(dedicated)
-        return _validated(table, dedicated.name, known_rules)
-    if pyproject.is_file():
-        try:
-            data = tomllib.loads(pyproject.read_text(encoding="utf-8", errors="replace"))
-        except tomllib.TOMLDecodeError:
-            return CheckConfig()  # reported as a finding on pyproject.toml by the scan
-        table = data.get("tool", {}).get("prodready")
-        if isinstance(table, dict):
+    if dedicated.exists():
+        data = _read(dedicated) or {}
+        tool = _table(data, "tool", dedicated.name)
+        if "prodready" in tool:
+            table = _table(tool, "prodready", f"{dedicated.name} [tool]")
+            return _validated(table, f"{dedicated.name} [tool.prodready]", known_rules)
+        return _validated(data, dedicated.name, known_rules)
+    if pyproject.exists():
+        data = _read(pyproject, malformed_ok=True)
+        if data is None:
+            return CheckConfig()  # malformed: reported as a finding on pyproject.toml by the scan
+        tool = _table(data, "tool", pyproject.name)
+        if "prodready" in tool:
+            table = _table(tool, "prodready", f"{pyproject.name} [tool]")
             return _validated(table, "pyproject.toml [tool.prodready]", known_rules)
     return CheckConfig()
 
 
-def _read(path: Path) -> dict[str, Any]:
+def _read(path: Path, malformed_ok: bool = False) -> dict[str, Any] | None:
+    """The file's TOML. A file we cannot open is an input error, not an empty config: the user
+    asked for settings we would otherwise silently drop. With `malformed_ok`, content that is
+    not UTF-8 TOML gives None (the scan reports it as a finding on that file)."""
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
-        raise InputError(f"cannot read {path.name}: {error}", "fix the TOML syntax") from None
+        data = path.read_bytes()
+    except OSError as error:
+        raise InputError(
+            f"cannot read {path.name}: {error.strerror or error}",
+            "make it a readable file, or remove it",
+        ) from None
+    try:
+        return tomllib.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError, RecursionError) as error:
+        if malformed_ok:
+            return None
+        reason = "nested too deeply" if isinstance(error, RecursionError) else str(error)
+        raise InputError(f"cannot read {path.name}: {reason}", "fix the TOML syntax") from None
+
+
+def _table(data: dict[str, Any], key: str, source: str) -> dict[str, Any]:
+    """`data[key]` when it is a table (missing: empty); anything else is a config error."""
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise InputError(
+            f"{source}: {key} must be a table, not {type(value).__name__} {value!r:.40}",
+            "write it as [tool.prodready] with settings below it",
+        )
+    return value
 
 
 def _validated(table: dict[str, Any], source: str, known_rules: set[str]) -> CheckConfig:

@@ -21,6 +21,7 @@ from prodready.check.suppress import suppressed_by_config, suppressed_inline
 from prodready.project import detect
 from prodready.project.environments import by_name
 from prodready.project.files import project_text
+from prodready.project.limits import TOO_DEEP
 from prodready.project.model import FileKind, Project
 
 PROBLEM_RULE = "PR001"
@@ -164,6 +165,9 @@ def _run_rule(rule: Rule, ctx: object, path: str | None) -> list[Finding]:
     and the rest of the check goes on instead of ending in a traceback."""
     try:
         hits = list(rule.func(ctx))
+    except RecursionError:  # the user's file, not the rule, is too deep to walk
+        message = f"{TOO_DEEP} (rule {rule.id})"
+        return [_problem(path or ".", message, "simplify the expression, or exclude the file")]
     except Exception as error:  # any rule bug must not end the whole check
         message = (
             f"rule {rule.id} stopped with an internal error here "
@@ -171,16 +175,7 @@ def _run_rule(rule: Rule, ctx: object, path: str | None) -> list[Finding]:
             "This is a prodready bug: please report it"
         )
         return [
-            Finding(
-                PROBLEM_RULE,
-                Severity.WARNING,
-                path or ".",
-                1,
-                1,
-                message[:400],
-                "report the bug; suppress this rule meanwhile",
-                "Rule failed",
-            )
+            _problem(path or ".", message[:400], "report the bug; suppress this rule meanwhile")
         ]
     if path is None and any(hit.path is None for hit in hits):
         raise ValueError(f"cross-file rule {rule.id} must give a path")
@@ -196,6 +191,11 @@ def _calibrated(project: Project, rules: dict[str, Rule], raw: list[Finding]) ->
             finding = dataclasses.replace(finding, severity=calibrate(project, finding))
         out.append(finding)
     return out
+
+
+def _problem(path: str, message: str, hint: str) -> Finding:
+    """A PR001 finding for a file no rule could finish on."""
+    return Finding(PROBLEM_RULE, Severity.WARNING, path, 1, 1, message, hint, "Rule failed")
 
 
 def _problems(project: Project, rules: dict[str, Rule], enabled: frozenset[str]) -> list[Finding]:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prodready.check.model import Edit, Finding, Fix
+from prodready.errors import InputError
 
 
 @dataclass(frozen=True)
@@ -25,18 +26,22 @@ def applicable(findings: list[Finding], unsafe: bool) -> list[tuple[Finding, Fix
 
 def apply_fixes(root: Path, findings: list[Finding], unsafe: bool = False) -> list[AppliedFix]:
     """Applies the fixes and returns those applied. A fix whose edits no longer match the file
-    (already fixed, or overlapping another) is skipped whole."""
+    (already fixed, or overlapping another) is skipped whole. Each file keeps its line endings.
+    If any file to change cannot be written, nothing is written (InputError)."""
     by_file: dict[str, list[tuple[Finding, Fix]]] = defaultdict(list)
     for finding, fix in applicable(findings, unsafe):
         for rel in dict.fromkeys(edit.rel for edit in fix.edits):
             by_file[rel].append((finding, fix))
     applied: list[AppliedFix] = []
+    rewrites: dict[Path, str] = {}
     for rel, fixes in sorted(by_file.items()):
         path = root / rel
         try:
-            text = path.read_text(encoding="utf-8")
+            raw = path.read_bytes().decode("utf-8")
         except (OSError, UnicodeDecodeError):
             continue
+        crlf = "\r\n" in raw and raw.count("\r\n") == raw.count("\n")
+        text = raw.replace("\r\n", "\n") if crlf else raw
         lines = text.splitlines(keepends=True)
         touched: set[int] = set()
         for finding, fix in sorted(fixes, key=lambda item: -max(e.line for e in item[1].edits)):
@@ -44,8 +49,23 @@ def apply_fixes(root: Path, findings: list[Finding], unsafe: bool = False) -> li
                 applied.append(AppliedFix(finding, fix.description))
         new_text = "".join(lines)
         if new_text != text:
-            _write_atomic(path, new_text)
+            rewrites[path] = new_text.replace("\n", "\r\n") if crlf else new_text
+    for path in rewrites:
+        _require_writable(root, path)
+    for path, new_text in rewrites.items():
+        _write_atomic(path, new_text)
     return applied
+
+
+def _require_writable(root: Path, path: Path) -> None:
+    """A read-only file (or directory) is the user's choice: --fix does not replace it."""
+    for target, what in ((path, "file"), (path.parent, "directory")):
+        if not os.access(target, os.W_OK):
+            rel = path.relative_to(root).as_posix()
+            raise InputError(
+                f"cannot apply fixes to {rel}: the {what} is read-only; nothing was changed",
+                "make it writable, or run without --fix",
+            )
 
 
 def _apply_all(lines: list[str], edits: list[Edit], touched: set[int]) -> bool:
@@ -90,6 +110,9 @@ def _write_atomic(path: Path, text: str) -> None:
             out.write(text)
         os.chmod(tmp, mode & 0o7777)
         os.replace(tmp, path)
+    except OSError as error:
+        Path(tmp).unlink(missing_ok=True)
+        raise InputError(f"cannot write fixes to {path}: {error.strerror or error}", None) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from enum import StrEnum
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from prodready.errors import UsageError
+from prodready.errors import InputError, UsageError
 
 if TYPE_CHECKING:
     from prodready.check.engine import CheckResult
@@ -74,6 +75,9 @@ def check(
     if unsafe_fixes and not fix:
         raise UsageError("--unsafe-fixes needs --fix", "run `prodready check --fix --unsafe-fixes`")
     selected = _parse_select(select)
+    for option, target in (("--output", output), ("--write-baseline", write_baseline)):
+        if target is not None:
+            _check_writable_target(option, target)
     stdout = Console(no_color=no_color or output is not None, highlight=False, soft_wrap=True)
     stderr = Console(stderr=True, no_color=no_color, highlight=False)
     result = _run(directory, baseline, selected, stderr, quiet)
@@ -107,6 +111,17 @@ def _parse_select(select: str | None) -> set[str] | None:
     return ids
 
 
+def _check_writable_target(option: str, target: Path) -> None:
+    """Refuses, before the check runs, a report or baseline path that cannot be written."""
+    if target.is_dir():
+        raise UsageError(
+            f"{option} {target} is a directory", f"give a file name, e.g. {option} FILE"
+        )
+    parent = target.parent
+    if not parent.is_dir():
+        raise UsageError(f"{option} {target}: directory {parent} does not exist", "create it first")
+
+
 def _run(
     directory: Path, baseline: Path | None, select: set[str] | None, stderr: Console, quiet: bool
 ) -> CheckResult:
@@ -127,14 +142,24 @@ def _emit(
         if output is None:
             _text(result, stdout, show_env)
             return
-        with output.open("w", encoding="utf-8") as handle:
-            _text(result, Console(file=handle, no_color=True, width=120), show_env)
-        return
-    text = report.render_json(result) if fmt == OutputFormat.JSON else report.render_sarif(result)
-    if output is None:
-        sys.stdout.write(text + "\n")
+        buffer = io.StringIO()
+        _text(result, Console(file=buffer, no_color=True, width=120), show_env)
+        text = buffer.getvalue()
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        rendered = (
+            report.render_json(result) if fmt == OutputFormat.JSON else report.render_sarif(result)
+        )
+        text = rendered + "\n"
+        if output is None:
+            sys.stdout.write(text)
+            return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputError(
+            f"cannot write the report to {output}: {error.strerror or error}",
+            "give a writable file path",
+        ) from None
 
 
 def _text(result: CheckResult, console: Console, show_env: bool) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from prodready.errors import AppNotFoundError, UsageError
+from prodready.generate import safevalues
 from prodready.generate.install import InstallPlan, install_plan
 from prodready.generate.nginxtarget import NginxTarget
 from prodready.generate.probes import Probes, choose_probes
@@ -112,7 +113,7 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         install=install_plan(project),
         probes=probes,
         nginx=target,
-        server_name=options.server_name,
+        server_name=safevalues.server_name(options.server_name),
         client_max_body_size=options.client_max_body_size,
         postgres=project.uses_service("postgresql"),
         redis=project.uses_service("redis"),
@@ -201,7 +202,8 @@ def _env_vars(project: Project) -> dict[str, str]:
         source = project.file(rel)
         if source is None or not source.dev_only:
             for name, line in summary.env_reads.items():
-                found.setdefault(name, f"{rel}:{line}")
+                if safevalues.is_env_name(name):  # written as NAME=... lines: nothing else may pass
+                    found.setdefault(name, f"{rel}:{line}")
     return dict(sorted(found.items()))
 
 
@@ -214,4 +216,4 @@ def _stream_paths(project: Project) -> list[str]:
         if any(word in segments for word in STREAM_WORDS):
             prefix = route.path.split("{")[0].split("<")[0]
             paths.add(prefix.rstrip("/") or "/")
-    return sorted(p for p in paths if p != "/")
+    return sorted(p for p in paths if p != "/" and safevalues.is_url_path(p))

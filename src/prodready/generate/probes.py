@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from prodready.generate.safevalues import is_url_path
 from prodready.project.model import Project, RouteInfo
 
 KIT_LIVE = "/health/live"
@@ -62,4 +63,4 @@ def _fallback(path: str, what: str) -> Probes:
 def _probeable(route: RouteInfo) -> bool:
     path = route.path
     has_parameters = any(mark in path for mark in ("<", "{", "(", "^", "$"))
-    return path.startswith("/") and not has_parameters and ("GET" in route.methods)
+    return is_url_path(path) and not has_parameters and ("GET" in route.methods)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prodready.errors import InputError, UsageError
-from prodready.generate import writer
+from prodready.generate import safevalues, writer
 from prodready.generate.artifact import Kind, Rendered
 from prodready.generate.compose import render_compose
 from prodready.generate.context import DeployContext, Options, build_context
@@ -42,10 +42,14 @@ class InitResult:
 
 
 def parse_only(text: str | None) -> list[Kind]:
-    if not text:
+    if text is None:
         return list(RENDERERS)
     wanted = [part.strip().lower() for part in text.split(",") if part.strip()]
     known = {kind.value for kind in Kind}
+    if not wanted:
+        raise UsageError(
+            f"--only {text!r} names no kind", f"choose from {', '.join(sorted(known))}"
+        )
     unknown = [name for name in wanted if name not in known]
     if unknown:
         raise UsageError(
@@ -71,10 +75,13 @@ def init_project(
     root: Path, options: Options, kinds: Iterable[Kind] | None = None, force: bool = False
 ) -> InitResult:
     _require_directory(root)
+    safevalues.server_name(options.server_name)  # refused before any work or file is written
     project = detect(root)
     target = nginx_target(options.nginx_version, options.openssl_version)
     context = build_context(project, options, target)
-    rendered = [f for kind in (kinds or RENDERERS) for f in RENDERERS[kind](context)]
+    rendered = [
+        f for kind in (RENDERERS if kinds is None else kinds) for f in RENDERERS[kind](context)
+    ]
     files = list({f.rel: f for f in rendered}.values())  # a file two kinds need, written once
     outcomes = writer.plan(root, files, force)
     writer.write(root, outcomes)

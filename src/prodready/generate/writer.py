@@ -41,6 +41,12 @@ def plan(root: Path, files: list[Rendered], force: bool) -> list[Outcome]:
     outcomes = []
     for rendered in files:
         target = root / rendered.rel
+        if target.is_symlink() and not target.exists():
+            # A dangling link is still the user's: replace it only with --force.
+            status = Status.OVERWRITTEN if force else Status.DIFFERS
+            note = f"{rendered.rel} is a symlink to {os.readlink(target)}, which does not exist\n"
+            outcomes.append(Outcome(rendered, status, note))
+            continue
         if not target.exists():
             outcomes.append(Outcome(rendered, Status.CREATED))
             continue

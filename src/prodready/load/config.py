@@ -6,6 +6,7 @@ malformed duration or an impossible combination of options becomes a `UsageError
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -164,7 +165,7 @@ def parse_rate(text: str) -> float:
         value = float(number)
     except ValueError:
         value = -1.0
-    if seconds is None or value <= 0:
+    if seconds is None or not math.isfinite(value) or value <= 0:  # nan and inf parse as floats
         raise UsageError(f"bad rate {text!r}", "use requests per second like 200 or 200/s")
     return value / seconds
 

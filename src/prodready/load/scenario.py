@@ -26,6 +26,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from prodready import safeyaml
 from prodready.errors import InputError
 from prodready.load.config import (
     RequestSpec,
@@ -36,6 +37,7 @@ from prodready.load.config import (
     read_body_file,
 )
 
+MAX_SCENARIO_BYTES = 2_000_000
 HINT = "see docs/load.md for the scenario format (base_url and [[requests]] with path)"
 
 
@@ -94,19 +96,31 @@ def load_scenario(path: Path) -> tuple[Target, tuple[RequestSpec, ...]]:
 
 def _read(path: Path) -> object:
     try:
-        text = path.read_text(encoding="utf-8")
+        size = path.stat().st_size
+        if size > MAX_SCENARIO_BYTES:
+            raise InputError(
+                f"scenario {path} is {size:,} bytes, above {MAX_SCENARIO_BYTES:,}",
+                "a scenario lists requests; put large bodies in body_file",
+            )
+        text = path.read_bytes().decode("utf-8")
     except OSError as error:
         raise InputError(
             f"cannot read scenario {path}: {error.strerror}", "check the path"
+        ) from None
+    except UnicodeDecodeError as error:
+        raise InputError(
+            f"bad scenario {path}: not UTF-8 (byte {error.start})", "save it as UTF-8"
         ) from None
     try:
         if path.suffix.lower() == ".toml":
             return tomllib.loads(text)
         if path.suffix.lower() in (".yaml", ".yml"):
-            return yaml.safe_load(text)
+            return safeyaml.load(text)  # alias bombs refused
     except (tomllib.TOMLDecodeError, yaml.YAMLError) as error:
         reason = str(error).splitlines()[0]
         raise InputError(f"bad scenario {path}: {reason}", HINT) from None
+    except RecursionError:
+        raise InputError(f"bad scenario {path}: nested too deeply", HINT) from None
     raise InputError(f"unknown scenario format {path.name}", "use a .toml, .yaml or .yml file")
 
 

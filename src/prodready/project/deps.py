@@ -10,6 +10,7 @@ from typing import Any
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
+from prodready.project.limits import TOO_DEEP
 from prodready.project.model import Dependency, FileProblem
 
 DEV_GROUPS = re.compile(r"dev|test|lint|doc|type|check|ci|bench", re.IGNORECASE)
@@ -53,6 +54,8 @@ def from_pyproject(
     except tomllib.TOMLDecodeError as error:
         line = _toml_error_line(error)
         return [], None, [FileProblem(rel, line, f"malformed TOML: {error}")]
+    except RecursionError:
+        return [], None, [FileProblem(rel, 1, TOO_DEEP)]
     lines = text.splitlines()
     deps: list[Dependency] = []
     project = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
@@ -85,6 +88,8 @@ def from_pipfile(
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         return [], None, [FileProblem(rel, _toml_error_line(error), f"malformed TOML: {error}")]
+    except RecursionError:
+        return [], None, [FileProblem(rel, 1, TOO_DEEP)]
     lines = text.splitlines()
     deps = _poetry_table(rel, data.get("packages"), lines, locked, dev=False)
     deps += _poetry_table(rel, data.get("dev-packages"), lines, locked, dev=True)

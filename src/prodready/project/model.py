@@ -3,6 +3,7 @@ command. Plain dataclasses, picklable, with no behaviour beyond small lookups.""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -275,6 +276,11 @@ class Project:
     """(Dockerfile, stage index) -> its environment."""
     _by_rel: dict[str, SourceFile] | None = field(default=None, repr=False, compare=False)
     _by_name: dict[str, list[SourceFile]] | None = field(default=None, repr=False, compare=False)
+    _indexes: dict[str, tuple[int, dict[Any, Any]]] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+    """Lookups built on first use, each with the length of the list it was built from (rules
+    ask them per file: scanning the lists each time made check quadratic in files)."""
 
     @property
     def app(self) -> AppCandidate | None:
@@ -282,7 +288,31 @@ class Project:
         return self.apps[0] if len(self.apps) == 1 else None
 
     def files_of(self, kind: FileKind) -> list[SourceFile]:
-        return [f for f in self.files if f.kind == kind]
+        """The files of one kind. The list is shared: do not modify it."""
+        return self._index("kind", self.files, lambda f: [f.kind]).get(kind, [])
+
+    def launches_from(self, source: str, rel: str | None = None) -> list[LaunchCommand]:
+        """The launch commands of one kind of file (`source`), of one file when `rel` is
+        given. The list is shared: do not modify it."""
+        index = self._index("launch", self.launches, lambda c: [(c.source, ""), (c.source, c.rel)])
+        return index.get((source, rel or ""), [])
+
+    def dockerfile_at(self, rel: str) -> Any:
+        """The parsed Dockerfile at `rel` (parsers.dockerfile.Dockerfile), or None."""
+        found = self._index("dockerfile", self.dockerfiles, lambda d: [d.rel]).get(rel)
+        return found[0] if found else None
+
+    def _index(
+        self, name: str, items: list[Any], keys: Callable[[Any], list[Any]]
+    ) -> dict[Any, list[Any]]:
+        built = self._indexes.get(name)
+        if built is None or built[0] != len(items):
+            index: dict[Any, list[Any]] = {}
+            for item in items:
+                for key in keys(item):
+                    index.setdefault(key, []).append(item)
+            built = self._indexes[name] = (len(items), index)
+        return built[1]
 
     def file(self, rel: str) -> SourceFile | None:
         return self._files_by_rel().get(rel)

@@ -8,6 +8,7 @@ import re
 import sys
 from typing import Any
 
+from prodready.project.limits import TOO_DEEP
 from prodready.project.model import (
     AppCandidate,
     FileProblem,
@@ -112,7 +113,17 @@ def summarize(rel: str, source: str) -> tuple[ModuleSummary, ast.Module | None]:
             rel, line, f"{SYNTAX_ERROR} (parsed as {PARSED_AS}): {_msg(error)}"
         )
         return summary, None
-    _Scanner(summary).visit(tree)
+    except (RecursionError, MemoryError):  # thousands of chained operators or lambdas
+        summary.syntax_error = FileProblem(rel, 1, TOO_DEEP)
+        return summary, None
+    try:
+        _Scanner(summary).visit(tree)
+    except RecursionError:
+        # Parsed, but deeper than the visitors can walk: no rule could read it either.
+        empty = ModuleSummary(
+            rel=rel, module=summary.module, syntax_error=FileProblem(rel, 1, TOO_DEEP)
+        )
+        return empty, None
     return summary, tree
 
 

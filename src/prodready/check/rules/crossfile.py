@@ -1353,5 +1353,5 @@ def _requires_python(text: str) -> SpecifierSet | None:
     try:
         value = tomllib.loads(text).get("project", {}).get("requires-python")
         return SpecifierSet(value) if isinstance(value, str) else None
-    except (tomllib.TOMLDecodeError, InvalidSpecifier, AttributeError):
+    except (tomllib.TOMLDecodeError, RecursionError, InvalidSpecifier, AttributeError):
         return None

@@ -120,8 +120,8 @@ def expand_scripts(project: Project, launches: list[LaunchCommand]) -> list[Laun
         for word in launch.argv
         if word.endswith(".sh") or "/" in word or word in ("start", "entrypoint")
     }
-    scripts.discard(None)
-    result.extend(launch for launch in project.launches if launch.rel in scripts)
+    for rel in sorted(rel for rel in scripts if rel is not None):
+        result.extend(project.launches_from(FileKind.SCRIPT.value, rel))
     return result
 
 
@@ -142,7 +142,7 @@ def dockerfile_of(
 ) -> Dockerfile | None:
     """The Dockerfile a service with `build:` is built from."""
     rel = service.dockerfile_rel(compose.rel)
-    return next((d for d in project.dockerfiles if d.rel == rel), None) if rel else None
+    return project.dockerfile_at(rel) if rel else None
 
 
 def launches_in(
@@ -150,13 +150,8 @@ def launches_in(
 ) -> list[LaunchCommand]:
     """The launch commands a kind of file gives (compose, dockerfile, systemd, procfile), of
     one file when `rel` is given, of one compose service when `context` is."""
-    return [
-        launch
-        for launch in project.launches
-        if launch.source == source
-        and (rel is None or launch.rel == rel)
-        and (context is None or launch.context == context)
-    ]
+    launches = project.launches_from(source, rel)
+    return [launch for launch in launches if context is None or launch.context == context]
 
 
 def service_launches(

@@ -343,8 +343,8 @@ TOML_KEYS = {
 
 def _toml_declarations(source: SourceFile, text: str) -> Iterable[PythonDeclaration]:
     try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
+        data = tomllib.loads(text or "")
+    except (tomllib.TOMLDecodeError, RecursionError):  # reported as PR001 by the scan
         return []
     lines = (text or "").splitlines()
     found = []

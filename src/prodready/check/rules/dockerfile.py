@@ -924,7 +924,7 @@ def start_script_without_exec(ctx: FileContext, dockerfile: Dockerfile) -> Itera
 
 def _started_scripts(ctx: FileContext, argv: list[str]) -> list[str]:
     """Project scripts the launch command runs, matched by path or by unique file name."""
-    scripts = [f.rel for f in ctx.project.files if f.kind == FileKind.SCRIPT]
+    scripts = [f.rel for f in ctx.project.files_of(FileKind.SCRIPT)]
     found = []
     for command in unwrap(argv):
         words = [w for w in command[1:] if not w.startswith("-")]

@@ -12,6 +12,7 @@ from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
 from prodready.check.rules._common import leak, literal_secret, url_secret
 from prodready.check.systemd_exposure import exposure
+from prodready.project.limits import SHELL_SPLIT_MAX_CHARS
 from prodready.project.model import FileKind
 from prodready.project.parsers import gunicorn as gunicorn_parser
 from prodready.project.parsers.systemd import Unit, environment_assignments
@@ -338,8 +339,11 @@ def systemd_no_working_directory(ctx: FileContext) -> Iterator[Hit]:
     start = unit.get(SERVICE, "ExecStart")
     if start is None or "--chdir" in start.value or "PYTHONPATH" in _environment(unit):
         return
+    command = start.value.lstrip("@-:+!")
+    if len(command) > SHELL_SPLIT_MAX_CHARS:
+        return
     try:
-        argv = shlex.split(start.value.lstrip("@-:+!"))
+        argv = shlex.split(command)
     except ValueError:
         return
     module = _relative_import(argv)

@@ -7,6 +7,8 @@ import re
 import shlex
 from dataclasses import dataclass
 
+from prodready.project.limits import SHELL_SPLIT_MAX_CHARS
+
 WRAPPERS = {
     "exec",
     "dumb-init",
@@ -80,8 +82,21 @@ def logical_lines(text: str) -> list[tuple[int, str]]:
     return result
 
 
+def shell_words(text: str) -> list[str]:
+    """`shlex.split`, bounded: unbalanced quotes or a line too long for shlex (see
+    SHELL_SPLIT_MAX_CHARS) fall back to splitting on whitespace."""
+    if len(text) > SHELL_SPLIT_MAX_CHARS:
+        return text.split()
+    try:
+        return shlex.split(text, comments=False, posix=True)
+    except ValueError:
+        return text.split()
+
+
 def split_shell(text: str) -> list[list[str]]:
     """A shell line into simple commands (split at && || ; |); good enough for start scripts."""
+    if len(text) > SHELL_SPLIT_MAX_CHARS:
+        return [text.split()] if text.split() else []
     try:
         lexer = shlex.shlex(text, posix=True, punctuation_chars=";&|")
         lexer.whitespace_split = True

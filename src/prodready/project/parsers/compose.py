@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import posixpath
 import re
-import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
 
 from prodready.project.model import FileProblem
+from prodready.project.parsers.commands import shell_words
 from prodready.project.parsers.yamlines import LineDict, LineList, load
 
 DB_IMAGES = {
@@ -154,10 +154,7 @@ class ComposeService:
             return None
         if isinstance(value, list):
             return [str(v) for v in value]
-        try:
-            return shlex.split(str(value))
-        except ValueError:
-            return str(value).split()
+        return shell_words(str(value))
 
     def environment(self) -> list[tuple[str, str | None, int]]:
         """(name, value or None when only named, line) for `environment:` in list or map form."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 import json
 import re
-import shlex
 from dataclasses import dataclass, field
 
 from dockerfile_parse import DockerfileParser
+
+from prodready.project.parsers.commands import shell_words
 
 FLAG = re.compile(r"^--([\w-]+)(?:=(\S*))?$")
 HEREDOC_START = re.compile(r"^\s*(RUN|COPY|ADD)\b.*<<", re.IGNORECASE)
@@ -209,10 +210,7 @@ def _instruction(keyword: str, item: dict[str, object]) -> Instruction:
         except json.JSONDecodeError:
             pass
     if not exec_form:
-        try:
-            words = shlex.split(value, comments=False, posix=True)
-        except ValueError:
-            words = value.split()
+        words = shell_words(value)
         while words and (match := FLAG.match(words[0])):
             name, given = match.group(1).lower(), match.group(2) or ""
             flags[name] = f"{flags[name]} {given}" if name in flags else given  # --mount twice

@@ -6,6 +6,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any
 
+from prodready.project.limits import TOO_DEEP
 from prodready.project.model import FileProblem
 
 ARG_SETTINGS = {
@@ -68,10 +69,18 @@ def parse(rel: str, text: str) -> GunicornConfig:
     config = GunicornConfig(rel)
     try:
         tree = ast.parse(text, filename=rel)
+        _read_settings(config, tree)
     except (SyntaxError, ValueError) as error:
         line = getattr(error, "lineno", None) or 1
         config.problems.append(FileProblem(rel, line, f"Python syntax error: {error}"))
-        return config
+    except (RecursionError, MemoryError):  # an expression nested thousands deep
+        config.settings.clear()
+        config.hooks.clear()
+        config.problems.append(FileProblem(rel, 1, TOO_DEEP))
+    return config
+
+
+def _read_settings(config: GunicornConfig, tree: ast.Module) -> None:
     for node in tree.body:
         if isinstance(node, ast.Assign | ast.AnnAssign):
             targets = node.targets if isinstance(node, ast.Assign) else [node.target]
@@ -85,7 +94,6 @@ def parse(rel: str, text: str) -> GunicornConfig:
                     )
         elif isinstance(node, ast.FunctionDef):
             config.hooks.add(node.name)
-    return config
 
 
 def from_argv(rel: str, argv: list[str], line: int) -> GunicornConfig:

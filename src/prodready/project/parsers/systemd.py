@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import dataclass, field
 
 from prodready.project.model import FileProblem
+from prodready.project.parsers.commands import shell_words
 
 
 @dataclass(frozen=True)
@@ -78,10 +78,7 @@ def parse(rel: str, text: str) -> Unit:
 
 def environment_assignments(value: str) -> list[tuple[str, str]]:
     """`Environment=A=1 "B=two words"` -> [("A", "1"), ("B", "two words")]."""
-    try:
-        words = shlex.split(value)
-    except ValueError:
-        words = value.split()
+    words = shell_words(value)
     pairs = []
     for word in words:
         name, sep, assigned = word.partition("=")

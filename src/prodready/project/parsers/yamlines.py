@@ -7,6 +7,8 @@ from typing import Any
 
 import yaml
 
+from prodready import safeyaml
+
 
 class LineDict(dict[Any, Any]):
     """A mapping that knows the line (1-based) of itself and of each key."""
@@ -68,5 +70,5 @@ for _tag in ("!reset", "!override"):
 
 
 def load(text: str) -> Any:
-    """Raises yaml.YAMLError on malformed input."""
-    return yaml.load(text, Loader=_Loader)
+    """Raises yaml.YAMLError on malformed input, AliasBombError before expanding an alias bomb."""
+    return safeyaml.load(text, _Loader)
