@@ -142,7 +142,7 @@ PRIVILEGE_DROP = re.compile(
 )
 """The launch starts as root and hands the work to an unprivileged user itself: gosu, su-exec,
 setpriv, s6-overlay, gunicorn --user, uwsgi `uid =`, supervisord `user=`."""
-CONFIG_NAME = re.compile(r"[\w./-]+\.(?:ini|conf|sh)\b")
+CONFIG_NAME = re.compile(r"(?<![\w./-])[\w./-]+\.(?:ini|conf|sh)\b")  # one start per path: linear
 
 
 def _launch_drops_privileges(ctx: FileContext) -> bool:
