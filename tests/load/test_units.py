@@ -16,10 +16,12 @@ from prodready.load.config import (
     parse_rate,
     parse_target,
 )
+from prodready.load.engine import LoadRun
 from prodready.load.histogram import LatencyRecorder, decode, new_histogram
 from prodready.load.result import LoadResult
 from prodready.load.schedule import NS_PER_S, OpenSchedule, plan_workers, split_evenly
 from prodready.load.slo import evaluate, parse_slo
+from prodready.load.worker import WorkerInterval
 
 
 @pytest.mark.parametrize(
@@ -158,3 +160,33 @@ def test_non_ascii_paths_are_percent_encoded_and_headers_must_be_latin_1() -> No
     assert RequestSpec(path="/a%20b").encode(target).startswith(b"GET /a%20b ")
     with pytest.raises(UsageError):
         parse_header("X-Name: 日本")
+
+
+def _interval(tick: int, latencies_us: list[int]) -> WorkerInterval:
+    histogram = new_histogram()
+    for value in latencies_us:
+        histogram.record_value(value)
+    return WorkerInterval(
+        tick=tick,
+        start_ns=tick * NS_PER_S,
+        end_ns=(tick + 1) * NS_PER_S,
+        histograms=[histogram.encode()],
+        responses=len(latencies_us),
+        sent=len(latencies_us),
+        status_counts=[{200: len(latencies_us)}] if latencies_us else [{}],
+        errors={},
+        cpu_s=0.01,
+        lag_mean_ms=0.1,
+        lag_max_ms=0.2,
+    )
+
+
+def test_an_empty_last_interval_does_not_make_the_minimum_zero() -> None:
+    """A worker's last interval often has no response; its empty histogram must not feed 0
+    into the merged minimum (hdrh's add() would)."""
+    run = LoadRun(build_config("http://127.0.0.1:9/", total_requests=10, workers=1), None)
+    run.add_interval(0, _interval(0, [2_500, 3_000, 4_000]))
+    run.add_interval(0, _interval(1, []))
+    for histogram in (run.result.histogram, run.result.by_request[0].histogram):
+        assert histogram.get_min_value() == 2_500 and histogram.get_total_count() == 3
+    assert run.result.to_dict()["latency_ms"]["min"] == 2.5

@@ -191,9 +191,11 @@ class LoadRun:
             result.by_request, interval.histograms, interval.status_counts, strict=True
         ):
             histogram = decode(encoded)
-            tick.histogram.add(histogram)
-            result.histogram.add(histogram)
-            stats.histogram.add(histogram)
+            # hdrh's add() takes an empty histogram's minimum as 0: merge only real values.
+            if histogram.get_total_count():
+                tick.histogram.add(histogram)
+                result.histogram.add(histogram)
+                stats.histogram.add(histogram)
             for code, count in statuses.items():
                 stats.status_counts[code] = stats.status_counts.get(code, 0) + count
                 result.status_counts[code] = result.status_counts.get(code, 0) + count
