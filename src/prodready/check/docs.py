@@ -46,7 +46,7 @@ def rules_markdown(rules: Iterable[Rule]) -> str:
             "",
             f"### {rule.id}",
             "",
-            f"**{rule.name}** ({rule.severity.value}): {rule.title}",
+            f"**{rule.name}** ({rule.severity_text}): {rule.title}",
             "",
         ]
         if rule.guideline:

@@ -86,3 +86,12 @@ class Rule:
     guideline: str | None = None
     dev_files: bool = False
     """Also run on development-only files (compose overrides, .env.example, tests ...)."""
+    severity_note: str | None = None
+    """When a finding gets another severity than `severity`, and why (shown in the docs)."""
+
+    @property
+    def severity_text(self) -> str:
+        """The severity as documented: 'error', or 'error; warning when ...'."""
+        if self.severity_note is None:
+            return self.severity.value
+        return f"{self.severity.value}; {self.severity_note}"

@@ -41,8 +41,10 @@ def rule(
     good: str,
     guideline: str | None = None,
     dev_files: bool = False,
+    severity_note: str | None = None,
 ) -> Callable[[RuleFunc], RuleFunc]:
-    """Registers a rule function. `why` and `fix` are shown by `prodready rules ID`."""
+    """Registers a rule function. `why` and `fix` are shown by `prodready rules ID`;
+    `severity_note` documents when a finding's severity differs from `severity`."""
     if not RULE_ID.match(id):
         raise ValueError(f"rule id {id!r} must look like PR123")
 
@@ -62,6 +64,7 @@ def rule(
             func,
             guideline,
             dev_files,
+            severity_note,
         )
         return func
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from prodready.errors import UsageError
+from prodready.errors import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
     from prodready.check.engine import CheckResult
@@ -55,7 +55,9 @@ def check(
     select: str | None = typer.Option(None, "--select", help="Only these rules, e.g. PR101,PR203."),
     fix: bool = typer.Option(False, "--fix", help="Apply safe autofixes and list them."),
     unsafe_fixes: bool = typer.Option(
-        False, "--unsafe-fixes", help="With --fix, also apply fixes that change behaviour."
+        False,
+        "--unsafe-fixes",
+        help="Show fixes that change behaviour; with --fix, apply them too.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the report."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text output."),
@@ -65,8 +67,6 @@ def check(
     from prodready.check.engine import exit_code
     from prodready.check.fix import apply_fixes
 
-    if unsafe_fixes and not fix:
-        raise UsageError("--unsafe-fixes needs --fix", "run `prodready check --fix --unsafe-fixes`")
     selected = _parse_select(select)
     stdout = Console(no_color=no_color or output is not None, highlight=False, soft_wrap=True)
     stderr = Console(stderr=True, no_color=no_color, highlight=False)
@@ -82,7 +82,9 @@ def check(
     if write_baseline is not None:
         baseline_module.write(write_baseline, result.fingerprints)
         stderr.print(f"Wrote {len(result.fingerprints)} findings to baseline {write_baseline}.")
-    _emit(result, output_format, output, stdout)
+    _emit(result, output_format, output, stdout, unsafe_fixes)
+    if write_baseline is not None:
+        raise typer.Exit(EXIT_OK)  # writing the baseline was the job: it is not a gate
     threshold = (fail_on.value if fail_on else None) or result.config.fail_on or "warning"
     raise typer.Exit(exit_code(result.findings, threshold))
 
@@ -112,15 +114,22 @@ def _run(
         return run_check(directory, baseline=baseline, select=select)
 
 
-def _emit(result: CheckResult, fmt: OutputFormat, output: Path | None, stdout: Console) -> None:
+def _emit(
+    result: CheckResult,
+    fmt: OutputFormat,
+    output: Path | None,
+    stdout: Console,
+    unsafe_fixes: bool,
+) -> None:
     from prodready.check import report
 
     if fmt == OutputFormat.TEXT:
         if output is None:
-            report.render_text(result, stdout)
+            report.render_text(result, stdout, unsafe_fixes)
             return
         with output.open("w", encoding="utf-8") as handle:
-            report.render_text(result, Console(file=handle, no_color=True, width=120))
+            file_console = Console(file=handle, no_color=True, width=120)
+            report.render_text(result, file_console, unsafe_fixes)
         return
     text = report.render_json(result) if fmt == OutputFormat.JSON else report.render_sarif(result)
     if output is None:

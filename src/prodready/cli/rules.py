@@ -38,7 +38,7 @@ def rules(
     if rule is None:
         raise UsageError(f"no rule {rule_id}", "`prodready rules` lists every rule id")
     console.print(f"[bold]{rule.id} {rule.name}[/bold]: {escape(rule.title)}")
-    console.print(f"severity: {rule.severity.value}   file kind: {rule.kind}")
+    console.print(f"severity: {escape(rule.severity_text)}   file kind: {rule.kind}")
     if rule.guideline:
         console.print(f"guideline: {escape(rule.guideline)}")
     console.print(f"\n[bold]Why[/bold]\n{escape(rule.why)}\n\n[bold]Fix[/bold]\n{escape(rule.fix)}")
