@@ -20,7 +20,7 @@ from prodready.load.engine import LoadRun
 from prodready.load.histogram import LatencyRecorder, decode, new_histogram
 from prodready.load.result import LoadResult
 from prodready.load.schedule import NS_PER_S, OpenSchedule, plan_workers, split_evenly
-from prodready.load.slo import evaluate, parse_slo
+from prodready.load.slo import default_gate, evaluate, parse_slo
 from prodready.load.worker import WorkerInterval
 
 
@@ -190,3 +190,12 @@ def test_an_empty_last_interval_does_not_make_the_minimum_zero() -> None:
     for histogram in (run.result.histogram, run.result.by_request[0].histogram):
         assert histogram.get_min_value() == 2_500 and histogram.get_total_count() == 3
     assert run.result.to_dict()["latency_ms"]["min"] == 2.5
+
+
+def test_default_gate_fails_when_more_than_half_failed() -> None:
+    mixed = LoadResult(config={}, status_counts={200: 40, 500: 60}, duration_s=1.0)
+    for _ in range(100):
+        mixed.histogram.record_value(1_000)
+    assert [v.passed for v in evaluate(default_gate(), mixed)] == [True, False]
+    mixed.status_counts = {200: 60, 500: 40}
+    assert all(v.passed for v in evaluate(default_gate(), mixed))

@@ -9,7 +9,7 @@ from typing import Any
 
 from prodready.errors import InputError
 from prodready.load.result import LoadResult
-from prodready.load.slo import Verdict
+from prodready.load.slo import Verdict, is_default_gate
 
 SCHEMA_VERSION = 1
 
@@ -19,6 +19,7 @@ def report_dict(result: LoadResult, verdicts: list[Verdict]) -> dict[str, Any]:
     report.update(result.to_dict())
     report["slo"] = {
         "passed": all(v.passed for v in verdicts),
+        "default_gate": is_default_gate(verdicts),
         "checks": [v.to_dict() for v in verdicts],
     }
     return report

@@ -121,6 +121,11 @@ class LoadResult:
         return self.histogram.get_total_count()
 
     @property
+    def successes(self) -> int:
+        """Responses with a status below 400."""
+        return sum(count for code, count in self.status_counts.items() if code < 400)
+
+    @property
     def errors(self) -> dict[str, int]:
         """Errors by kind: transport errors and 'http_<code>' for every status of 400 or more."""
         by_kind = dict(self.transport_errors)
