@@ -292,3 +292,14 @@ def test_without_slo_mostly_http_errors_exit_1_and_a_healthy_run_exits_0(target)
     # --slo replaces the default gate: 100 % errors pass an objective that allows them.
     replaced = run_cli(url + "/status/503", "-n", "40", "-c", "2", "--slo", "errors<=100%")
     assert replaced.returncode == 0 and "default gate" not in replaced.stdout
+
+
+def test_an_ordinary_run_is_not_suspect(target) -> None:
+    """A generator that mostly sleeps is not the bottleneck, even when the busy machine runs
+    its event loop a few milliseconds late."""
+    url = target()
+    done = run_cli(url + "/", "--rate", "200", "-d", "2s", "-w", "1", "--json", "-")
+    generator = json.loads(done.stdout)["generator"]
+    assert generator["cpu_demand_percent_max"] is not None  # measured on Linux
+    assert generator["suspect"] is False, generator
+    assert "SUSPECT" not in done.stderr

@@ -18,7 +18,7 @@ from prodready.load.config import (
 )
 from prodready.load.engine import LoadRun
 from prodready.load.histogram import LatencyRecorder, decode, new_histogram
-from prodready.load.result import LoadResult
+from prodready.load.result import Generator, LoadResult
 from prodready.load.schedule import NS_PER_S, OpenSchedule, plan_workers, split_evenly
 from prodready.load.slo import default_gate, evaluate, parse_slo
 from prodready.load.worker import WorkerInterval
@@ -176,6 +176,7 @@ def _interval(tick: int, latencies_us: list[int]) -> WorkerInterval:
         status_counts=[{200: len(latencies_us)}] if latencies_us else [{}],
         errors={},
         cpu_s=0.01,
+        wait_s=0.001,
         lag_mean_ms=0.1,
         lag_max_ms=0.2,
     )
@@ -199,3 +200,27 @@ def test_default_gate_fails_when_more_than_half_failed() -> None:
     assert [v.passed for v in evaluate(default_gate(), mixed)] == [True, False]
     mixed.status_counts = {200: 60, 500: 40}
     assert all(v.passed for v in evaluate(default_gate(), mixed))
+
+
+@pytest.mark.parametrize(
+    ("cpu", "demand", "lag_ms", "suspect"),
+    [
+        # Measured on a 2-core machine at load 13 (one worker, its whole run):
+        (0.05, 0.33, 2.0, False),  # open model, 200 req/s
+        (0.10, 0.57, 9.1, False),  # open model, 1000 req/s: a late loop is no evidence
+        (0.12, 0.66, 28.8, False),  # closed model, 50 connections, a Python server limits
+        (0.18, 0.87, 72.9, True),  # closed model, 50 connections against nginx
+        (0.05, 0.71, 80.8, True),  # the same, pinned to a CPU beside two busy loops
+        (0.95, None, 0.5, True),  # no run-queue figure from the kernel: CPU alone decides
+        (0.30, None, 50.0, False),
+    ],
+)
+def test_the_generator_is_suspect_only_when_it_wanted_a_cpu_most_of_the_time(
+    cpu: float, demand: float | None, lag_ms: float, suspect: bool
+) -> None:
+    generator = Generator(
+        cpu_fraction_max=cpu, lag_mean_ms_max=lag_ms, demand_fraction_max=demand, workers=1
+    )
+    assert generator.suspect is suspect
+    if suspect:
+        assert "-w 2" in generator.advice and "fewer connections" in generator.advice

@@ -132,17 +132,15 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
         parts.append(kinds)
 
     generator = result.generator
-    health = (
-        f"generator: CPU {generator.cpu_fraction_max:.0%} per worker, "
-        f"event-loop lag {generator.lag_mean_ms_max:.2f} ms"
-    )
+    health = f"generator: CPU {generator.cpu_fraction_max:.0%} per worker"
+    if generator.demand_fraction_max is not None:
+        health += f", wanted a CPU {generator.demand_fraction_max:.0%} of the time"
+    health += f", event-loop lag {generator.lag_mean_ms_max:.2f} ms"
     if generator.suspect:
         parts.append(
             Text(
-                health
-                + " - SUSPECT: the generator may have limited the result ("
-                + "; ".join(generator.suspect_reasons)
-                + ")",
+                f"{health} - SUSPECT: the generator may have limited the result "
+                f"({'; '.join(generator.suspect_reasons)}); {generator.advice}",
                 style="yellow",
             )
         )

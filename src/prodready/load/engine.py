@@ -77,6 +77,9 @@ class LoadRun:
         self.stop_requested = False
         self.lag_mean_ms_max = 0.0
         self.lag_max_ms = 0.0
+        # Per worker: seconds it used or waited for a CPU, over seconds of its intervals.
+        self.demand_s: dict[int, float] = {}
+        self.measured_s: dict[int, float] = {}
 
     # orchestration
 
@@ -209,6 +212,11 @@ class LoadRun:
         for kind, count in interval.errors.items():
             result.transport_errors[kind] = result.transport_errors.get(kind, 0) + count
         self.lag_mean_ms_max = max(self.lag_mean_ms_max, interval.lag_mean_ms)
+        if interval.wait_s is not None:
+            self.demand_s[index] = self.demand_s.get(index, 0.0) + interval.cpu_s + interval.wait_s
+            self.measured_s[index] = self.measured_s.get(index, 0.0) + (
+                (interval.end_ns - interval.start_ns) / NS_PER_S
+            )
         self.lag_max_ms = max(self.lag_max_ms, interval.lag_max_ms)
         self.last_tick[index] = interval.tick
 
@@ -261,6 +269,11 @@ class LoadRun:
             cpu_seconds=sum(final.cpu_s for final in finals),
             lag_mean_ms_max=self.lag_mean_ms_max,
             lag_max_ms=self.lag_max_ms,
+            demand_fraction_max=max(
+                (self.demand_s[i] / wall for i, wall in self.measured_s.items() if wall > 0),
+                default=None,
+            ),
+            workers=len(finals),
         )
         return result
 
