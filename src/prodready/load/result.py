@@ -15,10 +15,11 @@ from prodready.load.histogram import (
 )
 
 # The generator is suspect (it, not the server, may have been the bottleneck) when a worker
-# wanted a CPU most of the time: it used one, or was ready to run and waited for one. Measured
-# on a 2-core machine at load 13: 33-66 % for runs the server limited (200 and 1000 req/s,
-# closed model against a Python server), 71-87 % for a worker loading nginx flat out.
-SUSPECT_DEMAND_FRACTION = 0.70
+# wanted a CPU nearly all the time: it used one, or was ready to run and waited for one.
+# Measured on a 2-core machine at load 13-14: 33-70 % for ordinary runs (200 to 1000 req/s,
+# a closed model against a Python server), 87 % loading nginx flat out (nginx, as starved,
+# shared the limit), 100 % for a loop that always has work.
+SUSPECT_DEMAND_FRACTION = 0.90
 
 
 @dataclass
@@ -122,6 +123,8 @@ class LoadResult:
     """Everything a run measured. Latency is in the HDR `histogram` (microseconds)."""
 
     config: dict[str, Any]
+    started_at: str = ""
+    """When the first requests were due, UTC, ISO 8601 to the second."""
     duration_s: float = 0.0
     histogram: HdrHistogram = field(default_factory=new_histogram)
     sent: int = 0
@@ -189,6 +192,7 @@ class LoadResult:
         """The JSON report (without the SLO verdict, which the caller adds)."""
         return {
             "config": self.config,
+            "started_at": self.started_at,
             "summary": {
                 "duration_s": round(self.duration_s, 3),
                 "sent": self.sent,
