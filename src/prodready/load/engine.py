@@ -14,6 +14,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.connection import wait
 from time import monotonic_ns
@@ -105,6 +106,8 @@ class LoadRun:
             self.wait_ready(pipes)
             with _SigintGuard(self):
                 self.start_ns = monotonic_ns() + int(START_DELAY_S * NS_PER_S)
+                started = datetime.now(UTC) + timedelta(seconds=START_DELAY_S)
+                self.result.started_at = started.isoformat(timespec="seconds")
                 for pipe in pipes.values():
                     pipe.send(("go", self.start_ns))
                 self.collect(pipes, processes)
