@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests drive (real nginx, wrk, hey, ab, promtool, testssl.sh,
-# chromium for the HTML reports) when they are missing. Idempotent and quiet when everything is present.
+# chromium for the HTML reports) when they are missing. Idempotent and quiet when everything
+# is present.
 set -euo pipefail
 declare -A want=(
   [nginx]=nginx [wrk]=wrk [hey]=hey [ab]=apache2-utils [promtool]=prometheus
