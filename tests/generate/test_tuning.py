@@ -13,6 +13,7 @@ import yaml
 from prodready.generate.context import Options
 from prodready.generate.nginxtarget import parse_version
 from prodready.generate.run import init_project, parse_only
+from prodready.secretstrength import is_placeholder
 from tests.generate.conftest import FLASK_APP, flask_app, write_app
 
 KIT_APP = """\
@@ -135,19 +136,33 @@ def test_alembic_gets_a_one_shot_migrations_service(tmp_path):
 
 
 def test_env_example_lists_every_variable_the_app_reads(tmp_path):
-    app = FLASK_APP + 'MODEL = os.environ.get("MODEL_PATH", "model.json")\n'
+    app = (
+        FLASK_APP
+        + 'MODEL = os.environ.get("MODEL_PATH", "model.json")\n'
+        + 'TRANSLATOR = os.environ["MS_TRANSLATOR_KEY"]\n'
+        + 'DATABASE = os.environ["DATABASE_URL"]\n'
+    )
     root = write_app(
         tmp_path / "shop",
         {"app.py": app, "requirements.txt": "flask==3.1.0\npsycopg==3.2.0\n"},
     )
     init_project(root, Options(), parse_only("env"))
-    lines = (root / ".env.production.example").read_text().splitlines()
+    text = (root / ".env.production.example").read_text()
+    lines = text.splitlines()
     values = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
-    assert values["SECRET_KEY"].startswith("example-") and len(values["SECRET_KEY"]) > 60
-    assert values["POSTGRES_PASSWORD"].startswith("example-")
-    assert "# MODEL_PATH=  (no value known" in "\n".join(lines)  # its default stays in force
-    secret_comment = lines[lines.index(f"SECRET_KEY={values['SECRET_KEY']}") - 1]
-    assert secret_comment.startswith("# placeholder")
+    assert "# MODEL_PATH=  (no value known" in text  # its default stays in force
+    # The file is committed: no secret in it looks real, not even a random one.
+    for name in ("SECRET_KEY", "POSTGRES_PASSWORD", "MS_TRANSLATOR_KEY"):
+        assert values[name] == "replace-me", name
+        assert is_placeholder(values[name])  # `prodready check` says so where it is used
+    assert values["DATABASE_URL"] == "postgresql://app:replace-me@postgres:5432/app"
+    draw = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+    for name in ("SECRET_KEY", "POSTGRES_PASSWORD"):  # drawn by the app or this deployment
+        above = lines[lines.index(f"{name}=replace-me") - 1]
+        assert above == f"#   {draw}", name
+    # A provider's key cannot be drawn: the comment says where it comes from instead.
+    above = lines[lines.index("MS_TRANSLATOR_KEY=replace-me") - 1]
+    assert "provider issued" in above and draw not in above
 
 
 def test_generated_python_is_lint_and_format_clean(tmp_path):

@@ -60,8 +60,8 @@ def test_force_overwrites(tmp_path):
     assert (root / "Dockerfile").read_text().startswith("# syntax=docker/dockerfile:1")
 
 
-def test_env_example_with_the_same_names_is_the_same_file(tmp_path):
-    """Its secrets are drawn anew each run; an existing example with the same names is kept."""
+def test_env_example_is_the_same_file_on_a_second_run(tmp_path):
+    """It holds placeholders, not secrets drawn anew: a second run finds it unchanged."""
     root = flask_app(tmp_path / "shop")
     init_project(root, Options())
     before = (root / ".env.production.example").read_text()
