@@ -155,3 +155,35 @@ def test_validate_runs_each_tool_on_the_files_written(tmp_path):
         r"systemd-analyze security +shop.service +ok exposure (\d+\.\d+)", result.stdout
     )
     assert score and float(score[1]) <= 1.5
+
+
+MICROBLOG_SITE = """\
+server {
+    listen 80;
+    server_name _;
+    location / {
+        proxy_pass http://localhost:8000;
+    }
+}
+"""
+
+
+def test_the_projects_own_deployment_folder_is_used_not_a_second_one(tmp_path):
+    """Like microblog's deployment/nginx/microblog: init adds to deployment/, and compares its
+    nginx site with the project's own instead of writing a second nginx config."""
+    root = flask_app(tmp_path / "shop")
+    (root / "deployment" / "nginx").mkdir(parents=True)
+    (root / "deployment" / "nginx" / "shop").write_text(MICROBLOG_SITE)
+    result = run_cli("init", str(root), "--no-color")
+    assert result.returncode == 0, result.stderr
+    assert not (root / "deploy").exists()
+    assert "deployment files go to deployment/, the project's own deployment folder" in (
+        result.stdout
+    )
+    assert "differs, left alone  deployment/nginx/shop" in result.stdout
+    assert (root / "deployment" / "nginx" / "shop").read_text() == MICROBLOG_SITE
+    assert (root / "deployment" / "systemd" / "shop.service").is_file()
+    compose = (root / "compose.yaml").read_text()
+    assert "./deployment/nginx/compose/shop.conf:/etc/nginx/conf.d/default.conf:ro" in compose
+    assert (root / "deployment" / "nginx" / "compose" / "shop.conf").is_file()
+    assert "\ndeployment\n" in (root / ".dockerignore").read_text()

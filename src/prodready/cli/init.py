@@ -92,16 +92,17 @@ def _validate(result: InitResult, directory: Path, console: Console) -> bool:
 
     ctx = result.context
     written = {o.rendered.rel for o in result.outcomes if o.status != Status.DIFFERS}
+    deploy = ctx.deploy_dir
     checks: list[validate.ToolCheck] = []
-    if any(rel.startswith("deploy/nginx/") for rel in written):
+    if any(rel.startswith(f"{deploy}/nginx/") for rel in written):
         checks.append(validate.check_nginx(ctx))
     for rel in sorted(written):
         path = directory / rel
         if rel == "Dockerfile":
             checks.append(validate.check_hadolint(path))
-        elif rel.startswith("deploy/systemd/"):
+        elif rel.startswith(f"{deploy}/systemd/"):
             checks.extend(validate.check_systemd(ctx, path))
-        elif rel.startswith("deploy/prometheus/"):
+        elif rel.startswith(f"{deploy}/prometheus/"):
             checks.append(validate.check_promtool(path))
     for item in checks:
         state = "skipped (not installed)" if item.skipped else "ok" if item.ok else "FAILED"

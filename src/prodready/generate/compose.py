@@ -44,9 +44,10 @@ def render_compose(ctx: DeployContext) -> list[Rendered]:
         migrations=list(ctx.migrations.command) if ctx.migrations else None,
         postgres=ctx.postgres,
         redis=ctx.redis,
+        deploy_dir=ctx.deploy_dir,
     )
     site = render_site(ctx, Listen(f"app:{ctx.port}"))
     return [
         Rendered(Kind.COMPOSE, ctx.compose_path, text),
-        Rendered(Kind.COMPOSE, f"deploy/nginx/compose/{ctx.name}.conf", site),
+        Rendered(Kind.COMPOSE, f"{ctx.deploy_dir}/nginx/compose/{ctx.name}.conf", site),
     ]

@@ -18,6 +18,8 @@ from prodready.serve.plan import Setting
 
 DEFAULT_PYTHON = "3.12"
 APP_PORT = 8000
+DEFAULT_DEPLOY_DIR = "deploy"
+DEPLOYMENT_KINDS = (FileKind.NGINX, FileKind.SYSTEMD)
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 ASGI_FRAMEWORKS = frozenset({"fastapi", "starlette", "quart", "litestar", "asgi"})
 STREAM_WORDS = ("stream", "events", "sse", "subscribe", "live-updates")
@@ -69,6 +71,12 @@ class DeployContext:
     """The project's own top-level compose file when it has one (so it is compared, never
     shadowed: `docker compose` would pick compose.yaml over docker-compose.yml), else
     compose.yaml."""
+    deploy_dir: str = DEFAULT_DEPLOY_DIR
+    """The project's own folder of deployment files (nginx, systemd ...) when it has one, so
+    init adds to it instead of starting a second one beside it; else deploy/."""
+    nginx_site: str | None = None
+    """The project's own nginx site when it has exactly one: init's site is compared with it
+    (left alone unless --force) rather than written as a second nginx config beside it."""
     port: int = APP_PORT
     notes: list[str] = field(default_factory=list)
 
@@ -103,6 +111,12 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         notes.append(
             f"no Python version pinned (.python-version, pyproject): using {python_version}"
         )
+    deploy_dir, deploy_evidence = _deploy_dir(project)
+    if deploy_evidence:
+        notes.append(
+            f"deployment files go to {deploy_dir}/, the project's own deployment folder "
+            f"(it holds {deploy_evidence})"
+        )
     return DeployContext(
         name=service_name(project.root),
         app=app,
@@ -124,6 +138,8 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         ),
         server=server_settings(project, app),
         compose_path=_compose_path(project),
+        deploy_dir=deploy_dir,
+        nginx_site=_own_nginx_site(project),
         notes=notes,
     )
 
@@ -156,6 +172,26 @@ def _chosen_app(project: Project, wanted: str | None) -> AppCandidate:
 def _compose_path(project: Project) -> str:
     names = {f.rel for f in project.files_of(FileKind.COMPOSE) if not f.dev_only}
     return next((n for n in COMPOSE_NAMES if n in names), COMPOSE_NAMES[0])
+
+
+def _deploy_dir(project: Project) -> tuple[str, str]:
+    """The top-level folder holding most of the project's production nginx and systemd files,
+    and one of them as evidence; (deploy, "") when none is in a folder."""
+    folders: dict[str, list[str]] = {}
+    for kind in DEPLOYMENT_KINDS:
+        for source in project.files_of(kind):
+            folder, _, rest = source.rel.partition("/")
+            if rest and not source.dev_only:
+                folders.setdefault(folder, []).append(source.rel)
+    if not folders:
+        return DEFAULT_DEPLOY_DIR, ""
+    folder = max(sorted(folders), key=lambda name: len(folders[name]))
+    return folder, sorted(folders[folder])[0]
+
+
+def _own_nginx_site(project: Project) -> str | None:
+    sites = [f.rel for f in project.files_of(FileKind.NGINX) if not f.dev_only]
+    return sites[0] if len(sites) == 1 else None
 
 
 def _given_app(project: Project, wanted: str) -> AppCandidate:

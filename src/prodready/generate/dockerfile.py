@@ -33,7 +33,9 @@ def render_dockerfile(ctx: DeployContext) -> list[Rendered]:
     )
     return [
         Rendered(Kind.DOCKERFILE, "Dockerfile", dockerfile),
-        Rendered(Kind.DOCKERFILE, ".dockerignore", render("dockerignore.j2")),
+        Rendered(
+            Kind.DOCKERFILE, ".dockerignore", render("dockerignore.j2", deploy_dir=ctx.deploy_dir)
+        ),
         *render_server_requirements(ctx.worker_class, ctx.dependencies),
     ]
 

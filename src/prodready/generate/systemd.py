@@ -30,5 +30,5 @@ def render_unit(ctx: DeployContext, app_dir: str) -> str:
 
 
 def render_systemd(ctx: DeployContext) -> list[Rendered]:
-    path = f"deploy/systemd/{ctx.name}.service"
+    path = f"{ctx.deploy_dir}/systemd/{ctx.name}.service"
     return [Rendered(Kind.SYSTEMD, path, render_unit(ctx, default_app_dir(ctx)))]
