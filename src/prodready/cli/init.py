@@ -59,6 +59,8 @@ def init(
     _report(result, console, diff)
     if validate_files and not _validate(result, directory, console):
         raise typer.Exit(EXIT_FINDINGS)
+    if validate_files and result.context.conflicts:
+        raise typer.Exit(EXIT_FINDINGS)  # the files are valid, but they do not agree
 
 
 def _report(result: InitResult, console: Console, show_diff: bool) -> None:
@@ -75,6 +77,8 @@ def _report(result: InitResult, console: Console, show_diff: bool) -> None:
         console.print(f"  {outcome.status.value:<20} {outcome.rendered.rel}")
     for note in ctx.notes:
         console.print(f"note: {note}")
+    for conflict in ctx.conflicts:
+        console.print(f"conflict: {conflict}")
     differing = [o for o in result.outcomes if o.status == Status.DIFFERS]
     if show_diff:
         for outcome in differing:

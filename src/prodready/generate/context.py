@@ -20,6 +20,9 @@ DEFAULT_PYTHON = "3.12"
 APP_PORT = 8000
 DEFAULT_DEPLOY_DIR = "deploy"
 DEPLOYMENT_KINDS = (FileKind.NGINX, FileKind.SYSTEMD)
+SERVER_BIND_SOURCES = frozenset({"gunicorn bind"})
+"""Binds that say where production listens (with any server's "... command line"); EXPOSE
+and app.run() do not."""
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 ASGI_FRAMEWORKS = frozenset({"fastapi", "starlette", "quart", "litestar", "asgi"})
 STREAM_WORDS = ("stream", "events", "sse", "subscribe", "live-updates")
@@ -79,6 +82,9 @@ class DeployContext:
     (left alone unless --force) rather than written as a second nginx config beside it."""
     port: int = APP_PORT
     notes: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+    """Existing files that contradict each other (two ports for one app): what must change,
+    and why. `init --validate` exits 1 while there are any."""
 
     def server_setting(self, name: str) -> Any:
         return next(s.value for s in self.server if s.name == name)
@@ -111,8 +117,10 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         notes.append(
             f"no Python version pinned (.python-version, pyproject): using {python_version}"
         )
+    port, port_notes, conflicts = _app_port(project)
+    notes += port_notes
     deploy_dir, deploy_evidence = _deploy_dir(project)
-    if deploy_evidence:
+    if deploy_dir != DEFAULT_DEPLOY_DIR:
         notes.append(
             f"deployment files go to {deploy_dir}/, the project's own deployment folder "
             f"(it holds {deploy_evidence})"
@@ -140,7 +148,9 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         compose_path=_compose_path(project),
         deploy_dir=deploy_dir,
         nginx_site=_own_nginx_site(project),
+        port=port,
         notes=notes,
+        conflicts=conflicts,
     )
 
 
@@ -172,6 +182,28 @@ def _chosen_app(project: Project, wanted: str | None) -> AppCandidate:
 def _compose_path(project: Project) -> str:
     names = {f.rel for f in project.files_of(FileKind.COMPOSE) if not f.dev_only}
     return next((n for n in COMPOSE_NAMES if n in names), COMPOSE_NAMES[0])
+
+
+def _app_port(project: Project) -> tuple[int, list[str], list[str]]:
+    """The port the project's own production server command or Gunicorn config binds, so the
+    files init writes (healthchecks, nginx upstreams, probes) reach the app the files it
+    leaves alone start; APP_PORT when none says. Returns (port, notes, conflicts)."""
+    binds = [
+        b for b in project.binds if b.source in SERVER_BIND_SOURCES or "command line" in b.source
+    ]
+    ports = sorted({b.port for b in binds})
+    if not ports:
+        return APP_PORT, [], []
+    first = next(b for b in binds if b.port == ports[0])
+    said = ", ".join(f"{b.rel}:{b.line} binds {b.port}" for b in binds)
+    if len(ports) == 1:
+        note = f"the app listens on {first.port} ({first.rel}:{first.line}): init's files use it"
+        return first.port, [note] if first.port != APP_PORT else [], []
+    conflict = (
+        f"the project's own files bind the app to different ports ({said}): make them agree; "
+        f"init's files use {first.port}"
+    )
+    return first.port, [], [conflict]
 
 
 def _deploy_dir(project: Project) -> tuple[str, str]:
