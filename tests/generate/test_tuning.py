@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import os
 import runpy
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
@@ -187,3 +189,52 @@ def test_worker_count_is_computed_where_the_config_runs(tmp_path, monkeypatch):
     assert 2 <= runpy.run_path(conf)["workers"] <= max(2, usable + 1)
     monkeypatch.setenv("WEB_CONCURRENCY", "7")
     assert runpy.run_path(conf)["workers"] == 7
+
+
+FLASK_MIGRATE_APP = """\
+import os
+
+from flask import Flask
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///shop.db")
+db = SQLAlchemy(app)
+migrate = Migrate(app, db)
+
+
+class Order(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+
+
+@app.get("/health")
+def health():
+    return "ok"
+"""
+
+
+def test_flask_migrate_layout_gets_a_migrations_service_that_really_migrates(tmp_path):
+    """migrations/alembic.ini is Flask-Migrate's layout (microblog's): the migrate service runs
+    `flask db upgrade`, and that command, run as the service runs it, creates the tables."""
+    requirements = "flask==3.1.0\nflask-sqlalchemy==3.1.1\nflask-migrate==4.1.0\n"
+    files = {"app.py": FLASK_MIGRATE_APP, "requirements.txt": requirements}
+    root = write_app(tmp_path / "shop", files)
+    flask = [sys.executable, "-m", "flask", "--app", "app:app"]
+    for step in (["db", "init"], ["db", "migrate", "-m", "orders"]):
+        done = subprocess.run([*flask, *step], cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    database = root / "instance" / "shop.db"  # Flask-SQLAlchemy puts SQLite in instance/
+    database.unlink()  # `db migrate` created it empty, to compare the models with
+    result = init_project(root, Options(), parse_only("compose"))
+    command = list(result.context.migrations.command)
+    assert command == ["flask", "--app", "app:app", "db", "upgrade"]
+    services = yaml.safe_load((root / "compose.yaml").read_text())["services"]
+    assert services["migrate"]["command"] == command
+    program = str(Path(sys.executable).with_name("flask"))
+    done = subprocess.run([program, *command[1:]], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    tables = sqlite3.connect(database).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+    )
+    assert {"order", "alembic_version"} <= {name for (name,) in tables}

@@ -19,6 +19,7 @@ from prodready.serve.plan import Setting
 DEFAULT_PYTHON = "3.12"
 APP_PORT = 8000
 DEFAULT_DEPLOY_DIR = "deploy"
+FLASK_MIGRATE_INI = "migrations/alembic.ini"
 DEPLOYMENT_KINDS = (FileKind.NGINX, FileKind.SYSTEMD)
 SERVER_BIND_SOURCES = frozenset({"gunicorn bind"})
 """Binds that say where production listens (with any server's "... command line"); EXPOSE
@@ -260,6 +261,10 @@ def _migrations(project: Project, app: AppCandidate) -> Migrations | None:
         return Migrations(("python", "manage.py", "migrate", "--noinput"))
     if (project.root / "alembic.ini").is_file():
         return Migrations(("alembic", "upgrade", "head"))
+    if (project.root / FLASK_MIGRATE_INI).is_file() and app.framework == "flask":
+        # Flask-Migrate's layout: its env.py takes the database from the app, so Flask's CLI
+        # runs it (`flask db upgrade`), with the app named as the server imports it.
+        return Migrations(("flask", "--app", app.target, "db", "upgrade"))
     return None
 
 
