@@ -45,6 +45,8 @@ def render_compose(ctx: DeployContext) -> list[Rendered]:
         postgres=ctx.postgres,
         redis=ctx.redis,
         deploy_dir=ctx.deploy_dir,
+        worker=list(ctx.worker.command) if ctx.worker else None,
+        worker_stop_grace=ctx.graceful_timeout + STOP_MARGIN,
     )
     site = render_site(ctx, Listen(f"app:{ctx.port}"))
     return [

@@ -13,6 +13,7 @@ from prodready.generate.nginxtarget import NginxTarget
 from prodready.generate.probes import Probes, choose_probes
 from prodready.generate.serverdeps import SERVER_REQUIREMENTS
 from prodready.generate.serverplan import server_settings
+from prodready.generate.workers import Worker, background_worker
 from prodready.project.model import AppCandidate, FileKind, Project
 from prodready.serve.plan import Setting
 
@@ -83,6 +84,8 @@ class DeployContext:
     (left alone unless --force) rather than written as a second nginx config beside it."""
     port: int = APP_PORT
     notes: list[str] = field(default_factory=list)
+    worker: Worker | None = None
+    """The background worker the app's task queue needs (Celery, RQ ...), if any."""
     conflicts: list[str] = field(default_factory=list)
     """Existing files that contradict each other (two ports for one app): what must change,
     and why. `init --validate` exits 1 while there are any."""
@@ -118,6 +121,12 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         notes.append(
             f"no Python version pinned (.python-version, pyproject): using {python_version}"
         )
+    worker = background_worker(project)
+    if worker is not None:
+        notes.append(
+            f"background worker ({worker.evidence}): `{' '.join(worker.command)}` runs as "
+            "compose service worker and its own systemd unit"
+        )
     port, port_notes, conflicts = _app_port(project)
     notes += port_notes
     deploy_dir, deploy_evidence = _deploy_dir(project)
@@ -150,6 +159,7 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         deploy_dir=deploy_dir,
         nginx_site=_own_nginx_site(project),
         port=port,
+        worker=worker,
         notes=notes,
         conflicts=conflicts,
     )

@@ -42,6 +42,8 @@ def render_envfile(ctx: DeployContext) -> list[Rendered]:
             ("POSTGRES_DB", "# for the postgres service", "app"),
             ("POSTGRES_PASSWORD", f"# for the postgres service\n{DRAW_IT}", PLACEHOLDER),
         ]
+    for name, value in ctx.worker.environment if ctx.worker else ():
+        entries.append((name, f"# for the {ctx.worker.library} worker", value))
     lines = [HEADER.format(name=ctx.name)]
     seen: set[str] = set()
     for name, comment, value in entries:
