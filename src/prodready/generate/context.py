@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from prodready.errors import AppNotFoundError, UsageError
+from prodready.generate.buildsteps import BuildStep, build_steps
 from prodready.generate.install import InstallPlan, install_plan
 from prodready.generate.nginxtarget import NginxTarget
 from prodready.generate.probes import Probes, choose_probes
@@ -84,6 +85,8 @@ class DeployContext:
     (left alone unless --force) rather than written as a second nginx config beside it."""
     port: int = APP_PORT
     notes: list[str] = field(default_factory=list)
+    build_steps: list[BuildStep] = field(default_factory=list)
+    """Commands the image build runs after copying the code (compiled translations ...)."""
     worker: Worker | None = None
     """The background worker the app's task queue needs (Celery, RQ ...), if any."""
     conflicts: list[str] = field(default_factory=list)
@@ -121,6 +124,8 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         notes.append(
             f"no Python version pinned (.python-version, pyproject): using {python_version}"
         )
+    steps = build_steps(project, app)
+    notes += [f"the image build runs `{' '.join(s.command)}`: {s.why}" for s in steps]
     worker = background_worker(project)
     if worker is not None:
         notes.append(
@@ -160,6 +165,7 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         nginx_site=_own_nginx_site(project),
         port=port,
         worker=worker,
+        build_steps=steps,
         notes=notes,
         conflicts=conflicts,
     )
