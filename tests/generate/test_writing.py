@@ -187,3 +187,13 @@ def test_the_projects_own_deployment_folder_is_used_not_a_second_one(tmp_path):
     assert "./deployment/nginx/compose/shop.conf:/etc/nginx/conf.d/default.conf:ro" in compose
     assert (root / "deployment" / "nginx" / "compose" / "shop.conf").is_file()
     assert "\ndeployment\n" in (root / ".dockerignore").read_text()
+
+
+def test_a_folder_named_after_one_tool_is_not_taken_for_the_deployment_folder(tmp_path):
+    root = flask_app(tmp_path / "shop")
+    (root / "nginx").mkdir()
+    (root / "nginx" / "nginx.conf").write_text(MICROBLOG_SITE)
+    init_project(root, Options())
+    assert (root / "deploy" / "systemd" / "shop.service").is_file()
+    assert not (root / "nginx" / "systemd").exists()
+    assert (root / "nginx" / "nginx.conf").read_text() == MICROBLOG_SITE

@@ -23,6 +23,11 @@ APP_PORT = 8000
 DEFAULT_DEPLOY_DIR = "deploy"
 FLASK_MIGRATE_INI = "migrations/alembic.ini"
 DEPLOYMENT_KINDS = (FileKind.NGINX, FileKind.SYSTEMD)
+DEPLOYMENT_FOLDERS = frozenset(
+    {"deploy", "deployment", "deployments", "ops", "infra", "infrastructure", "devops", "etc"}
+)
+"""Names of folders that hold a project's deployment; a folder named after one tool (nginx/)
+holds only that tool's files, so init does not put its systemd units there."""
 SERVER_BIND_SOURCES = frozenset({"gunicorn bind"})
 """Binds that say where production listens (with any server's "... command line"); EXPOSE
 and app.run() do not."""
@@ -224,13 +229,13 @@ def _app_port(project: Project) -> tuple[int, list[str], list[str]]:
 
 
 def _deploy_dir(project: Project) -> tuple[str, str]:
-    """The top-level folder holding most of the project's production nginx and systemd files,
-    and one of them as evidence; (deploy, "") when none is in a folder."""
+    """The deployment folder (DEPLOYMENT_FOLDERS) holding most of the project's production
+    nginx and systemd files, and one of them as evidence; (deploy, "") when there is none."""
     folders: dict[str, list[str]] = {}
     for kind in DEPLOYMENT_KINDS:
         for source in project.files_of(kind):
             folder, _, rest = source.rel.partition("/")
-            if rest and not source.dev_only:
+            if rest and not source.dev_only and folder.lower() in DEPLOYMENT_FOLDERS:
                 folders.setdefault(folder, []).append(source.rel)
     if not folders:
         return DEFAULT_DEPLOY_DIR, ""
