@@ -9,6 +9,7 @@ from typing import Any
 
 from prodready.errors import AppNotFoundError, UsageError
 from prodready.generate.buildsteps import BuildStep, build_steps
+from prodready.generate.existing import DEFAULT_DEPLOY_DIR, app_port, deploy_folder, own_nginx_site
 from prodready.generate.install import InstallPlan, install_plan
 from prodready.generate.nginxtarget import NginxTarget
 from prodready.generate.probes import Probes, choose_probes
@@ -20,17 +21,7 @@ from prodready.serve.plan import Setting
 
 DEFAULT_PYTHON = "3.12"
 APP_PORT = 8000
-DEFAULT_DEPLOY_DIR = "deploy"
 FLASK_MIGRATE_INI = "migrations/alembic.ini"
-DEPLOYMENT_KINDS = (FileKind.NGINX, FileKind.SYSTEMD)
-DEPLOYMENT_FOLDERS = frozenset(
-    {"deploy", "deployment", "deployments", "ops", "infra", "infrastructure", "devops", "etc"}
-)
-"""Names of folders that hold a project's deployment; a folder named after one tool (nginx/)
-holds only that tool's files, so init does not put its systemd units there."""
-SERVER_BIND_SOURCES = frozenset({"gunicorn bind"})
-"""Binds that say where production listens (with any server's "... command line"); EXPOSE
-and app.run() do not."""
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 ASGI_FRAMEWORKS = frozenset({"fastapi", "starlette", "quart", "litestar", "asgi"})
 STREAM_WORDS = ("stream", "events", "sse", "subscribe", "live-updates")
@@ -137,9 +128,9 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
             f"background worker ({worker.evidence}): `{' '.join(worker.command)}` runs as "
             "compose service worker and its own systemd unit"
         )
-    port, port_notes, conflicts = _app_port(project)
+    port, port_notes, conflicts = app_port(project, APP_PORT)
     notes += port_notes
-    deploy_dir, deploy_evidence = _deploy_dir(project)
+    deploy_dir, deploy_evidence = deploy_folder(project)
     if deploy_dir != DEFAULT_DEPLOY_DIR:
         notes.append(
             f"deployment files go to {deploy_dir}/, the project's own deployment folder "
@@ -167,7 +158,7 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         server=server_settings(project, app),
         compose_path=_compose_path(project),
         deploy_dir=deploy_dir,
-        nginx_site=_own_nginx_site(project),
+        nginx_site=own_nginx_site(project),
         port=port,
         worker=worker,
         build_steps=steps,
@@ -204,48 +195,6 @@ def _chosen_app(project: Project, wanted: str | None) -> AppCandidate:
 def _compose_path(project: Project) -> str:
     names = {f.rel for f in project.files_of(FileKind.COMPOSE) if not f.dev_only}
     return next((n for n in COMPOSE_NAMES if n in names), COMPOSE_NAMES[0])
-
-
-def _app_port(project: Project) -> tuple[int, list[str], list[str]]:
-    """The port the project's own production server command or Gunicorn config binds, so the
-    files init writes (healthchecks, nginx upstreams, probes) reach the app the files it
-    leaves alone start; APP_PORT when none says. Returns (port, notes, conflicts)."""
-    binds = [
-        b for b in project.binds if b.source in SERVER_BIND_SOURCES or "command line" in b.source
-    ]
-    ports = sorted({b.port for b in binds})
-    if not ports:
-        return APP_PORT, [], []
-    first = next(b for b in binds if b.port == ports[0])
-    said = ", ".join(f"{b.rel}:{b.line} binds {b.port}" for b in binds)
-    if len(ports) == 1:
-        note = f"the app listens on {first.port} ({first.rel}:{first.line}): init's files use it"
-        return first.port, [note] if first.port != APP_PORT else [], []
-    conflict = (
-        f"the project's own files bind the app to different ports ({said}): make them agree; "
-        f"init's files use {first.port}"
-    )
-    return first.port, [], [conflict]
-
-
-def _deploy_dir(project: Project) -> tuple[str, str]:
-    """The deployment folder (DEPLOYMENT_FOLDERS) holding most of the project's production
-    nginx and systemd files, and one of them as evidence; (deploy, "") when there is none."""
-    folders: dict[str, list[str]] = {}
-    for kind in DEPLOYMENT_KINDS:
-        for source in project.files_of(kind):
-            folder, _, rest = source.rel.partition("/")
-            if rest and not source.dev_only and folder.lower() in DEPLOYMENT_FOLDERS:
-                folders.setdefault(folder, []).append(source.rel)
-    if not folders:
-        return DEFAULT_DEPLOY_DIR, ""
-    folder = max(sorted(folders), key=lambda name: len(folders[name]))
-    return folder, sorted(folders[folder])[0]
-
-
-def _own_nginx_site(project: Project) -> str | None:
-    sites = [f.rel for f in project.files_of(FileKind.NGINX) if not f.dev_only]
-    return sites[0] if len(sites) == 1 else None
 
 
 def _given_app(project: Project, wanted: str) -> AppCandidate:
