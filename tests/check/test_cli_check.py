@@ -130,6 +130,7 @@ def test_baseline_reports_only_new_findings(
     baseline = tmp_path_factory.mktemp("baseline") / "baseline.json"
     first = run_prodready("check", tree, "--write-baseline", baseline, "--format", "json")
     assert json.loads(first.stdout)["findings"]
+    assert first.returncode == 0, "writing a baseline succeeded: exit 0 despite the findings"
     again = run_prodready("check", tree, "--baseline", baseline, "--format", "json")
     assert json.loads(again.stdout)["findings"] == [] and again.returncode == 0
     # A line inserted above moves old findings without making them new.
@@ -153,9 +154,34 @@ def test_fix_applies_safe_fixes_only(tree: Path) -> None:
     compile((tree / "app.py").read_text(), "app.py", "exec")
 
 
-def test_unsafe_fixes_without_fix_is_usage_error(tree: Path) -> None:
-    result = run_prodready("check", tree, "--unsafe-fixes")
-    assert result.returncode == 2 and "--unsafe-fixes needs --fix" in result.stderr
+@pytest.mark.parametrize("head", ["", "# the stack\n"])
+def test_fix_removing_version_leaves_no_blank_first_line(tmp_path: Path, head: str) -> None:
+    services = "services:\n  web:\n    image: nginx:1.27\n"
+    compose = tmp_path / "compose.yaml"
+    compose.write_text(f'{head}version: "3.8"\n\n{services}')
+    result = run_prodready("check", tmp_path, "--fix", "--select", "PR311")
+    assert "fixed compose.yaml:" in result.stderr and "PR311" in result.stderr
+    assert compose.read_text() == head + services
+
+
+def _line_of(report: str, rule_id: str) -> str:
+    return next(line for line in report.splitlines() if f" {rule_id} " in line)
+
+
+def test_unsafe_fixes_are_hidden_unless_asked_for(tree: Path) -> None:
+    """As in ruff: a behaviour-changing fix is not labelled fixable; the summary counts it as
+    hidden, and --unsafe-fixes shows it as such."""
+    plain = run_prodready("check", tree, "--select", "PR101,PR205").stdout
+    assert _line_of(plain, "PR205").endswith("(fixable)")
+    assert "(fixable)" not in _line_of(plain, "PR101")
+    assert "1 fixable with --fix, 1 hidden fix can be enabled with --fix --unsafe-fixes" in plain
+    shown = run_prodready("check", tree, "--select", "PR101,PR205", "--unsafe-fixes").stdout
+    assert _line_of(shown, "PR101").endswith("(unsafe fix available)")
+    assert "1 more with --fix --unsafe-fixes" in shown
+    after_fix = run_prodready("check", tree, "--fix", "--select", "PR101,PR205").stdout
+    assert "PR205" not in after_fix
+    assert "(fixable)" not in _line_of(after_fix, "PR101")
+    assert "fixable with --fix;" not in after_fix and "1 hidden fix" in after_fix
 
 
 def test_rules_command_lists_and_explains() -> None:
@@ -164,6 +190,10 @@ def test_rules_command_lists_and_explains() -> None:
     assert all(rule_id in listing.stdout for rule_id in load_rules())
     explained = run_prodready("rules", "PR001")
     assert "Why" in explained.stdout and "Fix" in explained.stdout
+    lowered = run_prodready("rules", "PR102")
+    assert 'severity: error; warning when the call is inside `if __name__ == "__main__":`' in (
+        lowered.stdout
+    )
     unknown = run_prodready("rules", "PR999")
     assert unknown.returncode == 2 and "no rule PR999" in unknown.stderr
 

@@ -110,6 +110,10 @@ def test_server_started_by_a_function_called_at_import() -> None:
 def test_debug_run_in_main_guard_is_a_warning() -> None:
     (hit,) = hits("PR102", 'if __name__ == "__main__":\n    app.run(debug=True)\n')
     assert hit.severity == "warning"
+    assert "a warning, not an error" in hit.message  # the lowered severity is explained
+    rule = load_rules()["PR102"]
+    assert rule.severity == "error" and "warning when" in rule.severity_text
+    assert "__main__" in rule.severity_text
     assert not hits("PR102", "import uvicorn\nuvicorn.run(app, debug=True)\n")
 
 

@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import os
 import runpy
+import sqlite3
 import subprocess
 import sys
+from pathlib import Path
 
 import yaml
 
 from prodready.generate.context import Options
 from prodready.generate.nginxtarget import parse_version
 from prodready.generate.run import init_project, parse_only
+from prodready.secretstrength import is_placeholder
 from tests.generate.conftest import FLASK_APP, flask_app, write_app
 
 KIT_APP = """\
@@ -135,19 +138,33 @@ def test_alembic_gets_a_one_shot_migrations_service(tmp_path):
 
 
 def test_env_example_lists_every_variable_the_app_reads(tmp_path):
-    app = FLASK_APP + 'MODEL = os.environ.get("MODEL_PATH", "model.json")\n'
+    app = (
+        FLASK_APP
+        + 'MODEL = os.environ.get("MODEL_PATH", "model.json")\n'
+        + 'TRANSLATOR = os.environ["MS_TRANSLATOR_KEY"]\n'
+        + 'DATABASE = os.environ["DATABASE_URL"]\n'
+    )
     root = write_app(
         tmp_path / "shop",
         {"app.py": app, "requirements.txt": "flask==3.1.0\npsycopg==3.2.0\n"},
     )
     init_project(root, Options(), parse_only("env"))
-    lines = (root / ".env.production.example").read_text().splitlines()
+    text = (root / ".env.production.example").read_text()
+    lines = text.splitlines()
     values = dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
-    assert values["SECRET_KEY"].startswith("example-") and len(values["SECRET_KEY"]) > 60
-    assert values["POSTGRES_PASSWORD"].startswith("example-")
-    assert "# MODEL_PATH=  (no value known" in "\n".join(lines)  # its default stays in force
-    secret_comment = lines[lines.index(f"SECRET_KEY={values['SECRET_KEY']}") - 1]
-    assert secret_comment.startswith("# placeholder")
+    assert "# MODEL_PATH=  (no value known" in text  # its default stays in force
+    # The file is committed: no secret in it looks real, not even a random one.
+    for name in ("SECRET_KEY", "POSTGRES_PASSWORD", "MS_TRANSLATOR_KEY"):
+        assert values[name] == "replace-me", name
+        assert is_placeholder(values[name])  # `prodready check` says so where it is used
+    assert values["DATABASE_URL"] == "postgresql://app:replace-me@postgres:5432/app"
+    draw = 'python -c "import secrets; print(secrets.token_urlsafe(48))"'
+    for name in ("SECRET_KEY", "POSTGRES_PASSWORD"):  # drawn by the app or this deployment
+        above = lines[lines.index(f"{name}=replace-me") - 1]
+        assert above == f"#   {draw}", name
+    # A provider's key cannot be drawn: the comment says where it comes from instead.
+    above = lines[lines.index("MS_TRANSLATOR_KEY=replace-me") - 1]
+    assert "provider issued" in above and draw not in above
 
 
 def test_generated_python_is_lint_and_format_clean(tmp_path):
@@ -172,3 +189,52 @@ def test_worker_count_is_computed_where_the_config_runs(tmp_path, monkeypatch):
     assert 2 <= runpy.run_path(conf)["workers"] <= max(2, usable + 1)
     monkeypatch.setenv("WEB_CONCURRENCY", "7")
     assert runpy.run_path(conf)["workers"] == 7
+
+
+FLASK_MIGRATE_APP = """\
+import os
+
+from flask import Flask
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+
+app = Flask(__name__)
+app.config["SQLALCHEMY_DATABASE_URI"] = os.environ.get("DATABASE_URL", "sqlite:///shop.db")
+db = SQLAlchemy(app)
+migrate = Migrate(app, db)
+
+
+class Order(db.Model):
+    id = db.Column(db.Integer, primary_key=True)
+
+
+@app.get("/health")
+def health():
+    return "ok"
+"""
+
+
+def test_flask_migrate_layout_gets_a_migrations_service_that_really_migrates(tmp_path):
+    """migrations/alembic.ini is Flask-Migrate's layout (microblog's): the migrate service runs
+    `flask db upgrade`, and that command, run as the service runs it, creates the tables."""
+    requirements = "flask==3.1.0\nflask-sqlalchemy==3.1.1\nflask-migrate==4.1.0\n"
+    files = {"app.py": FLASK_MIGRATE_APP, "requirements.txt": requirements}
+    root = write_app(tmp_path / "shop", files)
+    flask = [sys.executable, "-m", "flask", "--app", "app:app"]
+    for step in (["db", "init"], ["db", "migrate", "-m", "orders"]):
+        done = subprocess.run([*flask, *step], cwd=root, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    database = root / "instance" / "shop.db"  # Flask-SQLAlchemy puts SQLite in instance/
+    database.unlink()  # `db migrate` created it empty, to compare the models with
+    result = init_project(root, Options(), parse_only("compose"))
+    command = list(result.context.migrations.command)
+    assert command == ["flask", "--app", "app:app", "db", "upgrade"]
+    services = yaml.safe_load((root / "compose.yaml").read_text())["services"]
+    assert services["migrate"]["command"] == command
+    program = str(Path(sys.executable).with_name("flask"))
+    done = subprocess.run([program, *command[1:]], cwd=root, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    tables = sqlite3.connect(database).execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+    )
+    assert {"order", "alembic_version"} <= {name for (name,) in tables}

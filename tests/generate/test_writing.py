@@ -60,8 +60,8 @@ def test_force_overwrites(tmp_path):
     assert (root / "Dockerfile").read_text().startswith("# syntax=docker/dockerfile:1")
 
 
-def test_env_example_with_the_same_names_is_the_same_file(tmp_path):
-    """Its secrets are drawn anew each run; an existing example with the same names is kept."""
+def test_env_example_is_the_same_file_on_a_second_run(tmp_path):
+    """It holds placeholders, not secrets drawn anew: a second run finds it unchanged."""
     root = flask_app(tmp_path / "shop")
     init_project(root, Options())
     before = (root / ".env.production.example").read_text()
@@ -155,3 +155,45 @@ def test_validate_runs_each_tool_on_the_files_written(tmp_path):
         r"systemd-analyze security +shop.service +ok exposure (\d+\.\d+)", result.stdout
     )
     assert score and float(score[1]) <= 1.5
+
+
+MICROBLOG_SITE = """\
+server {
+    listen 80;
+    server_name _;
+    location / {
+        proxy_pass http://localhost:8000;
+    }
+}
+"""
+
+
+def test_the_projects_own_deployment_folder_is_used_not_a_second_one(tmp_path):
+    """Like microblog's deployment/nginx/microblog: init adds to deployment/, and compares its
+    nginx site with the project's own instead of writing a second nginx config."""
+    root = flask_app(tmp_path / "shop")
+    (root / "deployment" / "nginx").mkdir(parents=True)
+    (root / "deployment" / "nginx" / "shop").write_text(MICROBLOG_SITE)
+    result = run_cli("init", str(root), "--no-color")
+    assert result.returncode == 0, result.stderr
+    assert not (root / "deploy").exists()
+    assert "deployment files go to deployment/, the project's own deployment folder" in (
+        result.stdout
+    )
+    assert "differs, left alone  deployment/nginx/shop" in result.stdout
+    assert (root / "deployment" / "nginx" / "shop").read_text() == MICROBLOG_SITE
+    assert (root / "deployment" / "systemd" / "shop.service").is_file()
+    compose = (root / "compose.yaml").read_text()
+    assert "./deployment/nginx/compose/shop.conf:/etc/nginx/conf.d/default.conf:ro" in compose
+    assert (root / "deployment" / "nginx" / "compose" / "shop.conf").is_file()
+    assert "\ndeployment\n" in (root / ".dockerignore").read_text()
+
+
+def test_a_folder_named_after_one_tool_is_not_taken_for_the_deployment_folder(tmp_path):
+    root = flask_app(tmp_path / "shop")
+    (root / "nginx").mkdir()
+    (root / "nginx" / "nginx.conf").write_text(MICROBLOG_SITE)
+    init_project(root, Options())
+    assert (root / "deploy" / "systemd" / "shop.service").is_file()
+    assert not (root / "nginx" / "systemd").exists()
+    assert (root / "nginx" / "nginx.conf").read_text() == MICROBLOG_SITE

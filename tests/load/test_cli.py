@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -263,3 +264,42 @@ def test_live_progress_goes_to_the_terminal_and_json_stays_clean(target) -> None
     assert json.loads(stdout)["summary"]["responses"] > 0
     assert b"rps" in drawn and b"p99" in drawn  # the live line
     assert b"latency" in drawn  # the summary moved to stderr
+
+
+def test_without_slo_a_run_where_nothing_succeeded_exits_1(tmp_path: Path) -> None:
+    """The default gate: every connection refused is a failed run, not a quiet exit 0."""
+    with socket.socket() as closed:  # bound, never listening: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+        done = run_cli(f"http://127.0.0.1:{port}/", "-n", "20", "-c", "2", "--json", "-")
+    assert done.returncode == 1, done.stderr
+    report = json.loads(done.stdout)
+    assert report["summary"]["responses"] == 0
+    assert report["slo"]["default_gate"] is True and report["slo"]["passed"] is False
+    shown = run_cli(f"http://127.0.0.1:{port}/", "-n", "20", "-c", "2")
+    assert shown.returncode == 1
+    assert "FAILED the default gate: ok>=1 (0), errors<=50% (100.000%)" in shown.stdout
+
+
+def test_without_slo_mostly_http_errors_exit_1_and_a_healthy_run_exits_0(target) -> None:
+    url = target()
+    failing = run_cli(url + "/status/503", "-n", "40", "-c", "2")
+    assert failing.returncode == 1
+    assert "FAILED the default gate: ok>=1 (0), errors<=50% (100.000%)" in failing.stdout
+    healthy = run_cli(url + "/", "-n", "40", "-c", "2")
+    assert healthy.returncode == 0, healthy.stdout
+    assert "default gate passed (ok>=1,errors<=50%)" in healthy.stdout
+    # --slo replaces the default gate: 100 % errors pass an objective that allows them.
+    replaced = run_cli(url + "/status/503", "-n", "40", "-c", "2", "--slo", "errors<=100%")
+    assert replaced.returncode == 0 and "default gate" not in replaced.stdout
+
+
+def test_an_ordinary_run_is_not_suspect(target) -> None:
+    """A generator that mostly sleeps is not the bottleneck, even when the busy machine runs
+    its event loop a few milliseconds late."""
+    url = target()
+    done = run_cli(url + "/", "--rate", "200", "-d", "2s", "-w", "1", "--json", "-")
+    generator = json.loads(done.stdout)["generator"]
+    assert generator["cpu_demand_percent_max"] is not None  # measured on Linux
+    assert generator["suspect"] is False, generator
+    assert "SUSPECT" not in done.stderr

@@ -16,10 +16,12 @@ from prodready.load.config import (
     parse_rate,
     parse_target,
 )
+from prodready.load.engine import LoadRun
 from prodready.load.histogram import LatencyRecorder, decode, new_histogram
-from prodready.load.result import LoadResult
+from prodready.load.result import Generator, LoadResult
 from prodready.load.schedule import NS_PER_S, OpenSchedule, plan_workers, split_evenly
-from prodready.load.slo import evaluate, parse_slo
+from prodready.load.slo import default_gate, evaluate, parse_slo
+from prodready.load.worker import WorkerInterval
 
 
 @pytest.mark.parametrize(
@@ -158,3 +160,68 @@ def test_non_ascii_paths_are_percent_encoded_and_headers_must_be_latin_1() -> No
     assert RequestSpec(path="/a%20b").encode(target).startswith(b"GET /a%20b ")
     with pytest.raises(UsageError):
         parse_header("X-Name: 日本")
+
+
+def _interval(tick: int, latencies_us: list[int]) -> WorkerInterval:
+    histogram = new_histogram()
+    for value in latencies_us:
+        histogram.record_value(value)
+    return WorkerInterval(
+        tick=tick,
+        start_ns=tick * NS_PER_S,
+        end_ns=(tick + 1) * NS_PER_S,
+        histograms=[histogram.encode()],
+        responses=len(latencies_us),
+        sent=len(latencies_us),
+        status_counts=[{200: len(latencies_us)}] if latencies_us else [{}],
+        errors={},
+        cpu_s=0.01,
+        wait_s=0.001,
+        lag_mean_ms=0.1,
+        lag_max_ms=0.2,
+    )
+
+
+def test_an_empty_last_interval_does_not_make_the_minimum_zero() -> None:
+    """A worker's last interval often has no response; its empty histogram must not feed 0
+    into the merged minimum (hdrh's add() would)."""
+    run = LoadRun(build_config("http://127.0.0.1:9/", total_requests=10, workers=1), None)
+    run.add_interval(0, _interval(0, [2_500, 3_000, 4_000]))
+    run.add_interval(0, _interval(1, []))
+    for histogram in (run.result.histogram, run.result.by_request[0].histogram):
+        assert histogram.get_min_value() == 2_500 and histogram.get_total_count() == 3
+    assert run.result.to_dict()["latency_ms"]["min"] == 2.5
+
+
+def test_default_gate_fails_when_more_than_half_failed() -> None:
+    mixed = LoadResult(config={}, status_counts={200: 40, 500: 60}, duration_s=1.0)
+    for _ in range(100):
+        mixed.histogram.record_value(1_000)
+    assert [v.passed for v in evaluate(default_gate(), mixed)] == [True, False]
+    mixed.status_counts = {200: 60, 500: 40}
+    assert all(v.passed for v in evaluate(default_gate(), mixed))
+
+
+@pytest.mark.parametrize(
+    ("cpu", "demand", "lag_ms", "suspect"),
+    [
+        # Measured on a 2-core machine at load 13-14 (one worker, its whole run):
+        (0.05, 0.33, 2.0, False),  # open model, 200 req/s
+        (0.04, 0.70, 18.6, False),  # open model, 300 req/s: a late loop is no evidence
+        (0.10, 0.57, 9.1, False),  # open model, 1000 req/s
+        (0.12, 0.66, 28.8, False),  # closed model, 50 connections, a Python server limits
+        (0.18, 0.87, 72.9, False),  # closed model against nginx: nginx as starved, shared
+        (0.25, 1.00, 0.0, True),  # a uvloop loop always with work: 25 % CPU, 75 % waiting
+        (0.95, None, 0.5, True),  # no run-queue figure from the kernel: CPU alone decides
+        (0.30, None, 50.0, False),
+    ],
+)
+def test_the_generator_is_suspect_only_when_it_wanted_a_cpu_most_of_the_time(
+    cpu: float, demand: float | None, lag_ms: float, suspect: bool
+) -> None:
+    generator = Generator(
+        cpu_fraction_max=cpu, lag_mean_ms_max=lag_ms, demand_fraction_max=demand, workers=1
+    )
+    assert generator.suspect is suspect
+    if suspect:
+        assert "-w 2" in generator.advice and "fewer connections" in generator.advice

@@ -49,7 +49,7 @@ def _family_markdown(rules: list[Rule]) -> list[str]:
             "",
             f"### {rule.id}",
             "",
-            f"**{rule.name}** ({rule.severity.value}): {rule.title}",
+            f"**{rule.name}** ({rule.severity_text}): {rule.title}",
             "",
             f"Runs on: {rule.kind}. Source: `{rule.source}` (`{rule.func.__name__}`).",
             "",

@@ -96,3 +96,12 @@ class Rule:
     calibrate: Calibration | None = field(default=None, repr=False, compare=False)
     """For a rule whose weight depends on a project fact that per-file rules cannot see (the
     target Python version, known only once every file is read): applied to each finding."""
+    severity_note: str | None = None
+    """When a finding gets another severity than `severity`, and why (shown in the docs)."""
+
+    @property
+    def severity_text(self) -> str:
+        """The severity as documented: 'error', or 'error; warning when ...'."""
+        if self.severity_note is None:
+            return self.severity.value
+        return f"{self.severity.value}; {self.severity_note}"

@@ -58,9 +58,11 @@ def rule(
     dev_files: bool = False,
     family: str | None = None,
     calibrate: Calibration | None = None,
+    severity_note: str | None = None,
 ) -> Callable[[RuleFunc], RuleFunc]:
     """Registers a rule function. `why` and `fix` are shown by `prodready rules ID`. `kind`
-    is what the rule runs on; `family` groups it in the docs (default: from the kind)."""
+    is what the rule runs on; `family` groups it in the docs (default: from the kind);
+    `severity_note` documents when a finding's severity differs from `severity`."""
     if not RULE_ID.match(id):
         raise ValueError(f"rule id {id!r} must look like PR123")
 
@@ -83,6 +85,7 @@ def rule(
             family or FAMILY_OF_KIND.get(str(kind), str(kind)),
             _source_of(func),
             calibrate,
+            severity_note,
         )
         return func
 

@@ -27,14 +27,17 @@ def summary_counts(findings: list[Finding]) -> dict[str, int]:
     return {s.value: counts.get(s.value, 0) for s in Severity}
 
 
-def render_text(result: CheckResult, console: Console) -> None:
+def render_text(result: CheckResult, console: Console, unsafe_fixes: bool = False) -> None:
+    """`unsafe_fixes`: label behaviour-changing fixes too; by default they are hidden, as in
+    ruff, and only counted in the summary line."""
     findings = result.findings
     for path, group in groupby(findings, key=lambda f: f.path):
         console.print(f"[bold]{escape(path)}[/bold]")
         for finding in group:
             style = SEVERITY_STYLE[finding.severity]
             location = f"{finding.line}:{finding.column}"
-            fixable = " [dim](fixable)[/dim]" if finding.fix else ""
+            label = _fix_label(finding, unsafe_fixes) if finding.fix else ""
+            fixable = f" [dim]{label}[/dim]" if label else ""
             console.print(
                 f"  {location:>7}  [{style}]{finding.severity.value:<7}[/{style}] "
                 f"[bold]{finding.rule_id}[/bold]  {escape(finding.message)}{fixable}"
@@ -42,7 +45,7 @@ def render_text(result: CheckResult, console: Console) -> None:
             if finding.hint:
                 console.print(f"  {'':>7}  [dim]fix: {escape(finding.hint)}[/dim]")
         console.print()
-    console.print(summary_line(result))
+    console.print(summary_line(result, unsafe_fixes))
 
 
 def render_environments(project: Project, console: Console) -> None:
@@ -106,7 +109,14 @@ def _fact_json(fact: EnvFact) -> dict[str, str]:
     return {"environment": fact.env.value, "reason": fact.reason}
 
 
-def summary_line(result: CheckResult) -> str:
+def _fix_label(finding: Finding, unsafe_fixes: bool) -> str:
+    assert finding.fix is not None
+    if finding.fix.safe:
+        return "(fixable)"
+    return "(unsafe fix available)" if unsafe_fixes else ""
+
+
+def summary_line(result: CheckResult, unsafe_fixes: bool = False) -> str:
     findings = result.findings
     counts = summary_counts(findings)
     files = len({f.path for f in findings})
@@ -132,8 +142,11 @@ def summary_line(result: CheckResult) -> str:
     unsafe = sum(1 for f in findings if f.fix and not f.fix.safe)
     if safe:
         extras.append(f"{safe} fixable with --fix")
-    if unsafe:
-        extras.append(f"{unsafe} more with --unsafe-fixes")
+    if unsafe and unsafe_fixes:
+        extras.append(f"{unsafe} more with --fix --unsafe-fixes")
+    elif unsafe:
+        hidden = f"{unsafe} hidden fix{'es' if unsafe != 1 else ''}"
+        extras.append(f"{hidden} can be enabled with --fix --unsafe-fixes")
     return head + (f"; {', '.join(extras)}" if extras else "") + "."
 
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
-from prodready.errors import InputError, UsageError
+from prodready.errors import EXIT_OK, InputError, UsageError
 
 if TYPE_CHECKING:
     from prodready.check.engine import CheckResult
@@ -56,7 +56,9 @@ def check(
     select: str | None = typer.Option(None, "--select", help="Only these rules, e.g. PR101,PR203."),
     fix: bool = typer.Option(False, "--fix", help="Apply safe autofixes and list them."),
     unsafe_fixes: bool = typer.Option(
-        False, "--unsafe-fixes", help="With --fix, also apply fixes that change behaviour."
+        False,
+        "--unsafe-fixes",
+        help="Show fixes that change behaviour; with --fix, apply them too.",
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress, only the report."),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text output."),
@@ -72,8 +74,6 @@ def check(
     from prodready.check.engine import exit_code
     from prodready.check.fix import apply_fixes
 
-    if unsafe_fixes and not fix:
-        raise UsageError("--unsafe-fixes needs --fix", "run `prodready check --fix --unsafe-fixes`")
     selected = _parse_select(select)
     for option, target in (("--output", output), ("--write-baseline", write_baseline)):
         if target is not None:
@@ -92,7 +92,9 @@ def check(
     if write_baseline is not None:
         baseline_module.write(write_baseline, result.fingerprints)
         stderr.print(f"Wrote {len(result.fingerprints)} findings to baseline {write_baseline}.")
-    _emit(result, output_format, output, stdout, show_env)
+    _emit(result, output_format, output, stdout, show_env, unsafe_fixes)
+    if write_baseline is not None:
+        raise typer.Exit(EXIT_OK)  # writing the baseline was the job: it is not a gate
     threshold = (fail_on.value if fail_on else None) or result.config.fail_on or "warning"
     raise typer.Exit(exit_code(result.findings, threshold))
 
@@ -134,16 +136,21 @@ def _run(
 
 
 def _emit(
-    result: CheckResult, fmt: OutputFormat, output: Path | None, stdout: Console, show_env: bool
+    result: CheckResult,
+    fmt: OutputFormat,
+    output: Path | None,
+    stdout: Console,
+    show_env: bool,
+    unsafe_fixes: bool,
 ) -> None:
     from prodready.check import report
 
     if fmt == OutputFormat.TEXT:
         if output is None:
-            _text(result, stdout, show_env)
+            _text(result, stdout, show_env, unsafe_fixes)
             return
         buffer = io.StringIO()
-        _text(result, Console(file=buffer, no_color=True, width=120), show_env)
+        _text(result, Console(file=buffer, no_color=True, width=120), show_env, unsafe_fixes)
         text = buffer.getvalue()
     else:
         rendered = (
@@ -162,12 +169,12 @@ def _emit(
         ) from None
 
 
-def _text(result: CheckResult, console: Console, show_env: bool) -> None:
+def _text(result: CheckResult, console: Console, show_env: bool, unsafe_fixes: bool) -> None:
     from prodready.check import report
 
     if show_env:
         report.render_environments(result.project, console)
-    report.render_text(result, console)
+    report.render_text(result, console, unsafe_fixes)
 
 
 def register(app: typer.Typer) -> None:

@@ -59,6 +59,8 @@ def init(
     _report(result, console, diff)
     if validate_files and not _validate(result, directory, console):
         raise typer.Exit(EXIT_FINDINGS)
+    if validate_files and result.context.conflicts:
+        raise typer.Exit(EXIT_FINDINGS)  # the files are valid, but they do not agree
 
 
 def _report(result: InitResult, console: Console, show_diff: bool) -> None:
@@ -75,6 +77,8 @@ def _report(result: InitResult, console: Console, show_diff: bool) -> None:
         console.print(f"  {outcome.status.value:<20} {outcome.rendered.rel}")
     for note in ctx.notes:
         console.print(f"note: {note}")
+    for conflict in ctx.conflicts:
+        console.print(f"conflict: {conflict}")
     differing = [o for o in result.outcomes if o.status == Status.DIFFERS]
     if show_diff:
         for outcome in differing:
@@ -92,16 +96,17 @@ def _validate(result: InitResult, directory: Path, console: Console) -> bool:
 
     ctx = result.context
     written = {o.rendered.rel for o in result.outcomes if o.status != Status.DIFFERS}
+    deploy = ctx.deploy_dir
     checks: list[validate.ToolCheck] = []
-    if any(rel.startswith("deploy/nginx/") for rel in written):
+    if any(rel.startswith(f"{deploy}/nginx/") for rel in written):
         checks.append(validate.check_nginx(ctx))
     for rel in sorted(written):
         path = directory / rel
         if rel == "Dockerfile":
             checks.append(validate.check_hadolint(path))
-        elif rel.startswith("deploy/systemd/"):
+        elif rel.startswith(f"{deploy}/systemd/"):
             checks.extend(validate.check_systemd(ctx, path))
-        elif rel.startswith("deploy/prometheus/"):
+        elif rel.startswith(f"{deploy}/prometheus/"):
             checks.append(validate.check_promtool(path))
     for item in checks:
         state = "skipped (not installed)" if item.skipped else "ok" if item.ok else "FAILED"

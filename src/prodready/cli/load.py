@@ -60,7 +60,9 @@ def load(
     slo: Annotated[
         str | None,
         typer.Option(
-            "--slo", help="Gate, e.g. 'p95<300ms,p99<1s,rps>=100,errors<0.1%'. Exit 1 if missed."
+            "--slo",
+            help="Gate, e.g. 'p95<300ms,p99<1s,rps>=100,errors<0.1%'. Exit 1 if missed. "
+            "Without it: exit 1 when no request succeeded or over 50% failed.",
         ),
     ] = None,
     find_max: Annotated[
@@ -137,7 +139,7 @@ def _run_and_report(
     from prodready.load.console import live_progress, summary
     from prodready.load.engine import run_load
     from prodready.load.report import write_json
-    from prodready.load.slo import evaluate
+    from prodready.load.slo import default_gate, evaluate
 
     machine_on_stdout = json_out == "-"
     console = Console(stderr=machine_on_stdout, highlight=False)
@@ -155,7 +157,7 @@ def _run_and_report(
     else:
         with live_progress(status, "load", show_live) as on_progress:
             result = run_load(config, on_progress)
-        verdicts = evaluate(objectives, result)
+        verdicts = evaluate(objectives or default_gate(), result)
         interrupted = result.interrupted
         if not quiet:
             console.print(summary(result, verdicts))

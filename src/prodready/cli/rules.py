@@ -38,7 +38,9 @@ def rules(
     if rule is None:
         raise UsageError(f"no rule {rule_id}", "`prodready rules` lists every rule id")
     console.print(f"[bold]{rule.id} {rule.name}[/bold]: {escape(rule.title)}")
-    console.print(f"severity: {rule.severity.value}   runs on: {rule.kind}   family: {rule.family}")
+    console.print(
+        f"severity: {escape(rule.severity_text)}   runs on: {rule.kind}   family: {rule.family}"
+    )
     console.print(f"source: {rule.source} ({rule.func.__name__})")
     if rule.guideline:
         console.print(f"guideline: {escape(rule.guideline)}")

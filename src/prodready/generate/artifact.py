@@ -22,6 +22,3 @@ class Rendered:
     kind: Kind
     rel: str
     text: str
-    values_vary: bool = False
-    """True when each render draws fresh values (generated secrets): an existing file with the
-    same names is then the same file, not a difference to report."""

@@ -44,9 +44,12 @@ def render_compose(ctx: DeployContext) -> list[Rendered]:
         migrations=list(ctx.migrations.command) if ctx.migrations else None,
         postgres=ctx.postgres,
         redis=ctx.redis,
+        deploy_dir=ctx.deploy_dir,
+        worker=list(ctx.worker.command) if ctx.worker else None,
+        worker_stop_grace=ctx.graceful_timeout + STOP_MARGIN,
     )
     site = render_site(ctx, Listen(f"app:{ctx.port}"))
     return [
         Rendered(Kind.COMPOSE, ctx.compose_path, text),
-        Rendered(Kind.COMPOSE, f"deploy/nginx/compose/{ctx.name}.conf", site),
+        Rendered(Kind.COMPOSE, f"{ctx.deploy_dir}/nginx/compose/{ctx.name}.conf", site),
     ]

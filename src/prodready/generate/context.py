@@ -9,16 +9,20 @@ from typing import Any
 
 from prodready.errors import AppNotFoundError, UsageError
 from prodready.generate import safevalues
+from prodready.generate.buildsteps import BuildStep, build_steps
+from prodready.generate.existing import DEFAULT_DEPLOY_DIR, app_port, deploy_folder, own_nginx_site
 from prodready.generate.install import InstallPlan, install_plan
 from prodready.generate.nginxtarget import NginxTarget
 from prodready.generate.probes import Probes, choose_probes
 from prodready.generate.serverdeps import SERVER_REQUIREMENTS
 from prodready.generate.serverplan import server_settings
+from prodready.generate.workers import Worker, background_worker
 from prodready.project.model import AppCandidate, FileKind, Project
 from prodready.serve.plan import Setting
 
 DEFAULT_PYTHON = "3.12"
 APP_PORT = 8000
+FLASK_MIGRATE_INI = "migrations/alembic.ini"
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 ASGI_FRAMEWORKS = frozenset({"fastapi", "starlette", "quart", "litestar", "asgi"})
 STREAM_WORDS = ("stream", "events", "sse", "subscribe", "live-updates")
@@ -70,8 +74,21 @@ class DeployContext:
     """The project's own top-level compose file when it has one (so it is compared, never
     shadowed: `docker compose` would pick compose.yaml over docker-compose.yml), else
     compose.yaml."""
+    deploy_dir: str = DEFAULT_DEPLOY_DIR
+    """The project's own folder of deployment files (nginx, systemd ...) when it has one, so
+    init adds to it instead of starting a second one beside it; else deploy/."""
+    nginx_site: str | None = None
+    """The project's own nginx site when it has exactly one: init's site is compared with it
+    (left alone unless --force) rather than written as a second nginx config beside it."""
     port: int = APP_PORT
     notes: list[str] = field(default_factory=list)
+    build_steps: list[BuildStep] = field(default_factory=list)
+    """Commands the image build runs after copying the code (compiled translations ...)."""
+    worker: Worker | None = None
+    """The background worker the app's task queue needs (Celery, RQ ...), if any."""
+    conflicts: list[str] = field(default_factory=list)
+    """Existing files that contradict each other (two ports for one app): what must change,
+    and why. `init --validate` exits 1 while there are any."""
 
     def server_setting(self, name: str) -> Any:
         return next(s.value for s in self.server if s.name == name)
@@ -104,6 +121,22 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         notes.append(
             f"no Python version pinned (.python-version, pyproject): using {python_version}"
         )
+    steps = build_steps(project, app)
+    notes += [f"the image build runs `{' '.join(s.command)}`: {s.why}" for s in steps]
+    worker = background_worker(project)
+    if worker is not None:
+        notes.append(
+            f"background worker ({worker.evidence}): `{' '.join(worker.command)}` runs as "
+            "compose service worker and its own systemd unit"
+        )
+    port, port_notes, conflicts = app_port(project, APP_PORT)
+    notes += port_notes
+    deploy_dir, deploy_evidence = deploy_folder(project)
+    if deploy_dir != DEFAULT_DEPLOY_DIR:
+        notes.append(
+            f"deployment files go to {deploy_dir}/, the project's own deployment folder "
+            f"(it holds {deploy_evidence})"
+        )
     return DeployContext(
         name=service_name(project.root),
         app=app,
@@ -125,7 +158,13 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         ),
         server=server_settings(project, app),
         compose_path=_compose_path(project),
+        deploy_dir=deploy_dir,
+        nginx_site=own_nginx_site(project),
+        port=port,
+        worker=worker,
+        build_steps=steps,
         notes=notes,
+        conflicts=conflicts,
     )
 
 
@@ -193,6 +232,10 @@ def _migrations(project: Project, app: AppCandidate) -> Migrations | None:
         return Migrations(("python", "manage.py", "migrate", "--noinput"))
     if (project.root / "alembic.ini").is_file():
         return Migrations(("alembic", "upgrade", "head"))
+    if (project.root / FLASK_MIGRATE_INI).is_file() and app.framework == "flask":
+        # Flask-Migrate's layout: its env.py takes the database from the app, so Flask's CLI
+        # runs it (`flask db upgrade`), with the app named as the server imports it.
+        return Migrations(("flask", "--app", app.target, "db", "upgrade"))
     return None
 
 

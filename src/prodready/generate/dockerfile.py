@@ -3,6 +3,8 @@ a non-root user with a real home, and a Python healthcheck on the app's readines
 
 from __future__ import annotations
 
+import shlex
+
 from prodready.generate.artifact import Kind, Rendered
 from prodready.generate.context import DeployContext
 from prodready.generate.probecommand import python_probe
@@ -30,10 +32,13 @@ def render_dockerfile(ctx: DeployContext) -> list[Rendered]:
         port=ctx.port,
         uid=APP_UID,
         healthcheck=python_probe(ctx.port, ctx.probes.ready, ctx.server_name),
+        build_steps=[(step.why, shlex.join(step.command)) for step in ctx.build_steps],
     )
     return [
         Rendered(Kind.DOCKERFILE, "Dockerfile", dockerfile),
-        Rendered(Kind.DOCKERFILE, ".dockerignore", render("dockerignore.j2")),
+        Rendered(
+            Kind.DOCKERFILE, ".dockerignore", render("dockerignore.j2", deploy_dir=ctx.deploy_dir)
+        ),
         *render_server_requirements(ctx.worker_class, ctx.dependencies),
     ]
 

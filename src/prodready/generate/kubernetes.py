@@ -24,4 +24,4 @@ def render_kubernetes(ctx: DeployContext) -> list[Rendered]:
         server_name=ctx.server_name,
         termination_grace=ctx.graceful_timeout + STOP_MARGIN + PRESTOP_SECONDS,
     )
-    return [Rendered(Kind.KUBERNETES, f"deploy/kubernetes/{ctx.name}.yaml", text)]
+    return [Rendered(Kind.KUBERNETES, f"{ctx.deploy_dir}/kubernetes/{ctx.name}.yaml", text)]

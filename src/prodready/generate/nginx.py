@@ -25,7 +25,7 @@ class Listen:
 
 
 def site_path(ctx: DeployContext) -> str:
-    return f"deploy/nginx/{ctx.name}.conf"
+    return ctx.nginx_site or f"{ctx.deploy_dir}/nginx/{ctx.name}.conf"
 
 
 def render_site(ctx: DeployContext, listen: Listen) -> str:

@@ -11,8 +11,8 @@ from prodready.generate.templates import render
 
 def render_prometheus(ctx: DeployContext) -> list[Rendered]:
     rules_file = f"{ctx.name}-alerts.yml"
-    path = f"deploy/prometheus/{rules_file}"
-    config_path = "deploy/prometheus/prometheus.yml"
+    path = f"{ctx.deploy_dir}/prometheus/{rules_file}"
+    config_path = f"{ctx.deploy_dir}/prometheus/prometheus.yml"
     config = render(
         "prometheus.yml.j2",
         name=ctx.name,

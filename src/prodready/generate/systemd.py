@@ -3,6 +3,8 @@ score of at most 1.5 in `systemd-analyze security`."""
 
 from __future__ import annotations
 
+import shlex
+
 from prodready.generate.artifact import Kind, Rendered
 from prodready.generate.context import DeployContext
 from prodready.generate.templates import render
@@ -30,5 +32,22 @@ def render_unit(ctx: DeployContext, app_dir: str) -> str:
 
 
 def render_systemd(ctx: DeployContext) -> list[Rendered]:
-    path = f"deploy/systemd/{ctx.name}.service"
-    return [Rendered(Kind.SYSTEMD, path, render_unit(ctx, default_app_dir(ctx)))]
+    path = f"{ctx.deploy_dir}/systemd/{ctx.name}.service"
+    units = [Rendered(Kind.SYSTEMD, path, render_unit(ctx, default_app_dir(ctx)))]
+    if ctx.worker is not None:
+        worker_path = f"{ctx.deploy_dir}/systemd/{ctx.name}-worker.service"
+        text = render_worker_unit(ctx, default_app_dir(ctx))
+        units.append(Rendered(Kind.SYSTEMD, worker_path, text))
+    return units
+
+
+def render_worker_unit(ctx: DeployContext, app_dir: str) -> str:
+    assert ctx.worker is not None
+    return render(
+        "systemd-worker.service.j2",
+        name=ctx.name,
+        library=ctx.worker.library,
+        app_dir=app_dir,
+        command=shlex.join(ctx.worker.command),
+        stop_timeout=ctx.graceful_timeout + STOP_MARGIN,
+    )

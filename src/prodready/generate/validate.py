@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prodready.generate.context import DeployContext
 from prodready.generate.nginx import Listen, render_site
-from prodready.generate.systemd import render_unit
+from prodready.generate.systemd import render_unit, render_worker_unit
 
 SECURITY_THRESHOLD = 15
 """`systemd-analyze security --threshold` is ten times the score: 15 means 1.5."""
@@ -94,13 +94,16 @@ def check_systemd(ctx: DeployContext, unit: Path) -> list[ToolCheck]:
     analyze = find_tool("systemd-analyze")
     if not analyze:
         return [ToolCheck("systemd-analyze", unit.name, ok=False, skipped=True)]
+    worker = unit.name.endswith("-worker.service") and ctx.worker is not None
+    program = ctx.worker.command[0] if worker and ctx.worker else "gunicorn"
     with tempfile.TemporaryDirectory(prefix="prodready-systemd-") as tmp:
         app_dir = Path(tmp)
         (app_dir / ".venv" / "bin").mkdir(parents=True)
-        (app_dir / ".venv" / "bin" / "gunicorn").write_text("#!/bin/sh\n")
-        (app_dir / ".venv" / "bin" / "gunicorn").chmod(0o755)
+        (app_dir / ".venv" / "bin" / program).write_text("#!/bin/sh\n")
+        (app_dir / ".venv" / "bin" / program).chmod(0o755)
         scratch = app_dir / unit.name
-        scratch.write_text(render_unit(ctx, str(app_dir)))
+        render = render_worker_unit if worker else render_unit
+        scratch.write_text(render(ctx, str(app_dir)))
         verify = run([analyze, "verify", "--man=no", str(scratch)])
     security = run(
         [analyze, "security", "--offline=true", f"--threshold={SECURITY_THRESHOLD}", str(unit)]

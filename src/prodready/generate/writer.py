@@ -54,7 +54,7 @@ def plan(root: Path, files: list[Rendered], force: bool) -> list[Outcome]:
             existing = target.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as error:
             raise InputError(f"cannot read {target}: {error}", "fix or move the file") from error
-        if _same(existing, rendered):
+        if existing == rendered.text:
             outcomes.append(Outcome(rendered, Status.UNCHANGED))
             continue
         diff = "".join(
@@ -112,15 +112,3 @@ def _write_temporary(target: Path, text: str) -> Path:
         stream.write(text)
     os.chmod(name, 0o644)
     return Path(name)
-
-
-def _same(existing: str, rendered: Rendered) -> bool:
-    if not rendered.values_vary:
-        return existing == rendered.text
-    return _names(existing) == _names(rendered.text)
-
-
-def _names(text: str) -> list[str]:
-    """The variable names of an env file, in order: what stays when values are drawn anew."""
-    lines = (line.strip() for line in text.splitlines())
-    return [line.split("=", 1)[0] for line in lines if line and not line.startswith("#")]

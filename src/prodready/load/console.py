@@ -14,7 +14,7 @@ from rich.text import Text
 from prodready.load.engine import Progress
 from prodready.load.histogram import REPORTED_PERCENTILES, percentile_label, percentile_ms
 from prodready.load.result import LoadResult
-from prodready.load.slo import Verdict
+from prodready.load.slo import DEFAULT_GATE, Verdict, is_default_gate
 
 
 class _LiveLine:
@@ -132,24 +132,24 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
         parts.append(kinds)
 
     generator = result.generator
-    health = (
-        f"generator: CPU {generator.cpu_fraction_max:.0%} per worker, "
-        f"event-loop lag {generator.lag_mean_ms_max:.2f} ms"
-    )
+    health = f"generator: CPU {generator.cpu_fraction_max:.0%} per worker"
+    if generator.demand_fraction_max is not None:
+        health += f", wanted a CPU {generator.demand_fraction_max:.0%} of the time"
+    health += f", event-loop lag {generator.lag_mean_ms_max:.2f} ms"
     if generator.suspect:
         parts.append(
             Text(
-                health
-                + " - SUSPECT: the generator may have limited the result ("
-                + "; ".join(generator.suspect_reasons)
-                + ")",
+                f"{health} - SUSPECT: the generator may have limited the result "
+                f"({'; '.join(generator.suspect_reasons)}); {generator.advice}",
                 style="yellow",
             )
         )
     else:
         parts.append(Text(health, style="dim"))
 
-    if verdicts:
+    if is_default_gate(verdicts):
+        parts.append(_default_gate_line(verdicts))
+    elif verdicts:
         slo = Table(title="SLO", title_justify="left")
         slo.add_column("objective")
         slo.add_column("actual", justify="right")
@@ -168,3 +168,14 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
             else Text("SLO passed", style="bold green")
         )
     return Group(*parts)
+
+
+def _default_gate_line(verdicts: list[Verdict]) -> Text:
+    """One line for the gate of a run without --slo; the failed checks with their values."""
+    failed = [f"{v.objective.text} ({v.describe_actual()})" for v in verdicts if not v.passed]
+    if failed:
+        return Text(
+            f"FAILED the default gate: {', '.join(failed)}; --slo sets your own",
+            style="bold red",
+        )
+    return Text(f"default gate passed ({DEFAULT_GATE}); --slo sets your own", style="dim")

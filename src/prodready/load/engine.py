@@ -14,6 +14,7 @@ import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from multiprocessing.connection import Connection as Pipe
 from multiprocessing.connection import wait
 from time import monotonic_ns
@@ -77,6 +78,9 @@ class LoadRun:
         self.stop_requested = False
         self.lag_mean_ms_max = 0.0
         self.lag_max_ms = 0.0
+        # Per worker: seconds it used or waited for a CPU, over seconds of its intervals.
+        self.demand_s: dict[int, float] = {}
+        self.measured_s: dict[int, float] = {}
 
     # orchestration
 
@@ -102,6 +106,8 @@ class LoadRun:
             self.wait_ready(pipes)
             with _SigintGuard(self):
                 self.start_ns = monotonic_ns() + int(START_DELAY_S * NS_PER_S)
+                started = datetime.now(UTC) + timedelta(seconds=START_DELAY_S)
+                self.result.started_at = started.isoformat(timespec="seconds")
                 for pipe in pipes.values():
                     pipe.send(("go", self.start_ns))
                 self.collect(pipes, processes)
@@ -191,9 +197,11 @@ class LoadRun:
             result.by_request, interval.histograms, interval.status_counts, strict=True
         ):
             histogram = decode(encoded)
-            tick.histogram.add(histogram)
-            result.histogram.add(histogram)
-            stats.histogram.add(histogram)
+            # hdrh's add() takes an empty histogram's minimum as 0: merge only real values.
+            if histogram.get_total_count():
+                tick.histogram.add(histogram)
+                result.histogram.add(histogram)
+                stats.histogram.add(histogram)
             for code, count in statuses.items():
                 stats.status_counts[code] = stats.status_counts.get(code, 0) + count
                 result.status_counts[code] = result.status_counts.get(code, 0) + count
@@ -207,6 +215,11 @@ class LoadRun:
         for kind, count in interval.errors.items():
             result.transport_errors[kind] = result.transport_errors.get(kind, 0) + count
         self.lag_mean_ms_max = max(self.lag_mean_ms_max, interval.lag_mean_ms)
+        if interval.wait_s is not None:
+            self.demand_s[index] = self.demand_s.get(index, 0.0) + interval.cpu_s + interval.wait_s
+            self.measured_s[index] = self.measured_s.get(index, 0.0) + (
+                (interval.end_ns - interval.start_ns) / NS_PER_S
+            )
         self.lag_max_ms = max(self.lag_max_ms, interval.lag_max_ms)
         self.last_tick[index] = interval.tick
 
@@ -259,6 +272,11 @@ class LoadRun:
             cpu_seconds=sum(final.cpu_s for final in finals),
             lag_mean_ms_max=self.lag_mean_ms_max,
             lag_max_ms=self.lag_max_ms,
+            demand_fraction_max=max(
+                (self.demand_s[i] / wall for i, wall in self.measured_s.items() if wall > 0),
+                default=None,
+            ),
+            workers=len(finals),
         )
         return result
 

@@ -7,6 +7,7 @@ from importlib import resources
 
 import jinja2
 
+from prodready.load.histogram import REPORTED_PERCENTILES
 from prodready.load.report import report_dict, write_text
 from prodready.load.result import LoadResult
 from prodready.load.slo import Verdict
@@ -14,6 +15,7 @@ from prodready.load.svg import Series, line_chart
 
 # Percentile axis: distance from 100 % on a log scale, as HdrHistogram plots do.
 _PERCENTILE_TICKS = (0.0, 90.0, 99.0, 99.9, 99.99, 99.999, 99.9999)
+_LAST_REPORTED_PERCENTILE = REPORTED_PERCENTILES[-1]
 
 
 def _percentile_x(percentile: float) -> float:
@@ -32,13 +34,15 @@ def render_html(result: LoadResult, verdicts: list[Verdict]) -> str:
     ]
     curve = [(p["percentile"], p["latency_ms"]) for p in report["percentiles"]]
     finite = [(_percentile_x(p), ms) for p, ms in curve if p < 100.0]
+    percentile_labels = []
     if curve and finite:
-        # 100 % (the maximum) sits half a decade right of the last finite point.
-        finite.append((finite[-1][0] + 0.5, curve[-1][1]))
-    last_x = finite[-1][0] if finite else 0.0
-    percentile_labels = [
-        (_percentile_x(p), f"{p:g}%") for p in _PERCENTILE_TICKS if _percentile_x(p) <= last_x
-    ]
+        # 100 % (the maximum) sits half a decade right of the last finite point, and never
+        # left of 99.99 %: the table reports p99.99, so the chart's axis always shows it.
+        max_x = max(finite[-1][0], _percentile_x(_LAST_REPORTED_PERCENTILE)) + 0.5
+        finite.append((max_x, curve[-1][1]))
+        percentile_labels = [
+            (_percentile_x(p), f"{p:g}%") for p in _PERCENTILE_TICKS if _percentile_x(p) < max_x
+        ] + [(max_x, "max")]
     config = report["config"]
     model = (
         f"open model at {config['rate']:g} req/s"
@@ -51,6 +55,8 @@ def render_html(result: LoadResult, verdicts: list[Verdict]) -> str:
     )
     return environment.from_string(template_text).render(
         config=config,
+        version=report["version"],
+        started_at=report["started_at"],
         model=model,
         summary=report["summary"],
         slo=report["slo"],

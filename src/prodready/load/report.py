@@ -7,18 +7,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from prodready import __version__
 from prodready.errors import InputError
 from prodready.load.result import LoadResult
-from prodready.load.slo import Verdict
+from prodready.load.slo import Verdict, is_default_gate
 
 SCHEMA_VERSION = 1
 
 
 def report_dict(result: LoadResult, verdicts: list[Verdict]) -> dict[str, Any]:
-    report: dict[str, Any] = {"tool": "prodready load", "schema_version": SCHEMA_VERSION}
+    report: dict[str, Any] = {
+        "tool": "prodready load",
+        "version": __version__,
+        "schema_version": SCHEMA_VERSION,
+    }
     report.update(result.to_dict())
     report["slo"] = {
         "passed": all(v.passed for v in verdicts),
+        "default_gate": is_default_gate(verdicts),
         "checks": [v.to_dict() for v in verdicts],
     }
     return report

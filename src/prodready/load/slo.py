@@ -1,8 +1,12 @@
 """SLO gates: `p95<300ms,p99<1s,rps>=100,errors<0.1%`, parsed strictly and checked on a result.
 
 Metrics: `pNN` (any percentile, e.g. p50, p99.9), `mean`, `max` (latency, with a unit:
-us, ms or s), `rps` (responses per second), `errors` (a rate with `%`, or a count without).
+us, ms or s), `rps` (responses per second), `errors` (a rate with `%`, or a count without),
+`ok` (the count of responses with a status below 400).
 Operators: `<`, `<=`, `>`, `>=`. Anything else is rejected with a `UsageError`.
+
+Without `--slo`, `DEFAULT_GATE` applies: a run where nothing succeeded, or where most requests
+failed, measured a broken target, not its speed.
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import operator
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from prodready.errors import UsageError
 from prodready.load.result import LoadResult
@@ -25,8 +29,11 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
 }
 HINT = (
-    "use e.g. --slo 'p95<300ms,p99<1s,rps>=100,errors<0.1%' (metrics: pNN, mean, max, rps, errors)"
+    "use e.g. --slo 'p95<300ms,p99<1s,rps>=100,errors<0.1%' "
+    "(metrics: pNN, mean, max, rps, errors, ok)"
 )
+DEFAULT_GATE = "ok>=1,errors<=50%"
+COUNT_METRICS = ("rps", "errors", "ok")
 
 
 @dataclass(frozen=True)
@@ -38,10 +45,14 @@ class Objective:
     op: str
     threshold: float
     unit: str
+    default: bool = False
+    """Part of DEFAULT_GATE (no --slo given), not an objective the user set."""
 
     def measure(self, result: LoadResult) -> float:
         if self.metric == "rps":
             return result.rps
+        if self.metric == "ok":
+            return float(result.successes)
         if self.metric == "errors":
             return result.error_rate if self.unit == "%" else float(result.error_count)
         if self.metric == "mean":
@@ -51,7 +62,7 @@ class Objective:
         return result.latency_ms(float(self.metric[1:]))
 
     def holds(self, result: LoadResult) -> bool:
-        if self.metric not in ("rps", "errors") and result.responses == 0:
+        if self.metric not in COUNT_METRICS and result.responses == 0:
             return False  # no response at all meets no latency objective
         return _OPERATORS[self.op](self.measure(result), self.threshold)
 
@@ -66,6 +77,8 @@ class Verdict:
         objective = self.objective
         if objective.metric == "rps":
             return f"{self.actual:.1f}"
+        if objective.metric == "ok":
+            return f"{self.actual:.0f}"
         if objective.metric == "errors":
             return f"{self.actual:.3%}" if objective.unit == "%" else f"{self.actual:.0f}"
         return f"{self.actual:.3f} ms"
@@ -93,9 +106,9 @@ def _parse_one(text: str) -> Objective:
     metric = metric.lower()
     value = float(number)
     clean = text.strip()
-    if metric == "rps":
+    if metric in ("rps", "ok"):
         if unit:
-            raise UsageError(f"rps takes no unit in {clean!r}", HINT)
+            raise UsageError(f"{metric} takes no unit in {clean!r}", HINT)
         return Objective(clean, metric, op, value, "")
     if metric == "errors":
         if unit not in ("", "%"):
@@ -110,3 +123,12 @@ def _parse_one(text: str) -> Objective:
 
 def evaluate(objectives: list[Objective], result: LoadResult) -> list[Verdict]:
     return [Verdict(o, o.measure(result), o.holds(result)) for o in objectives]
+
+
+def default_gate() -> list[Objective]:
+    """The gate of a run without --slo: at least one success, at most half the requests failed."""
+    return [replace(objective, default=True) for objective in parse_slo(DEFAULT_GATE)]
+
+
+def is_default_gate(verdicts: list[Verdict]) -> bool:
+    return any(verdict.objective.default for verdict in verdicts)

@@ -30,6 +30,7 @@ from prodready.load.connection import (
     connect_error_kind,
 )
 from prodready.load.histogram import LatencyRecorder
+from prodready.load.runqueue import run_queue_wait_s
 from prodready.load.schedule import NS_PER_S, OpenSchedule, WorkerShare
 
 LAG_PROBE_S = 0.02
@@ -52,6 +53,8 @@ class WorkerInterval:
     status_counts: list[dict[int, int]]
     errors: dict[str, int]
     cpu_s: float
+    # Time spent ready to run but waiting for a CPU (None: the kernel does not say).
+    wait_s: float | None
     lag_mean_ms: float
     lag_max_ms: float
 
@@ -136,6 +139,7 @@ class Worker:
         self.tick = 0
         self.tick_start_ns = 0
         self.cpu_start_s = self.cpu_mark_s = _cpu_seconds()
+        self.wait_mark_s = run_queue_wait_s()
         self.lag_due_ns = 0
         self.lag_sum_ns = 0
         self.lag_count = 0
@@ -411,6 +415,7 @@ class Worker:
         self.reported_status = [list(counts) for counts in self.status_lists]
         errors, self.errors = self.errors, {}
         cpu = _cpu_seconds()
+        wait = run_queue_wait_s()
         sent = self.sent
         interval = WorkerInterval(
             tick=self.tick,
@@ -422,12 +427,14 @@ class Worker:
             status_counts=status,
             errors=errors,
             cpu_s=cpu - self.cpu_mark_s,
+            wait_s=None if wait is None or self.wait_mark_s is None else wait - self.wait_mark_s,
             lag_mean_ms=self.lag_sum_ns / max(self.lag_count, 1) / 1e6,
             lag_max_ms=self.lag_max_ns / 1e6,
         )
         self.pipe.send(("tick", self.share.index, interval))
         self.sent_reported = sent
         self.cpu_mark_s = cpu
+        self.wait_mark_s = wait
         self.lag_sum_ns = self.lag_count = self.lag_max_ns = 0
         self.tick += 1
         self.tick_start_ns = now

@@ -657,12 +657,24 @@ def obsolete_version_key(ctx: FileContext) -> Iterable[Hit]:
     text = ctx.line_text(line)
     fix = None
     if text.lstrip().startswith("version") and line < len(ctx.lines):
-        fix = Fix("remove the version: line", (Edit(ctx.rel, line, text + "\n", ""),))
+        fix = Fix("remove the version: line", (_version_line_removal(ctx, line),))
     yield Hit(
         line,
         f"`version: {compose.data['version']}` is obsolete in the Compose Specification",
         fix=fix,
     )
+
+
+def _version_line_removal(ctx: FileContext, line: int) -> Edit:
+    """Removes the `version:` line, and the blank lines after it when nothing but blank lines
+    or comments comes before it: the file must not start with an empty line afterwards."""
+    end = line
+    above = ctx.lines[: line - 1]
+    if all(not text.strip() or text.lstrip().startswith("#") for text in above):
+        while end + 1 < len(ctx.lines) and not ctx.line_text(end + 1).strip():
+            end += 1
+    old = "".join(ctx.line_text(number) + "\n" for number in range(line, end + 1))
+    return Edit(ctx.rel, line, old, "", end_line=end)
 
 
 # --- PR312 ------------------------------------------------------------------------------------

@@ -522,7 +522,10 @@ def _gunicorn_listens(project: Project, served: Served) -> list[Listen]:
     values = value if isinstance(value, list) else [value]
     result = []
     for item in values:
-        text = str(item) if item is not None else "$"
+        if item is None:  # computed where the config runs (the environment): not known here
+            result.append(Listen(None, None, f"gunicorn bind ({rel}:{line})", rel, line))
+            continue
+        text = str(item)
         if text.startswith(("unix:", "fd://")):
             continue
         host, _, port = text.rpartition(":") if ":" in text else (text, "", "8000")

@@ -223,6 +223,8 @@ public internet. Debug mode also enables the reloader, which forks a second proc
 If you need a switch, read it from the environment with a proper boolean parse.""",
     bad='app.run(host="0.0.0.0", debug=True)',
     good='if __name__ == "__main__":\n    app.run(host="127.0.0.1")',
+    severity_note='warning when the call is inside `if __name__ == "__main__":`, which '
+    "Gunicorn and uWSGI never run (the debugger is on only when the file is run directly)",
 )
 def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
     names = imported_names(ctx)
@@ -235,7 +237,8 @@ def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
             yield Hit(
                 call.lineno,
                 f"`{callee}(debug=True)` in the __main__ block: the Werkzeug debugger is on "
-                "whenever this file is run directly",
+                "whenever this file is run directly (a warning, not an error: a server that "
+                "imports the app never runs this block)",
                 call.col_offset + 1,
                 severity=Severity.WARNING,
             )
