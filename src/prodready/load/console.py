@@ -77,7 +77,9 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
     totals.add_row("responses", f"{result.responses:,}  ({result.rps:,.1f}/s)")
     totals.add_row("errors", f"{result.error_count:,}  ({result.error_rate:.3%})")
     if result.dropped:
-        totals.add_row("not sent", f"{result.dropped:,}  (no free connection in time)")
+        totals.add_row(
+            "not sent", f"{result.dropped:,}  (no free connection in time; counted as errors)"
+        )
     if result.waited_for_connection:
         totals.add_row(
             "waited",
@@ -85,7 +87,9 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
             "unless the server stalled)",
         )
     if result.unfinished:
-        totals.add_row("unfinished", f"{result.unfinished:,}  (still in flight at the end)")
+        totals.add_row(
+            "unfinished", f"{result.unfinished:,}  (still in flight at the end; counted as errors)"
+        )
     if result.lost_workers:
         why = "; ".join(result.worker_errors) or "their last interval is missing"
         totals.add_row("lost workers", f"{result.lost_workers}  ({why})")

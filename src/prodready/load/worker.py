@@ -24,7 +24,9 @@ import uvloop
 from prodready.load.config import LoadConfig
 from prodready.load.connection import (
     CONNECT_TIMEOUT,
+    NOT_SENT,
     TIMEOUT,
+    UNFINISHED,
     Connection,
     MixedConnection,
     connect_error_kind,
@@ -237,6 +239,8 @@ class Worker:
                 self.dispatch()  # requests due just before the end still go out
                 due = self.schedule.total
             self.dropped = due - self.next_k
+            if self.dropped:
+                self.count_error(NOT_SENT, self.dropped)
         self.sending = False
         self.set_free_running(False)
         self.closing_handle = self.loop.call_later(self.config.grace_s, self.finish)
@@ -256,6 +260,8 @@ class Worker:
             self.count_error(CONNECT_TIMEOUT)
             task.cancel()
         self.unfinished = sum(conn.busy for conn in self.connections)
+        if self.unfinished:
+            self.count_error(UNFINISHED, self.unfinished)
         for conn in self.connections:
             conn.busy = False
             if conn.transport is not None:
@@ -311,8 +317,8 @@ class Worker:
         else:
             self.finish_if_idle()
 
-    def count_error(self, kind: str) -> None:
-        self.errors[kind] = self.errors.get(kind, 0) + 1
+    def count_error(self, kind: str, count: int = 1) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + count
 
     def use_budget(self) -> bool:
         """Takes one request from this worker's -n share; False once it is spent."""
