@@ -29,8 +29,6 @@ TIMEOUT = "timeout"
 PROTOCOL = "protocol_error"
 UNFINISHED = "unfinished"
 """Still in flight when the run ended: a failure like a timeout, never a pass."""
-NOT_SENT = "not_sent"
-"""Open model: due, but no connection was free before the run ended."""
 
 
 def connect_error_kind(error: BaseException) -> str:

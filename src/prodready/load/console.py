@@ -77,9 +77,7 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
     totals.add_row("responses", f"{result.responses:,}  ({result.rps:,.1f}/s)")
     totals.add_row("errors", f"{result.error_count:,}  ({result.error_rate:.3%})")
     if result.dropped:
-        totals.add_row(
-            "not sent", f"{result.dropped:,}  (no free connection in time; counted as errors)"
-        )
+        totals.add_row("not sent", f"{result.dropped:,}  (no free connection in time)")
     if result.waited_for_connection:
         totals.add_row(
             "waited",

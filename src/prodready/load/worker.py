@@ -24,7 +24,6 @@ import uvloop
 from prodready.load.config import LoadConfig
 from prodready.load.connection import (
     CONNECT_TIMEOUT,
-    NOT_SENT,
     TIMEOUT,
     UNFINISHED,
     Connection,
@@ -239,8 +238,6 @@ class Worker:
                 self.dispatch()  # requests due just before the end still go out
                 due = self.schedule.total
             self.dropped = due - self.next_k
-            if self.dropped:
-                self.count_error(NOT_SENT, self.dropped)
         self.sending = False
         self.set_free_running(False)
         self.closing_handle = self.loop.call_later(self.config.grace_s, self.finish)
