@@ -29,10 +29,10 @@ from typing import Any
 from limits.util import WindowStats
 
 from prodready.errors import UserError
+from prodready.runtime.options import RATE_LIMIT_STRATEGIES as STRATEGIES
 
 RETRY_AFTER_FAILURE = 1.0
 REDIS_TIMEOUT = 0.25
-STRATEGIES = ("fixed-window", "moving-window", "sliding-window-counter")
 
 
 @dataclass(frozen=True)
