@@ -2,16 +2,28 @@
 
 Bad options: every option of `Production(app, ...)` is checked when it is called, one
 `UserError` line with a hint, never a raw Python error and never a 500 on later requests.
+Redis behind the rate limits, frozen (SIGSTOP) or killed: requests go on without paying a
+timeout each, one warning is logged, and the limits come back when Redis does.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import structlog
 
 from prodready.errors import UserError
 from prodready.runtime import Production
+from prodready.runtime.ratelimit import RateLimits
 
 
 def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -70,3 +82,108 @@ def test_good_options_of_every_kind_are_accepted() -> None:
         cors_origins=["https://example.com"],
     )
     assert kit.options.trusted_proxies == ("10.0.0.0/8", "127.0.0.1")
+
+
+# --- a frozen or dead Redis behind the rate limits ------------------------------------------
+
+
+@pytest.fixture
+def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A private redis-server on a free port, which the test may freeze (SIGSTOP): never the
+    machine's shared one."""
+    program = shutil.which("redis-server")
+    if program is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("redis-server is not installed (make system-deps)")
+        pytest.skip("redis-server is not installed (make system-deps)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [program, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0", process
+    process.send_signal(signal.SIGCONT)
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _hits(limits: RateLimits, seconds: float, threads: int = 4) -> list[float]:
+    """Calls `hit` from `threads` threads (a gthread worker's) for `seconds`; each latency."""
+    latencies: list[float] = []
+    deadline = time.monotonic() + seconds
+
+    def loop() -> None:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            limits.hit("10.1.2.3", "/hello")
+            latencies.append(time.perf_counter() - started)
+            time.sleep(0.002)
+
+    with ThreadPoolExecutor(threads) as pool:
+        for future in [pool.submit(loop) for _ in range(threads)]:
+            future.result()
+    return latencies
+
+
+def test_a_frozen_redis_costs_requests_nothing_and_logs_once(own_redis) -> None:
+    url, redis_process = own_redis
+    limits = RateLimits(per_client="1000000/minute", storage=url)
+    assert limits.hit("10.1.2.3", "/hello") is None  # connected and counting
+
+    with structlog.testing.capture_logs() as logs:
+        redis_process.send_signal(signal.SIGSTOP)
+        frozen = sorted(_hits(limits, 4.0))
+        redis_process.send_signal(signal.SIGCONT)
+        deadline = time.monotonic() + 30
+        while limits.breaker.open and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+    p99_ms = frozen[int(len(frozen) * 0.99)] * 1000
+    slow = sum(1 for seconds in frozen if seconds > 0.1)
+    assert len(frozen) > 500
+    assert p99_ms <= 5.0, f"p99 {p99_ms:.1f} ms while Redis is frozen"
+    assert slow <= 4, f"{slow} requests waited on the frozen Redis (at most those in flight)"
+    down = [entry for entry in logs if entry["event"] == "rate_limit_storage_down"]
+    back = [entry for entry in logs if entry["event"] == "rate_limit_storage_back"]
+    assert len(down) == 1, logs
+    assert len(back) == 1, logs
+    assert not limits.breaker.open
+    # Counting in Redis again: a tight limit now refuses.
+    tight = RateLimits(per_client="2/minute", storage=url)
+    assert [tight.hit("10.9.9.9", "/") is None for _ in range(3)] == [True, True, False]
+
+
+def test_a_redis_killed_outright_fails_open_and_recovers_when_it_returns(own_redis) -> None:
+    url, redis_process = own_redis
+    limits = RateLimits(per_client="1000000/minute", storage=url)
+    assert limits.hit("10.1.2.3", "/hello") is None
+    port = url.rsplit(":", 1)[1].split("/")[0]
+
+    redis_process.kill()
+    redis_process.wait()
+    down = _hits(limits, 1.0)
+    assert all(limit_hit < 0.5 for limit_hit in down)
+    assert limits.breaker.open
+
+    restarted = subprocess.Popen(
+        [shutil.which("redis-server") or "redis-server", "--port", port, "--bind", "127.0.0.1",
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 30
+        while limits.breaker.open and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not limits.breaker.open, "the breaker did not close once Redis was back"
+    finally:
+        restarted.terminate()
+        restarted.wait(timeout=10)
