@@ -1,19 +1,28 @@
-"""`prodready serve` against hostile clients: sockets that connect and say nothing.
+"""`prodready serve`, and the nginx site `prodready init` writes, against hostile clients:
+sockets that connect and say nothing, clients that stall in their headers or their body.
 
 Plain gthread gives each new connection a thread for up to 5 s while it waits for the first
 bytes: a dozen idle sockets hold every thread of a small server. prodready's worker gives a
-connection a thread only once it speaks.
+connection a thread only once it speaks. Behind nginx, nginx takes the hostile clients: it
+passes a request on only once it has it whole, and cuts off a stalled client in seconds.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from prodready.generate import validate
+from prodready.generate.context import Options
+from prodready.generate.run import init_project
+from tests.generate.conftest import write_app
+from tests.generate.servers import HOST, Stack, curl, response, running
+from tests.generate.test_tuning import KIT_APP
 from tests.serve.support import Server, copy_apps, get
 
 pytestmark = pytest.mark.slow
@@ -74,3 +83,83 @@ def test_a_server_with_idle_connections_stops_promptly(tmp_path: Path) -> None:
     finally:
         for sock in idle:
             sock.close()
+
+
+# --- behind the nginx site `prodready init` writes ------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def behind_nginx(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """The generated nginx site in front of Gunicorn with the generated gunicorn.conf.py
+    (plain gthread: nginx must shield it)."""
+    missing = [tool for tool in ("nginx", "openssl", "curl") if not validate.find_tool(tool)]
+    assert not missing, f"not installed: {missing} (scripts/ensure-system-deps.sh)"
+    base = tmp_path_factory.mktemp("behind-nginx")
+    root = write_app(base / "app", {"app.py": KIT_APP, "requirements.txt": "flask==3.1.0\n"})
+    result = init_project(root, Options(server_name=HOST))
+    with running(root, result.context, base / "servers", {}) as stack:
+        yield stack
+
+
+def _tls_client(stack: Stack) -> ssl.SSLSocket:
+    context = ssl.create_default_context(cafile=str(stack.certificate))
+    raw = socket.create_connection(("127.0.0.1", stack.https_port), timeout=60)
+    return context.wrap_socket(raw, server_hostname=HOST)
+
+
+def test_behind_nginx_a_client_stalling_in_its_headers_is_cut_off_in_seconds(
+    behind_nginx: Stack,
+) -> None:
+    client = _tls_client(behind_nginx)
+    client.sendall(f"GET / HTTP/1.1\r\nHost: {HOST}\r\nX-Slow: ".encode())
+    started = time.monotonic()
+    try:
+        while client.recv(4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        client.close()
+
+    # client_header_timeout: nginx's default keeps such a socket 60 s.
+    assert time.monotonic() - started < 20
+
+
+def test_behind_nginx_a_client_stalling_in_its_body_is_cut_off_in_seconds(
+    behind_nginx: Stack,
+) -> None:
+    client = _tls_client(behind_nginx)
+    client.sendall(
+        f"POST / HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 100000\r\n\r\n0123456789".encode()
+    )
+    started = time.monotonic()
+    try:
+        while client.recv(4096):
+            pass
+    except OSError:
+        pass
+    finally:
+        client.close()
+
+    assert time.monotonic() - started < 20  # client_body_timeout; nginx's default is 60 s
+
+
+def test_behind_nginx_idle_and_slow_clients_do_not_delay_a_real_request(
+    behind_nginx: Stack,
+) -> None:
+    idle = _open_idle(behind_nginx.https_port, IDLE_SOCKETS)
+    slow = [_tls_client(behind_nginx) for _ in range(20)]
+    for client in slow[:10]:
+        client.sendall(f"GET / HTTP/1.1\r\nHost: {HOST}\r\n".encode())
+    for client in slow[10:]:
+        client.sendall(f"POST / HTTP/1.1\r\nHost: {HOST}\r\nContent-Length: 9999\r\n\r\n".encode())
+    try:
+        started = time.monotonic()
+        result = curl(behind_nginx, "https://{host}:{port}/")
+        elapsed = time.monotonic() - started
+    finally:
+        for sock in [*idle, *slow]:
+            sock.close()
+
+    assert response(result)[0] == 200, result.stderr
+    assert elapsed < 2.0
