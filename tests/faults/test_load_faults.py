@@ -7,13 +7,17 @@ must count those requests as errors (in the rate, the summary and the gate) and 
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from prodready.load import run
 from tests.faults import hostile
-from tests.load.conftest import run_cli
+from tests.load.conftest import TARGET_SERVER, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -117,3 +121,22 @@ def test_a_report_path_that_is_a_directory_is_refused_before_the_run(
     assert done.returncode == 2
     assert "is a directory" in done.stderr.splitlines()[0]
     assert target.accepted == 0, "the run started before the report path was checked"
+
+
+def test_thousands_of_connections_end_with_every_worker_reporting() -> None:
+    """Ending a run used to scan every connection on every event (O(n^2)): with 8,000 the
+    worker overran its deadline, was declared lost and its totals were dropped."""
+    server = subprocess.Popen([sys.executable, str(TARGET_SERVER)], stdout=subprocess.PIPE)
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        started = time.monotonic()
+        result = run(f"http://127.0.0.1:{port}/", duration=4, connections=8000, workers=1)
+        elapsed = time.monotonic() - started
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+    assert result.lost_workers == 0, result.worker_errors
+    assert len(result.worker_responses) == 1  # its final totals arrived
+    assert elapsed < 30
