@@ -13,6 +13,7 @@ import socket
 import ssl
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,29 @@ def test_behind_nginx_idle_and_slow_clients_do_not_delay_a_real_request(
 
     assert response(result)[0] == 200, result.stderr
     assert elapsed < 2.0
+
+
+@pytest.mark.parametrize("server_kind", ["gunicorn", "granian"])
+def test_sigterm_answers_queued_requests_beyond_the_thread_count(
+    tmp_path: Path, server_kind: str
+) -> None:
+    """10 slow requests on 2 workers x 2 threads: 4 run, 6 wait. SIGTERM must answer all."""
+    server = Server(
+        copy_apps(tmp_path / "apps"), "flaskapp:app", "--server", server_kind,
+        "--workers", "2", "--threads", "2",
+    ).start()  # fmt: skip
+    with ThreadPoolExecutor(10) as pool:
+        in_flight = [pool.submit(_status_or_error, server.base + "/slow") for _ in range(10)]
+        time.sleep(0.5)
+        exit_code = server.stop()
+        answers = [future.result() for future in in_flight]
+
+    assert exit_code == 0
+    assert answers == [200] * 10
+
+
+def _status_or_error(url: str) -> int | str:
+    try:
+        return get(url, timeout=30)[0]
+    except OSError as error:
+        return type(error).__name__
