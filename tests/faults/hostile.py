@@ -98,3 +98,76 @@ class HostileServer:
         for conn in self.connections:
             with contextlib.suppress(OSError):
                 conn.close()
+
+
+class FaultyLink:
+    """A TCP proxy on 127.0.0.1 in front of a real service that can be frozen (bytes stop
+    flowing, connections stay open: a hung host) or cut (every connection reset, new ones
+    reset at once: a dead host), and healed again. The service itself is never touched."""
+
+    def __init__(self, upstream_port: int) -> None:
+        self.upstream_port = upstream_port
+        self.state = "up"  # up | frozen | cut
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self.listener = socket.create_server(("127.0.0.1", 0), backlog=128)
+        self.port = self.listener.getsockname()[1]
+        self.sockets: list[socket.socket] = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def freeze(self) -> None:
+        self.state = "frozen"
+        self.flowing.clear()
+
+    def cut(self) -> None:
+        self.state = "cut"
+        self.flowing.set()
+        with self.lock:
+            for sock in self.sockets:
+                _reset(sock)
+            self.sockets.clear()
+
+    def heal(self) -> None:
+        self.state = "up"
+        self.flowing.set()
+
+    def close(self) -> None:
+        self.listener.close()
+        self.cut()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.state == "cut":
+                _reset(client)
+                continue
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.upstream_port))
+            except OSError:
+                _reset(client)
+                continue
+            with self.lock:
+                self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(source, sink), daemon=True).start()
+
+    def _pipe(self, source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                data = source.recv(65536)
+                self.flowing.wait()
+                if not data or self.state == "cut":
+                    break
+                sink.sendall(data)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+
+def _reset(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        sock.close()

@@ -3,7 +3,9 @@
 Bad options: every option of `Production(app, ...)` is checked when it is called, one
 `UserError` line with a hint, never a raw Python error and never a 500 on later requests.
 Redis behind the rate limits, frozen (SIGSTOP) or killed: requests go on without paying a
-timeout each, one warning is logged, and the limits come back when Redis does.
+timeout each, one warning is logged, and the limits come back when Redis does. PostgreSQL
+hung or dead (behind a link the test freezes or cuts) and Redis frozen behind the health
+checks: readiness says 503 within the check's timeout, liveness stays 200, both recover.
 """
 
 from __future__ import annotations
@@ -22,8 +24,10 @@ import pytest
 import structlog
 
 from prodready.errors import UserError
-from prodready.runtime import Production
+from prodready.runtime import Production, checks
+from prodready.runtime.health import HealthRegistry
 from prodready.runtime.ratelimit import RateLimits
+from tests.faults import hostile
 
 
 def wsgi_app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
@@ -187,3 +191,74 @@ def test_a_redis_killed_outright_fails_open_and_recovers_when_it_returns(own_red
     finally:
         restarted.terminate()
         restarted.wait(timeout=10)
+
+
+# --- PostgreSQL and Redis behind the health checks: hung and dead -----------------------------
+
+
+def _need_service(name: str, port: int) -> None:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        message = f"{name} is not running on 127.0.0.1:{port} (make services)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_link() -> Iterator[hostile.FaultyLink]:
+    """The machine's PostgreSQL behind a link this test may freeze or cut."""
+    _need_service("PostgreSQL", 5432)
+    link = hostile.FaultyLink(5432)
+    yield link
+    link.close()
+
+
+def _timed_ready(registry: HealthRegistry) -> tuple[int, float, bytes]:
+    started = time.monotonic()
+    report = registry.ready()
+    return report.http_status, time.monotonic() - started, report.to_json()
+
+
+@pytest.mark.parametrize("fault", ["freeze", "cut"])
+def test_readiness_answers_503_in_time_when_postgres_hangs_or_dies_and_recovers(
+    postgres_link: hostile.FaultyLink, fault: str
+) -> None:
+    url = f"postgresql://postgres@127.0.0.1:{postgres_link.port}/postgres"
+    registry = HealthRegistry(ttl=0)
+    registry.add(checks.postgres(url, timeout=1.0))
+    assert _timed_ready(registry)[0] == 200
+
+    getattr(postgres_link, fault)()
+    status, seconds, body = _timed_ready(registry)
+    live = registry.live().http_status
+
+    assert status == 503, body
+    assert seconds < 3.0  # the check's timeout (1 s), not psycopg's or the kernel's
+    assert live == 200  # a hung database is not a reason to restart the app
+    postgres_link.heal()
+    deadline = time.monotonic() + 15
+    while _timed_ready(registry)[0] != 200:
+        assert time.monotonic() < deadline, "readiness did not come back with PostgreSQL"
+        time.sleep(0.2)
+
+
+def test_readiness_answers_503_in_time_when_redis_is_frozen(own_redis) -> None:
+    url, redis_process = own_redis
+    registry = HealthRegistry(ttl=0)
+    registry.add(checks.redis(url, timeout=1.0))
+    assert _timed_ready(registry)[0] == 200
+
+    redis_process.send_signal(signal.SIGSTOP)
+    try:
+        status, seconds, body = _timed_ready(registry)
+    finally:
+        redis_process.send_signal(signal.SIGCONT)
+
+    assert status == 503, body
+    assert seconds < 3.0
+    deadline = time.monotonic() + 15
+    while _timed_ready(registry)[0] != 200:
+        assert time.monotonic() < deadline, "readiness did not come back with Redis"
+        time.sleep(0.2)
