@@ -65,6 +65,48 @@ def test_200_idle_connections_do_not_delay_a_real_request(flask_server: Server) 
     assert max(seconds for _, seconds in answers) < 2.0, answers
 
 
+def test_clients_stalling_in_their_headers_do_not_hold_the_threads(tmp_path: Path) -> None:
+    """20 clients send half a request head and stall (10 of them in a second request on a
+    kept-alive connection), against 2 workers x 2 threads: a thread takes a connection only
+    once its head is complete, so a real request is served."""
+    server = Server(
+        copy_apps(tmp_path / "apps"), "flaskapp:app", "--workers", "2", "--threads", "2"
+    ).start()
+    stalled = _open_idle(server.port, 20)
+    try:
+        for sock in stalled[10:]:  # these stall in their second request, on keep-alive
+            sock.sendall(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        for sock in stalled:
+            sock.sendall(b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        time.sleep(0.5)
+        status, seconds = _timed_get(server.base + "/ping")
+        # Cut off once keepalive (5 s) has passed since they connected, head incomplete.
+        stalled[0].settimeout(20)
+        cut_off = stalled[0].recv(1) == b""
+    finally:
+        for sock in stalled:
+            sock.close()
+        server.stop()
+
+    assert status == 200
+    assert seconds < 2.0
+    assert cut_off
+
+
+def test_a_request_head_sent_byte_by_byte_is_still_served(flask_server: Server) -> None:
+    with socket.create_connection(("127.0.0.1", flask_server.port), timeout=10) as sock:
+        for byte in b"GET /ping HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n":
+            sock.sendall(bytes([byte]))
+            time.sleep(0.01)
+        answer = b""
+        while chunk := sock.recv(4096):
+            answer += chunk
+
+    assert answer.startswith(b"HTTP/1.1 200")
+    assert answer.endswith(b'{"ok":true}\n')
+
+
 def test_idle_connections_are_closed_after_the_keepalive_time(flask_server: Server) -> None:
     (idle,) = _open_idle(flask_server.port, 1)
     idle.settimeout(20)
