@@ -11,7 +11,7 @@ import pytest
 from prodready.errors import AppNotFoundError, UsageError
 from prodready.project import detect
 from prodready.serve.machine import Machine
-from prodready.serve.plan import Overrides, ServerPlan, compute_plan
+from prodready.serve.plan import THREAD_WORKER, Overrides, ServerPlan, compute_plan
 from prodready.serve.probe import AppTarget, ProbeResult
 
 APPS = Path(__file__).parent / "apps"
@@ -44,7 +44,7 @@ def why(plan: ServerPlan, name: str) -> str:
 
 def test_sync_handlers_waiting_on_io_get_gthread_with_many_threads() -> None:
     plan = plan_for()
-    assert plan["worker_class"] == "gthread"
+    assert plan["worker_class"] == THREAD_WORKER
     assert plan["threads"] == 32
     assert "/wait (flaskapp.py:" in why(plan, "threads")
 

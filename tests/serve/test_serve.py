@@ -71,7 +71,7 @@ def test_printed_config_is_accepted_by_gunicorn(app_dir: Path) -> None:
         check=False,
     )
     assert checked.returncode == 0, checked.stderr + checked.stdout
-    assert "worker_class = 'gthread'" in printed.stdout
+    assert "worker_class = 'prodready.serve.threadworker.PollingThreadWorker'" in printed.stdout
 
 
 def test_explain_gives_each_value_and_why(app_dir: Path) -> None:

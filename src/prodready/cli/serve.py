@@ -79,11 +79,17 @@ def reload(
         Path | None,
         typer.Option("--pid", help="The server's pid file. [the one prodready serve runs]"),
     ] = None,
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", min=1, help="Seconds new workers get to load the app, else roll back."
+        ),
+    ] = 120.0,
 ) -> None:
     """Replace the workers of a running server: new code, new workers ready before old stop."""
     from prodready.serve.reload import reload_server
 
-    report = reload_server(pid)
+    report = reload_server(pid, ready_timeout_s=timeout)
     if report.how == "SIGHUP":
         typer.echo(f"sent SIGHUP to {report.pid}: the server restarts its workers")
         return

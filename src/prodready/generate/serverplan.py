@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from prodready.project.model import AppCandidate, Project
 from prodready.serve.machine import Machine
-from prodready.serve.plan import Overrides, Setting, compute_plan
+from prodready.serve.plan import THREAD_WORKER, Overrides, Setting, compute_plan
 from prodready.serve.probe import AppTarget, ProbeResult
 
 MACHINE_INDEPENDENT = (
@@ -37,4 +37,19 @@ def server_settings(project: Project, app: AppCandidate) -> list[Setting]:
     overrides = Overrides(target=app.target, proxies=("127.0.0.1",), state_dir="/run/app")
     interface = ProbeResult(AppTarget.parse(app.target), app.interface, rss_bytes=0)
     plan = compute_plan(project, UNSEEN_MACHINE, overrides, interface)
-    return [s for s in plan.settings if s.name in MACHINE_INDEPENDENT]
+    return [_plain_gthread(s) for s in plan.settings if s.name in MACHINE_INDEPENDENT]
+
+
+def _plain_gthread(setting: Setting) -> Setting:
+    """Gunicorn's own gthread instead of prodready's: the file must run where prodready is not
+    installed, and behind nginx, which buffers each request whole before it connects upstream,
+    idle or slow clients never reach Gunicorn's threads."""
+    if setting.name != "worker_class" or setting.value != THREAD_WORKER:
+        return setting
+    return Setting(
+        "worker_class",
+        "gthread",
+        "threads serve requests while others wait on I/O, and kept-alive connections cost a "
+        "poller entry, not a worker; nginx in front buffers each request whole, so idle or "
+        "slow clients never hold a thread",
+    )

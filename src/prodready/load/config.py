@@ -142,11 +142,17 @@ def parse_target(url: str) -> tuple[Target, str]:
             f"bad URL {url!r}: expected http:// or https:// and a host",
             "use a URL like http://127.0.0.1:8000/health",
         )
+    if port == 0:
+        raise UsageError(
+            f"bad URL {url!r}: port 0 is no server's port",
+            "give the port the server listens on, e.g. http://127.0.0.1:8000/",
+        )
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
     scheme = parts.scheme
-    return Target(scheme, parts.hostname, port or (443 if scheme == "https" else 80)), path
+    default_port = 443 if scheme == "https" else 80
+    return Target(scheme, parts.hostname, default_port if port is None else port), path
 
 
 def parse_duration(text: str) -> float:

@@ -27,6 +27,8 @@ RESET = "reset"
 CLOSED = "closed_mid_response"
 TIMEOUT = "timeout"
 PROTOCOL = "protocol_error"
+UNFINISHED = "unfinished"
+"""Still in flight when the run ended: a failure like a timeout, never a pass."""
 
 
 def connect_error_kind(error: BaseException) -> str:
@@ -85,9 +87,11 @@ class Connection(asyncio.Protocol):
         return False
 
     def connection_lost(self, exc: Exception | None) -> None:
-        if self.busy and not self.error_counted:
-            self.worker.count_error(RESET if exc is not None else CLOSED)
-        self.busy = False
+        if self.busy:
+            if not self.error_counted:
+                self.worker.count_error(RESET if exc is not None else CLOSED)
+            self.busy = False
+            self.worker.in_flight -= 1
         self.transport = None
         self.worker.on_lost(self)
 
@@ -107,15 +111,18 @@ class Connection(asyncio.Protocol):
                 self.transport.write(self.next_request())  # type: ignore[union-attr]
                 return
             self.busy = False
+            self.worker.in_flight -= 1
             self.worker.on_response(self, now)
         else:
             self.busy = False
+            self.worker.in_flight -= 1
             self.transport.close()  # type: ignore[union-attr]
 
     # used by the worker
 
     def send(self, request: bytes, sent_at_ns: int, now_ns: int) -> None:
         self.busy = True
+        self.worker.in_flight += 1
         self.sent += 1
         self.sent_at_ns = sent_at_ns
         self.written_at_ns = now_ns

@@ -85,7 +85,9 @@ def summary(result: LoadResult, verdicts: list[Verdict]) -> RenderableType:
             "unless the server stalled)",
         )
     if result.unfinished:
-        totals.add_row("unfinished", f"{result.unfinished:,}  (still in flight at the end)")
+        totals.add_row(
+            "unfinished", f"{result.unfinished:,}  (still in flight at the end; counted as errors)"
+        )
     if result.lost_workers:
         why = "; ".join(result.worker_errors) or "their last interval is missing"
         totals.add_row("lost workers", f"{result.lost_workers}  ({why})")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,15 @@ def check_destination(destination: str | None) -> None:
     """Fails before the run, not after it, when a report could not be written."""
     if destination is None or destination == "-":
         return
-    parent = Path(destination).resolve().parent
+    path = Path(destination)
+    parent = path.resolve().parent
     if not parent.is_dir():
         raise InputError(f"cannot write {destination}: no directory {parent}", "create it first")
+    if path.is_dir():
+        raise InputError(
+            f"cannot write {destination}: it is a directory", "give a file name, e.g. report.html"
+        )
+    if not os.access(path if path.exists() else parent, os.W_OK):
+        raise InputError(
+            f"cannot write {destination}: permission denied", "choose a path you can write"
+        )

@@ -25,6 +25,7 @@ from prodready.load.config import LoadConfig
 from prodready.load.connection import (
     CONNECT_TIMEOUT,
     TIMEOUT,
+    UNFINISHED,
     Connection,
     MixedConnection,
     connect_error_kind,
@@ -121,7 +122,11 @@ class Worker:
         self.mixed = len(config.requests) > 1 or config.requests[0].method == "HEAD"
         connection_class = MixedConnection if self.mixed else Connection
         self.connections = [connection_class(self) for _ in range(share.connections)]
-        self.idle: list[Connection] = []
+        # Connections with nothing to do (open model); a set: one leaves in O(1) when lost.
+        self.idle: set[Connection] = set()
+        # Connections with a request in flight, kept by the connections as they change, so
+        # ending a run with many connections costs O(1) per event, not a scan of them all.
+        self.in_flight = 0
         self.connecting: set[asyncio.Task[None]] = set()
         self.sending = False
         self.remaining = share.budget if share.budget is not None else -1
@@ -247,7 +252,7 @@ class Worker:
         self.finish_if_idle()
 
     def finish_if_idle(self) -> None:
-        if not self.sending and not any(conn.busy for conn in self.connections):
+        if not self.sending and self.in_flight == 0:
             self.finish()
 
     def finish(self) -> None:
@@ -260,6 +265,9 @@ class Worker:
             self.count_error(CONNECT_TIMEOUT)
             task.cancel()
         self.unfinished = sum(conn.busy for conn in self.connections)
+        if self.unfinished:
+            self.count_error(UNFINISHED, self.unfinished)
+        self.in_flight = 0
         for conn in self.connections:
             conn.busy = False
             if conn.transport is not None:
@@ -308,15 +316,14 @@ class Worker:
         self.on_response(conn, monotonic_ns())
 
     def on_lost(self, conn: Connection) -> None:
-        if conn in self.idle:
-            self.idle.remove(conn)
+        self.idle.discard(conn)
         if self.sending:
             self.connect(conn)
         else:
             self.finish_if_idle()
 
-    def count_error(self, kind: str) -> None:
-        self.errors[kind] = self.errors.get(kind, 0) + 1
+    def count_error(self, kind: str, count: int = 1) -> None:
+        self.errors[kind] = self.errors.get(kind, 0) + count
 
     def use_budget(self) -> bool:
         """Takes one request from this worker's -n share; False once it is spent."""
@@ -348,7 +355,7 @@ class Worker:
             conn.send(self.next_request(), schedule.intended_ns(k), now_ns)
             return
         else:
-            self.idle.append(conn)
+            self.idle.add(conn)
         if not self.sending:
             self.finish_if_idle()
 

@@ -10,10 +10,13 @@ workers or hosts share one limit. The client is the peer address, or the right-m
 X-Forwarded-For address when the peer is in `trusted_proxies` (never trust the header from
 anyone else: clients can write anything in it).
 
-When the storage fails (Redis down), requests are let through with a logged warning (fail open)
-or refused with 503 (`rate_limit_fail_closed=True`); either way the storage is left alone for
-`RETRY_AFTER_FAILURE` seconds so a dead Redis costs nothing per request. ASGI apps talk to Redis
-through the async client, so the event loop never blocks on it.
+When the storage fails (Redis down, or frozen: a timeout), requests are let through (fail
+open) or refused with 503 (`rate_limit_fail_closed=True`), behind a circuit breaker: the first
+failure opens it, one warning is logged, and no request touches the storage until a background
+thread finds it answering again (checked after BACKOFF_FIRST_S, then backing off to
+BACKOFF_MAX_S); then one info line, and requests use it again. A frozen Redis thus costs only
+the requests already waiting on it when it froze, not one timeout per request every second.
+ASGI apps talk to Redis through the async client, so the event loop never blocks on it.
 """
 
 from __future__ import annotations
@@ -22,17 +25,18 @@ import ipaddress
 import math
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from limits.util import WindowStats
 
 from prodready.errors import UserError
+from prodready.runtime.options import RATE_LIMIT_STRATEGIES as STRATEGIES
 
-RETRY_AFTER_FAILURE = 1.0
 REDIS_TIMEOUT = 0.25
-STRATEGIES = ("fixed-window", "moving-window", "sliding-window-counter")
+BACKOFF_FIRST_S = 0.5
+BACKOFF_MAX_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -91,7 +95,7 @@ class RateLimits:
         self._trusted = [ipaddress.ip_network(net, strict=False) for net in trusted_proxies]
         self.asynchronous = asynchronous and not storage.startswith("memory")
         self._limiter = _build_limiter(storage, strategy, self.asynchronous)
-        self._storage_down_until = 0.0
+        self.breaker = StorageBreaker(lambda: _storage_answers(storage), fail_closed)
         self.storage_uri = storage
 
     def client_of(self, peer: str | None, forwarded_for: str | None) -> str:
@@ -106,7 +110,7 @@ class RateLimits:
 
     def hit(self, client: str, path: str) -> Refusal | None:
         """Counts the request against every rule that applies; a Refusal when one is over."""
-        if time.monotonic() < self._storage_down_until:
+        if self.breaker.open:
             return self._storage_down()
         try:
             for rule in self._applicable(path):
@@ -120,7 +124,7 @@ class RateLimits:
 
     async def ahit(self, client: str, path: str) -> Refusal | None:
         """`hit` for ASGI apps with a network storage: awaits the async client."""
-        if time.monotonic() < self._storage_down_until:
+        if self.breaker.open:
             return self._storage_down()
         try:
             for rule in self._applicable(path):
@@ -161,15 +165,7 @@ class RateLimits:
         return Refusal(429, headers, b'{"error":"too many requests"}')
 
     def _storage_failed(self, error: Exception) -> Refusal | None:
-        from prodready.runtime.logs import get_logger
-
-        self._storage_down_until = time.monotonic() + RETRY_AFTER_FAILURE
-        get_logger().warning(
-            "rate_limit_storage_down",
-            error=f"{type(error).__name__}: {error}",
-            action="refusing requests" if self.fail_closed else "letting requests through",
-            retry_in_seconds=RETRY_AFTER_FAILURE,
-        )
+        self.breaker.trip(error)
         return self._storage_down()
 
     def _storage_down(self) -> Refusal | None:
@@ -180,6 +176,67 @@ class RateLimits:
             [(b"retry-after", b"1"), (b"content-type", b"application/json")],
             b'{"error":"rate limit storage unavailable"}',
         )
+
+
+class StorageBreaker:
+    """A circuit breaker around the rate-limit storage: `open` while it is down.
+
+    `trip` (a request's storage call failed) opens it once, logs one warning and starts one
+    background thread that calls `answers` with growing pauses until the storage answers, then
+    closes it and logs one info line. Requests only read `open`: no lock on the hot path.
+    """
+
+    def __init__(self, answers: Callable[[], bool], fail_closed: bool) -> None:
+        self.open = False
+        self._answers = answers
+        self._fail_closed = fail_closed
+        self._lock = threading.Lock()
+
+    def trip(self, error: Exception) -> None:
+        with self._lock:
+            if self.open:
+                return
+            self.open = True
+        from prodready.runtime.logs import get_logger
+
+        get_logger().warning(
+            "rate_limit_storage_down",
+            error=f"{type(error).__name__}: {error}",
+            action="refusing requests" if self._fail_closed else "letting requests through",
+            retry_in_seconds=BACKOFF_FIRST_S,
+        )
+        threading.Thread(
+            target=self._recover, name="prodready-ratelimit-check", daemon=True
+        ).start()
+
+    def _recover(self) -> None:
+        from prodready.runtime.logs import get_logger
+
+        pause = BACKOFF_FIRST_S
+        started = time.monotonic()
+        while True:
+            time.sleep(pause)
+            if self._answers():
+                break
+            pause = min(pause * 2, BACKOFF_MAX_S)
+        self.open = False
+        get_logger().info(
+            "rate_limit_storage_back", down_seconds=round(time.monotonic() - started, 1)
+        )
+
+
+def _storage_answers(storage: str) -> bool:
+    """True when the storage answers a health check within REDIS_TIMEOUT (a sync client, in
+    the breaker's own thread, also for ASGI apps)."""
+    from limits.storage import storage_from_string
+
+    options: dict[str, Any] = {}
+    if storage.startswith(("redis", "rediss")):
+        options = {"socket_timeout": REDIS_TIMEOUT, "socket_connect_timeout": REDIS_TIMEOUT}
+    try:
+        return bool(storage_from_string(storage, **options).check())
+    except Exception:  # any failure to answer is "not yet"
+        return False
 
 
 class LocalFixedWindow:

@@ -15,7 +15,12 @@ from prodready.errors import InputError, ToolError, UserError
 from prodready.serve.granian import granian_argv
 from prodready.serve.gunicorn import gunicorn_argv
 from prodready.serve.plan import ServerPlan
-from prodready.serve.runtimedir import STATE_ENV, TARGET_ENV, sweep_stale_state_dirs
+from prodready.serve.runtimedir import (
+    STATE_ENV,
+    TARGET_ENV,
+    record_master,
+    sweep_stale_state_dirs,
+)
 
 
 def run_plan(plan: ServerPlan) -> NoReturn:
@@ -23,6 +28,7 @@ def run_plan(plan: ServerPlan) -> NoReturn:
         ensure_bind_free(bind)
     sweep_stale_state_dirs()
     plan.state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    record_master(plan.state_dir, os.getpid())  # exec keeps the pid and its start time
     argv = gunicorn_argv(plan) if plan.server == "gunicorn" else granian_argv(plan)
     os.environ[STATE_ENV] = str(plan.state_dir)
     os.environ[TARGET_ENV] = plan.target

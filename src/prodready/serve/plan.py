@@ -24,6 +24,8 @@ from prodready.serve.runtimedir import state_dir_for
 
 ASGI_WORKER = "asgi"
 """Gunicorn's own asyncio ASGI worker (Gunicorn 25+), not uvicorn-worker: see _concurrency."""
+THREAD_WORKER = "prodready.serve.threadworker.PollingThreadWorker"
+"""Gunicorn's gthread worker, but a connection holds no thread until its first bytes arrive."""
 DEFAULT_BIND = "127.0.0.1:8000"
 IO_THREADS = 32
 """Threads per worker when handlers wait on I/O. A waiting request holds a thread, so threads
@@ -126,6 +128,7 @@ class ServerPlan:
             "    on_exit,",
             "    on_starting,",
             "    post_worker_init,",
+            "    worker_exit,",
             ")",
             "",
         ]
@@ -240,9 +243,11 @@ def _concurrency(
     else:
         worker_class = Setting(
             "worker_class",
-            "gthread",
-            "threads serve requests while others wait on I/O, and kept-alive connections cost a "
-            "poller entry, not a worker (the sync worker has no keep-alive)",
+            THREAD_WORKER,
+            "Gunicorn's gthread: threads serve requests while others wait on I/O, and idle "
+            "connections cost a poller entry, not a thread; unlike plain gthread, a new "
+            "connection gets no thread before it sends bytes, so sockets that connect and say "
+            "nothing cannot stall the server (the sync worker has no keep-alive)",
         )
         if overrides.threads:
             threads = Setting("threads", overrides.threads, "--threads given")

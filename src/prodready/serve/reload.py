@@ -5,6 +5,8 @@ import the app, connections wait in the listen backlog (none fail, but a slow im
 latency spike), and if the new code cannot be imported the new workers fail to boot and the
 whole server exits. `reload_server` instead:
 
+0. checks that the pid is the server prodready started (`runtimedir.is_recorded_master`): a
+   stale pid file whose pid now belongs to another process is refused, nothing is signalled;
 1. imports the app in a throwaway process (`probe.py`); if that fails, nothing is touched and
    the running workers keep serving;
 2. over Gunicorn's control socket, adds as many workers as run now (`worker add N`); they
@@ -13,12 +15,17 @@ whole server exits. `reload_server` instead:
 4. removes N workers (`worker remove N`): Gunicorn stops the oldest, which finish their
    in-flight requests within graceful_timeout.
 
-A server without a control socket (Granian, or Gunicorn not started by prodready serve) gets
-step 1 and then SIGHUP.
+If a new worker fails at step 3 although the check passed (a flaky import, a dependency down
+at boot, a crash, a boot that never ends), the hooks keep the master up and do not replace
+it; the reload then rolls back: every new worker is abandoned (stopped, not replaced) and the
+old ones keep serving the old code.
+
+A server without a control socket (Granian) gets step 1 and then SIGHUP.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -29,7 +36,15 @@ from pathlib import Path
 from prodready.errors import InputError, ToolError, UserError
 from prodready.serve.plan import GRACEFUL_TIMEOUT_S
 from prodready.serve.probe import AppTarget, probe_app
-from prodready.serve.runtimedir import STATE_ENV, TARGET_ENV, ready_dir, runtime_dir
+from prodready.serve.runtimedir import (
+    STATE_ENV,
+    TARGET_ENV,
+    abandoned_dir,
+    boot_failed_dir,
+    is_recorded_master,
+    ready_dir,
+    runtime_dir,
+)
 
 READY_TIMEOUT_S = 120.0
 POLL_S = 0.05
@@ -44,9 +59,13 @@ class ReloadReport:
     still_stopping: tuple[int, ...] = ()
 
 
-def reload_server(pidfile: Path | None = None) -> ReloadReport:
+def reload_server(
+    pidfile: Path | None = None, ready_timeout_s: float = READY_TIMEOUT_S
+) -> ReloadReport:
+    pidfile = pidfile or _only_server_pidfile()
     pid = master_pid(pidfile)
     environ = environ_of(pid)
+    state_dir = server_state_dir(pid, pidfile, environ)
     target = environ.get(TARGET_ENV)
     if target:
         try:
@@ -57,26 +76,55 @@ def reload_server(pidfile: Path | None = None) -> ReloadReport:
                 f"not reloaded, the new code does not load: {error.message}",
                 "fix it and reload again; the running workers keep serving the old code",
             ) from error
-    socket_path = Path(environ.get(STATE_ENV, "/nonexistent")) / "gunicorn.ctl"
+    socket_path = state_dir / "gunicorn.ctl"
     if not socket_path.exists():
         os.kill(pid, signal.SIGHUP)
         return ReloadReport(pid, "SIGHUP")
-    return _replace_workers(pid, socket_path)
+    return _replace_workers(pid, socket_path, ready_timeout_s)
 
 
-def master_pid(pidfile: Path | None) -> int:
-    """The pid in `pidfile`, or of the one server prodready serve runs for this user."""
-    if pidfile is None:
-        found = sorted(runtime_dir().glob("prodready-*/server.pid"))
-        live = [path for path in found if _live_pid(path) is not None]
-        if len(live) != 1:
-            raise InputError(
-                "no server started by prodready serve is running"
-                if not live
-                else f"{len(live)} servers are running: {', '.join(map(str, live))}",
-                "give the server's pid file with --pid FILE",
-            )
-        pidfile = live[0]
+def _only_server_pidfile() -> Path:
+    """The pid file of the one server prodready serve runs for this user."""
+    found = sorted(runtime_dir().glob("prodready-*/server.pid"))
+    live = [path for path in found if _live_pid(path) is not None]
+    if len(live) != 1:
+        raise InputError(
+            "no server started by prodready serve is running"
+            if not live
+            else f"{len(live)} servers are running: {', '.join(map(str, live))}",
+            "give the server's pid file with --pid FILE",
+        )
+    return live[0]
+
+
+def server_state_dir(pid: int, pidfile: Path, environ: dict[str, str]) -> Path:
+    """The state dir of the server `pid`, after checking that `pid` is that server.
+
+    The state dir is named in the server's environment (prodready serve), else it is the pid
+    file's directory (a Gunicorn started from `--print-config`'s file, which keeps both there).
+    """
+    candidates = [Path(environ[STATE_ENV])] if STATE_ENV in environ else []
+    candidates.append(pidfile.resolve().parent)
+    for state_dir in candidates:
+        if is_recorded_master(state_dir, pid):
+            return state_dir
+    raise InputError(
+        f"process {pid} (from {pidfile}) is not a server started by prodready: "
+        f"{_command_of(pid) or 'unknown command'}",
+        "the pid file is stale; give the --pid FILE of the running server",
+    )
+
+
+def _command_of(pid: int) -> str:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return raw.replace(b"\0", b" ").decode(errors="replace").strip()[:80]
+
+
+def master_pid(pidfile: Path) -> int:
+    """The live pid in `pidfile`."""
     pid = _live_pid(pidfile)
     if pid is None:
         raise InputError(
@@ -114,21 +162,33 @@ def environ_of(pid: int) -> dict[str, str]:
     return {key.decode(errors="replace"): value.decode(errors="replace") for key, value in pairs}
 
 
-def _replace_workers(pid: int, socket_path: Path) -> ReloadReport:
+def _replace_workers(pid: int, socket_path: Path, ready_timeout_s: float) -> ReloadReport:
     control = _Control(socket_path)
-    markers = ready_dir(socket_path.parent)
+    state_dir = socket_path.parent
+    markers = ready_dir(state_dir)
+    failed_dir = boot_failed_dir(state_dir)
+    for directory in (failed_dir, abandoned_dir(state_dir)):
+        directory.mkdir(exist_ok=True)
+        for stale in directory.iterdir():
+            stale.unlink(missing_ok=True)
     old = control.workers()
     control.change("worker add", len(old), applied=lambda: len(control.workers() - old) > 0)
-    new = _wait_for(
-        lambda: {p for p in control.workers() - old if (markers / str(p)).exists()},
-        len(old),
-        READY_TIMEOUT_S,
-    )
+    seen: set[int] = set()
+
+    def booted_or_failed() -> set[int]:
+        seen.update(control.workers() - old)
+        failed = {int(path.name) for path in failed_dir.iterdir()}
+        return {p for p in seen if (markers / str(p)).exists() or p in failed}
+
+    _wait_for(booted_or_failed, len(old), ready_timeout_s)
+    new = {p for p in seen if (markers / str(p)).exists() and _process_running(p)}
+    failed = {int(path.name) for path in failed_dir.iterdir()}
     if len(new) < len(old):
+        _abandon(state_dir, seen | (control.workers() - old))
         raise ToolError(
-            f"only {len(new)} of {len(old)} new workers loaded the app within "
-            f"{READY_TIMEOUT_S:.0f} s; the old workers keep serving",
-            "see the server's log for why workers do not boot",
+            f"not reloaded: {_failure_summary(len(old), failed, ready_timeout_s)}; "
+            "the new workers were stopped and the old workers keep serving the old code",
+            "see the server's log for why the new workers did not boot, fix it, reload again",
         )
     control.change("worker remove", len(old), applied=lambda: len(control.workers()) <= len(new))
     # Gunicorn forgets a worker once told to stop; the process lives on while it drains.
@@ -138,6 +198,25 @@ def _replace_workers(pid: int, socket_path: Path) -> ReloadReport:
     return ReloadReport(
         pid, "control socket", tuple(sorted(old)), tuple(sorted(new)), tuple(sorted(stopping))
     )
+
+
+def _failure_summary(wanted: int, failed: set[int], timeout_s: float) -> str:
+    if failed:
+        return f"{len(failed)} of {wanted} new workers failed to boot"
+    return f"not all {wanted} new workers loaded the app within {timeout_s:g} s"
+
+
+def _abandon(state_dir: Path, workers: set[int]) -> None:
+    """Stops `workers` for good: marked abandoned first, so the master does not replace them
+    (see gunicorn_hooks.child_exit); one still booting is killed, a serving one drains."""
+    marks = abandoned_dir(state_dir)
+    for worker in workers:
+        (marks / str(worker)).touch()
+    for worker in workers:
+        booted = (ready_dir(state_dir) / str(worker)).exists()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(worker, signal.SIGTERM if booted else signal.SIGKILL)
+    _wait_for(lambda: {p for p in workers if _process_running(p)}, 0, GRACEFUL_TIMEOUT_S + 5, True)
 
 
 class _Control:

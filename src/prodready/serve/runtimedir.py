@@ -18,6 +18,8 @@ STATE_ENV = "PRODREADY_SERVE_STATE"
 """Set in the server's environment: its state dir (read back by `prodready reload`)."""
 TARGET_ENV = "PRODREADY_SERVE_TARGET"
 """Set in the server's environment: the app it serves (probed again before a reload)."""
+MASTER_FILE = "master"
+"""In the state dir: the server's pid and start time (see `record_master`)."""
 
 
 def runtime_dir() -> Path:
@@ -49,8 +51,47 @@ def ready_dir(state_dir: Path) -> Path:
     return state_dir / "ready"
 
 
+def boot_failed_dir(state_dir: Path) -> Path:
+    """Holds one empty file per worker pid that died before loading the app while others
+    served (see gunicorn_hooks.child_exit)."""
+    return state_dir / "boot-failed"
+
+
+def abandoned_dir(state_dir: Path) -> Path:
+    """Holds one empty file per worker pid `prodready reload` stops for good: when it exits,
+    the master lowers its worker count instead of starting a replacement."""
+    return state_dir / "abandoned"
+
+
 def metrics_dir(state_dir: Path) -> Path:
     return state_dir / "metrics"
+
+
+def record_master(state_dir: Path, pid: int) -> None:
+    """Notes which process is this state dir's server: its pid and its start time, so a pid
+    file left behind (and its pid reused by another process) is never taken for the server."""
+    (state_dir / MASTER_FILE).write_text(f"{pid} {process_start_ticks(pid)}\n")
+
+
+def is_recorded_master(state_dir: Path, pid: int) -> bool:
+    """True when `pid` is the process `record_master` noted in `state_dir`, not a reuse of
+    its pid by a later process."""
+    try:
+        recorded = (state_dir / MASTER_FILE).read_text().split()
+    except OSError:
+        return False
+    start = process_start_ticks(pid)
+    return start is not None and recorded == [str(pid), str(start)]
+
+
+def process_start_ticks(pid: int) -> int | None:
+    """When `pid` started, in clock ticks since boot (/proc/PID/stat field 22); None if gone."""
+    try:
+        stat_line = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    # Fields after the command name, which is in parentheses and may contain anything.
+    return int(stat_line.rpartition(")")[2].split()[19])
 
 
 def sweep_stale_state_dirs() -> None:
@@ -58,11 +99,12 @@ def sweep_stale_state_dirs() -> None:
     has no exit hook to remove its own, and a master killed with SIGKILL runs none."""
     for path in runtime_dir().glob("prodready-*"):
         suffix = path.name.removeprefix("prodready-")
-        if suffix.isdigit() and not _running(int(suffix)):
+        if suffix.isdigit() and not process_exists(int(suffix)):
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _running(pid: int) -> bool:
+def process_exists(pid: int) -> bool:
+    """True while `pid` exists (also when it belongs to another user)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
