@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_prodready
-from tests.serve.support import free_port, get
+from tests.serve.support import TerminalServer, free_port, get
 
 SLOW_REQUESTS = 6
 
@@ -131,3 +132,28 @@ def test_a_port_in_use_is_one_clear_line(app_dir: Path) -> None:
 def test_reload_without_a_server_is_one_clear_line(tmp_path: Path) -> None:
     completed = run_prodready("reload", "--pid", tmp_path / "none.pid")
     _one_clear_line(completed, "no running server has its pid in")
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize(("args", "for_people"), [((), True), (("--log-format", "json"), False)])
+def test_logs_on_a_terminal_are_for_people_unless_json_is_asked(
+    app_dir: Path, args: tuple[str, ...], for_people: bool
+) -> None:
+    server = TerminalServer(app_dir, "flaskapp:app", "--access-log", *args).start()
+    try:
+        get(server.base + "/ping")
+        get(server.base + "/missing")
+    finally:
+        server.stop()
+    lines = [ANSI_ESCAPE.sub("", line) for line in server.log().splitlines() if line.strip()]
+    listening = [line for line in lines if "Listening at" in line]
+    access = [line for line in lines if "/missing" in line]
+    assert listening and access, server.log()
+    if for_people:
+        assert not any(line.startswith("{") for line in lines), lines[:5]
+        assert "status=404" in access[0] and "warning" in access[0], access
+    else:
+        assert all(line.startswith("{") for line in lines), lines[:5]
+        assert json.loads(access[0])["status"] == 404

@@ -39,6 +39,12 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log", help="JSON access lines on stdout.")
     ] = False,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format", help="auto (for people on a terminal, else JSON), json or console."
+        ),
+    ] = "auto",
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each setting and why, then exit.")
     ] = False,
@@ -62,6 +68,7 @@ def serve(
         proxies=tuple(proxy or ()),
         pidfile=str(pid.resolve()) if pid else None,
         access_log=access_log,
+        log_format=log_format,
         # exec keeps this pid for the server, so its state dir is unique among running ones.
         state_dir=str(state_dir_for(os.getpid())) if running else None,
     )

@@ -26,7 +26,9 @@ def granian_argv(plan: ServerPlan) -> list[str]:
 
     prepare_multiprocess_dir(os.environ.get(MULTIPROC_ENV) or metrics_dir(plan.state_dir))
     log_config = plan.state_dir / "granian-logging.json"
-    log_config.write_text(json.dumps(granian_logconfig(plan["accesslog"] is not None)))
+    log_config.write_text(
+        json.dumps(granian_logconfig(plan["accesslog"] is not None, plan.json_logs))
+    )
     host, port = _host_port(plan["bind"][0])
     target = plan.target.removesuffix("()")
     argv = [
@@ -66,12 +68,12 @@ def _host_port(bind: str) -> tuple[str, str]:
     return host.strip("[]") or "0.0.0.0", port
 
 
-def granian_logconfig(access_log: bool) -> dict[str, Any]:
+def granian_logconfig(access_log: bool, json_logs: bool | None) -> dict[str, Any]:
     """prodready.runtime's Gunicorn log config, re-targeted at Granian's loggers, as JSON-able
     data (the formatter by its dotted name)."""
     from prodready.runtime.logs import gunicorn_logconfig_dict
 
-    config = gunicorn_logconfig_dict(json=True)
+    config = gunicorn_logconfig_dict(json=json_logs)
     config["formatters"]["prodready"]["()"] = "prodready.runtime.logs.json_formatter"
     for name in GRANIAN_LOGGERS:
         config["loggers"][name] = {"level": "INFO", "handlers": ["stdout"], "propagate": False}

@@ -12,6 +12,7 @@ import socket
 from typing import NoReturn
 
 from prodready.errors import InputError, ToolError, UserError
+from prodready.runtime.logs import LOG_FORMAT_ENV
 from prodready.serve.granian import granian_argv
 from prodready.serve.gunicorn import gunicorn_argv
 from prodready.serve.plan import ServerPlan
@@ -26,6 +27,8 @@ def run_plan(plan: ServerPlan) -> NoReturn:
     argv = gunicorn_argv(plan) if plan.server == "gunicorn" else granian_argv(plan)
     os.environ[STATE_ENV] = str(plan.state_dir)
     os.environ[TARGET_ENV] = plan.target
+    if plan.json_logs is not None:  # the workers' own logging (prodready.runtime) follows
+        os.environ[LOG_FORMAT_ENV] = plan.log_format
     try:
         os.execv(argv[0], argv)
     except OSError as error:

@@ -40,6 +40,7 @@ GRACEFUL_TIMEOUT_S = 25
 KEEPALIVE_DIRECT_S = 5
 KEEPALIVE_BEHIND_PROXY_S = 65
 SERVERS = ("gunicorn", "granian")
+LOG_FORMATS = ("auto", "json", "console")
 GRANIAN_SETTINGS = frozenset(
     {"wsgi_app", "workers", "threads", "graceful_timeout", "bind", "chdir", "pidfile", "accesslog"}
 )
@@ -60,6 +61,7 @@ class Overrides:
     pidfile: str | None = None
     access_log: bool = False
     state_dir: str | None = None
+    log_format: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -78,6 +80,8 @@ class ServerPlan:
     state_dir: Path
     machine: Machine
     settings: tuple[Setting, ...] = field(default=())
+    log_format: str = "auto"
+    """json, console, or auto: JSON lines unless stdout is a terminal (decided where it runs)."""
 
     def __getitem__(self, name: str) -> Any:
         for setting in self.settings:
@@ -102,6 +106,11 @@ class ServerPlan:
             lines.append(f"{setting.name.ljust(width)} = {_shown(setting.value)}")
             lines.append(f"{' ' * width}   {setting.why}")
         return "\n".join(lines) + "\n"
+
+    @property
+    def json_logs(self) -> bool | None:
+        """The log config's `json=`: None leaves it to where the server runs (a terminal?)."""
+        return {"auto": None, "json": True, "console": False}[self.log_format]
 
     def to_gunicorn_conf(self) -> str:
         """A gunicorn.conf.py equivalent to this plan, runnable with `gunicorn -c FILE`.
@@ -134,8 +143,9 @@ class ServerPlan:
             out.append(f"{setting.name} = {setting.value!r}")
         out.extend(
             [
-                "# JSON lines on stdout through prodready.runtime's structlog pipeline.",
-                "logconfig_dict = gunicorn_logconfig_dict(json=True)",
+                "# Lines on stdout through prodready.runtime's structlog pipeline: "
+                + _LOG_FORMAT_COMMENT[self.log_format],
+                f"logconfig_dict = gunicorn_logconfig_dict(json={self.json_logs})",
                 'logger_class = "prodready.runtime.logs.GunicornLogger"',
             ]
         )
@@ -162,6 +172,10 @@ def compute_plan(
     overrides = overrides or Overrides()
     if overrides.server not in SERVERS:
         raise UsageError(f"unknown server {overrides.server!r}", "use gunicorn or granian")
+    if overrides.log_format not in LOG_FORMATS:
+        raise UsageError(
+            f"unknown log format {overrides.log_format!r}", "use auto, json or console"
+        )
     target, interface = _app(project, overrides, probe)
     state_dir = Path(overrides.state_dir) if overrides.state_dir else state_dir_for(target)
     plan = ServerPlan(
@@ -171,6 +185,7 @@ def compute_plan(
         root=project.root.resolve(),
         state_dir=state_dir,
         machine=machine,
+        log_format=overrides.log_format,
     )
     settings = [
         Setting("wsgi_app", target, "the app: " + _app_why(project, overrides, probe)),
@@ -449,6 +464,12 @@ def _process(plan: ServerPlan, machine: Machine, overrides: Overrides) -> list[S
     )
     return settings
 
+
+_LOG_FORMAT_COMMENT = {
+    "auto": "JSON, or lines for people when stdout is a terminal.",
+    "json": "JSON (--log-format json).",
+    "console": "for people (--log-format console).",
+}
 
 # --- formatting ----------------------------------------------------------------------------------
 
