@@ -157,3 +157,11 @@ def test_logs_on_a_terminal_are_for_people_unless_json_is_asked(
     else:
         assert all(line.startswith("{") for line in lines), lines[:5]
         assert json.loads(access[0])["status"] == 404
+
+
+@pytest.mark.parametrize("server_name", ["gunicorn", "granian"])
+def test_without_access_log_not_even_errors_write_access_lines(serve, server_name: str) -> None:
+    server = serve("flaskapp:app", "--server", server_name)
+    assert get(server.base + "/missing")[0] == 404
+    server.stop()
+    assert "/missing" not in server.log()

@@ -78,5 +78,5 @@ def granian_logconfig(access_log: bool, json_logs: bool | None) -> dict[str, Any
     for name in GRANIAN_LOGGERS:
         config["loggers"][name] = {"level": "INFO", "handlers": ["stdout"], "propagate": False}
     if not access_log:
-        config["loggers"]["granian.access"]["level"] = "WARNING"
+        config["loggers"]["granian.access"]["level"] = "CRITICAL"
     return config

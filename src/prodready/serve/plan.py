@@ -150,7 +150,7 @@ class ServerPlan:
             ]
         )
         if self["accesslog"] is None:
-            out.append('logconfig_dict["loggers"]["gunicorn.access"]["level"] = "WARNING"')
+            out.append('logconfig_dict["loggers"]["gunicorn.access"]["level"] = "CRITICAL"')
         return "\n".join([*out, ""])
 
 
