@@ -117,7 +117,7 @@ def test_the_gunicorn_conf_sets_what_the_plan_says() -> None:
     for setting in plan.settings:
         assert namespace[setting.name] == setting.value, setting.name
     assert callable(namespace["child_exit"]) and callable(namespace["post_worker_init"])
-    assert namespace["logconfig_dict"]["loggers"]["gunicorn.access"]["level"] == "WARNING"
+    assert namespace["logconfig_dict"]["loggers"]["gunicorn.access"]["level"] == "CRITICAL"
 
 
 def test_no_app_found_says_so(tmp_path: Path) -> None:
@@ -130,7 +130,9 @@ def test_a_granian_plan_has_only_what_granian_can_do() -> None:
     assert {s.name for s in plan.settings} == {
         "wsgi_app",
         "workers",
-        "threads",
+        "blocking_threads",
+        "runtime_threads",
+        "backpressure",
         "graceful_timeout",
         "bind",
         "chdir",
@@ -164,3 +166,29 @@ def _exited_pid() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
+
+
+def test_granian_blocking_threads_follow_the_app_and_stay_within_its_bound_for_cpu_work(
+    tmp_path: Path,
+) -> None:
+    waiting = plan_for(server="granian", on=machine(cpus=1))
+    assert waiting["blocking_threads"] == waiting["backpressure"] == 32
+    assert "Granian's rule of thumb for CPU-bound code (2 x CPUs + 1 = 3)" in why(
+        waiting, "blocking_threads"
+    )
+    assert waiting["runtime_threads"] == 1
+    (tmp_path / "light.py").write_text(
+        "from flask import Flask\napp = Flask(__name__)\n\n"
+        "@app.get('/ping')\ndef ping():\n    return 'ok'\n"
+    )
+    cpu_only = compute_plan(
+        detect(tmp_path),
+        machine(cpus=1),
+        Overrides(server="granian", state_dir="/run/test"),
+        ProbeResult(AppTarget.parse("light:app"), "wsgi", 50 * MIB),
+    )
+    assert cpu_only["blocking_threads"] == 3, "2 x 1 CPU + 1: Granian's bound, not 4"
+    asgi = plan_for("asgiapp:app", interface="asgi", server="granian")
+    assert asgi["runtime_threads"] == 1
+    with pytest.raises(KeyError):
+        asgi["blocking_threads"]

@@ -165,3 +165,16 @@ def test_without_access_log_not_even_errors_write_access_lines(serve, server_nam
     assert get(server.base + "/missing")[0] == 404
     server.stop()
     assert "/missing" not in server.log()
+
+
+def test_granian_gets_settings_for_granians_thread_model(serve, app_dir: Path) -> None:
+    explained = run_prodready("serve", "flaskapp:app", "--server", "granian", "--explain",
+                              cwd=app_dir)  # fmt: skip
+    assert explained.returncode == 0, explained.stderr
+    for name in ("workers", "blocking_threads", "runtime_threads", "backpressure"):
+        assert f"\n{name} " in explained.stdout
+    assert "\nthreads " not in explained.stdout, "Gunicorn's setting, not Granian's"
+    server = serve("flaskapp:app", "--server", "granian")
+    assert get(server.base + "/wait?ms=10")[0] == 200
+    server.stop()
+    assert "quite high" not in server.log(), "Granian warned about the thread count"

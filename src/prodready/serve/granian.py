@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 from typing import Any
 
-from prodready.serve.plan import ServerPlan
+from prodready.serve.plan import ServerPlan, granian_python_thread_bound
 from prodready.serve.runtimedir import metrics_dir
 
 GRANIAN_LOGGERS = ("_granian", "granian.access")
@@ -16,19 +17,22 @@ GRANIAN_LOGGERS = ("_granian", "granian.access")
 def granian_argv(plan: ServerPlan) -> list[str]:
     """Granian options equivalent to the plan; prepares the state dir they refer to.
 
-    Granian serves both WSGI and ASGI from its own Rust runtime; a sync WSGI app runs its
-    handlers on `--blocking-threads`, the plan's threads. Reload is Granian's own: SIGHUP
-    respawns workers one at a time, each new one started before its old one stops. Logs go
-    through prodready.runtime's JSON pipeline (a dictConfig file); the Prometheus
+    Granian serves both WSGI and ASGI from its own Rust runtime: its `--runtime-threads` do the
+    network I/O, a sync WSGI app's handlers run on `--blocking-threads`. Reload is Granian's
+    own: SIGHUP respawns workers one at a time, each new one started before its old one stops.
+    Logs go through prodready.runtime's pipeline (a dictConfig file); the Prometheus
     multiprocess directory is prepared here, as Granian has no hook to do it in.
     """
     from prodready.runtime.metrics import MULTIPROC_ENV, prepare_multiprocess_dir
 
     prepare_multiprocess_dir(os.environ.get(MULTIPROC_ENV) or metrics_dir(plan.state_dir))
     log_config = plan.state_dir / "granian-logging.json"
-    log_config.write_text(
-        json.dumps(granian_logconfig(plan["accesslog"] is not None, plan.json_logs))
-    )
+    config = granian_logconfig(plan["accesslog"] is not None, plan.json_logs)
+    if plan.interface == "wsgi" and plan["blocking_threads"] > granian_python_thread_bound(
+        plan.machine
+    ):
+        note_chosen_thread_count(config, plan)
+    log_config.write_text(json.dumps(config))
     host, port = _host_port(plan["bind"][0])
     target = plan.target.removesuffix("()")
     argv = [
@@ -43,6 +47,8 @@ def granian_argv(plan: ServerPlan) -> list[str]:
         port,
         "--workers",
         str(plan["workers"]),
+        "--runtime-threads",
+        str(plan["runtime_threads"]),
         "--working-dir",
         str(plan.root),
         "--pid-file",
@@ -55,9 +61,8 @@ def granian_argv(plan: ServerPlan) -> list[str]:
         str(log_config),
     ]
     if plan.interface == "wsgi":
-        # Backpressure = threads: a worker takes no more requests than it has threads for;
-        # the rest wait in the kernel's backlog, where another worker can take them.
-        argv += ["--blocking-threads", str(plan["threads"]), "--backpressure", str(plan["threads"])]
+        argv += ["--blocking-threads", str(plan["blocking_threads"])]
+        argv += ["--backpressure", str(plan["backpressure"])]
     if plan.target.endswith("()"):
         argv.append("--factory")
     return [*argv, target]
@@ -80,3 +85,33 @@ def granian_logconfig(access_log: bool, json_logs: bool | None) -> dict[str, Any
     if not access_log:
         config["loggers"]["granian.access"]["level"] = "CRITICAL"
     return config
+
+
+def note_chosen_thread_count(config: dict[str, Any], plan: ServerPlan) -> None:
+    """Granian warns that more blocking threads than 2 x CPUs + 1 "seems quite high", advice
+    for CPU-bound code that its message says to ignore when intended. The plan chose them for
+    handlers that wait on I/O; the warning becomes an info line that says why."""
+    config.setdefault("filters", {})["thread_count"] = {
+        "()": "prodready.serve.granian.ChosenThreadCount",
+        "note": f"{plan['blocking_threads']} blocking threads per worker, chosen by prodready "
+        f"serve: {_why(plan, 'blocking_threads')}",
+    }
+    config["loggers"]["_granian"]["filters"] = ["thread_count"]
+
+
+def _why(plan: ServerPlan, name: str) -> str:
+    return next(s.why for s in plan.settings if s.name == name)
+
+
+class ChosenThreadCount(logging.Filter):
+    """Turns Granian's thread-count warning into an info line with prodready's reason."""
+
+    def __init__(self, note: str) -> None:
+        super().__init__()
+        self.note = note
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and "Python threads" in str(record.msg):
+            record.msg, record.args = self.note, None
+            record.levelno, record.levelname = logging.INFO, "INFO"
+        return True

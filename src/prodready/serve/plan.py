@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from prodready.errors import AppNotFoundError, UsageError
-from prodready.project.model import Project
+from prodready.project.model import Project, RouteInfo
 from prodready.serve.machine import Machine, this_machine
 from prodready.serve.probe import AppTarget, ProbeResult
 from prodready.serve.runtimedir import state_dir_for
@@ -42,9 +42,21 @@ KEEPALIVE_BEHIND_PROXY_S = 65
 SERVERS = ("gunicorn", "granian")
 LOG_FORMATS = ("auto", "json", "console")
 GRANIAN_SETTINGS = frozenset(
-    {"wsgi_app", "workers", "threads", "graceful_timeout", "bind", "chdir", "pidfile", "accesslog"}
+    {
+        "wsgi_app",
+        "workers",
+        "blocking_threads",
+        "runtime_threads",
+        "backpressure",
+        "graceful_timeout",
+        "bind",
+        "chdir",
+        "pidfile",
+        "accesslog",
+    }
 )
 """The settings Granian has an equivalent for; the others are Gunicorn's only."""
+GRANIAN_RUNTIME_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -238,6 +250,8 @@ def _concurrency(
     interface: str,
 ) -> list[Setting]:
     waiting = [r for r in project.routes if r.blocking_io and not r.is_async]
+    if overrides.server == "granian":
+        return _granian_concurrency(waiting, machine, overrides, probe, interface)
     if interface == "asgi":
         worker_class = Setting(
             "worker_class",
@@ -262,12 +276,11 @@ def _concurrency(
         if overrides.threads:
             threads = Setting("threads", overrides.threads, "--threads given")
         elif waiting:
-            shown = ", ".join(f"{r.path} ({r.rel}:{r.line})" for r in waiting[:3])
             threads = Setting(
                 "threads",
                 IO_THREADS,
-                f"handlers wait on I/O: {shown}; a waiting request holds a thread, so threads "
-                f"bound concurrency (Little's law: rps = in flight / latency)",
+                f"{_waiting_why(waiting)}, so threads bound concurrency (Little's law: "
+                "rps = in flight / latency)",
             )
         else:
             threads = Setting(
@@ -276,21 +289,78 @@ def _concurrency(
                 "no handler found waiting on I/O: a few threads per worker so a slow client "
                 "does not stall it, without fighting over the GIL",
             )
-        if overrides.server == "granian":
-            cpu_workers = max(2, machine.cpus)
-            workers_why = (
-                f"one process per usable CPU ({machine.cpus}): Granian's Rust runtime does the "
-                "network I/O outside the GIL; at least 2 so a respawn always leaves one serving"
-            )
-        else:
-            cpu_workers = max(2, machine.cpus + 1)
-            workers_why = (
-                f"usable CPUs + 1 ({machine.cpus} + 1): one process per CPU for the GIL-bound "
-                "part, one more to cover time spent in the kernel; at least 2 so a recycle or "
-                "a reload always leaves one serving"
-            )
+        cpu_workers = max(2, machine.cpus + 1)
+        workers_why = (
+            f"usable CPUs + 1 ({machine.cpus} + 1): one process per CPU for the GIL-bound "
+            "part, one more to cover time spent in the kernel; at least 2 so a recycle or "
+            "a reload always leaves one serving"
+        )
     workers = _workers(cpu_workers, workers_why, machine, overrides, probe)
     return [s for s in (workers, worker_class, threads) if s is not None]
+
+
+def _waiting_why(waiting: list[RouteInfo]) -> str:
+    shown = ", ".join(f"{r.path} ({r.rel}:{r.line})" for r in waiting[:3])
+    return f"handlers wait on I/O: {shown}; a waiting request holds a thread"
+
+
+def _granian_concurrency(
+    waiting: list[RouteInfo],
+    machine: Machine,
+    overrides: Overrides,
+    probe: ProbeResult | None,
+    interface: str,
+) -> list[Setting]:
+    """Granian's model: Rust runtime threads do all network I/O and never run Python; a WSGI
+    handler runs on one of the worker's blocking threads. So only the blocking threads follow
+    the app's nature, and Gunicorn's "threads" (which also read and write sockets) do not apply.
+    """
+    workers = _workers(
+        max(2, machine.cpus),
+        f"one process per usable CPU ({machine.cpus}): Granian's Rust runtime does the network "
+        "I/O outside the GIL; at least 2 so a respawn always leaves one serving",
+        machine,
+        overrides,
+        probe,
+    )
+    runtime = Setting(
+        "runtime_threads",
+        GRANIAN_RUNTIME_THREADS,
+        "Rust threads per worker for network I/O (Granian's default): they never run Python "
+        "and are almost never the limit; more than the CPUs only adds contention",
+    )
+    if interface == "asgi":
+        return [workers, runtime]
+    bound = granian_python_thread_bound(machine)
+    if overrides.threads:
+        blocking = Setting("blocking_threads", overrides.threads, "--threads given")
+    elif waiting:
+        blocking = Setting(
+            "blocking_threads",
+            IO_THREADS,
+            f"{_waiting_why(waiting)} (Little's law: rps = in flight / latency), so more than "
+            f"Granian's rule of thumb for CPU-bound code (2 x CPUs + 1 = {bound}); Granian "
+            "starts them on demand and stops them after 30 s idle",
+        )
+    else:
+        blocking = Setting(
+            "blocking_threads",
+            min(CPU_THREADS, bound),
+            "no handler found waiting on I/O: a few Python threads per worker so a brief wait "
+            f"does not stall it, within Granian's bound for the GIL (2 x CPUs + 1 = {bound})",
+        )
+    backpressure = Setting(
+        "backpressure",
+        blocking.value,
+        "a worker takes no more requests than it has blocking threads for; the rest wait in "
+        "the kernel's backlog, where another worker can take them",
+    )
+    return [workers, blocking, runtime, backpressure]
+
+
+def granian_python_thread_bound(machine: Machine) -> int:
+    """Granian warns above this many blocking threads per worker (2 x CPUs + 1)."""
+    return 2 * machine.cpus + 1
 
 
 def _workers(
