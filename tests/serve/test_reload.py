@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -138,3 +139,28 @@ def test_an_asgi_app_reloads_under_load_without_a_failed_request(
     assert not server.workers() & old_workers
     assert result.errors == {}, result.errors
     assert result.status_counts.keys() == {200}
+
+
+def test_reload_shows_each_step_as_it_happens_with_its_time(serve) -> None:
+    server = serve("flaskapp:app")
+    count = len(server.workers())
+
+    completed = run_prodready("reload", "--pid", server.pidfile)
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith(f"reloaded {server.pid}:")
+    timed = [re.fullmatch(r" *(\d+\.\d\d) s  (.+)", line) for line in completed.stderr.splitlines()]
+    assert all(timed), completed.stderr
+    seconds = [float(match.group(1)) for match in timed if match]
+    steps = [match.group(2) for match in timed if match]
+    assert seconds == sorted(seconds)
+    assert steps[0] == "loading flaskapp:app in a throwaway process to check the new code"
+    assert steps[1] == f"starting {count} new workers beside the {count} serving"
+    ready = [step for step in steps if step.startswith("new worker ")]
+    assert [step.rsplit("(", 1)[1] for step in ready] == [
+        f"{n} of {count})" for n in range(1, count + 1)
+    ]
+    assert steps[2 + count].endswith("draining: finishing their requests")
+    assert steps[-1] == f"{count} old workers exited"
+    quiet = run_prodready("reload", "--pid", server.pidfile, "--quiet")
+    assert quiet.returncode == 0 and quiet.stderr == "", quiet.stderr

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -86,11 +88,14 @@ def reload(
         Path | None,
         typer.Option("--pid", help="The server's pid file. [the one prodready serve runs]"),
     ] = None,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="No progress lines, only the result.")
+    ] = False,
 ) -> None:
     """Replace the workers of a running server: new code, new workers ready before old stop."""
     from prodready.serve.reload import reload_server
 
-    report = reload_server(pid)
+    report = reload_server(pid, progress=_silent if quiet else _timed_progress())
     if report.how == "SIGHUP":
         typer.echo(f"sent SIGHUP to {report.pid}: the server restarts its workers")
         return
@@ -100,6 +105,20 @@ def reload(
         f"({', '.join(map(str, report.new_workers))}); "
         f"{len(report.old_workers)} old workers stopped{still}"
     )
+
+
+def _timed_progress() -> Callable[[str], None]:
+    """Prints each step on stderr with the seconds since the reload began."""
+    start = time.monotonic()
+
+    def show(step: str) -> None:
+        typer.echo(f"{time.monotonic() - start:6.2f} s  {step}", err=True)
+
+    return show
+
+
+def _silent(_step: str) -> None:
+    pass
 
 
 def register(app: typer.Typer) -> None:

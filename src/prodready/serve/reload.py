@@ -44,11 +44,20 @@ class ReloadReport:
     still_stopping: tuple[int, ...] = ()
 
 
-def reload_server(pidfile: Path | None = None) -> ReloadReport:
+Progress = Callable[[str], None]
+"""Told each step of a reload as it happens, in words (`prodready reload` adds the time)."""
+
+
+def _silent(_step: str) -> None:
+    pass
+
+
+def reload_server(pidfile: Path | None = None, progress: Progress = _silent) -> ReloadReport:
     pid = master_pid(pidfile)
     environ = environ_of(pid)
     target = environ.get(TARGET_ENV)
     if target:
+        progress(f"loading {target} in a throwaway process to check the new code")
         try:
             # In the server's own directory and environment (its secrets, its PYTHONPATH).
             probe_app(AppTarget.parse(target), _cwd_of(pid), environ)
@@ -61,7 +70,7 @@ def reload_server(pidfile: Path | None = None) -> ReloadReport:
     if not socket_path.exists():
         os.kill(pid, signal.SIGHUP)
         return ReloadReport(pid, "SIGHUP")
-    return _replace_workers(pid, socket_path)
+    return _replace_workers(pid, socket_path, progress)
 
 
 def master_pid(pidfile: Path | None) -> int:
@@ -114,26 +123,37 @@ def environ_of(pid: int) -> dict[str, str]:
     return {key.decode(errors="replace"): value.decode(errors="replace") for key, value in pairs}
 
 
-def _replace_workers(pid: int, socket_path: Path) -> ReloadReport:
+def _replace_workers(pid: int, socket_path: Path, progress: Progress) -> ReloadReport:
     control = _Control(socket_path)
     markers = ready_dir(socket_path.parent)
     old = control.workers()
+    progress(f"starting {len(old)} new workers beside the {len(old)} serving")
     control.change("worker add", len(old), applied=lambda: len(control.workers() - old) > 0)
-    new = _wait_for(
-        lambda: {p for p in control.workers() - old if (markers / str(p)).exists()},
-        len(old),
-        READY_TIMEOUT_S,
-    )
+    announced: set[int] = set()
+
+    def ready_new_workers() -> set[int]:
+        ready = {p for p in control.workers() - old if (markers / str(p)).exists()}
+        for worker in sorted(ready - announced):
+            progress(f"new worker {worker} ready ({len(announced) + 1} of {len(old)})")
+            announced.add(worker)
+        return ready
+
+    new = _wait_for(ready_new_workers, len(old), READY_TIMEOUT_S)
     if len(new) < len(old):
         raise ToolError(
             f"only {len(new)} of {len(old)} new workers loaded the app within "
             f"{READY_TIMEOUT_S:.0f} s; the old workers keep serving",
             "see the server's log for why workers do not boot",
         )
+    progress(f"old workers {', '.join(map(str, sorted(old)))} draining: finishing their requests")
     control.change("worker remove", len(old), applied=lambda: len(control.workers()) <= len(new))
     # Gunicorn forgets a worker once told to stop; the process lives on while it drains.
     stopping = _wait_for(
         lambda: {p for p in old if _process_running(p)}, 0, GRACEFUL_TIMEOUT_S + 5, at_most=True
+    )
+    progress(
+        f"{len(old) - len(stopping)} old workers exited"
+        + (f", {len(stopping)} still finishing" if stopping else "")
     )
     return ReloadReport(
         pid, "control socket", tuple(sorted(old)), tuple(sorted(new)), tuple(sorted(stopping))
