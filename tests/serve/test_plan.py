@@ -137,6 +137,7 @@ def test_a_granian_plan_has_only_what_granian_can_do() -> None:
         "bind",
         "chdir",
         "pidfile",
+        "loglevel",
         "accesslog",
     }
     assert plan["workers"] == 2, "one per CPU: Granian's I/O is outside the GIL"
@@ -192,3 +193,71 @@ def test_granian_blocking_threads_follow_the_app_and_stay_within_its_bound_for_c
     assert asgi["runtime_threads"] == 1
     with pytest.raises(KeyError):
         asgi["blocking_threads"]
+
+
+# --- the project's own Gunicorn configuration ---------------------------------------------------
+
+
+def project_plan(tmp_path: Path, conf: str, environ: dict[str, str] | None = None, **overrides):
+    (tmp_path / "app.py").write_text(
+        "import time\nfrom flask import Flask\napp = Flask(__name__)\n\n"
+        "@app.get('/import')\ndef card_import():\n    time.sleep(60)\n    return 'ok'\n"
+    )
+    (tmp_path / "gunicorn.conf.py").write_text(conf)
+    return compute_plan(
+        detect(tmp_path),
+        machine(),
+        Overrides(target="app:app", state_dir="/run/test", **overrides),
+        ProbeResult(AppTarget.parse("app:app"), "wsgi", 50 * MIB),
+        environ=environ or {},
+    )
+
+
+def source(plan: ServerPlan, name: str) -> str:
+    return next(s.source for s in plan.settings if s.name == name)
+
+
+def test_a_value_the_project_sets_wins_over_the_computed_one(tmp_path: Path) -> None:
+    plan = project_plan(
+        tmp_path, "# card imports can take a while\ntimeout = 120\nlimit_request_line = 8190\n"
+    )
+    assert plan["timeout"] == 120 and source(plan, "timeout") == "gunicorn.conf.py:2"
+    assert plan["limit_request_line"] == 8190, "settings the plan does not compute pass through"
+    assert source(plan, "graceful_timeout") == "computed"
+    assert plan.warnings == ()
+    assert "timeout             = 120  [gunicorn.conf.py:2]" in plan.explain()
+
+
+def test_gunicorn_cmd_args_win_over_the_file_and_flags_over_both(tmp_path: Path) -> None:
+    environ = {"GUNICORN_CMD_ARGS": "--timeout 90 --max-requests 500"}
+    plan = project_plan(tmp_path, "timeout = 120\nmax_requests = 400\n", environ, max_requests=300)
+    assert plan["timeout"] == 90 and source(plan, "timeout") == "GUNICORN_CMD_ARGS"
+    assert plan["max_requests"] == 300 and source(plan, "max_requests") == "--max-requests"
+    flags = project_plan(tmp_path, "timeout = 120\n", timeout=45, graceful_timeout=20,
+                         log_level="warning")  # fmt: skip
+    assert (flags["timeout"], flags["graceful_timeout"], flags["loglevel"]) == (45, 20, "warning")
+    assert source(flags, "timeout") == "--timeout"
+
+
+@pytest.mark.parametrize(
+    ("conf", "name", "reason"),
+    [
+        ("timeout = 10\n", "timeout", "below graceful_timeout (25 s)"),
+        ("workers = 1\n", "workers", "a recycle or a reload leaves none serving"),
+        ("max_requests = 300\nmax_requests_jitter = 0\n", "max_requests_jitter", "together"),
+        ("preload_app = True\n", "preload_app", "new code"),
+        ("forwarded_allow_ips = '*'\n", "forwarded_allow_ips", "any client"),
+        ("worker_class = 'sync'\n", "worker_class", "one request at a time"),
+    ],
+)
+def test_a_dangerous_project_value_is_kept_with_a_warning_or_overridden(
+    tmp_path: Path, conf: str, name: str, reason: str
+) -> None:
+    kept = project_plan(tmp_path, conf)
+    assert source(kept, name) == "gunicorn.conf.py:" + str(conf.count("\n"))
+    assert len(kept.warnings) == 1 and reason in kept.warnings[0], kept.warnings
+    assert "--override" in kept.warnings[0]
+    overridden = project_plan(tmp_path, conf, override=True)
+    assert source(overridden, name) == "computed"
+    assert overridden[name] != kept[name]
+    assert "overridden" in why(overridden, name)

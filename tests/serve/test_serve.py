@@ -178,3 +178,35 @@ def test_granian_gets_settings_for_granians_thread_model(serve, app_dir: Path) -
     assert get(server.base + "/wait?ms=10")[0] == 200
     server.stop()
     assert "quite high" not in server.log(), "Granian warned about the thread count"
+
+
+def test_serve_runs_with_the_projects_own_gunicorn_settings(serve, app_dir: Path) -> None:
+    (app_dir / "gunicorn.conf.py").write_text(
+        '# card imports can take a while\ntimeout = 120\nloglevel = "debug"\n'
+    )
+    server = serve("flaskapp:app")
+    server.stop()
+    reported = gunicorn_reports(server)
+    assert (reported["timeout"], reported["graceful_timeout"]) == ("120", "25")
+
+
+def test_a_dangerous_project_value_is_named_on_stderr_and_override_replaces_it(
+    serve, app_dir: Path
+) -> None:
+    (app_dir / "gunicorn.conf.py").write_text('loglevel = "debug"\n')
+    env = {"GUNICORN_CMD_ARGS": "--timeout 10"}
+    kept = serve("flaskapp:app", env=env)
+    kept.stop()
+    assert "warning: timeout = 10 (GUNICORN_CMD_ARGS): below graceful_timeout" in kept.log()
+    assert gunicorn_reports(kept)["timeout"] == "10"
+    overridden = serve("flaskapp:app", "--override", env=env)
+    overridden.stop()
+    assert "warning:" not in overridden.log()
+    assert gunicorn_reports(overridden)["timeout"] == "30", "GUNICORN_CMD_ARGS not re-applied"
+
+
+def gunicorn_reports(server) -> dict[str, str]:
+    """The configuration Gunicorn itself runs with, from its debug line at start."""
+    report = next(e["event"] for e in server.log_events() if e["event"].startswith("Current"))
+    pairs = (line.strip().split(": ", 1) for line in report.splitlines()[1:])
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}

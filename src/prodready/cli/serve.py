@@ -33,6 +33,27 @@ def serve(
         int | None,
         typer.Option("--max-requests", min=1, help="Recycle a worker after ~N requests."),
     ] = None,
+    timeout: Annotated[
+        int | None,
+        typer.Option("--timeout", min=0, help="Seconds before a silent worker is replaced."),
+    ] = None,
+    graceful_timeout: Annotated[
+        int | None,
+        typer.Option(
+            "--graceful-timeout", min=1, help="Seconds in-flight requests get on stop/reload."
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option("--log-level", help="debug, info, warning, error or critical. [info]"),
+    ] = None,
+    override: Annotated[
+        bool,
+        typer.Option(
+            "--override",
+            help="Use computed values instead of dangerous ones from the project's config.",
+        ),
+    ] = False,
     proxy: Annotated[
         list[str] | None,
         typer.Option("--proxy", help="Address of a proxy whose X-Forwarded-* is trusted."),
@@ -71,10 +92,17 @@ def serve(
         pidfile=str(pid.resolve()) if pid else None,
         access_log=access_log,
         log_format=log_format,
+        timeout=timeout,
+        graceful_timeout=graceful_timeout,
+        log_level=log_level,
+        override=override,
         # exec keeps this pid for the server, so its state dir is unique among running ones.
         state_dir=str(state_dir_for(os.getpid())) if running else None,
     )
     plan = prepare(directory.resolve(), overrides)
+    if running:
+        for warning in plan.warnings:
+            typer.echo(f"warning: {warning}", err=True)
     if explain:
         typer.echo(plan.explain(), nl=False)
     if print_config:

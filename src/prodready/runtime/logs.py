@@ -391,9 +391,11 @@ def get_logger(name: str = "prodready") -> Any:
     return structlog.get_logger(name)
 
 
-def gunicorn_logconfig_dict(json: bool | None = None) -> dict[str, Any]:
+def gunicorn_logconfig_dict(json: bool | None = None, level: str = "info") -> dict[str, Any]:
     """Gunicorn `logconfig_dict`: error and access logs as JSON lines on stdout (by default
-    as `wants_json()` decides: lines for people on a terminal).
+    as `wants_json()` decides: lines for people on a terminal), at Gunicorn's `loglevel`
+    (dictConfig runs after Gunicorn applies it, so it is repeated here); access lines are
+    written whatever the level, as Gunicorn does.
 
     Uvicorn workers reuse Gunicorn's handlers, so uvicorn's loggers follow. Pair it with
     `logger_class = "prodready.runtime.logs.GunicornLogger"` to get structured access fields.
@@ -409,9 +411,13 @@ def gunicorn_logconfig_dict(json: bool | None = None) -> dict[str, Any]:
                 "stream": "ext://sys.stdout",
             }
         },
-        "root": {"level": "INFO", "handlers": ["stdout"]},
+        "root": {"level": level.upper(), "handlers": ["stdout"]},
         "loggers": {
-            name: {"level": "INFO", "handlers": ["stdout"], "propagate": False}
+            name: {
+                "level": "INFO" if name.endswith(".access") else level.upper(),
+                "handlers": ["stdout"],
+                "propagate": False,
+            }
             for name in SERVER_LOGGERS
         },
     }

@@ -27,7 +27,7 @@ def granian_argv(plan: ServerPlan) -> list[str]:
 
     prepare_multiprocess_dir(os.environ.get(MULTIPROC_ENV) or metrics_dir(plan.state_dir))
     log_config = plan.state_dir / "granian-logging.json"
-    config = granian_logconfig(plan["accesslog"] is not None, plan.json_logs)
+    config = granian_logconfig(plan["accesslog"] is not None, plan.json_logs, plan["loglevel"])
     if plan.interface == "wsgi" and plan["blocking_threads"] > granian_python_thread_bound(
         plan.machine
     ):
@@ -73,15 +73,21 @@ def _host_port(bind: str) -> tuple[str, str]:
     return host.strip("[]") or "0.0.0.0", port
 
 
-def granian_logconfig(access_log: bool, json_logs: bool | None) -> dict[str, Any]:
+def granian_logconfig(
+    access_log: bool, json_logs: bool | None, level: str = "info"
+) -> dict[str, Any]:
     """prodready.runtime's Gunicorn log config, re-targeted at Granian's loggers, as JSON-able
     data (the formatter by its dotted name)."""
     from prodready.runtime.logs import gunicorn_logconfig_dict
 
-    config = gunicorn_logconfig_dict(json=json_logs)
+    config = gunicorn_logconfig_dict(json=json_logs, level=level)
     config["formatters"]["prodready"]["()"] = "prodready.runtime.logs.json_formatter"
     for name in GRANIAN_LOGGERS:
-        config["loggers"][name] = {"level": "INFO", "handlers": ["stdout"], "propagate": False}
+        config["loggers"][name] = {
+            "level": "INFO" if name.endswith(".access") else level.upper(),
+            "handlers": ["stdout"],
+            "propagate": False,
+        }
     if not access_log:
         config["loggers"]["granian.access"]["level"] = "CRITICAL"
     return config
