@@ -116,14 +116,21 @@ def reload(
         Path | None,
         typer.Option("--pid", help="The server's pid file. [the one prodready serve runs]"),
     ] = None,
-    quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="No progress lines, only the result.")
-    ] = False,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--quiet",
+            help="Each step with its time on stderr, or only the result. [progress on a terminal]",
+        ),
+    ] = None,
 ) -> None:
     """Replace the workers of a running server: new code, new workers ready before old stop."""
+    import sys
+
     from prodready.serve.reload import reload_server
 
-    report = reload_server(pid, progress=_silent if quiet else _timed_progress())
+    shown = sys.stderr.isatty() if progress is None else progress
+    report = reload_server(pid, progress=_timed_progress() if shown else _silent)
     if report.how == "SIGHUP":
         typer.echo(f"sent SIGHUP to {report.pid}: the server restarts its workers")
         return

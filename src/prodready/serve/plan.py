@@ -158,6 +158,7 @@ class ServerPlan:
             "    on_exit,",
             "    on_starting,",
             "    post_worker_init,",
+            "    pre_request,",
             ")",
             "",
         ]
