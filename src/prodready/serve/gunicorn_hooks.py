@@ -18,7 +18,7 @@ keeps Gunicorn's limit but recycles itself only when it holds the server's one r
 (a file created with O_EXCL in the state dir); it then stops accepting, finishes its requests,
 and exits, while the others keep serving. The turn ends when its replacement has loaded the
 app (post_worker_init), so at most one worker restarts at a time and, with 2 or more workers,
-the listening socket always has workers taking connections.
+the listening socket always has workers taking connections. gthread workers (WSGI) only.
 """
 
 from __future__ import annotations
@@ -63,7 +63,9 @@ def post_worker_init(worker: Any) -> None:
 
     install_drain_on_sigterm()
     global _recycle_after
-    if worker.max_requests < sys.maxsize:  # Gunicorn's own check would recycle uncoordinated
+    if worker.max_requests < sys.maxsize and worker.cfg.worker_class_str == "gthread":
+        # Gunicorn's own check would recycle uncoordinated. Its ASGI worker keeps its own: it
+        # stops at once when told to in pre_request, cutting responses in flight.
         _recycle_after, worker.max_requests = worker.max_requests, sys.maxsize
     state = _state_dir(worker.cfg)
     (ready_dir(state) / str(worker.pid)).touch()
