@@ -210,3 +210,17 @@ def gunicorn_reports(server) -> dict[str, str]:
     report = next(e["event"] for e in server.log_events() if e["event"].startswith("Current"))
     pairs = (line.strip().split(": ", 1) for line in report.splitlines()[1:])
     return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--log-level", "loud"), "unknown log level 'loud'"),
+        (("--log-format", "xml"), "unknown log format 'xml'"),
+    ],
+)
+def test_a_bad_log_option_is_one_clear_line(
+    app_dir: Path, args: tuple[str, ...], message: str
+) -> None:
+    completed = run_prodready("serve", "flaskapp:app", "--explain", *args, cwd=app_dir)
+    _one_clear_line(completed, message)
