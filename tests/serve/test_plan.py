@@ -261,3 +261,19 @@ def test_a_dangerous_project_value_is_kept_with_a_warning_or_overridden(
     assert source(overridden, name) == "computed"
     assert overridden[name] != kept[name]
     assert "overridden" in why(overridden, name)
+
+
+def test_the_projects_hooks_and_expressions_are_named_not_dropped_silently(tmp_path: Path) -> None:
+    plan = project_plan(
+        tmp_path,
+        "import multiprocessing\n\nworkers = multiprocessing.cpu_count() * 2 + 1\n\n"
+        "def post_fork(server, worker):\n    server.log.info('forked')\n\n"
+        "def _helper():\n    pass\n",
+    )
+    assert source(plan, "workers") == "computed"
+    assert plan.warnings == (
+        "workers = multiprocessing.cpu_count() * 2 + 1 (gunicorn.conf.py:3) is not applied: an "
+        "expression is only known by running the file; write the value, or give it as a flag",
+        "hook post_fork in gunicorn.conf.py is not run: prodready serve's config has its own "
+        "hooks; move the work into the app (or a lazy service of prodready.runtime)",
+    )

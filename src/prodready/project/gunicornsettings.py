@@ -28,6 +28,8 @@ class ProjectValue:
     origin: str
     """`gunicorn.conf.py:4` or `GUNICORN_CMD_ARGS`."""
     expression: str = ""
+    hook: bool = False
+    """A server hook defined in the file (`def post_fork(server, worker): ...`)."""
 
 
 def config_file(project: Project) -> gunicorn.GunicornConfig | None:
@@ -50,6 +52,8 @@ def project_gunicorn_settings(
             found[setting.name] = ProjectValue(
                 setting.name, setting.value, f"{config.rel}:{setting.line}", setting.source
             )
+        for hook in sorted(config.hooks):
+            found[hook] = ProjectValue(hook, None, config.rel, hook=True)
     args = environ.get(CMD_ARGS_ENV, "")
     try:
         words = shlex.split(args)

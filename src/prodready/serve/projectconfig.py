@@ -62,7 +62,13 @@ def apply_project_settings(
     warnings: list[str] = []
     for name, given in found.items():
         if name not in gunicorn_setting_names() or name in DECIDED_IN_PLAN:
-            continue  # a helper variable of the config file, a hook, or the bind
+            continue  # a helper variable or function of the config file, or the bind
+        if given.hook:
+            warnings.append(
+                f"hook {name} in {given.origin} is not run: prodready serve's config has its "
+                "own hooks; move the work into the app (or a lazy service of prodready.runtime)"
+            )
+            continue
         if name in OWNED_BY_SERVE:
             warnings.append(f"{name} from {given.origin} is not applied: {OWNED_BY_SERVE[name]}")
             continue
