@@ -63,9 +63,14 @@ def post_worker_init(worker: Any) -> None:
 
     install_drain_on_sigterm()
     global _recycle_after
-    if worker.max_requests < sys.maxsize and worker.cfg.worker_class_str == "gthread":
-        # Gunicorn's own check would recycle uncoordinated. Its ASGI worker keeps its own: it
-        # stops at once when told to in pre_request, cutting responses in flight.
+    if (
+        worker.max_requests < sys.maxsize
+        and worker.cfg.worker_class_str == "gthread"
+        and getattr(worker.cfg.pre_request, "__module__", None) == __name__
+    ):
+        # Gunicorn's own check would recycle uncoordinated; pre_request (when the config uses
+        # ours) recycles in turn. Gunicorn's ASGI worker keeps its own recycling: it stops at
+        # once when told to in pre_request, cutting responses in flight.
         _recycle_after, worker.max_requests = worker.max_requests, sys.maxsize
     state = _state_dir(worker.cfg)
     (ready_dir(state) / str(worker.pid)).touch()
