@@ -55,8 +55,9 @@ def test_flask_app_with_blueprint_prefix_and_dev_run(tmp_path: Path) -> None:
     assert project.app is not None and project.app.target == "app:app"
     assert project.framework == "flask" and project.app.interface == "wsgi"
     routes = {r.path: r for r in project.routes}
-    assert set(routes) == {"/health", "/api/v1/score"}
-    assert routes["/api/v1/score"].blocking_io and routes["/api/v1/score"].methods == ("POST",)
+    # register_blueprint(url_prefix=...) replaces the Blueprint's own prefix, as in Flask.
+    assert set(routes) == {"/health", "/api/score"}
+    assert routes["/api/score"].blocking_io and routes["/api/score"].methods == ("POST",)
     assert not routes["/health"].blocking_io
     run = project.modules["app.py"].run_calls[0]
     assert run.under_main_guard and run.kwargs["debug"] is True
@@ -264,3 +265,65 @@ def test_task_subcommands_are_not_servers(line: str, serves: bool) -> None:
 
     judged = [judge(simple) for argv in split_shell(line) for simple in unwrap(argv)]
     assert any(judged) is serves
+
+
+def test_flask_blueprint_prefixes_through_imports_factories_and_nesting(tmp_path: Path) -> None:
+    """The layout of a real project (Flask's tutorial and the mega-tutorial): blueprints
+    registered in create_app() under an alias, routes in other modules of the package, a
+    Blueprint(url_prefix=...) registered without one, and a blueprint nested in another."""
+    write(
+        tmp_path,
+        {
+            "shop/__init__.py": """
+            from flask import Flask
+
+            def create_app():
+                app = Flask(__name__)
+                from shop.api import bp as api_bp
+                app.register_blueprint(api_bp, url_prefix="/api")
+                from shop import admin
+                app.register_blueprint(admin.admin_bp)
+                return app
+        """,
+            "shop/api/__init__.py": """
+            from flask import Blueprint
+
+            bp = Blueprint("api", __name__)
+
+            from shop.api import tokens  # noqa: E402
+        """,
+            "shop/api/tokens.py": """
+            import requests
+            from shop.api import bp
+
+            @bp.route("/tokens", methods=["POST"])
+            def get_token():
+                return requests.post("http://auth", timeout=2).text
+        """,
+            "shop/admin.py": """
+            from flask import Blueprint
+            from .reports import reports
+
+            admin_bp = Blueprint("admin", __name__, url_prefix="/admin")
+            admin_bp.register_blueprint(reports)
+
+            @admin_bp.get("/users")
+            def users():
+                return []
+        """,
+            "shop/reports.py": """
+            from flask import Blueprint
+
+            reports = Blueprint("reports", __name__, url_prefix="/reports")
+
+            @reports.get("/daily")
+            def daily():
+                return []
+        """,
+            "wsgi.py": "from shop import create_app\n\napp = create_app()\n",
+        },
+    )
+    project = detect(tmp_path)
+    routes = {r.path: r for r in project.routes}
+    assert set(routes) == {"/api/tokens", "/admin/users", "/admin/reports/daily"}
+    assert routes["/api/tokens"].blocking_io, "what reads routes sees the prefixed path"

@@ -46,6 +46,7 @@ def test_unhandled_500_carries_the_request_id(
     assert "RuntimeError" in error["exception"]
     access = next(r for r in mine if r["event"] == "request" and "route" in r)
     assert access["status"] == 500 and access["path"] == "/boom"
+    assert access["level"] == "error", "a 5xx access line is an error: users filter on level"
 
 
 @pytest.mark.parametrize(
@@ -111,15 +112,16 @@ def test_gunicorn_access_log_is_structured_with_request_id(serve, tmp_path: Path
     )
     response = server.get("/hello", headers={"X-Request-ID": "gunicorn-access-1"})
     assert response.status_code == 200
+    assert server.get("/missing").status_code == 404
+    assert server.get("/boom").status_code == 500
     server.stop()
-    access = [
-        r
-        for r in server.log_records()
-        if r.get("logger") == "gunicorn.access" and r.get("request_id") == "gunicorn-access-1"
-    ]
+    records = [r for r in server.log_records() if r.get("logger") == "gunicorn.access"]
+    access = [r for r in records if r.get("request_id") == "gunicorn-access-1"]
     assert len(access) == 1
     assert access[0]["status"] == 200 and access[0]["method"] == "GET"
     assert access[0]["path"] == "/hello" and access[0]["duration_ms"] >= 0
+    levels = {r["path"]: r["level"] for r in records}
+    assert [levels["/hello"], levels["/missing"], levels["/boom"]] == ["info", "warning", "error"]
 
 
 def test_buffered_access_lines_keep_order_with_other_lines(tmp_path: Path) -> None:
@@ -160,13 +162,37 @@ def test_queued_access_lines_survive_a_later_logging_configuration(tmp_path: Pat
     assert [r["path"] for r in records] == ["/kept"]
 
 
-def test_access_lines_follow_the_log_level() -> None:
+def test_access_line_level_follows_the_status_and_the_configured_level_filters_it() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from prodready.runtime.logs import access_log, configure_logging\n"
+        "configure_logging(sys.argv[1])\n"
+        "write = access_log()\n"
+        "for status in (200, 302, 404, 503):\n"
+        "    write('GET', f'/{status}', '/x', status, 0.001, '127.0.0.1')\n"
+    )
+
+    def levels(configured: str) -> dict[int, str]:
+        out = subprocess.run(
+            [sys.executable, "-c", code, configured], capture_output=True, text=True, check=True
+        )
+        return {r["status"]: r["level"] for r in map(json.loads, out.stdout.splitlines())}
+
+    assert levels("INFO") == {200: "info", 302: "info", 404: "warning", 503: "error"}
+    assert levels("WARNING") == {404: "warning", 503: "error"}
+    assert levels("ERROR") == {503: "error"}
+
+
+def test_no_access_log_when_the_level_hides_errors() -> None:
     import subprocess
     import sys
 
     code = (
         "from prodready.runtime.logs import access_log, configure_logging\n"
-        "configure_logging('WARNING')\n"
+        "configure_logging('CRITICAL')\n"
         "print(access_log())\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -185,3 +211,30 @@ def test_one_access_line_per_request_under_gunicorn(serve, tmp_path: Path, worke
     assert [r["event"] for r in mine] == ["request"], mine
     assert not [r for r in server.log_records() if r.get("logger") in {"gunicorn.access",
                                                                        "uvicorn.access"}]  # fmt: skip
+
+
+def test_the_apps_own_handlers_add_no_fields_to_the_json_lines(tmp_path: Path) -> None:
+    """A handler of the app's that formats a record first sets `message` and `asctime` on it;
+    uvicorn passes `color_message` as an extra. None of them belongs in our lines."""
+    import subprocess
+    import sys
+
+    code = (
+        "import logging, sys\n"
+        "from prodready.runtime.logs import configure_logging\n"
+        "configure_logging()\n"
+        "own = logging.StreamHandler(sys.stderr)\n"
+        "own.setFormatter(logging.Formatter('%(asctime)s %(levelname)s %(message)s'))\n"
+        "app = logging.getLogger('app')\n"
+        "app.addHandler(own)\n"
+        "app.warning('card import took %d s', 90, extra={'batch': 7})\n"
+        "logging.getLogger('uvicorn.error').info('Started', extra={'color_message': 'S'})\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    records = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [sorted(r) for r in records] == [
+        ["batch", "event", "level", "logger", "timestamp"],
+        ["event", "level", "logger", "timestamp"],
+    ]
+    assert records[0]["event"] == "card import took 90 s" and records[0]["batch"] == 7
+    assert "card import took 90 s" in out.stderr, "the app's own handler still works"

@@ -145,3 +145,49 @@ class BackgroundLoad(threading.Thread):
             raise self.error
         assert self.result is not None, "the load did not finish"
         return self.result
+
+
+class TerminalServer(Server):
+    """`prodready serve` with its stdout and stderr on a pseudo-terminal, as a person runs it."""
+
+    def start(self, ready_path: str = "/ping") -> Server:
+        import pty
+
+        leader, follower = pty.openpty()
+        self._output = bytearray()
+        self._reader = threading.Thread(target=self._read, args=(leader,), daemon=True)
+        self.process = subprocess.Popen(
+            self.argv, cwd=self.app_dir, stdout=follower, stderr=follower, env=self.env
+        )
+        os.close(follower)
+        self._reader.start()
+        deadline = time.monotonic() + BOOT_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"server exited {self.process.returncode}:\n{self.log()}")
+            try:
+                if get(self.base + ready_path, timeout=2)[0] == 200:
+                    return self
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"server not ready in {BOOT_TIMEOUT_S} s:\n{self.log()}")
+
+    def _read(self, leader: int) -> None:
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO once every writer has closed the terminal
+                break
+            if not chunk:
+                break
+            self._output += chunk
+        os.close(leader)
+
+    def log(self) -> str:
+        return self._output.decode(errors="replace")
+
+    def stop(self, timeout: float = 40.0) -> int:
+        code = super().stop(timeout)
+        self._reader.join(timeout=10)
+        return code

@@ -117,7 +117,7 @@ def test_the_gunicorn_conf_sets_what_the_plan_says() -> None:
     for setting in plan.settings:
         assert namespace[setting.name] == setting.value, setting.name
     assert callable(namespace["child_exit"]) and callable(namespace["post_worker_init"])
-    assert namespace["logconfig_dict"]["loggers"]["gunicorn.access"]["level"] == "WARNING"
+    assert namespace["logconfig_dict"]["loggers"]["gunicorn.access"]["level"] == "CRITICAL"
 
 
 def test_no_app_found_says_so(tmp_path: Path) -> None:
@@ -130,11 +130,13 @@ def test_a_granian_plan_has_only_what_granian_can_do() -> None:
     assert {s.name for s in plan.settings} == {
         "wsgi_app",
         "workers",
-        "threads",
+        "blocking_threads",
+        "runtime_threads",
         "graceful_timeout",
         "bind",
         "chdir",
         "pidfile",
+        "loglevel",
         "accesslog",
     }
     assert plan["workers"] == 2, "one per CPU: Granian's I/O is outside the GIL"
@@ -164,3 +166,114 @@ def _exited_pid() -> int:
     process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
+
+
+def test_granian_blocking_threads_follow_the_app_and_stay_within_its_bound_for_cpu_work(
+    tmp_path: Path,
+) -> None:
+    waiting = plan_for(server="granian", on=machine(cpus=1))
+    assert waiting["blocking_threads"] == 32
+    assert "backpressure" not in waiting
+    assert "Granian's rule of thumb for CPU-bound code (2 x CPUs + 1 = 3)" in why(
+        waiting, "blocking_threads"
+    )
+    assert waiting["runtime_threads"] == 1
+    (tmp_path / "light.py").write_text(
+        "from flask import Flask\napp = Flask(__name__)\n\n"
+        "@app.get('/ping')\ndef ping():\n    return 'ok'\n"
+    )
+    cpu_only = compute_plan(
+        detect(tmp_path),
+        machine(cpus=1),
+        Overrides(server="granian", state_dir="/run/test"),
+        ProbeResult(AppTarget.parse("light:app"), "wsgi", 50 * MIB),
+    )
+    assert cpu_only["blocking_threads"] == 3, "2 x 1 CPU + 1: Granian's bound, not 4"
+    asgi = plan_for("asgiapp:app", interface="asgi", server="granian")
+    assert asgi["runtime_threads"] == 1
+    with pytest.raises(KeyError):
+        asgi["blocking_threads"]
+
+
+# --- the project's own Gunicorn configuration ---------------------------------------------------
+
+
+def project_plan(tmp_path: Path, conf: str, environ: dict[str, str] | None = None, **overrides):
+    (tmp_path / "app.py").write_text(
+        "import time\nfrom flask import Flask\napp = Flask(__name__)\n\n"
+        "@app.get('/import')\ndef card_import():\n    time.sleep(60)\n    return 'ok'\n"
+    )
+    (tmp_path / "gunicorn.conf.py").write_text(conf)
+    return compute_plan(
+        detect(tmp_path),
+        machine(),
+        Overrides(target="app:app", state_dir="/run/test", **overrides),
+        ProbeResult(AppTarget.parse("app:app"), "wsgi", 50 * MIB),
+        environ=environ or {},
+    )
+
+
+def source(plan: ServerPlan, name: str) -> str:
+    return next(s.source for s in plan.settings if s.name == name)
+
+
+def test_a_value_the_project_sets_wins_over_the_computed_one(tmp_path: Path) -> None:
+    plan = project_plan(
+        tmp_path, "# card imports can take a while\ntimeout = 120\nlimit_request_line = 8190\n"
+    )
+    assert plan["timeout"] == 120 and source(plan, "timeout") == "gunicorn.conf.py:2"
+    assert plan["limit_request_line"] == 8190, "settings the plan does not compute pass through"
+    assert source(plan, "graceful_timeout") == "computed"
+    assert plan.warnings == ()
+    assert "timeout             = 120  [gunicorn.conf.py:2]" in plan.explain()
+
+
+def test_gunicorn_cmd_args_win_over_the_file_and_flags_over_both(tmp_path: Path) -> None:
+    environ = {"GUNICORN_CMD_ARGS": "--timeout 90 --max-requests 500"}
+    plan = project_plan(tmp_path, "timeout = 120\nmax_requests = 400\n", environ, max_requests=300)
+    assert plan["timeout"] == 90 and source(plan, "timeout") == "GUNICORN_CMD_ARGS"
+    assert plan["max_requests"] == 300 and source(plan, "max_requests") == "--max-requests"
+    flags = project_plan(tmp_path, "timeout = 120\n", timeout=45, graceful_timeout=20,
+                         log_level="warning")  # fmt: skip
+    assert (flags["timeout"], flags["graceful_timeout"], flags["loglevel"]) == (45, 20, "warning")
+    assert source(flags, "timeout") == "--timeout"
+
+
+@pytest.mark.parametrize(
+    ("conf", "name", "reason"),
+    [
+        ("timeout = 10\n", "timeout", "below graceful_timeout (25 s)"),
+        ("workers = 1\n", "workers", "a recycle or a reload leaves none serving"),
+        ("max_requests = 300\nmax_requests_jitter = 0\n", "max_requests_jitter", "together"),
+        ("preload_app = True\n", "preload_app", "new code"),
+        ("forwarded_allow_ips = '*'\n", "forwarded_allow_ips", "any client"),
+        ("worker_class = 'sync'\n", "worker_class", "one request at a time"),
+    ],
+)
+def test_a_dangerous_project_value_is_kept_with_a_warning_or_overridden(
+    tmp_path: Path, conf: str, name: str, reason: str
+) -> None:
+    kept = project_plan(tmp_path, conf)
+    assert source(kept, name) == "gunicorn.conf.py:" + str(conf.count("\n"))
+    assert len(kept.warnings) == 1 and reason in kept.warnings[0], kept.warnings
+    assert "--override" in kept.warnings[0]
+    overridden = project_plan(tmp_path, conf, override=True)
+    assert source(overridden, name) == "computed"
+    assert overridden[name] != kept[name]
+    assert "overridden" in why(overridden, name)
+
+
+def test_the_projects_hooks_and_expressions_are_named_not_dropped_silently(tmp_path: Path) -> None:
+    plan = project_plan(
+        tmp_path,
+        "import multiprocessing\n\nworkers = multiprocessing.cpu_count() * 2 + 1\n\n"
+        "def post_fork(server, worker):\n    server.log.info('forked')\n\n"
+        "def _helper():\n    pass\n",
+    )
+    assert source(plan, "workers") == "computed"
+    assert plan.warnings == (
+        "workers = multiprocessing.cpu_count() * 2 + 1 (gunicorn.conf.py:3) is not applied: an "
+        "expression is only known by running the file; write the value, or give it as a flag",
+        "hook post_fork in gunicorn.conf.py is not run: prodready serve's config has its own "
+        "hooks; move the work into the app (or a lazy service of prodready.runtime)",
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import time
 from pathlib import Path
@@ -61,17 +62,38 @@ def test_a_reload_with_broken_code_is_refused_and_the_old_workers_keep_serving(
     assert get(server.base + "/ping")[0] == 200
 
 
-def test_workers_recycling_every_100_requests_under_load_lose_nothing(serve) -> None:
+RECYCLE_STALL_BOUND_MS = 2000.0
+"""Generous on a shared 2-CPU machine: a request that waits while no worker accepts waits for
+an app import (about 1.1 s when workers recycled together); a healthy one takes milliseconds."""
+
+
+def test_workers_recycle_one_at_a_time_under_load_and_lose_nothing(serve) -> None:
     server = serve("flaskapp:app", "--max-requests", "100")
     first_workers = server.workers()
 
-    result = BackgroundLoad(server.base + "/ping", 200.0, 6.0)
-    result.start()
-    result = result.finish()
+    load = BackgroundLoad(server.base + "/ping", 200.0, 10.0)
+    load.start()
+    result = load.finish()
+    recycled_workers = server.workers()
+    server.stop()
 
     assert result.errors == {}, result.errors
     assert result.status_counts.keys() == {200}
-    assert not server.workers() & first_workers, "every worker recycled at least once"
+    assert result.histogram.get_max_value() / 1000 < RECYCLE_STALL_BOUND_MS
+    events = [e["event"] for e in server.log_events()]
+    steps = [
+        "start" if event.startswith("recycling worker") else "ready"
+        for event in events
+        if event.startswith("recycling worker") or "in place of recycled worker" in event
+    ]
+    # A recycle lasts while the worker drains its kept-alive connections and its replacement
+    # loads the app (seconds), so at 200 rps the limit of 100 is reached faster than workers
+    # may restart one at a time: recycles wait their turn.
+    assert steps.count("start") >= 2, steps
+    assert recycled_workers != first_workers
+    overlapping = [i for i, step in enumerate(steps) if step != ("start", "ready")[i % 2]]
+    assert overlapping == [], f"a recycle began before the previous one ended: {steps}"
+    assert "Autorestarting worker" not in server.log(), "Gunicorn recycled on its own"
 
 
 def test_granian_reloads_new_code_under_load(serve, app_dir: Path) -> None:
@@ -138,3 +160,28 @@ def test_an_asgi_app_reloads_under_load_without_a_failed_request(
     assert not server.workers() & old_workers
     assert result.errors == {}, result.errors
     assert result.status_counts.keys() == {200}
+
+
+def test_reload_shows_each_step_as_it_happens_with_its_time(serve) -> None:
+    server = serve("flaskapp:app")
+    count = len(server.workers())
+
+    completed = run_prodready("reload", "--pid", server.pidfile, "--progress")
+
+    assert completed.returncode == 0, completed.stderr
+    assert completed.stdout.startswith(f"reloaded {server.pid}:")
+    timed = [re.fullmatch(r" *(\d+\.\d\d) s  (.+)", line) for line in completed.stderr.splitlines()]
+    assert all(timed), completed.stderr
+    seconds = [float(match.group(1)) for match in timed if match]
+    steps = [match.group(2) for match in timed if match]
+    assert seconds == sorted(seconds)
+    assert steps[0] == "loading flaskapp:app in a throwaway process to check the new code"
+    assert steps[1] == f"starting {count} new workers beside the {count} serving"
+    ready = [step for step in steps if step.startswith("new worker ")]
+    assert [step.rsplit("(", 1)[1] for step in ready] == [
+        f"{n} of {count})" for n in range(1, count + 1)
+    ]
+    assert steps[2 + count].endswith("draining: finishing their requests")
+    assert steps[-1] == f"{count} old workers exited"
+    piped = run_prodready("reload", "--pid", server.pidfile)
+    assert piped.returncode == 0 and piped.stderr == "", "no progress when not on a terminal"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_prodready
-from tests.serve.support import free_port, get
+from tests.serve.support import TerminalServer, free_port, get
 
 SLOW_REQUESTS = 6
 
@@ -131,3 +132,95 @@ def test_a_port_in_use_is_one_clear_line(app_dir: Path) -> None:
 def test_reload_without_a_server_is_one_clear_line(tmp_path: Path) -> None:
     completed = run_prodready("reload", "--pid", tmp_path / "none.pid")
     _one_clear_line(completed, "no running server has its pid in")
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.mark.parametrize(("args", "for_people"), [((), True), (("--log-format", "json"), False)])
+def test_logs_on_a_terminal_are_for_people_unless_json_is_asked(
+    app_dir: Path, args: tuple[str, ...], for_people: bool
+) -> None:
+    server = TerminalServer(app_dir, "flaskapp:app", "--access-log", *args).start()
+    try:
+        get(server.base + "/ping")
+        get(server.base + "/missing")
+    finally:
+        server.stop()
+    lines = [ANSI_ESCAPE.sub("", line) for line in server.log().splitlines() if line.strip()]
+    listening = [line for line in lines if "Listening at" in line]
+    access = [line for line in lines if "/missing" in line]
+    assert listening and access, server.log()
+    if for_people:
+        assert not any(line.startswith("{") for line in lines), lines[:5]
+        assert "status=404" in access[0] and "warning" in access[0], access
+    else:
+        assert all(line.startswith("{") for line in lines), lines[:5]
+        assert json.loads(access[0])["status"] == 404
+
+
+@pytest.mark.parametrize("server_name", ["gunicorn", "granian"])
+def test_without_access_log_not_even_errors_write_access_lines(serve, server_name: str) -> None:
+    server = serve("flaskapp:app", "--server", server_name)
+    assert get(server.base + "/missing")[0] == 404
+    server.stop()
+    assert "/missing" not in server.log()
+
+
+def test_granian_gets_settings_for_granians_thread_model(serve, app_dir: Path) -> None:
+    explained = run_prodready("serve", "flaskapp:app", "--server", "granian", "--explain",
+                              cwd=app_dir)  # fmt: skip
+    assert explained.returncode == 0, explained.stderr
+    for name in ("workers", "blocking_threads", "runtime_threads"):
+        assert f"\n{name} " in explained.stdout
+    assert "\nthreads " not in explained.stdout, "Gunicorn's setting, not Granian's"
+    server = serve("flaskapp:app", "--server", "granian")
+    assert get(server.base + "/wait?ms=10")[0] == 200
+    server.stop()
+    assert "quite high" not in server.log(), "Granian warned about the thread count"
+
+
+def test_serve_runs_with_the_projects_own_gunicorn_settings(serve, app_dir: Path) -> None:
+    (app_dir / "gunicorn.conf.py").write_text(
+        '# card imports can take a while\ntimeout = 120\nloglevel = "debug"\n'
+    )
+    server = serve("flaskapp:app")
+    server.stop()
+    reported = gunicorn_reports(server)
+    assert (reported["timeout"], reported["graceful_timeout"]) == ("120", "25")
+
+
+def test_a_dangerous_project_value_is_named_on_stderr_and_override_replaces_it(
+    serve, app_dir: Path
+) -> None:
+    (app_dir / "gunicorn.conf.py").write_text('loglevel = "debug"\n')
+    env = {"GUNICORN_CMD_ARGS": "--timeout 10"}
+    kept = serve("flaskapp:app", env=env)
+    kept.stop()
+    assert "warning: timeout = 10 (GUNICORN_CMD_ARGS): below graceful_timeout" in kept.log()
+    assert gunicorn_reports(kept)["timeout"] == "10"
+    overridden = serve("flaskapp:app", "--override", env=env)
+    overridden.stop()
+    assert "warning:" not in overridden.log()
+    assert gunicorn_reports(overridden)["timeout"] == "30", "GUNICORN_CMD_ARGS not re-applied"
+
+
+def gunicorn_reports(server) -> dict[str, str]:
+    """The configuration Gunicorn itself runs with, from its debug line at start."""
+    report = next(e["event"] for e in server.log_events() if e["event"].startswith("Current"))
+    pairs = (line.strip().split(": ", 1) for line in report.splitlines()[1:])
+    return {pair[0]: pair[1] for pair in pairs if len(pair) == 2}
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--log-level", "loud"), "unknown log level 'loud'"),
+        (("--log-format", "xml"), "unknown log format 'xml'"),
+    ],
+)
+def test_a_bad_log_option_is_one_clear_line(
+    app_dir: Path, args: tuple[str, ...], message: str
+) -> None:
+    completed = run_prodready("serve", "flaskapp:app", "--explain", *args, cwd=app_dir)
+    _one_clear_line(completed, message)

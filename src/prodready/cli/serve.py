@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +33,27 @@ def serve(
         int | None,
         typer.Option("--max-requests", min=1, help="Recycle a worker after ~N requests."),
     ] = None,
+    timeout: Annotated[
+        int | None,
+        typer.Option("--timeout", min=0, help="Seconds before a silent worker is replaced."),
+    ] = None,
+    graceful_timeout: Annotated[
+        int | None,
+        typer.Option(
+            "--graceful-timeout", min=1, help="Seconds in-flight requests get on stop/reload."
+        ),
+    ] = None,
+    log_level: Annotated[
+        str | None,
+        typer.Option("--log-level", help="debug, info, warning, error or critical. [info]"),
+    ] = None,
+    override: Annotated[
+        bool,
+        typer.Option(
+            "--override",
+            help="Use computed values instead of dangerous ones from the project's config.",
+        ),
+    ] = False,
     proxy: Annotated[
         list[str] | None,
         typer.Option("--proxy", help="Address of a proxy whose X-Forwarded-* is trusted."),
@@ -39,6 +62,12 @@ def serve(
     access_log: Annotated[
         bool, typer.Option("--access-log", help="JSON access lines on stdout.")
     ] = False,
+    log_format: Annotated[
+        str,
+        typer.Option(
+            "--log-format", help="auto (for people on a terminal, else JSON), json or console."
+        ),
+    ] = "auto",
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each setting and why, then exit.")
     ] = False,
@@ -62,10 +91,18 @@ def serve(
         proxies=tuple(proxy or ()),
         pidfile=str(pid.resolve()) if pid else None,
         access_log=access_log,
+        log_format=log_format,
+        timeout=timeout,
+        graceful_timeout=graceful_timeout,
+        log_level=log_level,
+        override=override,
         # exec keeps this pid for the server, so its state dir is unique among running ones.
         state_dir=str(state_dir_for(os.getpid())) if running else None,
     )
     plan = prepare(directory.resolve(), overrides)
+    if running:
+        for warning in plan.warnings:
+            typer.echo(f"warning: {warning}", err=True)
     if explain:
         typer.echo(plan.explain(), nl=False)
     if print_config:
@@ -85,11 +122,23 @@ def reload(
             "--timeout", min=1, help="Seconds new workers get to load the app, else roll back."
         ),
     ] = 120.0,
+    progress: Annotated[
+        bool | None,
+        typer.Option(
+            "--progress/--quiet",
+            help="Each step with its time on stderr, or only the result. [progress on a terminal]",
+        ),
+    ] = None,
 ) -> None:
     """Replace the workers of a running server: new code, new workers ready before old stop."""
+    import sys
+
     from prodready.serve.reload import reload_server
 
-    report = reload_server(pid, ready_timeout_s=timeout)
+    shown = sys.stderr.isatty() if progress is None else progress
+    report = reload_server(
+        pid, ready_timeout_s=timeout, progress=_timed_progress() if shown else _silent
+    )
     if report.how == "SIGHUP":
         typer.echo(f"sent SIGHUP to {report.pid}: the server restarts its workers")
         return
@@ -99,6 +148,20 @@ def reload(
         f"({', '.join(map(str, report.new_workers))}); "
         f"{len(report.old_workers)} old workers stopped{still}"
     )
+
+
+def _timed_progress() -> Callable[[str], None]:
+    """Prints each step on stderr with the seconds since the reload began."""
+    start = time.monotonic()
+
+    def show(step: str) -> None:
+        typer.echo(f"{time.monotonic() - start:6.2f} s  {step}", err=True)
+
+    return show
+
+
+def _silent(_step: str) -> None:
+    pass
 
 
 def register(app: typer.Typer) -> None:

@@ -34,7 +34,9 @@ def server_settings(project: Project, app: AppCandidate) -> list[Setting]:
 
     The interface is the chosen app's (detected, or inferred for an --app detection missed),
     handed over as a probe result without a memory measurement: the app is never imported."""
-    overrides = Overrides(target=app.target, proxies=("127.0.0.1",), state_dir="/run/app")
+    overrides = Overrides(
+        target=app.target, proxies=("127.0.0.1",), state_dir="/run/app", project_config=False
+    )
     interface = ProbeResult(AppTarget.parse(app.target), app.interface, rss_bytes=0)
     plan = compute_plan(project, UNSEEN_MACHINE, overrides, interface)
     return [_plain_gthread(s) for s in plan.settings if s.name in MACHINE_INDEPENDENT]

@@ -44,6 +44,8 @@ from prodready.project.parsers import (
     systemd,
 )
 from prodready.project.pyscan import summarize
+from prodready.project.routers import RouterPrefixes
+from prodready.project.routers import join as join_path
 
 PythonHook = Callable[[str, str, ast.Module | None], Any]
 PARALLEL_THRESHOLD = 48
@@ -364,16 +366,14 @@ def django_setting(project: Project, name: str) -> tuple[str, int, Any] | None:
 
 
 def _resolve_routes(project: Project) -> None:
-    mounts: dict[str, str] = {}
-    for summary in project.modules.values():
-        mounts.update(summary.router_mounts)
+    prefixes = RouterPrefixes(project.modules.values())
     for summary in project.modules.values():
         if _is_dev(project, summary.rel):
             continue
         for route in summary.routes:
             owner = route.handler.split(":")[0]
-            prefix = mounts.get(owner, "")
-            project.routes.append(_prefixed(route, prefix) if prefix else route)
+            for prefix in prefixes.of(summary, owner):
+                project.routes.append(_prefixed(route, prefix))
     root_urlconf = django_setting(project, "ROOT_URLCONF")
     if root_urlconf and isinstance(root_urlconf[2], str):
         by_module = {s.module: s for s in project.modules.values()}
@@ -381,9 +381,8 @@ def _resolve_routes(project: Project) -> None:
 
 
 def _prefixed(route: RouteInfo, prefix: str) -> RouteInfo:
-    path = prefix.rstrip("/") + "/" + route.path.lstrip("/")
     return RouteInfo(
-        path.rstrip("/") or "/",
+        join_path(prefix, route.path) or "/",
         route.methods,
         route.rel,
         route.line,

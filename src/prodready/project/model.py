@@ -159,6 +159,19 @@ class PoolSetting:
     null_pool: bool = False
 
 
+@dataclass(frozen=True)
+class RouterMount:
+    """`PARENT.register_blueprint(CHILD, url_prefix=P)` or `PARENT.include_router(CHILD,
+    prefix=P)`, names as written in the module (dotted)."""
+
+    parent: str
+    child: str
+    prefix: str | None
+    replaces_own_prefix: bool
+    """Flask: a url_prefix given at registration replaces the Blueprint's own; FastAPI: the
+    include prefix goes before the router's own."""
+
+
 @dataclass
 class ModuleSummary:
     """What one Python file tells the project, gathered from its AST in one walk."""
@@ -181,8 +194,14 @@ class ModuleSummary:
     url_literals: list[tuple[int, str]] = field(default_factory=list)
     factory_calls: list[tuple[str, str, int]] = field(default_factory=list)
     """Module-level `app = create_app()`: (variable, factory name, line)."""
-    router_mounts: dict[str, str] = field(default_factory=dict)
-    """Router/Blueprint variable name -> prefix it is mounted under by include_router/register."""
+    routers: dict[str, str | None] = field(default_factory=dict)
+    """Blueprint/APIRouter variable -> its own prefix (None when not given). Routes on it are
+    stored without prefixes; `project.routers` resolves them across modules."""
+    router_mounts: list[RouterMount] = field(default_factory=list)
+    """`register_blueprint` and `include_router` calls, in order."""
+    import_aliases: dict[str, str] = field(default_factory=dict)
+    """Local name -> what it names, absolute: `from .api import bp as api_bp` in shop/__init__.py
+    gives api_bp -> shop.api.bp; `import shop.admin as admin` gives admin -> shop.admin."""
     url_patterns: list[tuple[int, str, str | None]] = field(default_factory=list)
     """Django urlpatterns: (line, route, included urls module or None)."""
     syntax_error: FileProblem | None = None

@@ -15,6 +15,7 @@ from prodready.project.model import (
     ModuleSummary,
     PoolSetting,
     RouteInfo,
+    RouterMount,
     RunCall,
 )
 
@@ -203,7 +204,6 @@ class _Scanner(ast.NodeVisitor):
         self.in_main = False
         self.function_stack: list[str] = []
         self.app_vars: set[str] = set()
-        self.router_prefix: dict[str, str] = {}
         self.imported_app_classes: dict[str, str] = {}  # local name -> canonical class
         self.is_settings = summary.rel.rsplit("/", 1)[-1].startswith("settings") or (
             "/settings/" in f"/{summary.rel}"
@@ -214,8 +214,15 @@ class _Scanner(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self.s.imports.add(alias.name.split(".")[0])
+            if alias.asname:
+                self.s.import_aliases[alias.asname] = alias.name
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        source = self._absolute(node.module, node.level)
+        if source is not None:
+            for alias in node.names:
+                if alias.name != "*":
+                    self.s.import_aliases[alias.asname or alias.name] = f"{source}.{alias.name}"
         if node.module and node.level == 0:
             root = node.module.split(".")[0]
             self.s.imports.add(root)
@@ -225,6 +232,18 @@ class _Scanner(ast.NodeVisitor):
         if self.depth == 0:
             for alias in node.names:
                 self.s.top_level_names.add(alias.asname or alias.name)
+
+    def _absolute(self, module: str | None, level: int) -> str | None:
+        """The absolute name of `from <level dots><module> import ...` in this module."""
+        if level == 0:
+            return module
+        package = self.s.module.split(".")
+        if not self.s.rel.endswith("__init__.py"):
+            package = package[:-1]
+        if level - 1 > len(package):
+            return None
+        base = package[: len(package) - (level - 1)]
+        return ".".join([*base, module] if module else base) or None
 
     def visit_If(self, node: ast.If) -> None:
         if self.depth == 0 and is_main_guard(node):
@@ -349,7 +368,7 @@ class _Scanner(ast.NodeVisitor):
             )
         elif canonical in ROUTER_CLASSES:
             prefix = literal(keyword(value, ROUTER_CLASSES[canonical]))
-            self.router_prefix[name] = prefix if isinstance(prefix, str) else ""
+            self.s.routers[name] = prefix if isinstance(prefix, str) else None
 
     def _is_app_class(self, callee: str, canonical: str) -> bool:
         root = callee.split(".")[0]
@@ -487,12 +506,21 @@ class _Scanner(ast.NodeVisitor):
 
     def _includes(self, node: ast.Call, callee: str, last: str) -> None:
         """`register_blueprint(bp, url_prefix=...)` and `include_router(r, prefix=...)` move a
-        router's routes under a prefix; recorded as router var -> extra prefix."""
+        router's routes under a prefix (resolved across modules by `project.routers`)."""
         if last not in ("register_blueprint", "include_router") or not node.args:
             return
-        router = dotted(node.args[0]).rsplit(".", 1)[-1]
-        prefix = literal(keyword(node, "url_prefix" if last == "register_blueprint" else "prefix"))
-        self.s.router_mounts[router] = prefix if isinstance(prefix, str) else ""
+        if not isinstance(node.func, ast.Attribute):
+            return
+        flask = last == "register_blueprint"
+        prefix = literal(keyword(node, "url_prefix" if flask else "prefix"))
+        self.s.router_mounts.append(
+            RouterMount(
+                parent=dotted(node.func.value),
+                child=dotted(node.args[0]),
+                prefix=prefix if isinstance(prefix, str) else None,
+                replaces_own_prefix=flask,
+            )
+        )
 
     # --- routes -------------------------------------------------------------------------------
 
@@ -524,10 +552,9 @@ class _Scanner(ast.NodeVisitor):
             )
             if not isinstance(path, str):
                 continue
-            prefix = self.router_prefix.get(owner, "")
             self.s.routes.append(
                 RouteInfo(
-                    path=_join(prefix, path),
+                    path=path,
                     methods=methods,
                     rel=self.s.rel,
                     line=node.lineno,
@@ -542,12 +569,6 @@ class _Scanner(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and SERVICE_URL.match(node.value):
             self.s.url_literals.append((node.lineno, node.value))
-
-
-def _join(prefix: str, path: str) -> str:
-    if not prefix:
-        return path or "/"
-    return prefix.rstrip("/") + "/" + path.lstrip("/") if path else prefix
 
 
 def _waits_on_io(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

@@ -73,6 +73,19 @@ class Timestamp:
         return f"{self._text}.{int((now - second) * 1_000_000):06d}Z"
 
 
+FORMATTER_FIELDS = ("message", "asctime", "color_message")
+"""Set on a record by other formatters (a handler of the app's own that formats it first, or
+uvicorn's `extra={"color_message": ...}`), never by the caller's `extra`: stdlib refuses
+`message` and `asctime` there. They repeat `event` and `timestamp` in another shape."""
+
+
+def drop_formatter_fields(_logger: Any, _method: str, event_dict: dict[str, Any]) -> dict[str, Any]:
+    """structlog processor: keeps one schema whatever handlers formatted the record first."""
+    for name in FORMATTER_FIELDS:
+        event_dict.pop(name, None)
+    return event_dict
+
+
 def _pre_chain() -> list[Any]:
     """Processors shared by structlog events and stdlib records, before rendering."""
     import structlog
@@ -86,11 +99,28 @@ def _pre_chain() -> list[Any]:
     ]
 
 
+LOG_FORMAT_ENV = "PRODREADY_LOG_FORMAT"
+"""`json` or `console`: set by `prodready serve --log-format` for the workers' own logging."""
+
+
+def wants_json(stream: Any = None) -> bool:
+    """JSON lines unless $PRODREADY_LOG_FORMAT says `console`, or, without it, the stream
+    (stdout by default) is a terminal: there a person reads them, not a log shipper."""
+    chosen = os.environ.get(LOG_FORMAT_ENV, "").strip().lower()
+    if chosen in ("json", "console"):
+        return chosen == "json"
+    stream = sys.stdout if stream is None else stream
+    try:
+        return not stream.isatty()
+    except (AttributeError, ValueError):  # no isatty, or a closed stream
+        return True
+
+
 def _renderer(json: bool, as_bytes: bool) -> Any:
     import structlog
 
     if not json:
-        return structlog.dev.ConsoleRenderer(colors=False)
+        return structlog.dev.ConsoleRenderer(colors=_is_terminal(sys.stdout))
     import orjson
 
     if as_bytes:
@@ -119,8 +149,16 @@ class DeferredAccessLog:
     MAX_QUEUED = 50_000
     """Above this many queued lines the request that adds one writes them all itself."""
 
-    def __init__(self, render: Callable[[Any, str, dict[str, Any]], Any], stream: Any) -> None:
+    def __init__(
+        self,
+        render: Callable[[Any, str, dict[str, Any]], Any],
+        stream: Any,
+        min_status: int = 0,
+    ) -> None:
         self._render = render
+        self._min_status = min_status
+        """Lines of requests answered below this status are dropped: their level (see
+        `access_level`) is below the configured one."""
         self._stream = stream
         self._newline = "\n" if isinstance(stream, io.TextIOBase) else b"\n"
         self._queue: deque[tuple[Any, ...]] = deque()
@@ -132,6 +170,8 @@ class DeferredAccessLog:
     def __call__(
         self, method: str, path: str, route: str, status: int, seconds: float, client: str | None
     ) -> None:
+        if status < self._min_status:
+            return
         queue = self._queue
         queue.append((time.time(), request_id_var.get(), method, path, route, status, seconds,
                       client))  # fmt: skip
@@ -140,10 +180,14 @@ class DeferredAccessLog:
         elif self._flusher_pid != _pid:
             self._start_flusher()
 
-    def writes_like(self, render: Callable[..., Any], stream: Any) -> bool:
+    def writes_like(self, render: Callable[..., Any], stream: Any, min_status: int) -> bool:
         """Whether this log renders the same way into the same stream: configure_logging,
         called again by every Production(), then keeps it rather than making another."""
-        return type(render) is type(self._render) and stream is self._stream
+        return (
+            type(render) is type(self._render)
+            and stream is self._stream
+            and min_status == self._min_status
+        )
 
     def drain(self) -> None:
         """Writes every queued line now, in the order they were queued."""
@@ -162,9 +206,10 @@ class DeferredAccessLog:
                      "event": "request"}  # fmt: skip
             if request_id is not None:
                 event["request_id"] = request_id
-            event["level"] = "info"
+            level = access_level(status)
+            event["level"] = level
             event["timestamp"] = timestamp.format(now)
-            lines.append(render(None, "info", event))
+            lines.append(render(None, level, event))
         if lines:
             self._stream.write(self._newline.join(lines) + self._newline)
             self._stream.flush()
@@ -216,6 +261,13 @@ def _drain_quietly() -> None:
             access_log.drain()
 
 
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
 def _logger_factory(as_bytes: bool) -> Any:
     import structlog
 
@@ -224,16 +276,19 @@ def _logger_factory(as_bytes: bool) -> Any:
     return structlog.WriteLoggerFactory(file=sys.stdout)
 
 
-def json_formatter(json: bool = True) -> logging.Formatter:
-    """A stdlib formatter that renders records through the structlog pipeline."""
+def json_formatter(json: bool | None = None) -> logging.Formatter:
+    """A stdlib formatter that renders records through the structlog pipeline: JSON, or lines
+    for people (`json=False`); by default as `wants_json()` decides."""
     import structlog
 
+    json = wants_json() if json is None else json
     renderer = _renderer(json, as_bytes=False)
     return structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[
             *_pre_chain(),
             structlog.stdlib.add_logger_name,
             structlog.stdlib.ExtraAdder(),
+            drop_formatter_fields,
         ],
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
@@ -243,9 +298,11 @@ def json_formatter(json: bool = True) -> logging.Formatter:
     )
 
 
-def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
+def configure_logging(level: str | int = "INFO", json: bool | None = None) -> None:
     """Sends structlog and stdlib logging to stdout as JSON lines. Idempotent.
 
+    On a terminal the lines are for people (structlog's console renderer) unless
+    $PRODREADY_LOG_FORMAT says `json` (see `wants_json`); `json=` decides it outright.
     Replaces the handlers of the root logger and of the servers' loggers (which uvicorn and
     gunicorn set up before the app is imported) with one stdout handler.
     """
@@ -253,6 +310,7 @@ def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
 
     if isinstance(level, str):
         level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
+    json = wants_json() if json is None else json
     # Bytes straight to stdout's buffer when there is one (orjson renders bytes).
     as_bytes = json and hasattr(sys.stdout, "buffer")
     structlog.configure(
@@ -267,11 +325,12 @@ def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
     )
     global _access_log, _configured_here
     _configured_here = True
-    if level <= logging.INFO:
+    if level <= logging.ERROR:
         stream = sys.stdout.buffer if as_bytes else sys.stdout
         render = _renderer(json, as_bytes)
-        if _access_log is None or not _access_log.writes_like(render, stream):
-            _access_log = DeferredAccessLog(render, stream)
+        min_status = 0 if level <= logging.INFO else 400 if level <= logging.WARNING else 500
+        if _access_log is None or not _access_log.writes_like(render, stream, min_status):
+            _access_log = DeferredAccessLog(render, stream, min_status)
             _every_access_log.append(_access_log)
     else:
         _access_log = None
@@ -289,9 +348,18 @@ def configure_logging(level: str | int = "INFO", json: bool = True) -> None:
 
 def silence_server_access_logs() -> None:
     """The kit writes one access line per request (with route and request ID); the servers'
-    own access lines would repeat it, so they are kept for when the kit's are off."""
+    own access lines would repeat it (at any level: a 5xx line is an error), so they are kept
+    for when the kit's are off."""
     for name in ("gunicorn.access", "uvicorn.access"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def access_level(status: int) -> str:
+    """The level of a request's access line: users filter on level, so a 5xx is an error and a
+    4xx a warning, not one more info line among thousands."""
+    if status >= 500:
+        return "error"
+    return "warning" if status >= 400 else "info"
 
 
 AccessLogWriter = Callable[[str, str, str, int, float, "str | None"], None]
@@ -300,8 +368,8 @@ AccessLogWriter = Callable[[str, str, str, int, float, "str | None"], None]
 
 def access_log() -> AccessLogWriter | None:
     """The callable that writes one line per request: the `DeferredAccessLog` when
-    `configure_logging` set up the logs (None when its level hides INFO), an event through the
-    app's own structlog configuration otherwise."""
+    `configure_logging` set up the logs (None when its level hides even errors), an event
+    through the app's own structlog configuration otherwise."""
     if _configured_here:
         return _access_log
     logger = get_logger("prodready.access")
@@ -309,8 +377,9 @@ def access_log() -> AccessLogWriter | None:
     def write(
         method: str, path: str, route: str, status: int, seconds: float, client: str | None
     ) -> None:
-        logger.info("request", method=method, path=path, route=route, status=status,
-                    duration_ms=round(seconds * 1000, 3), client=client)  # fmt: skip
+        getattr(logger, access_level(status))(
+            "request", method=method, path=path, route=route, status=status,
+            duration_ms=round(seconds * 1000, 3), client=client)  # fmt: skip
 
     return write
 
@@ -322,8 +391,11 @@ def get_logger(name: str = "prodready") -> Any:
     return structlog.get_logger(name)
 
 
-def gunicorn_logconfig_dict(json: bool = True) -> dict[str, Any]:
-    """Gunicorn `logconfig_dict`: error and access logs as JSON lines on stdout.
+def gunicorn_logconfig_dict(json: bool | None = None, level: str = "info") -> dict[str, Any]:
+    """Gunicorn `logconfig_dict`: error and access logs as JSON lines on stdout (by default
+    as `wants_json()` decides: lines for people on a terminal), at Gunicorn's `loglevel`
+    (dictConfig runs after Gunicorn applies it, so it is repeated here); access lines are
+    written whatever the level, as Gunicorn does.
 
     Uvicorn workers reuse Gunicorn's handlers, so uvicorn's loggers follow. Pair it with
     `logger_class = "prodready.runtime.logs.GunicornLogger"` to get structured access fields.
@@ -339,9 +411,13 @@ def gunicorn_logconfig_dict(json: bool = True) -> dict[str, Any]:
                 "stream": "ext://sys.stdout",
             }
         },
-        "root": {"level": "INFO", "handlers": ["stdout"]},
+        "root": {"level": level.upper(), "handlers": ["stdout"]},
         "loggers": {
-            name: {"level": "INFO", "handlers": ["stdout"], "propagate": False}
+            name: {
+                "level": "INFO" if name.endswith(".access") else level.upper(),
+                "handlers": ["stdout"],
+                "propagate": False,
+            }
             for name in SERVER_LOGGERS
         },
     }
@@ -388,12 +464,13 @@ def _build_gunicorn_logger() -> type:
                 if header.lower() == "x-request-id":
                     request_id = value
                     break
-            self.access_log.info(
+            status = int(str(resp.status).split(None, 1)[0])
+            getattr(self.access_log, access_level(status))(
                 "request",
                 extra={
                     "method": environ.get("REQUEST_METHOD"),
                     "path": environ.get("PATH_INFO"),
-                    "status": int(str(resp.status).split(None, 1)[0]),
+                    "status": status,
                     "duration_ms": request_time_ms(request_time),
                     "remote_addr": environ.get("REMOTE_ADDR"),
                     "request_id": request_id,

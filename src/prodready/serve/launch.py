@@ -12,6 +12,8 @@ import socket
 from typing import NoReturn
 
 from prodready.errors import InputError, ToolError, UserError
+from prodready.project.gunicornsettings import CMD_ARGS_ENV
+from prodready.runtime.logs import LOG_FORMAT_ENV
 from prodready.serve.granian import granian_argv
 from prodready.serve.gunicorn import gunicorn_argv
 from prodready.serve.plan import ServerPlan
@@ -32,6 +34,10 @@ def run_plan(plan: ServerPlan) -> NoReturn:
     argv = gunicorn_argv(plan) if plan.server == "gunicorn" else granian_argv(plan)
     os.environ[STATE_ENV] = str(plan.state_dir)
     os.environ[TARGET_ENV] = plan.target
+    # The plan has taken $GUNICORN_CMD_ARGS in (or overridden it); Gunicorn must not again.
+    os.environ.pop(CMD_ARGS_ENV, None)
+    if plan.json_logs is not None:  # the workers' own logging (prodready.runtime) follows
+        os.environ[LOG_FORMAT_ENV] = plan.log_format
     try:
         os.execv(argv[0], argv)
     except OSError as error:

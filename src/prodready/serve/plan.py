@@ -12,15 +12,19 @@ from __future__ import annotations
 import os
 import re
 import textwrap
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from prodready.errors import AppNotFoundError, UsageError
-from prodready.project.model import Project
+from prodready.project.gunicornsettings import project_gunicorn_settings
+from prodready.project.model import Project, RouteInfo
 from prodready.serve.machine import Machine, this_machine
 from prodready.serve.probe import AppTarget, ProbeResult
+from prodready.serve.projectconfig import DangerContext, apply_project_settings
 from prodready.serve.runtimedir import state_dir_for
+from prodready.serve.setting import COMPUTED, Setting
 
 ASGI_WORKER = "asgi"
 """Gunicorn's own asyncio ASGI worker (Gunicorn 25+), not uvicorn-worker: see _concurrency."""
@@ -42,10 +46,24 @@ GRACEFUL_TIMEOUT_S = 25
 KEEPALIVE_DIRECT_S = 5
 KEEPALIVE_BEHIND_PROXY_S = 65
 SERVERS = ("gunicorn", "granian")
+LOG_FORMATS = ("auto", "json", "console")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 GRANIAN_SETTINGS = frozenset(
-    {"wsgi_app", "workers", "threads", "graceful_timeout", "bind", "chdir", "pidfile", "accesslog"}
+    {
+        "wsgi_app",
+        "workers",
+        "blocking_threads",
+        "runtime_threads",
+        "graceful_timeout",
+        "bind",
+        "chdir",
+        "pidfile",
+        "loglevel",
+        "accesslog",
+    }
 )
 """The settings Granian has an equivalent for; the others are Gunicorn's only."""
+GRANIAN_RUNTIME_THREADS = 1
 
 
 @dataclass(frozen=True)
@@ -62,13 +80,15 @@ class Overrides:
     pidfile: str | None = None
     access_log: bool = False
     state_dir: str | None = None
-
-
-@dataclass(frozen=True)
-class Setting:
-    name: str
-    value: Any
-    why: str
+    log_format: str = "auto"
+    timeout: int | None = None
+    graceful_timeout: int | None = None
+    log_level: str | None = None
+    override: bool = False
+    """Dangerous values from the project's Gunicorn configuration give way to computed ones."""
+    project_config: bool = True
+    """Honour the project's own Gunicorn settings (off for `prodready init`, which writes
+    that configuration rather than runs under it)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +100,10 @@ class ServerPlan:
     state_dir: Path
     machine: Machine
     settings: tuple[Setting, ...] = field(default=())
+    log_format: str = "auto"
+    """json, console, or auto: JSON lines unless stdout is a terminal (decided where it runs)."""
+    warnings: tuple[str, ...] = ()
+    """Values the project set that prodready would not: each with why, kept unless --override."""
 
     def __getitem__(self, name: str) -> Any:
         for setting in self.settings:
@@ -101,9 +125,16 @@ class ServerPlan:
         ]
         width = max(len(s.name) for s in self.settings)
         for setting in self.settings:
-            lines.append(f"{setting.name.ljust(width)} = {_shown(setting.value)}")
+            shown = f"{setting.name.ljust(width)} = {_shown(setting.value)}"
+            lines.append(f"{shown}  [{setting.source}]")
             lines.append(f"{' ' * width}   {setting.why}")
+        lines.extend(f"warning: {warning}" for warning in self.warnings)
         return "\n".join(lines) + "\n"
+
+    @property
+    def json_logs(self) -> bool | None:
+        """The log config's `json=`: None leaves it to where the server runs (a terminal?)."""
+        return {"auto": None, "json": True, "console": False}[self.log_format]
 
     def to_gunicorn_conf(self) -> str:
         """A gunicorn.conf.py equivalent to this plan, runnable with `gunicorn -c FILE`.
@@ -128,6 +159,7 @@ class ServerPlan:
             "    on_exit,",
             "    on_starting,",
             "    post_worker_init,",
+            "    pre_request,",
             "    worker_exit,",
             ")",
             "",
@@ -137,13 +169,15 @@ class ServerPlan:
             out.append(f"{setting.name} = {setting.value!r}")
         out.extend(
             [
-                "# JSON lines on stdout through prodready.runtime's structlog pipeline.",
-                "logconfig_dict = gunicorn_logconfig_dict(json=True)",
+                "# Lines on stdout through prodready.runtime's structlog pipeline: "
+                + _LOG_FORMAT_COMMENT[self.log_format],
+                "logconfig_dict = gunicorn_logconfig_dict("
+                f"json={self.json_logs}, level={self['loglevel']!r})",
                 'logger_class = "prodready.runtime.logs.GunicornLogger"',
             ]
         )
         if self["accesslog"] is None:
-            out.append('logconfig_dict["loggers"]["gunicorn.access"]["level"] = "WARNING"')
+            out.append('logconfig_dict["loggers"]["gunicorn.access"]["level"] = "CRITICAL"')
         return "\n".join([*out, ""])
 
 
@@ -152,8 +186,13 @@ def compute_plan(
     machine: Machine | None = None,
     overrides: Overrides | None = None,
     probe: ProbeResult | None = None,
+    environ: Mapping[str, str] | None = None,
 ) -> ServerPlan:
     """The settings for `project`'s app on `machine` (this one by default).
+
+    Under Gunicorn, values the project sets itself (its gunicorn.conf.py, then
+    $GUNICORN_CMD_ARGS from `environ`, os.environ by default) win over computed ones, flags
+    over both; see `projectconfig.py` for the dangerous ones.
 
     `probe` (from `probe.probe_app`) gives the measured memory per worker and the interface of
     an app given on the command line; without it the interface comes from detection and the
@@ -165,6 +204,14 @@ def compute_plan(
     overrides = overrides or Overrides()
     if overrides.server not in SERVERS:
         raise UsageError(f"unknown server {overrides.server!r}", "use gunicorn or granian")
+    if overrides.log_level and overrides.log_level.lower() not in LOG_LEVELS:
+        raise UsageError(
+            f"unknown log level {overrides.log_level!r}", "use " + ", ".join(LOG_LEVELS)
+        )
+    if overrides.log_format not in LOG_FORMATS:
+        raise UsageError(
+            f"unknown log format {overrides.log_format!r}", "use auto, json or console"
+        )
     target, interface = _app(project, overrides, probe)
     state_dir = Path(overrides.state_dir) if overrides.state_dir else state_dir_for(target)
     plan = ServerPlan(
@@ -174,6 +221,7 @@ def compute_plan(
         root=project.root.resolve(),
         state_dir=state_dir,
         machine=machine,
+        log_format=overrides.log_format,
     )
     settings = [
         Setting("wsgi_app", target, "the app: " + _app_why(project, overrides, probe)),
@@ -182,9 +230,18 @@ def compute_plan(
         *_network(project, overrides),
         *_process(plan, machine, overrides),
     ]
+    warnings: list[str] = []
     if plan.server == "granian":
         settings = [s for s in settings if s.name in GRANIAN_SETTINGS]
-    return replace(plan, settings=tuple(settings))
+    elif overrides.project_config:
+        found = project_gunicorn_settings(project, os.environ if environ is None else environ)
+        context = DangerContext(
+            interface, bool(_waiting_routes(project)), _memory_workers(machine, probe)
+        )
+        settings, warnings = apply_project_settings(
+            settings, found, context, overrides.override, jitter_setting
+        )
+    return replace(plan, settings=tuple(settings), warnings=tuple(warnings))
 
 
 # --- the app -------------------------------------------------------------------------------------
@@ -225,7 +282,9 @@ def _concurrency(
     probe: ProbeResult | None,
     interface: str,
 ) -> list[Setting]:
-    waiting = [r for r in project.routes if r.blocking_io and not r.is_async]
+    waiting = _waiting_routes(project)
+    if overrides.server == "granian":
+        return _granian_concurrency(waiting, machine, overrides, probe, interface)
     if interface == "asgi":
         worker_class = Setting(
             "worker_class",
@@ -250,14 +309,13 @@ def _concurrency(
             "nothing cannot stall the server (the sync worker has no keep-alive)",
         )
         if overrides.threads:
-            threads = Setting("threads", overrides.threads, "--threads given")
+            threads = Setting("threads", overrides.threads, "--threads given", "--threads")
         elif waiting:
-            shown = ", ".join(f"{r.path} ({r.rel}:{r.line})" for r in waiting[:3])
             threads = Setting(
                 "threads",
                 IO_THREADS,
-                f"handlers wait on I/O: {shown}; a waiting request holds a thread, so threads "
-                f"bound concurrency (Little's law: rps = in flight / latency)",
+                f"{_waiting_why(waiting)}, so threads bound concurrency (Little's law: "
+                "rps = in flight / latency)",
             )
         else:
             threads = Setting(
@@ -266,21 +324,79 @@ def _concurrency(
                 "no handler found waiting on I/O: a few threads per worker so a slow client "
                 "does not stall it, without fighting over the GIL",
             )
-        if overrides.server == "granian":
-            cpu_workers = max(2, machine.cpus)
-            workers_why = (
-                f"one process per usable CPU ({machine.cpus}): Granian's Rust runtime does the "
-                "network I/O outside the GIL; at least 2 so a respawn always leaves one serving"
-            )
-        else:
-            cpu_workers = max(2, machine.cpus + 1)
-            workers_why = (
-                f"usable CPUs + 1 ({machine.cpus} + 1): one process per CPU for the GIL-bound "
-                "part, one more to cover time spent in the kernel; at least 2 so a recycle or "
-                "a reload always leaves one serving"
-            )
+        cpu_workers = max(2, machine.cpus + 1)
+        workers_why = (
+            f"usable CPUs + 1 ({machine.cpus} + 1): one process per CPU for the GIL-bound "
+            "part, one more to cover time spent in the kernel; at least 2 so a recycle or "
+            "a reload always leaves one serving"
+        )
     workers = _workers(cpu_workers, workers_why, machine, overrides, probe)
     return [s for s in (workers, worker_class, threads) if s is not None]
+
+
+def _waiting_routes(project: Project) -> list[RouteInfo]:
+    return [r for r in project.routes if r.blocking_io and not r.is_async]
+
+
+def _waiting_why(waiting: list[RouteInfo]) -> str:
+    shown = ", ".join(f"{r.path} ({r.rel}:{r.line})" for r in waiting[:3])
+    return f"handlers wait on I/O: {shown}; a waiting request holds a thread"
+
+
+def _granian_concurrency(
+    waiting: list[RouteInfo],
+    machine: Machine,
+    overrides: Overrides,
+    probe: ProbeResult | None,
+    interface: str,
+) -> list[Setting]:
+    """Granian's model: Rust runtime threads do all network I/O and never run Python; a WSGI
+    handler runs on one of the worker's blocking threads. So only the blocking threads follow
+    the app's nature, and Gunicorn's "threads" (which also read and write sockets) do not apply.
+    """
+    workers = _workers(
+        max(2, machine.cpus),
+        f"one process per usable CPU ({machine.cpus}): Granian's Rust runtime does the network "
+        "I/O outside the GIL; at least 2 so a respawn always leaves one serving",
+        machine,
+        overrides,
+        probe,
+    )
+    runtime = Setting(
+        "runtime_threads",
+        GRANIAN_RUNTIME_THREADS,
+        "Rust threads per worker for network I/O (Granian's default): they never run Python "
+        "and are almost never the limit; more than the CPUs only adds contention",
+    )
+    if interface == "asgi":
+        return [workers, runtime]
+    bound = granian_python_thread_bound(machine)
+    if overrides.threads:
+        blocking = Setting("blocking_threads", overrides.threads, "--threads given", "--threads")
+    elif waiting:
+        blocking = Setting(
+            "blocking_threads",
+            IO_THREADS,
+            f"{_waiting_why(waiting)} (Little's law: rps = in flight / latency), so more than "
+            f"Granian's rule of thumb for CPU-bound code (2 x CPUs + 1 = {bound}); Granian "
+            "starts them on demand and stops them after 30 s idle",
+        )
+    else:
+        blocking = Setting(
+            "blocking_threads",
+            min(CPU_THREADS, bound),
+            "no handler found waiting on I/O: a few Python threads per worker so a brief wait "
+            f"does not stall it, within Granian's bound for the GIL (2 x CPUs + 1 = {bound})",
+        )
+    # No backpressure setting: Granian's default (backlog / workers) queues requests in
+    # Granian, which drains them on SIGTERM; backpressure = threads left them in the kernel's
+    # backlog, which is reset when the listener closes (serve/granian.py).
+    return [workers, blocking, runtime]
+
+
+def granian_python_thread_bound(machine: Machine) -> int:
+    """Granian warns above this many blocking threads per worker (2 x CPUs + 1)."""
+    return 2 * machine.cpus + 1
 
 
 def _workers(
@@ -291,10 +407,10 @@ def _workers(
     probe: ProbeResult | None,
 ) -> Setting:
     if overrides.workers:
-        return Setting("workers", overrides.workers, "--workers given")
-    rss = probe.rss_bytes if probe and probe.rss_bytes else ESTIMATED_WORKER_RSS
+        return Setting("workers", overrides.workers, "--workers given", "--workers")
+    rss = _worker_rss(probe)
     measured = "measured" if probe and probe.rss_bytes else "estimated (app not loaded)"
-    by_memory = max(1, int(machine.memory_bytes * MEMORY_SHARE) // rss)
+    by_memory = _memory_workers(machine, probe)
     if by_memory < cpu_workers:
         return Setting(
             "workers",
@@ -310,12 +426,20 @@ def _workers(
     )
 
 
+def _worker_rss(probe: ProbeResult | None) -> int:
+    return probe.rss_bytes if probe and probe.rss_bytes else ESTIMATED_WORKER_RSS
+
+
+def _memory_workers(machine: Machine, probe: ProbeResult | None) -> int:
+    """How many workers fit in the memory share, at the measured (or estimated) size."""
+    return max(1, int(machine.memory_bytes * MEMORY_SHARE) // _worker_rss(probe))
+
+
 # --- lifetimes -----------------------------------------------------------------------------------
 
 
 def _lifetimes(overrides: Overrides) -> list[Setting]:
     max_requests = overrides.max_requests or MAX_REQUESTS
-    jitter = max(1, max_requests // 2)
     keepalive = KEEPALIVE_BEHIND_PROXY_S if overrides.proxies else KEEPALIVE_DIRECT_S
     return [
         Setting(
@@ -324,21 +448,19 @@ def _lifetimes(overrides: Overrides) -> list[Setting]:
             "--max-requests given"
             if overrides.max_requests
             else "recycle workers now and then so a slow leak never reaches the memory limit",
+            "--max-requests" if overrides.max_requests else COMPUTED,
         ),
-        Setting(
-            "max_requests_jitter",
-            jitter,
-            f"each worker recycles after {max_requests}..{max_requests + jitter} requests: "
-            "half the range again, so workers spread out and never restart together",
-        ),
-        Setting(
+        jitter_setting(max_requests),
+        _given_or(
             "timeout",
+            overrides.timeout,
             TIMEOUT_S,
             "a worker silent this long is killed and replaced; >= graceful_timeout so a "
             "draining worker is not killed as hung",
         ),
-        Setting(
+        _given_or(
             "graceful_timeout",
+            overrides.graceful_timeout,
             GRACEFUL_TIMEOUT_S,
             "on SIGTERM and reload, in-flight requests get this long to finish; below "
             "Kubernetes' default terminationGracePeriodSeconds (30) and systemd's "
@@ -354,6 +476,24 @@ def _lifetimes(overrides: Overrides) -> list[Setting]:
             "(behind a proxy, --proxy raises it above the proxy's idle timeout)",
         ),
     ]
+
+
+def jitter_setting(max_requests: int) -> Setting:
+    jitter = max(1, max_requests // 2)
+    return Setting(
+        "max_requests_jitter",
+        jitter,
+        f"each worker recycles after {max_requests}..{max_requests + jitter} requests: "
+        "half the range again, so workers spread out and never restart together",
+    )
+
+
+def _given_or(name: str, given: Any, computed: Any, why: str) -> Setting:
+    """The flag's value when given, else the computed one with its reason."""
+    flag = "--" + name.replace("_", "-")
+    if given is not None:
+        return Setting(name, given, f"{flag} given", flag)
+    return Setting(name, computed, why)
 
 
 # --- network -------------------------------------------------------------------------------------
@@ -373,7 +513,7 @@ def parse_bind(text: str) -> str:
 
 def _bind(project: Project, overrides: Overrides) -> Setting:
     if overrides.bind:
-        return Setting("bind", [parse_bind(overrides.bind)], "--bind given")
+        return Setting("bind", [parse_bind(overrides.bind)], "--bind given", "--bind")
     port = os.environ.get("PORT")
     if port:
         if not port.isdigit() or int(port) > 65535:
@@ -421,6 +561,7 @@ def _process(plan: ServerPlan, machine: Machine, overrides: Overrides) -> list[S
             "pidfile",
             overrides.pidfile or str(plan.state_dir / "server.pid"),
             "--pid given" if overrides.pidfile else "for prodready reload and process managers",
+            "--pid" if overrides.pidfile else COMPUTED,
         ),
         Setting(
             "control_socket",
@@ -444,16 +585,31 @@ def _process(plan: ServerPlan, machine: Machine, overrides: Overrides) -> list[S
             )
         )
     settings.append(
+        _given_or(
+            "loglevel",
+            overrides.log_level.lower() if overrides.log_level else None,
+            "info",
+            "start-up, worker and error lines; debug is for chasing a problem, not for traffic",
+        )
+    )
+    settings.append(
         Setting(
             "accesslog",
             "-" if overrides.access_log else None,
             "access lines on stdout as JSON (--access-log)"
             if overrides.access_log
             else "off: the proxy in front logs requests; --access-log turns it on (JSON on stdout)",
+            "--access-log" if overrides.access_log else COMPUTED,
         )
     )
     return settings
 
+
+_LOG_FORMAT_COMMENT = {
+    "auto": "JSON, or lines for people when stdout is a terminal.",
+    "json": "JSON (--log-format json).",
+    "console": "for people (--log-format console).",
+}
 
 # --- formatting ----------------------------------------------------------------------------------
 

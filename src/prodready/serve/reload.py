@@ -59,8 +59,18 @@ class ReloadReport:
     still_stopping: tuple[int, ...] = ()
 
 
+Progress = Callable[[str], None]
+"""Told each step of a reload as it happens, in words (`prodready reload` adds the time)."""
+
+
+def _silent(_step: str) -> None:
+    pass
+
+
 def reload_server(
-    pidfile: Path | None = None, ready_timeout_s: float = READY_TIMEOUT_S
+    pidfile: Path | None = None,
+    ready_timeout_s: float = READY_TIMEOUT_S,
+    progress: Progress = _silent,
 ) -> ReloadReport:
     pidfile = pidfile or _only_server_pidfile()
     pid = master_pid(pidfile)
@@ -68,6 +78,7 @@ def reload_server(
     state_dir = server_state_dir(pid, pidfile, environ)
     target = environ.get(TARGET_ENV)
     if target:
+        progress(f"loading {target} in a throwaway process to check the new code")
         try:
             # In the server's own directory and environment (its secrets, its PYTHONPATH).
             probe_app(AppTarget.parse(target), _cwd_of(pid), environ)
@@ -80,7 +91,7 @@ def reload_server(
     if not socket_path.exists():
         os.kill(pid, signal.SIGHUP)
         return ReloadReport(pid, "SIGHUP")
-    return _replace_workers(pid, socket_path, ready_timeout_s)
+    return _replace_workers(pid, socket_path, ready_timeout_s, progress)
 
 
 def _only_server_pidfile() -> Path:
@@ -162,7 +173,9 @@ def environ_of(pid: int) -> dict[str, str]:
     return {key.decode(errors="replace"): value.decode(errors="replace") for key, value in pairs}
 
 
-def _replace_workers(pid: int, socket_path: Path, ready_timeout_s: float) -> ReloadReport:
+def _replace_workers(
+    pid: int, socket_path: Path, ready_timeout_s: float, progress: Progress
+) -> ReloadReport:
     control = _Control(socket_path)
     state_dir = socket_path.parent
     markers = ready_dir(state_dir)
@@ -172,13 +185,19 @@ def _replace_workers(pid: int, socket_path: Path, ready_timeout_s: float) -> Rel
         for stale in directory.iterdir():
             stale.unlink(missing_ok=True)
     old = control.workers()
+    progress(f"starting {len(old)} new workers beside the {len(old)} serving")
     control.change("worker add", len(old), applied=lambda: len(control.workers() - old) > 0)
     seen: set[int] = set()
+    announced: set[int] = set()
 
     def booted_or_failed() -> set[int]:
         seen.update(control.workers() - old)
         failed = {int(path.name) for path in failed_dir.iterdir()}
-        return {p for p in seen if (markers / str(p)).exists() or p in failed}
+        ready = {p for p in seen if (markers / str(p)).exists()}
+        for worker in sorted(ready - announced):
+            progress(f"new worker {worker} ready ({len(announced) + 1} of {len(old)})")
+            announced.add(worker)
+        return ready | (seen & failed)
 
     _wait_for(booted_or_failed, len(old), ready_timeout_s)
     new = {p for p in seen if (markers / str(p)).exists() and _process_running(p)}
@@ -190,10 +209,15 @@ def _replace_workers(pid: int, socket_path: Path, ready_timeout_s: float) -> Rel
             "the new workers were stopped and the old workers keep serving the old code",
             "see the server's log for why the new workers did not boot, fix it, reload again",
         )
+    progress(f"old workers {', '.join(map(str, sorted(old)))} draining: finishing their requests")
     control.change("worker remove", len(old), applied=lambda: len(control.workers()) <= len(new))
     # Gunicorn forgets a worker once told to stop; the process lives on while it drains.
     stopping = _wait_for(
         lambda: {p for p in old if _process_running(p)}, 0, GRACEFUL_TIMEOUT_S + 5, at_most=True
+    )
+    progress(
+        f"{len(old) - len(stopping)} old workers exited"
+        + (f", {len(stopping)} still finishing" if stopping else "")
     )
     return ReloadReport(
         pid, "control socket", tuple(sorted(old)), tuple(sorted(new)), tuple(sorted(stopping))
