@@ -48,7 +48,7 @@ def test_every_part_is_checked_and_this_machine_passes() -> None:
     assert tuple(by_name) == NAMES
     assert code == 0 and report["ok"] is True
     assert by_name["gunicorn"]["status"] == "ok"
-    assert by_name["gunicorn"]["detail"].startswith(f"{version('gunicorn')}, supported >=25,<28")
+    assert by_name["gunicorn"]["detail"].startswith(f"{version('gunicorn')}, supported >=27,<28")
     assert by_name["python"]["status"] == "ok" and by_name["python"]["needed"] is True
     soft = int(by_name["open files"]["detail"].split()[1].rstrip(","))
     assert soft == resource.getrlimit(resource.RLIMIT_NOFILE)[0]
@@ -74,12 +74,12 @@ def test_a_gunicorn_too_old_fails_with_the_command_that_fixes_it(tmp_path: Path)
     gunicorn = next(check for check in report["checks"] if check["name"] == "gunicorn")
     assert code == 1 and report["ok"] is False
     assert gunicorn["status"] == "too old"
-    assert gunicorn["detail"].startswith("21.2.0, supported >=25,<28")
-    assert gunicorn["fix"] == "pip install 'gunicorn>=25,<28'"
+    assert gunicorn["detail"].startswith("21.2.0, supported >=27,<28")
+    assert gunicorn["fix"] == "pip install 'gunicorn>=27,<28'"
 
     text = run_prodready("doctor", env={"PYTHONPATH": str(old)})
     assert text.returncode == 1
-    assert "fix: pip install 'gunicorn>=25,<28'" in text.stdout
+    assert "fix: pip install 'gunicorn>=27,<28'" in text.stdout
     assert text.stdout.splitlines()[-1] == "1 needed part(s) missing or unusable."
 
 

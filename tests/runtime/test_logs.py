@@ -103,6 +103,7 @@ def test_every_stdout_line_is_json_under_gunicorn(serve, tmp_path: Path) -> None
     assert access and access[0]["status"] == 404 and access[0]["route"] == "/missing"
 
 
+@pytest.mark.server_errors(r"/boom")  # the test makes a handler raise
 def test_gunicorn_access_log_is_structured_with_request_id(serve, tmp_path: Path) -> None:
     server = serve(
         "gunicorn",
