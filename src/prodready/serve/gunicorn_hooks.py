@@ -139,7 +139,7 @@ def _end_recycling_turn(state: Path) -> int | None:
     """Ends the turn of a recycled worker that has exited; returns its pid."""
     turn = state / RECYCLING_TURN
     holder = _holder(turn)
-    if holder is None or _running(holder):
+    if holder is None or process_exists(holder):
         return None
     turn.unlink(missing_ok=True)
     return holder
@@ -151,7 +151,7 @@ def _abandoned(turn: Path) -> bool:
         age = time.time() - turn.stat().st_mtime
     except OSError:
         return False
-    return (holder is None or not _running(holder)) and age > STALE_TURN_S
+    return (holder is None or not process_exists(holder)) and age > STALE_TURN_S
 
 
 def _holder(turn: Path) -> int | None:
@@ -159,16 +159,6 @@ def _holder(turn: Path) -> int | None:
         return int(turn.read_text())
     except (OSError, ValueError):
         return None
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def worker_exit(server: Any, worker: Any) -> None:

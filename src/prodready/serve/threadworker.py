@@ -85,12 +85,9 @@ class PollingThreadWorker(ThreadWorker):
         if not isinstance(conn, _HeadBufferedConn) or not conn.buffers_head:
             super().on_pending_socket_readable(conn, client)
             return
-        try:
-            data = client.recv(READ_SIZE)
-        except (BlockingIOError, InterruptedError):
+        data = _read_some(client)
+        if data is None:
             return
-        except OSError:
-            data = b""
         if not data:  # the client left before finishing its head
             self.poller.unregister(client)
             self.pending_conns.remove(conn)
@@ -107,12 +104,9 @@ class PollingThreadWorker(ThreadWorker):
         if not isinstance(conn, _HeadBufferedConn) or not conn.buffers_head:
             super().on_client_socket_readable(conn, client)
             return
-        try:
-            data = client.recv(READ_SIZE)
-        except (BlockingIOError, InterruptedError):
+        data = _read_some(client)
+        if data is None:
             return
-        except OSError:
-            data = b""
         if not data:  # closed by the client between requests
             self.poller.unregister(client)
             self.keepalived_conns.remove(conn)
@@ -131,3 +125,13 @@ class PollingThreadWorker(ThreadWorker):
         super()._cap_keepalive(deadline)
         for conn in self.pending_conns:
             conn.timeout = min(conn.timeout, deadline)
+
+
+def _read_some(client: socket.socket) -> bytes | None:
+    """What the client sent so far: None when nothing is there yet, b"" when it left."""
+    try:
+        return client.recv(READ_SIZE)
+    except (BlockingIOError, InterruptedError):
+        return None
+    except OSError:
+        return b""
