@@ -239,3 +239,57 @@ def test_the_apps_own_handlers_add_no_fields_to_the_json_lines(tmp_path: Path) -
     ]
     assert records[0]["event"] == "card import took 90 s" and records[0]["batch"] == 7
     assert "card import took 90 s" in out.stderr, "the app's own handler still works"
+
+
+CANCELLED_CLIENT_TASK = """
+import asyncio, logging.config, sys
+from prodready.runtime.logs import gunicorn_logconfig_dict
+
+if sys.argv[1] == "prodready":
+    logging.config.dictConfig(gunicorn_logconfig_dict(json=True))
+else:
+    logging.basicConfig(stream=sys.stdout)
+
+async def main():
+    handlers = []
+
+    async def handle(reader, writer):
+        handlers.append(asyncio.current_task())
+        if sys.argv[2] == "fails":
+            raise ValueError("a real fault")
+        await asyncio.sleep(3600)
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    _, writer = await asyncio.open_connection("127.0.0.1", port)
+    while not handlers:
+        await asyncio.sleep(0.01)
+    handlers[0].cancel()  # as Gunicorn's control server does when it stops before a fork
+    await asyncio.sleep(0.1)
+    writer.close()
+    server.close()
+
+asyncio.run(main())
+"""
+
+
+def _asyncio_server_output(logging_setup: str, handler: str) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", CANCELLED_CLIENT_TASK, logging_setup, handler],
+        capture_output=True, text=True, timeout=30, check=True,
+    )  # fmt: skip
+    return done.stdout + done.stderr
+
+
+def test_a_cancelled_stream_client_task_logs_no_error_but_a_failing_one_does() -> None:
+    import sys
+
+    if sys.version_info < (3, 11, 8) or (3, 12) <= sys.version_info < (3, 12, 2):
+        # The noise is there to filter on Pythons without CPython's fix (gh-113538).
+        assert "CancelledError" in _asyncio_server_output("plain", "waits")
+    assert _asyncio_server_output("prodready", "waits") == ""
+    failing = _asyncio_server_output("prodready", "fails")
+    assert "a real fault" in failing and '"level":"error"' in failing

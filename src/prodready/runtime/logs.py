@@ -409,8 +409,10 @@ def gunicorn_logconfig_dict(json: bool | None = None, level: str = "info") -> di
                 "class": "logging.StreamHandler",
                 "formatter": "prodready",
                 "stream": "ext://sys.stdout",
+                "filters": ["cancelled_stream_task"],
             }
         },
+        "filters": {"cancelled_stream_task": {"()": CancelledStreamTaskNoise}},
         "root": {"level": level.upper(), "handlers": ["stdout"]},
         "loggers": {
             name: {
@@ -421,6 +423,23 @@ def gunicorn_logconfig_dict(json: bool | None = None, level: str = "info") -> di
             for name in SERVER_LOGGERS
         },
     }
+
+
+class CancelledStreamTaskNoise(logging.Filter):
+    """Drops the error asyncio < 3.11.8 / 3.12.2 logs when a stream server's client task is
+    cancelled (CPython gh-113538: the callback that reports a failed task calls
+    `task.exception()`, which raises on a cancelled one). Gunicorn 27's control server cancels
+    its client tasks whenever it stops, before every worker fork, so `prodready reload` made
+    the master log a traceback that is not a fault. Other asyncio errors pass.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not (
+            record.name == "asyncio"
+            and type(error).__name__ == "CancelledError"
+            and str(record.msg).startswith("Exception in callback StreamReaderProtocol.")
+        )
 
 
 def request_time_ms(request_time: Any) -> float:

@@ -85,6 +85,8 @@ def granian_logconfig(
 
     config = gunicorn_logconfig_dict(json=json_logs, level=level)
     config["formatters"]["prodready"]["()"] = "prodready.runtime.logs.json_formatter"
+    noise_filter = config["filters"]["cancelled_stream_task"]
+    noise_filter["()"] = "prodready.runtime.logs.CancelledStreamTaskNoise"
     for name in GRANIAN_LOGGERS:
         config["loggers"][name] = {
             "level": "INFO" if name.endswith(".access") else level.upper(),
