@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -303,3 +305,55 @@ def test_an_ordinary_run_is_not_suspect(target) -> None:
     assert generator["cpu_demand_percent_max"] is not None  # measured on Linux
     assert generator["suspect"] is False, generator
     assert "SUSPECT" not in done.stderr
+
+
+@pytest.fixture
+def cpu_quota_cgroup() -> Iterator[Callable[[float], Path]]:
+    """A real cgroup with a CPU quota (as docker --cpus or systemd CPUQuota= set one), below
+    this process's own; removed at the end."""
+    from prodready.project.cpus import CGROUP_ROOT, OWN_CGROUPS, cgroup_dirs
+
+    made: list[Path] = []
+
+    def make(cpus: float) -> Path:
+        parent = cgroup_dirs("cpu", CGROUP_ROOT, OWN_CGROUPS)[0]
+        group = parent / f"prodready-test-{os.getpid()}-{len(made)}"
+        period = 100_000
+        try:
+            group.mkdir()
+            made.append(group)
+            if (group / "cpu.max").exists():
+                (group / "cpu.max").write_text(f"{int(cpus * period)} {period}\n")
+            else:
+                (group / "cpu.cfs_period_us").write_text(f"{period}\n")
+                (group / "cpu.cfs_quota_us").write_text(f"{int(cpus * period)}\n")
+        except OSError as error:
+            pytest.skip(f"needs a cgroup CPU controller this user may write ({error})")
+        return group
+
+    yield make
+    for group in made:
+        group.rmdir()
+
+
+def test_a_generator_held_by_its_cgroup_cpu_quota_is_suspect(target, cpu_quota_cgroup) -> None:
+    """The generator gets 5 % of a CPU and is asked for 3000 req/s: it cannot keep up, and the
+    run says so, with the advice that fits."""
+    url = target()
+    group = cpu_quota_cgroup(0.05)
+
+    def join_the_group() -> None:
+        (group / "cgroup.procs").write_text(f"{os.getpid()}\n")
+
+    done = subprocess.run(
+        [sys.executable, str(CLI_ENTRY), "load", url + "/", "--rate", "3000", "-d", "3s",
+         "-w", "1", "--json", "-"],
+        capture_output=True, text=True, timeout=60, preexec_fn=join_the_group,
+    )  # fmt: skip
+    generator = json.loads(done.stdout)["generator"]
+
+    assert generator["cpu_quota_percent"] == 5.0
+    assert generator["suspect"] is True, generator
+    assert any("cgroup's CPU quota" in reason for reason in generator["suspect_reasons"])
+    assert "CPU quota" in generator["advice"]
+    assert "SUSPECT" in done.stderr

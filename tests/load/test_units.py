@@ -225,3 +225,34 @@ def test_the_generator_is_suspect_only_when_it_wanted_a_cpu_most_of_the_time(
     assert generator.suspect is suspect
     if suspect:
         assert "-w 2" in generator.advice and "fewer connections" in generator.advice
+
+
+@pytest.mark.parametrize(
+    ("cpu_total", "quota", "workers", "late_ms", "reason"),
+    [
+        # Measured with a cgroup CPU quota (cpu.cfs_quota_us) on the generator, one worker:
+        (0.046, 0.05, 1, 2.9, "cgroup's CPU quota"),  # 500 req/s held to 5 % of a CPU
+        (0.05, 0.20, 1, 0.55, None),  # the same run under 20 %: room to spare
+        (0.19, 0.20, 1, 0.0, "cgroup's CPU quota"),  # 10 connections, closed model, 20 %
+        (1.9, 2.0, 2, 0.0, None),  # a quota of a CPU per worker binds no worker
+        (0.048, None, 1, 53.5, "behind its schedule"),  # 3000 req/s, 5 %: sent 53 ms late
+        (0.03, None, 1, 0.9, None),  # 200 req/s with both cores busy with other work
+    ],
+)
+def test_a_generator_is_suspect_when_its_cgroup_quota_or_its_schedule_held_it_back(
+    cpu_total: float, quota: float | None, workers: int, late_ms: float, reason: str | None
+) -> None:
+    generator = Generator(
+        cpu_fraction_max=cpu_total / workers,
+        demand_fraction_max=0.3,
+        workers=workers,
+        cpu_total_fraction=cpu_total,
+        quota_cpus=quota,
+        schedule_late_mean_ms_max=late_ms,
+    )
+    if reason is None:
+        assert generator.suspect_reasons == []
+    else:
+        assert [r for r in generator.suspect_reasons if reason in r], generator.suspect_reasons
+    if quota is not None and reason:
+        assert "CPU quota" in generator.advice

@@ -28,6 +28,7 @@ from prodready.load.histogram import decode, new_histogram, percentile_ms
 from prodready.load.result import Generator, Interval, LoadResult, RequestStats
 from prodready.load.schedule import NS_PER_S, plan_workers
 from prodready.load.worker import WorkerFinal, WorkerInterval, worker_main
+from prodready.project.cpus import cgroup_cpu_quota
 
 READY_TIMEOUT_S = 15.0
 START_DELAY_S = 0.05
@@ -277,6 +278,9 @@ class LoadRun:
                 default=None,
             ),
             workers=len(finals),
+            cpu_total_fraction=sum(f.cpu_s for f in finals) / longest if longest > 0 else 0.0,
+            quota_cpus=cgroup_cpu_quota(),
+            schedule_late_mean_ms_max=max((f.late_mean_ms for f in finals), default=0.0),
         )
         return result
 

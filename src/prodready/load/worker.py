@@ -71,6 +71,8 @@ class WorkerFinal:
     waited: int
     cpu_s: float
     wall_s: float
+    # Open model: how late requests went out on a free connection (the generator's own delay).
+    late_mean_ms: float
 
 
 def tls_context(insecure: bool) -> ssl.SSLContext:
@@ -149,6 +151,8 @@ class Worker:
         self.lag_sum_ns = 0
         self.lag_count = 0
         self.lag_max_ns = 0
+        self.late_sum_ns = 0
+        self.late_count = 0
         self.finished: asyncio.Future[None] = self.loop.create_future()
         self.closing_handle: asyncio.TimerHandle | None = None
 
@@ -204,6 +208,7 @@ class Worker:
                     waited=self.waited,
                     cpu_s=_cpu_seconds() - self.cpu_start_s,
                     wall_s=(monotonic_ns() - start_ns) / NS_PER_S,
+                    late_mean_ms=self.late_sum_ns / max(self.late_count, 1) / 1e6,
                 ),
             )
         )
@@ -370,7 +375,11 @@ class Worker:
             conn = self.idle.pop()
             k = self.next_k
             self.next_k = k + 1
-            conn.send(self.next_request(), schedule.intended_ns(k), now)
+            intended = schedule.intended_ns(k)
+            # A free connection was waiting: any delay is the generator's, not the server's.
+            self.late_sum_ns += now - intended
+            self.late_count += 1
+            conn.send(self.next_request(), intended, now)
         # Due but every connection busy: these wait for the next free one.
         self.stuck_below_k = max(self.stuck_below_k, due)
         if due >= schedule.total:

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
+OWN_CGROUPS = Path("/proc/self/cgroup")
 
 
 def usable_cpus(cgroup_root: Path = CGROUP_ROOT) -> int:
@@ -22,36 +23,78 @@ def usable_cpus(cgroup_root: Path = CGROUP_ROOT) -> int:
     return max(1, count)
 
 
-def cgroup_cpu_quota(cgroup_root: Path = CGROUP_ROOT) -> float | None:
-    """CPUs allowed by the cgroup quota, or None when unlimited or unknown."""
-    v2 = cgroup_root / "cpu.max"
-    try:
-        quota, period = v2.read_text().split()[:2]
-        return None if quota == "max" else int(quota) / int(period)
-    except (OSError, ValueError):
-        pass
-    for base in (cgroup_root / "cpu", cgroup_root / "cpu,cpuacct", cgroup_root):
+def cgroup_cpu_quota(
+    cgroup_root: Path = CGROUP_ROOT, own_cgroups: Path = OWN_CGROUPS
+) -> float | None:
+    """CPUs allowed by the tightest CPU quota on this process's cgroup and its ancestors
+    (cgroup v2 `cpu.max`, v1 `cpu.cfs_quota_us`), or None when unlimited or unknown."""
+    quotas = []
+    for directory in cgroup_dirs("cpu", cgroup_root, own_cgroups):
         try:
-            quota_us = int((base / "cpu.cfs_quota_us").read_text())
-            period_us = int((base / "cpu.cfs_period_us").read_text())
+            quota, period = (directory / "cpu.max").read_text().split()[:2]
+            if quota != "max":
+                quotas.append(int(quota) / int(period))
+            continue
+        except (OSError, ValueError):
+            pass
+        try:
+            quota_us = int((directory / "cpu.cfs_quota_us").read_text())
+            period_us = int((directory / "cpu.cfs_period_us").read_text())
         except (OSError, ValueError):
             continue
-        return None if quota_us <= 0 or period_us <= 0 else quota_us / period_us
-    return None
+        if quota_us > 0 and period_us > 0:
+            quotas.append(quota_us / period_us)
+    return min(quotas, default=None)
 
 
-def cgroup_memory_limit(cgroup_root: Path = CGROUP_ROOT) -> int | None:
-    """Bytes allowed by the cgroup memory limit, or None when unlimited or unknown."""
-    for path in (cgroup_root / "memory.max", cgroup_root / "memory" / "memory.limit_in_bytes"):
-        try:
-            text = path.read_text().strip()
-        except OSError:
-            continue
-        if text == "max":
-            return None
-        try:
-            value = int(text)
-        except ValueError:
-            continue
-        return None if value >= 1 << 60 else value
-    return None
+def cgroup_memory_limit(
+    cgroup_root: Path = CGROUP_ROOT, own_cgroups: Path = OWN_CGROUPS
+) -> int | None:
+    """Bytes allowed by the tightest memory limit on this process's cgroup and its ancestors,
+    or None when unlimited or unknown."""
+    limits = []
+    for directory in cgroup_dirs("memory", cgroup_root, own_cgroups):
+        for name in ("memory.max", "memory.limit_in_bytes"):
+            try:
+                value = int((directory / name).read_text().strip())
+            except (OSError, ValueError):  # unreadable, absent or "max"
+                continue
+            if value < 1 << 60:  # v1 writes "no limit" as a huge number
+                limits.append(value)
+    return min(limits, default=None)
+
+
+def cgroup_dirs(controller: str, cgroup_root: Path, own_cgroups: Path) -> list[Path]:
+    """The directories of this process's cgroup for `controller` and of its ancestors up to
+    the mount, innermost first.
+
+    /proc/self/cgroup names the cgroup as a path from the hierarchy's root (v1: one line per
+    hierarchy, `N:cpu,cpuacct:/path`; v2: `0::/path`). A service under systemd sits deep in
+    the tree (system.slice/app.service, where CPUQuota= lands); in a container the mount is
+    already the container's own cgroup and the path may not exist below it, so the mount
+    itself is the answer.
+    """
+    try:
+        lines = own_cgroups.read_text().splitlines()
+    except OSError:
+        lines = []
+    mounts: list[tuple[Path, str]] = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            mounts += [(cgroup_root, path), (cgroup_root / "unified", path)]
+        elif controller in controllers.split(","):
+            mounts += [(cgroup_root / controllers, path), (cgroup_root / controller, path)]
+    mounts.append((cgroup_root / controller, "/"))
+    mounts.append((cgroup_root, "/"))
+    found: list[Path] = []
+    for mount, path in mounts:
+        directory = mount / path.strip("/")
+        if not directory.is_dir():
+            directory = mount
+        while directory.is_dir() and directory not in found:
+            found.append(directory)
+            if directory == mount:
+                break
+            directory = directory.parent
+    return found
