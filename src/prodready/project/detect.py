@@ -106,7 +106,7 @@ def _scan_one(
     if text is None:
         return None, problems, None
     summary, tree = summarize(rel, text)
-    if summary.syntax_error:
+    if summary.syntax_error and not summary.template:
         problems.append(summary.syntax_error)
     result = hook(rel, text, tree) if hook else None
     return summary, problems, result
