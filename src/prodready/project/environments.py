@@ -39,7 +39,7 @@ DEV, TEST, PROD, ONE_SHOT = (
 
 DEV_MARK = re.compile(
     r"(^|[.\-_/])(dev|devel|development|test|tests|testing|local|override|example|sample|"
-    r"template|dist|ci|debug)([.\-_/]|$)",
+    r"template|dist|ci|debug|lint|docs)([.\-_/]|$)",
     re.IGNORECASE,
 )
 """Marks in a file name that say it never reaches production (compose overrides, examples)."""
