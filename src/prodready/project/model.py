@@ -221,6 +221,8 @@ class Dependency:
     line: int
     pinned: bool
     dev: bool = False
+    group: str | None = None
+    """The dependency group or Poetry group it is declared in (`[dependency-groups] docker`)."""
 
 
 @dataclass(frozen=True)
