@@ -70,6 +70,18 @@ def test_symlink_loop_and_broken_link(tmp_path: Path) -> None:
     assert "symlink" in found["a.py"] and "symlink" in found["dangling.py"]
 
 
+def test_broken_links_to_files_check_never_reads_are_not_reported(tmp_path: Path) -> None:
+    """From the ecosystem run: polar's `.prettierignore -> ../../.prettierignore` and
+    DefectDojo's `*.tpl` links were reported as skipped files, which they would be anyway."""
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    os.symlink("../../.prettierignore", tmp_path / ".prettierignore")
+    os.symlink('{% include "mail/scan_added.tpl" %}', tmp_path / "scan_added_empty.tpl")
+    os.symlink("../.venv/lib/skills/fastapi", tmp_path / "fastapi")
+    os.symlink("deploy/missing.Dockerfile", tmp_path / "Dockerfile")
+    data, _ = check_json(tmp_path)
+    assert set(problems(data)) == {"Dockerfile"}
+
+
 def test_symlinks_are_followed_or_reported_never_parsed_as_their_path(tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / "deploy").mkdir(parents=True)
@@ -166,3 +178,44 @@ def test_compose_merge_tags_are_not_malformed_yaml(tmp_path: Path) -> None:
     )
     data, _ = check_json(tmp_path)
     assert "compose.override.yaml" not in problems(data)
+
+
+NEWER_SYNTAX = """\
+import requests
+
+type Payload = dict[str, object]
+
+
+class Repository[
+    ModelType: object,  # PEP 695 parameters over several lines, as polar writes them
+    IdType,
+]:
+    def fetch[T](self, url: str) -> Payload:
+        try:
+            return requests.get(url).json()
+        except ValueError, KeyError:
+            return {}
+"""
+
+
+def test_python_312_and_314_syntax_is_parsed_and_checked(tmp_path: Path) -> None:
+    """From the ecosystem run: 87 files of polar and others (`type X = ...`, `class C[T]:`,
+    `except A, B:`) were "syntax errors" under the Python running prodready, and no rule read
+    them. They are rewritten to the older spelling, parsed, and checked on their own lines."""
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    (tmp_path / "repository.py").write_text(NEWER_SYNTAX)
+    (tmp_path / ".python-version").write_text("3.14\n")
+    data, _ = check_json(tmp_path)
+    assert "repository.py" not in problems(data)
+    on_file = [(f["rule"], f["line"]) for f in data["findings"] if f["path"] == "repository.py"]
+    assert on_file == [("PR113", 12)]
+
+
+def test_a_jinja_template_of_python_is_not_a_syntax_error(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    (tmp_path / "client.py").write_text(
+        "from polar.{{ version }}.client import Polar\n{% if imports %}\nimport x\n{% endif %}\n"
+    )
+    (tmp_path / "broken.py").write_text("def f(:\n    return '{{ not a tag'\n")
+    data, _ = check_json(tmp_path)
+    assert set(problems(data)) == {"broken.py"}

@@ -490,3 +490,20 @@ def test_start_script_continuation_lines_are_one_command(tmp_path: Path) -> None
     script = tmp_path / "docker-entrypoint.sh"
     script.write_text(script.read_text().replace("exec gunicorn", "gunicorn"))
     assert places(tmp_path, "PR215") == [("docker-entrypoint.sh", 3)]
+
+
+@pytest.mark.parametrize("case", ["wheels", "group"])
+def test_a_server_the_image_installs_is_provided(case: str) -> None:
+    """From the ecosystem run: healthchecks builds uwsgi's wheel in a builder stage that the
+    final stage installs; wger's image installs the `docker` dependency group that holds
+    gunicorn (`pip wheel --group docker`). PR914 and PR803 said the server was missing."""
+    root = FIXTURES / "PR914" / "installed_elsewhere" / case
+    assert [f for f in findings_for(root) if f.rule_id in ("PR914", "PR803")] == []
+
+
+def test_a_server_only_in_a_group_no_image_installs_is_still_missing(tmp_path: Path) -> None:
+    root = FIXTURES / "PR914" / "installed_elsewhere" / "group"
+    shutil.copytree(root, tmp_path, dirs_exist_ok=True)
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(dockerfile.read_text().replace("--group docker ", ""))
+    assert {f.rule_id for f in findings_for(tmp_path)} >= {"PR914", "PR803"}

@@ -96,3 +96,16 @@ def test_extras_line_of_a_package_pinned_on_another_line_is_pinned(tmp_path: Pat
     (tmp_path / "requirements.txt").write_text("bleach==6.3.0\nbleach[css]\nflask\n")
     (finding,) = findings_for(tmp_path, "PR801")
     assert finding.line == 3 and finding.message.startswith("flask has no version")
+
+
+def test_dev_tools_the_production_code_imports_are_runtime_dependencies() -> None:
+    """From the ecosystem run: debug_toolbar in INSTALLED_APPS (shynet, TandoorRecipes) and
+    freezegun imported by CTFd's uploader were reported, though moving them out breaks the app;
+    pytest-django and pytest-cov beside pytest were one finding each; requirements-lint.txt
+    was read as runtime. What is left is one finding listing the file's real dev tools."""
+    root = Path(__file__).parent / "fixtures" / "PR802" / "runtime_import"
+    found = [f for f in findings_for(root) if f.rule_id == "PR802"]
+    assert [(f.path, f.line) for f in found] == [("requirements.txt", 5)]
+    assert found[0].message == (
+        "3 development tools in the runtime dependencies: pytest, pytest-django, flake8"
+    )

@@ -262,3 +262,33 @@ def test_an_image_whose_command_runs_the_tests_is_a_test_image() -> None:
     [launch] = [launch for launch in project.launches if launch.rel == "checks/Dockerfile"]
     assert launch.env.env == TEST
     assert rules_on(findings(FIXTURES / "service_signals"), "checks/Dockerfile") == set()
+
+
+# --- development and CI folders -----------------------------------------------------------------
+
+
+def test_files_in_development_and_ci_folders_are_not_production() -> None:
+    """From the ecosystem run: .devcontainer images, a CI compose file, test-environment
+    stacks and dev scripts got production findings (PR201, PR304, PR305, PR113)."""
+    project = detect(FIXTURES / "dev_folders")
+    assert env_of(project, ".devcontainer/Dockerfile") == (
+        DEV,
+        "in a development folder (.devcontainer/)",
+    )
+    assert env_of(project, ".devcontainer/docker-compose.yml")[0] == DEV
+    assert env_of(project, ".ci/compose.cypress.yaml") == (TEST, "in a test folder (.ci/)")
+    assert env_of(project, "scripts/test-environments/postgres/compose.yml")[0] == TEST
+    assert env_of(project, "dev/codegen/gen_locales.py")[0] == DEV
+    assert env_of(project, "devices/client.py")[0] == PROD  # whole words of a folder only
+    # the CI stack builds the production Dockerfile, which stays production
+    assert env_of(project, "Dockerfile")[0] == PROD
+
+    found = findings(FIXTURES / "dev_folders")
+    assert rules_on(found, ".devcontainer/Dockerfile") == set()
+    assert rules_on(found, ".devcontainer/docker-compose.yml") == set()
+    assert rules_on(found, "scripts/test-environments/postgres/compose.yml") == set()
+    assert rules_on(found, "dev/codegen/gen_locales.py") == set()
+    # a real-looking secret is reported in a CI file too; the production image keeps its own
+    assert rules_on(found, ".ci/compose.cypress.yaml") == {"PR301"}
+    assert "PR201" in rules_on(found, "Dockerfile")
+    assert rules_on(found, "devices/client.py") == {"PR113"}

@@ -64,17 +64,18 @@ def from_pyproject(
     for group, specs in (project.get("optional-dependencies") or {}).items():
         for spec in _strings(specs):
             deps.extend(_pep508(rel, spec, lines, locked, dev=bool(DEV_GROUPS.search(group))))
-    for specs in (data.get("dependency-groups") or {}).values():
+    for group, specs in (data.get("dependency-groups") or {}).items():
         for spec in _strings(specs):
-            deps.extend(_pep508(rel, spec, lines, locked, dev=True))
+            deps.extend(_pep508(rel, spec, lines, locked, dev=True, group=group))
     poetry = data.get("tool", {}).get("poetry", {}) if isinstance(data.get("tool"), dict) else {}
     declared = project.get("requires-python")
     python = declared if isinstance(declared, str) else None
     if isinstance(poetry, dict):
         deps.extend(_poetry_table(rel, poetry.get("dependencies"), lines, locked, dev=False))
-        for group in (poetry.get("group") or {}).values():
+        for name, group in (poetry.get("group") or {}).items():
             if isinstance(group, dict):
-                deps.extend(_poetry_table(rel, group.get("dependencies"), lines, locked, dev=True))
+                table = group.get("dependencies")
+                deps.extend(_poetry_table(rel, table, lines, locked, dev=True, group=name))
         deps.extend(_poetry_table(rel, poetry.get("dev-dependencies"), lines, locked, dev=True))
         poetry_python = (poetry.get("dependencies") or {}).get("python")
         python = python or (poetry_python if isinstance(poetry_python, str) else None)
@@ -101,18 +102,20 @@ def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def _pep508(rel: str, spec: str, lines: list[str], locked: bool, dev: bool) -> list[Dependency]:
+def _pep508(
+    rel: str, spec: str, lines: list[str], locked: bool, dev: bool, group: str | None = None
+) -> list[Dependency]:
     try:
         parsed = Requirement(spec)
     except InvalidRequirement:
         return []
     pinned = locked or bool(PINNED.search(str(parsed.specifier)))
     name = canonicalize_name(parsed.name)
-    return [Dependency(name, spec, rel, _line_of(lines, parsed.name), pinned, dev)]
+    return [Dependency(name, spec, rel, _line_of(lines, parsed.name), pinned, dev, group)]
 
 
 def _poetry_table(
-    rel: str, table: Any, lines: list[str], locked: bool, dev: bool
+    rel: str, table: Any, lines: list[str], locked: bool, dev: bool, group: str | None = None
 ) -> list[Dependency]:
     if not isinstance(table, dict):
         return []
@@ -132,6 +135,7 @@ def _poetry_table(
                 _line_of(lines, name),
                 pinned,
                 dev,
+                group,
             )
         )
     return result
@@ -156,3 +160,17 @@ def python_version_from_spec(spec: str) -> str | None:
     """`>=3.11` -> `3.11`, `python-3.12.4` -> `3.12`, `^3.10` -> `3.10`."""
     match = PYTHON_FROM_TEXT.search(spec)
     return match["version"] if match else None
+
+
+GROUP_OPTION = re.compile(r"--(?:group|with|only|only-group)[ =]([\w.,-]+)")
+"""`pip install --group docker .`, `uv sync --group prod`, `poetry install --with web`."""
+
+
+def installed_groups(run_commands: list[str]) -> set[str]:
+    """The dependency groups these RUN commands install into an image."""
+    return {
+        name
+        for command in run_commands
+        for match in GROUP_OPTION.finditer(command)
+        for name in match[1].split(",")
+    }

@@ -106,7 +106,7 @@ def _scan_one(
     if text is None:
         return None, problems, None
     summary, tree = summarize(rel, text)
-    if summary.syntax_error:
+    if summary.syntax_error and not summary.template:
         problems.append(summary.syntax_error)
     result = hook(rel, text, tree) if hook else None
     return summary, problems, result
@@ -187,6 +187,24 @@ def _dependencies(project: Project, texts: dict[str, str]) -> None:
                 project.python_version_source = f"{source.rel} [requires]"
         project.dependencies.extend(found)
         project.problems.extend(problems)
+    _installed_groups_are_runtime(project)
+
+
+def _installed_groups_are_runtime(project: Project) -> None:
+    """A dependency group a production Dockerfile installs (`--group docker`) is a runtime
+    dependency of that image, whatever PEP 735 or Poetry say groups are by default."""
+    commands = [
+        inst.value
+        for dockerfile in project.dockerfiles
+        if project.env_of(dockerfile.rel).deployed
+        for stage in dockerfile.stages
+        for inst in stage.all("RUN")
+    ]
+    groups = deps_module.installed_groups(commands)
+    project.dependencies = [
+        dataclasses.replace(d, dev=False) if d.dev and d.group in groups else d
+        for d in project.dependencies
+    ]
 
 
 # --- commands -----------------------------------------------------------------------------------

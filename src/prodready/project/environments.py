@@ -39,7 +39,7 @@ DEV, TEST, PROD, ONE_SHOT = (
 
 DEV_MARK = re.compile(
     r"(^|[.\-_/])(dev|devel|development|test|tests|testing|local|override|example|sample|"
-    r"template|dist|ci|debug)([.\-_/]|$)",
+    r"template|dist|ci|debug|lint|docs)([.\-_/]|$)",
     re.IGNORECASE,
 )
 """Marks in a file name that say it never reaches production (compose overrides, examples)."""
@@ -61,6 +61,13 @@ WORD_SPLIT = re.compile(r"[.\-_]")
 ONE_SHOT_NAME = re.compile(
     r"migrat|^init|setup|seed|collectstatic|createsuperuser|backup", re.IGNORECASE
 )
+DEV_FOLDER_WORDS = frozenset({"dev", "devel", "develop", "development", "devcontainer"})
+TEST_FOLDER_WORDS = frozenset(
+    {"test", "tests", "testing", "e2e", "ci", "circleci", "regtest", "cypress"}
+)
+"""Words of a folder name (`.devcontainer`, `.ci`, `test-environments`, `docker/regtest`)
+that say everything below it is a developer's or CI's, whatever the files are named."""
+CI_FOLDERS = frozenset({".github", ".gitlab"})
 TEST_RUNNERS = frozenset({"pytest", "py.test", "tox", "nox", "behave", "coverage"})
 RESTART_ONCE = frozenset({"no", "on-failure"})
 
@@ -74,9 +81,9 @@ def by_name(rel: str, kind: FileKind) -> EnvFact:
     lower = rel.lower()
     name = lower.rsplit("/", 1)[-1]
     shown = rel.rsplit("/", 1)[-1]
-    in_tests = "/tests/" in f"/{lower}" or "/test/" in f"/{lower}"
+    folder = dev_folder(rel)
     if kind == FileKind.PYTHON:
-        if in_tests or name.startswith("test_") or name.endswith("_test.py"):
+        if (folder and folder.env == TEST) or name.startswith("test_") or name.endswith("_test.py"):
             return EnvFact(TEST, "a test module")
         if name == "conftest.py":
             return EnvFact(TEST, "pytest's conftest.py")
@@ -84,22 +91,33 @@ def by_name(rel: str, kind: FileKind) -> EnvFact:
         if tail and (match := DEV_SETTINGS.search(tail[0])):
             env = TEST if match[1].startswith("test") or match[1] == "ci" else DEV
             return EnvFact(env, f"a `{match[1]}` settings module")
-        return UNCLASSIFIED
+        return folder or UNCLASSIFIED
     if kind == FileKind.ENV:
         if ENV_EXAMPLE.search(name):
             return EnvFact(DEV, f"{shown} is an example of the settings, not the settings")
         return _marked(DEV_MARK, name.removeprefix(".env"), shown)
     if kind in (FileKind.COMPOSE, FileKind.DOCKERFILE, FileKind.REQUIREMENTS, FileKind.SCRIPT):
         stem = name.replace("docker-compose", "").replace("compose", "").replace("dockerfile", "")
-        fact = _marked(DEV_MARK, stem, shown)
-        if fact.production and "/tests/" in f"/{lower}":
-            return EnvFact(TEST, "in a tests folder")
-        return fact
+        return folder or _marked(DEV_MARK, stem, shown)
     if kind in (FileKind.NGINX, FileKind.SYSTEMD):
         return _marked(CONFIG_DEV_MARK, lower, rel)
-    if "/tests/" in f"/{lower}":
-        return EnvFact(TEST, "in a tests folder")
-    return UNCLASSIFIED
+    return folder or UNCLASSIFIED
+
+
+def dev_folder(rel: str) -> EnvFact | None:
+    """The development or test folder the file lies in (`.devcontainer/`, `.ci/`,
+    `scripts/test-environments/`, `docker/regtest/`, `tests/`), if any. Whole words of the
+    folder name only: `devices/` or `contest/` say nothing."""
+    for part in rel.split("/")[:-1]:
+        lower = part.lower()
+        if lower in CI_FOLDERS:
+            return EnvFact(TEST, f"in {part}/, the CI's folder")
+        words = set(WORD_SPLIT.split(lower.lstrip(".")))
+        if words & TEST_FOLDER_WORDS:
+            return EnvFact(TEST, f"in a test folder ({part}/)")
+        if words & DEV_FOLDER_WORDS:
+            return EnvFact(DEV, f"in a development folder ({part}/)")
+    return None
 
 
 def _marked(pattern: re.Pattern[str], text: str, shown: str) -> EnvFact:
@@ -326,6 +344,7 @@ def _dockerfile_fact(project: Project, dockerfile: Dockerfile, named: EnvFact) -
         for compose in project.compose_files
         for service in compose.services
         if service.dockerfile_rel(compose.rel) == dockerfile.rel
+        and not _from_dev_folder(compose.rel, dockerfile.rel)
     ]
     builders.sort(key=lambda builder: not builder[2].production)
     for compose, service, fact in builders:
@@ -342,6 +361,13 @@ def _dockerfile_fact(project: Project, dockerfile: Dockerfile, named: EnvFact) -
     if launch and (runner := _test_runner(launch[0])) is not None:
         return EnvFact(TEST, f"its {launch[1].keyword} runs {runner}")
     return named
+
+
+def _from_dev_folder(compose_rel: str, dockerfile_rel: str) -> bool:
+    """A CI or devcontainer compose file (`.ci/compose.yml`) that builds the project's own
+    Dockerfile from outside its folder tests or develops that image; it does not make the
+    image a test one."""
+    return dev_folder(compose_rel) is not None and dev_folder(dockerfile_rel) is None
 
 
 def _stage_facts(project: Project, dockerfile: Dockerfile, file_fact: EnvFact) -> None:

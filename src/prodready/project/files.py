@@ -105,9 +105,9 @@ def _iter_files(root: Path, problems: list[FileProblem]) -> Iterator[Path]:
                 elif not stat.S_ISREG(st.st_mode):
                     continue
             except (OSError, RuntimeError):  # broken link or a loop of links
-                problems.append(
-                    FileProblem(_rel_or_name(root, path), 1, "broken or looping symlink, skipped")
-                )
+                rel = _rel_or_name(root, path)
+                if classify(path, rel) is not None:  # not a .prettierignore nor a template
+                    problems.append(FileProblem(rel, 1, "broken or looping symlink, skipped"))
                 continue
             yield path
 

@@ -205,6 +205,9 @@ class ModuleSummary:
     url_patterns: list[tuple[int, str, str | None]] = field(default_factory=list)
     """Django urlpatterns: (line, route, included urls module or None)."""
     syntax_error: FileProblem | None = None
+    template: bool = False
+    """A Jinja template of a Python file (`from pkg.{{ version }} import x`), which is not
+    Python until rendered: not parsed, and its syntax errors are not reported."""
 
 
 # --- Dependencies ------------------------------------------------------------------------------
@@ -218,6 +221,8 @@ class Dependency:
     line: int
     pinned: bool
     dev: bool = False
+    group: str | None = None
+    """The dependency group or Poetry group it is declared in (`[dependency-groups] docker`)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from prodready.project.model import (
     RouterMount,
     RunCall,
 )
+from prodready.project.newsyntax import parse_newer
 
 APP_CLASSES: dict[str, tuple[str, str]] = {
     "Flask": ("flask", "wsgi"),
@@ -101,19 +102,27 @@ def module_name(rel: str) -> str:
 
 
 SYNTAX_ERROR = "Python syntax error"
+JINJA_TAG = re.compile(r"^\s*\{%-?\s.*%\}\s*$|\{\{\s*[\w.]+(\s*\|\s*\w+)*\s*\}\}", re.MULTILINE)
+"""`{% if x %}` on a line of its own, or `{{ name }}` / `{{ value | filter }}`: in a file that
+does not parse, these make it a template."""
 PARSED_AS = f"Python {sys.version_info.major}.{sys.version_info.minor}"
 
 
 def summarize(rel: str, source: str) -> tuple[ModuleSummary, ast.Module | None]:
     summary = ModuleSummary(rel=rel, module=module_name(rel))
     try:
-        tree = ast.parse(source, filename=rel)
-    except (SyntaxError, ValueError) as error:
-        line = getattr(error, "lineno", None) or 1
-        summary.syntax_error = FileProblem(
-            rel, line, f"{SYNTAX_ERROR} (parsed as {PARSED_AS}): {_msg(error)}"
-        )
-        return summary, None
+        try:
+            tree = ast.parse(source, filename=rel)
+        except (SyntaxError, ValueError) as error:
+            newer = parse_newer(source, rel)  # `type X = ...`, `except A, B:` on an older Python
+            if newer is None:
+                summary.template = bool(JINJA_TAG.search(source))
+                line = getattr(error, "lineno", None) or 1
+                summary.syntax_error = FileProblem(
+                    rel, line, f"{SYNTAX_ERROR} (parsed as {PARSED_AS}): {_msg(error)}"
+                )
+                return summary, None
+            tree = newer
     except (RecursionError, MemoryError):  # thousands of chained operators or lambdas
         summary.syntax_error = FileProblem(rel, 1, TOO_DEEP)
         return summary, None

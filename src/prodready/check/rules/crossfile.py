@@ -1267,10 +1267,12 @@ def _worker_class_without_uvicorn(
 
 
 def _provided(project: Project, runtime: set[str], packages: tuple[str, ...]) -> bool:
+    """Listed, or installed by name in an image: in any of its stages, since a builder stage
+    often builds the wheels (`pip wheel ... uwsgi`) that the final stage installs."""
     if runtime & set(packages):
         return True
     for dockerfile in project.dockerfiles:
-        for inst in instructions(built_lineage(dockerfile), "RUN"):
+        for inst in instructions(dockerfile.stages, "RUN"):
             text = " ".join(inst.args) if inst.exec_form else inst.value
             if re.search(
                 r"\b(pip3?|uv pip|poetry add|pipx) [^;&|]*\b(" + "|".join(packages) + r")\b", text

@@ -128,6 +128,12 @@ DEV_TOOLS = frozenset(
     }
 )
 DEV_TOOL_PREFIXES = ("pytest-",)
+IMPORT_NAMES = {
+    "django-debug-toolbar": "debug_toolbar",
+    "factory-boy": "factory",
+    "pdbpp": "pdb",
+}
+"""Distributions whose import name is not their name with `_` for `-`."""
 
 
 def dev_tool_reason(dep: Dependency) -> str | None:
@@ -136,6 +142,20 @@ def dev_tool_reason(dep: Dependency) -> str | None:
     if dep.name == "werkzeug" and re.search(r"\[[^\]]*watchdog", dep.spec, re.IGNORECASE):
         return "werkzeug[watchdog] only speeds up the development reloader"
     return None
+
+
+def runtime_imports(project: Project) -> set[str]:
+    """Top-level modules the production code imports, and Django apps its settings install
+    (`"debug_toolbar"` in INSTALLED_APPS is imported by Django at startup)."""
+    names: set[str] = set()
+    for summary in project.modules.values():
+        if not project.env_of(summary.rel).deployed:
+            continue
+        names |= summary.imports
+        _, apps = summary.django_settings.get("INSTALLED_APPS", (0, None))
+        if isinstance(apps, list | tuple):
+            names |= {app.split(".")[0] for app in apps if isinstance(app, str)}
+    return names
 
 
 @rule(
@@ -150,16 +170,31 @@ Test runners, debuggers, linters and debug toolbars in the runtime dependencies 
 production image: a bigger image and attack surface, more CVEs to patch, and some are
 dangerous when enabled by accident (django-debug-toolbar and flask-debugtoolbar expose
 settings, SQL and request data; ipdb/pdb hang a worker waiting on a terminal).
+
+A tool the production code imports (a debug toolbar in INSTALLED_APPS, `freezegun` in an
+upload helper) is a runtime dependency of that code and is not reported: moving it out would
+break the app. One finding per dependency file lists its tools.
 """,
     fix="Move it to requirements-dev.txt or a [dependency-groups] dev group.",
     bad="# requirements.txt\nflask==3.1.2\npytest==8.4.2",
     good="# requirements-dev.txt\n-r requirements.txt\npytest==8.4.2",
 )
 def dev_tool_in_runtime_dependencies(project: Project) -> Iterator[Hit]:
+    imported = runtime_imports(project)
+    per_file: dict[str, list[tuple[Dependency, str]]] = {}
     for dep in runtime_dependencies(project):
         reason = dev_tool_reason(dep)
-        if reason:
-            yield Hit(dep.line, f"{reason} in the runtime dependencies", path=dep.rel)
+        module = IMPORT_NAMES.get(dep.name, dep.name.replace("-", "_"))
+        if reason and module not in imported:
+            per_file.setdefault(dep.rel, []).append((dep, reason))
+    for rel, tools in per_file.items():
+        first = tools[0][0]
+        if len(tools) == 1:
+            message = f"{tools[0][1]} in the runtime dependencies"
+        else:
+            names = ", ".join(dep.name for dep, _ in tools)
+            message = f"{len(tools)} development tools in the runtime dependencies: {names}"
+        yield Hit(first.line, message, path=rel)
 
 
 # --- PR803 -------------------------------------------------------------------------------------
