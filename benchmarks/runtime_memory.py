@@ -1,8 +1,8 @@
 """What the prodready.runtime kit adds to a worker's memory after 100k requests over 1,000 routes.
 
 FastAPI (uvicorn) and Flask (Gunicorn gthread, one worker) apps with 1,000 templated routes
-(`/r{n}/items/{item_id}`) are served bare and with the full kit. wrk sends requests to random
-routes with random item ids (so nearly every raw path is new) in chunks, alternating between
+(`/r{n}/items/{item_id}`) are served bare and with the full kit. a client sends requests to
+random routes with random item ids (so nearly every raw path is new) in chunks, alternating between
 the bare app and the kit, until each has answered `--requests`. The figure is the serving
 process's RSS with the kit minus without, in MiB, after the same requests.
 
@@ -15,11 +15,12 @@ kit's /metrics holds more route labels than the app has routes.
 from __future__ import annotations
 
 import argparse
+import http.client
+import random
 import re
-import shutil
-import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,6 +28,7 @@ from runtime_overhead import KIT, Variant, start, wait_until_up
 
 ROUTES = 1000
 CHUNKS = 5
+CONNECTIONS = 8
 MIB = 1 << 20
 
 APPS = {
@@ -64,20 +66,6 @@ def hello():
 """,
 }
 
-WRK_SCRIPT = """
-local count = 0
-local limit = tonumber(os.getenv("PRODREADY_BENCH_REQUESTS"))
-request = function()
-  local path = "/r" .. math.random(0, LAST_ROUTE) .. "/items/" .. math.random(1, 1000000000)
-  return wrk.format("GET", path)
-end
-response = function(status, headers, body)
-  if status ~= 200 then error("status " .. status) end
-  count = count + 1
-  if count >= limit then wrk.thread:stop() end
-end
-""".replace("LAST_ROUTE", str(ROUTES - 1))
-
 
 def rss_bytes(variant: Variant) -> int:
     """VmRSS of the serving process: uvicorn's own, Gunicorn's one worker."""
@@ -91,21 +79,30 @@ def rss_bytes(variant: Variant) -> int:
     raise SystemExit(f"no VmRSS for {variant.name}")
 
 
-def send(variant: Variant, requests: int, script: Path) -> None:
-    base = variant.url.rsplit("/", 1)[0]
-    completed = subprocess.run(
-        ["wrk", "-t1", "-c16", "-d600s", "-s", str(script), base],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={"PRODREADY_BENCH_REQUESTS": str(requests), "PATH": "/usr/bin:/bin"},
-    )
-    out = completed.stdout + completed.stderr
-    answered = re.search(r"(\d+) requests in", out)
-    if completed.returncode != 0 or answered is None or "error" in out.lower():
-        raise SystemExit(f"wrk failed against {variant.name}:\n{out}")
-    if int(answered.group(1)) < requests:
-        raise SystemExit(f"{variant.name} answered {answered.group(1)} of {requests}:\n{out}")
+def send(variant: Variant, requests: int, seed: int) -> None:
+    """`requests` GETs of random routes and item ids, over CONNECTIONS kept-alive connections.
+
+    A plain client in threads: wrk cannot stop after a count (its threads stop, the run goes
+    on to its full duration), and the client's speed does not matter for a memory figure.
+    """
+    host, port = variant.url.split("/")[2].rsplit(":", 1)
+
+    def one_connection(index: int) -> None:
+        rng = random.Random(seed * CONNECTIONS + index)
+        connection = http.client.HTTPConnection(host, int(port), timeout=60)
+        try:
+            for _ in range(requests // CONNECTIONS):
+                route, item = rng.randrange(ROUTES), rng.randrange(1, 1_000_000_000)
+                connection.request("GET", f"/r{route}/items/{item}")
+                response = connection.getresponse()
+                response.read()
+                if response.status != 200:
+                    raise SystemExit(f"{variant.name} answered {response.status}")
+        finally:
+            connection.close()
+
+    with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
+        list(pool.map(one_connection, range(CONNECTIONS)))
 
 
 def route_labels(variant: Variant) -> set[str]:
@@ -122,14 +119,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=100_000)
     parser.add_argument("--only", help="comma-separated frameworks: fastapi,flask")
     args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (make system-deps)")
     frameworks = [f for f in APPS if f in (args.only or "fastapi,flask").split(",")]
     added: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="prodready-mem-") as tmp:
         directory = Path(tmp)
-        script = directory / "routes.lua"
-        script.write_text(WRK_SCRIPT)
         for framework in frameworks:
             pair = [
                 Variant(f"mem_{framework}_bare", framework),
@@ -142,9 +135,9 @@ def main() -> None:
                 for variant in pair:
                     wait_until_up(variant)
                 chunk = args.requests // CHUNKS
-                for _ in range(CHUNKS):
+                for number in range(CHUNKS):
                     for variant in pair:
-                        send(variant, chunk, script)
+                        send(variant, chunk, seed=number)
                 bare, kit = (rss_bytes(variant) for variant in pair)
                 labels = route_labels(pair[1])
             finally:

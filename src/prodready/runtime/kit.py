@@ -40,16 +40,32 @@ class Kit:
 
             self.metrics = http_metrics()
             self.in_flight = self.metrics.in_flight
+        self._relaxed_paths = frozenset(relaxed_csp_paths)
         self.security = None
         if options.security_headers:
             self.security = SecurityHeaders(
-                options.content_security_policy, options.hsts_max_age, relaxed_csp_paths
+                options.content_security_policy, options.hsts_max_age, self._relaxed_paths
             )
         self.cors = (
             Cors(options.cors_origins, options.cors_allow_credentials)
             if options.cors_origins
             else None
         )
+        # Requests without an Origin header (most) get the same headers after X-Request-ID:
+        # built here per (https, relaxed CSP), in bytes for ASGI and str for WSGI.
+        self._tails: dict[tuple[bool, bool], Headers] = {}
+        for https in (False, True):
+            for relaxed in (False, True):
+                tail = (
+                    [] if self.security is None else self.security.for_request_key(https, relaxed)
+                )
+                if self.cors is not None:
+                    tail = [*tail, *self.cors.response_headers(None)]
+                self._tails[https, relaxed] = tail
+        self._str_tails = {
+            key: [(name.decode("latin-1"), value.decode("latin-1")) for name, value in tail]
+            for key, tail in self._tails.items()
+        }
         names = {b"x-request-id"}
         for part in (self.security, self.cors):
             if part is not None:
@@ -94,6 +110,9 @@ class Kit:
         self, path: str, https: bool, request_id: str, origin: str | None
     ) -> Headers:
         headers: Headers = [(b"x-request-id", request_id.encode())]
+        if origin is None:
+            headers += self._tails[https, path in self._relaxed_paths]
+            return headers
         if self.security is not None:
             headers += self.security.for_request(path, https)
         if self.cors is not None:
@@ -105,6 +124,9 @@ class Kit:
     ) -> list[tuple[str, str]]:
         """`response_headers` for WSGI."""
         headers = [("x-request-id", request_id)]
+        if origin is None:
+            headers += self._str_tails[https, path in self._relaxed_paths]
+            return headers
         if self.security is not None:
             headers += self.security.for_request_str(path, https)
         if self.cors is not None:

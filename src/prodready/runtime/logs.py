@@ -68,9 +68,9 @@ class Timestamp:
     def format(self, now: float) -> str:
         second = int(now)
         if second != self._second:
-            self._text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._text = time.strftime("%Y-%m-%dT%H:%M:%S.%%06dZ", time.gmtime(second))
             self._second = second
-        return f"{self._text}.{int((now - second) * 1_000_000):06d}Z"
+        return self._text % ((now - second) * 1_000_000)
 
 
 FORMATTER_FIELDS = ("message", "asctime", "color_message")
@@ -130,6 +130,17 @@ def _renderer(json: bool, as_bytes: bool) -> Any:
     )
 
 
+def _line_serializer(json: bool, as_bytes: bool) -> Callable[[dict[str, Any]], Any]:
+    """Renders an access event as `_renderer` does: orjson is called directly for JSON lines
+    (through structlog's JSONRenderer, keyword arguments and all, it costs twice as much)."""
+    if not json:
+        render = _renderer(json=False, as_bytes=False)
+        return lambda event: render(None, event["level"], event)
+    import orjson
+
+    return orjson.dumps if as_bytes else lambda event: orjson.dumps(event).decode()
+
+
 class DeferredAccessLog:
     """The one access line per request, queued on the request path and rendered in batches.
 
@@ -149,13 +160,9 @@ class DeferredAccessLog:
     MAX_QUEUED = 50_000
     """Above this many queued lines the request that adds one writes them all itself."""
 
-    def __init__(
-        self,
-        render: Callable[[Any, str, dict[str, Any]], Any],
-        stream: Any,
-        min_status: int = 0,
-    ) -> None:
-        self._render = render
+    def __init__(self, json: bool, stream: Any, min_status: int = 0) -> None:
+        self._json = json
+        self._serialize = _line_serializer(json, as_bytes=not isinstance(stream, io.TextIOBase))
         self._min_status = min_status
         """Lines of requests answered below this status are dropped: their level (see
         `access_level`) is below the configured one."""
@@ -180,14 +187,10 @@ class DeferredAccessLog:
         elif self._flusher_pid != _pid:
             self._start_flusher()
 
-    def writes_like(self, render: Callable[..., Any], stream: Any, min_status: int) -> bool:
+    def writes_like(self, json: bool, stream: Any, min_status: int) -> bool:
         """Whether this log renders the same way into the same stream: configure_logging,
         called again by every Production(), then keeps it rather than making another."""
-        return (
-            type(render) is type(self._render)
-            and stream is self._stream
-            and min_status == self._min_status
-        )
+        return json == self._json and stream is self._stream and min_status == self._min_status
 
     def drain(self) -> None:
         """Writes every queued line now, in the order they were queued."""
@@ -197,19 +200,19 @@ class DeferredAccessLog:
             self._write_queued()
 
     def _write_queued(self) -> None:
-        queue, render, timestamp = self._queue, self._render, self._timestamp
+        queue, serialize, timestamp = self._queue, self._serialize, self._timestamp
         lines = []
         while queue:
             now, request_id, method, path, route, status, seconds, client = queue.popleft()
+            # round(x * 1e6) / 1e3 is round(x * 1e3, 3) at a third of the cost.
             event = {"method": method, "path": path, "route": route, "status": status,
-                     "duration_ms": round(seconds * 1000, 3), "client": client,
+                     "duration_ms": round(seconds * 1_000_000) / 1000, "client": client,
                      "event": "request"}  # fmt: skip
             if request_id is not None:
                 event["request_id"] = request_id
-            level = access_level(status)
-            event["level"] = level
+            event["level"] = "info" if status < 400 else access_level(status)
             event["timestamp"] = timestamp.format(now)
-            lines.append(render(None, level, event))
+            lines.append(serialize(event))
         if lines:
             self._stream.write(self._newline.join(lines) + self._newline)
             self._stream.flush()
@@ -327,10 +330,9 @@ def configure_logging(level: str | int = "INFO", json: bool | None = None) -> No
     _configured_here = True
     if level <= logging.ERROR:
         stream = sys.stdout.buffer if as_bytes else sys.stdout
-        render = _renderer(json, as_bytes)
         min_status = 0 if level <= logging.INFO else 400 if level <= logging.WARNING else 500
-        if _access_log is None or not _access_log.writes_like(render, stream, min_status):
-            _access_log = DeferredAccessLog(render, stream, min_status)
+        if _access_log is None or not _access_log.writes_like(json, stream, min_status):
+            _access_log = DeferredAccessLog(json, stream, min_status)
             _every_access_log.append(_access_log)
     else:
         _access_log = None

@@ -22,6 +22,7 @@ ASGI apps talk to Redis through the async client, so the event loop never blocks
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import math
 import threading
 import time
@@ -245,38 +246,59 @@ class LocalFixedWindow:
     Same semantics and interface (`hit`, `get_window_stats`) as limits' fixed-window limiter
     on its memory storage: a window opens at a client's first hit and lasts the limit's period.
     limits' MemoryStorage spends ~10 us per hit (a key string per call, per-key locks, an expiry
-    timer thread), more than all the rest of the kit; here a hit is a dict lookup under a lock.
-    Shared storages (Redis) and the other strategies go through limits itself.
+    timer thread), more than all the rest of the kit; here a hit is a dict lookup and a
+    counter step.
+
+    A window's count is an `itertools.count`, whose `next` is atomic under the GIL: hits of
+    threads (Gunicorn gthread) add up without a lock; only opening a window takes one. Windows
+    are keyed by the item's id, not the item: RateLimitItem hashes and compares in Python. The
+    items are the RateLimits' own rules, alive as long as this limiter.
     """
 
     PRUNE_ABOVE = 10_000
 
     def __init__(self) -> None:
-        self._windows: dict[tuple[Any, ...], list[float]] = {}
+        self._windows: dict[tuple[int, tuple[str, ...]], _Window] = {}
         self._lock = threading.Lock()
 
-    def hit(self, item: Any, *identifiers: str, cost: int = 1) -> bool:
-        key = (item, identifiers)
-        now = time.time()
-        with self._lock:
+    def hit(self, item: Any, *identifiers: str) -> bool:
+        key = (id(item), identifiers)
+        window = self._windows.get(key)
+        if window is None or window.expiry <= time.time():
+            window = self._open(key, item)
+        window.hits = next(window.counter)
+        return window.hits <= item.amount
+
+    def _open(self, key: tuple[int, tuple[str, ...]], item: Any) -> _Window:
+        with self._lock:  # another thread may have opened it meanwhile: count in that one
+            now = time.time()
             window = self._windows.get(key)
-            if window is None or window[0] <= now:
+            if window is None or window.expiry <= now:
                 if window is None and len(self._windows) > self.PRUNE_ABOVE:
                     self._prune(now)
-                window = self._windows[key] = [now + item.get_expiry(), 0]
-            window[1] += cost
-            return window[1] <= item.amount
+                window = self._windows[key] = _Window(now + item.get_expiry())
+            return window
 
     def get_window_stats(self, item: Any, *identifiers: str) -> WindowStats:
-        window = self._windows.get((item, identifiers))
+        window = self._windows.get((id(item), identifiers))
         now = time.time()
-        if window is None or window[0] <= now:
+        if window is None or window.expiry <= now:
             return WindowStats(now, item.amount)
-        return WindowStats(window[0], max(0, item.amount - int(window[1])))
+        return WindowStats(window.expiry, max(0, item.amount - window.hits))
 
     def _prune(self, now: float) -> None:
-        for key in [key for key, window in self._windows.items() if window[0] <= now]:
+        for key in [key for key, window in self._windows.items() if window.expiry <= now]:
             del self._windows[key]
+
+
+class _Window:
+    __slots__ = ("counter", "expiry", "hits")
+
+    def __init__(self, expiry: float) -> None:
+        self.expiry = expiry
+        self.counter = itertools.count(1)
+        self.hits = 0
+        """The count after the latest hit (for `get_window_stats`)."""
 
 
 def _build_limiter(storage: str, strategy: str, asynchronous: bool) -> Any:

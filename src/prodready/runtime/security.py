@@ -7,6 +7,7 @@ itself (no duplicates, the app's choice wins).
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from typing import AnyStr
 
 from prodready.errors import UserError
 
@@ -70,22 +71,34 @@ class SecurityHeaders:
     def for_request(self, path: str, https: bool) -> Headers:
         return self._variants[https, path in self._relaxed]
 
+    def for_request_key(self, https: bool, relaxed: bool) -> Headers:
+        """The headers for a request over HTTPS or not, to a relaxed-CSP path or not."""
+        return self._variants[https, relaxed]
+
     def for_request_str(self, path: str, https: bool) -> list[tuple[str, str]]:
         """`for_request` as WSGI wants them (str pairs), converted once at start-up."""
         return self._str_variants[https, path in self._relaxed]
 
 
-def add_missing(headers: Headers, extra: Headers, names: frozenset[bytes]) -> None:
-    """Appends each of `extra` whose name the response does not carry yet.
+def add_missing(
+    headers: list[tuple[AnyStr, AnyStr]],
+    extra: list[tuple[AnyStr, AnyStr]],
+    names: frozenset[AnyStr],
+) -> None:
+    """Appends each of `extra` whose name the response does not carry yet (bytes pairs for
+    ASGI, str pairs for WSGI).
 
     `names` holds every name `extra` can have: when the response carries none of them (the
     usual case), `extra` is appended whole, without a look at each header.
     """
-    present = {name.lower() for name, _ in headers}
-    if present.isdisjoint(names):
-        headers += extra
+    for name, _ in headers:  # a plain loop: a set comprehension is one more frame (3.11)
+        if name.lower() in names:
+            break
     else:
-        headers.extend(header for header in extra if header[0] not in present)
+        headers += extra
+        return
+    present = {name.lower() for name, _ in headers}
+    headers.extend(header for header in extra if header[0] not in present)
 
 
 class Cors:

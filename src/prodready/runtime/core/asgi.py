@@ -92,85 +92,72 @@ class KitASGIMiddleware:
                 route = self.route_of(scope)
                 kit.record(scope["method"], path, route, status, perf_counter() - started, peer)
                 return
-            await self._forward(scope, receive, send, extra, content_length, started, peer)
-        finally:
-            request_id_var.reset(token)
+            status = 500
+            response_started = False
+            body_too_large = False
 
-    async def _forward(
-        self,
-        scope: Scope,
-        receive: Receive,
-        send: Send,
-        extra: Headers,
-        content_length: bytes | None,
-        started: float,
-        peer: str | None,
-    ) -> None:
-        kit = self.kit
-        status = 500
-        response_started = False
-        body_too_large = False
-
-        async def send_with_headers(message: Message) -> None:
-            nonlocal status, response_started
-            if body_too_large:
-                # The app (or its error handler) answers a body we cut off: answer 413 instead.
-                if not response_started:
+            async def send_with_headers(message: Message) -> None:
+                nonlocal status, response_started
+                if body_too_large:
+                    # The app (or its error handler) answers a body we cut off: answer 413 instead.
+                    if not response_started:
+                        response_started = True
+                        status = 413
+                        await _respond(send, 413, [*_ERROR_413[1], *extra], _ERROR_413[2])
+                    return
+                if message["type"] == "http.response.start":
+                    status = message["status"]
                     response_started = True
+                    headers = message.get("headers")
+                    if headers:
+                        headers = list(headers)
+                        add_missing(headers, extra, kit.header_names)
+                        message["headers"] = headers
+                    else:
+                        message["headers"] = extra
+                await send(message)
+
+            limit = None
+            if content_length is None and scope["method"] not in _NO_BODY:
+                limit = kit.body_limits.for_path(scope["path"])
+            if limit is not None:
+                # No Content-Length (chunked): count the body as the app reads it.
+                received = 0
+                inner_receive = receive
+
+                async def receive_limited() -> Message:
+                    nonlocal received, body_too_large
+                    message = await inner_receive()
+                    received += len(message.get("body", b""))
+                    if received > limit:
+                        body_too_large = True
+                        raise BodyTooLarge
+                    return message
+
+                receive = receive_limited
+
+            in_flight = kit.in_flight
+            in_flight.enter()
+            try:
+                await self.app(scope, receive, send_with_headers)
+            except BodyTooLarge:
+                if not response_started:
                     status = 413
                     await _respond(send, 413, [*_ERROR_413[1], *extra], _ERROR_413[2])
-                return
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                response_started = True
-                headers = message.get("headers")
-                if headers:
-                    headers = list(headers)
-                    add_missing(headers, extra, kit.header_names)
-                    message["headers"] = headers
-                else:
-                    message["headers"] = extra
-            await send(message)
-
-        limit = None
-        if content_length is None and scope["method"] not in _NO_BODY:
-            limit = kit.body_limits.for_path(scope["path"])
-        if limit is not None:
-            # No Content-Length (chunked): count the body as the app reads it.
-            received = 0
-            inner_receive = receive
-
-            async def receive_limited() -> Message:
-                nonlocal received, body_too_large
-                message = await inner_receive()
-                received += len(message.get("body", b""))
-                if received > limit:
-                    body_too_large = True
-                    raise BodyTooLarge
-                return message
-
-            receive = receive_limited
-
-        in_flight = kit.in_flight
-        in_flight.enter()
-        try:
-            await self.app(scope, receive, send_with_headers)
-        except BodyTooLarge:
-            if not response_started:
-                status = 413
-                await _respond(send, 413, [*_ERROR_413[1], *extra], _ERROR_413[2])
-        except Exception:
-            if not body_too_large:
-                _log_unhandled(scope)
-                if not response_started:
-                    status = 500
-                    await _respond(send, 500, [*_ERROR_500[1], *extra], _ERROR_500[2])
+            except Exception:
+                if not body_too_large:
+                    _log_unhandled(scope)
+                    if not response_started:
+                        status = 500
+                        await _respond(send, 500, [*_ERROR_500[1], *extra], _ERROR_500[2])
+            finally:
+                in_flight.leave()
+                kit.record(
+                    scope["method"], scope["path"], self.route_of(scope), status,
+                    perf_counter() - started, peer,
+                )  # fmt: skip
         finally:
-            in_flight.leave()
-            kit.record(
-                scope["method"], scope["path"], self.route_of(scope), status,
-                perf_counter() - started, peer,
-            )  # fmt: skip
+            request_id_var.reset(token)
 
     async def _endpoint(
         self, endpoint: Callable[[], EndpointResponse], path: str, extra: Headers, send: Send

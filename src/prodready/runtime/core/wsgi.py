@@ -13,7 +13,7 @@ from typing import Any
 
 from prodready.runtime.kit import EndpointResponse, Kit, plain_response
 from prodready.runtime.requestid import accept_or_generate, request_id_var
-from prodready.runtime.security import BodyTooLarge, Headers
+from prodready.runtime.security import BodyTooLarge, Headers, add_missing
 
 Environ = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -97,11 +97,7 @@ class KitWSGIMiddleware:
                 status, headers = "413 Content Too Large", [*_as_str(_ERROR_413[1]), *extra]
             else:
                 headers = list(headers)
-                present = {name.lower() for name, _ in headers}
-                if present.isdisjoint(kit.header_names_str):
-                    headers += extra
-                else:
-                    headers.extend(h for h in extra if h[0] not in present)
+                add_missing(headers, extra, kit.header_names_str)
             outcome.status = int(status[:3])
             outcome.started = True
             return start_response(status, headers, exc_info)
