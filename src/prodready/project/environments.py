@@ -139,16 +139,17 @@ def classify(project: Project) -> None:
     """Sets the environment of every file, compose service and Dockerfile stage, and the
     stage each Dockerfile is built to for production. Run by detect() after parsing."""
     facts = {source.rel: by_name(source.rel, source.kind) for source in project.files}
+    look = _Lookups.of(project)
     for compose in project.compose_files:
-        facts[compose.rel] = _compose_fact(project, compose, facts)
+        facts[compose.rel] = _compose_fact(project, compose, facts, look)
     for compose in project.compose_files:
         for service in compose.services:
             project.services_env[(compose.rel, service.name)] = _service_fact(
-                project, compose, service, facts
+                compose, service, facts, look
             )
         facts[compose.rel] = _all_services(project, compose, facts[compose.rel])
     for dockerfile in project.dockerfiles:
-        facts[dockerfile.rel] = _dockerfile_fact(project, dockerfile, facts[dockerfile.rel])
+        facts[dockerfile.rel] = _dockerfile_fact(project, dockerfile, facts[dockerfile.rel], look)
         _stage_facts(project, dockerfile, facts[dockerfile.rel])
     for source in project.files:
         if source.kind == FileKind.NGINX and facts[source.rel].production:
@@ -163,7 +164,48 @@ def classify(project: Project) -> None:
     )
 
 
-def _compose_fact(project: Project, compose: ComposeFile, facts: dict[str, EnvFact]) -> EnvFact:
+@dataclasses.dataclass
+class _Lookups:
+    """What classify() asks per compose service and per Dockerfile, gathered once: each was a
+    scan of every module, service or compose file per question (quadratic in services)."""
+
+    source_folders: set[str]
+    """Every Python module's path and each folder above it ("." when there is any)."""
+    waited_to_complete: dict[tuple[str, str], str]
+    """(compose file, service) -> the first service that waits for it to complete."""
+    builders: dict[str, list[tuple[ComposeFile, ComposeService]]]
+    """Dockerfile -> the compose services built from it, in file order."""
+    compose_folders: dict[str, list[ComposeFile]]
+
+    @classmethod
+    def of(cls, project: Project) -> _Lookups:
+        look = cls(set(), {}, {}, {})
+        for module in project.modules:
+            look.source_folders.add(module)
+            folder = posixpath.dirname(module)
+            while folder and folder not in look.source_folders:
+                look.source_folders.add(folder)
+                folder = posixpath.dirname(folder)
+        if project.modules:
+            look.source_folders.add(".")
+        for compose in project.compose_files:
+            look.compose_folders.setdefault(posixpath.dirname(compose.rel), []).append(compose)
+            for other in compose.services:
+                deps = other.data.get("depends_on")
+                for name, spec in deps.items() if isinstance(deps, dict) else ():
+                    if isinstance(spec, dict):
+                        completed = spec.get("condition") == "service_completed_successfully"
+                        if completed:
+                            look.waited_to_complete.setdefault((compose.rel, name), other.name)
+                rel = other.dockerfile_rel(compose.rel)
+                if rel:
+                    look.builders.setdefault(rel, []).append((compose, other))
+        return look
+
+
+def _compose_fact(
+    project: Project, compose: ComposeFile, facts: dict[str, EnvFact], look: _Lookups
+) -> EnvFact:
     """A plain compose file beside a production one (`docker-compose.prod.yml`) is the
     development stack when what it runs says so (a dev server, the source mounted in)."""
     named = facts[compose.rel]
@@ -175,14 +217,12 @@ def _compose_fact(project: Project, compose: ComposeFile, facts: dict[str, EnvFa
         return EnvFact(PROD, f"`prod` in its name ({name})")
     siblings = [
         other.rel
-        for other in project.compose_files
-        if other is not compose
-        and posixpath.dirname(other.rel) == folder
-        and PROD_MARK.search(posixpath.basename(other.rel))
+        for other in look.compose_folders[folder]
+        if other is not compose and PROD_MARK.search(posixpath.basename(other.rel))
     ]
     if siblings:
         for service in compose.services:
-            signal = _dev_signal(project, compose, service, facts)
+            signal = _dev_signal(compose, service, facts, look)
             if signal:
                 sibling = posixpath.basename(siblings[0])
                 return EnvFact(
@@ -201,7 +241,7 @@ def _all_services(project: Project, compose: ComposeFile, fact: EnvFact) -> EnvF
 
 
 def _service_fact(
-    project: Project, compose: ComposeFile, service: ComposeService, facts: dict[str, EnvFact]
+    compose: ComposeFile, service: ComposeService, facts: dict[str, EnvFact], look: _Lookups
 ) -> EnvFact:
     file_fact = facts[compose.rel]
     if not file_fact.production:
@@ -224,12 +264,12 @@ def _service_fact(
     if (runner := _test_runner(argv)) is not None:
         return EnvFact(TEST, f"its command runs {runner}")
     dev = _dev_server(argv)
-    mount = _source_mount(project, compose, service)
+    mount = _source_mount(compose, service, look)
     if dev and mount:
         return EnvFact(DEV, f"runs {dev} over a bind mount of the source ({mount})")
     if "develop" in service.data:
         return EnvFact(DEV, "has `develop:` (compose watch syncs the source into it)")
-    if (exits := _exits(compose, service)) and not _serves(argv):
+    if (exits := _exits(compose, service, look)) and not _serves(argv):
         return EnvFact(ONE_SHOT, f"{exits}, and it runs no server")
     return EnvFact(PROD, f"a service of {compose.rel}, which serves production")
 
@@ -255,7 +295,7 @@ def _built_for(
 
 
 def _dev_signal(
-    project: Project, compose: ComposeFile, service: ComposeService, facts: dict[str, EnvFact]
+    compose: ComposeFile, service: ComposeService, facts: dict[str, EnvFact], look: _Lookups
 ) -> str | None:
     """Why a service looks like a developer's: a dev server, the source mounted in, watch, a
     development Dockerfile."""
@@ -264,7 +304,7 @@ def _dev_signal(
     argv = _service_argv(service)
     if dev := _dev_server(argv):
         return f"runs {dev}"
-    if mount := _source_mount(project, compose, service):
+    if mount := _source_mount(compose, service, look):
         return f"bind-mounts the source ({mount})"
     if "develop" in service.data:
         return "has `develop:` (compose watch)"
@@ -303,36 +343,35 @@ def _test_runner(argv: list[str]) -> str | None:
     return None
 
 
-def _source_mount(project: Project, compose: ComposeFile, service: ComposeService) -> str | None:
+def _source_mount(compose: ComposeFile, service: ComposeService, look: _Lookups) -> str | None:
     """The bind mount that puts the project's Python source into the container, if any."""
     folder = posixpath.dirname(compose.rel)
     for host, _ in service.bind_sources():
         rel = posixpath.normpath(posixpath.join(folder, host))
         if not host.startswith(".") or rel.startswith(".."):
             continue  # an absolute host path or one outside the project: not its source
-        if any(rel in (".", module) or module.startswith(rel + "/") for module in project.modules):
+        if rel in look.source_folders:
             return host
     return None
 
 
-def _exits(compose: ComposeFile, service: ComposeService) -> str | None:
+def _exits(compose: ComposeFile, service: ComposeService, look: _Lookups) -> str | None:
     """What says a service is a job meant to exit: its restart policy, a service waiting
     for it to complete, or a job's name (migrate, init, seed ...)."""
     raw = service.data.get("restart")
     restart = "no" if raw is False else str(raw or "").strip().lower()  # `no` unquoted
     if restart in RESTART_ONCE:
         return f"restart: {restart}"
-    for other in compose.services:
-        deps = other.data.get("depends_on")
-        spec = deps.get(service.name) if isinstance(deps, dict) else None
-        if isinstance(spec, dict) and spec.get("condition") == "service_completed_successfully":
-            return f"{other.name} waits for it to complete"
+    if (other := look.waited_to_complete.get((compose.rel, service.name))) is not None:
+        return f"{other} waits for it to complete"
     if ONE_SHOT_NAME.search(service.name):
         return f"service name `{service.name}`"
     return None
 
 
-def _dockerfile_fact(project: Project, dockerfile: Dockerfile, named: EnvFact) -> EnvFact:
+def _dockerfile_fact(
+    project: Project, dockerfile: Dockerfile, named: EnvFact, look: _Lookups
+) -> EnvFact:
     """A Dockerfile is what the compose services that build it are: production when a
     production service builds it (to the stage it names), else the environment of those that
     do. One whose name says development keeps that; one no compose file builds is a test
@@ -341,10 +380,8 @@ def _dockerfile_fact(project: Project, dockerfile: Dockerfile, named: EnvFact) -
         return named
     builders = [
         (compose, service, project.service_env(compose.rel, service.name))
-        for compose in project.compose_files
-        for service in compose.services
-        if service.dockerfile_rel(compose.rel) == dockerfile.rel
-        and not _from_dev_folder(compose.rel, dockerfile.rel)
+        for compose, service in look.builders.get(dockerfile.rel, [])
+        if not _from_dev_folder(compose.rel, dockerfile.rel)
     ]
     builders.sort(key=lambda builder: not builder[2].production)
     for compose, service, fact in builders:

@@ -315,11 +315,18 @@ class Project:
         """The files of one kind. The list is shared: do not modify it."""
         return self._index("kind", self.files, lambda f: [f.kind]).get(kind, [])
 
-    def launches_from(self, source: str, rel: str | None = None) -> list[LaunchCommand]:
+    def launches_from(
+        self, source: str, rel: str | None = None, context: str | None = None
+    ) -> list[LaunchCommand]:
         """The launch commands of one kind of file (`source`), of one file when `rel` is
-        given. The list is shared: do not modify it."""
-        index = self._index("launch", self.launches, lambda c: [(c.source, ""), (c.source, c.rel)])
-        return index.get((source, rel or ""), [])
+        given, of one compose service or Procfile process of it when `context` is too. The
+        list is shared: do not modify it."""
+        index = self._index(
+            "launch",
+            self.launches,
+            lambda c: [(c.source, "", None), (c.source, c.rel, None), (c.source, c.rel, c.context)],
+        )
+        return index.get((source, rel or "", context), [])
 
     def dockerfile_at(self, rel: str) -> Any:
         """The parsed Dockerfile at `rel` (parsers.dockerfile.Dockerfile), or None."""

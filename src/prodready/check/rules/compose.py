@@ -6,12 +6,14 @@ the engine skips dev-only files.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 from prodready.check.context import FileContext
+from prodready.check.memo import once_per_project
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
 from prodready.check.rules._common import (
@@ -98,18 +100,35 @@ def waits_itself(project: Project, compose: ComposeFile, service: ComposeService
     own = " ".join(str(service.data.get(key) or "") for key in ("command", "entrypoint"))
     if WAITS_FOR_SERVICE.search(own):
         return True
-    texts = [
-        project.texts.get(launch.rel, "") for launch in service_launches(project, compose, service)
-    ]
+    # The compose file's own text is not searched: another service's wait is not this one's
+    # (and searching the whole file per service made check quadratic in services).
+    rels = {
+        launch.rel
+        for launch in service_launches(project, compose, service)
+        if launch.rel != compose.rel
+    }
     dockerfile = dockerfile_of(project, compose, service)
     if dockerfile is not None:
-        texts.append(project.texts.get(dockerfile.rel, ""))
-        texts.extend(
-            project.texts.get(source.rel, "")
-            for source in project.files_of(FileKind.SCRIPT)
-            if source.path.name in project.texts.get(dockerfile.rel, "")
-        )
-    return any(WAITS_FOR_SERVICE.search(text) for text in texts)
+        rels.add(dockerfile.rel)
+        rels.update(_scripts_named_in(project, dockerfile.rel))
+    waits = _files_that_wait(project)
+    return any(waits(rel) for rel in rels)
+
+
+@once_per_project
+def _files_that_wait(project: Project) -> Callable[[str], bool]:
+    """Whether a project file's text waits for a service, searched once per file."""
+
+    @functools.cache
+    def waits(rel: str) -> bool:
+        return bool(WAITS_FOR_SERVICE.search(project.texts.get(rel, "")))
+
+    return waits
+
+
+def _scripts_named_in(project: Project, rel: str) -> list[str]:
+    text = project.texts.get(rel, "")
+    return [s.rel for s in project.files_of(FileKind.SCRIPT) if s.path.name in text]
 
 
 def url_user(text: str) -> str | None:

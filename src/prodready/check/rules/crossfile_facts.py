@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
+from prodready.check.memo import once_per_project
 from prodready.project.images import env_pairs
 from prodready.project.model import FileKind, LaunchCommand, ModuleSummary, Project
 from prodready.project.parsers import gunicorn as gunicorn_parser
@@ -150,8 +151,7 @@ def launches_in(
 ) -> list[LaunchCommand]:
     """The launch commands a kind of file gives (compose, dockerfile, systemd, procfile), of
     one file when `rel` is given, of one compose service when `context` is."""
-    launches = project.launches_from(source, rel)
-    return [launch for launch in launches if context is None or launch.context == context]
+    return project.launches_from(source, rel, context)
 
 
 def service_launches(
@@ -174,28 +174,27 @@ def runs_app(project: Project, compose: ComposeFile, service: ComposeService) ->
     return bool(judged(service_launches(project, compose, service)))
 
 
-_APP_SERVICES: dict[int, tuple[Project, list[tuple[ComposeFile, ComposeService]]]] = {}
-
-
+@once_per_project
 def app_services(project: Project) -> list[tuple[ComposeFile, ComposeService]]:
     """The production compose services that run the app, worked out once per project (the
     rules ask for every proxy target)."""
-    cached = _APP_SERVICES.get(id(project))
-    if cached is None or cached[0] is not project:
-        found = [
-            (compose, service)
-            for compose in production_compose(project)
-            for service in compose.services
-            if runs_app(project, compose, service)
-        ]
-        _APP_SERVICES.clear()  # one project at a time: keep no stale Project alive
-        _APP_SERVICES[id(project)] = cached = (project, found)
-    return cached[1]
+    return [
+        (compose, service)
+        for compose in production_compose(project)
+        for service in compose.services
+        if runs_app(project, compose, service)
+    ]
 
 
 def production_compose(project: Project) -> Iterator[ComposeFile]:
     """The compose files that reach production, each with only its services that do
     (development and test services, as project.environments judged them, left out)."""
+    return iter(_production_compose(project))
+
+
+@once_per_project
+def _production_compose(project: Project) -> list[ComposeFile]:
+    found = []
     for compose in project.compose_files:
         if project.env_of(compose.rel).deployed and compose.data is not None:
             services = [
@@ -203,7 +202,9 @@ def production_compose(project: Project) -> Iterator[ComposeFile]:
                 for service in compose.services
                 if project.service_env(compose.rel, service.name).deployed
             ]
-            yield compose if services == compose.services else replace(compose, services=services)
+            same = len(services) == len(compose.services)
+            found.append(compose if same else replace(compose, services=services))
+    return found
 
 
 # --- gunicorn setups ----------------------------------------------------------------------------
@@ -309,26 +310,35 @@ class EnvSetting:
 def env_settings(project: Project, name: str) -> Iterator[EnvSetting]:
     """Where production sets a variable: compose `environment:`, .env files, Dockerfile ENV,
     systemd Environment=."""
+    return iter(_env_settings_by_name(project).get(name, ()))
+
+
+@once_per_project
+def _env_settings_by_name(project: Project) -> dict[str, list[EnvSetting]]:
+    """Every variable production sets, in env_settings' order (rules ask per launch)."""
+    found: dict[str, list[EnvSetting]] = {}
     for compose in production_compose(project):
         for service in compose.services:
             for key, value, line in service.environment():
-                if key == name and value is not None:
-                    yield EnvSetting(value, compose.rel, line)
+                if value is not None:
+                    found.setdefault(key, []).append(EnvSetting(value, compose.rel, line))
     for env in project.env_files:
-        if project.env_of(env.rel).deployed and (var := env.get(name)) is not None:
-            yield EnvSetting(var.value, env.rel, var.line)
+        if project.env_of(env.rel).deployed:
+            last = {var.name: var for var in env.variables}  # the one dotenv keeps
+            for var in last.values():
+                found.setdefault(var.name, []).append(EnvSetting(var.value, env.rel, var.line))
     for dockerfile in project.dockerfiles:
         if _is_dev(project, dockerfile.rel):
             continue
         for inst in instructions(built_lineage(dockerfile), "ENV"):
             for key, value in env_pairs(inst):
-                if key == name:
-                    yield EnvSetting(value.strip("'\""), dockerfile.rel, inst.line)
+                setting = EnvSetting(value.strip("'\""), dockerfile.rel, inst.line)
+                found.setdefault(key, []).append(setting)
     for unit in project.systemd_units:
         for setting in unit.all("Service", "Environment"):
             for key, value in environment_assignments(setting.value):
-                if key == name:
-                    yield EnvSetting(value, unit.rel, setting.line)
+                found.setdefault(key, []).append(EnvSetting(value, unit.rel, setting.line))
+    return found
 
 
 def env_value(project: Project, name: str) -> EnvSetting | None:

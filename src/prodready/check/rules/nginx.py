@@ -23,6 +23,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from prodready.check.context import FileContext
+from prodready.check.memo import once_per_project
 from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.registry import rule
 from prodready.project.files import project_text
@@ -65,9 +66,16 @@ class ProjectNginx:
     project: Project
     http_blocks: list[Directive]
     servers: list[Directive]
+    tls_servers: list[Directive]
+    tls_names: set[str]
+    """server_name entries of the TLS servers."""
+    tls_in_front: bool
+    """The config says TLS ends before nginx (a load balancer sets X-Forwarded-Proto)."""
     pooled_upstreams: set[str]
     owners: dict[int, str]
     """id() of each file's top-level directive -> the file's rel (to resolve its includes)."""
+    confs: dict[str, NginxConf]
+    """The project's nginx files by rel."""
     snippets: dict[str, list[Directive] | None] = field(default_factory=dict)
     """rel of an included file -> its top-level directives (parsed on first use), or None
     when it cannot be read (too big, binary, unreadable): the include stays an unknown."""
@@ -138,7 +146,7 @@ class ProjectNginx:
 
     def _snippet(self, rel: str) -> list[Directive] | None:
         if rel not in self.snippets:
-            conf = next((c for c in self.project.nginx_confs if c.rel == rel), None)
+            conf = self.confs.get(rel)
             if conf is None:
                 text = project_text(self.project, rel)
                 if text is None:
@@ -151,29 +159,27 @@ class ProjectNginx:
         return self.snippets[rel]
 
 
-_INDEX: dict[int, tuple[Project, ProjectNginx]] = {}
-
-
+@once_per_project
 def project_nginx(project: Project) -> ProjectNginx:
-    cached = _INDEX.get(id(project))
-    if cached is not None and cached[0] is project:
-        return cached[1]
     blocks = [d for conf in project.nginx_confs for d in conf.walk() if d.block is not None]
-    index = ProjectNginx(
+    servers = [d for d in blocks if d.name == "server"]
+    tls_servers = [s for s in servers if _is_tls_server(s)]
+    return ProjectNginx(
         project=project,
         http_blocks=[d for d in blocks if d.name == "http"],
-        servers=[d for d in blocks if d.name == "server"],
+        servers=servers,
+        tls_servers=tls_servers,
+        tls_names=set().union(*(_server_names(s) for s in tls_servers)),
+        tls_in_front=_tls_terminated_in_front(project),
         pooled_upstreams={
             d.args[0]
             for d in blocks
             if d.name == "upstream" and d.args and d.child("keepalive") is not None
         },
         owners={id(d): conf.rel for conf in project.nginx_confs for d in conf.directives},
+        confs={conf.rel: conf for conf in project.nginx_confs},
         file_levels=_file_levels(project.nginx_confs),
     )
-    _INDEX.clear()  # one project at a time: never keeps an old Project alive
-    _INDEX[id(project)] = (project, index)
-    return index
 
 
 def _file_levels(confs: list[NginxConf]) -> dict[str, Directive]:
@@ -870,10 +876,10 @@ answer ACME challenges and redirect everything else with 301 (or 308) to https:/
 )
 def nginx_http_not_redirected(ctx: FileContext) -> Iterator[Hit]:
     conf: NginxConf = ctx.parsed
-    tls_servers = [s for s in project_nginx(ctx.project).servers if _is_tls_server(s)]
-    if not tls_servers:
+    index = project_nginx(ctx.project)
+    if not index.tls_servers:
         return
-    tls_names = set().union(*(_server_names(s) for s in tls_servers)) or {"_"}
+    tls_names = index.tls_names or {"_"}
     for server in _blocks(conf, "server"):
         if server.parent is not None and server.parent.name == "upstream":
             continue
@@ -1038,9 +1044,9 @@ it) and turn the port-80 server into a redirect: return 301 https://$host$reques
 def nginx_public_site_http_only(ctx: FileContext) -> Iterator[Hit]:
     conf: NginxConf = ctx.parsed
     index = project_nginx(ctx.project)
-    tls_names = set().union(*(_server_names(s) for s in index.servers if _is_tls_server(s)))
-    if _tls_terminated_in_front(ctx.project):
+    if index.tls_in_front:
         return
+    tls_names = index.tls_names
     for server in _blocks(conf, "server"):
         if server.parent is not None and server.parent.name == "upstream":
             continue

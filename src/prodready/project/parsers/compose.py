@@ -196,9 +196,18 @@ class ComposeFile:
     data: LineDict | None
     services: list[ComposeService] = field(default_factory=list)
     problem: FileProblem | None = None
+    _by_name: dict[str, ComposeService] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def service(self, name: str) -> ComposeService | None:
-        return next((s for s in self.services if s.name == name), None)
+        """The service called `name` (the first, as a duplicate key is a YAML error anyway);
+        looked up in a dict built on first use: rules ask once per depends_on entry."""
+        if self._by_name is None:
+            self._by_name = {}
+            for service in reversed(self.services):
+                self._by_name[service.name] = service
+        return self._by_name.get(name)
 
 
 def parse(rel: str, text: str) -> ComposeFile:

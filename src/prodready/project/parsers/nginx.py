@@ -19,9 +19,21 @@ class Directive:
     line: int
     block: list[Directive] | None = None
     parent: Directive | None = field(default=None, repr=False, compare=False)
+    _by_name: dict[str, list[Directive]] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def children(self, name: str) -> list[Directive]:
-        return [d for d in self.block or [] if d.name == name]
+        """The directives called `name` in this block, in order. Grouped by name on first
+        use: rules ask per file, and a folder's file level holds every file's directives.
+        The list is shared: do not modify it."""
+        if self.block is None:
+            return []
+        if self._by_name is None:
+            self._by_name = {}
+            for directive in self.block:
+                self._by_name.setdefault(directive.name, []).append(directive)
+        return self._by_name.get(name, [])
 
     def child(self, name: str) -> Directive | None:
         found = self.children(name)
