@@ -191,8 +191,10 @@ def _replace_workers(
     announced: set[int] = set()
 
     def booted_or_failed() -> set[int]:
-        seen.update(control.workers() - old)
+        # A new worker that fails at once can come and go between two polls of the control
+        # socket: its boot-failed mark (emptied above, so only new workers' marks) counts it.
         failed = {int(path.name) for path in failed_dir.iterdir()}
+        seen.update((control.workers() - old) | failed)
         ready = {p for p in seen if (markers / str(p)).exists()}
         for worker in sorted(ready - announced):
             progress(f"new worker {worker} ready ({len(announced) + 1} of {len(old)})")
