@@ -18,7 +18,15 @@ from runtime_support import closed_port
 from tests.conftest import REPO
 from tests.server_errors import unexpected_errors
 
-UV = Path(sys.executable).parent / "uv"
+# The venv running the tests has uv (make test); make test-latest's throwaway venv does not.
+UV = next(
+    (
+        uv
+        for uv in (Path(sys.executable).parent / "uv", REPO / ".venv" / "bin" / "uv")
+        if uv.exists()
+    ),
+    REPO / ".venv" / "bin" / "uv",
+)
 APP_PINS = ("gunicorn==21.2.0", "flask==3.1.*")
 CLI_ONLY = (
     "uvicorn",
