@@ -22,16 +22,9 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-NGINX = """\
-server {{
-    listen 80;
-    server_name svc{n}.example.com;
-    location / {{
-        proxy_pass http://127.0.0.1:{port};
-        add_header X-Frame-Options DENY;
-    }}
-}}
-"""
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from check_speed import NGINX  # the same site file check_speed.py measures
+
 FLAT_NGINX = "limit_req_zone $binary_remote_addr zone=z{n}:10m rate=1r/s;\n" + NGINX
 DOCKERFILE = """\
 FROM python:3.12-slim
