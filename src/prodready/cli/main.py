@@ -6,6 +6,7 @@ Each command lives in its own module and only parses options, calls the core and
 
 from __future__ import annotations
 
+import functools
 import sys
 
 import typer
@@ -46,8 +47,10 @@ def _root(
     """Take a Python web service from app.run() to production, and prove it got there."""
 
 
+@functools.cache
 def _register() -> None:
-    """Adds every command module's commands. Imported here so `--version` stays cheap."""
+    """Adds every command module's commands, once per process. Imported here so `--version`
+    stays cheap."""
     from prodready.cli import commands
 
     commands.register(app)
