@@ -29,7 +29,7 @@ from rq import Queue
 from tasks import add
 
 app = Flask(__name__)
-queue = Queue(connection=Redis.from_url(os.environ["REDIS_URL"]))
+queue = Queue("shop-jobs", connection=Redis.from_url(os.environ["REDIS_URL"]))
 
 
 @app.post("/sum")
@@ -59,21 +59,21 @@ def test_an_rq_app_gets_a_worker_that_runs_its_jobs(tmp_path: Path) -> None:
     root = write_app(tmp_path / "shop", RQ_APP)
     result = init_project(root, Options())
     ctx = result.context
-    assert ctx.worker is not None and ctx.worker.command == ("rq", "worker")
+    assert ctx.worker is not None and ctx.worker.command == ("rq", "worker", "shop-jobs")
     services = yaml.safe_load((root / "compose.yaml").read_text())["services"]
-    assert services["worker"]["command"] == ["rq", "worker"]
+    assert services["worker"]["command"] == ["rq", "worker", "shop-jobs"]
     assert "ports" not in services["worker"] and "healthcheck" not in services["worker"]
     env_example = (root / ".env.production.example").read_text()
     assert "RQ_REDIS_URL=redis://redis:6379/0" in env_example
     unit = root / "deploy/systemd/shop-worker.service"
-    assert "ExecStart=/srv/shop/.venv/bin/rq worker" in unit.read_text()
+    assert "ExecStart=/srv/shop/.venv/bin/rq worker shop-jobs\n" in unit.read_text()
     verify, security = validate.check_systemd(ctx, unit)
     assert verify.ok, verify.output
     assert security.ok, security.output
 
     # The generated command, run as the unit runs it, takes the app's job from real Redis.
     url = f"redis://{REDIS[0]}:{REDIS[1]}/13"
-    queue = Queue(connection=Redis.from_url(url))
+    queue = Queue("shop-jobs", connection=Redis.from_url(url))
     queue.empty()
     sys.path.insert(0, str(root))
     try:
@@ -137,3 +137,32 @@ def test_each_task_queue_gets_its_own_worker_command(
     services = yaml.safe_load((root / "compose.yaml").read_text())["services"]
     assert services["worker"]["command"] == expected
     assert (root / "deploy/systemd/shop-worker.service").is_file()
+
+
+@pytest.mark.parametrize(
+    ("app_lines", "queues"),
+    [
+        ("import rq\nq = rq.Queue('mail', connection=None)\n", ["mail"]),
+        (
+            "from rq import Queue as Q\n"
+            "high = Q(name='high')\nlow = Q('low')\nplain = Q()\nagain = Q('high')\n",
+            ["high", "low", "default"],
+        ),
+        ("from rq import Queue\nq = Queue(connection=None)\n", []),
+        ("import rq as r\nq = r.Queue(NAME_FROM_CONFIG)\n", []),
+        ("import queue\nfrom rq import Queue\nlocal = queue.Queue(10)\n", []),
+    ],
+)
+def test_the_rq_worker_listens_on_the_queues_the_app_enqueues_on(
+    tmp_path: Path, app_lines: str, queues: list[str]
+) -> None:
+    files = {
+        "app.py": f"from flask import Flask\n{app_lines}\napp = Flask(__name__)\n",
+        "requirements.txt": "flask==3.1.0\nredis==5.2.1\nrq==2.1.0\n",
+    }
+    root = write_app(tmp_path / "shop", files)
+    init_project(root, Options())
+    services = yaml.safe_load((root / "compose.yaml").read_text())["services"]
+    assert services["worker"]["command"] == ["rq", "worker", *queues]
+    unit = (root / "deploy/systemd/shop-worker.service").read_text()
+    assert f"/bin/rq worker{''.join(' ' + q for q in queues)}\n" in unit

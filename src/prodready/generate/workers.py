@@ -58,7 +58,17 @@ def _worker(library: str, module: str | None, project: Project) -> Worker:
     if library == "rq":
         redis_url = "redis://redis:6379/0" if project.uses_service("redis") else ""
         environment = (("RQ_REDIS_URL", redis_url),) if redis_url else ()
-        return Worker(library, ("rq", "worker"), where, environment)
+        return Worker(library, ("rq", "worker", *_rq_queues(project)), where, environment)
     if library == "dramatiq":
         return Worker(library, ("dramatiq", str(module)), where)
     return Worker(library, ("huey_consumer", f"{module}.huey"), where)
+
+
+def _rq_queues(project: Project) -> list[str]:
+    """The queues the app enqueues on, in the order first seen; none (rq's own "default")
+    when it names only that one or none at all."""
+    names: list[str] = []
+    for rel, summary in sorted(project.modules.items()):
+        if not _dev(project, rel):
+            names.extend(name for name in summary.rq_queues if name not in names)
+    return [] if names in ([], ["default"]) else names

@@ -204,6 +204,9 @@ class ModuleSummary:
     gives api_bp -> shop.api.bp; `import shop.admin as admin` gives admin -> shop.admin."""
     url_patterns: list[tuple[int, str, str | None]] = field(default_factory=list)
     """Django urlpatterns: (line, route, included urls module or None)."""
+    rq_queues: list[str] = field(default_factory=list)
+    """Names of the RQ queues built here (`Queue("mail", ...)`; "default" when unnamed), in
+    order: an `rq worker` started without them listens on "default" only."""
     syntax_error: FileProblem | None = None
     template: bool = False
     """A Jinja template of a Python file (`from pkg.{{ version }} import x`), which is not

@@ -435,6 +435,7 @@ class _Scanner(ast.NodeVisitor):
         self._env_read(node, callee, last)
         self._pool(node, last)
         self._includes(node, callee, last)
+        self._rq_queue(node, callee)
         if last == "ProxyFix":
             self.s.trusts_proxy.append((node.lineno, "werkzeug ProxyFix"))
         elif last == "ProxyHeadersMiddleware":
@@ -450,6 +451,17 @@ class _Scanner(ast.NodeVisitor):
         ):
             self.s.trusts_proxy.append((node.lineno, "uvicorn proxy_headers"))
         self.generic_visit(node)
+
+    def _rq_queue(self, node: ast.Call, callee: str) -> None:
+        """`rq.Queue("name")`: a queue name only when the call really is RQ's Queue, so that
+        queue.Queue(10) or kombu's Queue("celery") never count."""
+        head, dot, rest = callee.partition(".")
+        if f"{self.s.import_aliases.get(head, head)}{dot}{rest}" != "rq.Queue":
+            return
+        given = node.args[0] if node.args else keyword(node, "name")
+        name = "default" if given is None else literal(given)
+        if isinstance(name, str) and name and name not in self.s.rq_queues:
+            self.s.rq_queues.append(name)
 
     def _run_call(self, node: ast.Call, callee: str, last: str) -> None:
         base = callee.rsplit(".", 1)[0] if "." in callee else ""
