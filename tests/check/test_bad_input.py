@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import run_prodready
 
 GOOD_APP = "from flask import Flask\n\napp = Flask(__name__)\n"
-UTCNOW = "from datetime import datetime\n\nSTAMP = datetime.utcnow()\n"
+UTCNOW = "from datetime import datetime\n\nSTAMP = datetime.utcnow().timestamp()\n"
 
 
 def check_json(root: Path, *extra: str, honour_permissions: bool = False) -> tuple[dict, str]:
@@ -39,7 +39,9 @@ def test_scan_goes_on_past_every_kind_of_bad_file(tmp_path: Path) -> None:
     )
     (tmp_path / "Dockerfile").write_text('FROM\nRUN ["unterminated\nCMD\n')
     (tmp_path / "latin1.py").write_bytes(
-        "# caf\xe9\nfrom datetime import datetime\nX = datetime.utcnow()\n".encode("latin-1")
+        "# caf\xe9\nfrom datetime import datetime\nX = datetime.utcnow().timestamp()\n".encode(
+            "latin-1"
+        )
     )
     (tmp_path / "binary.py").write_bytes(b"\x00\x01\x02" * 100)
     (tmp_path / "huge.py").write_text("x = 1\n" * 400_000)

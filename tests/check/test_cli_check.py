@@ -135,7 +135,7 @@ def test_baseline_reports_only_new_findings(
     assert json.loads(again.stdout)["findings"] == [] and again.returncode == 0
     # A line inserted above moves old findings without making them new.
     (tree / "app.py").write_text(
-        "# moved\n" + APP + "\n\ndef later():\n    return datetime.utcnow()\n"
+        "# moved\n" + APP + "\n\ndef later():\n    return datetime.utcnow().timestamp()\n"
     )
     moved = json.loads(
         run_prodready("check", tree, "--baseline", baseline, "--format", "json").stdout

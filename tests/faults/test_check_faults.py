@@ -12,7 +12,7 @@ import pytest
 
 from tests.faults.conftest import check_json, problems
 
-UTCNOW = "from datetime import datetime\n\nSTAMP = datetime.utcnow()\n"
+UTCNOW = "from datetime import datetime\n\nSTAMP = datetime.utcnow().timestamp()\n"
 DEPTH = 5000
 
 DEEP_PYTHON = {

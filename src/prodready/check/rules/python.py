@@ -6,13 +6,12 @@ timeouts, TLS and blocking calls in async code: python_net.py."""
 from __future__ import annotations
 
 import ast
-import dataclasses
 from collections.abc import Iterable, Iterator
 
-from prodready.check.model import Edit, Finding, Fix, Hit, Severity
+from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
-from prodready.check.rules._common import target_python
+from prodready.check.rules import naiveutc
 from prodready.check.rules.pyhelpers import (
     dotted,
     env_default_on,
@@ -39,94 +38,68 @@ PY = FileKind.PYTHON.value
 NAIVE_UTC = {"utcnow": "now", "utcfromtimestamp": "fromtimestamp"}
 
 
-DEPRECATED_FROM = (3, 12)
-AWARE_KEYWORDS = frozenset({"tz", "tzinfo"})
-
-
-def _calibrate_naive_utc(project: object, finding: Finding) -> Severity:
-    """info -> warning when the project targets Python 3.12+, where the call is deprecated."""
-    target = target_python(project)
-    if finding.severity == Severity.INFO and target is not None and target >= DEPRECATED_FROM:
-        return Severity.WARNING
-    return finding.severity
-
-
 @rule(
     "PR101",
     "naive-utc-datetime",
-    title="datetime.utcnow() / utcfromtimestamp() return naive datetimes",
+    title="a naive datetime.utcnow() / utcfromtimestamp() value read as local time or mixed "
+    "with aware ones",
     severity=Severity.WARNING,
     kind=PY,
     why="""
-`datetime.utcnow()` and `datetime.utcfromtimestamp()` return *naive* datetimes that only hold
-UTC by convention. Deprecated since Python 3.12 (DeprecationWarning) because the value
-is easily mistaken for local time: `.timestamp()` on it, comparisons with aware datetimes
-(TypeError at runtime), or serialising it without an offset all go wrong silently when the
-server's timezone is not UTC. `datetime.now(UTC)` returns an aware datetime in UTC.
+`datetime.utcnow()` and `datetime.utcfromtimestamp()` return *naive* datetimes that hold UTC
+only by convention. An app that keeps naive UTC everywhere is correct, so the call alone is not
+reported (its Python 3.12 deprecation is a warning at run time, not a fault). It is reported
+where the value is misread, following it through `+`/`-` with a timedelta and through names
+assigned in the same function:
 
-A warning where the project targets Python 3.12 or later (`requires-python`,
-`.python-version`, the Dockerfile's `FROM python:3.x`) or where the same module also makes
-aware datetimes (the two do not compare); info otherwise (a style of operations).
+- `.timestamp()` or `.astimezone()` on it: Python reads a naive datetime as the server's local
+  time, so a JWT `exp` or an epoch is off by the host's UTC offset outside a UTC container;
+- compared with or subtracted from an aware datetime: TypeError at run time;
+- the default of a timezone-aware column (`DateTime(timezone=True)`,
+  `TIMESTAMP(timezone=True)`): the database reads it in the session's time zone;
+- `.isoformat()` of it in a route handler: clients (JavaScript's `Date`) read a timestamp
+  without an offset as their own local time.
 """,
     fix="""Use `datetime.now(UTC)` / `datetime.fromtimestamp(ts, UTC)` (aware datetimes).
 `datetime.UTC` needs Python 3.11+. The autofix is unsafe: aware and naive datetimes do not
 compare, so check code that mixes them (and naive DateTime columns).""",
-    bad="from datetime import datetime\ncreated = datetime.utcnow()",
-    good="from datetime import UTC, datetime\ncreated = datetime.now(UTC)",
-    calibrate=_calibrate_naive_utc,
+    bad="from datetime import datetime\nexpires = datetime.utcnow().timestamp() + 3600",
+    good="from datetime import UTC, datetime\nexpires = datetime.now(UTC).timestamp() + 3600",
 )
 def naive_utc_datetime(ctx: PyContext) -> Iterable[Hit]:
     if "utc" not in ctx.source:
         return
     names = imported_names(ctx)
     utc_local = next((local for local, full in names.items() if full == "datetime.UTC"), None)
-    mixed = _makes_aware_datetimes(ctx, names)
-    severity = Severity.WARNING if mixed else Severity.INFO
-    also = "; this module also makes aware datetimes, and the two do not compare" if mixed else ""
     for call, callee in ctx.calls_named(*NAIVE_UTC):
         base, _, method = callee.rpartition(".")
         if qualify(names, base) != "datetime.datetime":
             continue
+        found = naiveutc.misuse(ctx, call)
+        if found is None:
+            continue
+        line, what = found
         replacement = "now(UTC)" if method == "utcnow" else "fromtimestamp(ts, UTC)"
-        message = (
-            f"`{callee}()` is deprecated since Python 3.12 and returns a naive datetime; "
-            f"use `{base}.{replacement}`{also}"
-        )
+        where = "" if line == call.lineno else f" (line {line})"
+        message = f"`{callee}()` makes a naive datetime, {what}{where}; use `{base}.{replacement}`"
         fix = _call_fix(ctx, call, base, method, names, utc_local)
-        yield Hit(call.lineno, message, call.col_offset + 1, fix=fix, severity=severity)
-    for hit in _utcnow_references(ctx, names, utc_local):
-        yield dataclasses.replace(hit, message=hit.message + also, severity=severity)
-
-
-def _makes_aware_datetimes(ctx: PyContext, names: dict[str, str]) -> bool:
-    """The module also builds aware datetimes: `timezone.utc`, `UTC`, `tz=`/`tzinfo=`,
-    `.astimezone()`, `now(<tz>)`."""
-    if any(full in ("datetime.UTC", "datetime.timezone") for full in names.values()):
-        return True
-    for node in ctx.nodes(ast.Attribute):
-        assert isinstance(node, ast.Attribute)
-        if node.attr in ("UTC", "timezone") and names.get(dotted(node.value)) == "datetime":
-            return True
-    if ctx.calls.get("astimezone"):
-        return True
-    for call, _ in ctx.calls_named("now", "fromtimestamp", "replace", "datetime"):
-        if any(k.arg in AWARE_KEYWORDS for k in call.keywords):
-            return True
-        if call.args and isinstance(call.func, ast.Attribute) and call.func.attr == "now":
-            return True
-    return False
+        yield Hit(call.lineno, message, call.col_offset + 1, fix=fix)
+    yield from _utcnow_references(ctx, names, utc_local)
 
 
 def _utcnow_references(
     ctx: PyContext, names: dict[str, str], utc_local: str | None
 ) -> Iterator[Hit]:
-    """`Column(DateTime, default=datetime.utcnow)`: passed as a callable, not called here."""
+    """`Column(DateTime(timezone=True), default=datetime.utcnow)`: passed as a callable."""
     for node in ctx.nodes(ast.Attribute):
         assert isinstance(node, ast.Attribute)
         if node.attr != "utcnow" or qualify(names, dotted(node.value)) != "datetime.datetime":
             continue
         parent = ctx.parent(node)
         if isinstance(parent, ast.Call) and parent.func is node:
+            continue
+        found = naiveutc.misuse(ctx, node)
+        if found is None:
             continue
         base = dotted(node.value)
         utc = _utc_and_import(ctx, base, names, utc_local)
@@ -139,8 +112,7 @@ def _utcnow_references(
             fix = Fix(f"{base}.utcnow -> lambda: {base}.now({name})", tuple(edits), safe=False)
         yield Hit(
             node.lineno,
-            f"`{base}.utcnow` (passed as a callable) is deprecated since Python 3.12 and makes "
-            f"naive datetimes; use `lambda: {base}.now(UTC)`",
+            f"`{base}.utcnow` makes naive datetimes, {found[1]}; use `lambda: {base}.now(UTC)`",
             node.col_offset + 1,
             fix=fix,
         )
