@@ -142,6 +142,21 @@ class Judgement:
         return self.verdict in (Verdict.DEFAULT, Verdict.WEAK, Verdict.EMPTY)
 
 
+PROVIDER_TOKEN = re.compile(
+    r"(?:AKIA|ASIA)[0-9A-Z]{16}|gh[pousr]_[A-Za-z0-9]{30,}|github_pat_\w{22,}"
+    r"|glpat-[\w-]{20,}|xox[abprs]-[A-Za-z0-9-]{20,}|[sr]k_live_[A-Za-z0-9]{16,}"
+    r"|AIza[\w-]{35}|SG\.[\w-]{16,}\.[\w-]{16,}|sk-(?:proj-|ant-)?[\w-]{32,}"
+    r"|npm_[A-Za-z0-9]{36}|pypi-[\w-]{50,}|-----BEGIN [A-Z ]*PRIVATE KEY-----"
+)
+"""Credentials of an outside service, by their published formats (AWS, GitHub, GitLab, Slack,
+Stripe, Google, SendGrid, OpenAI/Anthropic, npm, PyPI, PEM keys): a leak wherever they are
+written, even in a throwaway test setup."""
+
+
+def is_provider_token(value: str) -> bool:
+    return PROVIDER_TOKEN.search(value) is not None
+
+
 def is_secret_name(name: str) -> bool:
     """True for variable names that conventionally hold secrets (DB_PASSWORD, SECRET_KEY ...)."""
     return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)

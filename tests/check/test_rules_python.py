@@ -457,6 +457,19 @@ def test_tokenizer_tokens_and_api_examples_are_not_secrets() -> None:
     assert hits("PR107", 'client = Client(api_key="sk_live_51HxYzQ2eZvKYlo2C8b3fA9xN")\n')
 
 
+def test_template_variables_and_masks_are_not_secrets() -> None:
+    """From the ecosystem run: a cookiecutter template's secret and a mask shown in place of
+    one were reported as placeholders production runs with."""
+    source = (
+        'SECRET_KEY = "{{cookiecutter.secret_key}}"\n'
+        'TOKEN = """<a href="{{ record.url }}">{{ record }}</a>"""\n'
+        'CENSOR_TOKEN = "********"\n'
+        'url = make_url(password="******")\n'
+    )
+    assert not hits("PR107", source, "config.py")
+    assert hits("PR107", 'SECRET_KEY = "xxxxxxxx"\n', "config.py")  # a stand-in runs as is
+
+
 def test_url_in_a_replace_pattern_is_not_a_credential() -> None:
     assert not hits("PR119", 'x = url.replace("postgresql://app:app@", "")\n')
     assert hits("PR119", 'x = connect("postgresql://app:app@db/app")\n')

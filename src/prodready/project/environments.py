@@ -50,11 +50,14 @@ CONFIG_DEV_MARK = re.compile(
 """The same for nginx and systemd files, by name or folder; `*.conf.template` is left out: it
 is how the nginx image takes its production config."""
 PROD_MARK = re.compile(r"(^|[.\-_])(prod|production|live|release|deploy)([.\-_]|$)", re.IGNORECASE)
-SETTINGS_TAIL = re.compile(r"settings.*$")
+SETTINGS_TAIL = re.compile(r"(?:settings|configuration).*$")
 DEV_SETTINGS = re.compile(
     r"(?:^|[_/.-])(dev|develop|development|local|test|tests|testing|ci)(?:[_/.-]|$)"
 )
-"""settings/dev.py, settings_local.py, settings/test.py: not what production loads."""
+"""settings/dev.py, settings_local.py, settings/test.py, configuration_testing.py: not what
+production loads."""
+DATA_SCRIPT = re.compile(r"^(populate|fake|faker|fake_data|seeds?(_\w+)?)\.py$")
+"""populate.py, seeds_load.py: fill a database with made-up users for a developer."""
 TEST_WORD = re.compile(r"^(test|tests|testing|ci|e2e|integration)$", re.IGNORECASE)
 DEV_WORD = re.compile(r"^(dev|devel|develop|development|local|debug)$", re.IGNORECASE)
 WORD_SPLIT = re.compile(r"[.\-_]")
@@ -62,6 +65,9 @@ ONE_SHOT_NAME = re.compile(
     r"migrat|^init|setup|seed|collectstatic|createsuperuser|backup", re.IGNORECASE
 )
 DEV_FOLDER_WORDS = frozenset({"dev", "devel", "develop", "development", "devcontainer"})
+SCRIPT_FOLDER_WORDS = frozenset({"docs", "demo", "demos"})
+"""Folders whose Python is tooling or a demonstration (docs/scripts/, demos/python/). Not
+their deployment files: docs/install/compose.yml is often the documented production stack."""
 TEST_FOLDER_WORDS = frozenset(
     {"test", "tests", "testing", "e2e", "ci", "circleci", "regtest", "cypress"}
 )
@@ -87,6 +93,11 @@ def by_name(rel: str, kind: FileKind) -> EnvFact:
             return EnvFact(TEST, "a test module")
         if name == "conftest.py":
             return EnvFact(TEST, "pytest's conftest.py")
+        if DATA_SCRIPT.match(name):
+            return EnvFact(DEV, f"{shown} fills a database with made-up data")
+        for part in rel.split("/")[:-1]:
+            if set(WORD_SPLIT.split(part.lower())) & SCRIPT_FOLDER_WORDS:
+                return EnvFact(DEV, f"in {part}/, tooling or a demonstration")
         tail = SETTINGS_TAIL.search(lower)
         if tail and (match := DEV_SETTINGS.search(tail[0])):
             env = TEST if match[1].startswith("test") or match[1] == "ci" else DEV

@@ -30,7 +30,7 @@ from prodready.project.parsers.commands import ends_with_exec, exec_form_shell_p
 from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, last_instruction
 from prodready.project.parsers.yamlines import LineDict, LineList
-from prodready.secretstrength import Verdict, judge
+from prodready.secretstrength import Verdict, is_provider_token, judge
 
 KIND = FileKind.COMPOSE.value
 
@@ -230,8 +230,10 @@ POSTGRES_PASSWORD: ${POSTGRES_PASSWORD?set POSTGRES_PASSWORD}
     dev_files=True,
 )
 def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
-    """In development services only real-looking secrets count: `postgres` is the usual
-    local password there, but a committed live key is leaked wherever it is written."""
+    """In development and test services only credentials of an outside service count (a
+    GitHub token, an AWS key): `postgres`, or a random password of the CI's own throwaway
+    database, guards nothing that outlives the stack, but a committed live key is leaked
+    wherever it is written."""
     for service in _services(ctx):
         development = ctx.in_development(service.name)
         environment = list(service.environment())
@@ -250,7 +252,7 @@ def compose_literal_secret(ctx: FileContext) -> Iterable[Hit]:
                 subject = f"environment {name} embeds a password that"
             else:
                 continue
-            if judgement is None or (development and judgement.verdict != Verdict.STRONG):
+            if judgement is None or (development and not is_provider_token(value)):
                 continue
             yield Hit(line, f"service {service.name}: {subject} {leak(judgement)}")
 

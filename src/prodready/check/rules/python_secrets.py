@@ -64,6 +64,10 @@ EXAMPLE_KEYS = frozenset(
 )
 """OpenAPI/pydantic documentation: `Field(examples=[...])`, `json_schema_extra={...}`,
 `class Config: schema_extra = {...}`. Values shown in the API docs, never used to log in."""
+TEMPLATE_VARIABLE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}")
+"""`{{cookiecutter.secret_key}}`, `{{ record }}`: a template fills it in when it is rendered."""
+MASK = re.compile(r"[*\u2022]{3,}")
+"""`******`: what is shown in place of a secret, not one."""
 NOT_A_SECRET_VALUE = re.compile(
     r"^(?:[A-Za-z_]\w*\.)+[A-Za-z_]\w*$|\s\S+\s|[^\x20-\x7e]|"
     r"^(?:\$2[aby]\$|\$argon2|pbkdf2_sha\d+\$|scrypt:)"
@@ -125,6 +129,8 @@ def hard_coded(value: str, name: str) -> Judgement | None:
     not a secret at all (empty, a dotted path, prose). A placeholder is judged: it is the value
     the service runs with."""
     bare = value.strip()
+    if TEMPLATE_VARIABLE.search(bare) or MASK.fullmatch(bare):
+        return None
     known = is_placeholder(bare) or bare.lower() in KNOWN_DEFAULTS | TUTORIAL_KEYS
     if not known and (NOT_A_SECRET_VALUE.search(bare) or _is_label(bare, name)):
         return None
