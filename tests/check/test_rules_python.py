@@ -548,3 +548,31 @@ def test_flask_cors_extension_is_judged_where_it_is_initialised() -> None:
     )
     (found,) = hits("PR109", deferred + "cors.init_app(app, supports_credentials=True)\n")
     assert found.severity == "error"
+
+
+@pytest.mark.parametrize(
+    ("rel", "source", "reported"),
+    [
+        # from the ecosystem run: a release script, a CLI client, a HEALTHCHECK helper
+        ("bin/release_manager.py", "import requests\nrequests.get(URL)\n", False),
+        ("cli-tool/cli.py", "import requests\n\ndef up():\n    requests.post(URL)\n", False),
+        (
+            "mealie/scripts/healthcheck.py",
+            "import requests\n\ndef main():\n    requests.get(URL)\n",
+            False,
+        ),
+        (
+            "extras/authors.py",
+            "import requests\n\ndef run():\n    requests.get(URL)\n\n"
+            "if __name__ == '__main__':\n    run()\n",
+            False,
+        ),
+        # the service's own code, and a script folder that imports the framework
+        ("notify.py", "import requests\n\ndef alert():\n    requests.post(URL)\n", True),
+        ("app/scripts/hooks.py", "import flask, requests\nrequests.post(URL)\n", True),
+    ],
+)
+def test_http_without_timeout_counts_only_in_the_service(
+    rel: str, source: str, reported: bool
+) -> None:
+    assert bool(hits("PR113", source, rel)) == reported

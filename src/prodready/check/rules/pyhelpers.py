@@ -169,15 +169,21 @@ def is_script(ctx: PyContext) -> bool:
     """A module that imports no web framework and is run rather than imported: it has a
     `__main__` block, or it sits alone at the project root (train.py, seed_db.py). Its
     module-level work is its job, not a side effect of importing it."""
-    if ctx.imports & WEB_FRAMEWORKS or ctx.rel.rsplit("/", 1)[-1] in SERVED_MODULES:
+    if part_of_the_web_app(ctx):
         return False
-    if any(name.split("_", 1)[0] in WEB_FRAMEWORKS for name in ctx.imports):
-        return False  # flask_migrate, django_extensions, fastapi_users: a framework's extension
     return (
         "/" not in ctx.rel
         or ctx.rel.rsplit("/", 1)[-1] in ("manage.py", "setup.py", "noxfile.py", "fabfile.py")
         or any(isinstance(stmt, ast.If) and is_main_guard(stmt) for stmt in ctx.tree.body)
     )
+
+
+def part_of_the_web_app(ctx: PyContext) -> bool:
+    """Imports a web framework or one of its extensions (flask_migrate, django_extensions,
+    fastapi_users), or is a module a server imports by definition (wsgi.py)."""
+    if ctx.imports & WEB_FRAMEWORKS or ctx.rel.rsplit("/", 1)[-1] in SERVED_MODULES:
+        return True
+    return any(name.split("_", 1)[0] in WEB_FRAMEWORKS for name in ctx.imports)
 
 
 def in_main_guard(ctx: PyContext, node: ast.AST) -> bool:

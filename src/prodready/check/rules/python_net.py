@@ -17,7 +17,9 @@ from prodready.check.rules.pyhelpers import (
     imported_names,
     in_main_guard,
     is_false,
+    is_main_guard,
     keyword,
+    part_of_the_web_app,
     qualify,
     requests_call,
     requests_sessions,
@@ -28,6 +30,21 @@ from prodready.project.model import FileKind
 PY = FileKind.PYTHON.value
 
 # --- PR113 -------------------------------------------------------------------------------------
+
+SCRIPT_FOLDERS = frozenset({"bin", "scripts", "script", "tools", "cli-tool"})
+
+
+def _outside_the_service(ctx: PyContext) -> bool:
+    """A script run by hand, or by a probe with its own time limit (a release script, a
+    command-line client, a HEALTHCHECK helper): no web framework, and run directly (a
+    `__main__` block) or kept in a scripts folder. A module alone at the root is not enough:
+    the app imports notify.py."""
+    if part_of_the_web_app(ctx):
+        return False
+    folders = set(ctx.rel.split("/")[:-1])
+    return bool(folders & SCRIPT_FOLDERS) or any(
+        isinstance(stmt, ast.If) and is_main_guard(stmt) for stmt in ctx.tree.body
+    )
 
 
 @rule(
@@ -50,6 +67,8 @@ docs: "Nearly all production code should use this parameter in nearly all reques
     good="requests.post(WEBHOOK_URL, json=payload, timeout=10)",
 )
 def http_call_without_timeout(ctx: PyContext) -> Iterable[Hit]:
+    if _outside_the_service(ctx):
+        return
     names = imported_names(ctx)
     sessions = requests_sessions(ctx)
     for call, callee in ctx.calls_named(*HTTP_VERBS, "urlopen"):
