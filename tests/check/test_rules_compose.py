@@ -255,3 +255,27 @@ def test_a_service_that_waits_for_its_database_itself_needs_no_condition(
     plain = compose.replace(f'"{command}"', "gunicorn app:app")
     assert lines_reported(tmp_path / "plain", "PR308", plain) == [6]
     assert lines_reported(tmp_path / "plain", "PR310", plain) == [7]
+
+
+def test_services_that_tolerate_start_order_need_no_condition(tmp_path: Path) -> None:
+    """From the ecosystem run: adminer connects per request and Celery retries its broker
+    connection, so their plain depends_on is harmless; the web app's and Celery's wait on a
+    database are still reported."""
+    compose = (
+        "services:\n"
+        "  adminer:\n    image: adminer:4.8.1\n    restart: unless-stopped\n"
+        "    depends_on: [db]\n"
+        "  celery_beat:\n    image: shop/app:1.4\n    restart: unless-stopped\n"
+        "    depends_on: [redis]\n"
+        "  worker:\n    build: .\n    restart: unless-stopped\n"
+        "    command: celery -A shop worker\n    depends_on: [redis, db]\n"
+        "  web:\n    build: .\n    restart: unless-stopped\n    depends_on: [redis]\n"
+        "  db:\n    image: postgres:16\n    restart: unless-stopped\n"
+        "  redis:\n    image: redis:7.4\n    restart: unless-stopped\n"
+    )
+    (tmp_path / "compose.yaml").write_text(compose)
+    found = sorted(findings_for(tmp_path, "PR308"), key=lambda f: f.line)
+    assert [(f.line, f.message.split(" without")[0]) for f in found] == [
+        (14, "service worker depends on db (which has no healthcheck)"),
+        (18, "service web depends on redis (which has no healthcheck)"),
+    ]

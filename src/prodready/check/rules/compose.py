@@ -524,6 +524,11 @@ def no_memory_limit(ctx: FileContext) -> Iterable[Hit]:
 # --- PR308 ------------------------------------------------------------------------------------
 
 
+ADMIN_CONSOLES = ("adminer", "dpage/pgadmin", "phpmyadmin", "mongo-express", "rediscommander")
+"""Database consoles that connect when someone opens them, not at start-up."""
+BROKERS = frozenset({"redis", "rabbitmq"})
+
+
 @rule(
     "PR308",
     "depends-on-not-healthy",
@@ -553,11 +558,15 @@ def depends_on_not_healthy(ctx: FileContext) -> Iterable[Hit]:
     if compose is None:
         return
     for service in _services(ctx):
+        if official_name(service.image).startswith(ADMIN_CONSOLES):
+            continue  # adminer connects per request: starting first is harmless
         unready = []
         for name, condition, _ in depends_on(service):
             target = compose.service(name)
             if target is None or condition is not None:
                 continue  # an explicit condition, even service_started, is a choice
+            if target.database_kind in BROKERS and _runs_celery(ctx, compose, service):
+                continue  # Celery retries its broker connection at start-up
             if waits_itself(ctx.project, compose, service):
                 continue  # its entrypoint waits (pg_isready loop, wait-for-it, /dev/tcp)
             if target.healthcheck_test() is not None or _image_healthcheck(ctx, target):
@@ -571,6 +580,18 @@ def depends_on_not_healthy(ctx: FileContext) -> Iterable[Hit]:
                 f"service_healthy: it starts before {'it is' if len(unready) == 1 else 'they are'} "
                 "ready",
             )
+
+
+def _runs_celery(ctx: FileContext, compose: ComposeFile, service: ComposeService) -> bool:
+    """A Celery worker or beat: by its command, or by its name when it runs the app's image
+    with a role switch (mediacms' celery_beat)."""
+    if "celery" in service.name.lower():
+        return True
+    return any(
+        part.rsplit("/", 1)[-1] == "celery"
+        for launch in service_launches(ctx.project, compose, service)
+        for part in launch.argv[:3]
+    )
 
 
 # --- PR309 ------------------------------------------------------------------------------------
