@@ -22,7 +22,7 @@ def lines_reported(tmp_path: Path, rule_id: str, dockerfile: str) -> list[int]:
         ('FROM python:3.12-slim AS base\nUSER app\nFROM base\nCMD ["gunicorn"]\n', []),
         # a root builder stage is not judged
         ("FROM python:3.12 AS build\nRUN make\nFROM python:3.12-slim\nUSER 10001\n", []),
-        ("FROM python:3.12-slim\nUSER app\nUSER 0:0\n", [3]),
+        ('FROM python:3.12-slim\nUSER app\nUSER 0:0\nCMD ["gunicorn"]\n', [3]),
         ("FROM gcr.io/distroless/python3-debian12:nonroot\nCOPY . /app\n", []),
         ("FROM scratch\nCOPY app /app\n", []),
         # the postgres entrypoint drops to the postgres user, unless it is replaced
@@ -384,3 +384,46 @@ def test_pr208_an_upstream_named_pass_is_not_a_password(tmp_path: Path) -> None:
 def _pr208(tmp_path: Path, dockerfile: str) -> list:
     (tmp_path / "Dockerfile").write_text(dockerfile)
     return findings_for(tmp_path, "PR208")
+
+
+@pytest.mark.parametrize(
+    ("files", "reported"),
+    [
+        # from the ecosystem run: a base image others start FROM, an AWS Lambda image
+        (
+            {"Dockerfile-base": "FROM python:3.12-slim\nRUN pip install --no-cache-dir x==1\n"},
+            False,
+        ),
+        (
+            {
+                "Dockerfile": "FROM public.ecr.aws/lambda/python:3.12\nCOPY app.py .\n"
+                'CMD ["app.handler"]\n'
+            },
+            False,
+        ),
+        # no CMD, but compose builds it and gives the command: it runs the app as root
+        (
+            {
+                "Dockerfile": "FROM python:3.12-slim\nCOPY . /app\n",
+                "compose.yaml": "services:\n  web:\n    build: .\n    command: gunicorn app:app\n",
+            },
+            True,
+        ),
+        ({"Dockerfile": 'FROM python:3.12-slim\nCMD ["gunicorn", "app:app"]\n'}, True),
+    ],
+)
+def test_root_is_judged_on_images_that_run_something(
+    tmp_path: Path, files: dict[str, str], reported: bool
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert bool(findings_for(tmp_path, "PR201")) == reported
+
+
+def test_an_unreadable_compose_file_may_build_a_dockerfile_without_cmd(tmp_path: Path) -> None:
+    """From the ecosystem run: a cookiecutter compose template gave the backend its command."""
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12-slim\nCOPY . /app\n")
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  {% if use_celery %}worker:{% endif %}\n    build: .\n"
+    )
+    assert findings_for(tmp_path, "PR201")

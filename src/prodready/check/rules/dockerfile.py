@@ -111,7 +111,9 @@ USER app
 def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = built_lineage(dockerfile)
     image = root_image(dockerfile, stages[-1])
-    if image == "scratch" or _nonroot_by_default(image):
+    if image == "scratch" or _nonroot_by_default(image) or image.startswith(LAMBDA_IMAGES):
+        return
+    if _runs_nothing(ctx, stages, image):
         return
     if _drops_privileges(image) and not instructions(stages, "ENTRYPOINT"):
         return
@@ -133,6 +135,12 @@ def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
         )
 
 
+LAMBDA_IMAGES = ("public.ecr.aws/lambda/", "amazon/aws-lambda-")
+SHELL_IMAGES = frozenset(
+    {"python", "ubuntu", "debian", "alpine", "fedora", "rockylinux", "almalinux", "buildpack-deps"}
+)
+"""Images whose default command is a shell or a REPL: nothing to serve until a CMD is given."""
+"""AWS Lambda runs the function as its own unprivileged sandbox user, whatever USER says."""
 PRIVILEGE_DROP = re.compile(
     r"\b(?:gosu|su-exec|s6-setuidgid|s6-applyuidgid|s6-overlay)\b|\bsetpriv\b[^\n]*--reuid"
     r"|\bchpst\s+-u\b|\brunuser\s+-u\b|\b(?:gunicorn|celery)\b[^\n]*\s--(?:user|uid)[= ][\w$]"
@@ -165,6 +173,24 @@ def _launch_drops_privileges(ctx: FileContext) -> bool:
         if content is not None and PRIVILEGE_DROP.search(content):
             return True
     return False
+
+
+def _runs_nothing(ctx: FileContext, stages: list[Stage], image: str) -> bool:
+    """A base or builder image that other images start FROM: no CMD or ENTRYPOINT of its own
+    over an image whose default command is a shell or a REPL (python, debian ...), and no
+    compose service that builds it and gives it a command."""
+    if instructions(stages, "CMD", "ENTRYPOINT"):
+        return False
+    if official_name(image) not in SHELL_IMAGES:
+        return False  # FROM caddy, node ...: the base image's own server runs
+    composes = ctx.project.compose_files
+    if any(not compose.services for compose in composes):
+        return False  # a compose file we could not read (a template) may build it
+    return not any(
+        service.dockerfile_rel(compose.rel) == ctx.rel
+        for compose in composes
+        for service in compose.services
+    )
 
 
 def _drops_privileges(image: str) -> bool:
