@@ -173,6 +173,23 @@ def test_syntax_error_is_info_where_the_project_targets_a_newer_python(
     assert found["severity"] == severity and f"parsed as {running}" in found["message"]
 
 
+@pytest.mark.parametrize(("python", "reported"), [("3.12", False), ("3.11", True)])
+def test_pep_701_f_strings_are_not_reported_where_the_project_targets_3_12(
+    tmp_path: Path, python: str, reported: bool
+) -> None:
+    """From the ecosystem run: `f"{d['key']}"` is valid on 3.12+ (netbox, Tandoor, DefectDojo)
+    and only unparsable by the 3.11 running prodready."""
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    (tmp_path / "views.py").write_text('d = {"a": 1}\nlabel = f"{d["a"]}"\n')
+    (tmp_path / ".python-version").write_text(f"{python}\n")
+    data, _ = check_json(tmp_path)
+    found = [f for f in data["findings"] if f["rule"] == "PR001"]
+    if sys.version_info >= (3, 12):
+        assert not found  # this Python parses it: nothing to report either way
+    else:
+        assert bool(found) == reported
+
+
 def test_compose_merge_tags_are_not_malformed_yaml(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(GOOD_APP)
     (tmp_path / "compose.override.yaml").write_text(

@@ -183,12 +183,16 @@ def _run_rule(rule: Rule, ctx: object, path: str | None) -> list[Finding]:
 
 
 def _calibrated(project: Project, rules: dict[str, Rule], raw: list[Finding]) -> list[Finding]:
-    """Findings with the severity their rule's `calibrate` gives them in this project."""
+    """Findings with the severity their rule's `calibrate` gives them in this project, without
+    those it drops."""
     out = []
     for finding in raw:
         calibrate = rules[finding.rule_id].calibrate
         if calibrate is not None:
-            finding = dataclasses.replace(finding, severity=calibrate(project, finding))
+            severity = calibrate(project, finding)
+            if severity is None:
+                continue
+            finding = dataclasses.replace(finding, severity=severity)
         out.append(finding)
     return out
 

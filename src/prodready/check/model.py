@@ -69,8 +69,9 @@ class Finding:
 
 
 RuleFunc = Callable[[Any], Iterable[Hit]]
-Calibration = Callable[[Any, "Finding"], Severity]
-"""(project, finding) -> the severity the finding has in this project."""
+Calibration = Callable[[Any, "Finding"], Severity | None]
+"""(project, finding) -> the severity the finding has in this project, or None when a project
+fact shows it is not a problem there."""
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,8 @@ class Rule:
     """The file the rule is written in: `prodready/check/rules/<module>.py`."""
     calibrate: Calibration | None = field(default=None, repr=False, compare=False)
     """For a rule whose weight depends on a project fact that per-file rules cannot see (the
-    target Python version, known only once every file is read): applied to each finding."""
+    target Python version, known only once every file is read): applied to each finding,
+    which it may drop."""
     severity_note: str | None = None
     """When a finding gets another severity than `severity`, and why (shown in the docs)."""
 

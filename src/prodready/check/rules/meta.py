@@ -11,15 +11,23 @@ from prodready.check.rules._common import target_python
 from prodready.project.model import Project
 from prodready.project.pyscan import SYNTAX_ERROR
 
+PEP_701 = (3, 12)
+F_STRING_ERROR = "): f-string"
+"""How 3.11 words a PEP 701 f-string it cannot parse: `(parsed as Python 3.11): f-string: ...`."""
 
-def _newer_syntax(project: Project, finding: Finding) -> Severity:
+
+def _newer_syntax(project: Project, finding: Finding) -> Severity | None:
     """A syntax error in a project that targets a newer Python than the one prodready runs on
-    may be valid syntax there (PEP 695 `type X = ...`, PEP 701 f-strings, PEP 758 `except A,
-    B:`): info, not a warning, and the message says which Python parsed it."""
+    may be valid syntax there: info, not a warning, and the message says which Python parsed
+    it. An f-string error under a 3.12+ target is PEP 701 (quotes reused inside, backslashes
+    in the expression), valid there and only unparsable here: not reported. (PEP 695 and 758
+    are rewritten and parsed, project/newsyntax.py.)"""
     target = target_python(project)
-    if finding.message.startswith(SYNTAX_ERROR) and target and target > sys.version_info[:2]:
-        return Severity.INFO
-    return finding.severity
+    if not finding.message.startswith(SYNTAX_ERROR) or not target:
+        return finding.severity
+    if target >= PEP_701 and F_STRING_ERROR in finding.message:
+        return None
+    return Severity.INFO if target > sys.version_info[:2] else finding.severity
 
 
 @rule(
