@@ -279,3 +279,19 @@ def test_services_that_tolerate_start_order_need_no_condition(tmp_path: Path) ->
         (14, "service worker depends on db (which has no healthcheck)"),
         (18, "service web depends on redis (which has no healthcheck)"),
     ]
+
+
+def test_a_compose_file_in_a_subfolder_may_be_written_for_the_root(tmp_path: Path) -> None:
+    """From the ecosystem run: mediacms keeps alternative stacks in docker-compose/ with paths
+    written for the repository root, where its docs run them; a path missing from both is
+    still reported."""
+    (tmp_path / "deploy").mkdir()
+    (tmp_path / "deploy" / "nginx.conf").write_text("events {}\n")
+    (tmp_path / "docker-compose").mkdir()
+    (tmp_path / "docker-compose" / "compose.yaml").write_text(
+        "services:\n  proxy:\n    image: nginx:1.27\n    restart: unless-stopped\n"
+        "    volumes:\n      - ./deploy/nginx.conf:/etc/nginx/nginx.conf:ro\n"
+        "      - ./deploy/missing.conf:/etc/nginx/conf.d/extra.conf:ro\n"
+    )
+    found = findings_for(tmp_path, "PR911")
+    assert [(f.path, f.line) for f in found] == [("docker-compose/compose.yaml", 7)]

@@ -1027,6 +1027,8 @@ def compose_mount_missing(project: Project) -> Iterable[Hit]:
                 host = posixpath.normpath(posixpath.join(compose_dir(compose), source))
                 if host.startswith("..") or (project.root / host).exists():
                     continue
+                if (project.root / posixpath.normpath(source)).exists():
+                    continue  # written for the root: run with --project-directory, or copied
                 if _looks_like_file(source) or _looks_like_file(target):
                     line = volumes.line_of(index) if hasattr(volumes, "line_of") else service.line
                     effect = (

@@ -62,24 +62,54 @@ class ServerCommand:
     port: int | None
 
 
+HEREDOC = re.compile(r"(?<!<)<<-?(?!<)\s*(['\"]?)([A-Za-z_]\w*)\1")
+"""`cat <<EOF`, `<<-'END'`; not `<<<` (a here-string) nor `$((x << 2))`."""
+
+
 def logical_lines(text: str) -> list[tuple[int, str]]:
-    """A shell script's lines with backslash continuations joined, each with the number of its
-    first physical line: `exec gunicorn app:app \\` + `    --bind 0.0.0.0:8000` is one command."""
+    """A shell script's commands, each with the number of its first physical line: backslash
+    continuations joined (`exec gunicorn app:app \\` + `--bind 0.0.0.0:8000` is one command), a
+    quoted string over several lines kept in its command (`PACKAGES="uwsgi ..."` runs nothing),
+    and here-document bodies (usage text) left out."""
     result: list[tuple[int, str]] = []
     pending: list[str] = []
-    start = 0
+    start, quote, heredoc = 0, "", ""
     for number, raw in enumerate(text.splitlines(), start=1):
+        if heredoc:
+            heredoc = "" if raw.strip() == heredoc else heredoc
+            continue
         if not pending:
             start = number
         stripped = raw.rstrip()
+        quote = _open_quote(stripped, quote)
         continued = stripped.endswith("\\") and not stripped.lstrip().startswith("#")
         pending.append(stripped[:-1] if continued else raw)
-        if not continued:
-            result.append((start, " ".join(part.strip() for part in pending)))
+        if not continued and not quote:
+            line = " ".join(part.strip() for part in pending)
+            result.append((start, line))
             pending = []
+            if match := HEREDOC.search(line):
+                heredoc = match[2]
     if pending:
         result.append((start, " ".join(part.strip() for part in pending)))
     return result
+
+
+def _open_quote(line: str, quote: str) -> str:
+    """The quote still open at the end of `line`, given the one open at its start."""
+    escaped = False
+    for char in line:
+        if escaped:
+            escaped = False
+        elif char == "\\" and quote != "'":
+            escaped = True
+        elif quote:
+            quote = "" if char == quote else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "#":
+            break
+    return quote
 
 
 def shell_words(text: str) -> list[str]:
