@@ -1,0 +1,54 @@
+"""Where the database to back up and the backups live: a flag, else `[tool.prodready.backup]`,
+else `DATABASE_URL` in the environment, else the app's production env files (the Project)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from prodready.backup.config import BackupConfig, load_backup_config
+from prodready.backup.pg import PgServer
+from prodready.backup.store import Store, default_dest
+from prodready.errors import InputError
+from prodready.project import detect
+from prodready.project.databases import database_urls, kind_of_url
+
+
+@dataclass(frozen=True)
+class Setup:
+    server: PgServer
+    store: Store
+    where: str  # what named the database, for messages
+    config: BackupConfig
+
+
+def resolve(root: Path, database: str | None, dest: Path | None) -> Setup:
+    if not root.is_dir():
+        raise InputError(f"{root} is not a folder", "pass --dir with the app's folder")
+    config = load_backup_config(root)
+    url, where = _database_url(root, database, config)
+    kind = kind_of_url(url) or "unknown"
+    if kind != "postgresql":
+        raise InputError(
+            f"the database ({where}) is {kind}: only PostgreSQL backups are built so far",
+            "see docs/backup.md for what is not built yet",
+        )
+    folder = dest or (Path(config.dest) if config.dest else default_dest(root))
+    return Setup(PgServer.from_url(url), Store(folder.expanduser().absolute()), where, config)
+
+
+def _database_url(root: Path, flag: str | None, config: BackupConfig) -> tuple[str, str]:
+    if flag:
+        return flag, "--database"
+    if config.database:
+        return config.database, str(config.source)
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"], "DATABASE_URL in the environment"
+    found = database_urls(detect(root))
+    if found:
+        return found[0].url, found[0].where
+    raise InputError(
+        "no database to back up: no --database, no DATABASE_URL and none in the env files",
+        "pass --database postgresql://USER@HOST/DB or set database in [tool.prodready.backup]",
+    )

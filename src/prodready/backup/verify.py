@@ -1,0 +1,177 @@
+"""Proving a backup: its parts match the manifest's sizes and checksums, its table of contents
+reads back the same, and it restores into a scratch database with the manifest's row counts."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from prodready.backup.dump import DumpTools
+from prodready.backup.files import sha256_of
+from prodready.backup.manifest import Manifest
+from prodready.backup.pg import PgServer, row_counts
+from prodready.backup.progress import Progress
+from prodready.backup.store import Entry, Store
+from prodready.backup.toc import read_toc, tables_in
+from prodready.backup.tools import elapsed_since, run_tool
+from prodready.errors import UserError
+
+MAX_IDENTIFIER = 63
+SHRINK = 0.5
+"""A dump under half the previous verified one's size is suspect..."""
+ROWS_SLACK = 1.5
+"""...unless the rows fell about as much (rows ratio within 1.5 x the size ratio)."""
+
+
+class BackupInvalid(UserError):
+    """The backup's files do not match its manifest: it must not be used."""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    ok: bool
+    reason: str
+    duration_s: float
+
+    def record(self, backup_id: str) -> dict[str, Any]:
+        return {
+            "id": backup_id,
+            "ok": self.ok,
+            "reason": self.reason,
+            "verified_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "duration_s": self.duration_s,
+        }
+
+
+def scratch_name(database: str, purpose: str, backup_id: str) -> str:
+    """`<db>_<purpose>_<id>` in lower case, the database part shortened to fit 63 bytes."""
+    suffix = f"_{purpose}_" + re.sub(r"[^a-z0-9]", "", backup_id.lower())
+    return database[: MAX_IDENTIFIER - len(suffix)] + suffix
+
+
+def check_parts(entry: Entry, tools: DumpTools) -> Manifest:
+    """Every part present with the manifest's size and sha256, and the dump's TOC unchanged:
+    checked before anything is restored."""
+    if entry.manifest is None:
+        raise BackupInvalid(
+            f"backup {entry.id} is incomplete (no manifest)",
+            "use a complete backup: `prodready restore --list`",
+        )
+    manifest = entry.manifest
+    for part in manifest.parts:
+        path = entry.path / part.name
+        if not path.is_file():
+            raise BackupInvalid(
+                f"backup {entry.id}: part {part.name} is missing",
+                "this backup cannot be restored; use another one (`prodready restore --list`)",
+            )
+        size = path.stat().st_size
+        if size != part.size:
+            raise BackupInvalid(
+                f"backup {entry.id}: {part.name} is {size} bytes, the manifest says {part.size}",
+                "the file was truncated or changed; use another backup",
+            )
+        if sha256_of(path) != part.sha256:
+            raise BackupInvalid(
+                f"backup {entry.id}: {part.name} does not match its sha256 in the manifest",
+                "the file is corrupt; use another backup",
+            )
+        if part.kind == "postgresql" and read_toc(tools.pg_restore, path) != manifest.toc:
+            raise BackupInvalid(
+                f"backup {entry.id}: {part.name}'s table of contents differs from the manifest",
+                "the dump was changed; use another backup",
+            )
+    return manifest
+
+
+def restore_dump(
+    server: PgServer,
+    dbname: str,
+    entry: Entry,
+    manifest: Manifest,
+    tools: DumpTools,
+    progress: Progress,
+) -> None:
+    """Creates `dbname` and restores the dump into it in one transaction: a failure leaves it
+    empty, never half-restored."""
+    dump = entry.path / manifest.parts[0].name
+    server.create(dbname, manifest.locale)
+    progress.step(f"restoring {entry.id} into {dbname}")
+    run_tool(
+        [
+            tools.pg_restore,
+            "--single-transaction",
+            "--exit-on-error",
+            "--no-password",
+            f"--dbname={dbname}",
+            str(dump),
+        ],
+        server.tool_env(dbname),
+        f"restoring {entry.id}",
+    )
+
+
+def compare_restored(server: PgServer, dbname: str, manifest: Manifest) -> str | None:
+    """Why the restored database differs from the manifest, or None when it matches."""
+    with server.connect(dbname) as conn:
+        counts = row_counts(conn)
+    missing = sorted(tables_in(manifest.toc) - set(counts))
+    if missing:
+        return f"table {missing[0]} of the dump is missing after the restore"
+    for table, expected in sorted(manifest.row_counts.items()):
+        got = counts.get(table)
+        if got != expected:
+            return f"{table} has {got} rows after the restore, the manifest says {expected}"
+    return None
+
+
+def shrink_reason(manifest: Manifest, previous: Manifest | None) -> str | None:
+    """A dump markedly smaller than the previous verified one, without a matching drop in rows,
+    is how a failing dump (a full disk, an empty database) looks: refuse it."""
+    if previous is None or previous.size == 0:
+        return None
+    size_ratio = manifest.size / previous.size
+    if size_ratio >= SHRINK:
+        return None
+    rows_ratio = manifest.total_rows / previous.total_rows if previous.total_rows else 1.0
+    if rows_ratio <= size_ratio * ROWS_SLACK:
+        return None
+    return (
+        f"the dump is {size_ratio:.0%} of the size of {previous.id}'s while the rows are "
+        f"{rows_ratio:.0%} of its rows"
+    )
+
+
+def verify_backup(
+    server: PgServer, store: Store, entry: Entry, tools: DumpTools, progress: Progress
+) -> Verdict:
+    """Verifies one backup and records the verdict beside its manifest. The scratch database
+    is dropped whatever happens, Ctrl-C included."""
+    started = time.monotonic()
+    try:
+        manifest = check_parts(entry, tools)
+    except BackupInvalid as error:
+        verdict = Verdict(False, error.message, elapsed_since(started))
+        store.record_verification(entry.id, verdict.record(entry.id))
+        return verdict
+    scratch = scratch_name(manifest.database, "verify", entry.id)
+    reason: str | None
+    try:
+        server.drop(scratch)  # left over by a verification killed with SIGKILL
+        restore_dump(server, scratch, entry, manifest, tools, progress)
+        progress.step("comparing row counts and tables")
+        reason = compare_restored(server, scratch, manifest)
+    except UserError as error:
+        reason = error.message
+    finally:
+        server.drop(scratch)
+    previous = store.previous_verified(entry.id)
+    reason = reason or shrink_reason(manifest, previous.manifest if previous else None)
+    verdict = Verdict(
+        reason is None, reason or "restored; row counts and tables match", elapsed_since(started)
+    )
+    store.record_verification(entry.id, verdict.record(entry.id))
+    return verdict

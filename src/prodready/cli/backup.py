@@ -1,0 +1,230 @@
+"""`prodready backup` (take one, then prove it by a restore), `prodready backup verify`, and
+`prodready restore` (restore into a new database and swap; `--undo`, `--list`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from prodready.errors import EXIT_FINDINGS, UsageError
+
+DatabaseOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--database",
+        help="PostgreSQL URL. [tool.prodready.backup] database, else $DATABASE_URL, "
+        "else the app's .env.production",
+    ),
+]
+DirOpt = Annotated[Path, typer.Option("--dir", help="The app's folder.", file_okay=False)]
+DestOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--dest", help="Folder of the backups. [~/.local/share/prodready/backups/<app folder>]"
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="A JSON summary on stdout.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+
+backup_app = typer.Typer(
+    help="Back up the app's PostgreSQL database; every backup is proven by a restore.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+@backup_app.callback()
+def backup(
+    ctx: typer.Context,
+    database: DatabaseOpt = None,
+    directory: DirOpt = Path("."),
+    dest: DestOpt = None,
+    verify: Annotated[
+        bool,
+        typer.Option(
+            "--verify/--no-verify", help="Restore it into a scratch database and compare."
+        ),
+    ] = True,
+    release: Annotated[
+        str | None, typer.Option("--release", help="The app release, for the manifest.")
+    ] = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Back up the app's PostgreSQL database; every backup is proven by a restore."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from prodready.backup.dump import DumpTools, take_backup
+    from prodready.backup.progress import Progress
+    from prodready.backup.source import resolve
+    from prodready.backup.verify import verify_backup
+
+    setup = resolve(directory, database, dest)
+    progress = Progress.auto(quiet or as_json)
+    tools = DumpTools.find()
+    with setup.store.lock():
+        manifest = take_backup(
+            setup.server,
+            setup.store,
+            tools,
+            progress,
+            app_release=release or os.environ.get("PRODREADY_RELEASE"),
+        )
+        verdict = None
+        if verify:
+            entry = setup.store.entry(manifest.id)
+            verdict = verify_backup(setup.server, setup.store, entry, tools, progress)
+    progress.done()
+    summary: dict[str, Any] = {
+        "id": manifest.id,
+        "path": str(setup.store.root / manifest.id),
+        "database": manifest.source,
+        "size": manifest.size,
+        "tables": len(manifest.row_counts),
+        "rows": manifest.total_rows,
+        "duration_s": manifest.duration_s,
+        "verified": None if verdict is None else verdict.ok,
+        "verification": None if verdict is None else verdict.reason,
+    }
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        typer.echo(
+            f"backup {manifest.id}: {_size(manifest.size)}, {len(manifest.row_counts)} tables, "
+            f"{manifest.total_rows:,} rows of {manifest.source} in {manifest.duration_s:.1f} s"
+            f"\n  {summary['path']}"
+        )
+        if verdict is not None:
+            word = "verified" if verdict.ok else "VERIFICATION FAILED"
+            typer.echo(f"{word}: {verdict.reason} ({verdict.duration_s:.1f} s)")
+        else:
+            typer.echo("not verified (--no-verify): run `prodready backup verify --latest`")
+    if verdict is not None and not verdict.ok:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@backup_app.command("verify")
+def verify_command(
+    backup_id: Annotated[str | None, typer.Argument(help="The backup's id.")] = None,
+    latest: Annotated[bool, typer.Option("--latest", help="The newest complete backup.")] = False,
+    database: DatabaseOpt = None,
+    directory: DirOpt = Path("."),
+    dest: DestOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Prove a backup: restore it into a scratch database, compare, drop it (a restore drill)."""
+    from prodready.backup.dump import DumpTools
+    from prodready.backup.progress import Progress
+    from prodready.backup.source import resolve
+    from prodready.backup.verify import verify_backup
+
+    if (backup_id is None) == (not latest):
+        raise UsageError("give a backup id or --latest (one of them)", "e.g. --latest")
+    setup = resolve(directory, database, dest)
+    progress = Progress.auto(quiet or as_json)
+    tools = DumpTools.find()
+    with setup.store.lock():
+        entry = setup.store.latest() if latest else setup.store.entry(str(backup_id))
+        verdict = verify_backup(setup.server, setup.store, entry, tools, progress)
+    progress.done()
+    if as_json:
+        typer.echo(json.dumps({"id": entry.id, "ok": verdict.ok, "reason": verdict.reason}))
+    else:
+        word = "verified" if verdict.ok else "VERIFICATION FAILED"
+        typer.echo(f"{entry.id} {word}: {verdict.reason} ({verdict.duration_s:.1f} s)")
+    if not verdict.ok:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+def restore(
+    backup_id: Annotated[str | None, typer.Argument(help="The backup's id.")] = None,
+    target: Annotated[
+        str | None,
+        typer.Option("--target", help="Database to replace. [the app's database]"),
+    ] = None,
+    undo: Annotated[bool, typer.Option("--undo", help="Swap the last restore back.")] = False,
+    list_: Annotated[
+        bool, typer.Option("--list", help="List the backups with their verification state.")
+    ] = False,
+    database: DatabaseOpt = None,
+    directory: DirOpt = Path("."),
+    dest: DestOpt = None,
+    as_json: JsonOpt = False,
+    quiet: QuietOpt = False,
+) -> None:
+    """Restore a backup into a new database and swap it in; the old one is kept (--undo)."""
+    from prodready.backup.source import resolve
+
+    modes = sum([backup_id is not None, undo, list_])
+    if modes != 1:
+        raise UsageError("give a backup id, --undo or --list (one of them)", "e.g. --list")
+    setup = resolve(directory, database, dest)
+    if list_:
+        _list(setup.store, as_json)
+        return
+    from prodready.backup.dump import DumpTools
+    from prodready.backup.progress import Progress
+    from prodready.backup.restore import restore_backup, undo_last
+
+    progress = Progress.auto(quiet or as_json)
+    with setup.store.lock():
+        if undo:
+            swap = undo_last(setup.server, setup.store)
+        else:
+            entry = setup.store.entry(str(backup_id))
+            tools = DumpTools.find()
+            swap = restore_backup(setup.server, setup.store, entry, target, tools, progress)
+    progress.done()
+    if as_json:
+        typer.echo(json.dumps(swap.__dict__))
+    else:
+        typer.echo(
+            f"{swap.database} now holds {swap.restored_from}; "
+            f"what it held before is kept as {swap.previous} (`prodready restore --undo`)"
+        )
+
+
+def _list(store: Any, as_json: bool) -> None:
+    entries = store.entries()
+    rows = [
+        {
+            "id": e.id,
+            "state": e.state,
+            "size": e.manifest.size if e.manifest else None,
+            "rows": e.manifest.total_rows if e.manifest else None,
+            "database": e.manifest.source if e.manifest else None,
+            "reason": (e.verification or {}).get("reason"),
+        }
+        for e in entries
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    if not rows:
+        typer.echo(f"no backups in {store.root}")
+        return
+    for row in rows:
+        size = _size(row["size"]) if row["size"] is not None else "-"
+        count = f"{row['rows']:,} rows" if row["rows"] is not None else "-"
+        line = f"{row['id']}  {row['state']:<10}  {size:>10}  {count:>14}  {row['database'] or ''}"
+        if row["state"] == "failed":
+            line += f"  ({row['reason']})"
+        typer.echo(line.rstrip())
+
+
+def _size(size: int) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if size < 1024 or unit == "GiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024  # type: ignore[assignment]
+    return str(size)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(backup_app, name="backup")
+    app.command("restore")(restore)
