@@ -97,8 +97,10 @@ def _dump_into(
                 watch=tmp,
                 on_size=lambda size: progress.bytes("dumped", size),
             )
-        finally:
-            counts = counting.result()
+        except BaseException:
+            conn.cancel_safe()  # the counts are moot now: do not wait for them
+            raise
+        counts = counting.result()
     progress.done()
     fsync_file(tmp)
     final = work / DUMP

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -58,6 +59,7 @@ def backup(
     """Back up the app's PostgreSQL database; every backup is proven by a restore."""
     if ctx.invoked_subcommand is not None:
         return
+    _stop_cleanly_on_sigterm()
     from prodready.backup.dump import DumpTools, take_backup
     from prodready.backup.progress import Progress
     from prodready.backup.source import resolve
@@ -125,6 +127,7 @@ def verify_command(
 
     if (backup_id is None) == (not latest):
         raise UsageError("give a backup id or --latest (one of them)", "e.g. --latest")
+    _stop_cleanly_on_sigterm()
     setup = resolve(directory, database, dest)
     progress = Progress.auto(quiet or as_json)
     tools = DumpTools.find()
@@ -171,6 +174,7 @@ def restore(
     from prodready.backup.progress import Progress
     from prodready.backup.restore import restore_backup, undo_last
 
+    _stop_cleanly_on_sigterm()
     progress = Progress.auto(quiet or as_json)
     with setup.store.lock():
         if undo:
@@ -215,6 +219,16 @@ def _list(store: Any, as_json: bool) -> None:
         if row["state"] == "failed":
             line += f"  ({row['reason']})"
         typer.echo(line.rstrip())
+
+
+def _stop_cleanly_on_sigterm() -> None:
+    """SIGTERM (systemd stop, kill, a timeout) unwinds like Ctrl-C, so the scratch database
+    and the partial backup are removed on the way out instead of left behind."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _size(size: int) -> str:
