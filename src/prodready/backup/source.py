@@ -8,11 +8,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prodready.backup.config import BackupConfig, load_backup_config
-from prodready.backup.pg import PgServer
+from prodready.backup.pg import POSTGRES_URL, PgServer
 from prodready.backup.store import Store, default_dest
 from prodready.errors import InputError
-from prodready.project import detect
-from prodready.project.databases import database_urls, kind_of_url
 
 
 @dataclass(frozen=True)
@@ -28,8 +26,10 @@ def resolve(root: Path, database: str | None, dest: Path | None) -> Setup:
         raise InputError(f"{root} is not a folder", "pass --dir with the app's folder")
     config = load_backup_config(root)
     url, where = _database_url(root, database, config)
-    kind = kind_of_url(url) or "unknown"
-    if kind != "postgresql":
+    if not POSTGRES_URL.match(url.strip()):
+        from prodready.project.databases import kind_of_url  # imports the project scan
+
+        kind = kind_of_url(url) or "not a database URL"
         raise InputError(
             f"the database ({where}) is {kind}: only PostgreSQL backups are built so far",
             "see docs/backup.md for what is not built yet",
@@ -45,6 +45,9 @@ def _database_url(root: Path, flag: str | None, config: BackupConfig) -> tuple[s
         return config.database, str(config.source)
     if os.environ.get("DATABASE_URL"):
         return os.environ["DATABASE_URL"], "DATABASE_URL in the environment"
+    from prodready.project import detect  # the full scan costs ~0.6 s: only when needed
+    from prodready.project.databases import database_urls
+
     found = database_urls(detect(root))
     if found:
         return found[0].url, found[0].where

@@ -3,15 +3,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from prodready.errors import EXIT_FINDINGS, UsageError
+
+EXIT_INTERRUPTED = 130
 
 DatabaseOpt = Annotated[
     str | None,
@@ -59,7 +63,6 @@ def backup(
     """Back up the app's PostgreSQL database; every backup is proven by a restore."""
     if ctx.invoked_subcommand is not None:
         return
-    _stop_cleanly_on_sigterm()
     from prodready.backup.dump import DumpTools, take_backup
     from prodready.backup.progress import Progress
     from prodready.backup.source import resolve
@@ -68,7 +71,7 @@ def backup(
     setup = resolve(directory, database, dest)
     progress = Progress.auto(quiet or as_json)
     tools = DumpTools.find()
-    with setup.store.lock():
+    with _interruptible("no backup was recorded"), setup.store.lock():
         manifest = take_backup(
             setup.server,
             setup.store,
@@ -127,11 +130,10 @@ def verify_command(
 
     if (backup_id is None) == (not latest):
         raise UsageError("give a backup id or --latest (one of them)", "e.g. --latest")
-    _stop_cleanly_on_sigterm()
     setup = resolve(directory, database, dest)
     progress = Progress.auto(quiet or as_json)
     tools = DumpTools.find()
-    with setup.store.lock():
+    with _interruptible("the backup was not verified"), setup.store.lock():
         entry = setup.store.latest() if latest else setup.store.entry(str(backup_id))
         verdict = verify_backup(setup.server, setup.store, entry, tools, progress)
     progress.done()
@@ -174,9 +176,8 @@ def restore(
     from prodready.backup.progress import Progress
     from prodready.backup.restore import restore_backup, undo_last
 
-    _stop_cleanly_on_sigterm()
     progress = Progress.auto(quiet or as_json)
-    with setup.store.lock():
+    with _interruptible("the live database was not replaced"), setup.store.lock():
         if undo:
             swap = undo_last(setup.server, setup.store)
         else:
@@ -221,14 +222,20 @@ def _list(store: Any, as_json: bool) -> None:
         typer.echo(line.rstrip())
 
 
-def _stop_cleanly_on_sigterm() -> None:
-    """SIGTERM (systemd stop, kill, a timeout) unwinds like Ctrl-C, so the scratch database
-    and the partial backup are removed on the way out instead of left behind."""
+@contextlib.contextmanager
+def _interruptible(what: str) -> Iterator[None]:
+    """Ctrl-C and SIGTERM (systemd stop, kill, a timeout) unwind the work, so the scratch
+    database and the partial backup are removed on the way out; then one line and exit 130."""
 
     def interrupt(_signum: int, _frame: object) -> None:
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo(f"error: interrupted: {what}", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
 
 
 def _size(size: int) -> str:
