@@ -127,3 +127,17 @@ def test_partial_dir_and_lock_file_modes(prodready, db):
     backup_ok(prodready, db)
     assert stat.S_IMODE((db.dest / ".lock").stat().st_mode) == 0o600
     assert Store(db.dest).latest(verified_only=True).good
+
+
+def test_a_backup_much_smaller_without_fewer_rows_fails(prodready, db):
+    first = backup_ok(prodready, db)["id"]
+    db.sql("UPDATE items SET body = ''")
+    done = prodready("backup", *db.args())
+    assert done.returncode == 1, done.stderr
+    assert "VERIFICATION FAILED: the dump is" in done.stdout
+    assert f"of the size of {first}'s while the rows are 100%" in done.stdout
+    states = db.states()
+    assert states[first] == "verified" and sorted(states.values()) == ["failed", "verified"]
+    # fewer rows explain a smaller dump: accepted
+    db.sql("DELETE FROM items")
+    assert backup_ok(prodready, db)["verified"] is True

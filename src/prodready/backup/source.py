@@ -34,8 +34,14 @@ def resolve(root: Path, database: str | None, dest: Path | None) -> Setup:
             f"the database ({where}) is {kind}: only PostgreSQL backups are built so far",
             "see docs/backup.md for what is not built yet",
         )
+    return Setup(PgServer.from_url(url), store_of(root, dest, config), where, config)
+
+
+def store_of(root: Path, dest: Path | None, config: BackupConfig | None = None) -> Store:
+    """The backups' folder: --dest, else the config's dest, else the per-app default."""
+    config = config or load_backup_config(root)
     folder = dest or (Path(config.dest) if config.dest else default_dest(root))
-    return Setup(PgServer.from_url(url), Store(folder.expanduser().absolute()), where, config)
+    return Store(folder.expanduser().absolute())
 
 
 def _database_url(root: Path, flag: str | None, config: BackupConfig) -> tuple[str, str]:

@@ -35,6 +35,16 @@ DestOpt = Annotated[
 JsonOpt = Annotated[bool, typer.Option("--json", help="A JSON summary on stdout.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 
+KeepDaily = Annotated[
+    int | None, typer.Option("--keep-daily", min=0, help="Days to keep one backup of. [7]")
+]
+KeepWeekly = Annotated[
+    int | None, typer.Option("--keep-weekly", min=0, help="Weeks to keep one backup of. [4]")
+]
+KeepMonthly = Annotated[
+    int | None, typer.Option("--keep-monthly", min=0, help="Months to keep one backup of. [6]")
+]
+
 backup_app = typer.Typer(
     help="Back up the app's PostgreSQL database; every backup is proven by a restore.",
     invoke_without_command=True,
@@ -57,10 +67,14 @@ def backup(
     release: Annotated[
         str | None, typer.Option("--release", help="The app release, for the manifest.")
     ] = None,
+    keep_daily: KeepDaily = None,
+    keep_weekly: KeepWeekly = None,
+    keep_monthly: KeepMonthly = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
-    """Back up the app's PostgreSQL database; every backup is proven by a restore."""
+    """Back up the app's PostgreSQL database; every backup is proven by a restore. With
+    --keep-* (or keep-* in the config), old backups are pruned after a verified one."""
     if ctx.invoked_subcommand is not None:
         return
     from prodready.backup.dump import DumpTools, take_backup
@@ -83,6 +97,17 @@ def backup(
         if verify:
             entry = setup.store.entry(manifest.id)
             verdict = verify_backup(setup.server, setup.store, entry, tools, progress)
+        keeps = (keep_daily, keep_weekly, keep_monthly)
+        config = setup.config
+        configured = (config.keep_daily, config.keep_weekly, config.keep_monthly)
+        pruning = any(k is not None for k in (*keeps, *configured))
+        pruned: list[str] = []
+        if pruning and verdict is not None and verdict.ok:
+            from prodready.backup.retention import apply, plan, policy_of
+
+            decisions = plan(setup.store.entries(), policy_of(config, *keeps))
+            apply(setup.store, decisions)
+            pruned = [d.entry.id for d in decisions if not d.keep]
     progress.done()
     summary: dict[str, Any] = {
         "id": manifest.id,
@@ -94,6 +119,7 @@ def backup(
         "duration_s": manifest.duration_s,
         "verified": None if verdict is None else verdict.ok,
         "verification": None if verdict is None else verdict.reason,
+        "pruned": pruned,
     }
     if as_json:
         typer.echo(json.dumps(summary))
@@ -108,6 +134,8 @@ def backup(
             typer.echo(f"{word}: {verdict.reason} ({verdict.duration_s:.1f} s)")
         else:
             typer.echo("not verified (--no-verify): run `prodready backup verify --latest`")
+        if pruned:
+            typer.echo(f"pruned {len(pruned)} old backups: {', '.join(pruned)}")
     if verdict is not None and not verdict.ok:
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -144,6 +172,39 @@ def verify_command(
         typer.echo(f"{entry.id} {word}: {verdict.reason} ({verdict.duration_s:.1f} s)")
     if not verdict.ok:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+@backup_app.command("prune")
+def prune_command(
+    keep_daily: KeepDaily = None,
+    keep_weekly: KeepWeekly = None,
+    keep_monthly: KeepMonthly = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only show what would go.")] = False,
+    directory: DirOpt = Path("."),
+    dest: DestOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete old backups (GFS); never the newest verified one, never an unverified one."""
+    from prodready.backup.config import load_backup_config
+    from prodready.backup.retention import apply, plan, policy_of
+    from prodready.backup.source import store_of
+
+    config = load_backup_config(directory)
+    policy = policy_of(config, keep_daily, keep_weekly, keep_monthly)
+    store = store_of(directory, dest, config)
+    with _interruptible("pruning stopped; what is left is whole"), store.lock():
+        decisions = plan(store.entries(), policy)
+        if not dry_run:
+            apply(store, decisions)
+    rows = [{"id": d.entry.id, "keep": d.keep, "why": d.why} for d in decisions]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    verb = "would delete" if dry_run else "deleted"
+    for row in rows:
+        typer.echo(f"{row['id']}  {'keep' if row['keep'] else verb:<12}  {row['why']}")
+    gone = sum(not row["keep"] for row in rows)
+    typer.echo(f"{verb} {gone} of {len(rows)} backups in {store.root}")
 
 
 def restore(
