@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +37,6 @@ class Manifest:
     row_counts: dict[str, int]
     duration_s: float
     format: int = FORMAT
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def total_rows(self) -> int:
