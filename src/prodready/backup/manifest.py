@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -50,13 +50,19 @@ class Manifest:
         return asdict(self)
 
 
+def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The keys this version knows: a manifest written by a newer prodready still reads."""
+    names = {f.name for f in fields(cls)}
+    return {key: value for key, value in data.items() if key in names}
+
+
 def read_manifest(directory: Path) -> Manifest:
     """The manifest of a backup directory; a missing or malformed one is an input error."""
     path = directory / MANIFEST
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        parts = [Part(**part) for part in data.pop("parts")]
-        return Manifest(parts=parts, **data)
+        parts = [Part(**_known(Part, part)) for part in data.pop("parts")]
+        return Manifest(parts=parts, **_known(Manifest, data))
     except FileNotFoundError:
         raise InputError(
             f"backup {directory.name} has no manifest: it is incomplete",
