@@ -7,6 +7,7 @@ dest = "/var/backups/app"
 keep-daily = 7
 keep-weekly = 4
 keep-monthly = 6
+files = ["uploads", ".env.production"]          # folders and files, relative to the app
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 from prodready.errors import InputError
 
-KEYS = {"database", "dest", "keep-daily", "keep-weekly", "keep-monthly"}
+KEYS = {"database", "dest", "keep-daily", "keep-weekly", "keep-monthly", "files"}
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class BackupConfig:
     keep_daily: int | None = None
     keep_weekly: int | None = None
     keep_monthly: int | None = None
+    files: tuple[str, ...] = ()
     source: str | None = None
 
 
@@ -61,7 +63,11 @@ def _validated(section: Any, source: str) -> BackupConfig:
         value = section.get(key)
         if value is not None and (not isinstance(value, int) or value < 0):
             raise InputError(f"{source}: {key} must be a whole number ≥ 0", f"e.g. {key} = 7")
+    files = section.get("files", [])
+    if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+        raise InputError(f"{source}: files must be a list of paths", 'e.g. files = ["uploads"]')
     return BackupConfig(
+        files=tuple(files),
         database=section.get("database"),
         dest=section.get("dest"),
         keep_daily=section.get("keep-daily"),

@@ -1,11 +1,13 @@
-"""Taking a PostgreSQL backup: the row counts and the dump from one snapshot, the dump written
-to a temporary name in a `.partial` directory, fsynced, checked, described by a manifest written
-last; only then does the directory get its final name."""
+"""Taking a backup: the database part (PostgreSQL: the row counts and the dump from one
+snapshot; SQLite: the online backup API) and the files parts, written into a `.partial`
+directory, fsynced, described by a manifest written last; only then does the directory get its
+final name."""
 
 from __future__ import annotations
 
 import os
 import shutil
+import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -13,15 +15,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from prodready.backup.files import fsync_dir, fsync_file, sha256_of, write_json_atomic
+from prodready.backup.folders import dump_path, part_name
 from prodready.backup.manifest import MANIFEST, Manifest, Part
 from prodready.backup.pg import PgServer, check_client, find_tool, row_counts, snapshot
 from prodready.backup.progress import Progress
+from prodready.backup.sqlitedb import dump_sqlite
 from prodready.backup.store import Store
 from prodready.backup.toc import read_toc
 from prodready.backup.tools import elapsed_since, run_tool
 from prodready.errors import ToolError
 
 DUMP = "db.dump"
+SQLITE = "db.sqlite3"
 
 
 @dataclass(frozen=True)
@@ -34,24 +39,71 @@ class DumpTools:
         return cls(find_tool("pg_dump"), find_tool("pg_restore"))
 
 
+@dataclass(frozen=True)
+class DatabasePart:
+    """What the database part produced: the manifest's database fields."""
+
+    part: Part
+    source: str
+    database: str
+    server_version: str
+    client_version: int | None
+    locale: dict[str, str]
+    toc: list[str]
+    row_counts: dict[str, int]
+    engine: str
+
+
 def take_backup(
-    server: PgServer,
+    database: PgServer | Path,
+    files: list[Path],
     store: Store,
-    tools: DumpTools,
+    tools: DumpTools | None,
     progress: Progress,
     app_release: str | None = None,
 ) -> Manifest:
-    """Takes one backup under the store's lock; returns its manifest. The caller holds the lock."""
+    """Takes one backup of `database` (a PostgreSQL server or a SQLite file) and `files`;
+    returns its manifest. The caller holds the store's lock."""
     started = time.monotonic()
-    server_major = server.server_major()
-    client = check_client(tools.pg_dump, server_major)
-    check_client(tools.pg_restore, server_major)
+    client = None
+    if isinstance(database, PgServer):
+        assert tools is not None
+        server_major = database.server_major()
+        client = check_client(tools.pg_dump, server_major)
+        check_client(tools.pg_restore, server_major)
     backup_id = store.new_id()
     work = store.partial_dir(backup_id)
     try:
         work.mkdir()
-        manifest = _dump_into(work, backup_id, server, tools, client, progress, app_release)
-        manifest = Manifest(**{**manifest.__dict__, "duration_s": elapsed_since(started)})
+        if isinstance(database, PgServer):
+            assert tools is not None and client is not None
+            db = _dump_postgres(work, database, tools, client, progress)
+        else:
+            progress.step(f"copying {database}")
+            part, counts = dump_sqlite(database, work, SQLITE)
+            db = DatabasePart(
+                part, str(database), database.name, sqlite3.sqlite_version, None, {}, [], counts,
+                "sqlite",
+            )  # fmt: skip
+        parts = [db.part]
+        for path in files:
+            progress.step(f"archiving {path}")
+            parts.append(dump_path(path, work, part_name(path, {p.name for p in parts})))
+        manifest = Manifest(
+            id=backup_id,
+            created_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            source=db.source,
+            database=db.database,
+            server_version=db.server_version,
+            client_version=db.client_version,
+            app_release=app_release,
+            locale=db.locale,
+            parts=parts,
+            toc=db.toc,
+            row_counts=db.row_counts,
+            duration_s=elapsed_since(started),
+            engine=db.engine,
+        )
         write_json_atomic(work / MANIFEST, manifest.to_json())
         os.rename(work, store.root / backup_id)
         fsync_dir(store.root)
@@ -67,15 +119,9 @@ def take_backup(
     return manifest
 
 
-def _dump_into(
-    work: Path,
-    backup_id: str,
-    server: PgServer,
-    tools: DumpTools,
-    client: int,
-    progress: Progress,
-    app_release: str | None,
-) -> Manifest:
+def _dump_postgres(
+    work: Path, server: PgServer, tools: DumpTools, client: int, progress: Progress
+) -> DatabasePart:
     tmp = work / f".{DUMP}.tmp"
     progress.step(f"dumping {server.describe()}")
     with snapshot(server) as (conn, snapshot_id), ThreadPoolExecutor(1) as pool:
@@ -108,17 +154,6 @@ def _dump_into(
     fsync_dir(work)
     toc = read_toc(tools.pg_restore, final)
     part = Part(DUMP, "postgresql", final.stat().st_size, sha256_of(final))
-    return Manifest(
-        id=backup_id,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        source=server.describe(),
-        database=server.dbname,
-        server_version=version,
-        client_version=client,
-        app_release=app_release,
-        locale=locale,
-        parts=[part],
-        toc=toc,
-        row_counts=counts,
-        duration_s=0.0,
+    return DatabasePart(
+        part, server.describe(), server.dbname, version, client, locale, toc, counts, "postgresql"
     )

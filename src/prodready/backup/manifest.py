@@ -19,6 +19,10 @@ class Part:
     kind: str  # postgresql
     size: int
     sha256: str
+    source: str | None = None
+    """Where a files or SQLite part came from (and is restored to)."""
+    entries: int | None = None
+    """Members of a files part."""
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class Manifest:
     source: str  # host:port/db, no password
     database: str
     server_version: str
-    client_version: int
+    client_version: int | None
     app_release: str | None
     locale: dict[str, str]
     parts: list[Part]
@@ -36,6 +40,7 @@ class Manifest:
     """`pg_restore --list` entries (comment lines dropped: they carry the dump's date)."""
     row_counts: dict[str, int]
     duration_s: float
+    engine: str = "postgresql"  # or sqlite
     format: int = FORMAT
 
     @property

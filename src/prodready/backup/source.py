@@ -9,32 +9,41 @@ from pathlib import Path
 
 from prodready.backup.config import BackupConfig, load_backup_config
 from prodready.backup.pg import POSTGRES_URL, PgServer
+from prodready.backup.sqlitedb import SQLITE_URL, sqlite_path
 from prodready.backup.store import Store, default_dest
 from prodready.errors import InputError
 
 
 @dataclass(frozen=True)
 class Setup:
-    server: PgServer
+    database: PgServer | Path  # a PostgreSQL server, or a SQLite file
     store: Store
     where: str  # what named the database, for messages
     config: BackupConfig
+    files: list[Path]
 
 
-def resolve(root: Path, database: str | None, dest: Path | None) -> Setup:
+def resolve(
+    root: Path, database: str | None, dest: Path | None, files: list[Path] | None = None
+) -> Setup:
     if not root.is_dir():
         raise InputError(f"{root} is not a folder", "pass --dir with the app's folder")
     config = load_backup_config(root)
     url, where = _database_url(root, database, config)
-    if not POSTGRES_URL.match(url.strip()):
-        from prodready.project.databases import kind_of_url  # imports the project scan
+    paths = [Path(f) for f in files] if files else [root / f for f in config.files]
+    paths = [p.absolute() for p in paths]
+    store = store_of(root, dest, config)
+    if POSTGRES_URL.match(url.strip()):
+        return Setup(PgServer.from_url(url), store, where, config, paths)
+    if SQLITE_URL.match(url.strip()):
+        return Setup(sqlite_path(url, root), store, where, config, paths)
+    from prodready.project.databases import kind_of_url  # imports the project scan
 
-        kind = kind_of_url(url) or "not a database URL"
-        raise InputError(
-            f"the database ({where}) is {kind}: only PostgreSQL backups are built so far",
-            "see docs/backup.md for what is not built yet",
-        )
-    return Setup(PgServer.from_url(url), store_of(root, dest, config), where, config)
+    kind = kind_of_url(url) or "not a database URL"
+    raise InputError(
+        f"the database ({where}) is {kind}: PostgreSQL and SQLite backups are built so far",
+        "see docs/backup.md for what is not built yet",
+    )
 
 
 def store_of(root: Path, dest: Path | None, config: BackupConfig | None = None) -> Store:

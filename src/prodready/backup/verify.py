@@ -7,13 +7,17 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from prodready.backup.dump import DumpTools
 from prodready.backup.files import sha256_of
-from prodready.backup.manifest import Manifest
+from prodready.backup.folders import tar_problem
+from prodready.backup.manifest import Manifest, Part
 from prodready.backup.pg import PgServer, row_counts
 from prodready.backup.progress import Progress
+from prodready.backup.sqlitedb import integrity_problem
+from prodready.backup.sqlitedb import row_counts as sqlite_counts
 from prodready.backup.store import Entry, Store
 from prodready.backup.toc import read_toc, tables_in
 from prodready.backup.tools import elapsed_since, run_tool
@@ -52,7 +56,7 @@ def scratch_name(database: str, purpose: str, backup_id: str) -> str:
     return database[: MAX_IDENTIFIER - len(suffix)] + suffix
 
 
-def check_parts(entry: Entry, tools: DumpTools) -> Manifest:
+def check_parts(entry: Entry, tools: DumpTools | None) -> Manifest:
     """Every part present with the manifest's size and sha256, and the dump's TOC unchanged:
     checked before anything is restored."""
     if entry.manifest is None:
@@ -79,12 +83,26 @@ def check_parts(entry: Entry, tools: DumpTools) -> Manifest:
                 f"backup {entry.id}: {part.name} does not match its sha256 in the manifest",
                 "the file is corrupt; use another backup",
             )
-        if part.kind == "postgresql" and read_toc(tools.pg_restore, path) != manifest.toc:
-            raise BackupInvalid(
-                f"backup {entry.id}: {part.name}'s table of contents differs from the manifest",
-                "the dump was changed; use another backup",
-            )
+        problem = _content_problem(part, path, manifest, tools)
+        if problem:
+            raise BackupInvalid(f"backup {entry.id}: {problem}", "use another backup")
     return manifest
+
+
+def _content_problem(
+    part: Part, path: Path, manifest: Manifest, tools: DumpTools | None
+) -> str | None:
+    """Each kind of part read back by the tool that will restore it."""
+    if part.kind == "postgresql":
+        if tools is None:
+            return "a PostgreSQL dump needs pg_restore"
+        if read_toc(tools.pg_restore, path) != manifest.toc:
+            return f"{part.name}'s table of contents differs from the manifest"
+    if part.kind == "sqlite":
+        return integrity_problem(path)
+    if part.kind == "files":
+        return tar_problem(path, part.entries)
+    return None
 
 
 def restore_dump(
@@ -146,32 +164,52 @@ def shrink_reason(manifest: Manifest, previous: Manifest | None) -> str | None:
 
 
 def verify_backup(
-    server: PgServer, store: Store, entry: Entry, tools: DumpTools, progress: Progress
+    database: PgServer | Path | None,
+    store: Store,
+    entry: Entry,
+    tools: DumpTools | None,
+    progress: Progress,
 ) -> Verdict:
-    """Verifies one backup and records the verdict beside its manifest. The scratch database
-    is dropped whatever happens, Ctrl-C included."""
+    """Verifies one backup and records the verdict beside its manifest. A PostgreSQL dump is
+    restored into a scratch database, dropped whatever happens (Ctrl-C included); a SQLite copy
+    is checked and counted where it lies."""
     started = time.monotonic()
+    reason: str | None
     try:
         manifest = check_parts(entry, tools)
     except BackupInvalid as error:
         verdict = Verdict(False, error.message, elapsed_since(started))
         store.record_verification(entry.id, verdict.record(entry.id))
         return verdict
+    if manifest.engine == "sqlite":
+        counts = sqlite_counts(entry.path / manifest.parts[0].name)
+        reason = None if counts == manifest.row_counts else "row counts differ from the manifest"
+    elif not isinstance(database, PgServer) or tools is None:
+        reason = "a PostgreSQL backup needs --database to verify it on a server"
+    else:
+        reason = _verify_postgres(database, entry, manifest, tools, progress)
+    previous = store.previous_verified(entry.id)
+    reason = reason or shrink_reason(manifest, previous.manifest if previous else None)
+    passed = (
+        "restored; row counts and tables match"
+        if manifest.engine == "postgresql"
+        else "integrity_check ok; row counts match"
+    )
+    verdict = Verdict(reason is None, reason or passed, elapsed_since(started))
+    store.record_verification(entry.id, verdict.record(entry.id))
+    return verdict
+
+
+def _verify_postgres(
+    server: PgServer, entry: Entry, manifest: Manifest, tools: DumpTools, progress: Progress
+) -> str | None:
     scratch = scratch_name(manifest.database, "verify", entry.id)
-    reason: str | None
     try:
         server.drop(scratch)  # left over by a verification killed with SIGKILL
         restore_dump(server, scratch, entry, manifest, tools, progress)
         progress.step("comparing row counts and tables")
-        reason = compare_restored(server, scratch, manifest)
+        return compare_restored(server, scratch, manifest)
     except UserError as error:
-        reason = error.message
+        return error.message
     finally:
         server.drop(scratch)
-    previous = store.previous_verified(entry.id)
-    reason = reason or shrink_reason(manifest, previous.manifest if previous else None)
-    verdict = Verdict(
-        reason is None, reason or "restored; row counts and tables match", elapsed_since(started)
-    )
-    store.record_verification(entry.id, verdict.record(entry.id))
-    return verdict

@@ -67,6 +67,10 @@ def backup(
     release: Annotated[
         str | None, typer.Option("--release", help="The app release, for the manifest.")
     ] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Option("--files", help="A folder or file to back up too (repeatable). [config]"),
+    ] = None,
     keep_daily: KeepDaily = None,
     keep_weekly: KeepWeekly = None,
     keep_monthly: KeepMonthly = None,
@@ -78,16 +82,18 @@ def backup(
     if ctx.invoked_subcommand is not None:
         return
     from prodready.backup.dump import DumpTools, take_backup
+    from prodready.backup.pg import PgServer
     from prodready.backup.progress import Progress
     from prodready.backup.source import resolve
     from prodready.backup.verify import verify_backup
 
-    setup = resolve(directory, database, dest)
+    setup = resolve(directory, database, dest, files)
     progress = Progress.auto(quiet or as_json)
-    tools = DumpTools.find()
+    tools = DumpTools.find() if isinstance(setup.database, PgServer) else None
     with _interruptible("no backup was recorded"), setup.store.lock():
         manifest = take_backup(
-            setup.server,
+            setup.database,
+            setup.files,
             setup.store,
             tools,
             progress,
@@ -96,7 +102,7 @@ def backup(
         verdict = None
         if verify:
             entry = setup.store.entry(manifest.id)
-            verdict = verify_backup(setup.server, setup.store, entry, tools, progress)
+            verdict = verify_backup(setup.database, setup.store, entry, tools, progress)
         keeps = (keep_daily, keep_weekly, keep_monthly)
         config = setup.config
         configured = (config.keep_daily, config.keep_weekly, config.keep_monthly)
@@ -116,6 +122,7 @@ def backup(
         "size": manifest.size,
         "tables": len(manifest.row_counts),
         "rows": manifest.total_rows,
+        "files": [p.source for p in manifest.parts if p.kind == "files"],
         "duration_s": manifest.duration_s,
         "verified": None if verdict is None else verdict.ok,
         "verification": None if verdict is None else verdict.reason,
@@ -126,7 +133,8 @@ def backup(
     else:
         typer.echo(
             f"backup {manifest.id}: {_size(manifest.size)}, {len(manifest.row_counts)} tables, "
-            f"{manifest.total_rows:,} rows of {manifest.source} in {manifest.duration_s:.1f} s"
+            f"{manifest.total_rows:,} rows of {manifest.source}{_files_note(manifest)} in "
+            f"{manifest.duration_s:.1f} s"
             f"\n  {summary['path']}"
         )
         if verdict is not None:
@@ -152,6 +160,7 @@ def verify_command(
 ) -> None:
     """Prove a backup: restore it into a scratch database, compare, drop it (a restore drill)."""
     from prodready.backup.dump import DumpTools
+    from prodready.backup.pg import PgServer
     from prodready.backup.progress import Progress
     from prodready.backup.source import resolve
     from prodready.backup.verify import verify_backup
@@ -160,10 +169,10 @@ def verify_command(
         raise UsageError("give a backup id or --latest (one of them)", "e.g. --latest")
     setup = resolve(directory, database, dest)
     progress = Progress.auto(quiet or as_json)
-    tools = DumpTools.find()
+    tools = DumpTools.find() if isinstance(setup.database, PgServer) else None
     with _interruptible("the backup was not verified"), setup.store.lock():
         entry = setup.store.latest() if latest else setup.store.entry(str(backup_id))
-        verdict = verify_backup(setup.server, setup.store, entry, tools, progress)
+        verdict = verify_backup(setup.database, setup.store, entry, tools, progress)
     progress.done()
     if as_json:
         typer.echo(json.dumps({"id": entry.id, "ok": verdict.ok, "reason": verdict.reason}))
@@ -234,25 +243,28 @@ def restore(
         _list(setup.store, as_json)
         return
     from prodready.backup.dump import DumpTools
+    from prodready.backup.pg import PgServer
     from prodready.backup.progress import Progress
     from prodready.backup.restore import restore_backup, undo_last
 
     progress = Progress.auto(quiet or as_json)
     with _interruptible("the live database was not replaced"), setup.store.lock():
         if undo:
-            swap = undo_last(setup.server, setup.store)
+            swaps = undo_last(setup.database, setup.store)
         else:
             entry = setup.store.entry(str(backup_id))
-            tools = DumpTools.find()
-            swap = restore_backup(setup.server, setup.store, entry, target, tools, progress)
+            tools = DumpTools.find() if isinstance(setup.database, PgServer) else None
+            swaps = restore_backup(setup.database, setup.store, entry, target, tools, progress)
     progress.done()
     if as_json:
-        typer.echo(json.dumps(swap.__dict__))
-    else:
+        typer.echo(json.dumps([swap.__dict__ for swap in swaps]))
+        return
+    for swap in swaps:
         typer.echo(
             f"{swap.database} now holds {swap.restored_from}; "
-            f"what it held before is kept as {swap.previous} (`prodready restore --undo`)"
+            f"what it held before is kept as {swap.previous}"
         )
+    typer.echo("`prodready restore --undo` swaps back")
 
 
 def _list(store: Any, as_json: bool) -> None:
@@ -297,6 +309,11 @@ def _interruptible(what: str) -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo(f"error: interrupted: {what}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _files_note(manifest: Any) -> str:
+    count = sum(part.kind == "files" for part in manifest.parts)
+    return f" and {count} folder(s)/file(s)" if count else ""
 
 
 def _size(size: int) -> str:
