@@ -10,10 +10,11 @@ import shutil
 import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
+from prodready.backup.crypto import encrypt_file, key_id
 from prodready.backup.files import fsync_dir, fsync_file, sha256_of, write_json_atomic
 from prodready.backup.folders import dump_path, part_name
 from prodready.backup.manifest import MANIFEST, Manifest, Part
@@ -27,6 +28,7 @@ from prodready.errors import ToolError
 
 DUMP = "db.dump"
 SQLITE = "db.sqlite3"
+ENCRYPTED_SUFFIX = ".enc"
 
 
 @dataclass(frozen=True)
@@ -61,9 +63,11 @@ def take_backup(
     tools: DumpTools | None,
     progress: Progress,
     app_release: str | None = None,
+    key: bytes | None = None,
 ) -> Manifest:
     """Takes one backup of `database` (a PostgreSQL server or a SQLite file) and `files`;
-    returns its manifest. The caller holds the store's lock."""
+    returns its manifest. With `key`, every part is encrypted (AES-256-GCM) and its clear
+    copy removed before the manifest is written. The caller holds the store's lock."""
     started = time.monotonic()
     client = None
     if isinstance(database, PgServer):
@@ -89,6 +93,9 @@ def take_backup(
         for path in files:
             progress.step(f"archiving {path}")
             parts.append(dump_path(path, work, part_name(path, {p.name for p in parts})))
+        if key is not None:
+            progress.step("encrypting")
+            parts = [_encrypted(work, part, key) for part in parts]
         manifest = Manifest(
             id=backup_id,
             created_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -103,6 +110,7 @@ def take_backup(
             row_counts=db.row_counts,
             duration_s=elapsed_since(started),
             engine=db.engine,
+            key_id=key_id(key) if key is not None else None,
         )
         write_json_atomic(work / MANIFEST, manifest.to_json())
         os.rename(work, store.root / backup_id)
@@ -117,6 +125,20 @@ def take_backup(
         shutil.rmtree(work, ignore_errors=True)
         raise
     return manifest
+
+
+def _encrypted(work: Path, part: Part, key: bytes) -> Part:
+    clear = work / part.name
+    sealed = work / (part.name + ENCRYPTED_SUFFIX)
+    encrypt_file(clear, sealed, key)
+    clear.unlink()
+    return replace(
+        part,
+        name=sealed.name,
+        size=sealed.stat().st_size,
+        sha256=sha256_of(sealed),
+        encrypted=True,
+    )
 
 
 def _dump_postgres(

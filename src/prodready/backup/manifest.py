@@ -23,6 +23,7 @@ class Part:
     """Where a files or SQLite part came from (and is restored to)."""
     entries: int | None = None
     """Members of a files part."""
+    encrypted: bool = False
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class Manifest:
     row_counts: dict[str, int]
     duration_s: float
     engine: str = "postgresql"  # or sqlite
+    key_id: str | None = None
+    """The encryption key's id (crypto.key_id), None when the parts are not encrypted."""
     format: int = FORMAT
 
     @property

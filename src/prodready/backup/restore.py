@@ -27,7 +27,7 @@ from prodready.backup.pg import MAINTENANCE_DB, PgServer
 from prodready.backup.progress import Progress
 from prodready.backup.sqlitedb import row_counts as sqlite_counts
 from prodready.backup.store import Entry, Store
-from prodready.backup.verify import check_parts, compare_restored, restore_dump, scratch_name
+from prodready.backup.verify import checked_parts, compare_restored, restore_dump, scratch_name
 from prodready.errors import InputError, UserError
 
 JOURNAL = "restores.json"
@@ -54,31 +54,37 @@ def restore_backup(
     target: str | None,
     tools: DumpTools | None,
     progress: Progress,
+    key: bytes | None = None,
 ) -> list[Swap]:
     """Checks the whole backup first, then restores its database and its files, each swapped in
     with the live one kept. The caller holds the store's lock."""
-    manifest = check_parts(entry, tools)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     staged: list[tuple[Path, Path]] = []
-    try:
-        for part in manifest.parts[1:]:  # the files, unpacked beside their live folders first
-            live = Path(part.source or "")
-            progress.step(f"unpacking {part.name} beside {live}")
-            staged.append((live, extract_beside(entry.path / part.name, live, stamp)))
-        if manifest.engine == "postgresql":
-            if not isinstance(database, PgServer):
-                raise InputError(
-                    f"backup {entry.id} is of a PostgreSQL database",
-                    "pass --database with the PostgreSQL URL to restore it to",
-                )
-            swaps = [_restore_postgres(database, entry, manifest, target, tools, progress, stamp)]
-        else:
-            live = Path(target) if target else Path(manifest.parts[0].source or "")
-            swaps = [_restore_sqlite(entry, manifest, live.absolute(), progress, stamp)]
-    except BaseException:
-        for _, folder in staged:  # ours, never swapped in
-            shutil.rmtree(folder, ignore_errors=True)
-        raise
+    with checked_parts(entry, tools, key) as (manifest, paths):
+        try:
+            for part in manifest.parts[1:]:  # the files, unpacked beside their live folders
+                live = Path(part.source or "")
+                progress.step(f"unpacking {part.name} beside {live}")
+                staged.append((live, extract_beside(paths[part.name], live, stamp)))
+            first = paths[manifest.parts[0].name]
+            if manifest.engine == "postgresql":
+                if not isinstance(database, PgServer):
+                    raise InputError(
+                        f"backup {entry.id} is of a PostgreSQL database",
+                        "pass --database with the PostgreSQL URL to restore it to",
+                    )
+                swaps = [
+                    _restore_postgres(
+                        database, entry, first, manifest, target, tools, progress, stamp
+                    )
+                ]
+            else:
+                live = Path(target) if target else Path(manifest.parts[0].source or "")
+                swaps = [_restore_sqlite(entry, first, manifest, live.absolute(), progress, stamp)]
+        except BaseException:
+            for _, folder in staged:  # ours, never swapped in
+                shutil.rmtree(folder, ignore_errors=True)
+            raise
     for live, folder in staged:
         previous = live.with_name(f"{live.name}.prev-{stamp}")
         swap_path(live, folder, previous)
@@ -121,6 +127,7 @@ def undo_last(database: PgServer | Path | None, store: Store) -> list[Swap]:
 def _restore_postgres(
     server: PgServer,
     entry: Entry,
+    dump: Path,
     manifest: Manifest,
     target: str | None,
     tools: DumpTools | None,
@@ -133,7 +140,7 @@ def _restore_postgres(
     if server.exists(restored):
         raise InputError(f"database {restored} exists already", "wait a second and run it again")
     try:
-        restore_dump(server, restored, entry, manifest, tools, progress)
+        restore_dump(server, restored, entry, dump, manifest, tools, progress)
         progress.step("comparing row counts and tables")
         reason = compare_restored(server, restored, manifest)
         if reason:
@@ -151,11 +158,11 @@ def _restore_postgres(
 
 
 def _restore_sqlite(
-    entry: Entry, manifest: Manifest, live: Path, progress: Progress, stamp: str
+    entry: Entry, copy: Path, manifest: Manifest, live: Path, progress: Progress, stamp: str
 ) -> Swap:
     refuse_open_sqlite(live)
     progress.step(f"restoring {entry.id} beside {live}")
-    staged = stage_file(entry.path / manifest.parts[0].name, live, stamp)
+    staged = stage_file(copy, live, stamp)
     try:
         if sqlite_counts(staged) != manifest.row_counts:
             raise RestoreFailed(

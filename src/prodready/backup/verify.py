@@ -4,24 +4,28 @@ reads back the same, and it restores into a scratch database with the manifest's
 from __future__ import annotations
 
 import re
+import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from prodready.backup.dump import DumpTools
+from prodready.backup.crypto import KEY_ENV, CorruptPart, WrongKey, decrypt_file, key_id
+from prodready.backup.dump import ENCRYPTED_SUFFIX, DumpTools
 from prodready.backup.files import sha256_of
 from prodready.backup.folders import tar_problem
 from prodready.backup.manifest import Manifest, Part
-from prodready.backup.pg import PgServer, row_counts
+from prodready.backup.pg import PgServer, inserted_counts, row_counts
 from prodready.backup.progress import Progress
 from prodready.backup.sqlitedb import integrity_problem
 from prodready.backup.sqlitedb import row_counts as sqlite_counts
 from prodready.backup.store import Entry, Store
 from prodready.backup.toc import read_toc, tables_in
 from prodready.backup.tools import elapsed_since, run_tool
-from prodready.errors import UserError
+from prodready.errors import InputError, UserError
 
 MAX_IDENTIFIER = 63
 SHRINK = 0.5
@@ -56,15 +60,53 @@ def scratch_name(database: str, purpose: str, backup_id: str) -> str:
     return database[: MAX_IDENTIFIER - len(suffix)] + suffix
 
 
-def check_parts(entry: Entry, tools: DumpTools | None) -> Manifest:
-    """Every part present with the manifest's size and sha256, and the dump's TOC unchanged:
-    checked before anything is restored."""
+@contextmanager
+def checked_parts(
+    entry: Entry, tools: DumpTools | None, key: bytes | None
+) -> Iterator[tuple[Manifest, dict[str, Path]]]:
+    """Checks the whole backup before anything is restored: the key (against the manifest's key
+    id, so a wrong key is never taken for damage), every part's size and sha256, then each part
+    read back by the tool that will restore it. Yields the manifest and each part's plaintext
+    path (decrypted copies beside the parts, removed on the way out)."""
+    manifest = _checked_files(entry, key)
+    with tempfile.TemporaryDirectory(dir=entry.path, prefix=".plain-") as plain:
+        paths: dict[str, Path] = {}
+        for part in manifest.parts:
+            path = entry.path / part.name
+            if part.encrypted:
+                assert key is not None
+                clear = Path(plain) / part.name.removesuffix(ENCRYPTED_SUFFIX)
+                try:
+                    decrypt_file(path, clear, key)
+                except CorruptPart as error:
+                    raise BackupInvalid(f"backup {entry.id}: {error.message}", error.hint) from None
+                path = clear
+            problem = _content_problem(part, path, manifest, tools)
+            if problem:
+                raise BackupInvalid(f"backup {entry.id}: {problem}", "use another backup")
+            paths[part.name] = path
+        yield manifest, paths
+
+
+def _checked_files(entry: Entry, key: bytes | None) -> Manifest:
     if entry.manifest is None:
         raise BackupInvalid(
             f"backup {entry.id} is incomplete (no manifest)",
             "use a complete backup: `prodready restore --list`",
         )
     manifest = entry.manifest
+    if manifest.key_id is not None:
+        if key is None:
+            raise InputError(
+                f"backup {entry.id} is encrypted",
+                f"pass --key-file or set ${KEY_ENV} to the key it was made with",
+            )
+        if key_id(key) != manifest.key_id:
+            raise WrongKey(
+                f"backup {entry.id} was encrypted with another key (key id {manifest.key_id}, "
+                f"given {key_id(key)})",
+                f"pass the key it was made with (--key-file or ${KEY_ENV})",
+            )
     for part in manifest.parts:
         path = entry.path / part.name
         if not path.is_file():
@@ -83,9 +125,6 @@ def check_parts(entry: Entry, tools: DumpTools | None) -> Manifest:
                 f"backup {entry.id}: {part.name} does not match its sha256 in the manifest",
                 "the file is corrupt; use another backup",
             )
-        problem = _content_problem(part, path, manifest, tools)
-        if problem:
-            raise BackupInvalid(f"backup {entry.id}: {problem}", "use another backup")
     return manifest
 
 
@@ -109,13 +148,13 @@ def restore_dump(
     server: PgServer,
     dbname: str,
     entry: Entry,
+    dump: Path,
     manifest: Manifest,
     tools: DumpTools,
     progress: Progress,
 ) -> None:
     """Creates `dbname` and restores the dump into it in one transaction: a failure leaves it
     empty, never half-restored."""
-    dump = entry.path / manifest.parts[0].name
     server.create(dbname, manifest.locale)
     progress.step(f"restoring {entry.id} into {dbname}")
     run_tool(
@@ -133,9 +172,17 @@ def restore_dump(
 
 
 def compare_restored(server: PgServer, dbname: str, manifest: Manifest) -> str | None:
-    """Why the restored database differs from the manifest, or None when it matches."""
+    """Why the restored database differs from the manifest, or None when it matches. The
+    server's counters of inserted rows are asked first; only when they disagree (or counting is
+    off, or the restore's statistics are not flushed yet) are the rows counted one by one."""
     with server.connect(dbname) as conn:
-        counts = row_counts(conn)
+        quick = inserted_counts(conn)
+        if quick is not None and _difference(quick, manifest) is None:
+            return None
+        return _difference(row_counts(conn), manifest)
+
+
+def _difference(counts: dict[str, int], manifest: Manifest) -> str | None:
     missing = sorted(tables_in(manifest.toc) - set(counts))
     if missing:
         return f"table {missing[0]} of the dump is missing after the restore"
@@ -169,25 +216,28 @@ def verify_backup(
     entry: Entry,
     tools: DumpTools | None,
     progress: Progress,
+    key: bytes | None = None,
 ) -> Verdict:
     """Verifies one backup and records the verdict beside its manifest. A PostgreSQL dump is
     restored into a scratch database, dropped whatever happens (Ctrl-C included); a SQLite copy
-    is checked and counted where it lies."""
+    is checked and counted where it lies. A missing or wrong key is the caller's mistake, not
+    the backup's: it raises instead of recording a failure."""
     started = time.monotonic()
     reason: str | None
     try:
-        manifest = check_parts(entry, tools)
+        with checked_parts(entry, tools, key) as (manifest, paths):
+            first = paths[manifest.parts[0].name]
+            if manifest.engine == "sqlite":
+                counts = sqlite_counts(first)
+                reason = None if counts == manifest.row_counts else "row counts differ"
+            elif not isinstance(database, PgServer) or tools is None:
+                reason = "a PostgreSQL backup needs --database to verify it on a server"
+            else:
+                reason = _verify_postgres(database, entry, first, manifest, tools, progress)
     except BackupInvalid as error:
         verdict = Verdict(False, error.message, elapsed_since(started))
         store.record_verification(entry.id, verdict.record(entry.id))
         return verdict
-    if manifest.engine == "sqlite":
-        counts = sqlite_counts(entry.path / manifest.parts[0].name)
-        reason = None if counts == manifest.row_counts else "row counts differ from the manifest"
-    elif not isinstance(database, PgServer) or tools is None:
-        reason = "a PostgreSQL backup needs --database to verify it on a server"
-    else:
-        reason = _verify_postgres(database, entry, manifest, tools, progress)
     previous = store.previous_verified(entry.id)
     reason = reason or shrink_reason(manifest, previous.manifest if previous else None)
     passed = (
@@ -201,12 +251,17 @@ def verify_backup(
 
 
 def _verify_postgres(
-    server: PgServer, entry: Entry, manifest: Manifest, tools: DumpTools, progress: Progress
+    server: PgServer,
+    entry: Entry,
+    dump: Path,
+    manifest: Manifest,
+    tools: DumpTools,
+    progress: Progress,
 ) -> str | None:
     scratch = scratch_name(manifest.database, "verify", entry.id)
     try:
         server.drop(scratch)  # left over by a verification killed with SIGKILL
-        restore_dump(server, scratch, entry, manifest, tools, progress)
+        restore_dump(server, scratch, entry, dump, manifest, tools, progress)
         progress.step("comparing row counts and tables")
         return compare_restored(server, scratch, manifest)
     except UserError as error:

@@ -33,6 +33,13 @@ DestOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="A JSON summary on stdout.")]
+KeyFileOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--key-file",
+        help="256-bit key (64 hex digits) to encrypt or decrypt with. [$PRODREADY_BACKUP_KEY]",
+    ),
+]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
 
 KeepDaily = Annotated[
@@ -74,6 +81,7 @@ def backup(
     keep_daily: KeepDaily = None,
     keep_weekly: KeepWeekly = None,
     keep_monthly: KeepMonthly = None,
+    key_file: KeyFileOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -81,6 +89,7 @@ def backup(
     --keep-* (or keep-* in the config), old backups are pruned after a verified one."""
     if ctx.invoked_subcommand is not None:
         return
+    from prodready.backup.crypto import load_key
     from prodready.backup.dump import DumpTools, take_backup
     from prodready.backup.pg import PgServer
     from prodready.backup.progress import Progress
@@ -88,6 +97,7 @@ def backup(
     from prodready.backup.verify import verify_backup
 
     setup = resolve(directory, database, dest, files)
+    key = load_key(key_file)
     progress = Progress.auto(quiet or as_json)
     tools = DumpTools.find() if isinstance(setup.database, PgServer) else None
     with _interruptible("no backup was recorded"), setup.store.lock():
@@ -98,11 +108,12 @@ def backup(
             tools,
             progress,
             app_release=release or os.environ.get("PRODREADY_RELEASE"),
+            key=key,
         )
         verdict = None
         if verify:
             entry = setup.store.entry(manifest.id)
-            verdict = verify_backup(setup.database, setup.store, entry, tools, progress)
+            verdict = verify_backup(setup.database, setup.store, entry, tools, progress, key)
         keeps = (keep_daily, keep_weekly, keep_monthly)
         config = setup.config
         configured = (config.keep_daily, config.keep_weekly, config.keep_monthly)
@@ -155,10 +166,12 @@ def verify_command(
     database: DatabaseOpt = None,
     directory: DirOpt = Path("."),
     dest: DestOpt = None,
+    key_file: KeyFileOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
     """Prove a backup: restore it into a scratch database, compare, drop it (a restore drill)."""
+    from prodready.backup.crypto import load_key
     from prodready.backup.dump import DumpTools
     from prodready.backup.pg import PgServer
     from prodready.backup.progress import Progress
@@ -172,7 +185,9 @@ def verify_command(
     tools = DumpTools.find() if isinstance(setup.database, PgServer) else None
     with _interruptible("the backup was not verified"), setup.store.lock():
         entry = setup.store.latest() if latest else setup.store.entry(str(backup_id))
-        verdict = verify_backup(setup.database, setup.store, entry, tools, progress)
+        verdict = verify_backup(
+            setup.database, setup.store, entry, tools, progress, load_key(key_file)
+        )
     progress.done()
     if as_json:
         typer.echo(json.dumps({"id": entry.id, "ok": verdict.ok, "reason": verdict.reason}))
@@ -229,6 +244,7 @@ def restore(
     database: DatabaseOpt = None,
     directory: DirOpt = Path("."),
     dest: DestOpt = None,
+    key_file: KeyFileOpt = None,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -242,6 +258,7 @@ def restore(
     if list_:
         _list(setup.store, as_json)
         return
+    from prodready.backup.crypto import load_key
     from prodready.backup.dump import DumpTools
     from prodready.backup.pg import PgServer
     from prodready.backup.progress import Progress
@@ -254,7 +271,8 @@ def restore(
         else:
             entry = setup.store.entry(str(backup_id))
             tools = DumpTools.find() if isinstance(setup.database, PgServer) else None
-            swaps = restore_backup(setup.database, setup.store, entry, target, tools, progress)
+            key = load_key(key_file)
+            swaps = restore_backup(setup.database, setup.store, entry, target, tools, progress, key)
     progress.done()
     if as_json:
         typer.echo(json.dumps([swap.__dict__ for swap in swaps]))
