@@ -254,10 +254,12 @@ def restore(
     modes = sum([backup_id is not None, undo, list_])
     if modes != 1:
         raise UsageError("give a backup id, --undo or --list (one of them)", "e.g. --list")
-    setup = resolve(directory, database, dest)
-    if list_:
-        _list(setup.store, as_json)
+    if list_:  # needs no database: only the backups' folder
+        from prodready.backup.source import store_of
+
+        _list(store_of(directory, dest), as_json)
         return
+    setup = resolve(directory, database, dest)
     from prodready.backup.crypto import load_key
     from prodready.backup.dump import DumpTools
     from prodready.backup.pg import PgServer
