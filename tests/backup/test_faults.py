@@ -4,6 +4,7 @@ the live database unchanged, no backup recorded as good."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -250,3 +251,44 @@ def _wait_for_child(pid: int, name: str, timeout: float = 30) -> int:
                     return int(child)
         time.sleep(0.05)
     raise AssertionError(f"{name} never started under {pid}: {sys.argv}")
+
+
+KEY = bytes(range(32))
+OTHER = bytes(range(1, 33))
+
+
+def _key_env(key: bytes | None) -> dict[str, str]:
+    return {"PRODREADY_BACKUP_KEY": key.hex() if key else ""}
+
+
+def test_wrong_or_missing_key_is_refused_and_the_backup_stays_good(prodready, db):
+    done = prodready("backup", "--json", *db.args(), env=_key_env(KEY))
+    assert done.returncode == 0, done.stderr
+    backup_id = json.loads(done.stdout)["id"]
+    live = fingerprint(db)
+    good = {backup_id}
+    for key, message in ((OTHER, "was encrypted with another key"), (None, "is encrypted")):
+        done = prodready("restore", backup_id, *db.args(), env=_key_env(key))
+        case = f"restore {'wrong' if key else 'no'} key"
+        assert_caught(outcome(case, done, db, live, set(), good, message))
+        assert done.returncode == 2
+        done = prodready("backup", "verify", backup_id, *db.args(), env=_key_env(key))
+        assert done.returncode == 2 and message in done.stderr
+        assert db.states()[backup_id] == "verified"  # a wrong key is not the backup's fault
+
+
+def test_damaged_encrypted_part_is_caught_with_the_right_key(prodready, db):
+    backup_id = backup_ok(prodready, db)["id"]
+    done = prodready("backup", "--json", "--no-verify", *db.args(), env=_key_env(KEY))
+    sealed_id = json.loads(done.stdout)["id"]
+    part = db.dest / sealed_id / "db.dump.enc"
+    data = bytearray(part.read_bytes())
+    data[100] ^= 0xFF
+    part.write_bytes(bytes(data))
+    live = fingerprint(db)
+    good = {backup_id}
+    done = prodready("restore", sealed_id, *db.args(), env=_key_env(KEY))
+    message = "does not match its sha256"
+    assert_caught(outcome("encrypted flip", done, db, live, {sealed_id}, good, message))
+    done = prodready("backup", "verify", sealed_id, *db.args(), env=_key_env(KEY))
+    assert done.returncode == 1 and db.states()[sealed_id] == "failed"
