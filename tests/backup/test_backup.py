@@ -99,6 +99,9 @@ def test_database_from_the_config_section(prodready, db):
     done = prodready("backup", "--json", "--dir", str(app))
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["rows"] == 2003
+    # prodready check reads the same [tool.prodready] table and accepts the backup section
+    checked = prodready("check", str(app))
+    assert checked.returncode in (0, 1), checked.stderr
 
 
 def test_database_from_the_production_env_file(prodready, db):

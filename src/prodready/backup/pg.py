@@ -28,19 +28,11 @@ WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema')
   AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'
 ORDER BY 1, 2
 """
-ENV_OF_KEY = {
-    "host": "PGHOST",
-    "hostaddr": "PGHOSTADDR",
-    "port": "PGPORT",
-    "user": "PGUSER",
-    "password": "PGPASSWORD",
-    "sslmode": "PGSSLMODE",
-    "sslrootcert": "PGSSLROOTCERT",
-    "sslcert": "PGSSLCERT",
-    "sslkey": "PGSSLKEY",
-    "connect_timeout": "PGCONNECT_TIMEOUT",
-    "passfile": "PGPASSFILE",
-}
+PASSED_AS_ENV = (
+    "host", "hostaddr", "port", "user", "password", "passfile", "sslmode", "sslrootcert",
+    "sslcert", "sslkey", "connect_timeout",
+)  # fmt: skip
+"""Connection parameters libpq also reads as `PG<NAME>` (PGHOST, PGPASSWORD, ...)."""
 
 
 @dataclass(frozen=True)
@@ -87,8 +79,8 @@ class PgServer:
         """The environment a client tool connects with: the password never goes on argv."""
         env = {k: v for k, v in os.environ.items() if not k.startswith("PG")}
         for key, value in self.params.items():
-            if key in ENV_OF_KEY:
-                env[ENV_OF_KEY[key]] = value
+            if key in PASSED_AS_ENV:
+                env[f"PG{key.upper()}"] = value
         env["PGDATABASE"] = dbname or self.dbname
         return env
 
