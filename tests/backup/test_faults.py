@@ -102,6 +102,34 @@ def test_killed_pg_dump_records_nothing(prodready, db):
     assert db.states() == {} and not list(db.dest.glob("*.partial"))
 
 
+def test_sigkill_during_backup_leaves_a_partial_that_the_next_backup_removes(prodready, db):
+    """SIGKILL cannot be cleaned up after: the .partial directory stays, is never listed as a
+    backup, and the next backup (holding the lock, so its maker is surely gone) removes it."""
+    import psycopg
+
+    live = fingerprint(db)
+    blocker = psycopg.connect(f"{PG}/{db.name}")
+    blocker.execute("LOCK TABLE items IN ACCESS EXCLUSIVE MODE")
+    proc = subprocess.Popen(
+        [str(PRODREADY), "backup", *db.args()],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        _wait_for_child(proc.pid, "pg_dump")
+        proc.kill()
+        out, err = proc.communicate(timeout=60)
+    finally:
+        blocker.rollback()
+        blocker.close()
+    done = subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+    assert_caught(outcome("SIGKILL backup", done, db, live, set(), set(), ""))
+    assert db.states() == {} and len(list(db.dest.glob("*.partial"))) == 1
+    backup_ok(prodready, db)
+    assert not list(db.dest.glob("*.partial")) and len(db.states()) == 1
+
+
 def test_sigterm_during_backup_leaves_nothing(prodready, db):
     import psycopg
 

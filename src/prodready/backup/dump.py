@@ -75,6 +75,7 @@ def take_backup(
         server_major = database.server_major()
         client = check_client(tools.pg_dump, server_major)
         check_client(tools.pg_restore, server_major)
+    store.sweep_leftovers()
     backup_id = store.new_id()
     work = store.partial_dir(backup_id)
     try:

@@ -8,6 +8,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -88,6 +89,19 @@ class Store:
         while (self.root / candidate).exists() or (self.root / (candidate + PARTIAL)).exists():
             candidate, n = f"{base}-{n}", n + 1
         return candidate
+
+    def sweep_leftovers(self) -> list[str]:
+        """Removes what a killed (SIGKILL) backup, prune or verification left: `.partial`
+        directories, `.deleting-*` ones and decrypted `.plain-*` copies. Safe only under the
+        lock: whoever made them is gone. Returns what was removed."""
+        removed = []
+        leftovers = [*self.root.glob(f"*{PARTIAL}"), *self.root.glob(".deleting-*")]
+        leftovers += self.root.glob("*/.plain-*")
+        for path in leftovers:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+                removed.append(path.name)
+        return removed
 
     def partial_dir(self, backup_id: str) -> Path:
         return self.root / (backup_id + PARTIAL)
