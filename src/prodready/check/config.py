@@ -17,7 +17,8 @@ from typing import Any
 
 from prodready.errors import InputError
 
-KNOWN_KEYS = {"ignore", "exclude", "per-path-ignores", "fail-on"}
+KNOWN_KEYS = {"ignore", "exclude", "per-path-ignores", "fail-on", "backup"}
+"""`backup` is `prodready backup`'s own table (prodready.backup.config), not a check setting."""
 FAIL_ON = ("error", "warning", "info", "never")
 
 

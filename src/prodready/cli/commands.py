@@ -13,6 +13,7 @@ COMMAND_MODULES = [
     "prodready.cli.load",
     "prodready.cli.rules",
     "prodready.cli.doctor",
+    "prodready.cli.backup",
 ]
 
 

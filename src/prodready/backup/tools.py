@@ -1,0 +1,77 @@
+"""Running the PostgreSQL client tools: never through a shell or a pipe, every exit code
+checked, stderr kept in a file (a full pipe would stall the tool) and its last lines quoted."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from prodready.errors import ToolError
+
+POLL_S = 0.5
+
+
+def run_tool(
+    argv: list[str],
+    env: dict[str, str],
+    what: str,
+    watch: Path | None = None,
+    on_size: Callable[[int], None] | None = None,
+    capture: bool = False,
+) -> str:
+    """Runs `argv` to the end; a non-zero exit (or a signal) raises ToolError quoting its
+    stderr. `watch`: a file whose size is reported to `on_size` while the tool runs.
+    `capture`: stdout is returned (else discarded)."""
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+        try:
+            proc = subprocess.Popen(
+                argv,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out if capture else subprocess.DEVNULL,
+                stderr=err,
+            )
+        except OSError as error:
+            raise ToolError(f"cannot run {argv[0]}: {error.strerror}", "is it installed?") from None
+        try:
+            while True:
+                try:
+                    code = proc.wait(timeout=POLL_S)
+                    break
+                except subprocess.TimeoutExpired:
+                    if watch is not None and on_size is not None:
+                        with contextlib.suppress(FileNotFoundError):
+                            on_size(watch.stat().st_size)
+        finally:
+            if proc.poll() is None:  # interrupted: never leave the tool running behind us
+                proc.kill()
+                proc.wait()
+        if code != 0:
+            err.seek(0)
+            lines = [ln for ln in err.read().decode(errors="replace").splitlines() if ln.strip()]
+            why = lines[-1] if lines else "no message"
+            how = f"killed by signal {-code}" if code < 0 else f"exit {code}"
+            name = os.path.basename(argv[0])
+            raise ToolError(f"{what} failed: {name} {how}: {why}", _hint(why))
+        if capture:
+            out.seek(0)
+            return out.read().decode(errors="replace")
+        return ""
+
+
+def _hint(why: str) -> str:
+    lower = why.lower()
+    if "no space left" in lower:
+        return "free space on the backup destination (or pass another --dest), then run it again"
+    if "permission denied" in lower:
+        return "the database user needs read access to every table (or use the owner)"
+    return "fix the cause above and run it again; nothing was recorded as a good backup"
+
+
+def elapsed_since(start: float) -> float:
+    return round(time.monotonic() - start, 3)
