@@ -17,12 +17,12 @@ from prodready.generate.probes import Probes, choose_probes
 from prodready.generate.serverdeps import SERVER_REQUIREMENTS
 from prodready.generate.serverplan import server_settings
 from prodready.generate.workers import Worker, background_worker
+from prodready.project.migrations import Migrations, detect_migrations
 from prodready.project.model import AppCandidate, FileKind, Project
 from prodready.serve.plan import Setting
 
 DEFAULT_PYTHON = "3.12"
 APP_PORT = 8000
-FLASK_MIGRATE_INI = "migrations/alembic.ini"
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 ASGI_FRAMEWORKS = frozenset({"fastapi", "starlette", "quart", "litestar", "asgi"})
 STREAM_WORDS = ("stream", "events", "sse", "subscribe", "live-updates")
@@ -39,13 +39,6 @@ class Options:
     nginx_version: str | None = None
     openssl_version: str | None = None
     client_max_body_size: str = "10m"
-
-
-@dataclass(frozen=True)
-class Migrations:
-    """The one-shot command that migrates the database before the app starts."""
-
-    command: tuple[str, ...]
 
 
 @dataclass
@@ -150,7 +143,7 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         client_max_body_size=options.client_max_body_size,
         postgres=project.uses_service("postgresql"),
         redis=project.uses_service("redis"),
-        migrations=_migrations(project, app),
+        migrations=detect_migrations(project, app),
         env_vars=_env_vars(project),
         stream_paths=_stream_paths(project),
         dependencies=frozenset(
@@ -225,18 +218,6 @@ def _given_app(project: Project, wanted: str) -> AppCandidate:
 def _minor(version: str) -> str:
     parts = version.split(".")
     return ".".join(parts[:2]) if len(parts) >= 2 else version
-
-
-def _migrations(project: Project, app: AppCandidate) -> Migrations | None:
-    if app.framework == "django" and (project.root / "manage.py").is_file():
-        return Migrations(("python", "manage.py", "migrate", "--noinput"))
-    if (project.root / "alembic.ini").is_file():
-        return Migrations(("alembic", "upgrade", "head"))
-    if (project.root / FLASK_MIGRATE_INI).is_file() and app.framework == "flask":
-        # Flask-Migrate's layout: its env.py takes the database from the app, so Flask's CLI
-        # runs it (`flask db upgrade`), with the app named as the server imports it.
-        return Migrations(("flask", "--app", app.target, "db", "upgrade"))
-    return None
 
 
 def _env_vars(project: Project) -> dict[str, str]:
