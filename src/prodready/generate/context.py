@@ -13,12 +13,12 @@ from prodready.generate.buildsteps import BuildStep, build_steps
 from prodready.generate.existing import DEFAULT_DEPLOY_DIR, app_port, deploy_folder, own_nginx_site
 from prodready.generate.install import InstallPlan, install_plan
 from prodready.generate.nginxtarget import NginxTarget
-from prodready.generate.probes import Probes, choose_probes
 from prodready.generate.serverdeps import SERVER_REQUIREMENTS
 from prodready.generate.serverplan import server_settings
 from prodready.generate.workers import Worker, background_worker
 from prodready.project.migrations import Migrations, detect_migrations
 from prodready.project.model import AppCandidate, FileKind, Project
+from prodready.project.probes import Probes, choose_probes, is_url_path
 from prodready.serve.plan import Setting
 
 DEFAULT_PYTHON = "3.12"
@@ -240,4 +240,4 @@ def _stream_paths(project: Project) -> list[str]:
         if any(word in segments for word in STREAM_WORDS):
             prefix = route.path.split("{")[0].split("<")[0]
             paths.add(prefix.rstrip("/") or "/")
-    return sorted(p for p in paths if p != "/" and safevalues.is_url_path(p))
+    return sorted(p for p in paths if p != "/" and is_url_path(p))
