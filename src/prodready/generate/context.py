@@ -39,6 +39,8 @@ class Options:
     nginx_version: str | None = None
     openssl_version: str | None = None
     client_max_body_size: str = "10m"
+    deploy_root: str | None = None
+    """`prodready deploy`'s root on the host: the site's upstream is then its include."""
 
 
 @dataclass
@@ -68,6 +70,8 @@ class DeployContext:
     shadowed: `docker compose` would pick compose.yaml over docker-compose.yml), else
     compose.yaml."""
     deploy_dir: str = DEFAULT_DEPLOY_DIR
+    deploy_root: str | None = None
+    """Where `prodready deploy` keeps releases on the host (--deploy-root), if it is used."""
     """The project's own folder of deployment files (nginx, systemd ...) when it has one, so
     init adds to it instead of starting a second one beside it; else deploy/."""
     nginx_site: str | None = None
@@ -152,6 +156,7 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         server=server_settings(project, app),
         compose_path=_compose_path(project),
         deploy_dir=deploy_dir,
+        deploy_root=options.deploy_root,
         nginx_site=own_nginx_site(project),
         port=port,
         worker=worker,
