@@ -1,9 +1,11 @@
 """The release's own virtualenv, from the app's lock file, plus the server stack.
 
 The app's dependencies are installed from its lock (uv.lock or requirements.txt) with uv when
-available, else pip. The server stack (prodready, Gunicorn, Granian) is prodready's own: a .pth
-file adds prodready's site-packages after the venv's, so the app's pinned versions win and
-`python -m prodready.cli.main serve` runs from the release's interpreter."""
+available, else pip. Then the servers `prodready serve` drives are installed at the versions
+prodready runs with (an app's older pin, e.g. gunicorn==21.2.0, lacks settings serve uses).
+prodready itself comes through a .pth file that adds its site-packages after the venv's, so
+the app's other pins win and `python -m prodready.cli.main serve` runs from the release's
+interpreter."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from importlib import metadata
 from pathlib import Path
 
 from prodready.deploy.build import disk_error
@@ -19,6 +22,7 @@ from prodready.deploy.failure import DeployFailed
 
 PTH_NAME = "_prodready_server.pth"
 INSTALL_TIMEOUT_S = 900
+SERVER_STACK = ("gunicorn", "uvicorn", "uvicorn-worker", "granian")
 
 
 def venv_python(release: Path) -> Path:
@@ -45,18 +49,33 @@ def build_venv(release: Path) -> str:
         _run(argv, release, env)
         what = "uv sync --frozen (uv.lock)"
     elif (release / "requirements.txt").is_file():
-        if uv:
-            _run(
-                [uv, "pip", "install", "--quiet", "--python", python, "-r", "requirements.txt"],
-                release,
-            )
-        else:
-            _run([python, "-m", "pip", "install", "--quiet", "-r", "requirements.txt"], release)
+        _run([*_installer(uv, python), "-r", "requirements.txt"], release)
         what = f"{'uv pip' if uv else 'pip'} install -r requirements.txt"
     else:
         what = "no uv.lock or requirements.txt: only the server stack"
+    pins = server_pins()
+    if (release / "uv.lock").is_file() or (release / "requirements.txt").is_file():
+        _run([*_installer(uv, python), *pins], release)
+        what += f"; {', '.join(pins)}"
     _link_server_stack(Path(python))
     return what
+
+
+def _installer(uv: str | None, python: str) -> list[str]:
+    if uv:
+        return [uv, "pip", "install", "--quiet", "--python", python]
+    return [python, "-m", "pip", "install", "--quiet"]
+
+
+def server_pins() -> list[str]:
+    """The server packages at the versions prodready runs with, as NAME==VERSION."""
+    pins = []
+    for name in SERVER_STACK:
+        try:
+            pins.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            continue
+    return pins
 
 
 def _link_server_stack(python: Path) -> None:
