@@ -164,7 +164,10 @@ def _options(
         supervisor=supervisor,
         unit=service_name(app_dir),
         proxy=proxy,
-        nginx=Nginx(prefix=nginx_prefix, conf=nginx_conf),
+        nginx=Nginx(
+            prefix=nginx_prefix.resolve() if nginx_prefix else None,
+            conf=nginx_conf.resolve() if nginx_conf else None,
+        ),
         health_path=health_path,
         passes=passes,
         timeout_s=timeout,
