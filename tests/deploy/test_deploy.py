@@ -151,3 +151,33 @@ def _wait_for(condition, timeout_s: float) -> None:
             return
         time.sleep(0.05)
     raise AssertionError("timed out")
+
+
+DROP_COLUMN = """from alembic import op
+
+
+def upgrade():
+    op.drop_column("card", "legacy")
+"""
+
+
+def test_a_breaking_migration_stops_the_deploy_unless_allowed(live: Site):
+    (live.app / "alembic.ini").write_text("[alembic]\nscript_location = alembic\n")
+    versions = live.app / "alembic" / "versions"
+    versions.mkdir(parents=True)
+    (versions / "001_start.py").write_text("def upgrade():\n    pass\n")
+    migrate = ["--release-command", "python -c pass"]
+    assert live.deploy("v2", *migrate).returncode == 0  # 001 is new, and harmless
+    (versions / "002_drop.py").write_text(DROP_COLUMN)
+    refused = live.deploy("v3", *migrate)
+    assert refused.returncode == 1
+    assert "1 new migration step(s) would break the running release" in refused.stderr
+    assert "alembic/versions/002_drop.py:5: op.drop_column drops a column" in refused.stderr
+    assert "expand/contract" in refused.stderr
+    assert live.version() == "v2"
+    allowed = live.deploy("v3", *migrate, "--allow-breaking-migration", "--warmup", "/version")
+    assert allowed.returncode == 0, allowed.stderr
+    assert live.version() == "v3"
+    log = (live.root / "deploy.log").read_text()
+    assert "allowed by --allow-breaking-migration" in log
+    assert "warm-up /version 200" in log

@@ -18,7 +18,8 @@ class ReleasePlan:
     health_source: str
     release_command: tuple[str, ...] | None
     migrations: Migrations | None
-    """Set when the release command is the detected migration tool (its files get scanned)."""
+    """The detected migration tool: its new files are scanned even when --release-command
+    runs them some other way."""
 
 
 def plan_release(
@@ -34,5 +35,5 @@ def plan_release(
         path = probes.ready
         source = "prodready.runtime readiness" if probes.uses_kit else "detected route"
     if release_command:
-        return ReleasePlan(path, source, tuple(shlex.split(release_command)), None)
+        return ReleasePlan(path, source, tuple(shlex.split(release_command)), migrations)
     return ReleasePlan(path, source, migrations.command if migrations else None, migrations)
