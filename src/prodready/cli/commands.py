@@ -11,6 +11,7 @@ COMMAND_MODULES = [
     "prodready.cli.init",
     "prodready.cli.serve",
     "prodready.cli.load",
+    "prodready.cli.deploy",
     "prodready.cli.rules",
     "prodready.cli.doctor",
     "prodready.cli.backup",

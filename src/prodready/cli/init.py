@@ -42,6 +42,12 @@ def init(
     validate_files: bool = typer.Option(
         False, "--validate", help="Run nginx -t, systemd-analyze, hadolint, promtool on them."
     ),
+    deploy_root: Path | None = typer.Option(
+        None,
+        "--deploy-root",
+        help="Where `prodready deploy` keeps releases on the host: nginx then reaches the app "
+        "through the upstream include deploy writes there.",
+    ),
     no_color: bool = typer.Option(False, "--no-color", help="Plain text output."),
 ) -> None:
     """Write production deployment files tuned to the detected app."""
@@ -53,6 +59,7 @@ def init(
         server_name=server_name,
         nginx_version=nginx_version,
         openssl_version=openssl_version,
+        deploy_root=str(deploy_root.absolute()) if deploy_root else None,
     )
     result = init_project(directory, options, parse_only(only), force=force)
     console = Console(no_color=no_color, highlight=False, soft_wrap=True)

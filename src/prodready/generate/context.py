@@ -13,16 +13,16 @@ from prodready.generate.buildsteps import BuildStep, build_steps
 from prodready.generate.existing import DEFAULT_DEPLOY_DIR, app_port, deploy_folder, own_nginx_site
 from prodready.generate.install import InstallPlan, install_plan
 from prodready.generate.nginxtarget import NginxTarget
-from prodready.generate.probes import Probes, choose_probes
 from prodready.generate.serverdeps import SERVER_REQUIREMENTS
 from prodready.generate.serverplan import server_settings
 from prodready.generate.workers import Worker, background_worker
+from prodready.project.migrations import Migrations, detect_migrations
 from prodready.project.model import AppCandidate, FileKind, Project
+from prodready.project.probes import Probes, choose_probes, is_url_path
 from prodready.serve.plan import Setting
 
 DEFAULT_PYTHON = "3.12"
 APP_PORT = 8000
-FLASK_MIGRATE_INI = "migrations/alembic.ini"
 COMPOSE_NAMES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 ASGI_FRAMEWORKS = frozenset({"fastapi", "starlette", "quart", "litestar", "asgi"})
 STREAM_WORDS = ("stream", "events", "sse", "subscribe", "live-updates")
@@ -39,13 +39,8 @@ class Options:
     nginx_version: str | None = None
     openssl_version: str | None = None
     client_max_body_size: str = "10m"
-
-
-@dataclass(frozen=True)
-class Migrations:
-    """The one-shot command that migrates the database before the app starts."""
-
-    command: tuple[str, ...]
+    deploy_root: str | None = None
+    """`prodready deploy`'s root on the host: the site's upstream is then its include."""
 
 
 @dataclass
@@ -75,6 +70,8 @@ class DeployContext:
     shadowed: `docker compose` would pick compose.yaml over docker-compose.yml), else
     compose.yaml."""
     deploy_dir: str = DEFAULT_DEPLOY_DIR
+    deploy_root: str | None = None
+    """Where `prodready deploy` keeps releases on the host (--deploy-root), if it is used."""
     """The project's own folder of deployment files (nginx, systemd ...) when it has one, so
     init adds to it instead of starting a second one beside it; else deploy/."""
     nginx_site: str | None = None
@@ -150,7 +147,7 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         client_max_body_size=options.client_max_body_size,
         postgres=project.uses_service("postgresql"),
         redis=project.uses_service("redis"),
-        migrations=_migrations(project, app),
+        migrations=detect_migrations(project, app),
         env_vars=_env_vars(project),
         stream_paths=_stream_paths(project),
         dependencies=frozenset(
@@ -159,6 +156,7 @@ def build_context(project: Project, options: Options, target: NginxTarget) -> De
         server=server_settings(project, app),
         compose_path=_compose_path(project),
         deploy_dir=deploy_dir,
+        deploy_root=options.deploy_root,
         nginx_site=own_nginx_site(project),
         port=port,
         worker=worker,
@@ -227,18 +225,6 @@ def _minor(version: str) -> str:
     return ".".join(parts[:2]) if len(parts) >= 2 else version
 
 
-def _migrations(project: Project, app: AppCandidate) -> Migrations | None:
-    if app.framework == "django" and (project.root / "manage.py").is_file():
-        return Migrations(("python", "manage.py", "migrate", "--noinput"))
-    if (project.root / "alembic.ini").is_file():
-        return Migrations(("alembic", "upgrade", "head"))
-    if (project.root / FLASK_MIGRATE_INI).is_file() and app.framework == "flask":
-        # Flask-Migrate's layout: its env.py takes the database from the app, so Flask's CLI
-        # runs it (`flask db upgrade`), with the app named as the server imports it.
-        return Migrations(("flask", "--app", app.target, "db", "upgrade"))
-    return None
-
-
 def _env_vars(project: Project) -> dict[str, str]:
     found: dict[str, str] = {}
     for rel, summary in sorted(project.modules.items()):
@@ -259,4 +245,4 @@ def _stream_paths(project: Project) -> list[str]:
         if any(word in segments for word in STREAM_WORDS):
             prefix = route.path.split("{")[0].split("<")[0]
             paths.add(prefix.rstrip("/") or "/")
-    return sorted(p for p in paths if p != "/" and safevalues.is_url_path(p))
+    return sorted(p for p in paths if p != "/" and is_url_path(p))

@@ -22,6 +22,9 @@ class Listen:
     tls_dir: str = "tls"
     address: str = ""
     """Listen on this address only ("127.0.0.1:"), or on all ("")."""
+    upstream_include: str | None = None
+    """A file naming the upstream servers instead of `upstream` (`prodready deploy` writes
+    it: the stable socket that each deploy points at the new generation)."""
 
 
 def site_path(ctx: DeployContext) -> str:
@@ -40,6 +43,7 @@ def render_site(ctx: DeployContext, listen: Listen) -> str:
         zone=ctx.name.replace("-", "_"),
         upstream_name=f"{ctx.name.replace('-', '_')}_app",
         upstream=listen.upstream,
+        upstream_include=listen.upstream_include,
         http_port=f"{listen.address}{listen.http_port}",
         https_port=f"{listen.address}{listen.https_port}",
         https_suffix=https_suffix,
@@ -54,5 +58,6 @@ def render_site(ctx: DeployContext, listen: Listen) -> str:
 
 
 def render_nginx(ctx: DeployContext) -> list[Rendered]:
-    site = render_site(ctx, Listen(f"127.0.0.1:{ctx.port}"))
+    include = f"{ctx.deploy_root}/nginx/upstream.conf" if ctx.deploy_root else None
+    site = render_site(ctx, Listen(f"127.0.0.1:{ctx.port}", upstream_include=include))
     return [Rendered(Kind.NGINX, site_path(ctx), site)]

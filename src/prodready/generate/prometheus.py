@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from prodready.generate.artifact import Kind, Rendered
 from prodready.generate.context import DeployContext
-from prodready.generate.probes import KIT_METRICS
 from prodready.generate.templates import render
+from prodready.project.probes import KIT_METRICS
 
 
 def render_prometheus(ctx: DeployContext) -> list[Rendered]:

@@ -17,7 +17,6 @@ HOST_NAME = re.compile(
     rf"(?:\*\.|\.)?{_LABEL}(?:\.{_LABEL})*\.?"  # `*.example.com`, `.example.com`
     rf"|{_LABEL}(?:\.{_LABEL})*\.\*"  # `www.example.*`
 )
-URL_PATH = re.compile(r"/[A-Za-z0-9._~%/:@+,=-]*")
 """Paths written into nginx `location` lines and probe commands: no quote, space, `;`, brace or
 `$` that nginx, a shell or Python would read as syntax."""
 ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -36,10 +35,6 @@ def server_name(name: str) -> str:
             "letters, digits, '-' and '.', e.g. app.example.com or *.example.com",
         )
     return name
-
-
-def is_url_path(path: str) -> bool:
-    return bool(URL_PATH.fullmatch(path))
 
 
 def is_env_name(name: str) -> bool:

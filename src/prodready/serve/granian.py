@@ -33,7 +33,6 @@ def granian_argv(plan: ServerPlan) -> list[str]:
     ):
         note_chosen_thread_count(config, plan)
     log_config.write_text(json.dumps(config))
-    host, port = _host_port(plan["bind"][0])
     target = plan.target.removesuffix("()")
     argv = [
         sys.executable,
@@ -41,10 +40,7 @@ def granian_argv(plan: ServerPlan) -> list[str]:
         "granian",
         "--interface",
         plan.interface,
-        "--host",
-        host,
-        "--port",
-        port,
+        *_listen_options(plan["bind"][0]),
         "--workers",
         str(plan["workers"]),
         "--runtime-threads",
@@ -71,9 +67,13 @@ def granian_argv(plan: ServerPlan) -> list[str]:
     return [*argv, target]
 
 
-def _host_port(bind: str) -> tuple[str, str]:
+def _listen_options(bind: str) -> list[str]:
+    """Granian's options for a --bind value: `--uds PATH` for unix:PATH (what `prodready
+    deploy` gives each generation), else --host and --port."""
+    if bind.startswith("unix:"):
+        return ["--uds", bind.removeprefix("unix:")]
     host, _, port = bind.rpartition(":")
-    return host.strip("[]") or "0.0.0.0", port
+    return ["--host", host.strip("[]") or "0.0.0.0", "--port", port]
 
 
 def granian_logconfig(

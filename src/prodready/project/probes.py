@@ -1,4 +1,4 @@
-"""Which routes the healthchecks, probes and alert rules use.
+"""Which routes the healthchecks, probes, alert rules and deploy's health gate use.
 
 With the prodready.runtime kit the app answers /health/live, /health/ready and /metrics. Without
 it we fall back to a real GET route the app has (a health-looking one first), and say so: a
@@ -6,14 +6,15 @@ probe on a route that does not exist would keep every container unhealthy."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from prodready.generate.safevalues import is_url_path
 from prodready.project.model import Project, RouteInfo
 
 KIT_LIVE = "/health/live"
 KIT_READY = "/health/ready"
 KIT_METRICS = "/metrics"
+URL_PATH = re.compile(r"/[A-Za-z0-9._~%/:@+,=-]*")
 HEALTH_WORDS = ("ready", "readyz", "health", "healthz", "live", "livez", "ping", "status")
 
 
@@ -24,6 +25,10 @@ class Probes:
     metrics: str | None
     uses_kit: bool
     note: str | None = None
+
+
+def is_url_path(path: str) -> bool:
+    return bool(URL_PATH.fullmatch(path))
 
 
 def uses_runtime_kit(project: Project) -> bool:

@@ -1,0 +1,97 @@
+"""Step 4: the health gate. The new generation serves the readiness route N times in a row,
+one second apart, over its own socket, before any client request can reach it."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from prodready.deploy.failure import DeployFailed
+
+PROBE_TIMEOUT_S = 5.0
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    """http.client over a unix socket (the Host header stays `localhost`)."""
+
+    def __init__(self, path: str, timeout: float = PROBE_TIMEOUT_S) -> None:
+        super().__init__("localhost", timeout=timeout)
+        self.socket_path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.socket_path)
+        except OSError:
+            sock.close()
+            raise
+        self.sock = sock
+
+
+def get(socket_path: str, path: str, timeout: float = PROBE_TIMEOUT_S) -> int:
+    """The status of GET path over the socket; raises OSError when it cannot connect."""
+    connection = UnixHTTPConnection(socket_path, timeout)
+    try:
+        connection.request("GET", path, headers={"User-Agent": "prodready-deploy-gate"})
+        response = connection.getresponse()
+        response.read()
+        return response.status
+    except http.client.HTTPException as error:
+        raise OSError(str(error)) from error
+    finally:
+        connection.close()
+
+
+@dataclass(frozen=True)
+class Gate:
+    path: str
+    passes: int = 3
+    timeout_s: float = 60.0
+    interval_s: float = 1.0
+    """Between two passes. Before the first one it polls every `boot_poll_s`: the gate ends
+    as soon after boot as N passes allow, and a rollback stays a matter of seconds."""
+    boot_poll_s: float = 0.25
+    warmup: tuple[str, ...] = ()
+
+
+def wait_healthy(gate: Gate, socket_path: str, alive: Callable[[], bool]) -> str:
+    """Returns once `passes` consecutive probes answered 2xx; DeployFailed on timeout or when
+    the generation exits (a crash is reported at once, not after the timeout)."""
+    start = time.monotonic()
+    deadline = start + gate.timeout_s
+    streak, last = 0, "no answer yet"
+    while True:
+        if not alive():
+            raise DeployFailed(f"the new generation exited during the health gate ({last})")
+        try:
+            status = get(socket_path, gate.path)
+            last = f"GET {gate.path}: {status}"
+            streak = streak + 1 if 200 <= status < 300 else 0
+        except OSError as error:
+            last, streak = f"GET {gate.path}: {error.strerror or error}", 0
+        if streak >= gate.passes:
+            break
+        pause = gate.interval_s if streak else gate.boot_poll_s
+        if time.monotonic() + pause > deadline:
+            raise DeployFailed(
+                f"the new generation did not pass the health gate in {gate.timeout_s:g} s "
+                f"({streak}/{gate.passes} passes; last: {last})"
+            )
+        time.sleep(pause)
+    warmed = [_warm(socket_path, path) for path in gate.warmup]
+    took = time.monotonic() - start
+    return f"{gate.passes} passes of GET {gate.path} in {took:.1f} s" + (
+        f"; warm-up {', '.join(warmed)}" if warmed else ""
+    )
+
+
+def _warm(socket_path: str, path: str) -> str:
+    """One warm-up request (fills the workers' caches); its outcome is reported, not gated."""
+    try:
+        return f"{path} {get(socket_path, path, timeout=30)}"
+    except OSError as error:
+        return f"{path} failed ({error.strerror or error})"

@@ -1,0 +1,24 @@
+"""A small Flask app for the deploy tests: its version comes from VERSION, its readiness
+from /ready; a release built with BROKEN=import fails to import."""
+
+from pathlib import Path
+
+from flask import Flask
+
+VERSION = (Path(__file__).parent / "VERSION").read_text().strip()
+if VERSION == "broken-import":
+    raise ImportError("this release cannot import (deploy test)")
+
+app = Flask(__name__)
+
+
+@app.get("/ready")
+def ready():
+    if VERSION == "broken-health":
+        return {"ready": False}, 503
+    return {"ready": True}
+
+
+@app.get("/version")
+def version():
+    return {"version": VERSION}
