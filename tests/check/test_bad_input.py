@@ -87,7 +87,10 @@ def test_broken_links_to_files_check_never_reads_are_not_reported(tmp_path: Path
 def test_symlinks_are_followed_or_reported_never_parsed_as_their_path(tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / "deploy").mkdir(parents=True)
-    compose = "services:\n  db:\n    image: postgres:16\n    ports: ['5432:5432']\n"
+    compose = (
+        "services:\n  web:\n    image: example/shop:1\n"
+        "  db:\n    image: postgres:16\n    ports: ['5432:5432']\n"
+    )
     (project / "deploy" / "compose.prod.yaml").write_text(compose)
     os.symlink("deploy/compose.prod.yaml", project / "compose.yaml")  # followed: real YAML
     (project / "docker-compose.yml").write_text("deploy/compose.prod.yaml")  # core.symlinks=false

@@ -66,10 +66,11 @@ def test_pr301_judges_by_leakage_not_strength(tmp_path: Path) -> None:
 
 def test_pr301_list_form_and_never_prints_the_value(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text(
-        "services:\n  db:\n    image: mysql:8.4\n    environment:\n      - MYSQL_ROOT_PASSWORD=root\n"
+        "services:\n  web:\n    build: .\n"
+        "  db:\n    image: mysql:8.4\n    environment:\n      - MYSQL_ROOT_PASSWORD=root\n"
     )
     (found,) = findings_for(tmp_path, "PR301")
-    assert found.line == 5
+    assert found.line == 7
     assert "=root" not in found.message and "root " not in found.message.split(":", 1)[1]
 
 
@@ -105,7 +106,7 @@ def test_pr302_scans_command_strings(tmp_path: Path) -> None:
     ],
 )
 def test_pr303_ports(tmp_path: Path, ports: str, reported: bool) -> None:
-    compose = f"services:\n  cache:\n    image: redis:7.2\n    ports: {ports}\n"
+    compose = f"services:\n  web:\n    build: .\n  cache:\n    image: redis:7.2\n    ports: {ports}\n"
     assert bool(lines_reported(tmp_path, "PR303", compose)) is reported
 
 

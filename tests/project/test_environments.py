@@ -305,3 +305,43 @@ def test_files_in_development_and_ci_folders_are_not_production() -> None:
     assert ci_secrets == [("PR301", 13)]
     assert "PR201" in rules_on(found, "Dockerfile")
     assert rules_on(found, "devices/client.py") == {"PR113"}
+
+
+# --- what a compose file runs and what it says of itself ----------------------------------------
+
+
+def test_a_compose_file_of_backing_services_only_or_that_says_development_is_not_production() -> (
+    None
+):
+    """From the ecosystem run: a compose file with only postgres + pgadmin (the app is not in
+    it) and one whose opening comment says it is for development got production findings
+    (PR301, PR303, PR305, PR307, PR315). The only Dockerfile of the project, which that
+    development stack builds, is still the image that ships."""
+    root = FIXTURES / "backing_and_header"
+    project = detect(root)
+    env, reason = env_of(project, "docker/docker-compose.yml")
+    assert env == DEV and "postgres, pgadmin" in reason and "not the app" in reason
+    env, reason = env_of(project, "compose.yaml")
+    assert env == DEV and "opening comment" in reason
+    env, reason = env_of(project, "Dockerfile")
+    assert env == PROD and "the project's only image" in reason
+
+    found = findings(root)
+    assert rules_on(found, "docker/docker-compose.yml") == set()
+    assert "PR303" not in rules_on(found, "compose.yaml")
+    assert "PR201" in rules_on(found, "Dockerfile")  # runs as root: still reported
+
+
+@pytest.mark.parametrize(
+    ("header", "env"),
+    [
+        ("# This compose file is meant for local development only\n", DEV),
+        ("# The stack is for testing\n", TEST),
+        ("# Production stack. For development use compose.dev.yaml\n", PROD),
+    ],
+)
+def test_the_opening_comment_decides_only_when_it_speaks_of_the_file(
+    tmp_path: Path, header: str, env: Environment
+) -> None:
+    (tmp_path / "compose.yaml").write_text(header + "services:\n  web:\n    image: shop:1\n")
+    assert env_of(detect(tmp_path), "compose.yaml")[0] == env

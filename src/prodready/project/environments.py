@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable
 
 from prodready.project.files import ENV_EXAMPLE
+from prodready.project.images import is_backing_service
 from prodready.project.model import (
     UNCLASSIFIED,
     EnvFact,
@@ -76,6 +77,13 @@ that say everything below it is a developer's or CI's, whatever the files are na
 CI_FOLDERS = frozenset({".github", ".gitlab"})
 TEST_RUNNERS = frozenset({"pytest", "py.test", "tox", "nox", "behave", "coverage"})
 RESTART_ONCE = frozenset({"no", "on-failure"})
+DEVELOPMENT_HEADER = re.compile(
+    r"\b(?:this|the)\s+(?:[\w-]+\s+){0,2}(?:file|stack|setup)\s+is\s+(?:only\s+)?(?:meant\s+)?"
+    r"for\s+(?:the\s+)?(?:local\s+)?(development|dev|testing)\b",
+    re.IGNORECASE,
+)
+"""What a compose file's opening comment says of itself: `This configuration file is for the
+**development** setup.`"""
 
 
 # --- by name ------------------------------------------------------------------------------------
@@ -187,10 +195,15 @@ class _Lookups:
     builders: dict[str, list[tuple[ComposeFile, ComposeService]]]
     """Dockerfile -> the compose services built from it, in file order."""
     compose_folders: dict[str, list[ComposeFile]]
+    plain_dockerfiles: set[str]
+    """Dockerfiles whose path says nothing of development or test."""
 
     @classmethod
     def of(cls, project: Project) -> _Lookups:
-        look = cls(set(), {}, {}, {})
+        look = cls(set(), {}, {}, {}, set())
+        for dockerfile in project.dockerfiles:
+            if by_name(dockerfile.rel, FileKind.DOCKERFILE).production:
+                look.plain_dockerfiles.add(dockerfile.rel)
         for module in project.modules:
             look.source_folders.add(module)
             folder = posixpath.dirname(module)
@@ -226,6 +239,17 @@ def _compose_fact(
     name = posixpath.basename(compose.rel)
     if PROD_MARK.search(name.replace("docker-compose", "").replace("compose", "")):
         return EnvFact(PROD, f"`prod` in its name ({name})")
+    if said := _header_says(project.texts.get(compose.rel, "")):
+        env = TEST if said == "testing" else DEV
+        return EnvFact(env, f"its opening comment says it is for {said}")
+    if compose.services and all(
+        "build" not in service.data and is_backing_service(service.image)
+        for service in compose.services
+    ):
+        names = ", ".join(service.name for service in compose.services[:3])
+        return EnvFact(
+            DEV, f"it runs only services the app uses ({names}), not the app: a local stack"
+        )
     siblings = [
         other.rel
         for other in look.compose_folders[folder]
@@ -240,6 +264,20 @@ def _compose_fact(
                     DEV, f"{sibling} beside it is the production stack, and {service.name} {signal}"
                 )
     return named
+
+
+def _header_says(text: str) -> str | None:
+    """`development` or `testing` when the comment block a file opens with says it is for that."""
+    header = []
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            break
+        header.append(stripped.lstrip("#").replace("*", ""))
+    match = DEVELOPMENT_HEADER.search(" ".join(header))
+    return (
+        None if match is None else ("testing" if match[1].lower() == "testing" else "development")
+    )
 
 
 def _all_services(project: Project, compose: ComposeFile, fact: EnvFact) -> EnvFact:
@@ -402,6 +440,12 @@ def _dockerfile_fact(
             return EnvFact(PROD, f"built by service {service.name} of {compose.rel}")
     if builders:
         compose, service, fact = builders[0]
+        if not service.build_target and _the_only_image(project, dockerfile, look):
+            return EnvFact(
+                PROD,
+                f"the project's only image (built locally by {fact.env.value} service"
+                f" {service.name} of {compose.rel})",
+            )
         return EnvFact(
             fact.env, f"built only by {fact.env.value} service {service.name} of {compose.rel}"
         )
@@ -409,6 +453,15 @@ def _dockerfile_fact(
     if launch and (runner := _test_runner(launch[0])) is not None:
         return EnvFact(TEST, f"its {launch[1].keyword} runs {runner}")
     return named
+
+
+def _the_only_image(project: Project, dockerfile: Dockerfile, look: _Lookups) -> bool:
+    """No other Dockerfile of the project could build the production image: a development
+    compose file building this one builds what ships (a `Dockerfile.prod` beside it would not)."""
+    return not any(
+        other is not dockerfile and other.rel in look.plain_dockerfiles
+        for other in project.dockerfiles
+    )
 
 
 def _from_dev_folder(compose_rel: str, dockerfile_rel: str) -> bool:

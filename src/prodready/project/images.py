@@ -48,6 +48,23 @@ def official_name(image: str) -> str:
     return repo.removeprefix("docker.io/").removeprefix("library/")
 
 
+BACKING_SERVICES = frozenset(
+    {
+        "postgres", "postgis", "mysql", "mariadb", "redis", "valkey", "mongo", "memcached",
+        "rabbitmq", "elasticsearch", "opensearch", "minio", "minio-client", "localstack",
+        "tinybird-local", "prometheus", "grafana", "pgadmin4", "adminer", "mongo-express",
+        "phpmyadmin", "redis-commander", "maildev", "mailhog", "mailpit",
+    }
+)  # fmt: skip
+"""Images of databases, brokers, object stores, mail catchers and admin consoles, by the last
+part of their name (`bitnamilegacy/minio`, `docker.io/library/postgres`): services an app
+uses, never the app itself."""
+
+
+def is_backing_service(image: str) -> bool:
+    return official_name(image).rsplit("/", 1)[-1].lower() in BACKING_SERVICES
+
+
 def env_pairs(inst: Instruction) -> list[tuple[str, str]]:
     """`ENV A=1 B=2` and the legacy `ENV NAME value with spaces`."""
     if not inst.args:
