@@ -106,7 +106,9 @@ def test_pr302_scans_command_strings(tmp_path: Path) -> None:
     ],
 )
 def test_pr303_ports(tmp_path: Path, ports: str, reported: bool) -> None:
-    compose = f"services:\n  web:\n    build: .\n  cache:\n    image: redis:7.2\n    ports: {ports}\n"
+    compose = (
+        f"services:\n  web:\n    build: .\n  cache:\n    image: redis:7.2\n    ports: {ports}\n"
+    )
     assert bool(lines_reported(tmp_path, "PR303", compose)) is reported
 
 

@@ -345,3 +345,24 @@ def test_the_opening_comment_decides_only_when_it_speaks_of_the_file(
 ) -> None:
     (tmp_path / "compose.yaml").write_text(header + "services:\n  web:\n    image: shop:1\n")
     assert env_of(detect(tmp_path), "compose.yaml")[0] == env
+
+
+# --- base settings a production module assigns again --------------------------------------------
+
+
+def test_a_base_setting_the_production_module_assigns_again_is_not_reported() -> None:
+    """From the ecosystem run: linkding's and bakerydemo's settings/base.py keep a development
+    SECRET_KEY and DEBUG = True that prod.py / production.py replace (PR107, PR104, PR106).
+    What production does not assign again still runs there and stays reported; a development
+    module assigning it again changes nothing."""
+    root = FIXTURES / "settings_overrides"
+    project = detect(root)
+    base, production = "shop/settings/base.py", "shop/settings/production.py"
+    assert project.settings_overrides[(base, "SECRET_KEY")] == production
+    assert project.settings_overrides[(base, "DEBUG")] == production
+    assert (base, "ALLOWED_HOSTS") not in project.settings_overrides  # only dev.py sets it
+
+    on_base = {(f.rule_id, f.line) for f in findings(root) if f.path == base}
+    assert ("PR107", 1) not in on_base and ("PR104", 2) not in on_base
+    assert ("PR106", 3) in on_base  # production keeps ALLOWED_HOSTS = ["*"]
+    assert ("PR107", 9) in on_base  # the database password is not replaced in production

@@ -59,6 +59,7 @@ def run_check(
     raw.extend(_project_rules(project, rules, enabled))
     raw.extend(_problems(project, rules, enabled))
     raw = _calibrated(project, rules, raw)
+    raw = [f for f in raw if (f.path, f.setting) not in project.settings_overrides]
     return _filter(project, rules, config, raw, baseline)
 
 
@@ -78,6 +79,7 @@ def _finding(rule: Rule, path: str, hit: Hit) -> Finding:
         hint=first_paragraph(rule.fix),
         title=rule.title,
         fix=hit.fix,
+        setting=hit.setting,
     )
 
 

@@ -50,6 +50,9 @@ class Hit:
     fix: Fix | None = None
     severity: Severity | None = None
     """Overrides the rule's severity for this hit (e.g. CORS * is worse with credentials)."""
+    setting: str | None = None
+    """The module-level name the hit is about (SECRET_KEY, DATABASES): the hit is dropped when
+    a production module that copies this one with `import *` assigns that name again."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +66,8 @@ class Finding:
     hint: str
     title: str
     fix: Fix | None = None
+    setting: str | None = None
+    """See Hit.setting."""
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule_id)

@@ -85,6 +85,22 @@ class PyContext:
                 return False
         return True
 
+    def module_setting(self, node: ast.AST) -> str | None:
+        """The module-level name whose assigned value contains `node` (`SECRET_KEY = "..."`,
+        or `DATABASES` around a `"PASSWORD": "..."` entry), also under a module-level `if` or
+        `try`; None inside a function or class, or when the target is not a plain name."""
+        for ancestor in (node, *self.ancestors(node)):
+            if isinstance(ancestor, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                return None
+            if isinstance(ancestor, ast.Assign | ast.AnnAssign):
+                targets = (
+                    ancestor.targets if isinstance(ancestor, ast.Assign) else [ancestor.target]
+                )
+                if len(targets) == 1 and isinstance(targets[0], ast.Name):
+                    return targets[0].id
+                return None
+        return None
+
     def enclosing_function(self, node: ast.AST) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         for ancestor in self.ancestors(node):
             if isinstance(ancestor, ast.FunctionDef | ast.AsyncFunctionDef):

@@ -34,6 +34,7 @@ from prodready.project.model import (
     ServiceUse,
     SourceFile,
 )
+from prodready.project.overrides import find_overrides
 from prodready.project.parsers import (
     commands,
     compose,
@@ -70,6 +71,7 @@ def detect(
     _scan_python(project, python_hook)
     _parse_deployment_files(project, texts)
     environments.classify(project)
+    project.settings_overrides = find_overrides(project)
     _dependencies(project, texts)
     _launches(project)
     _resolve_apps(project)

@@ -186,6 +186,9 @@ class ModuleSummary:
     env_reads: dict[str, int] = field(default_factory=dict)
     """Environment variable name -> first line it is read on."""
     top_level_names: set[str] = field(default_factory=set)
+    star_imports: list[str] = field(default_factory=list)
+    """Absolute names of the modules `from <module> import *` copies (settings/prod.py:
+    `from .base import *` gives `settings.base`)."""
     trusts_proxy: list[tuple[int, str]] = field(default_factory=list)
     """(line, how) for ProxyFix, SECURE_PROXY_SSL_HEADER, ProxyHeadersMiddleware, ..."""
     trusts_proxy_from_anyone: list[tuple[int, str]] = field(default_factory=list)
@@ -293,6 +296,10 @@ class Project:
     texts: dict[str, str] = field(default_factory=dict)
     """The text of every readable non-Python file, read once by detect(), and of the other
     files `files.project_text()` was asked for (rules read files through it, never again)."""
+    settings_overrides: dict[tuple[str, str], str] = field(default_factory=dict)
+    """(module, NAME) -> the production module that copies that module with `import *` and
+    assigns NAME again: the value in the first never runs in production (base.py's
+    development SECRET_KEY under prod.py's own)."""
     hook_results: dict[str, Any] = field(default_factory=dict)
     """Per Python file results of detect()'s `python_hook` (check's Python rules)."""
     git_tracked: set[str] | None = None

@@ -232,6 +232,8 @@ class _Scanner(ast.NodeVisitor):
             for alias in node.names:
                 if alias.name != "*":
                     self.s.import_aliases[alias.asname or alias.name] = f"{source}.{alias.name}"
+                elif self.depth == 0:
+                    self.s.star_imports.append(source)
         if node.module and node.level == 0:
             root = node.module.split(".")[0]
             self.s.imports.add(root)

@@ -205,7 +205,11 @@ def hard_coded_secret(ctx: PyContext) -> Iterable[Hit]:
         line = node.lineno  # type: ignore[attr-defined]
         judgement = hard_coded(value, name)
         if judgement:
-            yield Hit(line, f"`{name}` is hard-coded in the source and {_leak(judgement, value)}")
+            yield Hit(
+                line,
+                f"`{name}` is hard-coded in the source and {_leak(judgement, value)}",
+                setting=ctx.module_setting(node),
+            )
 
 
 def _leak(judgement: Judgement, value: str) -> str:
@@ -592,6 +596,7 @@ def credentials_in_url_literal(ctx: PyContext) -> Iterable[Hit]:
         yield Hit(
             node.lineno,  # type: ignore[attr-defined]
             f"{url.scheme} URL for {url.host} contains a literal password{detail(url.judgement)}",
+            setting=ctx.module_setting(node),
         )
 
 

@@ -67,6 +67,7 @@ def django_debug_true(ctx: PyContext) -> Iterable[Hit]:
                 stmt.lineno,
                 f"`DEBUG = True` in settings module {ctx.rel}{suffix}",
                 severity=severity,
+                setting="DEBUG",
             )
         else:
             variable = env_default_on(value, names)
@@ -75,6 +76,7 @@ def django_debug_true(ctx: PyContext) -> Iterable[Hit]:
                     stmt.lineno,
                     f"DEBUG is on whenever {variable} is unset: its fallback is true{suffix}",
                     severity=severity,
+                    setting="DEBUG",
                 )
 
 
@@ -218,7 +220,11 @@ def django_allowed_hosts(ctx: PyContext) -> Iterable[Hit]:
         hosts = literal(value)
         if isinstance(hosts, list | tuple):
             if "*" in hosts:
-                yield Hit(stmt.lineno, "ALLOWED_HOSTS contains '*': any Host header is accepted")
+                yield Hit(
+                    stmt.lineno,
+                    "ALLOWED_HOSTS contains '*': any Host header is accepted",
+                    setting="ALLOWED_HOSTS",
+                )
             elif not hosts and not extended and not _is_base_settings(ctx.rel):
                 yield Hit(
                     stmt.lineno,
@@ -228,7 +234,11 @@ def django_allowed_hosts(ctx: PyContext) -> Iterable[Hit]:
         else:
             variable = _wildcard_fallback(value, names)
             if variable:
-                yield Hit(stmt.lineno, f"ALLOWED_HOSTS falls back to '*' when {variable} is unset")
+                yield Hit(
+                    stmt.lineno,
+                    f"ALLOWED_HOSTS falls back to '*' when {variable} is unset",
+                    setting="ALLOWED_HOSTS",
+                )
 
 
 def _is_base_settings(rel: str) -> bool:
