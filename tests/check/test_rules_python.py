@@ -114,12 +114,70 @@ def test_server_started_by_a_function_called_at_import() -> None:
 
 def test_debug_run_in_main_guard_is_a_warning() -> None:
     (hit,) = hits("PR102", 'if __name__ == "__main__":\n    app.run(debug=True)\n')
-    assert hit.severity == "warning"
-    assert "a warning, not an error" in hit.message  # the lowered severity is explained
+    assert hit.severity == "warning" and hit.direct_run
+    assert "a server importing it never runs it" in hit.message  # why it may not matter
     rule = load_rules()["PR102"]
     assert rule.severity == "error" and "warning when" in rule.severity_text
     assert "__main__" in rule.severity_text
     assert not hits("PR102", "import uvicorn\nuvicorn.run(app, debug=True)\n")
+    (hit,) = hits(
+        "PR102", 'def main():\n    app.run(debug=True)\n\nif __name__ == "__main__":\n    main()\n'
+    )
+    assert hit.direct_run  # a function only the __main__ block calls
+    (hit,) = hits("PR102", "def main():\n    app.run(debug=True)\n\nmain()\n")
+    assert not hit.direct_run and hit.severity is None
+
+
+def test_debug_switched_on_only_under_an_explicit_debug_branch_is_not_reported() -> None:
+    source = """
+    if searx.sxng_debug:
+        app.run(debug=True, port=8888)
+    if settings.DEBUG or app.debug:
+        app.debug = True
+    """
+    assert hits("PR102", source) == []
+
+
+DEV_LAUNCHER = {
+    "Dockerfile": 'FROM python:3.12-slim\nCOPY . .\nCMD ["gunicorn", "shop:app"]\n',
+    "shop.py": 'from flask import Flask\n\napp = Flask(__name__)\n\nif __name__ == "__main__":\n'
+    "    app.run(debug=True)\n",
+    "serve.py": "import argparse\n\nfrom shop import app\n\nparser = argparse.ArgumentParser()\n"
+    "args = parser.parse_args()\napp.run(debug=True, port=args.port)\n",
+}
+
+
+@pytest.mark.parametrize(
+    ("cmd", "expected"),
+    [
+        ('["gunicorn", "shop:app"]', set()),  # both are a developer's launchers
+        ('["python", "shop.py"]', {("shop.py", 6, "PR102", "error")}),
+        (
+            None,  # nothing says how production starts: as reported on the file alone
+            {
+                ("shop.py", 6, "PR102", "warning"),
+                ("serve.py", 7, "PR102", "warning"),
+                ("serve.py", 7, "PR103", "error"),
+            },
+        ),
+    ],
+)
+def test_debug_reached_only_when_run_directly_depends_on_how_production_starts(
+    tmp_path: Path, cmd: str | None, expected: set[tuple[str, int, str, str]]
+) -> None:
+    """From the ecosystem run: CTFd's serve.py and wsgi.py __main__ block, ihatemoney's run.py
+    main(): developer launchers beside a production gunicorn (PR102, PR103)."""
+    for name, text in DEV_LAUNCHER.items():
+        if name == "Dockerfile":
+            if cmd is None:
+                continue
+            text = text.replace('["gunicorn", "shop:app"]', cmd)
+        (tmp_path / name).write_text(text)
+    found = {
+        (f.path, f.line, f.rule_id, f.severity.value)
+        for f in run_check(tmp_path, select={"PR102", "PR103"}).findings
+    }
+    assert found == expected
 
 
 @pytest.mark.parametrize(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from prodready.project import detect
 from prodready.project.parsers.commands import logical_lines
 from tests.check.helpers import findings_for
 
@@ -45,3 +46,15 @@ def test_an_installer_listing_uwsgi_packages_does_not_run_uwsgi(tmp_path: Path) 
     assert findings_for(tmp_path, "PR914") == []
     (tmp_path / "start.sh").write_text(INSTALLER + "exec uwsgi --ini uwsgi.ini\n")
     assert [f.line for f in findings_for(tmp_path, "PR914")] == [18]
+
+
+def test_a_command_kept_in_a_variable_and_evaluated_is_a_launch(tmp_path: Path) -> None:
+    """ihatemoney's entrypoint: `cmd="exec gunicorn ..."` then `eval "$cmd"`."""
+    (tmp_path / "entrypoint.sh").write_text(
+        '#!/bin/sh\ncmd="exec gunicorn shop.wsgi:application \\\n     -b 0.0.0.0:$PORT"\n'
+        'note="gunicorn is not run from here"\neval "$cmd"\n'
+    )
+    launches = [launch for launch in detect(tmp_path).launches if launch.rel == "entrypoint.sh"]
+    assert [(launch.line, launch.argv[:3]) for launch in launches] == [
+        (2, ("gunicorn", "shop.wsgi:application", "-b"))
+    ]

@@ -80,6 +80,7 @@ def _finding(rule: Rule, path: str, hit: Hit) -> Finding:
         title=rule.title,
         fix=hit.fix,
         setting=hit.setting,
+        direct_run=hit.direct_run,
     )
 
 

@@ -53,6 +53,9 @@ class Hit:
     setting: str | None = None
     """The module-level name the hit is about (SECRET_KEY, DATABASES): the hit is dropped when
     a production module that copies this one with `import *` assigns that name again."""
+    direct_run: bool = False
+    """The code is reached only when the file is run as a script (`python serve.py`): a rule's
+    calibration can ask whether production does that."""
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,8 @@ class Finding:
     fix: Fix | None = None
     setting: str | None = None
     """See Hit.setting."""
+    direct_run: bool = False
+    """See Hit.direct_run."""
 
     def sort_key(self) -> tuple[str, int, int, str]:
         return (self.path, self.line, self.column, self.rule_id)

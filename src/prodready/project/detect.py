@@ -263,6 +263,8 @@ def _text_launches(source: SourceFile, text: str | None) -> list[LaunchCommand]:
             if not sep:
                 continue
         for argv in commands.split_shell(line):
+            if source.kind == FileKind.SCRIPT:
+                argv = commands.evaluated_assignment(argv, text) or argv
             for simple in commands.unwrap(argv):
                 if commands.judge(simple):
                     found.append(

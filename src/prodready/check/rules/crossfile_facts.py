@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from prodready.check.memo import once_per_project
+from prodready.check.model import Finding, Severity
 from prodready.project.images import env_pairs
 from prodready.project.model import FileKind, LaunchCommand, ModuleSummary, Project
 from prodready.project.parsers import gunicorn as gunicorn_parser
@@ -65,6 +66,19 @@ def production_servers(project: Project) -> list[Served]:
         for server in launch.servers
         if server.program != "prodready"
     ]
+
+
+def only_when_run_directly(project: Project, finding: Finding) -> Severity | None:
+    """Calibration for code a server never reaches (Hit.direct_run): an error when a production
+    launch runs the file as a script, gone when production launches a server another way (the
+    file is a developer's launcher), and as reported when nothing says how production runs."""
+    if not finding.direct_run:
+        return finding.severity
+    served = production_servers(project)
+    for launch in served:
+        if launch.server.script and find_file(project, launch.server.script) == finding.path:
+            return Severity.ERROR
+    return None if served else finding.severity
 
 
 def find_file(project: Project, path: str, kind: FileKind | None = None) -> str | None:

@@ -190,6 +190,28 @@ def in_main_guard(ctx: PyContext, node: ast.AST) -> bool:
     return any(isinstance(a, ast.If) and is_main_guard(a) for a in ctx.ancestors(node))
 
 
+def parses_arguments_when_loaded(ctx: PyContext) -> bool:
+    """`args = parser.parse_args()` at module level: a command-line script (CTFd's serve.py),
+    which no server imports (it would parse the server's own arguments)."""
+    return any(
+        ctx.at_import_time(call) for call, _ in ctx.calls_named("parse_args", "parse_known_args")
+    )
+
+
+def reached_only_when_run(ctx: PyContext, node: ast.AST) -> bool:
+    """In the `if __name__ == "__main__":` block, or in a module-level function that only that
+    block calls (`def main(): app.run(...)` ... `if __name__ == "__main__": main()`), or anywhere
+    in a script that parses its command line when loaded: a server importing the module never
+    gets there."""
+    if in_main_guard(ctx, node) or parses_arguments_when_loaded(ctx):
+        return True
+    function = ctx.enclosing_function(node)
+    if function is None or not isinstance(ctx.parent(function), ast.Module):
+        return False
+    calls = [c for c in ctx.calls.get(function.name, []) if isinstance(c.func, ast.Name)]
+    return bool(calls) and all(in_main_guard(ctx, call) for call in calls)
+
+
 def names_assigned_from(
     ctx: PyContext, *callees: str, qualified: frozenset[str] | None = None
 ) -> set[str]:

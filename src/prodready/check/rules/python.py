@@ -12,6 +12,7 @@ from prodready.check.model import Edit, Fix, Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
 from prodready.check.rules import naiveutc
+from prodready.check.rules.crossfile_facts import only_when_run_directly
 from prodready.check.rules.pyhelpers import (
     dotted,
     env_default_on,
@@ -24,7 +25,9 @@ from prodready.check.rules.pyhelpers import (
     is_truthy_text,
     keyword,
     names_assigned_from,
+    parses_arguments_when_loaded,
     qualify,
+    reached_only_when_run,
     str_value,
     subscript_key,
     under_debug_branch,
@@ -195,8 +198,10 @@ public internet. Debug mode also enables the reloader, which forks a second proc
 If you need a switch, read it from the environment with a proper boolean parse.""",
     bad='app.run(host="0.0.0.0", debug=True)',
     good='if __name__ == "__main__":\n    app.run(host="127.0.0.1")',
-    severity_note='warning when the call is inside `if __name__ == "__main__":`, which '
-    "Gunicorn and uWSGI never run (the debugger is on only when the file is run directly)",
+    severity_note='warning when the call is inside `if __name__ == "__main__":` (or a function '
+    "only it calls), which Gunicorn and uWSGI never run; not reported there when production "
+    "starts a server another way, an error when production runs the file as a script",
+    calibrate=only_when_run_directly,
 )
 def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
     names = imported_names(ctx)
@@ -205,14 +210,16 @@ def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
             keyword(call, "debug")
         ):
             continue
-        if in_main_guard(ctx, call):
+        if under_debug_branch(ctx, call):
+            continue  # `if settings.DEBUG: app.run(debug=True)`: on only when switched on
+        if reached_only_when_run(ctx, call):
             yield Hit(
                 call.lineno,
-                f"`{callee}(debug=True)` in the __main__ block: the Werkzeug debugger is on "
-                "whenever this file is run directly (a warning, not an error: a server that "
-                "imports the app never runs this block)",
+                f"`{callee}(debug=True)` runs when this file is run directly (`python "
+                f"{ctx.rel}`), with the Werkzeug debugger on; a server importing it never runs it",
                 call.col_offset + 1,
                 severity=Severity.WARNING,
+                direct_run=True,
             )
         else:
             yield Hit(
@@ -232,7 +239,7 @@ def flask_debug_on(ctx: PyContext) -> Iterable[Hit]:
             continue  # True or "1": most assignments are skipped by this one test
         for target in node.targets:  # type: ignore[attr-defined]
             message = _debug_assignment(target, node.value, names, flask_module)  # type: ignore[attr-defined]
-            if message:
+            if message and not under_debug_branch(ctx, node):
                 yield Hit(node.lineno, message)
     for call, callee in ctx.calls_named("setdefault", "putenv"):
         if (
@@ -356,6 +363,9 @@ single-threaded dev server instead. Tests and tools that import the module hang 
 uvicorn and Granian take the same `module:app` target.""",
     bad='app = Flask(__name__)\napp.run(host="0.0.0.0", port=8000)',
     good='app = Flask(__name__)\n\nif __name__ == "__main__":\n    app.run(port=8000)',
+    severity_note="not reported in a script that parses its command line when loaded (no "
+    "server imports it) when production starts a server another way",
+    calibrate=only_when_run_directly,
 )
 def server_started_at_import(ctx: PyContext) -> Iterable[Hit]:
     names = imported_names(ctx)
@@ -372,6 +382,7 @@ def server_started_at_import(ctx: PyContext) -> Iterable[Hit]:
                 f"`{callee}()` runs when the module is imported: a Gunicorn/uvicorn worker "
                 "importing it starts this server instead of serving the app",
                 call.col_offset + 1,
+                direct_run=parses_arguments_when_loaded(ctx),
             )
             continue
         caller = _called_at_import(ctx, call)

@@ -66,6 +66,18 @@ HEREDOC = re.compile(r"(?<!<)<<-?(?!<)\s*(['\"]?)([A-Za-z_]\w*)\1")
 """`cat <<EOF`, `<<-'END'`; not `<<<` (a here-string) nor `$((x << 2))`."""
 
 
+ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)=(.*\s.*)$", re.DOTALL)
+
+
+def evaluated_assignment(argv: list[str], script: str) -> list[str] | None:
+    """`cmd="exec gunicorn app:app -b 0.0.0.0:$PORT"` in a script that later runs
+    `eval "$cmd"`: the command the variable holds, or None for any other line."""
+    match = ASSIGNMENT.match(argv[0]) if len(argv) == 1 else None
+    if match is None or not re.search(rf'\beval\s+"?\$\{{?{match[1]}\b', script):
+        return None
+    return [word for command in split_shell(match[2]) for word in command] or None
+
+
 def logical_lines(text: str) -> list[tuple[int, str]]:
     """A shell script's commands, each with the number of its first physical line: backslash
     continuations joined (`exec gunicorn app:app \\` + `--bind 0.0.0.0:8000` is one command), a
