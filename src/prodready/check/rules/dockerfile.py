@@ -448,9 +448,12 @@ def add_instead_of_copy(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hi
 # --- PR206 ------------------------------------------------------------------------------------
 
 APT_INSTALL = re.compile(r"\bapt(?:-get)?\s+(?:-\S+\s+)*install\b")
-APT_UPGRADE = re.compile(r"\bapt(?:-get)?\s+(?:-\S+\s+)*(upgrade|dist-upgrade|full-upgrade)\b")
+DIST_UPGRADE = re.compile(r"\bapt(?:-get)?\s+(?:-\S+\s+)*(dist-upgrade|full-upgrade)\b")
+"""Not `upgrade`: pulling security fixes at build time is what Docker and OWASP now advise
+(hadolint dropped it from DL3005 in 2.x and kept dist-upgrade)."""
 NO_RECOMMENDS = re.compile(r"--no-install-recommends|APT::Install-Recommends=(?:false|0)")
-LISTS_REMOVED = re.compile(r"rm\s+-\w*\s+/var/lib/apt/lists")
+LISTS_REMOVED = re.compile(r"\brm\s+(?:-\S+\s+)*/var/lib/apt/lists")
+"""`rm -rf`, `rm -r -f`, `rm --recursive --force --verbose`: any options before the path."""
 
 
 @rule(
@@ -463,8 +466,9 @@ LISTS_REMOVED = re.compile(r"rm\s+-\w*\s+/var/lib/apt/lists")
 `apt-get install` without `--no-install-recommends` pulls in recommended packages (often
 hundreds of MB: compilers, docs, X libraries), and package lists not removed in the same RUN
 stay in the layer forever (tens of MB, and stale). Every extra package is attack surface your
-vulnerability scanner reports and you must patch. `apt-get upgrade` inside a build makes the
-image depend on the day it was built; rebuild on a newer base image instead.
+vulnerability scanner reports and you must patch. `apt-get dist-upgrade` may move packages to
+another release inside the image; plain `apt-get upgrade`, which pulls the distribution's
+security fixes at build time, is fine and not reported.
 """,
     fix="""
 Install only what is needed and clean up in the same RUN.
@@ -481,11 +485,10 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 \\
 def apt_bloat(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for inst in instructions(built_lineage(dockerfile), "RUN"):
         text = inst.value
-        upgrade = APT_UPGRADE.search(text)
-        if upgrade:
+        if upgrade := DIST_UPGRADE.search(text):
             yield Hit(
                 inst.line,
-                f"apt-get {upgrade[1]} in the image build: pin a newer base image instead",
+                f"apt-get {upgrade[1]} in the image build: use a newer base image instead",
                 severity=Severity.WARNING,
             )
         if not APT_INSTALL.search(text):
