@@ -326,6 +326,25 @@ def test_socket_activated_service_may_use_a_low_port(tmp_path: Path) -> None:
     assert places(write(tmp_path / "activated", files), "PR922") == []
 
 
+@pytest.mark.parametrize(
+    ("probe", "reported"),
+    [("/health", False), ("/${CONTEXT_PATH}health", False), ("/${CONTEXT_PATH}healthz", True)],
+)
+def test_a_variable_in_the_probed_path_is_a_prefix_set_at_run_time(
+    tmp_path: Path, probe: str, reported: bool
+) -> None:
+    """linkding probes `/${LD_CONTEXT_PATH}health`: the app serves /health under that prefix."""
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "Dockerfile": f"FROM python:3.12\nHEALTHCHECK CMD curl -f http://localhost:8000{probe}\n"
+            'CMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n',
+        },
+    )
+    assert bool(places(tmp_path, "PR903")) is reported
+
+
 @pytest.mark.parametrize(("probe", "reported"), [("/health/ready", False), ("/healthz", True)])
 def test_healthcheck_knows_the_runtime_kits_routes(
     tmp_path: Path, probe: str, reported: bool

@@ -32,6 +32,10 @@ def lines_reported(tmp_path: Path, rule_id: str, dockerfile: str) -> list[int]:
         ("FROM nginx:1.27-alpine\nCOPY default.conf /etc/nginx/conf.d/\n", []),
         ("FROM nginxinc/nginx-unprivileged:1.27-alpine\nCOPY site.conf /etc/nginx/conf.d/\n", []),
         ("FROM caddy:2.8\nCOPY Caddyfile /etc/caddy/\n", [1]),
+        # a builder image (searxng's builder.dockerfile) builds and runs nothing
+        ("FROM searxng/base:searxng-builder AS builder\nRUN make venv\n", []),
+        ('FROM searxng/base:searxng-builder AS builder\nRUN make\nCMD ["granian"]\n', [1]),
+        ("FROM searxng/base:searxng AS builder\nRUN make venv\n", [1]),
     ],
 )
 def test_pr201_judges_the_final_image(tmp_path: Path, dockerfile: str, expected: list[int]) -> None:

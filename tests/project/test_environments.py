@@ -192,6 +192,8 @@ def test_nginx_and_systemd_files_named_dev_or_local_are_development() -> None:
         ("netbox/netbox/configuration_testing.py", FileKind.PYTHON, TEST),
         ("netbox/netbox/configuration.py", FileKind.PYTHON, PROD),
         ("populate.py", FileKind.PYTHON, DEV),
+        ("scripts/smoketest_configuration.py", FileKind.PYTHON, TEST),
+        ("app/smoke.py", FileKind.PYTHON, PROD),
         ("server/scripts/seeds_load.py", FileKind.PYTHON, DEV),
         ("app/seeding.py", FileKind.PYTHON, PROD),
         ("docs/scripts/generate_api_schema.py", FileKind.PYTHON, DEV),

@@ -57,6 +57,8 @@ DEV_SETTINGS = re.compile(
 )
 """settings/dev.py, settings_local.py, settings/test.py, configuration_testing.py: not what
 production loads."""
+SMOKE_TEST = re.compile(r"^smoke_?tests?[_.]")
+"""netbox's scripts/smoketest_configuration.py: settings for a CI smoke test."""
 DATA_SCRIPT = re.compile(r"^(populate|fake|faker|fake_data|seeds?(_\w+)?)\.py$")
 """populate.py, seeds_load.py: fill a database with made-up users for a developer."""
 TEST_WORD = re.compile(r"^(test|tests|testing|ci|e2e|integration)$", re.IGNORECASE)
@@ -101,6 +103,8 @@ def by_name(rel: str, kind: FileKind) -> EnvFact:
             return EnvFact(TEST, "a test module")
         if name == "conftest.py":
             return EnvFact(TEST, "pytest's conftest.py")
+        if SMOKE_TEST.match(name):
+            return EnvFact(TEST, f"{shown} configures a smoke test")
         if DATA_SCRIPT.match(name):
             return EnvFact(DEV, f"{shown} fills a database with made-up data")
         for part in rel.split("/")[:-1]:

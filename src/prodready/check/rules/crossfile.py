@@ -276,13 +276,18 @@ def healthcheck_route_missing(project: Project) -> Iterable[Hit]:
             path = (match["path"] or "/").split("?", 1)[0]
             if _uses_runtime_kit(project) and path.rstrip("/") in RUNTIME_KIT_ROUTES:
                 continue
-            if not _routed(project, path) and not _mentioned_in_code(project, path):
+            probe = RUN_TIME_PREFIX.sub("/", path)  # /${CONTEXT_PATH}health: the tail is routed
+            if not _routed(project, probe) and not _mentioned_in_code(project, probe):
                 yield Hit(
                     line,
                     f"healthcheck requests {path}, but no route of the app serves it "
                     f"(routes: {_route_list(project)})",
                     path=rel,
                 )
+
+
+RUN_TIME_PREFIX = re.compile(r"\$\{\w+(?::?[-=?+][^}]*)?\}|\$\w+")
+"""A variable in a probed path (`/${LD_CONTEXT_PATH}health`): a prefix set at run time."""
 
 
 def _uses_runtime_kit(project: Project) -> bool:

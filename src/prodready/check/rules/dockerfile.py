@@ -181,7 +181,7 @@ def _runs_nothing(ctx: FileContext, stages: list[Stage], image: str) -> bool:
     compose service that builds it and gives it a command."""
     if instructions(stages, "CMD", "ENTRYPOINT"):
         return False
-    if official_name(image) not in SHELL_IMAGES:
+    if official_name(image) not in SHELL_IMAGES and not _a_builder(stages[-1], image):
         return False  # FROM caddy, node ...: the base image's own server runs
     composes = ctx.project.compose_files
     if any(not compose.services for compose in composes):
@@ -191,6 +191,13 @@ def _runs_nothing(ctx: FileContext, stages: list[Stage], image: str) -> bool:
         for compose in composes
         for service in compose.services
     )
+
+
+def _a_builder(stage: Stage, image: str) -> bool:
+    """A stage named `builder` (or `build`) over an image tagged as one (searxng's
+    builder.dockerfile: `FROM searxng/base:searxng-builder AS builder`): it builds, runs nothing."""
+    _, tag, _ = split_image(image)
+    return (stage.alias or "").lower() in ("builder", "build") and "build" in (tag or "")
 
 
 def _drops_privileges(image: str) -> bool:
