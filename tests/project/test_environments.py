@@ -194,6 +194,8 @@ def test_nginx_and_systemd_files_named_dev_or_local_are_development() -> None:
         ("populate.py", FileKind.PYTHON, DEV),
         ("scripts/smoketest_configuration.py", FileKind.PYTHON, TEST),
         ("app/smoke.py", FileKind.PYTHON, PROD),
+        ("cms/dev_settings.py", FileKind.PYTHON, DEV),
+        ("deploy/docker/local_settings.py", FileKind.PYTHON, PROD),
         ("server/scripts/seeds_load.py", FileKind.PYTHON, DEV),
         ("app/seeding.py", FileKind.PYTHON, PROD),
         ("docs/scripts/generate_api_schema.py", FileKind.PYTHON, DEV),

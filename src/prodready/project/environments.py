@@ -57,6 +57,8 @@ DEV_SETTINGS = re.compile(
 )
 """settings/dev.py, settings_local.py, settings/test.py, configuration_testing.py: not what
 production loads."""
+DEV_SETTINGS_FILE = re.compile(r"^(dev|development|test|testing)_settings\.py$")
+"""mediacms's cms/dev_settings.py (not local_settings.py: often the production override)."""
 SMOKE_TEST = re.compile(r"^smoke_?tests?[_.]")
 """netbox's scripts/smoketest_configuration.py: settings for a CI smoke test."""
 DATA_SCRIPT = re.compile(r"^(populate|fake|faker|fake_data|seeds?(_\w+)?)\.py$")
@@ -110,6 +112,9 @@ def by_name(rel: str, kind: FileKind) -> EnvFact:
         for part in rel.split("/")[:-1]:
             if set(WORD_SPLIT.split(part.lower())) & SCRIPT_FOLDER_WORDS:
                 return EnvFact(DEV, f"in {part}/, tooling or a demonstration")
+        if match := DEV_SETTINGS_FILE.match(name):
+            env = TEST if match[1].startswith("test") else DEV
+            return EnvFact(env, f"a `{match[1]}` settings module")
         tail = SETTINGS_TAIL.search(lower)
         if tail and (match := DEV_SETTINGS.search(tail[0])):
             env = TEST if match[1].startswith("test") or match[1] == "ci" else DEV

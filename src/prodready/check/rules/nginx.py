@@ -1094,7 +1094,7 @@ def nginx_cors_any_origin(ctx: FileContext) -> Iterator[Hit]:
         if len(header.args) < 2 or header.args[0].lower() != ALLOW_ORIGIN:
             continue
         value = header.args[1].strip()
-        if value == "*":
+        if value == "*" and not _serves_files(header):
             yield Hit(header.line, "Access-Control-Allow-Origin * lets every website read it")
         elif value.lower() == "$http_origin" and _with_credentials(header):
             yield Hit(
@@ -1103,6 +1103,17 @@ def nginx_cors_any_origin(ctx: FileContext) -> Iterator[Hit]:
                 "any website can read responses made with the user's cookies",
                 severity=Severity.ERROR,
             )
+
+
+def _serves_files(header: Directive) -> bool:
+    """In a location that serves files from disk (`alias` or `root`, no proxy): public static or
+    media files, which any site may embed or fetch anyway; the app's answers are not in it."""
+    location = header.parent
+    if location is None or location.name != "location":
+        return False
+    files = location.children("alias") or location.children("root")
+    proxied = any(location.children(name) for name in SERVING_DIRECTIVES - {"root", "alias"})
+    return bool(files) and not proxied
 
 
 def _with_credentials(header: Directive) -> bool:
