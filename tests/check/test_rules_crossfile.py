@@ -71,10 +71,14 @@ def test_uvicorn_run_without_reload_is_a_production_server(tmp_path: Path) -> No
         {
             "main.py": main + "    uvicorn.run('main:app', host='0.0.0.0', workers=4)\n",
             "reload.py": main + "    uvicorn.run('main:app', reload=True)\n",
-            "Procfile": "web: python main.py\nalt: python reload.py\n",
+            # mealie: the operator sets the worker count; uvicorn supervises them
+            "configured.py": main + "    uvicorn.run('main:app', workers=settings.WORKERS)\n",
+            "single.py": main + "    uvicorn.run('main:app', host='0.0.0.0')\n",
+            "Procfile": "web: python main.py\nalt: python reload.py\n"
+            "cfg: python configured.py\none: python single.py\n",
         },
     )
-    assert places(tmp_path, "PR901") == [("Procfile", 2)]
+    assert places(tmp_path, "PR901") == [("Procfile", 2), ("Procfile", 4)]
 
 
 def test_app_target_through_package_reexport_and_factory(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from prodready.project import detect
+from prodready.project.model import Environment
 from prodready.project.parsers.commands import logical_lines
 from tests.check.helpers import findings_for
 
@@ -58,3 +59,22 @@ def test_a_command_kept_in_a_variable_and_evaluated_is_a_launch(tmp_path: Path) 
     assert [(launch.line, launch.argv[:3]) for launch in launches] == [
         (2, ("gunicorn", "shop.wsgi:application", "-b"))
     ]
+
+
+def test_launches_in_a_development_branch_of_the_entrypoints_case_are_development(
+    tmp_path: Path,
+) -> None:
+    """redash's entrypoint: `server)` runs gunicorn, `dev_server)` and `debug)` the dev server."""
+    (tmp_path / "docker-entrypoint").write_text(
+        '#!/bin/bash\ncase "$1" in\n  server)\n    exec gunicorn -b 0.0.0.0:5000 redash.wsgi:app\n'
+        "    ;;\n  dev_server)\n    exec /app/manage.py runserver --debugger --reload\n    ;;\n"
+        '  "debug") exec /app/manage.py runserver --debugger ;;\n'
+        '  *)\n    exec "$@"\n    ;;\nesac\nexec gunicorn other:app\n'
+    )
+    (tmp_path / "manage.py").write_text("from redash.cli import manager\n")
+    launches = {launch.line: launch for launch in detect(tmp_path).launches}
+    assert launches[4].env.production and launches[4].context == "server"
+    assert launches[7].env.env == Environment.DEVELOPMENT
+    assert "dev_server)" in launches[7].env.reason
+    assert launches[9].env.env == Environment.DEVELOPMENT and launches[9].context == "debug"
+    assert launches[14].env.production and launches[14].context == ""

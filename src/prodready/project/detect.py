@@ -253,6 +253,7 @@ def _text_launches(source: SourceFile, text: str | None) -> list[LaunchCommand]:
         return []
     found = []
     lines = commands.logical_lines(text) if source.kind == FileKind.SCRIPT else None
+    branches = commands.CaseBranches()
     for number, raw in lines or enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
@@ -262,6 +263,8 @@ def _text_launches(source: SourceFile, text: str | None) -> list[LaunchCommand]:
             context, sep, line = line.partition(":")
             if not sep:
                 continue
+        elif source.kind == FileKind.SCRIPT:
+            line, context = branches.read(line)
         for argv in commands.split_shell(line):
             if source.kind == FileKind.SCRIPT:
                 argv = commands.evaluated_assignment(argv, text) or argv

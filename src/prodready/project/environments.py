@@ -536,4 +536,6 @@ def launch_fact(project: Project, launch: LaunchCommand) -> EnvFact:
         return EnvFact(TEST, f"runs {runner}")
     if launch.source == "procfile" and launch.context == "release":
         return EnvFact(ONE_SHOT, "a Procfile release task runs once per deploy")
+    if launch.source == "script" and (env := _word_env(launch.context)) is not None:
+        return EnvFact(env, f"in the `{launch.context})` branch of the script's case")
     return where

@@ -125,8 +125,10 @@ def _script_dev_server(project: Project, served: Served) -> tuple[str, Severity 
             if call.kwargs.get("reload") is True:
                 return f"it reaches {where} with reload=True, uvicorn's development mode", None
             workers = call.kwargs.get("workers")
-            if isinstance(workers, int) and workers > 1:
-                continue  # uvicorn supervises its worker processes itself
+            if (isinstance(workers, int) and workers > 1) or (
+                "workers" in call.kwargs and workers is None
+            ):
+                continue  # uvicorn supervises its workers itself, however many the operator sets
             return (
                 f"it reaches {where}: one uvicorn process started from code, with no worker "
                 "processes and nothing to replace one that hangs",

@@ -66,6 +66,38 @@ HEREDOC = re.compile(r"(?<!<)<<-?(?!<)\s*(['\"]?)([A-Za-z_]\w*)\1")
 """`cat <<EOF`, `<<-'END'`; not `<<<` (a here-string) nor `$((x << 2))`."""
 
 
+CASE_START = re.compile(r"^case\s.*\sin$")
+CASE_LABEL = re.compile(r"^\(?\s*([^()\s;][^()]*?)\s*\)\s*(.*)$")
+
+
+class CaseBranches:
+    """Which branch of a `case "$1" in ... esac` each line of a script is in: an entrypoint's
+    `dev_server)` branch runs the development server, its `server)` branch production."""
+
+    def __init__(self) -> None:
+        self.depth = 0
+        self.label = ""
+
+    def read(self, line: str) -> tuple[str, str]:
+        """(the line without its branch label, the label of the branch it is in or "")."""
+        if CASE_START.match(line):
+            self.depth += 1
+            self.label = ""
+            return "", ""
+        if self.depth and line == "esac":
+            self.depth -= 1
+            self.label = ""
+            return "", ""
+        if self.depth and (match := CASE_LABEL.match(line)) and not line.startswith(("[", "$")):
+            self.label = match[1].strip("\"'")
+            line = match[2]
+        label = self.label
+        if self.depth and line.rstrip().endswith(";;"):
+            self.label = ""
+            line = line.rstrip().removesuffix(";;")
+        return line, label
+
+
 ASSIGNMENT = re.compile(r"^([A-Za-z_]\w*)=(.*\s.*)$", re.DOTALL)
 
 
