@@ -370,3 +370,25 @@ def test_a_base_setting_the_production_module_assigns_again_is_not_reported() ->
     assert ("PR107", 1) not in on_base and ("PR104", 2) not in on_base
     assert ("PR106", 3) in on_base  # production keeps ALLOWED_HOSTS = ["*"]
     assert ("PR107", 9) in on_base  # the database password is not replaced in production
+
+
+def test_with_no_build_target_production_builds_the_last_stage_not_named_for_dev_or_tests(
+    tmp_path: Path,
+) -> None:
+    """DefectDojo's Dockerfile ends in `release`, `development`, `django-unittests`, and no
+    compose file builds it for production: the release stage is the image that ships (PR220
+    reported the development stage's requirements-dev.txt)."""
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim AS base\nFROM base AS release\n"
+        'RUN pip install --no-cache-dir -r requirements.txt\nCMD ["gunicorn", "app:app"]\n'
+        "FROM release AS development\nRUN pip install --no-cache-dir -r requirements-dev.txt\n"
+        "FROM development AS django-unittests\n"
+    )
+    project = detect(tmp_path)
+    [dockerfile] = project.dockerfiles
+    assert dockerfile.target == "release"
+    assert project.stages_env[("Dockerfile", 2)].env == DEV  # development
+    assert project.stages_env[("Dockerfile", 3)].env == TEST  # django-unittests
+    assert "PR220" not in rules_on(findings(tmp_path), "Dockerfile")
+    (tmp_path / "Dockerfile").write_text("FROM python:3.12 AS build\nFROM python:3.12-slim\n")
+    assert detect(tmp_path).dockerfiles[0].target is None  # the last stage, as Docker builds

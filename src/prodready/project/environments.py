@@ -63,7 +63,7 @@ SMOKE_TEST = re.compile(r"^smoke_?tests?[_.]")
 """netbox's scripts/smoketest_configuration.py: settings for a CI smoke test."""
 DATA_SCRIPT = re.compile(r"^(populate|fake|faker|fake_data|seeds?(_\w+)?)\.py$")
 """populate.py, seeds_load.py: fill a database with made-up users for a developer."""
-TEST_WORD = re.compile(r"^(test|tests|testing|ci|e2e|integration)$", re.IGNORECASE)
+TEST_WORD = re.compile(r"^(test|tests|testing|unittests?|ci|e2e|integration)$", re.IGNORECASE)
 DEV_WORD = re.compile(r"^(dev|devel|develop|development|local|debug)$", re.IGNORECASE)
 WORD_SPLIT = re.compile(r"[.\-_]")
 ONE_SHOT_NAME = re.compile(
@@ -178,6 +178,8 @@ def classify(project: Project) -> None:
         facts[compose.rel] = _all_services(project, compose, facts[compose.rel])
     for dockerfile in project.dockerfiles:
         facts[dockerfile.rel] = _dockerfile_fact(project, dockerfile, facts[dockerfile.rel], look)
+        if dockerfile.target is None:
+            dockerfile.target = _last_production_stage(dockerfile)
         _stage_facts(project, dockerfile, facts[dockerfile.rel])
     for source in project.files:
         if source.kind == FileKind.NGINX and facts[source.rel].production:
@@ -478,6 +480,19 @@ def _from_dev_folder(compose_rel: str, dockerfile_rel: str) -> bool:
     Dockerfile from outside its folder tests or develops that image; it does not make the
     image a test one."""
     return dev_folder(compose_rel) is not None and dev_folder(dockerfile_rel) is None
+
+
+def _last_production_stage(dockerfile: Dockerfile) -> str | None:
+    """With no build target known, production builds the last stage, unless the file ends in
+    stages named for development or tests (DefectDojo's `release`, then `development`, then
+    `django-unittests`): then the last stage before them."""
+    stages = dockerfile.stages
+    if not stages or not stages[-1].alias or _word_env(stages[-1].alias) is None:
+        return None
+    for stage in reversed(stages):
+        if stage.alias and _word_env(stage.alias) is None:
+            return stage.alias
+    return None
 
 
 def _stage_facts(project: Project, dockerfile: Dockerfile, file_fact: EnvFact) -> None:
