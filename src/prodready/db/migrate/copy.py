@@ -1,0 +1,147 @@
+"""Streaming rows from SQLite into PostgreSQL with COPY, in batches keyed by SQLite's rowid.
+Each batch and its state row commit together (see `state`); memory stays one batch."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, TextIO
+
+import psycopg
+
+from prodready.db.migrate import state
+from prodready.db.migrate.casts import LossyValue
+from prodready.db.migrate.plan import TablePlan
+from prodready.db.migrate.sql import column_list, quote
+
+BATCH_ROWS = 5_000
+
+
+class Reporter(Protocol):
+    def table(self, name: str, total: int, done: int) -> None: ...
+    def advance(self, rows: int) -> None: ...
+    def table_done(self) -> None: ...
+
+
+@dataclass
+class LossyRow(Exception):
+    """A row whose value cannot be stored as it is; stops the run unless rows are skipped."""
+
+    table: str
+    key: str
+    column: str
+    value: Any
+    reason: str
+
+    def __str__(self) -> str:
+        return (
+            f"table {self.table}, row {self.key}, column {self.column}: {self.value!r} "
+            f"cannot be stored as it is ({self.reason})"
+        )
+
+
+class Rejects:
+    """The rows skipped under `--on-error skip`, one JSON object per line."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.count = 0
+        self._file: TextIO | None = None
+
+    def add(self, problem: LossyRow) -> None:
+        if self.path is None:
+            raise problem
+        if self._file is None:
+            self._file = self.path.open("a", encoding="utf-8")
+        record = {
+            "table": problem.table,
+            "row": problem.key,
+            "column": problem.column,
+            "value": problem.value
+            if isinstance(problem.value, str | int | float)
+            else repr(problem.value),
+            "reason": problem.reason,
+        }
+        self._file.write(json.dumps(record) + "\n")
+        self._file.flush()
+        self.count += 1
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+
+
+def row_key(table: TablePlan, rowid: int, row: tuple) -> str:
+    if table.primary_key:
+        names = table.column_names
+        return ", ".join(f"{k}={row[names.index(k)]}" for k in table.primary_key)
+    return f"rowid={rowid}"
+
+
+def source_batches(
+    source: sqlite3.Connection, table: TablePlan, after: int = 0, size: int = BATCH_ROWS
+) -> Iterator[list[tuple]]:
+    """Rows as (rowid, *columns) in rowid order, `size` at a time."""
+    query = (
+        f"SELECT rowid, {column_list(table.column_names)} FROM {quote(table.name)} "
+        "WHERE rowid > ? ORDER BY rowid LIMIT ?"
+    )
+    while True:
+        rows = source.execute(query, (after, size)).fetchall()
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]
+
+
+def converted_rows(
+    table: TablePlan, rows: list[tuple], on_lossy: Rejects
+) -> Iterator[tuple[int, list[Any]]]:
+    """(rowid, values cast for PostgreSQL); a lossy row goes to `on_lossy` (which raises it
+    when rows are not skipped)."""
+    converters = [c.cast.convert for c in table.columns]
+    for raw in rows:
+        rowid, values = raw[0], raw[1:]
+        out: list[Any] = []
+        try:
+            for i, value in enumerate(values):
+                out.append(None if value is None else converters[i](value))
+        except LossyValue as lossy:
+            column = table.columns[len(out)].name
+            on_lossy.add(
+                LossyRow(
+                    table.name,
+                    row_key(table, rowid, values),
+                    column,
+                    values[len(out)],
+                    lossy.reason,
+                )
+            )
+            continue
+        yield rowid, out
+
+
+def copy_table(
+    source: sqlite3.Connection,
+    target: psycopg.Connection,
+    table: TablePlan,
+    done: state.TableState,
+    rejects: Rejects,
+    reporter: Reporter,
+    batch_rows: int = BATCH_ROWS,
+) -> None:
+    reporter.table(table.name, table.rows, done.rows)
+    copy_sql = f"COPY {quote(table.name)} ({column_list(table.column_names)}) FROM STDIN"
+    for rows in source_batches(source, table, done.last_rowid, batch_rows):
+        with target.cursor() as cur:
+            with cur.copy(copy_sql) as copy:
+                for _, values in converted_rows(table, rows, rejects):
+                    copy.write_row(values)
+            state.record_batch(cur, table.name, rows[-1][0], len(rows))
+        target.commit()
+        reporter.advance(len(rows))
+    state.finish_table(target, table.name)
+    reporter.table_done()
