@@ -85,7 +85,7 @@ def connect_postgres(url: str) -> psycopg.Connection:
     except psycopg.OperationalError as error:
         text = str(error).strip().splitlines()[0] if str(error).strip() else "no answer"
         shown = describe(dsn)
-        if "password authentication failed" in text or "authentication" in text:
+        if "authentication" in text or ("role" in text and "does not exist" in text):
             raise InputError(
                 f"PostgreSQL at {shown} refused the credentials: {text}",
                 "check the user and password in the target URL",

@@ -11,7 +11,7 @@ import psycopg
 
 from prodready.db.migrate import state
 from prodready.db.migrate.copy import BATCH_ROWS, LossyRow, Rejects, Reporter, copy_table
-from prodready.db.migrate.endpoints import connect_postgres, open_sqlite
+from prodready.db.migrate.endpoints import connect_postgres, open_sqlite, postgres_url
 from prodready.db.migrate.plan import MigrationPlan, build_plan
 from prodready.db.migrate.schema import add_constraints, create_tables, set_sequences
 from prodready.db.migrate.sql import column_list, quote
@@ -54,6 +54,7 @@ def migrate(
 ) -> Outcome:
     started = time.monotonic()
     reporter = reporter or _Silent()
+    postgres_url(target_url)
     source = open_sqlite(source_url)
     target = connect_postgres(target_url)
     try:

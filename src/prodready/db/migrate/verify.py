@@ -21,11 +21,12 @@ from prodready.db.migrate.sql import quote
 
 HASH_MOD = 2**128
 FETCH_ROWS = 5_000
-ORDERED = (int, float)
 
 
 @dataclass
 class ColumnStats:
+    ordered: bool = True
+    """False for JSON, bytea and booleans: no min/max (their hash still compares them)."""
     nulls: int = 0
     low: Any = None
     high: Any = None
@@ -36,19 +37,19 @@ class ColumnStats:
         if value is None:
             self.nulls += 1
             return
-        key = _orderable(value)
-        if key is None:
+        if not self.ordered:
             return
-        if self.low is None or key < self.low:
-            self.low = key
-        if self.high is None or key > self.high:
-            self.high = key
+        if self.low is None or value < self.low:
+            self.low = value
+        if self.high is None or value > self.high:
+            self.high = value
 
 
-def _orderable(value: Any) -> Any:
-    if isinstance(value, bool | dict | list | bytes | memoryview):
-        return None
-    return value
+UNORDERED = {"json", "bytea", "boolean"}
+
+
+def _stats(table: TablePlan) -> list[ColumnStats]:
+    return [ColumnStats(ordered=c.cast.kind not in UNORDERED) for c in table.columns]
 
 
 @dataclass
@@ -104,7 +105,7 @@ def _accumulate(side: Side, table: TablePlan, values: list[Any] | tuple) -> None
 
 
 def _source_side(source: sqlite3.Connection, table: TablePlan) -> tuple[Side, int]:
-    side = Side(columns=[ColumnStats() for _ in table.columns])
+    side = Side(columns=_stats(table))
     converters = [c.cast.convert for c in table.columns]
     rejected = 0
     for rows in source_batches(source, table):
@@ -119,7 +120,7 @@ def _source_side(source: sqlite3.Connection, table: TablePlan) -> tuple[Side, in
 
 
 def _target_side(target: psycopg.Connection, table: TablePlan) -> Side:
-    side = Side(columns=[ColumnStats() for _ in table.columns])
+    side = Side(columns=_stats(table))
     with target.cursor(name=f"prodready_verify_{abs(hash(table.name))}") as cur:
         cur.itersize = FETCH_ROWS
         cur.execute(f"SELECT {_read_back(table)} FROM {quote(table.name)}")
