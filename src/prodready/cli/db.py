@@ -87,5 +87,70 @@ def migrate(
         raise typer.Exit(EXIT_FINDINGS)
 
 
+@db_app.command("pool")
+def pool(
+    directory: Annotated[Path, typer.Argument(help="The app's folder.", file_okay=False)] = Path(
+        "."
+    ),
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            "--database-url",
+            help="The production PostgreSQL to read limits from. [$DATABASE_URL, else the "
+            "app's production env file]",
+        ),
+    ] = None,
+    other_clients: Annotated[
+        str | None,
+        typer.Option("--other-clients", help="Other programs' connections: celery=8,cron=2"),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", min=1, help="Processes, instead of the plan's.")
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option("--threads", min=1, help="Threads per process, instead of the plan's."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per-process pool settings (SQLAlchemy, Django, psycopg_pool) from the server's real
+    max_connections, the serve plan's processes and threads, and the other clients. Exit 1
+    when the app's own pool settings cannot fit."""
+    import os
+
+    from prodready.db.pool import Concurrency, advice_text, advise, parse_other_clients, read_limits
+    from prodready.project import detect
+    from prodready.project.databases import database_urls
+    from prodready.project.pool import per_process_connections, production_pools
+    from prodready.serve.plan import Overrides, compute_plan
+
+    others = parse_other_clients(other_clients)
+    project = detect(directory)
+    url = database_url or os.environ.get("DATABASE_URL")
+    if url is None:
+        found = [d for d in database_urls(project) if d.kind == "postgresql"]
+        if not found:
+            raise UsageError(
+                "no PostgreSQL URL to read the limits from",
+                "give --database-url postgresql://user@host/db (the production server)",
+            )
+        url = found[0].url
+    plan = compute_plan(project, overrides=Overrides(workers=workers, threads=threads))
+    settings = {s.name: s for s in plan.settings}
+    plan_threads = settings["threads"].value if "threads" in settings else None
+    said_by = "the serve plan" if workers is None and threads is None else "given"
+    concurrency = Concurrency(settings["workers"].value, plan_threads, said_by)
+    pools = production_pools(project)
+    current = per_process_connections(pools) if pools else None
+    limits = read_limits(url)
+    advice = advise(limits, concurrency, others, current)
+    if as_json:
+        typer.echo(json.dumps(advice.to_json()))
+    else:
+        typer.echo(advice_text(advice, limits, project.framework))
+    if advice.current_overflows:
+        raise typer.Exit(EXIT_FINDINGS)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(db_app, name="db")

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from prodready.project.model import PoolSetting
+from prodready.project.model import PoolSetting, Project
 
 POSTGRES_DEFAULT_MAX_CONNECTIONS = 100
 POSTGRES_DEFAULT_RESERVED = 3
@@ -88,3 +88,15 @@ def pool_connections(pool: PoolSetting) -> int:
 
 def per_process_connections(pools: Iterable[PoolSetting]) -> int:
     return sum(pool_connections(p) for p in pools if not p.null_pool)
+
+
+def production_pools(project: Project) -> list[PoolSetting]:
+    """The connection pools the app's production code creates (NullPool ones open nothing
+    that lasts; files only tests or dev tools run are left out)."""
+    return [
+        pool
+        for summary in project.modules.values()
+        if not ((source := project.file(summary.rel)) and source.dev_only)
+        for pool in summary.pools
+        if not pool.null_pool
+    ]

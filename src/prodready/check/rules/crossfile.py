@@ -53,6 +53,7 @@ from prodready.project.pool import (
     POSTGRES_DEFAULT_MAX_CONNECTIONS,
     connection_budget,
     per_process_connections,
+    production_pools,
 )
 
 KIND = "project"
@@ -610,7 +611,7 @@ Or put PgBouncer in front, or raise max_connections (`postgres -c max_connection
 def pool_exceeds_max_connections(project: Project) -> Iterable[Hit]:
     if not project.uses_service("postgresql"):
         return
-    pools = [p for m in _production_modules(project) for p in m.pools if not p.null_pool]
+    pools = production_pools(project)
     if not pools:
         return
     workers = _max_workers(project)
