@@ -45,7 +45,7 @@ def migrate(
     ] = None,
     batch_rows: Annotated[
         int, typer.Option("--batch-rows", min=1, help="Rows per COPY batch and resume step.")
-    ] = 5000,
+    ] = 10_000,
     as_json: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:

@@ -63,6 +63,8 @@ def _as_int(kind: str) -> Callable[[Any], int]:
     low, high = INT_RANGES[kind]
 
     def convert(value: Any) -> int:
+        if type(value) is int and low <= value <= high:
+            return value
         if isinstance(value, bool):
             return int(value)
         if isinstance(value, float) and value.is_integer():
@@ -195,6 +197,12 @@ def _normal_json(value: Any) -> str:
 
 def _as_text(max_length: int | None) -> Callable[[Any], str]:
     def convert(value: Any) -> str:
+        if (
+            type(value) is str
+            and (max_length is None or len(value) <= max_length)
+            and "\x00" not in value
+        ):
+            return value
         if isinstance(value, bytes):
             try:
                 value = value.decode()

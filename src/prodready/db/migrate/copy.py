@@ -5,19 +5,20 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, TextIO
 
 import psycopg
+from psycopg.copy import QueuedLibpqWriter
 
 from prodready.db.migrate import state
 from prodready.db.migrate.casts import LossyValue
 from prodready.db.migrate.plan import TablePlan
 from prodready.db.migrate.sql import column_list, quote
 
-BATCH_ROWS = 5_000
+BATCH_ROWS = 10_000
 
 
 class Reporter(Protocol):
@@ -97,31 +98,45 @@ def source_batches(
         after = rows[-1][0]
 
 
+def row_converter(table: TablePlan) -> Callable[[tuple], list[Any]]:
+    """One function per table that casts a whole `(rowid, *values)` row: a generated list
+    display, each value cast only when not NULL. Per row it costs about half of a loop over
+    the columns, and the cast is the hot path of a migration."""
+    names = {f"c{i}": c.cast.convert for i, c in enumerate(table.columns)}
+    items = ", ".join(
+        f"None if (v := row[{i + 1}]) is None else c{i}(v)" for i in range(len(table.columns))
+    )
+    code = compile(f"lambda row: [{items}]", f"<casts of {table.name}>", "eval")
+    return eval(code, names)  # nosec B307: our own text, of indexes and names only
+
+
 def converted_rows(
-    table: TablePlan, rows: list[tuple], on_lossy: Rejects
-) -> Iterator[tuple[int, list[Any]]]:
-    """(rowid, values cast for PostgreSQL); a lossy row goes to `on_lossy` (which raises it
-    when rows are not skipped)."""
-    converters = [c.cast.convert for c in table.columns]
+    table: TablePlan,
+    rows: list[tuple],
+    on_lossy: Rejects,
+    convert: Callable[[tuple], list[Any]],
+) -> Iterator[list[Any]]:
+    """Values cast for PostgreSQL by `convert` (see row_converter); a lossy row goes to
+    `on_lossy` (which raises it when rows are not skipped)."""
     for raw in rows:
-        rowid, values = raw[0], raw[1:]
-        out: list[Any] = []
         try:
-            for i, value in enumerate(values):
-                out.append(None if value is None else converters[i](value))
-        except LossyValue as lossy:
-            column = table.columns[len(out)].name
-            on_lossy.add(
-                LossyRow(
-                    table.name,
-                    row_key(table, rowid, values),
-                    column,
-                    values[len(out)],
-                    lossy.reason,
-                )
-            )
+            yield convert(raw)
+        except LossyValue:
+            on_lossy.add(_first_problem(table, raw))
+
+
+def _first_problem(table: TablePlan, raw: tuple) -> LossyRow:
+    """The slow path, once per lossy row: which column, which value, why."""
+    rowid, values = raw[0], raw[1:]
+    for column, value in zip(table.columns, values, strict=True):
+        if value is None:
             continue
-        yield rowid, out
+        try:
+            column.cast.convert(value)
+        except LossyValue as lossy:
+            key = row_key(table, rowid, values)
+            return LossyRow(table.name, key, column.name, value, lossy.reason)
+    raise AssertionError("a row failed its casts once and passed them again")
 
 
 def copy_table(
@@ -134,11 +149,12 @@ def copy_table(
     batch_rows: int = BATCH_ROWS,
 ) -> None:
     reporter.table(table.name, table.rows, done.rows)
+    convert = row_converter(table)
     copy_sql = f"COPY {quote(table.name)} ({column_list(table.column_names)}) FROM STDIN"
     for rows in source_batches(source, table, done.last_rowid, batch_rows):
         with target.cursor() as cur:
-            with cur.copy(copy_sql) as copy:
-                for _, values in converted_rows(table, rows, rejects):
+            with cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
+                for values in converted_rows(table, rows, rejects, convert):
                     copy.write_row(values)
             state.record_batch(cur, table.name, rows[-1][0], len(rows))
         target.commit()

@@ -28,7 +28,7 @@ from prodready.errors import InputError
 
 BOOL_NAME = re.compile(r"^(is|has|can|should|allow|enable)_", re.IGNORECASE)
 TIME_NAME = re.compile(
-    r"(_at|_on|_time|_ts|^timestamp|^created|^updated|^modified|^deleted|_date|^date)$",
+    r"(_at|_on|_time|_ts|_ms|^timestamp|^created|^updated|^modified|^deleted|_date|^date)$",
     re.IGNORECASE,
 )
 EPOCH_S = (100_000_000, 10_000_000_000)
@@ -168,7 +168,9 @@ def build_plan(
 
 def _schema_table(source: sqlite3.Connection, inspector: Inspector, table: str) -> TablePlan:
     reflected = inspector.get_columns(table)
-    rows, profiles = profile_table(source, table, [c["name"] for c in reflected])
+    names = [c["name"] for c in reflected]
+    wanted = {c["name"] for c in reflected if _depends_on_data(c["name"], _declared(c))}
+    rows, profiles = profile_table(source, table, names, wanted)
     pk = inspector.get_pk_constraint(table).get("constrained_columns") or []
     json_columns = {
         m.group(1)
@@ -202,6 +204,22 @@ def _schema_table(source: sqlite3.Connection, inspector: Inspector, table: str) 
         if ix.get("name") and all(ix["column_names"])
     ]
     return TablePlan(table, rows, columns, pk, fks, uniques, indexes)
+
+
+def _declared(column: Any) -> str:
+    kind = column["type"]
+    return "" if isinstance(kind, sqlalchemy.types.NullType) else str(kind)
+
+
+def _depends_on_data(name: str, declared: str) -> bool:
+    """Whether the column's type is decided by its values: integers that may be booleans,
+    epoch timestamps or beyond int4; timestamps stored as numbers or text; untyped columns."""
+    base = declared.upper().split("(")[0].strip()
+    return (
+        "INT" in base
+        or base in ("DATETIME", "TIMESTAMP", "")
+        or (base in ("TEXT", "CLOB") and TIME_NAME.search(name) is not None)
+    )
 
 
 def _unique_constraints(source: sqlite3.Connection, table: str) -> list[tuple[str, list[str]]]:
@@ -343,15 +361,14 @@ def _data_table(
     source: sqlite3.Connection, target: psycopg.Connection, inspector: Inspector, table: str
 ) -> TablePlan:
     reflected = inspector.get_columns(table)
-    rows, profiles = profile_table(source, table, [c["name"] for c in reflected])
-    wanted = target.execute(
+    target_columns = target.execute(
         "SELECT column_name, data_type, character_maximum_length, numeric_precision, "
         "numeric_scale, is_nullable = 'YES', column_default, udt_name "
         "FROM information_schema.columns WHERE table_schema = current_schema() "
         "AND table_name = %s ORDER BY ordinal_position",
         (table,),
     ).fetchall()
-    by_name = {w[0]: w for w in wanted}
+    by_name = {w[0]: w for w in target_columns}
     source_names = [c["name"] for c in reflected]
     unknown = [n for n in source_names if n not in by_name]
     if unknown:
@@ -359,19 +376,21 @@ def _data_table(
             f"table {table}: the target has no column {', '.join(unknown)}",
             "run the app's migrations to the same version as the SQLite database",
         )
-    required = [w[0] for w in wanted if w[0] not in source_names and not w[5] and w[6] is None]
+    required = [
+        w[0] for w in target_columns if w[0] not in source_names and not w[5] and w[6] is None
+    ]
     if required:
         raise InputError(
             f"table {table}: the target requires column {', '.join(required)}, which the "
             "SQLite table does not have",
             "run the app's migrations to the same version as the SQLite database",
         )
+    timestamps = {n for n in source_names if by_name[n][1].startswith("timestamp")}
+    rows, profiles = profile_table(source, table, source_names, timestamps)
     columns = []
     for col in reflected:
         name, data_type, length, precision, scale, _nullable, _default, udt = by_name[col["name"]]
-        declared = (
-            str(col["type"]) if not isinstance(col["type"], sqlalchemy.types.NullType) else ""
-        )
+        declared = _declared(col)
         cast, target_type = _cast_to(data_type, udt, length, precision, scale, profiles[name])
         columns.append(ColumnPlan(name, declared or "(none)", target_type, cast))
     pk = inspector.get_pk_constraint(table).get("constrained_columns") or []

@@ -15,9 +15,7 @@ SAMPLE_SIZE = 200
 class ColumnProfile:
     non_null: int = 0
     integers: int = 0
-    reals: int = 0
     texts: int = 0
-    blobs: int = 0
     not_zero_one: int = 0
     min_int: int | None = None
     max_int: int | None = None
@@ -33,28 +31,28 @@ class ColumnProfile:
 
 
 def profile_table(
-    conn: sqlite3.Connection, table: str, columns: list[str]
+    conn: sqlite3.Connection, table: str, columns: list[str], wanted: set[str]
 ) -> tuple[int, dict[str, ColumnProfile]]:
-    """The row count and a profile per column."""
+    """The row count and a profile per column; only the `wanted` ones are scanned (the types
+    of the others do not depend on their data), the rest get an empty profile."""
+    scanned = [name for name in columns if name in wanted]
     parts = ["count(*)"]
-    for name in columns:
+    for name in scanned:
         c = quote(name)
         parts += [
             f"count({c})",
             f"sum(typeof({c}) = 'integer')",
-            f"sum(typeof({c}) = 'real')",
             f"sum(typeof({c}) = 'text')",
-            f"sum(typeof({c}) = 'blob')",
             f"sum({c} IS NOT NULL AND {c} NOT IN (0, 1))",
             f"min(CASE WHEN typeof({c}) = 'integer' THEN {c} END)",
             f"max(CASE WHEN typeof({c}) = 'integer' THEN {c} END)",
         ]
     row = conn.execute(f"SELECT {', '.join(parts)} FROM {quote(table)}").fetchone()
     rows = row[0]
-    profiles: dict[str, ColumnProfile] = {}
-    for i, name in enumerate(columns):
-        values = row[1 + i * 8 : 9 + i * 8]
-        profile = ColumnProfile(*(v or 0 for v in values[:6]), values[6], values[7])
+    profiles = {name: ColumnProfile() for name in columns}
+    for i, name in enumerate(scanned):
+        values = row[1 + i * 6 : 7 + i * 6]
+        profile = ColumnProfile(*(v or 0 for v in values[:4]), values[4], values[5])
         if profile.texts:
             c = quote(name)
             profile.samples = [

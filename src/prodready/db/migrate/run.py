@@ -57,6 +57,10 @@ def migrate(
     postgres_url(target_url)
     source = open_sqlite(source_url)
     target = connect_postgres(target_url)
+    # A batch and its state row commit together, so a server crash that loses the last
+    # commits loses both: a rerun redoes them. No need to wait for each one's WAL flush.
+    target.execute("SET synchronous_commit = off")
+    target.commit()
     try:
         resumed = state.exists(target)
         if resumed and not options.resume and not options.plan_only:

@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 
 from prodready.db.migrate.casts import LossyValue
-from prodready.db.migrate.copy import source_batches
+from prodready.db.migrate.copy import row_converter, source_batches
 from prodready.db.migrate.plan import MigrationPlan, TablePlan
 from prodready.db.migrate.schema import sequences
 from prodready.db.migrate.sql import quote
@@ -106,12 +106,12 @@ def _accumulate(side: Side, table: TablePlan, values: list[Any] | tuple) -> None
 
 def _source_side(source: sqlite3.Connection, table: TablePlan) -> tuple[Side, int]:
     side = Side(columns=_stats(table))
-    converters = [c.cast.convert for c in table.columns]
+    convert = row_converter(table)
     rejected = 0
     for rows in source_batches(source, table):
         for raw in rows:
             try:
-                values = [None if v is None else converters[i](v) for i, v in enumerate(raw[1:])]
+                values = convert(raw)
             except LossyValue:
                 rejected += 1
                 continue
