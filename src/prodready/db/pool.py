@@ -63,9 +63,14 @@ class PoolAdvice:
 
     def django(self) -> list[str]:
         threads = self.concurrency.threads or 1
-        return [
+        persistent = (
             f"CONN_MAX_AGE = 600, CONN_HEALTH_CHECKS = True  "
-            f"(one persistent connection per thread: {threads} per process)",
+            f"(one persistent connection per thread: {threads} per process)"
+        )
+        if threads > self.budget.per_process:
+            persistent += f": more than the {self.budget.per_process} there are; use the pool"
+        return [
+            persistent,
             f'OPTIONS = {{"pool": {{"min_size": {max(1, self.pool_size // 2)}, '
             f'"max_size": {self.per_process}, "timeout": {POOL_TIMEOUT_S}}}}} '
             "with CONN_MAX_AGE = 0 (pip install 'psycopg[pool]')",

@@ -179,6 +179,13 @@ def _as_time(value: Any) -> time:
         raise LossyValue(f"{value!r} is not an ISO time") from None
 
 
+class JsonText(str):
+    """Validated JSON text, written as it is (binary COPY sends it behind jsonb's version
+    byte; see copy.JsonTextDumper) rather than parsed and serialised again."""
+
+    __slots__ = ()
+
+
 def _as_json(value: Any) -> str:
     text = value.decode() if isinstance(value, bytes) else str(value)
     try:
@@ -187,7 +194,7 @@ def _as_json(value: Any) -> str:
         raise LossyValue(f"{value!r} is not valid JSON") from None
     if "\\u0000" in text:
         raise LossyValue("JSON with \\u0000, which jsonb cannot store")
-    return text
+    return JsonText(text)
 
 
 def _normal_json(value: Any) -> str:

@@ -298,8 +298,14 @@ def _timestamp_plan(plan: Any, source: str) -> ColumnPlan:
     return plan("timestamptz", casts.timestamp(source), f"{said} → timestamptz (UTC)")
 
 
+EPOCH_SHARE = 0.99
+"""Of a column's values, the share that must be epoch integers for it to be read as
+timestamps; the others (text like 'yesterday') are lossy values, named when they are met."""
+
+
 def _epoch_unit(profile: ColumnProfile) -> str | None:
-    if not profile.only_integers or profile.min_int is None or profile.max_int is None:
+    mostly = profile.integers > 0 and profile.integers >= EPOCH_SHARE * profile.non_null
+    if not mostly or profile.min_int is None or profile.max_int is None:
         return None
     for unit, (low, high) in (("epoch_s", EPOCH_S), ("epoch_ms", EPOCH_MS)):
         if low <= profile.min_int and profile.max_int < high:

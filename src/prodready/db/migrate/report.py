@@ -61,7 +61,8 @@ def result_text(outcome: Outcome, rejects: Path | None) -> str:
         f"{', resumed' if outcome.resumed else ''})"
     ]
     if outcome.rejected:
-        out.append(f"skipped {outcome.rejected} rows that could not be kept: {rejects}")
+        rows = "row" if outcome.rejected == 1 else "rows"
+        out.append(f"skipped {outcome.rejected} {rows} that could not be kept: {rejects}")
     verdict = outcome.verdict
     if verdict is None:
         out.append("not verified (--no-verify)")

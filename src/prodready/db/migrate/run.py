@@ -10,7 +10,14 @@ from pathlib import Path
 import psycopg
 
 from prodready.db.migrate import state
-from prodready.db.migrate.copy import BATCH_ROWS, LossyRow, Rejects, Reporter, copy_table
+from prodready.db.migrate.copy import (
+    BATCH_ROWS,
+    LossyRow,
+    Rejects,
+    Reporter,
+    copy_table,
+    use_json_text,
+)
 from prodready.db.migrate.endpoints import connect_postgres, open_sqlite, postgres_url
 from prodready.db.migrate.plan import MigrationPlan, build_plan
 from prodready.db.migrate.schema import add_constraints, create_tables, set_sequences
@@ -61,6 +68,7 @@ def migrate(
     # commits loses both: a rerun redoes them. No need to wait for each one's WAL flush.
     target.execute("SET synchronous_commit = off")
     target.commit()
+    use_json_text(target)
     try:
         resumed = state.exists(target)
         if resumed and not options.resume and not options.plan_only:
