@@ -221,3 +221,38 @@ def test_bad_inputs_are_one_line_and_exit_2(
         f"error: cannot reach PostgreSQL at postgresql://postgres@127.0.0.1:{closed_port}/x"
     )
     assert target.tables() == set()
+
+
+def test_tables_in_parallel_verify_and_name_a_lossy_row(
+    prodready, tmp_path: Path, target: Target
+) -> None:
+    shop = make_shop(tmp_path / "par.db", rows=1000)
+    with sqlite3.connect(shop) as conn:
+        conn.execute("UPDATE customers SET email = ? WHERE id = 700", ("x" * 200,))
+    done = prodready("db", "migrate", "--jobs", "2", "--batch-rows", "100", shop, target.url)
+    assert done.returncode == 1, done.stderr
+    assert "table customers, row id=700, column email: " in done.stderr
+    assert "longer than varchar(120)" in done.stderr
+    done = prodready(
+        "db", "migrate", "--json", "--jobs", "2", "--resume", "--on-error", "skip",
+        "--reject-file", tmp_path / "r.jsonl", shop, target.url,
+    )  # fmt: skip
+    # the skipped customer leaves 2 orders without a parent: kept, their FK left NOT VALID,
+    # and named by the verification
+    assert done.returncode == 1, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["rejected"] == 1 and summary["verified"] is False
+    assert summary["warnings"] == [
+        "foreign key orders_customer_id_fkey (orders.customer_id → customers) left NOT VALID: "
+        "rows point at missing customers rows"
+    ]
+    assert summary["differences"] == [
+        "orders.customer_id: 2 rows without a parent (orders_customer_id_fkey)"
+    ]
+    assert [t["table"] for t in summary["tables"] if t["ok"]] == [
+        "audit_log",
+        "customers",
+        "orders",
+    ]
+    assert target.sql("SELECT count(*), count(DISTINCT id) FROM orders") == [(2000, 2000)]
+    assert target.sql("SELECT count(*) FROM customers") == [(999,)]

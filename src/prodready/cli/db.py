@@ -46,6 +46,16 @@ def migrate(
     batch_rows: Annotated[
         int, typer.Option("--batch-rows", min=1, help="Rows per COPY batch and resume step.")
     ] = 10_000,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            "-j",
+            min=1,
+            help="Tables copied at once, each by a process of its own (schema mode); helps "
+            "when CPUs are free.",
+        ),
+    ] = 1,
     as_json: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
@@ -62,7 +72,7 @@ def migrate(
     rejects = None
     if on_error == "skip":
         rejects = reject_file or Path("prodready-migrate-rejects.jsonl")
-    options = Options(plan_only, resume, truncate, verify, rejects, batch_rows)
+    options = Options(plan_only, resume, truncate, verify, rejects, batch_rows, jobs)
     progress = TableProgress.auto(quiet or as_json or plan_only)
     try:
         outcome = run_migration(source, target, options, progress)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -39,6 +39,15 @@ class Cast:
     """The value to write with COPY (None stays None: callers skip it)."""
     normal: Callable[[Any], str]
     """The canonical text of a stored (or converted) value, for hashing on both sides."""
+    recipe: tuple[Callable[..., Cast], tuple[Any, ...]] = field(
+        default=(lambda: None, ()),
+        compare=False,
+        repr=False,  # type: ignore[assignment]
+    )
+    """The factory call that made it: a Cast crosses to a worker process as that call."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return self.recipe
 
 
 def _plain(value: Any) -> str:
@@ -230,40 +239,42 @@ def _as_bytes(value: Any) -> bytes:
 
 
 def boolean() -> Cast:
-    return Cast("boolean", _as_bool, _plain)
+    return Cast("boolean", _as_bool, _plain, (boolean, ()))
 
 
 def integer(kind: str) -> Cast:
-    return Cast(kind, _as_int(kind), _plain)
+    return Cast(kind, _as_int(kind), _plain, (integer, (kind,)))
 
 
 def floating() -> Cast:
-    return Cast("float", _as_float, _plain)
+    return Cast("float", _as_float, _plain, (floating, ()))
 
 
 def decimal(precision: int | None, scale: int | None) -> Cast:
-    return Cast("numeric", _as_decimal(precision, scale), _normal_decimal)
+    convert = _as_decimal(precision, scale)
+    return Cast("numeric", convert, _normal_decimal, (decimal, (precision, scale)))
 
 
 def timestamp(source: str, aware: bool = True) -> Cast:
-    return Cast(f"timestamp from {source}", _timestamp(source, aware), _normal_moment)
+    convert = _timestamp(source, aware)
+    return Cast(f"timestamp from {source}", convert, _normal_moment, (timestamp, (source, aware)))
 
 
 def day() -> Cast:
-    return Cast("date", _as_date, _normal_moment)
+    return Cast("date", _as_date, _normal_moment, (day, ()))
 
 
 def clock() -> Cast:
-    return Cast("time", _as_time, _normal_moment)
+    return Cast("time", _as_time, _normal_moment, (clock, ()))
 
 
 def jsonb() -> Cast:
-    return Cast("json", _as_json, _normal_json)
+    return Cast("json", _as_json, _normal_json, (jsonb, ()))
 
 
 def text(max_length: int | None = None) -> Cast:
-    return Cast("text", _as_text(max_length), _plain)
+    return Cast("text", _as_text(max_length), _plain, (text, (max_length,)))
 
 
 def binary() -> Cast:
-    return Cast("bytea", _as_bytes, _plain)
+    return Cast("bytea", _as_bytes, _plain, (binary, ()))

@@ -25,9 +25,20 @@ BATCH_ROWS = 10_000
 
 
 class Reporter(Protocol):
+    """Progress: `table`, `advance`, `table_done` while tables are copied one by one; `show`
+    when several are copied at once (the counts come from the state table)."""
+
     def table(self, name: str, total: int, done: int) -> None: ...
     def advance(self, rows: int) -> None: ...
     def table_done(self) -> None: ...
+    def show(self, name: str, total: int, done: int) -> None: ...
+
+
+class SilentReporter:
+    def table(self, name: str, total: int, done: int) -> None: ...
+    def advance(self, rows: int) -> None: ...
+    def table_done(self) -> None: ...
+    def show(self, name: str, total: int, done: int) -> None: ...
 
 
 @dataclass
@@ -39,6 +50,10 @@ class LossyRow(Exception):
     column: str
     value: Any
     reason: str
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Crosses back from a worker process (see parallel.py) with its fields."""
+        return (LossyRow, (self.table, self.key, self.column, self.value, self.reason))
 
     def __str__(self) -> str:
         return (
@@ -177,8 +192,12 @@ def binary_types(table: TablePlan) -> list[str] | None:
     return None if None in names else names  # type: ignore[return-value]
 
 
-def use_json_text(conn: psycopg.Connection) -> None:
-    """jsonb columns of a binary COPY take JsonText as it is (see casts.JsonText)."""
+def prepare_session(conn: psycopg.Connection) -> None:
+    """A batch and its state row commit together, so a server crash that loses the last
+    commits loses both and a rerun redoes them: no need to wait for each one's WAL flush.
+    jsonb columns of a binary COPY take JsonText as it is (see casts.JsonText)."""
+    conn.execute("SET synchronous_commit = off")
+    conn.commit()
     info = psycopg.types.TypeInfo.fetch(conn, "jsonb")
     dumper = type("JsonbTextDumper", (JsonTextDumper,), {"oid": info.oid if info else 3802})
     conn.adapters.register_dumper(JsonText, dumper)

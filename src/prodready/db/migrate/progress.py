@@ -19,6 +19,7 @@ class TableProgress:
     def __init__(self, enabled: bool) -> None:
         self.bar: Progress | None = None
         self.task: TaskID | None = None
+        self.tasks: dict[str, TaskID] = {}
         if enabled:
             self.bar = Progress(
                 TextColumn("{task.description:<28}"),
@@ -37,6 +38,17 @@ class TableProgress:
     def table(self, name: str, total: int, done: int) -> None:
         if self.bar is not None:
             self.task = self.bar.add_task(name, total=max(total, 1), completed=done, rate="")
+            self.tasks[name] = self.task
+
+    def show(self, name: str, total: int, done: int) -> None:
+        """Several tables at once: each bar set to the rows its state row counts."""
+        if self.bar is None:
+            return
+        if name not in self.tasks:
+            self.tasks[name] = self.bar.add_task(name, total=max(total, 1), completed=0, rate="")
+        task = self.tasks[name]
+        speed = self.bar.tasks[task].speed
+        self.bar.update(task, completed=done, rate=f"{speed:,.0f}" if speed else "")
 
     def advance(self, rows: int) -> None:
         if self.bar is not None and self.task is not None:

@@ -63,6 +63,7 @@ def result_text(outcome: Outcome, rejects: Path | None) -> str:
     if outcome.rejected:
         rows = "row" if outcome.rejected == 1 else "rows"
         out.append(f"skipped {outcome.rejected} {rows} that could not be kept: {rejects}")
+    out += [f"warning: {w}" for w in outcome.warnings]
     verdict = outcome.verdict
     if verdict is None:
         out.append("not verified (--no-verify)")
@@ -97,6 +98,7 @@ def summary(outcome: Outcome, rejects: Path | None) -> dict[str, Any]:
         "resumed": outcome.resumed,
         "rejected": outcome.rejected,
         "reject_file": str(rejects) if rejects and outcome.rejected else None,
+        "warnings": outcome.warnings,
         "verified": None if verdict is None else verdict.ok,
         "tables": [
             {

@@ -3,8 +3,9 @@ every table in resumable batches, add constraints and set sequences, drop the st
 
 from __future__ import annotations
 
+import sqlite3
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psycopg
@@ -15,10 +16,12 @@ from prodready.db.migrate.copy import (
     LossyRow,
     Rejects,
     Reporter,
+    SilentReporter,
     copy_table,
-    use_json_text,
+    prepare_session,
 )
 from prodready.db.migrate.endpoints import connect_postgres, open_sqlite, postgres_url
+from prodready.db.migrate.parallel import copy_tables_in_parallel
 from prodready.db.migrate.plan import MigrationPlan, build_plan
 from prodready.db.migrate.schema import add_constraints, create_tables, set_sequences
 from prodready.db.migrate.sql import column_list, quote
@@ -27,7 +30,8 @@ from prodready.errors import InputError, UserError
 
 
 class LossyStop(UserError):
-    """A value the plan's cast cannot keep: the run stopped, resumable."""
+    """The run stopped on the data (a value the plan's cast cannot keep, or one PostgreSQL
+    refused): exit 1, resumable."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,8 @@ class Options:
     reject_file: Path | None = None
     """Where `--on-error skip` logs rows it skips; None stops at the first lossy row."""
     batch_rows: int = BATCH_ROWS
+    jobs: int = 1
+    """Tables copied at once (schema mode only; see parallel.py)."""
 
 
 @dataclass
@@ -48,27 +54,18 @@ class Outcome:
     rejected: int = 0
     seconds: float = 0.0
     resumed: bool = False
-
-
-class _Silent:
-    def table(self, name: str, total: int, done: int) -> None: ...
-    def advance(self, rows: int) -> None: ...
-    def table_done(self) -> None: ...
+    warnings: list[str] = field(default_factory=list)
 
 
 def migrate(
     source_url: str, target_url: str, options: Options, reporter: Reporter | None = None
 ) -> Outcome:
     started = time.monotonic()
-    reporter = reporter or _Silent()
+    reporter = reporter or SilentReporter()
     postgres_url(target_url)
     source = open_sqlite(source_url)
     target = connect_postgres(target_url)
-    # A batch and its state row commit together, so a server crash that loses the last
-    # commits loses both: a rerun redoes them. No need to wait for each one's WAL flush.
-    target.execute("SET synchronous_commit = off")
-    target.commit()
-    use_json_text(target)
+    prepare_session(target)
     try:
         resumed = state.exists(target)
         if resumed and not options.resume and not options.plan_only:
@@ -82,15 +79,21 @@ def migrate(
             return outcome
         if not resumed:
             _prepare(target, plan, options.truncate)
-        outcome.rejected = _load(source, target, plan, options, reporter)
+        outcome.rejected = _load(source_url, target_url, source, target, plan, options, reporter)
         if plan.mode == "schema":
-            add_constraints(target, plan)
+            outcome.warnings = add_constraints(target, plan)
         set_sequences(target, [t.name for t in plan.tables])
         state.drop(target)
         if options.verify:
             outcome.verdict = verify(source, target, plan)
         outcome.seconds = time.monotonic() - started
         return outcome
+    except psycopg.Error as error:
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise LossyStop(
+            f"PostgreSQL refused the migration: {first}",
+            "what was committed is kept with its state: fix the cause and rerun with --resume",
+        ) from None
     finally:
         target.close()
         source.close()
@@ -132,25 +135,42 @@ def _prepare(target: psycopg.Connection, plan: MigrationPlan, truncate: bool) ->
 
 
 def _load(
-    source, target: psycopg.Connection, plan: MigrationPlan, options: Options, reporter: Reporter
+    source_url: str,
+    target_url: str,
+    source: sqlite3.Connection,
+    target: psycopg.Connection,
+    plan: MigrationPlan,
+    options: Options,
+    reporter: Reporter,
 ) -> int:
+    """Copies every unfinished table; the rows rejected. A lossy value becomes LossyStop."""
     done = state.load(target)
-    rejects = Rejects(options.reject_file)
+    unfinished = [t for t in plan.tables if not done[t.name].finished]
     try:
-        for table in plan.tables:
-            if done[table.name].finished:
-                continue
-            try:
+        if options.jobs > 1 and plan.mode == "schema" and len(unfinished) > 1:
+            return copy_tables_in_parallel(
+                source_url,
+                target_url,
+                target,
+                plan,
+                options.jobs,
+                options.reject_file,
+                options.batch_rows,
+                reporter,
+            )
+        rejects = Rejects(options.reject_file)
+        try:
+            for table in unfinished:
                 copy_table(
                     source, target, table, done[table.name], rejects, reporter, options.batch_rows
                 )
-            except LossyRow as problem:
-                target.rollback()
-                raise LossyStop(
-                    str(problem),
-                    "fix the value in the SQLite file and rerun with --resume, or rerun with "
-                    "--resume --on-error skip to log such rows to a reject file and go on",
-                ) from None
-    finally:
-        rejects.close()
-    return rejects.count
+        finally:
+            rejects.close()
+        return rejects.count
+    except LossyRow as problem:
+        target.rollback()
+        raise LossyStop(
+            str(problem),
+            "fix the value in the SQLite file and rerun with --resume, or rerun with "
+            "--resume --on-error skip to log such rows to a reject file and go on",
+        ) from None

@@ -43,8 +43,11 @@ def _constraint_exists(conn: psycopg.Connection, table: str, name: str) -> bool:
     return row is not None
 
 
-def add_constraints(conn: psycopg.Connection, plan: MigrationPlan) -> None:
-    """Idempotent, so a resumed run can repeat it."""
+def add_constraints(conn: psycopg.Connection, plan: MigrationPlan) -> list[str]:
+    """Idempotent, so a resumed run can repeat it. Returns the foreign keys left NOT VALID
+    because rows point at missing parents (SQLite does not enforce foreign keys unless the
+    app turns them on, and a parent row skipped with --on-error skip leaves its children
+    behind); the verification names those rows."""
     for table in plan.tables:
         t = quote(table.name)
         for name, columns in table.uniques:
@@ -70,10 +73,21 @@ def add_constraints(conn: psycopg.Connection, plan: MigrationPlan) -> None:
                 f"({column_list(fk.ref_columns)}){on_delete} NOT VALID"
             )
             conn.commit()
+    invalid = []
     for table in plan.tables:
         for fk in table.foreign_keys:
-            conn.execute(f"ALTER TABLE {quote(table.name)} VALIDATE CONSTRAINT {quote(fk.name)}")
-            conn.commit()
+            try:
+                conn.execute(
+                    f"ALTER TABLE {quote(table.name)} VALIDATE CONSTRAINT {quote(fk.name)}"
+                )
+                conn.commit()
+            except psycopg.errors.ForeignKeyViolation:
+                conn.rollback()
+                invalid.append(
+                    f"foreign key {fk.name} ({table.name}.{', '.join(fk.columns)} → "
+                    f"{fk.ref_table}) left NOT VALID: rows point at missing {fk.ref_table} rows"
+                )
+    return invalid
 
 
 def sequences(conn: psycopg.Connection, tables: list[str]) -> list[tuple[str, str, str]]:
