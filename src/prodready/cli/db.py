@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from prodready.errors import EXIT_FINDINGS, UsageError
+from prodready.errors import EXIT_FINDINGS, AppNotFoundError, UsageError
 
 db_app = typer.Typer(help="Move the app's database to PostgreSQL; size connection pools.")
 JsonOpt = Annotated[bool, typer.Option("--json", help="A JSON summary on stdout.")]
@@ -145,11 +145,19 @@ def pool(
                 "give --database-url postgresql://user@host/db (the production server)",
             )
         url = found[0].url
-    plan = compute_plan(project, overrides=Overrides(workers=workers, threads=threads))
-    settings = {s.name: s for s in plan.settings}
-    plan_threads = settings["threads"].value if "threads" in settings else None
-    said_by = "the serve plan" if workers is None and threads is None else "given"
-    concurrency = Concurrency(settings["workers"].value, plan_threads, said_by)
+    if workers is not None and threads is not None:
+        concurrency = Concurrency(workers, threads, "given")
+    else:
+        try:
+            plan = compute_plan(project, overrides=Overrides(workers=workers, threads=threads))
+        except AppNotFoundError as error:
+            raise AppNotFoundError(
+                error.message, "run it in the app's folder, or give --workers and --threads"
+            ) from None
+        settings = {s.name: s for s in plan.settings}
+        plan_threads = settings["threads"].value if "threads" in settings else None
+        said_by = "the serve plan" if workers is None and threads is None else "given"
+        concurrency = Concurrency(settings["workers"].value, plan_threads, said_by)
     pools = production_pools(project)
     current = per_process_connections(pools) if pools else None
     limits = read_limits(url)
