@@ -256,3 +256,19 @@ def test_tables_in_parallel_verify_and_name_a_lossy_row(
     ]
     assert target.sql("SELECT count(*), count(DISTINCT id) FROM orders") == [(2000, 2000)]
     assert target.sql("SELECT count(*) FROM customers") == [(999,)]
+
+
+def test_views_are_named_as_left_out_and_without_rowid_tables_refused(
+    prodready, shop: Path, target: Target
+) -> None:
+    with sqlite3.connect(shop) as conn:
+        conn.execute("CREATE VIEW paid_orders AS SELECT * FROM orders WHERE paid")
+    plan = prodready("db", "migrate", "--plan", shop, target.url)
+    assert plan.returncode == 0, plan.stderr
+    assert "not migrated (SQLite SQL, rewrite for PostgreSQL): view paid_orders" in plan.stdout
+    with sqlite3.connect(shop) as conn:
+        conn.execute("CREATE TABLE tags (name TEXT PRIMARY KEY) WITHOUT ROWID")
+    refused = prodready("db", "migrate", shop, target.url)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("error: table tags is a WITHOUT ROWID table")
+    assert target.tables() == set()

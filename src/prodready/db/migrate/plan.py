@@ -147,6 +147,8 @@ def build_plan(
     existing = target_tables(target) - {"prodready_migrate"}
     if mode is None:
         mode = "data" if existing & set(names) else "schema"
+    for name in names:
+        _require_rowid(source, name)
     if mode == "data":
         missing = [n for n in names if n not in existing]
         if missing:
@@ -160,7 +162,24 @@ def build_plan(
     else:
         plans = [_schema_table(source, inspector, n) for n in names]
         notes = ["schema created from the SQLite file (reflected with SQLAlchemy)"]
+    left_out = source.execute(
+        "SELECT type, name FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY name"
+    ).fetchall()
+    if left_out and mode == "schema":
+        shown = ", ".join(f"{kind} {name}" for kind, name in left_out)
+        notes.append(f"not migrated (SQLite SQL, rewrite for PostgreSQL): {shown}")
     return MigrationPlan(mode, plans, notes)
+
+
+def _require_rowid(source: sqlite3.Connection, table: str) -> None:
+    """Batches are keyed by rowid; a WITHOUT ROWID table has none."""
+    try:
+        source.execute(f"SELECT rowid FROM {quote(table)} LIMIT 0")
+    except sqlite3.OperationalError:
+        raise InputError(
+            f"table {table} is a WITHOUT ROWID table, which db migrate does not copy yet",
+            "copy it by hand after the migration (PostgreSQL's COPY from a CSV export)",
+        ) from None
 
 
 # --- schema mode ----------------------------------------------------------------------------
