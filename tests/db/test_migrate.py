@@ -272,3 +272,26 @@ def test_views_are_named_as_left_out_and_without_rowid_tables_refused(
     assert refused.returncode == 2
     assert refused.stderr.startswith("error: table tags is a WITHOUT ROWID table")
     assert target.tables() == set()
+
+
+def test_ctrl_c_leaves_a_resumable_target(prodready, tmp_path: Path, target: Target) -> None:
+    shop = make_shop(tmp_path / "int.db", rows=4000)
+    run = subprocess.Popen(
+        [PRODREADY, "db", "migrate", "--batch-rows", "50", shop, target.url],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and run.poll() is None:
+        if (
+            "prodready_migrate" in target.tables()
+            and target.sql("SELECT coalesce(sum(rows), 0) FROM prodready_migrate")[0][0]
+        ):
+            break
+        time.sleep(0.02)
+    run.send_signal(signal.SIGINT)
+    _, stderr = run.communicate(timeout=60)
+    assert run.returncode == 130, stderr
+    assert stderr.startswith("interrupted: ") and "Traceback" not in stderr
+    summary = migrate_ok(prodready, "--resume", shop, target.url)
+    assert summary["verified"] is True
+    assert target.sql("SELECT count(*), count(DISTINCT id) FROM orders") == [(8000, 8000)]

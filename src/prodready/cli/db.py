@@ -13,6 +13,7 @@ import typer
 from prodready.errors import EXIT_FINDINGS, AppNotFoundError, UsageError
 
 db_app = typer.Typer(help="Move the app's database to PostgreSQL; size connection pools.")
+EXIT_INTERRUPTED = 130
 JsonOpt = Annotated[bool, typer.Option("--json", help="A JSON summary on stdout.")]
 
 
@@ -80,6 +81,13 @@ def migrate(
         progress.stop()
         sys.stderr.write(f"error: {error.message}\nhint: {error.hint}\n")
         raise typer.Exit(EXIT_FINDINGS) from None
+    except KeyboardInterrupt:
+        progress.stop()
+        sys.stderr.write(
+            "interrupted: the target keeps the batches committed so far and their state; "
+            "rerun with --resume to continue\n"
+        )
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     finally:
         progress.stop()
     from prodready.db.migrate import report
