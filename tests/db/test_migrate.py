@@ -23,12 +23,15 @@ def migrate_ok(prodready, *args: str) -> dict:
 
 
 def test_plan_shows_each_mapping_and_changes_nothing(prodready, shop: Path, target: Target) -> None:
+    with sqlite3.connect(shop) as conn:
+        conn.execute("UPDATE orders SET placed_at = 'soon' WHERE id = 5")
     done = prodready("db", "migrate", "--plan", shop, target.url)
     assert done.returncode == 0, done.stderr
     lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.startswith("  ")}
     assert "boolean" in lines["is_active"] and "only 0/1" in lines["is_active"]
     assert "boolean" in lines["has_newsletter"]
     assert "epoch seconds → timestamptz" in lines["placed_at"]
+    assert "lossy: 1 value is not an epoch number" in lines["placed_at"]
     assert "epoch milliseconds → timestamptz" in lines["shipped_at"]
     assert "ISO text → timestamptz" in lines["signed_up_at"]
     assert "jsonb" in lines["details"]

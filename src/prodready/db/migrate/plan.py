@@ -106,6 +106,8 @@ class MigrationPlan:
                             "source": c.source_type,
                             "target": c.target_type,
                             "cast": c.cast.kind,
+                            "identity": c.identity,
+                            "default": c.default,
                             "notes": c.notes,
                         }
                         for c in t.columns
@@ -267,14 +269,14 @@ def _column(name: str, declared: str, profile: ColumnProfile, json_checked: bool
         if BOOL_NAME.match(name) and profile.non_null and not profile.not_zero_one:
             return plan("boolean", casts.boolean(), f"named {name}, only 0/1: boolean")
         if TIME_NAME.search(name) and (epoch := _epoch_unit(profile)):
-            return _timestamp_plan(plan, epoch)
+            return _timestamp_plan(plan, epoch, profile)
         kind = "bigint" if "BIG" in base or _beyond_int4(profile) else "integer"
         if kind == "bigint" and "BIG" not in base:
             return plan("bigint", casts.integer("bigint"), "values beyond integer: bigint")
         return plan(kind, casts.integer(kind))
     if base in ("DATETIME", "TIMESTAMP"):
         epoch = _epoch_unit(profile)
-        return _timestamp_plan(plan, epoch or "iso")
+        return _timestamp_plan(plan, epoch or "iso", profile)
     if base == "DATE":
         return plan("date", casts.day())
     if base == "TIME":
@@ -308,13 +310,18 @@ def _column(name: str, declared: str, profile: ColumnProfile, json_checked: bool
     return plan("text", casts.text(), f"type {declared or '(none)'} kept as text")
 
 
-def _timestamp_plan(plan: Any, source: str) -> ColumnPlan:
+def _timestamp_plan(plan: Any, source: str, profile: ColumnProfile | None = None) -> ColumnPlan:
     said = {
         "iso": "ISO text",
         "epoch_s": "epoch seconds",
         "epoch_ms": "epoch milliseconds",
     }[source]
-    return plan("timestamptz", casts.timestamp(source), f"{said} → timestamptz (UTC)")
+    notes = [f"{said} → timestamptz (UTC)"]
+    if profile is not None and source != "iso" and profile.integers < profile.non_null:
+        others = profile.non_null - profile.integers
+        what = "value is not an epoch number" if others == 1 else "values are not epoch numbers"
+        notes.append(f"lossy: {others} {what}")
+    return plan("timestamptz", casts.timestamp(source), *notes)
 
 
 EPOCH_SHARE = 0.99
