@@ -10,8 +10,12 @@ from prodready.db.migrate.run import Outcome
 
 
 def _table(rows: list[list[str]], header: list[str]) -> list[str]:
+    """Left-aligned columns, two spaces apart (plain text: logs and CI keep it readable)."""
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = lambda r: "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()  # noqa: E731
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+
     return [line(header), *(line(r) for r in rows)]
 
 
