@@ -12,7 +12,7 @@ processes, each with its own pool.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from prodready.project.model import PoolSetting, Project
 
@@ -32,7 +32,6 @@ class ConnectionBudget:
     others: Mapping[str, int]
     headroom: int
     processes: int
-    steps: list[str] = field(default_factory=list)
 
     @property
     def usable(self) -> int:

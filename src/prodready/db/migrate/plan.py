@@ -89,9 +89,6 @@ class MigrationPlan:
     def rows(self) -> int:
         return sum(t.rows for t in self.tables)
 
-    def table(self, name: str) -> TablePlan:
-        return next(t for t in self.tables if t.name == name)
-
     def to_json(self) -> dict[str, Any]:
         return {
             "mode": self.mode,
