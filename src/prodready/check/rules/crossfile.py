@@ -49,6 +49,12 @@ from prodready.project.parsers.commands import option_value, unwrap
 from prodready.project.parsers.compose import ComposeFile, ComposeService, PublishedPort
 from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, instructions
 from prodready.project.parsers.nginx import Directive
+from prodready.project.pool import (
+    POSTGRES_DEFAULT_MAX_CONNECTIONS,
+    connection_budget,
+    per_process_connections,
+    production_pools,
+)
 
 KIND = "project"
 
@@ -585,8 +591,6 @@ def _proxies_to(project: Project, proxy: ComposeService, name: str) -> bool:
 
 # --- PR907 -------------------------------------------------------------------------------------
 
-POSTGRES_DEFAULT_MAX_CONNECTIONS = 100
-SQLALCHEMY_DEFAULT_POOL = (5, 10)
 MAX_CONNECTIONS = re.compile(r"max_connections\s*=\s*(\d+)")
 
 
@@ -614,26 +618,23 @@ Or put PgBouncer in front, or raise max_connections (`postgres -c max_connection
 def pool_exceeds_max_connections(project: Project) -> Iterable[Hit]:
     if not project.uses_service("postgresql"):
         return
-    pools = [p for m in _production_modules(project) for p in m.pools if not p.null_pool]
+    pools = production_pools(project)
     if not pools:
         return
     workers = _max_workers(project)
     if workers is None:
         return
     count, said_by = workers
-    per_process = sum(
-        (p.pool_size if p.pool_size is not None else SQLALCHEMY_DEFAULT_POOL[0])
-        + (p.max_overflow if p.max_overflow is not None else SQLALCHEMY_DEFAULT_POOL[1])
-        for p in pools
-    )
+    per_process = per_process_connections(pools)
     limit, limit_by = _max_connections(project)
-    if count * per_process > limit:
+    budget = connection_budget(limit, count, headroom=0)
+    if not budget.fits(per_process):
         first = pools[0]
         yield Hit(
             first.line,
             f"{count} workers ({said_by}) x {per_process} connections per process "
             f"({_pool_text(pools)}) = {count * per_process} > PostgreSQL max_connections "
-            f"{limit} ({limit_by})",
+            f"{limit} ({limit_by}) less {budget.reserved} reserved for superusers",
             path=first.rel,
         )
 
