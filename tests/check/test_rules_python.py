@@ -634,3 +634,15 @@ def test_http_without_timeout_counts_only_in_the_service(
     rel: str, source: str, reported: bool
 ) -> None:
     assert bool(hits("PR113", source, rel)) == reported
+
+
+def test_a_connection_url_in_an_options_help_text_is_documentation() -> None:
+    source = """
+    import typer
+
+    def migrate(target: str = typer.Argument(help="postgresql://user:password@host/dbname")):
+        ...
+
+    engine = create_engine("postgresql://shop:password@db/shop")
+    """
+    assert [hit.line for hit in hits("PR119", source)] == [7]

@@ -611,12 +611,19 @@ def _replaced(ctx: PyContext, node: ast.AST) -> bool:
     )
 
 
+HELP_KEYWORDS = frozenset({"help", "description", "metavar", "placeholder"})
+
+
 def _is_docstring_or_fallback(ctx: PyContext, node: ast.AST, names: dict[str, str]) -> bool:
-    """Docstrings are documentation; `os.getenv("DATABASE_URL", "<url>")` is PR108's finding."""
+    """Docstrings and the help text of an option (`typer.Argument(help="postgresql://user:
+    password@host/db")`) are documentation; `os.getenv("DATABASE_URL", "<url>")` is PR108's
+    finding."""
     parent = ctx.parent(node)
     if isinstance(parent, ast.Expr):
         return True
     if isinstance(parent, ast.keyword):
+        if parent.arg in HELP_KEYWORDS:
+            return True
         parent = ctx.parent(parent)
     if isinstance(parent, ast.Call):
         read = env_read(parent, names)
