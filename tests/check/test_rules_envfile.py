@@ -63,3 +63,23 @@ def test_pr705_placeholders_written_as_words_are_not_real(
 ) -> None:
     (tmp_path / ".env.example").write_text(line + "\n")
     assert bool(findings_for(tmp_path, "PR705")) is reported
+
+
+def test_lines_are_those_of_the_variables_after_blank_lines(tmp_path: Path) -> None:
+    """python-dotenv's bindings start at the blank lines before them: the FastAPI template's
+    SECRET_KEY (line 6) was reported on line 5."""
+    (tmp_path / ".env").write_text(
+        "# Enable development behaviour\nAPP_ENV=local\n\nNAME=shop\n\n\nSECRET_KEY=changeme\n"
+    )
+    assert [f.line for f in findings_for(tmp_path, "PR701")] == [7]
+
+
+def test_a_placeholder_the_app_refuses_says_what_happens_with_it(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("SECRET_KEY=changethis\nDB_PASSWORD=changeme\n")
+    (tmp_path / "config.py").write_text(
+        "import os\n\nSECRET_KEY = os.environ['SECRET_KEY']\n"
+        "if SECRET_KEY == 'changethis':\n    raise ValueError('set SECRET_KEY')\n"
+    )
+    found = {f.line: f.message for f in findings_for(tmp_path, "PR701")}
+    assert "refuses to start" in found[1] and "checks for" in found[1]
+    assert "refuses to start" not in found[2]  # the app does not check this one

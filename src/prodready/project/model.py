@@ -186,6 +186,9 @@ class ModuleSummary:
     env_reads: dict[str, int] = field(default_factory=dict)
     """Environment variable name -> first line it is read on."""
     top_level_names: set[str] = field(default_factory=set)
+    compared_strings: set[str] = field(default_factory=set)
+    """String literals the code compares values with (`if value == "changethis": raise`): a
+    placeholder the app itself refuses or warns about."""
     star_imports: list[str] = field(default_factory=list)
     """Absolute names of the modules `from <module> import *` copies (settings/prod.py:
     `from .base import *` gives `settings.base`)."""

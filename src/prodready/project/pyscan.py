@@ -589,6 +589,13 @@ class _Scanner(ast.NodeVisitor):
 
     # --- literals -------------------------------------------------------------------------------
 
+    def visit_Compare(self, node: ast.Compare) -> None:
+        for operand in (node.left, *node.comparators):
+            value = operand.value if isinstance(operand, ast.Constant) else None
+            if isinstance(value, str) and 4 <= len(value) <= 64:
+                self.s.compared_strings.add(value)
+        self.generic_visit(node)
+
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and SERVICE_URL.match(node.value):
             self.s.url_literals.append((node.lineno, node.value))

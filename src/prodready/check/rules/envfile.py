@@ -11,11 +11,12 @@ from urllib.parse import urlsplit
 
 from prodready import secretstrength
 from prodready.check.context import FileContext
+from prodready.check.memo import once_per_project
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
 from prodready.check.rules._common import is_secret_setting, leak, url_password_judgement
 from prodready.project.files import ENV_EXAMPLE
-from prodready.project.model import FileKind
+from prodready.project.model import FileKind, Project
 from prodready.project.parsers.envfile import EnvFile
 from prodready.secretstrength import Verdict
 
@@ -37,6 +38,22 @@ SECRET_KEY_FALLBACKS= means no retired keys."""
 # --- PR701 -------------------------------------------------------------------------------------
 
 
+@once_per_project
+def _placeholders_the_app_checks(project: Project) -> frozenset[str]:
+    """Placeholder values the app's own code compares settings with (the FastAPI template:
+    `if value == "changethis": raise ValueError(...)` outside development; paperless-ngx's
+    settings refuse `change-me`): the message can then say what happens with it."""
+    known: set[str] = set()
+    for summary in project.modules.values():
+        known |= summary.compared_strings
+    return frozenset(
+        value
+        for value in known
+        if secretstrength.judge(value, "SECRET_KEY").verdict == Verdict.PLACEHOLDER
+        or secretstrength.judge(value, "SECRET_KEY").is_problem
+    )
+
+
 @rule(
     "PR701",
     "env-weak-secret",
@@ -55,6 +72,7 @@ with an empty key. Strength is judged by meaning (known defaults, zxcvbn), not e
     good="SECRET_KEY=Yk3v9Xq7mR2pL8sT4wZ6nB1cD5fG0hJ9kM3qV7xA2eE\nDB_PASSWORD=Tq8-ZmL2vR9x-Kp4W",
 )
 def env_weak_secret(ctx: FileContext) -> Iterator[Hit]:
+    refused = _placeholders_the_app_checks(ctx.project)
     for var in _env(ctx).variables:
         if not is_secret_setting(var.name) or _is_reference(var.value):
             continue
@@ -64,6 +82,12 @@ def env_weak_secret(ctx: FileContext) -> Iterator[Hit]:
         if judgement.verdict == Verdict.EMPTY:
             if not OPTIONAL_SECRET.search(var.name):
                 yield Hit(var.line, f"{var.name} is empty", severity=Severity.WARNING)
+        elif var.value in refused:
+            yield Hit(
+                var.line,
+                f"{var.name} is a placeholder the app's own code checks for: a service started"
+                " with this file refuses to start, or warns and runs with a publicly known value",
+            )
         elif judgement.is_problem or judgement.verdict == Verdict.PLACEHOLDER:
             yield Hit(var.line, f"{var.name} {leak(judgement)}")
 

@@ -32,7 +32,9 @@ class EnvFile:
 def parse(rel: str, text: str) -> EnvFile:
     result = EnvFile(rel, lines=text.splitlines())
     for binding in parse_stream(io.StringIO(text)):
-        line = binding.original.line
+        # python-dotenv's binding starts at the blank lines before it: count them out
+        raw = binding.original.string
+        line = binding.original.line + raw[: len(raw) - len(raw.lstrip())].count("\n")
         if binding.error:
             snippet = binding.original.string.strip()[:60]
             result.problems.append(FileProblem(rel, line, f"malformed line: {snippet}"))
