@@ -298,3 +298,21 @@ def test_a_compose_file_in_a_subfolder_may_be_written_for_the_root(tmp_path: Pat
     )
     found = findings_for(tmp_path, "PR911")
     assert [(f.path, f.line) for f in found] == [("docker-compose/compose.yaml", 7)]
+
+
+def test_a_production_overlay_in_the_same_folder_completes_a_service(tmp_path: Path) -> None:
+    """The FastAPI template runs `docker compose -f compose.yml -f compose.deploy.yml`: the
+    restart policy and log rotation set in the overlay are the service's (PR304, PR315)."""
+    (tmp_path / "compose.yml").write_text(
+        "services:\n  backend:\n    build: .\n  db:\n    image: postgres:16\n"
+    )
+    (tmp_path / "compose.deploy.yml").write_text(
+        "services:\n  backend:\n    restart: always\n    logging:\n      options:\n"
+        "        max-size: 10m\n  db:\n    restart: always\n"
+    )
+    found = {(f.rule_id, f.path, f.line) for f in findings_for(tmp_path)}
+    assert not {rule for rule, path, _ in found if path == "compose.yml"} & {"PR304", "PR315"}
+    (tmp_path / "compose.deploy.yml").unlink()
+    (tmp_path / "compose.override.yml").write_text("services:\n  backend:\n    restart: always\n")
+    on_base = {(f.rule_id, f.line) for f in findings_for(tmp_path) if f.path == "compose.yml"}
+    assert ("PR304", 2) in on_base  # a development override is not what production runs

@@ -7,6 +7,7 @@ the engine skips dev-only files.
 from __future__ import annotations
 
 import functools
+import posixpath
 import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
@@ -51,6 +52,27 @@ def _services(ctx: FileContext) -> list[ComposeService]:
     everywhere)."""
     compose = _compose(ctx)
     return [s for s in compose.services if ctx.checks_service(s.name)] if compose else []
+
+
+def with_overlays(ctx: FileContext, service: ComposeService) -> dict[str, Any]:
+    """The service's settings as production runs them: merged with the same service of the
+    other production compose files in its folder, which `docker compose -f compose.yml -f
+    compose.deploy.yml` lays over each other (the FastAPI template sets `restart: always` in
+    compose.deploy.yml only). Top-level keys, and one level inside mappings such as deploy."""
+    merged: dict[str, Any] = dict(service.data)
+    folder = posixpath.dirname(ctx.rel)
+    for other in ctx.project.compose_files:
+        if other.rel == ctx.rel or posixpath.dirname(other.rel) != folder:
+            continue
+        twin = other.service(service.name)
+        if twin is None or not ctx.project.service_env(other.rel, twin.name).deployed:
+            continue
+        for key, value in twin.data.items():
+            if isinstance(value, dict) and isinstance(merged.get(key), dict):
+                merged[key] = {**merged[key], **value}
+            else:
+                merged.setdefault(key, value)
+    return merged
 
 
 def strings(value: Any, line: int) -> Iterator[tuple[str, int]]:
@@ -384,9 +406,10 @@ A Swarm stack (deploy: placement, update_config ...) restarts on any exit by def
 def no_restart_policy(ctx: FileContext) -> Iterable[Hit]:
     services = _services(ctx)
     for service in services:
-        if "restart" in service.data or nested(service.data, "deploy", "restart_policy"):
+        data = with_overlays(ctx, service)
+        if "restart" in data or nested(data, "deploy", "restart_policy"):
             continue
-        deploy = service.data.get("deploy")
+        deploy = data.get("deploy")
         if isinstance(deploy, dict) and SWARM_ONLY_KEYS & set(deploy):
             continue  # a Swarm stack: its default restart_policy is `any`
         if one_shot(ctx, service):
@@ -512,11 +535,12 @@ leaking container, which restarts alone.
 def no_memory_limit(ctx: FileContext) -> Iterable[Hit]:
     services = _services(ctx)
     for service in services:
-        if "mem_limit" in service.data or one_shot(ctx, service):
+        data = with_overlays(ctx, service)
+        if "mem_limit" in data or one_shot(ctx, service):
             continue
         if not _builds_app(ctx, service):  # databases manage their own memory (shared_buffers)
             continue
-        if nested(service.data, "deploy", "resources", "limits", "memory") is not None:
+        if nested(data, "deploy", "resources", "limits", "memory") is not None:
             continue
         yield Hit(service.line, f"service {service.name} has no memory limit")
 
@@ -871,7 +895,7 @@ def no_log_rotation(ctx: FileContext) -> Iterable[Hit]:
     for service in services:
         if one_shot(ctx, service) or not _builds_app(ctx, service):
             continue
-        logging = nested(service.data, "logging")
+        logging = nested(with_overlays(ctx, service), "logging")
         if isinstance(logging, dict):
             driver = str(logging.get("driver") or "json-file")
             options = logging.get("options")
