@@ -8,6 +8,7 @@ import pytest
 
 from prodready.check.fix import apply_fixes
 from tests.check.helpers import findings_for
+from tests.conftest import run_prodready
 
 
 def lines_reported(tmp_path: Path, rule_id: str, dockerfile: str) -> list[int]:
@@ -431,3 +432,25 @@ def test_an_unreadable_compose_file_may_build_a_dockerfile_without_cmd(tmp_path:
         "services:\n  {% if use_celery %}worker:{% endif %}\n    build: .\n"
     )
     assert findings_for(tmp_path, "PR201")
+
+
+def test_pr205_is_one_finding_per_dockerfile_whose_fix_turns_every_add_into_copy(
+    tmp_path: Path,
+) -> None:
+    """bakerydemo's second ADD was the same problem reported again."""
+    dockerfile = (
+        "FROM python:3.12-slim\nADD requirements.txt /code/\nRUN pip install -r /code/r.txt\n"
+        "ADD . /code/\nADD vendor/data.tar.gz /srv/\n"
+    )
+    (found,) = _findings(tmp_path, dockerfile, "PR205")
+    assert found.line == 2 and "(and on line 4)" in found.message
+    result = run_prodready("check", tmp_path, "--fix", "--select", "PR205")
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = (tmp_path / "Dockerfile").read_text().splitlines()
+    assert lines[1].startswith("COPY ") and lines[3].startswith("COPY ")
+    assert lines[4].startswith("ADD ")  # an archive to unpack stays ADD
+
+
+def _findings(tmp_path: Path, dockerfile: str, rule_id: str) -> list:
+    (tmp_path / "Dockerfile").write_text(dockerfile)
+    return findings_for(tmp_path, rule_id)

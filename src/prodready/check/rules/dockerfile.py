@@ -440,16 +440,26 @@ whenever ADD's extras are not needed.
 )
 @on_dockerfile
 def add_instead_of_copy(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
+    """One finding per Dockerfile (one root cause), at the first ADD, naming the others; its
+    fix turns every one of them into COPY."""
+    local: list[tuple[Instruction, list[str]]] = []
     for stage in dockerfile.stages:
         for inst in stage.all("ADD"):
             sources = list(inst.args[:-1])
-            if not sources or any(REMOTE_SOURCE.match(s) or ARCHIVE.search(s) for s in sources):
-                continue
-            written = _keyword_as_written(ctx, inst)
-            fix = None
-            if set(inst.flags) <= COPY_COMPATIBLE_FLAGS and written.upper() == "ADD":
-                fix = Fix("ADD -> COPY", (Edit(ctx.rel, inst.line, written, "COPY"),))
-            yield Hit(inst.line, f"ADD {' '.join(sources)}: use COPY for local files", fix=fix)
+            if sources and not any(REMOTE_SOURCE.match(s) or ARCHIVE.search(s) for s in sources):
+                local.append((inst, sources))
+    if not local:
+        return
+    edits = []
+    for inst, _ in local:
+        written = _keyword_as_written(ctx, inst)
+        if set(inst.flags) <= COPY_COMPATIBLE_FLAGS and written.upper() == "ADD":
+            edits.append(Edit(ctx.rel, inst.line, written, "COPY"))
+    first, sources = local[0]
+    others = [str(inst.line) for inst, _ in local[1:]]
+    also = f" (and on line{'s' if len(others) > 1 else ''} {', '.join(others)})" if others else ""
+    fix = Fix("ADD -> COPY", tuple(edits)) if edits else None
+    yield Hit(first.line, f"ADD {' '.join(sources)}{also}: use COPY for local files", fix=fix)
 
 
 # --- PR206 ------------------------------------------------------------------------------------
