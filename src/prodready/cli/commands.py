@@ -15,6 +15,7 @@ COMMAND_MODULES = [
     "prodready.cli.rules",
     "prodready.cli.doctor",
     "prodready.cli.backup",
+    "prodready.cli.monitor",
 ]
 
 

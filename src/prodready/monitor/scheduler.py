@@ -1,0 +1,193 @@
+"""The monitor's loop: each endpoint probed on its own schedule (spread over the interval so
+1,000 endpoints do not fire at once), failed probes re-checked before they count, results
+buffered and written once a second, alerts decided and delivered beside the probes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from prodready.monitor.alerting import Alerter
+from prodready.monitor.checks import ProbeResult, probe
+from prodready.monitor.config import Endpoint, MonitorConfig
+from prodready.monitor.detection import Tracker
+
+if TYPE_CHECKING:
+    import aiohttp
+
+    from prodready.monitor.store import Store
+
+TICK = 0.25
+"""Seconds between alert decisions and result flushes."""
+HOUSEKEEPING = 60.0
+"""Seconds between rollups and pruning."""
+
+EventSink = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    endpoint: Endpoint
+    ok: bool
+    result: ProbeResult
+    """The probe the verdict rests on: the first success, or the last failure."""
+    probes: tuple[tuple[float, ProbeResult], ...]
+    blip: bool
+    """A probe failed and a re-check passed: recorded, but not counted as down."""
+
+
+def client_session() -> aiohttp.ClientSession:
+    """One keep-alive session for every HTTP check (no per-host connection limit)."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300)
+    return aiohttp.ClientSession(
+        connector=connector,
+        headers={"User-Agent": "prodready-monitor"},
+        timeout=aiohttp.ClientTimeout(total=None),
+    )
+
+
+class Monitor:
+    def __init__(
+        self,
+        config: MonitorConfig,
+        store: Store | None = None,
+        on_event: EventSink = lambda event: None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.on_event = on_event
+        self.clock = clock
+        self.trackers = {
+            e.name: Tracker(config.failure_threshold, config.recovery_successes)
+            for e in config.endpoints
+        }
+        self._buffer: list[tuple[float, str, bool, float, str]] = []
+        self._session: aiohttp.ClientSession | None = None
+
+    async def verdict(self, endpoint: Endpoint, down_already: bool = False) -> Verdict:
+        """Probes once; a failure is re-checked at once and then after `recheck_delay`
+        (unless the endpoint is already down) and counts only if every re-check fails too."""
+        probes: list[tuple[float, ProbeResult]] = []
+        result = await self._probe(endpoint, probes)
+        if result.ok or down_already:
+            return Verdict(endpoint, result.ok, result, tuple(probes), False)
+        for attempt in range(self.config.rechecks):
+            if attempt:
+                await asyncio.sleep(self.config.recheck_delay)
+            again = await self._probe(endpoint, probes)
+            if again.ok:
+                return Verdict(endpoint, True, again, tuple(probes), True)
+            result = again
+        return Verdict(endpoint, False, result, tuple(probes), False)
+
+    async def _probe(
+        self, endpoint: Endpoint, probes: list[tuple[float, ProbeResult]]
+    ) -> ProbeResult:
+        at = self.clock()
+        result = await probe(endpoint, self._session)
+        probes.append((at, result))
+        return result
+
+    async def once(self) -> list[Verdict]:
+        """One round over every endpoint, with re-checks; nothing is stored or alerted."""
+        async with client_session() as self._session:
+            return list(await asyncio.gather(*(self.verdict(e) for e in self.config.endpoints)))
+
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Watches every endpoint until `stop` is set (or the task is cancelled)."""
+        from prodready.monitor.notify import Deliverer
+
+        assert self.store is not None, "a running monitor needs its store"
+        stop = stop or asyncio.Event()
+        for incident in self.store.open_incidents():
+            if incident.endpoint in self.trackers:
+                self.trackers[incident.endpoint].status = "down"
+        alerter = Alerter(self.store, self.config.alerting, self.config.maintenance)
+        async with client_session() as self._session:
+            deliverer = Deliverer(
+                self.store, self.config.alerting, self._session, self.on_event, self.clock
+            )
+            count = len(self.config.endpoints)
+            watchers = [
+                asyncio.create_task(self._watch(e, e.interval * i / count))
+                for i, e in enumerate(self.config.endpoints)
+            ]
+            try:
+                await self._tend(stop, alerter, deliverer)
+            finally:
+                for task in watchers:
+                    task.cancel()
+                await asyncio.gather(*watchers, return_exceptions=True)
+                self._flush()
+
+    async def _watch(self, endpoint: Endpoint, offset: float) -> None:
+        loop = asyncio.get_running_loop()
+        next_at = loop.time() + offset
+        tracker = self.trackers[endpoint.name]
+        while True:
+            await asyncio.sleep(max(0.0, next_at - loop.time()))
+            verdict = await self.verdict(endpoint, down_already=tracker.status == "down")
+            self._observe(verdict, tracker)
+            next_at += endpoint.interval
+            if next_at < loop.time():
+                next_at = loop.time() + endpoint.interval
+
+    def _observe(self, verdict: Verdict, tracker: Tracker) -> None:
+        assert self.store is not None
+        name = verdict.endpoint.name
+        self._buffer.extend((at, name, r.ok, r.latency, r.reason) for at, r in verdict.probes)
+        if verdict.blip:
+            self.on_event(
+                {"event": "blip", "endpoint": name, "reason": verdict.probes[0][1].reason}
+            )
+        change = tracker.observe(verdict.ok)
+        now = self.clock()
+        if change == "down" and self.store.open_incident(name, now, verdict.result.reason):
+            self.on_event(
+                {"event": "down", "endpoint": name, "reason": verdict.result.reason, "at": now}
+            )
+        elif change == "up" and self.store.resolve_incident(name, now):
+            self.on_event({"event": "up", "endpoint": name, "at": now})
+
+    async def _tend(self, stop: asyncio.Event, alerter: Alerter, deliverer: Any) -> None:
+        """Every tick: write buffered results, queue due notifications, deliver them (in the
+        background, so a slow channel never delays a probe); every minute: roll up, prune."""
+        assert self.store is not None
+        delivering: asyncio.Task[None] | None = None
+        last_housekeeping = 0.0
+        try:
+            while not stop.is_set():
+                self._flush()
+                now = self.clock()
+                for batch in alerter.tick(now):
+                    self.on_event(
+                        {
+                            "event": "queued",
+                            "kind": batch.kind,
+                            "endpoints": [i.endpoint for i in batch.incidents],
+                        }
+                    )
+                if delivering is None or delivering.done():
+                    delivering = asyncio.create_task(deliverer.deliver_due())
+                if now - last_housekeeping >= HOUSEKEEPING:
+                    self.store.roll_up(now)
+                    self.store.prune(now)
+                    last_housekeeping = now
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), TICK)
+        finally:
+            if delivering is not None:
+                with contextlib.suppress(Exception, asyncio.CancelledError):
+                    await asyncio.wait_for(delivering, 5)
+
+    def _flush(self) -> None:
+        if self._buffer and self.store is not None:
+            rows, self._buffer = self._buffer, []
+            self.store.record(rows)
