@@ -168,9 +168,14 @@ def _parse(path: Path, text: str) -> Any:
         try:
             return tomllib.loads(text)
         except tomllib.TOMLDecodeError as error:
-            raise ConfigError(
-                f"{path}: not valid TOML: {error}", "fix the syntax at that line"
-            ) from None
+            message = str(error)
+            at = re.search(r"\(at line (\d+), column (\d+)\)", message)
+            if at:
+                message = f"{at.group(1)}: not valid TOML: {message[: at.start()].strip()}"
+                message += f" (column {at.group(2)})"
+            else:
+                message = f" not valid TOML: {message}"
+            raise ConfigError(f"{path}:{message}", "fix the syntax there") from None
     if suffix in (".yaml", ".yml"):
         import yaml
 
@@ -180,10 +185,10 @@ def _parse(path: Path, text: str) -> Any:
             return load(text)
         except yaml.YAMLError as error:
             mark = getattr(error, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark is not None else ""
+            where = f"{mark.line + 1}" if mark is not None else ""
             problem = getattr(error, "problem", None) or str(error)
             raise ConfigError(
-                f"{path}:{where}: not valid YAML: {problem}", "fix the syntax at that line"
+                f"{path}:{where}: not valid YAML: {problem}", "fix the syntax there"
             ) from None
     raise ConfigError(
         f"{path}: unknown config format {suffix or '(no suffix)'}",
@@ -208,7 +213,7 @@ class _Reader:
     def _line_of(self, key: str) -> int | None:
         """The line of a dotted key such as `endpoints[2].max_latency`, found in the text:
         the n-th `[[endpoints]]` table (TOML) or list item (YAML), then the key after it."""
-        parts = re.findall(r"[A-Za-z_]+|\[\d+\]", key)
+        parts = re.findall(r"[\w-]+|\[\d+\]", key)
         start = 0
         for part in parts:
             if part.startswith("["):
