@@ -12,7 +12,8 @@ Every path `/<name>` answers as its mode says (default `healthy`):
     json      200 {"status": "ok", "db": {"connections": [3, 4]}}
 
 `POST /_mode?mode=M&name=a&name=b` sets the mode of those names (no name: every name seen and
-the default); `GET /_hits` is JSON of the requests per name.
+the default); `GET /_hits` is JSON of the requests per name; `GET /_blips` the number of blip
+answers served.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Target:
         self.modes: dict[str, str] = {}
         self.hits: Counter[str] = Counter()
         self.flaps: Counter[str] = Counter()
+        self.blips = 0
 
     async def answer(self, request: web.Request) -> web.Response:
         name = request.match_info["name"]
@@ -43,6 +45,7 @@ class Target:
         mode = self.modes.get(name, self.default)
         if mode == "blip":
             self.modes[name] = "healthy"
+            self.blips += 1
             return web.Response(status=503, text="blip")
         if mode == "flap":
             self.flaps[name] += 1
@@ -75,12 +78,16 @@ class Target:
     async def get_hits(self, request: web.Request) -> web.Response:
         return web.json_response(dict(self.hits))
 
+    async def get_blips(self, request: web.Request) -> web.Response:
+        return web.json_response(self.blips)
+
 
 async def main(args: argparse.Namespace) -> None:
     target = Target(args.slow_s)
     app = web.Application()
     app.router.add_post("/_mode", target.set_mode)
     app.router.add_get("/_hits", target.get_hits)
+    app.router.add_get("/_blips", target.get_blips)
     app.router.add_get("/{name}", target.answer)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
