@@ -71,7 +71,9 @@ class Deliverer:
             sys.stderr.write(f"alert: {notification.title}\n{notification.body}\n")
             return None
         except Exception as error:  # a channel's failure is recorded, never raised
-            return f"{type(error).__name__}: {error}"
+            from prodready.monitor.checks import describe
+
+            return describe(error)
 
     async def _webhook(self, url: str, notification: Notification) -> str | None:
         import aiohttp

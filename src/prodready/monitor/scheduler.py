@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from prodready.monitor.alerting import Alerter
-from prodready.monitor.checks import ProbeResult, probe
+from prodready.monitor.checks import ProbeResult, preload, probe
 from prodready.monitor.config import Endpoint, MonitorConfig
 from prodready.monitor.detection import Tracker
 
@@ -70,6 +70,7 @@ class Monitor:
         }
         self._buffer: list[tuple[float, str, bool, float, str]] = []
         self._session: aiohttp.ClientSession | None = None
+        preload({e.kind for e in config.endpoints})
 
     async def verdict(self, endpoint: Endpoint, down_already: bool = False) -> Verdict:
         """Probes once; a failure is re-checked at once and then after `recheck_delay`

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -23,6 +24,18 @@ class ProbeResult:
     cert_days: float | None = None
 
 
+_HEAVY_IMPORTS = {"postgres": "psycopg", "redis": "redis.asyncio", "host": "psutil"}
+
+
+def preload(kinds: set[str]) -> None:
+    """Imports the client libraries these kinds of check use, before any probe runs: a first
+    import inside a probe would block the event loop and inflate every latency measured then."""
+    import importlib
+
+    for kind in kinds & _HEAVY_IMPORTS.keys():
+        importlib.import_module(_HEAVY_IMPORTS[kind])
+
+
 async def probe(endpoint: Endpoint, session: aiohttp.ClientSession | None) -> ProbeResult:
     """Runs the endpoint's check once, bounded by its timeout; any error is a failed probe."""
     started = time.perf_counter()
@@ -34,7 +47,7 @@ async def probe(endpoint: Endpoint, session: aiohttp.ClientSession | None) -> Pr
             False, time.perf_counter() - started, f"timeout after {endpoint.timeout:g}s"
         )
     except Exception as error:  # a probe reports every failure; it never stops the monitor
-        return ProbeResult(False, time.perf_counter() - started, _describe(error))
+        return ProbeResult(False, time.perf_counter() - started, describe(error))
 
 
 async def _run(endpoint: Endpoint, session: aiohttp.ClientSession | None) -> ProbeResult:
@@ -64,6 +77,18 @@ async def _run(endpoint: Endpoint, session: aiohttp.ClientSession | None) -> Pro
     return await check_host(endpoint)
 
 
-def _describe(error: BaseException) -> str:
+def _os_reason(error: OSError) -> str:
+    return (os.strerror(error.errno) if error.errno else str(error.strerror)).lower()
+
+
+def describe(error: BaseException) -> str:
+    """One short line for a failed probe or send: `cannot connect to host:port: connection
+    refused` rather than aiohttp's repr of the whole connection key."""
+    os_error = getattr(error, "os_error", None)
+    if isinstance(os_error, OSError) and hasattr(error, "port"):
+        host = getattr(error, "host", "")
+        return f"cannot connect to {host}:{error.port}: {_os_reason(os_error)}"
+    if isinstance(error, OSError) and (error.errno or error.strerror):
+        return _os_reason(error)
     text = str(error).strip().splitlines()
     return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
