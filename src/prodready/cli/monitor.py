@@ -148,6 +148,7 @@ def _once(config: Any, as_json: bool) -> int:
                 "latency_ms": round(v.result.latency * 1000, 1),
                 "reason": v.result.reason,
                 "probes": len(v.probes),
+                "blip": v.blip,
                 "cert_days": None if v.result.cert_days is None else round(v.result.cert_days, 1),
             }
             for v in verdicts
@@ -160,6 +161,8 @@ def _once(config: Any, as_json: bool) -> int:
             detail = v.result.reason
             if not v.ok and len(v.probes) > 1:
                 detail += f" (confirmed by {len(v.probes) - 1} re-checks)"
+            if v.blip:
+                detail = f"{v.probes[0][1].reason} once, re-check passed; {detail}".rstrip("; ")
             if v.result.cert_days is not None:
                 days = f"certificate: {v.result.cert_days:.0f} days left"
                 detail = f"{detail}; {days}" if detail else days
