@@ -92,6 +92,18 @@ def test_restart_neither_resends_nor_loses(tmp_path: Path) -> None:
     assert len(sent(second)) == 2
 
 
+def test_only_the_configured_endpoints_are_notified(tmp_path: Path) -> None:
+    a = Alerter(Store(tmp_path / "m.db"), ALERTING, (), {"api"})
+    a.store.open_incident("api", 0, "HTTP 503")
+    a.store.open_incident("removed-from-config", 0, "HTTP 503")
+    a.tick(10)
+    a.tick(4000)
+    assert sent(a) == [
+        ("firing", "1 endpoint down: api"),
+        ("reminder", "1 endpoint still down: api"),
+    ]
+
+
 def test_tracker_needs_confirmed_failures_and_n_successes() -> None:
     tracker = Tracker(failure_threshold=1, recovery_successes=2)
     assert [tracker.observe(ok) for ok in (True, False, True, False, True, True)] == [

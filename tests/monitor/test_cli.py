@@ -148,6 +148,9 @@ def test_storm_restart_and_recovery(
     monitor = start_monitor(config)
     try:
         assert wait_for(lambda: target.hits().get("svc7", 0) >= 2)
+        second = run_prodready("monitor", config, "--for", "1s")
+        assert second.returncode == 2
+        assert second.stderr.startswith(f"error: another monitor is running on {tmp_path / 'm.db'}")
         target.set("blip", "blippy")
         target.set("down", *names)
         assert wait_for(lambda: len(webhook.received) >= 1)

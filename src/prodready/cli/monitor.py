@@ -178,6 +178,7 @@ def _run(config: Any, as_json: bool, duration: float | None) -> None:
     from prodready.monitor.store import Store
 
     store = Store(config.store, config.retention)
+    store.lock()
     intervals = sorted({e.interval for e in config.endpoints})
     sys.stderr.write(
         f"watching {len(config.endpoints)} endpoint{'s' if len(config.endpoints) != 1 else ''} "

@@ -31,11 +31,18 @@ class Batch:
 
 class Alerter:
     def __init__(
-        self, store: Store, alerting: Alerting, maintenance: Sequence[Maintenance] = ()
+        self,
+        store: Store,
+        alerting: Alerting,
+        maintenance: Sequence[Maintenance] = (),
+        endpoints: set[str] | None = None,
     ) -> None:
         self.store = store
         self.alerting = alerting
         self.maintenance = tuple(maintenance)
+        self.endpoints = endpoints
+        """Only these endpoints' incidents are notified (None: all): an endpoint dropped from
+        the config, or watched by another config sharing the store, is not this monitor's."""
 
     def channels(self) -> list[str]:
         """Each apprise URL and JSON webhook; `log` alone (printed) when none is configured."""
@@ -55,6 +62,12 @@ class Alerter:
             fnmatch.fnmatchcase(endpoint, pattern) for pattern, _ in self.store.silences(now)
         )
 
+    def _incidents(self, where: str) -> list[Incident]:
+        found = self.store.incidents(where)
+        if self.endpoints is None:
+            return found
+        return [i for i in found if i.endpoint in self.endpoints]
+
     def tick(self, now: float) -> list[Batch]:
         """Queues every notification due at `now` in the store; returns what it queued."""
         batches = []
@@ -67,10 +80,10 @@ class Alerter:
     def _grouped(self, now: float) -> Batch | None:
         firing = [
             i
-            for i in self.store.incidents("resolved_at IS NULL AND notified_at IS NULL")
+            for i in self._incidents("resolved_at IS NULL AND notified_at IS NULL")
             if not self.suppressed(i.endpoint, now)
         ]
-        resolved = self.store.incidents(
+        resolved = self._incidents(
             "resolved_at IS NOT NULL AND notified_at IS NOT NULL AND resolve_notified_at IS NULL"
         )
         joined = [i.started_at for i in firing] + [i.resolved_at or now for i in resolved]
@@ -88,7 +101,7 @@ class Alerter:
         every = self.alerting.reminder_interval
         due = [
             i
-            for i in self.store.incidents("resolved_at IS NULL AND notified_at IS NOT NULL")
+            for i in self._incidents("resolved_at IS NULL AND notified_at IS NOT NULL")
             if now - max(i.notified_at or 0, i.reminded_at or 0) >= every
             and not self.suppressed(i.endpoint, now)
         ]

@@ -110,7 +110,9 @@ class Monitor:
         for incident in self.store.open_incidents():
             if incident.endpoint in self.trackers:
                 self.trackers[incident.endpoint].status = "down"
-        alerter = Alerter(self.store, self.config.alerting, self.config.maintenance)
+        alerter = Alerter(
+            self.store, self.config.alerting, self.config.maintenance, set(self.trackers)
+        )
         async with client_session() as self._session:
             deliverer = Deliverer(
                 self.store, self.config.alerting, self._session, self.on_event, self.clock

@@ -9,7 +9,9 @@ pruning deletes from the front of the B-tree; a minute row is ~20 bytes."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import statistics
 from collections.abc import Iterable, Iterator
@@ -105,12 +107,30 @@ class Store:
                 f"cannot open the monitor store {path}: {error}",
                 "pass --store with a writable path to a SQLite file",
             ) from None
+        self._lock: int | None = None
         self._ids: dict[str, int] = dict(
             (name, id_) for id_, name in self.db.execute("SELECT id, name FROM endpoints")
         )
 
     def close(self) -> None:
         self.db.close()
+        if self._lock is not None:
+            os.close(self._lock)
+            self._lock = None
+
+    def lock(self) -> None:
+        """Takes the store for one running monitor (an flock on `<store>.lock`, dropped by the
+        kernel when the process dies): two monitors on one store would both send every alert."""
+        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise InputError(
+                f"another monitor is running on {self.path}",
+                "stop it first, or give this one its own --store",
+            ) from None
+        self._lock = fd
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
