@@ -178,3 +178,39 @@ def test_storm_restart_and_recovery(
     assert resolved["kind"] == "resolved"
     assert sorted(r["endpoint"] for r in resolved["resolved"]) == names
     assert not any(e["event"] == "down" for e in map(json.loads, out.splitlines()))
+
+
+def test_the_monitors_own_metrics(tmp_path: Path, target: Target) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    target.set("down", "bad")
+    process = subprocess.Popen(
+        [str(PRODREADY), "monitor", target.url("bad"), "--interval", "500ms", "--metrics",
+         "127.0.0.1:0", "--store", str(tmp_path / "m.db"), "--recheck-delay", "100ms"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert process.stderr is not None
+        process.stderr.readline()  # watching ...
+        url = process.stderr.readline().split()[-1]
+        assert url.startswith("http://127.0.0.1:") and url.endswith("/metrics")
+
+        def samples() -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+            import urllib.request
+
+            text = urllib.request.urlopen(url, timeout=5).read().decode()
+            return {
+                (s.name, tuple(sorted(s.labels.items()))): s.value
+                for family in text_string_to_metric_families(text)
+                for s in family.samples
+            }
+
+        name = (("endpoint", target.url("bad").removeprefix("http://")),)
+        assert wait_for(lambda: ("prodready_monitor_endpoint_up", name) in samples())
+        now = samples()
+        assert now[("prodready_monitor_endpoint_up", name)] == 0
+        assert now[("prodready_monitor_probe_success", name)] == 0
+        failed = (*name, ("result", "fail"))
+        assert now[("prodready_monitor_probes_total", tuple(sorted(failed)))] >= 3
+    finally:
+        stop(process)

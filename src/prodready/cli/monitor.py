@@ -80,6 +80,13 @@ def monitor(
     webhook: Annotated[
         list[str] | None, typer.Option("--webhook", help="POST alerts as JSON here (repeatable).")
     ] = None,
+    recheck_delay: Annotated[
+        str | None, typer.Option("--recheck-delay", help="Before the second re-check. [1s]")
+    ] = None,
+    metrics_at: Annotated[
+        str | None,
+        typer.Option("--metrics", help="Serve the monitor's Prometheus /metrics on HOST:PORT."),
+    ] = None,
     run_for: Annotated[
         str | None, typer.Option("--for", help="Stop after this long (e.g. 10m). [until Ctrl-C]")
     ] = None,
@@ -106,7 +113,7 @@ def monitor(
             "json_equals": json_equals,
             "min_cert_days": min_cert_days,
         }
-        config = single_endpoint_config(target, store, **flags)
+        config = single_endpoint_config(target, store, recheck_delay, **flags)
         if notify or webhook:
             from dataclasses import replace
 
@@ -131,7 +138,7 @@ def monitor(
             duration = parse_duration(run_for)
         except ValueError as error:
             raise UsageError(f"--for: {error}", "e.g. --for 10m") from None
-    _run(config, as_json, duration)
+    _run(config, as_json, duration, _host_port(metrics_at) if metrics_at else None)
 
 
 def _once(config: Any, as_json: bool) -> int:
@@ -172,7 +179,16 @@ def _once(config: Any, as_json: bool) -> int:
     return EXIT_FINDINGS if down else EXIT_OK
 
 
-def _run(config: Any, as_json: bool, duration: float | None) -> None:
+def _host_port(text: str) -> tuple[str, int]:
+    host, _, port = text.rpartition(":")
+    if not host or not port.isdigit() or int(port) > 65535:
+        raise UsageError(f"--metrics: {text!r} is not HOST:PORT", "e.g. --metrics 127.0.0.1:9109")
+    return host.strip("[]"), int(port)
+
+
+def _run(
+    config: Any, as_json: bool, duration: float | None, metrics_at: tuple[str, int] | None
+) -> None:
     from prodready.monitor.durations import format_duration
     from prodready.monitor.scheduler import Monitor
     from prodready.monitor.store import Store
@@ -216,7 +232,25 @@ def _run(config: Any, as_json: bool, duration: float | None) -> None:
             loop.add_signal_handler(signum, stop.set)
         if duration is not None:
             loop.call_later(duration, stop.set)
-        await Monitor(config, store, show).run(stop)
+        metrics = runner = None
+        if metrics_at is not None:
+            from prodready.monitor.metrics import MonitorMetrics, bound_port, serve_metrics
+
+            metrics = MonitorMetrics()
+            try:
+                runner = await serve_metrics(metrics, *metrics_at)
+            except OSError as error:
+                where = f"{metrics_at[0]}:{metrics_at[1]}"
+                raise UsageError(
+                    f"--metrics: cannot listen on {where}: {error.strerror}", "pick a free port"
+                ) from None
+            sys.stderr.write(f"metrics on http://{metrics_at[0]}:{bound_port(runner)}/metrics\n")
+            sys.stderr.flush()
+        try:
+            await Monitor(config, store, show, metrics=metrics).run(stop)
+        finally:
+            if runner is not None:
+                await runner.cleanup()
 
     try:
         asyncio.run(main())

@@ -156,9 +156,15 @@ def load_config(path: Path, store: Path | None = None) -> MonitorConfig:
     return _Reader(path, text).config(data, store)
 
 
-def single_endpoint_config(url: str, store: Path | None, **options: Any) -> MonitorConfig:
+def single_endpoint_config(
+    url: str, store: Path | None, recheck_delay: str | None = None, **options: Any
+) -> MonitorConfig:
     """The config of `prodready monitor URL --flags`: one endpoint, no channels but the flags'."""
-    raw = {"endpoints": [{"url": url, **{k: v for k, v in options.items() if v is not None}}]}
+    raw: dict[str, Any] = {
+        "endpoints": [{"url": url, **{k: v for k, v in options.items() if v is not None}}]
+    }
+    if recheck_delay is not None:
+        raw["monitor"] = {"recheck_delay": recheck_delay}
     return _Reader(None, "").config(raw, store)
 
 

@@ -19,6 +19,7 @@ from prodready.monitor.detection import Tracker
 if TYPE_CHECKING:
     import aiohttp
 
+    from prodready.monitor.metrics import MonitorMetrics
     from prodready.monitor.store import Store
 
 TICK = 0.25
@@ -59,8 +60,10 @@ class Monitor:
         store: Store | None = None,
         on_event: EventSink = lambda event: None,
         clock: Callable[[], float] = time.time,
+        metrics: MonitorMetrics | None = None,
     ) -> None:
         self.config = config
+        self.metrics = metrics
         self.store = store
         self.on_event = on_event
         self.clock = clock
@@ -115,7 +118,7 @@ class Monitor:
         )
         async with client_session() as self._session:
             deliverer = Deliverer(
-                self.store, self.config.alerting, self._session, self.on_event, self.clock
+                self.store, self.config.alerting, self._session, self._emit, self.clock
             )
             count = len(self.config.endpoints)
             watchers = [
@@ -147,17 +150,17 @@ class Monitor:
         name = verdict.endpoint.name
         self._buffer.extend((at, name, r.ok, r.latency, r.reason) for at, r in verdict.probes)
         if verdict.blip:
-            self.on_event(
-                {"event": "blip", "endpoint": name, "reason": verdict.probes[0][1].reason}
-            )
+            self._emit({"event": "blip", "endpoint": name, "reason": verdict.probes[0][1].reason})
         change = tracker.observe(verdict.ok)
+        if self.metrics is not None:
+            self.metrics.observe(verdict, tracker.status)
         now = self.clock()
         if change == "down" and self.store.open_incident(name, now, verdict.result.reason):
-            self.on_event(
+            self._emit(
                 {"event": "down", "endpoint": name, "reason": verdict.result.reason, "at": now}
             )
         elif change == "up" and self.store.resolve_incident(name, now):
-            self.on_event({"event": "up", "endpoint": name, "at": now})
+            self._emit({"event": "up", "endpoint": name, "at": now})
 
     async def _tend(self, stop: asyncio.Event, alerter: Alerter, deliverer: Any) -> None:
         """Every tick: write buffered results, queue due notifications, deliver them (in the
@@ -170,7 +173,7 @@ class Monitor:
                 self._flush()
                 now = self.clock()
                 for batch in alerter.tick(now):
-                    self.on_event(
+                    self._emit(
                         {
                             "event": "queued",
                             "kind": batch.kind,
@@ -189,6 +192,12 @@ class Monitor:
             if delivering is not None:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(delivering, 5)
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self.metrics is not None and event["event"] in ("notified", "notification failed"):
+            outcome = "sent" if event["event"] == "notified" else "failed"
+            self.metrics.notifications.labels(outcome).inc()
+        self.on_event(event)
 
     def _flush(self) -> None:
         if self._buffer and self.store is not None:
