@@ -23,7 +23,7 @@ def monitor(
         typer.Argument(
             help="A URL (http(s)://, tcp://host:port, tls://host:port, postgresql://, redis://, "
             "host://) or a monitor.toml / monitor.yaml; or `silence`.",
-            metavar="URL|CONFIG|silence",
+            metavar="URL|CONFIG|silence|export",
         ),
     ],
     rest: Annotated[
@@ -46,6 +46,10 @@ def monitor(
             "[config, else ~/.local/share/prodready/monitor.db]",
         ),
     ] = None,
+    out: Annotated[
+        Path, typer.Option("--out", help="For `export`: the folder to write to.", file_okay=False)
+    ] = Path("prometheus"),
+    force: Annotated[bool, typer.Option("--force", help="For `export`: overwrite.")] = False,
     config_file: Annotated[
         Path | None, typer.Option("--config", help="For `silence`: the config naming the store.")
     ] = None,
@@ -99,6 +103,8 @@ def monitor(
     if target == "silence":
         _silence(rest or [], store, config_file)
         return
+    if target == "export":
+        raise typer.Exit(_export(rest or [], out, force))
     if rest:
         raise UsageError(f"unexpected argument {rest[0]!r}", "give one URL or one config file")
     looks_like_url = "://" in target
@@ -256,6 +262,29 @@ def _run(
         asyncio.run(main())
     finally:
         store.close()
+
+
+def _export(args: list[str], out: Path, force: bool) -> int:
+    from prodready.monitor.config import load_config
+    from prodready.monitor.export import export_prometheus
+
+    if len(args) != 2 or args[0] != "prometheus":
+        raise UsageError(
+            "export needs `prometheus` and a config",
+            "e.g. prodready monitor export prometheus monitor.toml",
+        )
+    path = Path(args[1])
+    if not path.is_file():
+        raise UsageError(f"{path}: no such file", "give the monitor.toml or monitor.yaml to export")
+    results = export_prometheus(load_config(path), out, force)
+    for result in results:
+        verdict = "not validated" if result.tool is None else "ok" if result.ok else "FAILED"
+        typer.echo(
+            f"wrote {result.path}" + (f"  ({result.tool}: {verdict})" if result.tool else "")
+        )
+        if not result.ok:
+            typer.echo(result.output, err=True)
+    return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
 
 
 def _silence(args: list[str], store_path: Path | None, config_file: Path | None) -> None:
