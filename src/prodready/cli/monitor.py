@@ -91,6 +91,12 @@ def monitor(
         str | None,
         typer.Option("--metrics", help="Serve the monitor's Prometheus /metrics on HOST:PORT."),
     ] = None,
+    ui_at: Annotated[
+        str | None,
+        typer.Option(
+            "--ui", help="Serve the dashboard (/), status page (/status) and badges on HOST:PORT."
+        ),
+    ] = None,
     run_for: Annotated[
         str | None, typer.Option("--for", help="Stop after this long (e.g. 10m). [until Ctrl-C]")
     ] = None,
@@ -144,7 +150,13 @@ def monitor(
             duration = parse_duration(run_for)
         except ValueError as error:
             raise UsageError(f"--for: {error}", "e.g. --for 10m") from None
-    _run(config, as_json, duration, _host_port(metrics_at) if metrics_at else None)
+    _run(
+        config,
+        as_json,
+        duration,
+        _host_port("--metrics", metrics_at) if metrics_at else None,
+        _host_port("--ui", ui_at) if ui_at else None,
+    )
 
 
 def _once(config: Any, as_json: bool) -> int:
@@ -185,15 +197,32 @@ def _once(config: Any, as_json: bool) -> int:
     return EXIT_FINDINGS if down else EXIT_OK
 
 
-def _host_port(text: str) -> tuple[str, int]:
+def _host_port(flag: str, text: str) -> tuple[str, int]:
     host, _, port = text.rpartition(":")
     if not host or not port.isdigit() or int(port) > 65535:
-        raise UsageError(f"--metrics: {text!r} is not HOST:PORT", "e.g. --metrics 127.0.0.1:9109")
+        raise UsageError(f"{flag}: {text!r} is not HOST:PORT", f"e.g. {flag} 127.0.0.1:8080")
     return host.strip("[]"), int(port)
 
 
+async def _listen(flag: str, starting: Any) -> Any:
+    try:
+        return await starting
+    except OSError as error:
+        raise UsageError(f"{flag}: cannot listen: {error.strerror}", "pick a free port") from None
+
+
+def _announce(what: str, runner: Any, path: str) -> None:
+    host, port = runner.addresses[0][:2]
+    sys.stderr.write(f"{what} on http://{host}:{port}{path}\n")
+    sys.stderr.flush()
+
+
 def _run(
-    config: Any, as_json: bool, duration: float | None, metrics_at: tuple[str, int] | None
+    config: Any,
+    as_json: bool,
+    duration: float | None,
+    metrics_at: tuple[str, int] | None,
+    ui_at: tuple[str, int] | None,
 ) -> None:
     from prodready.monitor.durations import format_duration
     from prodready.monitor.scheduler import Monitor
@@ -238,24 +267,27 @@ def _run(
             loop.add_signal_handler(signum, stop.set)
         if duration is not None:
             loop.call_later(duration, stop.set)
-        metrics = runner = None
+        metrics = None
         if metrics_at is not None:
-            from prodready.monitor.metrics import MonitorMetrics, bound_port, serve_metrics
+            from prodready.monitor.metrics import MonitorMetrics
 
             metrics = MonitorMetrics()
-            try:
-                runner = await serve_metrics(metrics, *metrics_at)
-            except OSError as error:
-                where = f"{metrics_at[0]}:{metrics_at[1]}"
-                raise UsageError(
-                    f"--metrics: cannot listen on {where}: {error.strerror}", "pick a free port"
-                ) from None
-            sys.stderr.write(f"metrics on http://{metrics_at[0]}:{bound_port(runner)}/metrics\n")
-            sys.stderr.flush()
+        monitor = Monitor(config, store, show, metrics=metrics)
+        runners = []
         try:
-            await Monitor(config, store, show, metrics=metrics).run(stop)
+            if metrics is not None and metrics_at is not None:
+                from prodready.monitor.metrics import serve_metrics
+
+                runners.append(await _listen("--metrics", serve_metrics(metrics, *metrics_at)))
+                _announce("metrics", runners[-1], "/metrics")
+            if ui_at is not None:
+                from prodready.monitor.web.server import serve_ui
+
+                runners.append(await _listen("--ui", serve_ui(monitor, *ui_at)))
+                _announce("dashboard", runners[-1], "/")
+            await monitor.run(stop)
         finally:
-            if runner is not None:
+            for runner in runners:
                 await runner.cleanup()
 
     try:

@@ -85,8 +85,3 @@ async def serve_metrics(metrics: MonitorMetrics, host: str, port: int) -> web.Ap
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     return runner
-
-
-def bound_port(runner: web.AppRunner) -> int:
-    (address,) = runner.addresses[:1]
-    return int(address[1])

@@ -71,6 +71,8 @@ class Monitor:
             e.name: Tracker(config.failure_threshold, config.recovery_successes)
             for e in config.endpoints
         }
+        self.latest: dict[str, Verdict] = {}
+        """Each endpoint's last verdict (for the status page)."""
         self._buffer: list[tuple[float, str, bool, float, str]] = []
         self._session: aiohttp.ClientSession | None = None
         preload({e.kind for e in config.endpoints})
@@ -151,6 +153,7 @@ class Monitor:
         self._buffer.extend((at, name, r.ok, r.latency, r.reason) for at, r in verdict.probes)
         if verdict.blip:
             self._emit({"event": "blip", "endpoint": name, "reason": verdict.probes[0][1].reason})
+        self.latest[name] = verdict
         change = tracker.observe(verdict.ok)
         if self.metrics is not None:
             self.metrics.observe(verdict, tracker.status)

@@ -24,7 +24,8 @@ from prodready.errors import InputError
 from prodready.monitor.config import Retention
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS endpoints (id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL);
+CREATE TABLE IF NOT EXISTS endpoints (
+    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, first_seen REAL);
 CREATE TABLE IF NOT EXISTS results (
     at_us INTEGER NOT NULL, endpoint INTEGER NOT NULL, ok INTEGER NOT NULL,
     latency_ms INTEGER NOT NULL, reason TEXT, PRIMARY KEY (at_us, endpoint)) WITHOUT ROWID;
@@ -142,12 +143,23 @@ class Store:
             raise
         self.db.execute("COMMIT")
 
-    def endpoint_id(self, name: str) -> int:
+    def endpoint_id(self, name: str, first_seen: float | None = None) -> int:
         if name not in self._ids:
-            self.db.execute("INSERT OR IGNORE INTO endpoints (name) VALUES (?)", (name,))
+            self.db.execute(
+                "INSERT OR IGNORE INTO endpoints (name, first_seen) VALUES (?, ?)",
+                (name, first_seen),
+            )
             row = self.db.execute("SELECT id FROM endpoints WHERE name = ?", (name,)).fetchone()
             self._ids[name] = row[0]
         return self._ids[name]
+
+    def _known_id(self, name: str) -> int:
+        """The endpoint's id for a read; -1 (matching no row) when it was never recorded, so
+        that reading never creates an endpoint without its first_seen."""
+        if name in self._ids:
+            return self._ids[name]
+        row = self.db.execute("SELECT id FROM endpoints WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else -1
 
     # ---- results and rollups -------------------------------------------------------------
 
@@ -156,7 +168,7 @@ class Store:
         rows = [
             (
                 round(at * 1e6),
-                self.endpoint_id(name),
+                self.endpoint_id(name, at),
                 int(ok),
                 round(latency * 1000),
                 reason or None,
@@ -166,11 +178,21 @@ class Store:
         with self.transaction() as db:
             db.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)", rows)
 
+    def first_seen(self, endpoint: str) -> float | None:
+        """When the endpoint's first probe result was recorded."""
+        row = self.db.execute("SELECT first_seen FROM endpoints WHERE name = ?", (endpoint,))
+        found = row.fetchone()
+        return found[0] if found else None
+
+    def rolled_until(self) -> float:
+        """Raw results before this time are folded into minute rollups."""
+        return self._meta("rolled_minute", 0) * 60
+
     def results(self, endpoint: str, since: float) -> list[tuple[float, bool, float, str]]:
         rows = self.db.execute(
             "SELECT at_us, ok, latency_ms, reason FROM results WHERE at_us >= ? AND endpoint = ? "
             "ORDER BY at_us",
-            (round(since * 1e6), self.endpoint_id(endpoint)),
+            (round(since * 1e6), self._known_id(endpoint)),
         )
         return [(at / 1e6, bool(ok), ms / 1000, reason or "") for at, ok, ms, reason in rows]
 
@@ -197,7 +219,7 @@ class Store:
         rows = self.db.execute(
             f"SELECT {column}, probes, failures, p50_ms, p95_ms FROM {name} "
             f"WHERE {column} >= ? AND endpoint = ? ORDER BY {column}",
-            (int(since // unit), self.endpoint_id(endpoint)),
+            (int(since // unit), self._known_id(endpoint)),
         )
         return [Rollup(start * unit, endpoint, *rest) for start, *rest in rows]
 
