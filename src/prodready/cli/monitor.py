@@ -250,6 +250,10 @@ def _run(
             line = f"UP   {event['endpoint']}"
         elif name == "blip":
             line = f"blip {event['endpoint']}: {event['reason']} (re-check passed, no alert)"
+        elif name == "burn":
+            line = f"BURN {event['endpoint']}: {event['reason']}"
+        elif name == "burn over":
+            line = f"burn over {event['endpoint']}: the error budget burns at a normal rate again"
         elif name == "notified":
             line = (
                 f"sent {event['kind']} via {event['channel'].partition(':')[0]}: {event['title']}"

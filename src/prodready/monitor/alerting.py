@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from prodready.monitor.config import Alerting, Maintenance
+from prodready.monitor.slo import SUFFIX
 from prodready.monitor.store import Incident, Store
 
 
@@ -140,11 +141,15 @@ def _title(kind: str, down: list[Incident], up: list[Incident]) -> str:
         return shown + (f" and {len(incidents) - 10} more" if len(incidents) > 10 else "")
 
     parts = []
+    burning = [i for i in down if i.endpoint.endswith(SUFFIX)]
+    down = [i for i in down if not i.endpoint.endswith(SUFFIX)]
     if down:
         still = "still down" if kind == "reminder" else "down"
         parts.append(
             f"{len(down)} {'endpoint' if len(down) == 1 else 'endpoints'} {still}: {names(down)}"
         )
+    if burning:
+        parts.append(f"{len(burning)} burning their error budget: {names(burning)}")
     if up:
         parts.append(f"{len(up)} recovered: {names(up)}")
     return "; ".join(parts)

@@ -54,6 +54,8 @@ class Endpoint:
     max_disk_percent: float | None = None
     disk_path: str = "/"
     max_load: float | None = None
+    slo: float | None = None
+    """Availability objective in percent (99.9): burn-rate alerts on its error budget."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +130,7 @@ _ENDPOINT_KEYS = {
     "max_disk_percent",
     "disk_path",
     "max_load",
+    "slo",
 }
 _ALERTING_KEYS = {
     "group_wait",
@@ -425,7 +428,14 @@ class _Reader:
             max_disk_percent=self.number(entry, key, "max_disk_percent"),
             disk_path=self.text(entry, key, "disk_path") or "/",
             max_load=self.number(entry, key, "max_load"),
+            slo=self.objective(entry, key),
         )
+
+    def objective(self, entry: dict[str, Any], key: str) -> float | None:
+        value = self.number(entry, key, "slo")
+        if value is not None and not 50 <= value < 100:
+            raise self.fail(f"{key}.slo", f"{value:g} is not a percentage from 50 to 99.999")
+        return value
 
     def alerting(self, data: Any) -> Alerting:
         table = self.table(data, "alerting", _ALERTING_KEYS)

@@ -15,6 +15,7 @@ from prodready.monitor.alerting import Alerter
 from prodready.monitor.checks import ProbeResult, preload, probe
 from prodready.monitor.config import Endpoint, MonitorConfig
 from prodready.monitor.detection import Tracker
+from prodready.monitor.slo import KEEP_S, SUFFIX, BurnRate
 
 if TYPE_CHECKING:
     import aiohttp
@@ -26,6 +27,8 @@ TICK = 0.25
 """Seconds between alert decisions and result flushes."""
 HOUSEKEEPING = 60.0
 """Seconds between rollups and pruning."""
+BURN_EVERY = 30.0
+"""Seconds between SLO burn-rate evaluations."""
 
 EventSink = Callable[[dict[str, Any]], None]
 
@@ -71,6 +74,7 @@ class Monitor:
             e.name: Tracker(config.failure_threshold, config.recovery_successes)
             for e in config.endpoints
         }
+        self.burn = {e.name: BurnRate(e.slo) for e in config.endpoints if e.slo is not None}
         self.latest: dict[str, Verdict] = {}
         """Each endpoint's last verdict (for the status page)."""
         self._buffer: list[tuple[float, str, bool, float, str]] = []
@@ -115,9 +119,12 @@ class Monitor:
         for incident in self.store.open_incidents():
             if incident.endpoint in self.trackers:
                 self.trackers[incident.endpoint].status = "down"
-        alerter = Alerter(
-            self.store, self.config.alerting, self.config.maintenance, set(self.trackers)
-        )
+        if self.burn:
+            for name, minute, probes, failures in self.store.minute_counts(self.clock() - KEEP_S):
+                if name in self.burn:
+                    self.burn[name].add(minute * 60, True, probes, failures)
+        watched = set(self.trackers) | {name + SUFFIX for name in self.burn}
+        alerter = Alerter(self.store, self.config.alerting, self.config.maintenance, watched)
         async with client_session() as self._session:
             deliverer = Deliverer(
                 self.store, self.config.alerting, self._session, self._emit, self.clock
@@ -154,6 +161,9 @@ class Monitor:
         if verdict.blip:
             self._emit({"event": "blip", "endpoint": name, "reason": verdict.probes[0][1].reason})
         self.latest[name] = verdict
+        if name in self.burn:
+            at, scheduled = verdict.probes[0]
+            self.burn[name].add(at, scheduled.ok)
         change = tracker.observe(verdict.ok)
         if self.metrics is not None:
             self.metrics.observe(verdict, tracker.status)
@@ -170,7 +180,7 @@ class Monitor:
         background, so a slow channel never delays a probe); every minute: roll up, prune."""
         assert self.store is not None
         delivering: asyncio.Task[None] | None = None
-        last_housekeeping = 0.0
+        last_housekeeping = last_burn = 0.0
         try:
             while not stop.is_set():
                 self._flush()
@@ -185,6 +195,9 @@ class Monitor:
                     )
                 if delivering is None or delivering.done():
                     delivering = asyncio.create_task(deliverer.deliver_due())
+                if self.burn and now - last_burn >= BURN_EVERY:
+                    self._judge_burn(now)
+                    last_burn = now
                 if now - last_housekeeping >= HOUSEKEEPING:
                     self.store.roll_up(now)
                     self.store.prune(now)
@@ -195,6 +208,18 @@ class Monitor:
             if delivering is not None:
                 with contextlib.suppress(Exception, asyncio.CancelledError):
                     await asyncio.wait_for(delivering, 5)
+
+    def _judge_burn(self, now: float) -> None:
+        """Opens or resolves each endpoint's error-budget incident from its burn rate."""
+        assert self.store is not None
+        for name, rate in self.burn.items():
+            burn = rate.evaluate(now)
+            if burn is not None:
+                reason = burn.describe(rate.budget)
+                if self.store.open_incident(name + SUFFIX, now, reason):
+                    self._emit({"event": "burn", "endpoint": name, "reason": reason, "at": now})
+            elif self.store.resolve_incident(name + SUFFIX, now):
+                self._emit({"event": "burn over", "endpoint": name, "at": now})
 
     def _emit(self, event: dict[str, Any]) -> None:
         if self.metrics is not None and event["event"] in ("notified", "notification failed"):

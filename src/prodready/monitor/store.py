@@ -188,6 +188,17 @@ class Store:
         """Raw results before this time are folded into minute rollups."""
         return self._meta("rolled_minute", 0) * 60
 
+    def minute_counts(self, since: float) -> list[tuple[str, int, int, int]]:
+        """(endpoint, minute, probes, failures) of the raw results since `since`."""
+        names = {id_: name for name, id_ in self._ids.items()}
+        names.update(dict(self.db.execute("SELECT id, name FROM endpoints")))
+        rows = self.db.execute(
+            "SELECT endpoint, at_us / 60000000, count(*), sum(1 - ok) FROM results "
+            "WHERE at_us >= ? GROUP BY 1, 2 ORDER BY 2",
+            (round(since * 1e6),),
+        )
+        return [(names[e], minute, probes, failures) for e, minute, probes, failures in rows]
+
     def results(self, endpoint: str, since: float) -> list[tuple[float, bool, float, str]]:
         rows = self.db.execute(
             "SELECT at_us, ok, latency_ms, reason FROM results WHERE at_us >= ? AND endpoint = ? "
