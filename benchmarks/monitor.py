@@ -109,13 +109,15 @@ async def until(condition: Any, limit_s: float) -> None:
 
 
 async def detect(
-    session: aiohttp.ClientSession, base: str, folder: Path, count: int
+    session: aiohttp.ClientSession, base: str, folder: Path, count: int, webhook: str
 ) -> tuple[list[float], list[float]]:
     """Outages injected at random moments: seconds to `down` for prodready and Gatus-style."""
     ours_names = [f"detect-pr-{i}" for i in range(count)]
     gatus_names = [f"detect-gatus-{i}" for i in range(count)]
-    ours = Watch(config_for(base, ours_names, folder / "detect-pr.db"))
-    gatus = Watch(config_for(base, gatus_names, folder / "detect-gatus.db", gatus_style=True))
+    ours = Watch(config_for(base, ours_names, folder / "detect-pr.db", webhooks=(webhook,)))
+    gatus = Watch(
+        config_for(base, gatus_names, folder / "detect-gatus.db", True, webhooks=(webhook,))
+    )
     await asyncio.sleep(INTERVAL + 1)  # every endpoint probed up at least once
     injected: dict[str, float] = {}
     rng = random.Random(16)
