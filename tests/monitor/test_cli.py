@@ -92,6 +92,9 @@ def test_bad_configs_name_key_and_line(tmp_path: Path) -> None:
     assert scheme.stderr.startswith(
         f"error: {config}:2: endpoints[0].url: 'ftp://127.0.0.1/': unknown scheme"
     )
+    flag = run_prodready("monitor", "http://127.0.0.1:9/", "--interval", "fast", "--once")
+    assert flag.returncode == 2
+    assert flag.stderr.startswith("error: --interval: 'fast' is not a duration")
     missing = run_prodready("monitor", tmp_path / "nope.toml")
     assert missing.returncode == 2 and "no such file" in missing.stderr
 

@@ -22,14 +22,16 @@ def monitor(
         str,
         typer.Argument(
             help="A URL (http(s)://, tcp://host:port, tls://host:port, postgresql://, redis://, "
-            "host://) or a monitor.toml / monitor.yaml; or `silence`.",
+            "host://) or a monitor.toml / monitor.yaml; or `silence` / `export`.",
             metavar="URL|CONFIG|silence|export",
         ),
     ],
     rest: Annotated[
         list[str] | None,
         typer.Argument(
-            help="For `silence`: ENDPOINT (a name or pattern) and DURATION (2h).", metavar="[ARGS]"
+            help="For `silence`: ENDPOINT (a name or pattern) and DURATION (2h). "
+            "For `export`: prometheus CONFIG.",
+            metavar="[ARGS]",
         ),
     ] = None,
     once: Annotated[

@@ -213,6 +213,9 @@ class _Reader:
         self.lines = text.splitlines()
 
     def fail(self, key: str, message: str, hint: str | None = None) -> ConfigError:
+        if self.path is None:  # from command-line flags: name the flag
+            name = key.rpartition(".")[2]
+            key = "URL" if name == "url" else "--" + name.replace("_", "-")
         line = self._line_of(key)
         where = (
             f"{self.path}:{line}: " if self.path and line else f"{self.path}: " if self.path else ""

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import aiohttp
 
     from prodready.monitor.metrics import MonitorMetrics
+    from prodready.monitor.notify import Deliverer
     from prodready.monitor.store import Store
 
 TICK = 0.25
@@ -175,7 +176,7 @@ class Monitor:
         elif change == "up" and self.store.resolve_incident(name, now):
             self._emit({"event": "up", "endpoint": name, "at": now})
 
-    async def _tend(self, stop: asyncio.Event, alerter: Alerter, deliverer: Any) -> None:
+    async def _tend(self, stop: asyncio.Event, alerter: Alerter, deliverer: Deliverer) -> None:
         """Every tick: write buffered results, queue due notifications, deliver them (in the
         background, so a slow channel never delays a probe); every minute: roll up, prune."""
         assert self.store is not None
