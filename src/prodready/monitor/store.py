@@ -41,6 +41,8 @@ CREATE TABLE IF NOT EXISTS incidents (
     id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, started_at REAL NOT NULL, reason TEXT,
     notified_at REAL, reminded_at REAL, resolved_at REAL, resolve_notified_at REAL);
 CREATE INDEX IF NOT EXISTS incidents_open ON incidents (endpoint) WHERE resolved_at IS NULL;
+CREATE INDEX IF NOT EXISTS incidents_unsent ON incidents (resolved_at)
+    WHERE resolve_notified_at IS NULL;
 CREATE TABLE IF NOT EXISTS notifications (
     id INTEGER PRIMARY KEY, created_at REAL NOT NULL, kind TEXT NOT NULL, channel TEXT NOT NULL,
     title TEXT NOT NULL, body TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL,
