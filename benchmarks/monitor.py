@@ -17,8 +17,8 @@ own process on 127.0.0.1) at the real 10 s interval; network only to 127.0.0.1.
   time over the probes it made (and the share of one core);
 - storage: a simulated year (tests/monitor/yearsim.py) through the store: MB per endpoint-year.
 
-Default run (about 3 minutes): 20 + 20 detect endpoints, 200 blips, 20 endpoints for storage.
-Full size: --detect-endpoints 100 --blips 1000 --year-endpoints 100. Last line:
+Default run (about 2 minutes here): 20 + 20 detect endpoints, 200 blips, 20 endpoints for storage.
+Full size (about 3 minutes): --detect-endpoints 100 --blips 1000 --year-endpoints 100. Last line:
 
     detect_median_s=… gatus_style_detect_median_s=… false_alerts=… storm_notifications=…
     duplicate_after_restart=… cpu_us_per_probe=… db_mb_per_endpoint_year=…
