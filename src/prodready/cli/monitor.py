@@ -22,7 +22,8 @@ def monitor(
         str,
         typer.Argument(
             help="A URL (http(s)://, tcp://host:port, tls://host:port, postgresql://, redis://, "
-            "host://) or a monitor.toml / monitor.yaml; or `silence` / `export`.",
+            "host://, metrics+http(s)://) or a monitor.toml / monitor.yaml; or `silence` / "
+            "`export`.",
             metavar="URL|CONFIG|silence|export",
         ),
     ],
@@ -79,6 +80,13 @@ def monitor(
         float | None,
         typer.Option("--min-cert-days", help="TLS: fewer days left is down. [14 for tls://]"),
     ] = None,
+    max_error_ratio: Annotated[
+        float | None,
+        typer.Option("--max-error-ratio", help="metrics+http(s)://: 5xx share allowed. [0.05]"),
+    ] = None,
+    max_p95: Annotated[
+        str | None, typer.Option("--max-p95", help="metrics+http(s)://: p95 latency allowed.")
+    ] = None,
     notify: Annotated[
         list[str] | None,
         typer.Option("--notify", help="An apprise URL, e.g. mailto://... (repeatable)."),
@@ -126,6 +134,8 @@ def monitor(
             "json_path": json_path,
             "json_equals": json_equals,
             "min_cert_days": min_cert_days,
+            "max_error_ratio": max_error_ratio,
+            "max_p95": max_p95,
         }
         config = single_endpoint_config(target, store, recheck_delay, **flags)
         if notify or webhook:

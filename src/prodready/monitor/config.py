@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 from prodready.errors import InputError
 from prodready.monitor.durations import parse_duration
 
-KINDS = ("http", "tcp", "tls", "postgres", "redis", "host")
+KINDS = ("http", "tcp", "tls", "postgres", "redis", "host", "metrics")
 _SCHEME_KINDS = {
     "http": "http",
     "https": "http",
@@ -27,6 +27,8 @@ _SCHEME_KINDS = {
     "redis": "redis",
     "rediss": "redis",
     "host": "host",
+    "metrics+http": "metrics",
+    "metrics+https": "metrics",
 }
 
 
@@ -54,6 +56,10 @@ class Endpoint:
     max_disk_percent: float | None = None
     disk_path: str = "/"
     max_load: float | None = None
+    max_error_ratio: float | None = None
+    """`metrics+http(s)://`: 5xx answers over all answers between scrapes. [0.05]"""
+    max_p95: float | None = None
+    """`metrics+http(s)://`: p95 latency (seconds) between scrapes."""
     slo: float | None = None
     """Availability objective in percent (99.9): burn-rate alerts on its error budget."""
 
@@ -131,6 +137,8 @@ _ENDPOINT_KEYS = {
     "disk_path",
     "max_load",
     "slo",
+    "max_error_ratio",
+    "max_p95",
 }
 _ALERTING_KEYS = {
     "group_wait",
@@ -366,7 +374,7 @@ class _Reader:
                     f"{key}.url",
                     f"{url!r}: unknown scheme",
                     "use http(s)://, tcp://host:port, tls://host:port, postgresql://, "
-                    "redis:// or host://",
+                    "redis://, host:// or metrics+http(s)://",
                 )
             name = self.text(entry, key, "name") or _default_name(url)
             if name in names:
@@ -410,6 +418,7 @@ class _Reader:
         if own_interval < 0.1:
             raise self.fail(f"{key}.interval", "must be at least 100ms")
         max_latency = self.duration(entry, key, "max_latency", -1.0)
+        max_p95 = self.duration(entry, key, "max_p95", -1.0)
         health = entry.get("health_json", True)
         if not isinstance(health, bool):
             raise self.fail(f"{key}.health_json", "must be true or false")
@@ -432,7 +441,15 @@ class _Reader:
             disk_path=self.text(entry, key, "disk_path") or "/",
             max_load=self.number(entry, key, "max_load"),
             slo=self.objective(entry, key),
+            max_error_ratio=self.ratio(entry, key),
+            max_p95=None if max_p95 < 0 else max_p95,
         )
+
+    def ratio(self, entry: dict[str, Any], key: str) -> float | None:
+        value = self.number(entry, key, "max_error_ratio")
+        if value is not None and value > 1:
+            raise self.fail(f"{key}.max_error_ratio", f"{value:g} is not a fraction from 0 to 1")
+        return value
 
     def objective(self, entry: dict[str, Any], key: str) -> float | None:
         value = self.number(entry, key, "slo")

@@ -54,7 +54,12 @@ def export_prometheus(config: MonitorConfig, out: Path, force: bool) -> list[Exp
     for endpoint in config.endpoints:
         module = _module(endpoint)
         if module is None:
-            skipped.append(f"{endpoint.name} ({endpoint.url}): use node_exporter for host limits")
+            instead = (
+                "scrape the app's /metrics with Prometheus and alert on its rates"
+                if endpoint.kind == "metrics"
+                else "use node_exporter for host limits"
+            )
+            skipped.append(f"{endpoint.name} ({endpoint.url}): {instead}")
             continue
         name = _slug(endpoint.name)
         modules[name] = module

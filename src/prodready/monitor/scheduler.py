@@ -84,10 +84,11 @@ class Monitor:
 
     async def verdict(self, endpoint: Endpoint, down_already: bool = False) -> Verdict:
         """Probes once; a failure is re-checked at once and then after `recheck_delay`
-        (unless the endpoint is already down) and counts only if every re-check fails too."""
+        (unless the endpoint is already down) and counts only if every re-check fails too.
+        An app-metrics check judges the interval since its last scrape: never re-checked."""
         probes: list[tuple[float, ProbeResult]] = []
         result = await self._probe(endpoint, probes)
-        if result.ok or down_already:
+        if result.ok or down_already or endpoint.kind == "metrics":
             return Verdict(endpoint, result.ok, result, tuple(probes), False)
         for attempt in range(self.config.rechecks):
             if attempt:

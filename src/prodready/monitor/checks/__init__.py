@@ -56,6 +56,11 @@ async def _run(endpoint: Endpoint, session: aiohttp.ClientSession | None) -> Pro
 
         assert session is not None, "HTTP checks need the monitor's client session"
         return await check_http(endpoint, session)
+    if endpoint.kind == "metrics":
+        from prodready.monitor.checks.appmetrics import check_app_metrics
+
+        assert session is not None, "metrics checks need the monitor's client session"
+        return await check_app_metrics(endpoint, session)
     if endpoint.kind == "tcp":
         from prodready.monitor.checks.tcp import check_tcp
 
