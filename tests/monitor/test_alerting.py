@@ -123,3 +123,39 @@ def test_tracker_needs_confirmed_failures_and_n_successes() -> None:
         None,
         "down",
     ]
+
+
+def test_a_store_that_fails_does_not_stop_the_probes(tmp_path: Path) -> None:
+    import asyncio
+
+    from prodready.monitor.config import single_endpoint_config
+    from prodready.monitor.scheduler import Monitor
+    from tests.monitor.conftest import start_target
+
+    process, target = start_target()
+    try:
+        config = single_endpoint_config(target.url("a"), tmp_path / "m.db", interval="100ms")
+        store = Store(config.store)
+        events: list[dict[str, object]] = []
+        monitor = Monitor(config, store, events.append)
+
+        async def run() -> int:
+            stop = asyncio.Event()
+            task = asyncio.create_task(monitor.run(stop))
+            for _ in range(100):  # until the first verdict (bounded: 10 s)
+                if monitor.latest:
+                    break
+                await asyncio.sleep(0.1)
+            store.db.close()  # every write from now on fails
+            before = (await asyncio.to_thread(target.hits))["a"]
+            await asyncio.sleep(1.0)
+            stop.set()
+            await task
+            return (await asyncio.to_thread(target.hits))["a"] - before
+
+        assert asyncio.run(run()) >= 5
+        errors = [e for e in events if e["event"] == "store error"]
+        assert len(errors) == 1 and "closed database" in str(errors[0]["error"])
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

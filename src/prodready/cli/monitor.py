@@ -266,6 +266,8 @@ def _run(
             line = f"BURN {event['endpoint']}: {event['reason']}"
         elif name == "burn over":
             line = f"burn over {event['endpoint']}: the error budget burns at a normal rate again"
+        elif name == "store error":
+            line = f"store error (probes go on, writes are retried): {event['error']}"
         elif name == "notified":
             line = (
                 f"sent {event['kind']} via {event['channel'].partition(':')[0]}: {event['title']}"

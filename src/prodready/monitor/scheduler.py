@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ TICK = 0.25
 """Seconds between alert decisions and result flushes."""
 HOUSEKEEPING = 60.0
 """Seconds between rollups and pruning."""
+MAX_BUFFERED = 100_000
+"""Results kept in memory while the store cannot be written (then the oldest are dropped)."""
 BURN_EVERY = 30.0
 """Seconds between SLO burn-rate evaluations."""
 
@@ -79,6 +82,7 @@ class Monitor:
         self.latest: dict[str, Verdict] = {}
         """Each endpoint's last verdict (for the status page)."""
         self._buffer: list[tuple[float, str, bool, float, str]] = []
+        self._last_store_error = ""
         self._session: aiohttp.ClientSession | None = None
         preload({e.kind for e in config.endpoints})
 
@@ -142,7 +146,10 @@ class Monitor:
                 for task in watchers:
                     task.cancel()
                 await asyncio.gather(*watchers, return_exceptions=True)
-                self._flush()
+                try:
+                    self._flush()
+                except sqlite3.Error as error:
+                    self._store_failed(error)
 
     async def _watch(self, endpoint: Endpoint, offset: float) -> None:
         loop = asyncio.get_running_loop()
@@ -156,7 +163,21 @@ class Monitor:
             if next_at < loop.time():
                 next_at = loop.time() + endpoint.interval
 
+    def _store_failed(self, error: sqlite3.Error) -> None:
+        """A store that cannot be written (disk full, file removed) must not stop the probes:
+        it is reported once per distinct error, and the work is tried again next time."""
+        text = f"{type(error).__name__}: {error}"
+        if text != self._last_store_error:
+            self._last_store_error = text
+            self._emit({"event": "store error", "error": text})
+
     def _observe(self, verdict: Verdict, tracker: Tracker) -> None:
+        try:
+            self._record_verdict(verdict, tracker)
+        except sqlite3.Error as error:
+            self._store_failed(error)
+
+    def _record_verdict(self, verdict: Verdict, tracker: Tracker) -> None:
         assert self.store is not None
         name = verdict.endpoint.name
         self._buffer.extend((at, name, r.ok, r.latency, r.reason) for at, r in verdict.probes)
@@ -185,25 +206,33 @@ class Monitor:
         last_housekeeping = last_burn = 0.0
         try:
             while not stop.is_set():
-                self._flush()
                 now = self.clock()
-                for batch in alerter.tick(now):
-                    self._emit(
-                        {
-                            "event": "queued",
-                            "kind": batch.kind,
-                            "endpoints": [i.endpoint for i in batch.incidents],
-                        }
-                    )
-                if delivering is None or delivering.done():
-                    delivering = asyncio.create_task(deliverer.deliver_due())
-                if self.burn and now - last_burn >= BURN_EVERY:
-                    self._judge_burn(now)
-                    last_burn = now
-                if now - last_housekeeping >= HOUSEKEEPING:
-                    self.store.roll_up(now)
-                    self.store.prune(now)
-                    last_housekeeping = now
+                try:
+                    self._flush()
+                    for batch in alerter.tick(now):
+                        self._emit(
+                            {
+                                "event": "queued",
+                                "kind": batch.kind,
+                                "endpoints": [i.endpoint for i in batch.incidents],
+                            }
+                        )
+                    if delivering is not None and delivering.done():
+                        failed = delivering.exception()
+                        delivering = None
+                        if failed is not None:
+                            raise failed
+                    if delivering is None:
+                        delivering = asyncio.create_task(deliverer.deliver_due())
+                    if self.burn and now - last_burn >= BURN_EVERY:
+                        self._judge_burn(now)
+                        last_burn = now
+                    if now - last_housekeeping >= HOUSEKEEPING:
+                        self.store.roll_up(now)
+                        self.store.prune(now)
+                        last_housekeeping = now
+                except sqlite3.Error as error:
+                    self._store_failed(error)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), TICK)
         finally:
@@ -232,4 +261,8 @@ class Monitor:
     def _flush(self) -> None:
         if self._buffer and self.store is not None:
             rows, self._buffer = self._buffer, []
-            self.store.record(rows)
+            try:
+                self.store.record(rows)
+            except sqlite3.Error:
+                self._buffer = (rows + self._buffer)[-MAX_BUFFERED:]
+                raise
