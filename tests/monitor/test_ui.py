@@ -52,6 +52,8 @@ def seed(path: Path, now: float) -> None:
     store.record([(now - 2 * 86_400, "good", True, 0.02, ""), (now - 3600, "good", True, 0.03, "")])
     store.open_incident("good", now - 3 * 3600, "HTTP 502")
     store.resolve_incident("good", now - 3 * 3600 + 864)
+    store.open_incident("good error budget", now - 2 * 3600, "ticket: error ratio 1.00% over 6h")
+    store.resolve_incident("good error budget", now - 3600)
     store.close()
 
 
@@ -97,8 +99,13 @@ def test_dashboard_status_page_and_badges_without_javascript(
                 day = float(re.search(r"24h: ([\d.]+) %", uptime)[1])  # type: ignore[index]
                 assert 98.9 < day <= 99.0  # 864 s of 86,400
                 assert "30d: 99.5" in uptime  # 864 s of the two days watched
-                incident = good.locator("table.incidents tr").nth(1).inner_text()
-                assert "14m 24s" in incident and "HTTP 502" in incident
+                burn, incident = (
+                    good.locator("table.incidents tr").nth(n).inner_text() for n in (1, 2)
+                )
+                assert burn.startswith("error budget") and "ticket: error ratio 1.00%" in burn
+                assert (
+                    incident.startswith("down") and "14m 24s" in incident and "HTTP 502" in incident
+                )
                 bad = tab.locator("section#bad")
                 assert bad.locator(".state").inner_text().lower() == "down"
                 assert "HTTP 503" in bad.inner_text() and "ongoing" in bad.inner_text()

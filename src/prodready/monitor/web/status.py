@@ -7,6 +7,7 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from prodready.monitor.slo import SUFFIX
 from prodready.monitor.store import Incident, Notification, Store
 
 WINDOWS = (("24h", 86_400), ("7d", 7 * 86_400), ("30d", 30 * 86_400))
@@ -27,6 +28,7 @@ class EndpointStatus:
     chart: list[tuple[float, float, float]]
     """(bucket start, p50 ms, p95 ms) over the last 24 h."""
     incidents: list[Incident]
+    """Downs and error-budget burns (named `<endpoint> error budget`), newest first."""
 
 
 def uptime(
@@ -69,8 +71,10 @@ def endpoint_status(
     cert_days: float | None, now: float,
 ) -> EndpointStatus:  # fmt: skip
     incidents = store.incidents(
-        "endpoint = ? AND (resolved_at IS NULL OR resolved_at >= ?)", (name, now - 30 * 86_400)
+        "endpoint IN (?, ?) AND (resolved_at IS NULL OR resolved_at >= ?)",
+        (name, name + SUFFIX, now - 30 * 86_400),
     )
+    downs = [i for i in incidents if i.endpoint == name]  # a burning budget is not downtime
     first = store.first_seen(name)
     return EndpointStatus(
         name=name,
@@ -78,7 +82,7 @@ def endpoint_status(
         reason=reason,
         latency_ms=latency_ms,
         cert_days=cert_days,
-        uptime={label: uptime(incidents, first, now - span, now) for label, span in WINDOWS},
+        uptime={label: uptime(downs, first, now - span, now) for label, span in WINDOWS},
         chart=latency_chart(store, name, now),
         incidents=sorted(incidents, key=lambda i: i.started_at, reverse=True)[:20],
     )
