@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from prodready.errors import InputError
 from prodready.monitor.config import Retention
@@ -55,9 +55,9 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value REAL NOT NULL);
 """
 
 
-@dataclass(frozen=True)
-class Rollup:
-    """One endpoint's probes in one minute or hour (`start` in seconds since the epoch)."""
+class Rollup(NamedTuple):
+    """One endpoint's probes in one minute or hour (`start` in seconds since the epoch); a
+    NamedTuple because the store writes millions of them (a frozen dataclass is 3x slower)."""
 
     start: int
     endpoint: str
