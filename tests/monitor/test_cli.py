@@ -217,3 +217,31 @@ def test_the_monitors_own_metrics(tmp_path: Path, target: Target) -> None:
         assert now[("prodready_monitor_probes_total", tuple(sorted(failed)))] >= 3
     finally:
         stop(process)
+
+
+def test_a_live_status_line_on_a_terminal(tmp_path: Path, target: Target) -> None:
+    import os
+    import pty
+    import re
+
+    target.set("down", "t")
+    main, child = pty.openpty()
+    process = subprocess.Popen(
+        [str(PRODREADY), "monitor", target.url("t"), "--interval", "300ms", "--for", "2s",
+         "--recheck-delay", "100ms", "--store", str(tmp_path / "m.db")],
+        stdout=child, stderr=child, env={**os.environ, "TERM": "xterm", "COLUMNS": "150"},
+    )  # fmt: skip
+    os.close(child)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # the child closed its side
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert process.wait(timeout=15) == 0
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode(errors="replace"))
+    assert "1 endpoint: 0 up, 1 down, 0 unknown · " in text
+    assert re.search(r"\d\d:\d\d:\d\d DOWN 127\.0\.0\.1:\d+/t: HTTP 503", text)

@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -303,7 +305,8 @@ def _run(
 
                 runners.append(await _listen("--ui", serve_ui(monitor, *ui_at)))
                 _announce("dashboard", runners[-1], "/")
-            await monitor.run(stop)
+            with _live_status(monitor, enabled=not as_json and sys.stderr.isatty()):
+                await monitor.run(stop)
         finally:
             for runner in runners:
                 await runner.cleanup()
@@ -312,6 +315,38 @@ def _run(
         asyncio.run(main())
     finally:
         store.close()
+
+
+def status_line(monitor: Any) -> str:
+    """`6 endpoints: 5 up, 1 down, 0 unknown · 1,234 probes (7 re-checks)`."""
+    states = [tracker.status for tracker in monitor.trackers.values()]
+    counts = ", ".join(f"{states.count(s)} {s}" for s in ("up", "down", "unknown"))
+    noun = "endpoint" if len(states) == 1 else "endpoints"
+    return (
+        f"{len(states)} {noun}: {counts} · {monitor.probes:,} probes "
+        f"({monitor.rechecks:,} re-checks)"
+    )
+
+
+@contextlib.contextmanager
+def _live_status(monitor: Any, enabled: bool) -> Iterator[None]:
+    """On a terminal, a status line that rich keeps live under the event lines (which rich
+    moves above it); elsewhere nothing, so piped output stays plain."""
+    if not enabled:
+        yield
+        return
+    from rich.console import Console
+    from rich.live import Live
+    from rich.text import Text
+
+    with Live(
+        get_renderable=lambda: Text(status_line(monitor)),
+        console=Console(stderr=True),
+        refresh_per_second=2,
+        transient=True,
+        redirect_stdout=True,
+    ):
+        yield
 
 
 def _export(args: list[str], out: Path, force: bool) -> int:

@@ -83,6 +83,9 @@ class Monitor:
         """Each endpoint's last verdict (for the status page)."""
         self._buffer: list[tuple[float, str, bool, float, str]] = []
         self._last_store_error = ""
+        self.probes = 0
+        self.rechecks = 0
+        """Probes made by the running monitor, and how many of them were re-checks."""
         self._session: aiohttp.ClientSession | None = None
         preload({e.kind for e in config.endpoints})
 
@@ -179,6 +182,8 @@ class Monitor:
 
     def _record_verdict(self, verdict: Verdict, tracker: Tracker) -> None:
         assert self.store is not None
+        self.probes += len(verdict.probes)
+        self.rechecks += len(verdict.probes) - 1
         name = verdict.endpoint.name
         self._buffer.extend((at, name, r.ok, r.latency, r.reason) for at, r in verdict.probes)
         if verdict.blip:
