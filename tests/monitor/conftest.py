@@ -47,14 +47,18 @@ class Target:
         return json.loads(urllib.request.urlopen(f"{self.base}/_hits", timeout=5).read())
 
 
-def start_target(slow_s: float = 2.0) -> tuple[subprocess.Popen[bytes], Target]:
+def start_target(
+    slow_s: float = 2.0, tls: tuple[Path, Path] | None = None
+) -> tuple[subprocess.Popen[bytes], Target]:
+    """The target server; with `tls` (certificate, key) it serves HTTPS on localhost."""
+    extra = ["--cert", str(tls[0]), "--key", str(tls[1])] if tls else []
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "target_server.py"), "--slow-s", str(slow_s)],
+        [sys.executable, str(HERE / "target_server.py"), "--slow-s", str(slow_s), *extra],
         stdout=subprocess.PIPE,
     )
     assert process.stdout is not None
     port = int(process.stdout.readline())
-    return process, Target(f"http://127.0.0.1:{port}")
+    return process, Target(f"https://localhost:{port}" if tls else f"http://127.0.0.1:{port}")
 
 
 @pytest.fixture

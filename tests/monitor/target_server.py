@@ -13,7 +13,7 @@ Every path `/<name>` answers as its mode says (default `healthy`):
 
 `POST /_mode?mode=M&name=a&name=b` sets the mode of those names (no name: every name seen and
 the default); `GET /_hits` is JSON of the requests per name; `GET /_blips` the number of blip
-answers served.
+answers served. `--cert` and `--key` serve HTTPS.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import argparse
 import asyncio
 import json
 import socket
+import ssl
 import sys
 from collections import Counter
 
@@ -93,7 +94,11 @@ async def main(args: argparse.Namespace) -> None:
     await runner.setup()
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    site = web.SockSite(runner, sock, backlog=2048)
+    tls = None
+    if args.cert:
+        tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        tls.load_cert_chain(args.cert, args.key)
+    site = web.SockSite(runner, sock, backlog=2048, ssl_context=tls)
     await site.start()
     print(sock.getsockname()[1], flush=True)
     await asyncio.Event().wait()
@@ -102,6 +107,8 @@ async def main(args: argparse.Namespace) -> None:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--slow-s", type=float, default=2.0)
+    parser.add_argument("--cert", help="serve HTTPS with this certificate (and --key)")
+    parser.add_argument("--key")
     try:
         asyncio.run(main(parser.parse_args()))
     except KeyboardInterrupt:

@@ -4,6 +4,7 @@ throwaway certificate, PostgreSQL, Redis and this host."""
 from __future__ import annotations
 
 import asyncio
+import re
 from pathlib import Path
 
 import pytest
@@ -104,3 +105,33 @@ def test_host_limits() -> None:
     assert check("host://", max_disk_percent=100, max_cpu_percent=100).ok
     over = check("host://", max_memory_percent=0.001)
     assert not over.ok and over.reason.startswith("memory ")
+
+
+def test_https_chain_and_certificate_days(tmp_path: Path) -> None:
+    import json
+
+    from tests.conftest import run_prodready
+    from tests.monitor.conftest import start_target
+
+    ca, leaf, key = make_certificates(tmp_path, days=20)
+    process, target = start_target(tls=(leaf, key))
+    try:
+        untrusted = run_prodready("monitor", target.url("a"), "--once", "--json")
+        assert untrusted.returncode == 1
+        (row,) = json.loads(untrusted.stdout)["endpoints"]
+        assert "certificate verify failed" in row["reason"]
+        trusted = {"SSL_CERT_FILE": str(ca)}
+        fine = run_prodready("monitor", target.url("a"), "--once", "--json", env=trusted)
+        assert fine.returncode == 0, fine.stdout
+        (row,) = json.loads(fine.stdout)["endpoints"]
+        assert 19 < row["cert_days"] <= 20
+        near = run_prodready(
+            "monitor", target.url("a"), "--once", "--min-cert-days", "30", env=trusted
+        )
+        assert near.returncode == 1
+        assert re.search(
+            r"DOWN localhost:\d+/a .* certificate expires in (19|20)\.\d days", near.stdout
+        )
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

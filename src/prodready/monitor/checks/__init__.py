@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -89,7 +90,13 @@ def _os_reason(error: OSError) -> str:
 def describe(error: BaseException) -> str:
     """One short line for a failed probe or send: `cannot connect to host:port: connection
     refused` rather than aiohttp's repr of the whole connection key."""
+    certificate = getattr(error, "certificate_error", None)
+    if isinstance(certificate, ssl.SSLError):
+        detail = getattr(certificate, "verify_message", None) or certificate.reason
+        return f"certificate verify failed: {detail}"
     os_error = getattr(error, "os_error", None)
+    if isinstance(os_error, ssl.SSLError):
+        return f"TLS: {os_error.reason or os_error}"
     if isinstance(os_error, OSError) and hasattr(error, "port"):
         host = getattr(error, "host", "")
         return f"cannot connect to {host}:{error.port}: {_os_reason(os_error)}"

@@ -6,6 +6,7 @@ import json
 import re
 import time
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from prodready.monitor.checks import ProbeResult
 from prodready.monitor.checks.jsonpath import find
@@ -26,7 +27,7 @@ async def check_http(endpoint: Endpoint, session: aiohttp.ClientSession) -> Prob
         latency = time.perf_counter() - started
         needs_body = endpoint.body_regex or endpoint.json_path or _is_health(response, endpoint)
         body = await response.content.read(MAX_BODY) if needs_body else b""
-        cert_days = _cert_days(response)
+    cert_days = await certificate_days(endpoint.url) if endpoint.url.startswith("https") else None
     warning = ""
     if _is_health(response, endpoint):
         status = _health_status(body)
@@ -93,13 +94,22 @@ def _json_failure(body: bytes, endpoint: Endpoint) -> str:
     return ""
 
 
-def _cert_days(response: aiohttp.ClientResponse) -> float | None:
-    """Days until the server certificate expires, for HTTPS (read from the live connection)."""
-    connection = response.connection
-    transport = connection.transport if connection is not None else None
-    ssl_object = transport.get_extra_info("ssl_object") if transport is not None else None
-    if ssl_object is None:
-        return None
-    from prodready.monitor.checks.tls import days_left
+CERT_RECHECK_S = 3600.0
+"""How long an HTTPS endpoint's certificate expiry is reused before it is read again."""
+_certificates: dict[tuple[str, int], tuple[float, float | None]] = {}
 
-    return days_left(ssl_object.getpeercert())
+
+async def certificate_days(url: str) -> float | None:
+    """Days until the HTTPS server's certificate expires, read by a TLS handshake of its own
+    at most once an hour per host and port (aiohttp releases a connection whose body it has
+    read before the check could ask it for the certificate)."""
+    from prodready.monitor.checks.tcp import host_port
+    from prodready.monitor.checks.tls import peer_days
+
+    parts = urlsplit(url)
+    key = host_port(f"tls://{parts.hostname}:{parts.port or 443}")
+    now = time.monotonic()
+    cached = _certificates.get(key)
+    if cached is None or now - cached[0] > CERT_RECHECK_S:
+        _certificates[key] = cached = (now, await peer_days(*key))
+    return cached[1]

@@ -30,22 +30,28 @@ def client_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
+async def peer_days(host: str, port: int) -> float | None:
+    """Days left on the certificate a verified handshake with host:port presents."""
+    _, writer = await asyncio.open_connection(
+        host, port, ssl=client_context(), server_hostname=host
+    )
+    ssl_object = writer.get_extra_info("ssl_object")
+    days = days_left(ssl_object.getpeercert()) if ssl_object is not None else None
+    writer.close()
+    await writer.wait_closed()
+    return days
+
+
 async def check_tls(endpoint: Endpoint) -> ProbeResult:
     host, port = host_port(endpoint.url)
     started = time.perf_counter()
     try:
-        _, writer = await asyncio.open_connection(
-            host, port, ssl=client_context(), server_hostname=host
-        )
+        days = await peer_days(host, port)
     except ssl.SSLCertVerificationError as error:
         return ProbeResult(
             False, time.perf_counter() - started, f"certificate: {error.verify_message}"
         )
     latency = time.perf_counter() - started
-    ssl_object = writer.get_extra_info("ssl_object")
-    days = days_left(ssl_object.getpeercert()) if ssl_object is not None else None
-    writer.close()
-    await writer.wait_closed()
     minimum = endpoint.min_cert_days if endpoint.min_cert_days is not None else DEFAULT_MIN_DAYS
     if days is None:
         return ProbeResult(False, latency, "no certificate expiry date")
