@@ -1,6 +1,6 @@
 """The monitor's loop: each endpoint probed on its own schedule (spread over the interval so
 1,000 endpoints do not fire at once), failed probes re-checked before they count, results
-buffered and written once a second, alerts decided and delivered beside the probes."""
+buffered and written every tick (0.25 s), alerts decided and delivered beside the probes."""
 
 from __future__ import annotations
 
