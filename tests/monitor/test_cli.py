@@ -245,3 +245,29 @@ def test_a_live_status_line_on_a_terminal(tmp_path: Path, target: Target) -> Non
     text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", output.decode(errors="replace"))
     assert "1 endpoint: 0 up, 1 down, 0 unknown · " in text
     assert re.search(r"\d\d:\d\d:\d\d DOWN 127\.0\.0\.1:\d+/t: HTTP 503", text)
+
+
+def test_gatus_conditions(tmp_path: Path, target: Target) -> None:
+    target.set("json", "status")
+    config = tmp_path / "gatus.yaml"
+    config.write_text(
+        "endpoints:\n"
+        f'  - name: shop\n    url: "{target.url("shop")}"\n    conditions:\n'
+        '      - "[STATUS] == 200"\n      - "[RESPONSE_TIME] < 300"\n      - "[BODY] == pat(*ok*)"\n'
+        f'  - name: status\n    url: "{target.url("status")}"\n    conditions:\n'
+        '      - "[STATUS] == any(200, 204)"\n      - "[BODY].db.connections[1] == 4"\n'
+        '      - "[CONNECTED] == true"\n'
+    )
+    assert run_prodready("monitor", config, "--once").returncode == 0
+    target.set("healthy", "status")  # "ok" is not JSON: the [BODY].path condition fails
+    failing = run_prodready("monitor", config, "--once")
+    assert failing.returncode == 1 and "DOWN status" in failing.stdout
+    config.write_text(
+        config.read_text().replace('"[CONNECTED] == true"', '"[DNS_RCODE] == NOERROR"')
+    )
+    refused = run_prodready("monitor", config, "--once")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(
+        f"error: {config}:13: endpoints[1].conditions[2]: '[DNS_RCODE] == NOERROR' has no "
+        "prodready equivalent\nhint: supported: [STATUS]"
+    )

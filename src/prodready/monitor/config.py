@@ -139,6 +139,7 @@ _ENDPOINT_KEYS = {
     "slo",
     "max_error_ratio",
     "max_p95",
+    "conditions",
 }
 _ALERTING_KEYS = {
     "group_wait",
@@ -364,7 +365,7 @@ class _Reader:
         names: set[str] = set()
         for index, item in enumerate(data):
             key = f"endpoints[{index}]"
-            entry = self.table(item, key, _ENDPOINT_KEYS)
+            entry = self.with_conditions(self.table(item, key, _ENDPOINT_KEYS), key)
             url = self.text(entry, key, "url")
             if url is None:
                 raise self.fail(key, "has no url", "every endpoint needs `url`")
@@ -382,6 +383,31 @@ class _Reader:
             names.add(name)
             made.append(self.endpoint(entry, key, name, url, kind, interval, timeout))
         return tuple(made)
+
+    def with_conditions(self, entry: dict[str, Any], key: str) -> dict[str, Any]:
+        """An entry with Gatus `conditions` read into our keys (a key set both ways is an
+        error: which one would win is not obvious)."""
+        if "conditions" not in entry:
+            return entry
+        conditions = entry["conditions"]
+        if not isinstance(conditions, list):
+            raise self.fail(f"{key}.conditions", "must be a list of Gatus conditions")
+        from prodready.monitor.gatus import translate
+
+        keys, refused = translate(conditions)
+        if refused:
+            index, why = refused[0]
+            raise self.fail(
+                f"{key}.conditions[{index}]",
+                why,
+                "supported: [STATUS], [RESPONSE_TIME], [BODY], [BODY].path, "
+                "[CERTIFICATE_EXPIRATION], [CONNECTED]; or use prodready's keys",
+            )
+        both = sorted(set(keys) & set(entry))
+        if both:
+            raise self.fail(f"{key}.{both[0]}", "is set by both a key and a condition")
+        merged = {k: v for k, v in entry.items() if k != "conditions"}
+        return {**merged, **keys}
 
     def endpoint(
         self,
