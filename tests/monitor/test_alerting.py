@@ -65,6 +65,8 @@ def test_silence_and_maintenance_hold_notifications(tmp_path: Path) -> None:
     window = Maintenance(start=0, end=500, endpoints=("web-*",))
     a = alerter(tmp_path / "m.db", window)
     a.store.add_silence("db", until=200, now=0)
+    a.store.open_incident("db error budget", 5, "page: error ratio 50%")
+    a.store.resolve_incident("db error budget", 100)  # burned and ended inside the silence
     a.store.open_incident("web-1", 10, "HTTP 502")
     a.store.open_incident("db", 10, "timeout")
     a.store.open_incident("api", 10, "HTTP 500")

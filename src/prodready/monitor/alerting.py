@@ -52,7 +52,9 @@ class Alerter:
         return named or ["log"]
 
     def suppressed(self, endpoint: str, now: float) -> bool:
-        """In a maintenance window or under a silence at `now`."""
+        """In a maintenance window or under a silence at `now`; an endpoint's error-budget
+        alert is held by whatever holds the endpoint."""
+        endpoint = endpoint.removesuffix(SUFFIX)
         for window in self.maintenance:
             if window.start <= now < window.end and (
                 not window.endpoints
