@@ -133,3 +133,18 @@ def test_email_through_apprise_to_a_real_smtp_server(
         if part.get_content_type() == "text/plain"
     ]
     assert any("DOWN checkout: HTTP 503" in text for text in texts)
+
+
+def test_a_notification_queued_before_a_stop_is_sent_after_the_restart(
+    tmp_path: Path, webhook: WebhookReceiver
+) -> None:
+    alerting = Alerting(webhooks=(webhook.url,))
+    first = Store(tmp_path / "m.db")
+    queue_outage(first, alerting, "api")  # queued, and the monitor stops before sending it
+    first.close()
+    second = Store(tmp_path / "m.db")
+    deliver_until_settled(second, alerting)
+    assert [p["title"] for p in webhook.received] == ["1 endpoint down: api"]
+    Alerter(second, alerting).tick(time.time())  # nothing is queued a second time
+    deliver_until_settled(second, alerting)
+    assert len(webhook.received) == 1
