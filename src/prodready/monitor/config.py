@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from prodready.errors import InputError
+from prodready.monitor.configlines import KeyLines
 from prodready.monitor.durations import parse_duration
 
 KINDS = ("http", "tcp", "tls", "postgres", "redis", "host", "metrics")
@@ -219,67 +220,17 @@ class _Reader:
 
     def __init__(self, path: Path | None, text: str) -> None:
         self.path = path
-        self.lines = text.splitlines()
+        self.lines = KeyLines(text)
 
     def fail(self, key: str, message: str, hint: str | None = None) -> ConfigError:
         if self.path is None:  # from command-line flags: name the flag
             name = key.rpartition(".")[2]
             key = "URL" if name == "url" else "--" + name.replace("_", "-")
-        line = self._line_of(key)
+        line = self.lines.line_of(key)
         where = (
             f"{self.path}:{line}: " if self.path and line else f"{self.path}: " if self.path else ""
         )
         return ConfigError(f"{where}{key}: {message}", hint)
-
-    def _line_of(self, key: str) -> int | None:
-        """The line of a dotted key such as `endpoints[2].max_latency`, found in the text:
-        the n-th `[[endpoints]]` table (TOML) or list item (YAML), then the key after it."""
-        parts = re.findall(r"[\w-]+|\[\d+\]", key)
-        start = 0
-        for part in parts:
-            if part.startswith("["):
-                index = int(part[1:-1])
-                found = self._nth_item(start, index)
-                if found is None:
-                    return None
-                start = found
-            else:
-                found = self._key_line(start, part)
-                if found is None:
-                    return None
-                start = found
-        return start + 1 if parts else None
-
-    def _key_line(self, start: int, name: str) -> int | None:
-        pattern = re.compile(rf"^\s*(-\s+)?(\[\[?)?\s*(\w+\.)*{re.escape(name)}\s*(\]\]?|[:=])")
-        for number in range(start, len(self.lines)):
-            if pattern.match(self.lines[number]):
-                return number
-        return None
-
-    def _nth_item(self, start: int, index: int) -> int | None:
-        header = self.lines[start] if start < len(self.lines) else ""
-        if "[[" in header:
-            name = header.strip().strip("[]").strip()
-            hits = [
-                n for n in range(start, len(self.lines)) if self.lines[n].strip() == f"[[{name}]]"
-            ]
-        else:
-            hits = []
-            indent: int | None = None
-            for n in range(start + 1, len(self.lines)):
-                line = self.lines[n]
-                stripped = line.lstrip()
-                if not stripped or stripped.startswith("#"):
-                    continue
-                depth = len(line) - len(stripped)
-                if stripped.startswith("- ") or stripped == "-":
-                    indent = depth if indent is None else indent
-                    if depth == indent:
-                        hits.append(n)
-                elif (indent is not None and depth < indent) or (indent is None and depth == 0):
-                    break
-        return hits[index] if index < len(hits) else None
 
     def table(self, data: Any, key: str, allowed: set[str]) -> dict[str, Any]:
         if data is None:
