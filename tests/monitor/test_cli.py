@@ -92,6 +92,15 @@ def test_bad_configs_name_key_and_line(tmp_path: Path) -> None:
     assert scheme.stderr.startswith(
         f"error: {config}:2: endpoints[0].url: 'ftp://127.0.0.1/': unknown scheme"
     )
+    config.write_text(
+        '[alerting]\napprise = [\n  "mailto://127.0.0.1:9?from=m@example.com&to=ops@example.com",\n  "nosuch://x",\n]\n'
+        '[[endpoints]]\nurl = "http://127.0.0.1:9/"\n'
+    )
+    channel = run_prodready("monitor", config, "--once")
+    assert channel.returncode == 2
+    assert channel.stderr.startswith(
+        f"error: {config}:4: alerting.apprise[1]: apprise cannot use 'nosuch://x'"
+    )
     flag = run_prodready("monitor", "http://127.0.0.1:9/", "--interval", "fast", "--once")
     assert flag.returncode == 2
     assert flag.stderr.startswith("error: --interval: 'fast' is not a duration")

@@ -139,16 +139,7 @@ def monitor(
             "max_error_ratio": max_error_ratio,
             "max_p95": max_p95,
         }
-        config = single_endpoint_config(target, store, recheck_delay, **flags)
-        if notify or webhook:
-            from dataclasses import replace
-
-            config = replace(
-                config,
-                alerting=replace(
-                    config.alerting, apprise=tuple(notify or ()), webhooks=tuple(webhook or ())
-                ),
-            )
+        config = single_endpoint_config(target, store, recheck_delay, notify, webhook, **flags)
     else:
         path = Path(target)
         if not path.is_file():

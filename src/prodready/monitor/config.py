@@ -33,6 +33,10 @@ _SCHEME_KINDS = {
 }
 
 
+_FLAGS = {"apprise": "--notify", "webhooks": "--webhook"}
+"""Config keys whose command-line flag has another name."""
+
+
 class ConfigError(InputError):
     """A config value that cannot be used, with the key (and line) it came from."""
 
@@ -170,11 +174,17 @@ def load_config(path: Path, store: Path | None = None) -> MonitorConfig:
 
 
 def single_endpoint_config(
-    url: str, store: Path | None, recheck_delay: str | None = None, **options: Any
+    url: str,
+    store: Path | None,
+    recheck_delay: str | None = None,
+    apprise: list[str] | None = None,
+    webhooks: list[str] | None = None,
+    **options: Any,
 ) -> MonitorConfig:
     """The config of `prodready monitor URL --flags`: one endpoint, no channels but the flags'."""
     raw: dict[str, Any] = {
-        "endpoints": [{"url": url, **{k: v for k, v in options.items() if v is not None}}]
+        "endpoints": [{"url": url, **{k: v for k, v in options.items() if v is not None}}],
+        "alerting": {"apprise": apprise or [], "webhooks": webhooks or []},
     }
     if recheck_delay is not None:
         raw["monitor"] = {"recheck_delay": recheck_delay}
@@ -225,7 +235,8 @@ class _Reader:
     def fail(self, key: str, message: str, hint: str | None = None) -> ConfigError:
         if self.path is None:  # from command-line flags: name the flag
             name = key.rpartition(".")[2]
-            key = "URL" if name == "url" else "--" + name.replace("_", "-")
+            flag = _FLAGS.get(name.partition("[")[0], "--" + name.replace("_", "-"))
+            key = "URL" if name == "url" else flag
         line = self.lines.line_of(key)
         where = (
             f"{self.path}:{line}: " if self.path and line else f"{self.path}: " if self.path else ""
@@ -451,11 +462,34 @@ class _Reader:
                 table, "alerting", "group_max_wait", defaults.group_max_wait
             ),
             reminder_interval=reminder,
-            apprise=self.strings(table, "alerting", "apprise"),
-            webhooks=self.strings(table, "alerting", "webhooks"),
+            apprise=self.apprise_urls(table),
+            webhooks=self.webhook_urls(table),
             retries=retries,
             retry_backoff=self.duration(table, "alerting", "retry_backoff", defaults.retry_backoff),
         )
+
+    def apprise_urls(self, table: dict[str, Any]) -> tuple[str, ...]:
+        """Apprise URLs, each one apprise can parse (checked now, not at the first outage)."""
+        urls = self.strings(table, "alerting", "apprise")
+        if urls:
+            import apprise
+
+            for index, url in enumerate(urls):
+                if not apprise.Apprise().add(url):
+                    raise self.fail(
+                        f"alerting.apprise[{index}]",
+                        f"apprise cannot use {url!r}",
+                        "see the apprise wiki for the URL of each service, e.g. "
+                        "mailto://user:pass@smtp.example.com?to=ops@example.com",
+                    )
+        return urls
+
+    def webhook_urls(self, table: dict[str, Any]) -> tuple[str, ...]:
+        urls = self.strings(table, "alerting", "webhooks")
+        for index, url in enumerate(urls):
+            if urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname:
+                raise self.fail(f"alerting.webhooks[{index}]", f"{url!r} is not an http(s) URL")
+        return urls
 
     def retention(self, data: Any) -> Retention:
         table = self.table(data, "retention", {"raw", "minute", "hour"})

@@ -44,6 +44,16 @@ class KeyLines:
             hits = [
                 n for n in range(start, len(self.lines)) if self.lines[n].strip() == f"[[{name}]]"
             ]
+        elif re.search(r"=\s*\[", header):  # a TOML array: one item a line, or all on this one
+            if header.rstrip().endswith("]"):
+                return start
+            hits = []
+            for n in range(start + 1, len(self.lines)):
+                stripped = self.lines[n].strip()
+                if stripped.startswith("]"):
+                    break
+                if stripped and not stripped.startswith("#"):
+                    hits.append(n)
         else:
             hits = []
             indent: int | None = None
