@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the tests drive (real nginx, wrk, hey, ab, promtool, testssl.sh,
-# chromium for the HTML reports, pgloader as the peer of db migrate's benchmark) when they are
-# missing. Idempotent and quiet when everything is present.
+# Installs the Debian packages the tests drive (real nginx, wrk, hey, ab, promtool, amtool,
+# blackbox_exporter, testssl.sh, chromium for the HTML reports, pgloader as the peer of db
+# migrate's benchmark) when they are missing. Idempotent and quiet when everything is present.
 set -euo pipefail
 declare -A want=(
   [nginx]=nginx [wrk]=wrk [hey]=hey [ab]=apache2-utils [promtool]=prometheus
   [testssl]=testssl.sh [openssl]=openssl [systemd-analyze]=systemd [curl]=curl
-  [chromium]=chromium [pgloader]=pgloader
+  [chromium]=chromium [pgloader]=pgloader [amtool]=prometheus-alertmanager
+  [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
 )
 missing=()
 for cmd in "${!want[@]}"; do

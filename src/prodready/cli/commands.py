@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "prodready.cli.doctor",
     "prodready.cli.backup",
     "prodready.cli.db",
+    "prodready.cli.monitor",
 ]
 
 
