@@ -530,3 +530,44 @@ def test_a_server_only_in_a_group_no_image_installs_is_still_missing(tmp_path: P
     dockerfile = tmp_path / "Dockerfile"
     dockerfile.write_text(dockerfile.read_text().replace("--group docker ", ""))
     assert {f.rule_id for f in findings_for(tmp_path)} >= {"PR914", "PR803"}
+
+
+def test_a_script_the_healthcheck_runs_is_a_probe_not_the_service(tmp_path: Path) -> None:
+    """healthchecks' HEALTHCHECK CMD ./fetchstatus.py opens a URL at module level without a
+    timeout: Docker's healthcheck timeout ends it (PR110, PR113)."""
+    probe = (  # it reads the app's settings, as fetchstatus.py imports hc.local_settings
+        "import flask\nfrom urllib.request import urlopen\n\n"
+        "with urlopen('http://127.0.0.1:8000/') as r:\n    pass\n"
+    )
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "docker/fetchstatus.py": probe,
+            "notify.py": probe,
+            "Dockerfile": "FROM python:3.12-slim\nCOPY docker/fetchstatus.py /app/\n"
+            "HEALTHCHECK CMD ./fetchstatus.py\n"
+            'CMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n',
+        },
+    )
+    for rule_id in ("PR110", "PR113"):
+        assert places(tmp_path, rule_id) == [("notify.py", 4)]
+
+
+@pytest.mark.parametrize(
+    ("version_file", "reported"),
+    [(".python-version", True), ("server/.python-version", True), ("sdk/.python-version", False)],
+)
+def test_python_version_files_of_a_sibling_project_are_not_the_images(
+    tmp_path: Path, version_file: str, reported: bool
+) -> None:
+    """polar: server/Dockerfile runs 3.14; sdk/python/.python-version (3.11) is the SDK's."""
+    write(
+        tmp_path,
+        {
+            "server/app.py": FLASK,
+            "server/Dockerfile": 'FROM python:3.14-slim\nCMD ["gunicorn", "app:app"]\n',
+            version_file: "3.11\n",
+        },
+    )
+    assert bool(places(tmp_path, "PR915")) is reported

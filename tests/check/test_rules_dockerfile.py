@@ -454,3 +454,10 @@ def test_pr205_is_one_finding_per_dockerfile_whose_fix_turns_every_add_into_copy
 def _findings(tmp_path: Path, dockerfile: str, rule_id: str) -> list:
     (tmp_path / "Dockerfile").write_text(dockerfile)
     return findings_for(tmp_path, rule_id)
+
+
+def test_pr209_leaves_a_lambda_image_alone(tmp_path: Path) -> None:
+    """polar's last stage is `FROM public.ecr.aws/lambda/python:3.14`: Lambda reads the output."""
+    dockerfile = 'FROM public.ecr.aws/lambda/python:3.14\nCOPY app.py .\nCMD ["app.handler"]\n'
+    assert _findings(tmp_path, dockerfile, "PR209") == []
+    assert _findings(tmp_path, dockerfile.replace("public.ecr.aws/lambda/", ""), "PR209")

@@ -94,6 +94,10 @@ def test_bool_env_presence_checks_are_fine() -> None:
     assert not hits("PR105", 'import os\nHAS_SENTRY = bool(os.getenv("SENTRY_DSN"))\n')
     (hit,) = hits("PR105", 'import os\nDEBUG = bool(os.getenv("DEBUG"))\n')
     assert hit.severity == "error"
+    # changedetection.io: a URL or a password hash read with a False fallback, tested for "set?"
+    assert not hits("PR105", 'import os\nDRIVER = os.getenv("PLAYWRIGHT_DRIVER_URL", False)\n')
+    assert not hits("PR105", 'import os\nSALT = os.getenv("SALTED_PASS", False)\n')
+    (hit,) = hits("PR105", 'import os\nSAFE = os.getenv("SAFE_MODE", False)\n')
 
 
 def test_server_started_by_a_function_called_at_import() -> None:

@@ -53,7 +53,7 @@ is how the nginx image takes its production config."""
 PROD_MARK = re.compile(r"(^|[.\-_])(prod|production|live|release|deploy)([.\-_]|$)", re.IGNORECASE)
 SETTINGS_TAIL = re.compile(r"(?:settings|configuration).*$")
 DEV_SETTINGS = re.compile(
-    r"(?:^|[_/.-])(dev|develop|development|local|test|tests|testing|ci)(?:[_/.-]|$)"
+    r"(?:^|[_/.-])(dev|develop|development|local|test|tests|testing|unittests?|ci)(?:[_/.-]|$)"
 )
 """settings/dev.py, settings_local.py, settings/test.py, configuration_testing.py: not what
 production loads."""

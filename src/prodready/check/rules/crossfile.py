@@ -34,10 +34,10 @@ from prodready.check.rules.crossfile_facts import (
     modules_named,
     ports_of,
     production_compose,
+    production_healthchecks,
     production_nginx,
     production_servers,
     proxy_targets,
-    runs_app,
     service_launches,
     socket_targets,
     workers_of,
@@ -279,7 +279,7 @@ app in a loop. The probe and the routes live in different files, written at diff
 def healthcheck_route_missing(project: Project) -> Iterable[Hit]:
     if not _routes_known(project):
         return
-    for rel, line, text in _healthchecks(project):
+    for rel, line, text in production_healthchecks(project):
         for match in LOCAL_URL.finditer(text):
             path = (match["path"] or "/").split("?", 1)[0]
             if _uses_runtime_kit(project) and path.rstrip("/") in RUNTIME_KIT_ROUTES:
@@ -312,21 +312,6 @@ def _routes_known(project: Project) -> bool:
             if included and not modules_named(project, included) and not route.strip("^/$"):
                 return False  # an external urls module included at the root
     return not any("<path:" in r.path or ":path}" in r.path for r in project.routes)
-
-
-def _healthchecks(project: Project) -> Iterator[tuple[str, int, str]]:
-    """(file, line, command text) of each production healthcheck of the app's containers."""
-    for dockerfile in project.dockerfiles:
-        if _is_dev(project, dockerfile.rel):
-            continue
-        check = next(reversed(instructions(built_lineage(dockerfile), "HEALTHCHECK")), None)
-        if check is not None:
-            yield dockerfile.rel, check.line, check.value
-    for compose in production_compose(project):
-        for service in compose.services:
-            test = service.healthcheck_test()
-            if test and runs_app(project, compose, service):
-                yield compose.rel, test[1], " ".join(test[0])
 
 
 def _routed(project: Project, path: str) -> bool:
@@ -1327,12 +1312,24 @@ def python_version_mismatch(project: Project) -> Iterable[Hit]:
             continue
         image = match.group(1)
         for rel, spec, fits in declared:
-            if not fits(image):
+            if not fits(image) and _same_tree(rel.split(" ", 1)[0], dockerfile.rel):
                 yield Hit(
                     stages[0].line,
                     f"the image runs Python {image}, but {rel} says {spec}",
                     path=dockerfile.rel,
                 )
+
+
+def _same_tree(declared_rel: str, dockerfile_rel: str) -> bool:
+    """The version file lies in the Dockerfile's folder, above it, or below it: not in a
+    sibling project of the repository (polar's sdk/python/.python-version beside server/)."""
+    declared = posixpath.dirname(declared_rel)
+    built = posixpath.dirname(dockerfile_rel)
+    inside = [declared, built]
+    return any(
+        outer == "" or inner == outer or inner.startswith(outer + "/")
+        for outer, inner in (inside, inside[::-1])
+    )
 
 
 def _declared_versions(project: Project) -> Iterator[tuple[str, str, Callable[[str], bool]]]:

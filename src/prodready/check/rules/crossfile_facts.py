@@ -68,6 +68,40 @@ def production_servers(project: Project) -> list[Served]:
     ]
 
 
+def production_healthchecks(project: Project) -> Iterator[tuple[str, int, str]]:
+    """(file, line, command text) of each production healthcheck of the app's containers."""
+    for dockerfile in project.dockerfiles:
+        if _is_dev(project, dockerfile.rel):
+            continue
+        check = next(reversed(instructions(built_lineage(dockerfile), "HEALTHCHECK")), None)
+        if check is not None:
+            yield dockerfile.rel, check.line, check.value
+    for compose in production_compose(project):
+        for service in compose.services:
+            test = service.healthcheck_test()
+            if test and runs_app(project, compose, service):
+                yield compose.rel, test[1], " ".join(test[0])
+
+
+@once_per_project
+def probe_scripts(project: Project) -> frozenset[str]:
+    """Names of the Python files a production healthcheck runs (healthchecks' HEALTHCHECK
+    CMD ./fetchstatus.py): probes that Docker's own timeout ends, not the service."""
+    return frozenset(
+        posixpath.basename(word)
+        for _, _, text in production_healthchecks(project)
+        for word in text.replace('"', " ").replace(",", " ").split()
+        if word.endswith(".py")
+    )
+
+
+def outside_probes(project: Project, finding: Finding) -> Severity | None:
+    """Calibration: nothing to report in a script a healthcheck runs."""
+    if posixpath.basename(finding.path) in probe_scripts(project):
+        return None
+    return finding.severity
+
+
 def only_when_run_directly(project: Project, finding: Finding) -> Severity | None:
     """Calibration for code a server never reaches (Hit.direct_run): an error when a production
     launch runs the file as a script, gone when production launches a server another way (the

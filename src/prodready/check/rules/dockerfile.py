@@ -679,6 +679,8 @@ def python_unbuffered(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]
     stages = built_lineage(dockerfile)
     if not _is_python_image(dockerfile, stages):
         return
+    if root_image(dockerfile, stages[-1]).startswith(LAMBDA_IMAGES):
+        return  # the Lambda runtime reads the handler's output itself
     env = environment(stages)
     if env.get("PYTHONUNBUFFERED", ("", None))[0].strip():
         return

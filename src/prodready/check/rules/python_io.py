@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from prodready.check.model import Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
+from prodready.check.rules.crossfile_facts import outside_probes
 from prodready.check.rules.pyhelpers import (
     HTTP_VERBS,
     URLOPEN,
@@ -103,6 +104,8 @@ worker and race each other.
 `alembic upgrade head` / `manage.py migrate` before the new version starts.""",
     bad='model = joblib.load("model.pkl")\nBase.metadata.create_all(bind=engine)',
     good="@functools.cache\ndef model():\n    return joblib.load(MODEL_PATH)",
+    severity_note="not reported in a script a healthcheck runs",
+    calibrate=outside_probes,
 )
 def work_at_import_time(ctx: PyContext) -> Iterable[Hit]:
     if is_script(ctx) or SCRIPT_DIRS.search(ctx.rel):

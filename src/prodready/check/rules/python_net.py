@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator
 from prodready.check.model import Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
+from prodready.check.rules.crossfile_facts import outside_probes
 from prodready.check.rules.pyhelpers import (
     HTTP_VERBS,
     URLOPEN,
@@ -65,6 +66,8 @@ docs: "Nearly all production code should use this parameter in nearly all reques
 `requests.post(url, json=body, timeout=(3.05, 10))`, `urlopen(req, timeout=10)`.""",
     bad="requests.post(WEBHOOK_URL, json=payload)",
     good="requests.post(WEBHOOK_URL, json=payload, timeout=10)",
+    severity_note="not reported in a script a healthcheck runs (Docker's timeout ends it)",
+    calibrate=outside_probes,
 )
 def http_call_without_timeout(ctx: PyContext) -> Iterable[Hit]:
     if _outside_the_service(ctx):

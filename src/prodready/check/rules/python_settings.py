@@ -83,7 +83,8 @@ def django_debug_true(ctx: PyContext) -> Iterable[Hit]:
 # --- PR105 -------------------------------------------------------------------------------------
 
 VALUE_NAME = re.compile(
-    r"_(URL|URI|DSN|KEY|TOKEN|SECRET|PASSWORD|HOST|HOSTS|PORT|PATH|DIR|FILE|NAME|ID|ADDR)$", re.I
+    r"_(URL|URI|DSN|KEY|TOKEN|SECRET|PASSWORD|PASS|PASSWD|HOST|HOSTS|PORT|PATH|DIR|FILE|NAME|ID|ADDR)$",
+    re.I,
 )
 """Variables that hold a value rather than a flag: bool() of them is a presence check."""
 PARSE_TRUE = '.lower() in ("1", "true", "yes", "on")'
@@ -147,6 +148,12 @@ def _raw_strings_as_flags(ctx: PyContext, names: dict[str, str]) -> Iterator[Hit
             read = env_read(value, names, config_getters=False)
             if read is None or not isinstance(literal(read.default), bool):
                 continue
+            if (
+                read.default is not None
+                and literal(read.default) is False
+                and VALUE_NAME.search(read.name)
+            ):
+                continue  # os.getenv("PLAYWRIGHT_DRIVER_URL", False): a value or nothing
             yield Hit(
                 node.lineno,  # type: ignore[attr-defined]
                 f"{read.name} is used as a flag but read as a string: a set value such as "
