@@ -183,6 +183,8 @@ def test_nginx_and_systemd_files_named_dev_or_local_are_development() -> None:
     [
         ("deploy/nginx/site.conf.template", FileKind.NGINX, PROD),  # the nginx image's templates
         ("deploy/ci/app.service", FileKind.SYSTEMD, TEST),
+        ("docker/regtest/data/boltz-nginx/default.conf", FileKind.NGINX, TEST),  # lnbits
+        ("tests/nginx/site.conf", FileKind.NGINX, TEST),
         ("tests/test_app.py", FileKind.PYTHON, TEST),
         ("docker-compose.override.yml", FileKind.COMPOSE, DEV),
         (".env.example", FileKind.ENV, DEV),

@@ -128,7 +128,8 @@ def by_name(rel: str, kind: FileKind) -> EnvFact:
         stem = name.replace("docker-compose", "").replace("compose", "").replace("dockerfile", "")
         return folder or _marked(DEV_MARK, stem, shown)
     if kind in (FileKind.NGINX, FileKind.SYSTEMD):
-        return _marked(CONFIG_DEV_MARK, lower, rel)
+        test_folder = folder if folder and folder.env == TEST else None
+        return test_folder or _marked(CONFIG_DEV_MARK, lower, rel)
     return folder or UNCLASSIFIED
 
 
