@@ -316,3 +316,23 @@ def test_a_production_overlay_in_the_same_folder_completes_a_service(tmp_path: P
     (tmp_path / "compose.override.yml").write_text("services:\n  backend:\n    restart: always\n")
     on_base = {(f.rule_id, f.line) for f in findings_for(tmp_path) if f.path == "compose.yml"}
     assert ("PR304", 2) in on_base  # a development override is not what production runs
+
+
+def test_the_projects_own_published_image_waits_as_its_dockerfile_says(tmp_path: Path) -> None:
+    """Tandoor's and paperless-ngx's documented compose files pull the project's own image
+    (vabene1111/recipes), whose boot script waits for the database with pg_isready."""
+    (tmp_path / "pyproject.toml").write_text('[project]\nname = "shop"\nversion = "1"\n')
+    (tmp_path / "boot.sh").write_text(
+        "#!/bin/sh\nuntil pg_isready -h db; do sleep 1; done\nexec gunicorn shop:app\n"
+    )
+    (tmp_path / "Dockerfile").write_text(
+        'FROM python:3.12-slim\nCOPY boot.sh /boot.sh\nENTRYPOINT ["/boot.sh"]\n'
+    )
+    compose = (
+        "services:\n  db:\n    image: postgres:16\n    restart: unless-stopped\n"
+        "  web:\n    image: {image}\n    restart: unless-stopped\n    depends_on: [db]\n"
+    )
+    (tmp_path / "compose.yaml").write_text(compose.format(image="example/shop:1.4"))
+    assert findings_for(tmp_path, "PR308") == [] and findings_for(tmp_path, "PR310") == []
+    (tmp_path / "compose.yaml").write_text(compose.format(image="example/other:1.4"))
+    assert [f.line for f in findings_for(tmp_path, "PR308")] == [8]

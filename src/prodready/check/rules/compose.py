@@ -24,7 +24,7 @@ from prodready.check.rules._common import (
     literal_secret,
     written_secret,
 )
-from prodready.check.rules.crossfile_facts import dockerfile_of, service_launches
+from prodready.check.rules.crossfile_facts import dockerfile_of, is_own_image, service_launches
 from prodready.project.images import official_name, root_image
 from prodready.project.model import Environment, FileKind, Project
 from prodready.project.parsers.commands import ends_with_exec, exec_form_shell_problem, sh_c_script
@@ -130,9 +130,12 @@ def waits_itself(project: Project, compose: ComposeFile, service: ComposeService
         if launch.rel != compose.rel
     }
     dockerfile = dockerfile_of(project, compose, service)
-    if dockerfile is not None:
-        rels.add(dockerfile.rel)
-        rels.update(_scripts_named_in(project, dockerfile.rel))
+    dockerfiles = [dockerfile] if dockerfile is not None else []
+    if not dockerfiles and is_own_image(project, service.image):
+        dockerfiles = [d for d in project.dockerfiles if project.env_of(d.rel).production]
+    for built in dockerfiles:
+        rels.add(built.rel)
+        rels.update(_scripts_named_in(project, built.rel))
     waits = _files_that_wait(project)
     return any(waits(rel) for rel in rels)
 

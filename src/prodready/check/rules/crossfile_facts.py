@@ -7,13 +7,14 @@ from __future__ import annotations
 import posixpath
 import re
 import shlex
+import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
 
 from prodready.check.memo import once_per_project
 from prodready.check.model import Finding, Severity
-from prodready.project.images import env_pairs
+from prodready.project.images import env_pairs, official_name
 from prodready.project.model import FileKind, LaunchCommand, ModuleSummary, Project
 from prodready.project.parsers import gunicorn as gunicorn_parser
 from prodready.project.parsers.commands import ServerCommand
@@ -213,6 +214,30 @@ def service_launches(
         if dockerfile is not None:
             own = launches_in(project, "dockerfile", dockerfile.rel)
     return expand_scripts(project, own)
+
+
+@once_per_project
+def own_names(project: Project) -> frozenset[str]:
+    """What the project calls itself: its folder's name and pyproject's [project] name."""
+    names = {project.root.resolve().name.lower()}
+    for source in project.files_of(FileKind.PYPROJECT):
+        try:
+            data = tomllib.loads(project.texts.get(source.rel, ""))
+        except tomllib.TOMLDecodeError:
+            continue
+        name = data.get("project", {}).get("name") if isinstance(data, dict) else None
+        if isinstance(name, str):
+            names.add(name.lower())
+    return frozenset(names)
+
+
+def is_own_image(project: Project, image: str) -> bool:
+    """A published image of this very project (Tandoor's compose runs vabene1111/recipes from
+    the recipes repository): what its Dockerfiles build, pulled instead of built."""
+    if not image:
+        return False
+    name = official_name(image).rsplit("/", 1)[-1].lower()
+    return name in own_names(project)
 
 
 def runs_app(project: Project, compose: ComposeFile, service: ComposeService) -> bool:
