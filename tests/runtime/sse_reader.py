@@ -1,0 +1,122 @@
+"""A test client for SSE: reads the raw text/event-stream over a real HTTP connection (httpx)
+and parses it per the WHATWG rules, keeping comments and retry hints so tests can see them."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+
+@dataclass
+class Received:
+    """What one connection delivered, in order."""
+
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    events: list[dict[str, str]] = field(default_factory=list)
+    comments: list[str] = field(default_factory=list)
+    retries: list[int] = field(default_factory=list)
+    last_id: str | None = None
+    """The id a browser would send as Last-Event-ID now (set by any frame with an id)."""
+    ended: bool = False
+    """The server ended the stream (as opposed to the client stopping)."""
+
+    def numbers(self) -> list[int]:
+        return [json.loads(event["data"])["n"] for event in self.events]
+
+
+def parse(lines: Iterator[str], received: Received) -> Iterator[None]:
+    """Feeds `received` from the lines; yields after each event, comment or retry.
+    As browsers do, a frame's id becomes the last id even when it has no data (no event)."""
+    event: dict[str, str] = {}
+    data: list[str] = []
+    for line in lines:
+        if line == "":
+            if "id" in event:
+                received.last_id = event["id"]
+            if data:
+                event["data"] = "\n".join(data)
+                event.setdefault("event", "message")
+                event.setdefault("id", received.last_id or "")
+                received.events.append(event)
+                yield
+            event, data = {}, []
+            continue
+        name, _, value = line.partition(":")
+        value = value.removeprefix(" ")
+        if name == "":
+            received.comments.append(value)
+            yield
+        elif name == "data":
+            data.append(value)
+        elif name == "retry":
+            received.retries.append(int(value))
+            yield
+        elif name in ("id", "event"):
+            event[name] = value
+
+
+def read(
+    url: str,
+    until: Callable[[Received], bool],
+    last_event_id: str | None = None,
+    timeout: float = 10.0,
+    on_open: Callable[[], Any] | None = None,
+) -> Received:
+    """Reads one connection until `until(received)` is true or the server ends the stream."""
+    received = Received()
+    headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
+    with httpx.stream("GET", url, headers=headers, timeout=timeout) as response:
+        received.status = response.status_code
+        received.headers = dict(response.headers)
+        if on_open is not None:
+            on_open()
+        for _ in parse(response.iter_lines(), received):
+            if until(received):
+                return received
+        received.ended = True
+    return received
+
+
+class Reconnecting(threading.Thread):
+    """Reads a stream like a browser: reconnects with Last-Event-ID whenever it ends, until
+    `stop()`; keeps every event in arrival order."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(daemon=True)
+        self.url = url
+        self.events: list[dict[str, str]] = []
+        self.connections = 0
+        self.failed_connects = 0
+        self.connected = threading.Event()
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        last_id = None
+        while not self._stop.is_set():
+            try:
+                received = read(
+                    self.url,
+                    lambda _: self._stop.is_set(),
+                    last_event_id=last_id,
+                    on_open=self.connected.set,
+                )
+            except httpx.HTTPError:
+                self.failed_connects += 1
+                self._stop.wait(0.1)
+                continue
+            self.connections += 1
+            self.events.extend(received.events)
+            last_id = received.last_id or last_id
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join(timeout=20)
+
+    def numbers(self) -> list[int]:
+        return [json.loads(event["data"])["n"] for event in self.events]
