@@ -67,9 +67,11 @@ def read(
     last_event_id: str | None = None,
     timeout: float = 10.0,
     on_open: Callable[[], Any] | None = None,
+    received: Received | None = None,
 ) -> Received:
-    """Reads one connection until `until(received)` is true or the server ends the stream."""
-    received = Received()
+    """Reads one connection until `until(received)` is true or the server ends the stream;
+    `received` (filled as frames arrive) lets another thread watch."""
+    received = received or Received()
     headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
     with httpx.stream("GET", url, headers=headers, timeout=timeout) as response:
         received.status = response.status_code
@@ -90,33 +92,41 @@ class Reconnecting(threading.Thread):
     def __init__(self, url: str) -> None:
         super().__init__(daemon=True)
         self.url = url
-        self.events: list[dict[str, str]] = []
+        self.done: list[dict[str, str]] = []
+        self.current = Received()
         self.connections = 0
         self.failed_connects = 0
         self.connected = threading.Event()
-        self._stop = threading.Event()
+        self._stopping = threading.Event()
 
     def run(self) -> None:
         last_id = None
-        while not self._stop.is_set():
+        while not self._stopping.is_set():
+            received = self.current = Received()
             try:
-                received = read(
+                read(
                     self.url,
-                    lambda _: self._stop.is_set(),
+                    lambda _: self._stopping.is_set(),
                     last_event_id=last_id,
                     on_open=self.connected.set,
+                    received=received,
                 )
             except httpx.HTTPError:
                 self.failed_connects += 1
-                self._stop.wait(0.1)
-                continue
-            self.connections += 1
-            self.events.extend(received.events)
+                self._stopping.wait(0.1)
+            if received.status:
+                self.connections += 1
+            self.done.extend(received.events)
+            self.current = Received()
             last_id = received.last_id or last_id
 
     def stop(self) -> None:
-        self._stop.set()
+        self._stopping.set()
         self.join(timeout=20)
+
+    @property
+    def events(self) -> list[dict[str, str]]:
+        return self.done + self.current.events
 
     def numbers(self) -> list[int]:
         return [json.loads(event["data"])["n"] for event in self.events]

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
 import threading
 import time
+import uuid
 
 import httpx
+import redis
 import requests
-from runtime_support import Server
+from runtime_support import PYTHON, REDIS_URL, Server, need_service
 from sse_reader import Received, read
 
 APP = "stream_fastapi_app:app"
@@ -138,3 +141,27 @@ def test_sigterm_ends_open_streams_with_a_retry_hint(serve) -> None:
     assert result[0].retries == [2000, 2000]
     server.process.wait(timeout=10)
     assert "Application shutdown complete" in server.log_text()
+
+
+def test_django_asgi_under_uvicorn_with_redis_and_a_publisher_process(serve) -> None:
+    need_service("Redis", 6379)
+    prefix = f"prodready-test:{uuid.uuid4().hex}:"
+    env = stream_env(broker=REDIS_URL, key_prefix=prefix, ttl=60, heartbeat=5)
+    server = serve("uvicorn", "stream_django_app:asgi", env=env)
+    url = f"{server.url}/reports/dj/events"
+    publisher = f"""
+from prodready.runtime.streams import Stream
+stream = Stream("reports", broker={REDIS_URL!r}, key_prefix={prefix!r}, ttl=60)
+for n in range(4):
+    stream.publish("dj", {{"n": n}}, event="progress")
+"""
+    first = read(
+        url,
+        lambda r: len(r.events) >= 2,
+        on_open=lambda: subprocess.run([PYTHON, "-c", publisher], check=True, timeout=30),
+    )
+    assert first.headers["content-type"].startswith("text/event-stream")
+    assert first.numbers()[:2] == [0, 1]
+    second = read(url, lambda r: len(r.events) >= 2, last_event_id=first.events[1]["id"])
+    assert second.numbers() == [2, 3]
+    redis.Redis.from_url(REDIS_URL).delete(f"{prefix}reports:dj")
