@@ -39,7 +39,6 @@ class Broker(Protocol):
     def read(self, channel: str, after: str, timeout: float) -> list[Event]: ...
     async def aread(self, channel: str, after: str, timeout: float) -> list[Event]: ...
     async def ahead(self, channel: str) -> str: ...
-    def wake_all(self) -> None: ...
 
 
 class MemoryBroker:
@@ -109,15 +108,6 @@ class MemoryBroker:
         with self._changed:
             return self._after(channel, cursor)
 
-    def wake_all(self) -> None:
-        with self._changed:
-            self._changed.notify_all()
-            waiters = [
-                w for channel_waiters in self._async_waiters.values() for w in channel_waiters
-            ]
-        for loop, woken in waiters:
-            _wake(loop, woken)
-
     def _after(self, channel: str, cursor: tuple[int, int]) -> list[Event]:
         newer: list[Event] = []
         for item in reversed(self._logs.get(channel, ())):
@@ -183,9 +173,6 @@ class RedisBroker:
         block = int(timeout * 1000) if timeout > 0 else None
         reply = await self._async().xread({channel: after}, count=self.BATCH, block=block)
         return _events(reply)
-
-    def wake_all(self) -> None:
-        """Blocked XREADs end at their timeout (at most a tick); nothing to wake early."""
 
     def _sync(self) -> Any:
         if self._client is None:
