@@ -407,6 +407,7 @@ def _prefixed(route: RouteInfo, prefix: str) -> RouteInfo:
         route.handler,
         route.is_async,
         route.blocking_io,
+        route.streams,
     )
 
 

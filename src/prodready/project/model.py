@@ -135,6 +135,10 @@ class RouteInfo:
     is_async: bool
     blocking_io: bool = False
     """True when the handler body calls something that waits on I/O (DB, HTTP, sleep)."""
+    streams: bool = False
+    """True when the handler answers with a long-lived stream: StreamingResponse,
+    EventSourceResponse, StreamingHttpResponse, a text/event-stream media type, or
+    `.response()` of a `prodready.runtime` stream (`x = prod.stream(...)` in the module)."""
 
 
 @dataclass(frozen=True)
