@@ -127,7 +127,7 @@ def summarize(rel: str, source: str) -> tuple[ModuleSummary, ast.Module | None]:
         summary.syntax_error = FileProblem(rel, 1, TOO_DEEP)
         return summary, None
     try:
-        _Scanner(summary, _stream_names(tree)).visit(tree)
+        _Scanner(summary, _stream_names(tree, summary)).visit(tree)
     except RecursionError:
         # Parsed, but deeper than the visitors can walk: no rule could read it either.
         empty = ModuleSummary(
@@ -599,9 +599,12 @@ STREAM_RESPONSES = frozenset(
     {"StreamingResponse", "EventSourceResponse", "StreamingHttpResponse", "stream_with_context"}
 )
 EVENT_STREAM = "text/event-stream"
+DEFAULT_HEARTBEAT_S = 15.0
+"""prodready.runtime.streams.Stream's default heartbeat."""
 
 
-def _stream_names(tree: ast.Module) -> frozenset[str]:
+def _stream_names(tree: ast.Module, summary: ModuleSummary) -> frozenset[str]:
+    """Module-level names bound to `<kit>.stream(...)`; notes each one's heartbeat."""
     names = set()
     for statement in tree.body:
         if (
@@ -611,6 +614,9 @@ def _stream_names(tree: ast.Module) -> frozenset[str]:
             and statement.value.func.attr == "stream"
         ):
             names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+            given = literal(keyword(statement.value, "heartbeat"))
+            heartbeat = given if isinstance(given, int | float) else DEFAULT_HEARTBEAT_S
+            summary.stream_heartbeats.append((statement.lineno, float(heartbeat)))
     return frozenset(names)
 
 
