@@ -112,7 +112,7 @@ PUBLISHER = (
 import sys, time
 from prodready.runtime.streams import Stream
 prefix, key, rate, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
-stream = Stream("reports", broker=%r, key_prefix=prefix, ttl=300)
+stream = Stream("reports", broker=BROKER, key_prefix=prefix, ttl=300)
 start = time.perf_counter()
 for n in range(int(rate * seconds)):
     delay = start + n / rate - time.perf_counter()
@@ -194,8 +194,19 @@ def capacity(kind: str, work: Path, streams: int) -> tuple[float, float]:
     """(RSS KiB per idle stream, CPU ms per heartbeat round) of one uvicorn process."""
     port = free_port()
     module = "prodready_app" if kind == "prodready" else "peer_app"
-    argv = [PYTHON, "-m", "uvicorn", f"{module}:app", "--port", str(port), "--no-access-log",
-            "--log-level", "warning", "--timeout-graceful-shutdown", "5"]  # fmt: skip
+    argv = [
+        PYTHON,
+        "-m",
+        "uvicorn",
+        f"{module}:app",
+        "--port",
+        str(port),
+        "--no-access-log",
+        "--log-level",
+        "warning",
+        "--timeout-graceful-shutdown",
+        "5",
+    ]
     env = {"HEARTBEAT": str(HEARTBEAT_S)}
     server = start(argv, work, env, work / f"{kind}.log")
     try:
@@ -219,8 +230,11 @@ def capacity(kind: str, work: Path, streams: int) -> tuple[float, float]:
             print(f"  {kind}: only {opened} of {streams} streams opened", file=sys.stderr)
         per_stream = (rss - base_rss) / max(opened, 1)
         per_round_ms = cpu * 1000 / (window / HEARTBEAT_S)
-        print(f"  {kind}: {opened} streams, {per_stream:.1f} KiB/stream, "
-              f"{per_round_ms:.1f} ms CPU per heartbeat round", file=sys.stderr)  # fmt: skip
+        print(
+            f"  {kind}: {opened} streams, {per_stream:.1f} KiB/stream, "
+            f"{per_round_ms:.1f} ms CPU per heartbeat round",
+            file=sys.stderr,
+        )
         return per_stream, per_round_ms
     finally:
         stop(server)
@@ -229,8 +243,20 @@ def capacity(kind: str, work: Path, streams: int) -> tuple[float, float]:
 def fanout(work: Path, subscribers: int, rate: float) -> float:
     prefix = f"prodready-bench:{uuid.uuid4().hex}:"
     port = free_port()
-    argv = [PYTHON, "-m", "gunicorn", "prodready_app:app", "-k", "uvicorn_worker.UvicornWorker",
-            "-w", "3", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]  # fmt: skip
+    argv = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "prodready_app:app",
+        "-k",
+        "uvicorn_worker.UvicornWorker",
+        "-w",
+        "3",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
     env = {"STREAM_BROKER": REDIS_URL, "STREAM_PREFIX": prefix, "HEARTBEAT": "15"}
     server = start(argv, work, env, work / "fanout.log")
     try:
@@ -242,9 +268,12 @@ def fanout(work: Path, subscribers: int, rate: float) -> float:
         source.wait(timeout=120)
         report = report_of(loading)
         p99 = report["latency_ms"].get("p99", 0.0)
-        print(f"  fan-out: {report['max_open']} subscribers on 3 workers, {report['events']} "
-              f"deliveries, p50 {report['latency_ms'].get('p50', 0):.1f} ms, p99 {p99:.1f} ms, "
-              f"gaps {report['gaps']}, duplicates {report['duplicates']}", file=sys.stderr)  # fmt: skip
+        print(
+            f"  fan-out: {report['max_open']} subscribers on 3 workers, {report['events']} "
+            f"deliveries, p50 {report['latency_ms'].get('p50', 0):.1f} ms, p99 {p99:.1f} ms, "
+            f"gaps {report['gaps']}, duplicates {report['duplicates']}",
+            file=sys.stderr,
+        )
         return p99
     finally:
         stop(server)
@@ -255,8 +284,23 @@ def reload_loss(work: Path) -> tuple[int, int]:
     """(lost deliveries, duplicates) across `prodready reload`."""
     prefix = f"prodready-bench:{uuid.uuid4().hex}:"
     port, pidfile = free_port(), work / "serve.pid"
-    argv = [PRODREADY, "serve", "flask_app:app", "--dir", str(work), "-b", f"127.0.0.1:{port}",
-            "-w", "2", "--threads", "64", "--pid", str(pidfile), "--log-format", "json"]  # fmt: skip
+    argv = [
+        PRODREADY,
+        "serve",
+        "flask_app:app",
+        "--dir",
+        str(work),
+        "-b",
+        f"127.0.0.1:{port}",
+        "-w",
+        "2",
+        "--threads",
+        "64",
+        "--pid",
+        str(pidfile),
+        "--log-format",
+        "json",
+    ]
     env = {"STREAM_BROKER": REDIS_URL, "STREAM_PREFIX": prefix}
     server = start(argv, work, env, work / "serve.log")
     try:
@@ -266,15 +310,19 @@ def reload_loss(work: Path) -> tuple[int, int]:
         time.sleep(3)
         source = publisher(prefix, "rl", rate, seconds)
         time.sleep(seconds / 2)
-        subprocess.run([PRODREADY, "reload", "--pid", str(pidfile), "--quiet"], check=True,
-                       timeout=120)  # fmt: skip
+        subprocess.run(
+            [PRODREADY, "reload", "--pid", str(pidfile), "--quiet"], check=True, timeout=120
+        )
         source.wait(timeout=120)
         report = report_of(loading)
         expected = subscribers * int(rate * seconds)
         distinct = report["events"] - report["duplicates"]
         lost = expected - distinct
-        print(f"  reload: {report['reconnects']} reconnects, {distinct} of {expected} events, "
-              f"{report['duplicates']} duplicates", file=sys.stderr)  # fmt: skip
+        print(
+            f"  reload: {report['reconnects']} reconnects, {distinct} of {expected} events, "
+            f"{report['duplicates']} duplicates",
+            file=sys.stderr,
+        )
         return lost, report["duplicates"]
     finally:
         stop(server)
@@ -284,10 +332,25 @@ def reload_loss(work: Path) -> tuple[int, int]:
 def flask_streams(work: Path, streams: int) -> int:
     prefix = f"prodready-bench:{uuid.uuid4().hex}:"
     port = free_port()
-    argv = [PYTHON, "-m", "gunicorn", "flask_app:app", "-k", "gthread", "--threads",
-            str(streams), "-w", "1", "-b", f"127.0.0.1:{port}", "--log-level", "warning"]  # fmt: skip
-    server = start(argv, work, {"STREAM_BROKER": REDIS_URL, "STREAM_PREFIX": prefix},
-                   work / "flask.log")  # fmt: skip
+    argv = [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "flask_app:app",
+        "-k",
+        "gthread",
+        "--threads",
+        str(streams),
+        "-w",
+        "1",
+        "-b",
+        f"127.0.0.1:{port}",
+        "--log-level",
+        "warning",
+    ]
+    server = start(
+        argv, work, {"STREAM_BROKER": REDIS_URL, "STREAM_PREFIX": prefix}, work / "flask.log"
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/health/live", server)
         loading = load_sse(f"http://127.0.0.1:{port}/events/fl", streams, 20)
@@ -295,8 +358,11 @@ def flask_streams(work: Path, streams: int) -> int:
         publisher(prefix, "fl", 5, 1).wait(timeout=60)
         report = report_of(loading)
         live = report["events"] // 5
-        print(f"  flask: {report['max_open']} streams open on one gthread worker, {live} got "
-              f"all 5 live events", file=sys.stderr)  # fmt: skip
+        print(
+            f"  flask: {report['max_open']} streams open on one gthread worker, {live} got "
+            f"all 5 live events",
+            file=sys.stderr,
+        )
         return min(report["max_open"], live)
     finally:
         stop(server)
