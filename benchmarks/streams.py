@@ -107,8 +107,7 @@ def events(key):
     return reports.response(key)
 """
 
-PUBLISHER = (
-    """
+PUBLISHER = """
 import sys, time
 from prodready.runtime.streams import Stream
 prefix, key, rate, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
@@ -119,9 +118,7 @@ for n in range(int(rate * seconds)):
     if delay > 0:
         time.sleep(delay)
     stream.publish(key, {"n": n, "sent_at": time.time()}, event="tick")
-"""
-    % REDIS_URL
-)
+""".replace("BROKER", repr(REDIS_URL))
 
 
 def free_port() -> int:
