@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from prodready.errors import UserError
 from prodready.runtime.streams import sse
+from prodready.runtime.streams.brokers import Wake
 
 if TYPE_CHECKING:
     from prodready.runtime.streams.stream import Stream
@@ -100,12 +101,12 @@ def _asgi_response_class() -> type:
             for name, value in scope.get("headers", ()):
                 if name == b"last-event-id":
                     last = value.decode("latin-1")
-            stop = asyncio.Event()
-            watcher = asyncio.ensure_future(_watch_disconnect(receive, stop))
+            wake = Wake()
+            watcher = asyncio.ensure_future(_watch_disconnect(receive, wake))
             headers = [(name.encode(), value.encode()) for name, value in sse.HEADERS]
             try:
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
-                async for frame in self.stream.aframes(self.key, last, stop):
+                async for frame in self.stream.aframes(self.key, last, wake):
                     await send({"type": "http.response.body", "body": frame, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             finally:
@@ -114,9 +115,9 @@ def _asgi_response_class() -> type:
     return SSEResponse
 
 
-async def _watch_disconnect(receive: Any, stop: asyncio.Event) -> None:
+async def _watch_disconnect(receive: Any, wake: Wake) -> None:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            stop.set()
+            wake.stop()
             return

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from prodready.errors import UserError
 from prodready.runtime.health import is_draining, on_drain
 from prodready.runtime.streams import ids, sse
-from prodready.runtime.streams.brokers import Broker, Event, MemoryBroker, RedisBroker
+from prodready.runtime.streams.brokers import Broker, Event, MemoryBroker, RedisBroker, Wake
 from prodready.runtime.streams.metrics import NoStreamMetrics, stream_metrics
 
 SlowClientPolicy = Literal["drop", "keep"]
@@ -20,7 +20,7 @@ SlowClientPolicy = Literal["drop", "keep"]
 SYNC_TICK = 1.0
 """How long a WSGI stream waits at most before it looks at the drain state again."""
 
-_open_async_streams: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
+_open_async_streams: set[tuple[asyncio.AbstractEventLoop, Wake]] = set()
 _drain_hooked = False
 
 
@@ -99,6 +99,7 @@ class Stream:
         channel = self.channel(key)
         cursor, replay_until = self._start(last_event_id, self.broker.head(channel))
         counters = self._counters()
+        self.broker.retain(channel, cursor)
         counters.open.labels(self.name).inc()
         try:
             yield sse.opening_frame(self.retry_ms, cursor)
@@ -120,33 +121,29 @@ class Stream:
             yield sse.retry_frame(self.retry_ms)
         finally:
             counters.open.labels(self.name).dec()
+            self.broker.release(channel)
 
     async def aframes(
-        self, key: Any, last_event_id: str | None, stop: asyncio.Event | None = None
+        self, key: Any, last_event_id: str | None, wake: Wake | None = None
     ) -> AsyncIterator[bytes]:
         """The byte frames of one client's stream, for ASGI servers. Ends with a retry hint
-        when `stop` is set (the client disconnected) or the process begins draining."""
-        stop = stop or asyncio.Event()
-        registration = (asyncio.get_running_loop(), stop)
+        when `wake.stop()` is called (the client disconnected) or the process drains."""
+        wake = wake or Wake()
+        registration = (asyncio.get_running_loop(), wake)
         _register_async_stream(registration)
         channel = self.channel(key)
         cursor, replay_until = self._start(last_event_id, await self.broker.ahead(channel))
         counters = self._counters()
+        self.broker.retain(channel, cursor)
         counters.open.labels(self.name).inc()
-        stopped = asyncio.ensure_future(stop.wait())
         try:
             yield sse.opening_frame(self.retry_ms, cursor)
             written_at = time.monotonic()
-            while not stop.is_set() and not is_draining():
+            while not wake.stopped and not is_draining():
                 wait = max(0.0, self.heartbeat - (time.monotonic() - written_at))
-                reading = asyncio.ensure_future(self.broker.aread(channel, cursor, wait))
-                await asyncio.wait({reading, stopped}, return_when=asyncio.FIRST_COMPLETED)
-                if not reading.done():
-                    reading.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await reading
+                events = await self.broker.aread(channel, cursor, wait, wake)
+                if wake.stopped:
                     break
-                events = reading.result()
                 if events:
                     if self._too_slow(events, replay_until):
                         counters.dropped.labels(self.name).inc()
@@ -159,9 +156,9 @@ class Stream:
                     written_at = time.monotonic()
             yield sse.retry_frame(self.retry_ms)
         finally:
-            stopped.cancel()
             _open_async_streams.discard(registration)
             counters.open.labels(self.name).dec()
+            self.broker.release(channel)
 
     def _start(self, last_event_id: str | None, head: str) -> tuple[str, tuple[int, int] | None]:
         """The cursor to read after, and (on a reconnect) the newest id at reconnect: events
@@ -206,7 +203,7 @@ def _broker(broker: Broker | str | None, max_events: int, ttl: float) -> Broker:
     return broker
 
 
-def _register_async_stream(registration: tuple[asyncio.AbstractEventLoop, asyncio.Event]) -> None:
+def _register_async_stream(registration: tuple[asyncio.AbstractEventLoop, Wake]) -> None:
     global _drain_hooked
     if not _drain_hooked:
         _drain_hooked = True
@@ -216,6 +213,6 @@ def _register_async_stream(registration: tuple[asyncio.AbstractEventLoop, asynci
 
 def _stop_async_streams() -> None:
     """On drain (SIGTERM, reload): every open ASGI stream ends now, with its retry hint."""
-    for loop, stop in list(_open_async_streams):
+    for loop, wake in list(_open_async_streams):
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(stop.set)
+            loop.call_soon_threadsafe(wake.stop)
