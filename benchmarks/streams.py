@@ -208,6 +208,9 @@ def capacity(kind: str, work: Path, streams: int) -> tuple[float, float]:
     server = start(argv, work, env, work / f"{kind}.log")
     try:
         wait_http(f"http://127.0.0.1:{port}/health/live", server)
+        # A few streams first, so what either app imports or builds on its first stream is
+        # not counted as per-stream memory.
+        load_sse(f"http://127.0.0.1:{port}/events/warm", 20, 2).wait(timeout=60)
         time.sleep(1)
         base_rss, base_fds = rss_kib(server.pid), open_fds(server.pid)
         loading = load_sse(f"http://127.0.0.1:{port}/events/idle", streams, 300)
