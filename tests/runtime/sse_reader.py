@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,10 +69,14 @@ def read(
     timeout: float = 10.0,
     on_open: Callable[[], Any] | None = None,
     received: Received | None = None,
+    give_up_after: float = 20.0,
 ) -> Received:
-    """Reads one connection until `until(received)` is true or the server ends the stream;
-    `received` (filled as frames arrive) lets another thread watch."""
+    """Reads one connection until `until(received)` is true, the server ends the stream, or
+    `give_up_after` seconds pass (heartbeats keep a stream alive: a test waiting for an
+    event that never comes must still end); `received` (filled as frames arrive) lets
+    another thread watch."""
     received = received or Received()
+    deadline = time.monotonic() + give_up_after
     headers = {"Last-Event-ID": last_event_id} if last_event_id else {}
     with httpx.stream("GET", url, headers=headers, timeout=timeout) as response:
         received.status = response.status_code
@@ -79,7 +84,7 @@ def read(
         if on_open is not None:
             on_open()
         for _ in parse(response.iter_lines(), received):
-            if until(received):
+            if until(received) or time.monotonic() > deadline:
                 return received
         received.ended = True
     return received

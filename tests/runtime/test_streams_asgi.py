@@ -165,3 +165,49 @@ for n in range(4):
     second = read(url, lambda r: len(r.events) >= 2, last_event_id=first.events[1]["id"])
     assert second.numbers() == [2, 3]
     redis.Redis.from_url(REDIS_URL).delete(f"{prefix}reports:dj")
+
+
+def test_redis_replay_from_before_a_watched_key_joins_the_live_feed(serve) -> None:
+    """One process, one key already watched from its head: a second client resuming from an
+    older id is replayed from Redis up to where the process's feed starts, then shares the
+    feed; it gets every event once."""
+    need_service("Redis", 6379)
+    prefix = f"prodready-test:{uuid.uuid4().hex}:"
+    env = stream_env(broker=REDIS_URL, key_prefix=prefix, ttl=60, heartbeat=5)
+    server = serve("uvicorn", APP, env=env)
+    url = f"{server.url}/reports/seam/events"
+    older = publish(server, "seam", 3)  # n = 0, 1, 2 before anyone listens
+    watcher: list[Received] = []
+    watching = threading.Event()
+
+    def watch() -> None:
+        watcher.append(read(url, lambda r: len(r.events) >= 2, on_open=watching.set))
+
+    first = threading.Thread(target=watch)
+    first.start()
+    assert watching.wait(10)
+    time.sleep(0.5)  # the feed now reads the key from its head (after n = 2)
+    resumed = read(
+        url,
+        lambda r: len(r.events) >= 4,
+        last_event_id=older[0],
+        on_open=lambda: publish(server, "seam", 2, start=3),
+    )
+    first.join(timeout=15)
+    assert resumed.numbers() == [1, 2, 3, 4]
+    assert watcher[0].numbers() == [3, 4]
+    redis.Redis.from_url(REDIS_URL).delete(f"{prefix}reports:seam")
+
+
+def test_gunicorn_asgi_worker_ends_streams_with_retry_on_sigterm(serve) -> None:
+    """The worker class `prodready serve` picks for ASGI apps drains streams too."""
+    server = serve("gunicorn", APP, env=stream_env(heartbeat=5), extra_args=["-k", "asgi"])
+    assert server.process is not None
+    received = read(
+        f"{server.url}/reports/term/events",
+        lambda r: False,
+        on_open=lambda: server.process.send_signal(signal.SIGTERM),
+    )
+    assert received.ended
+    assert received.retries == [2000, 2000]
+    assert server.process.wait(timeout=15) == 0
