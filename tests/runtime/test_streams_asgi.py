@@ -211,3 +211,16 @@ def test_gunicorn_asgi_worker_ends_streams_with_retry_on_sigterm(serve) -> None:
     assert received.ended
     assert received.retries == [2000, 2000]
     assert server.process.wait(timeout=15) == 0
+
+
+def test_django_asgi_stream_ends_when_the_client_leaves(serve) -> None:
+    server = serve("uvicorn", "stream_django_app:asgi", env=stream_env(heartbeat=5))
+    url = f"{server.url}/reports/left/events"
+    with httpx.stream("GET", url, timeout=10) as response:
+        lines = response.iter_lines()  # kept: dropping the iterator closes the connection
+        assert next(lines) == "retry: 2000"
+        assert metric(server, "sse_streams_open") == 1
+    deadline = time.monotonic() + 10
+    while metric(server, "sse_streams_open") != 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert metric(server, "sse_streams_open") == 0
