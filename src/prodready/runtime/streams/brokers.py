@@ -227,7 +227,7 @@ class RedisBroker:
                 start = ids.parse(cursor) or (0, 0)
                 watched = self._watched[channel] = _Watched(start, ids.render(start))
             watched.subscribers += 1
-            if self._feed_pid != os.getpid():  # none yet, or inherited through a fork
+            if self._feed_pid != os.getpid():  # none running, or inherited through a fork
                 self._feed_pid = os.getpid()
                 threading.Thread(target=self._feed, name="prodready-sse-feed", daemon=True).start()
 
@@ -265,30 +265,39 @@ class RedisBroker:
         return self._local.covers(channel, cursor)
 
     def _feed(self) -> None:
-        """The feed thread: every watched channel in one blocking XREAD, into the local log."""
+        """The feed thread: every watched channel in one blocking XREAD, into the local log.
+        It ends when no channel is watched any more."""
         import redis
 
         client = redis.Redis.from_url(self.url)
-        while self._feed_pid == os.getpid():
-            with self._lock:
-                cursors = {channel: w.cursor for channel, w in self._watched.items()}
-            if not cursors:
-                time.sleep(self.FEED_BLOCK_MS / 1000)
-                continue
-            try:
-                reply = client.xread(cursors, count=self.BATCH, block=self.FEED_BLOCK_MS)
-            except redis.RedisError:
-                time.sleep(1)  # Redis away: subscribers get heartbeats, then what they missed
-                continue
-            for raw_channel, entries in reply or ():
-                channel = raw_channel.decode()
-                events = [_event(raw_id, fields) for raw_id, fields in entries]
+        try:
+            while self._feed_pid == os.getpid():
                 with self._lock:
-                    watched = self._watched.get(channel)
-                    if watched is None:
-                        continue
-                    watched.cursor = events[-1].id
-                self._local.append(channel, events)
+                    watched = dict(self._watched)
+                    if not watched:  # nobody listens: the next retain() starts a new feed
+                        self._feed_pid = None
+                        return
+                cursors = {channel: w.cursor for channel, w in watched.items()}
+                try:
+                    reply = client.xread(cursors, count=self.BATCH, block=self.FEED_BLOCK_MS)
+                except redis.RedisError:
+                    time.sleep(1)  # Redis away: subscribers get heartbeats, then what they missed
+                    continue
+                for raw_channel, entries in reply or ():
+                    channel = raw_channel.decode()
+                    events = [_event(i, f) for i, f in entries]
+                    self._deliver(channel, watched[channel], events)
+        finally:
+            client.close()
+
+    def _deliver(self, channel: str, read_for: _Watched, events: list[Event]) -> None:
+        """Appends what one XREAD gave, unless the channel stopped being watched meanwhile
+        (its last subscriber left; maybe a new one came, whose log starts elsewhere)."""
+        with self._lock:
+            if self._watched.get(channel) is not read_for:
+                return
+            read_for.cursor = events[-1].id
+            self._local.append(channel, events)
 
     def _sync(self) -> Any:
         if self._client is None:
