@@ -48,23 +48,41 @@ def redis_env(prefix: str) -> dict[str, str]:
     return {"PRODREADY_TEST_STREAM": json.dumps(options)}
 
 
+def established(port: int) -> int:
+    """Established TCP connections to 127.0.0.1:`port` (server side), from /proc/net/tcp."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, _remote, state = line.split()[1:4]
+        if state == "01" and int(local.split(":")[1], 16) == port:
+            count += 1
+    return count
+
+
+def wait_for_streams(url: str, streams: int) -> None:
+    """Until the server holds `streams` connections: a busy machine may take seconds to
+    start the load client, and its streams begin at the newest event."""
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    deadline = time.monotonic() + 30
+    while established(port) < streams and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert established(port) >= streams
+
+
 def test_load_sse_counts_every_event_across_a_reload_with_no_gap(serve) -> None:
     need_service("Redis", 6379)
     prefix = f"prodready-test:{uuid.uuid4().hex}:"
     args = ["-k", "gthread", "--threads", "32", "-w", "2", "--graceful-timeout", "10"]
     server = serve("gunicorn", "stream_flask_app:app", env=redis_env(prefix), extra_args=args)
-    # Generous delays: on a busy machine the load client may take seconds to start, and the
-    # streams must be open before the first event (they start from the newest id).
-    source = publisher(prefix, "load", list(range(80)), delay=4, pause=0.03)
     assert server.process is not None
-    reload_at = time.monotonic() + 5
     url = f"{server.url}/reports/load/events"
     loading = subprocess.Popen(
-        [PYTHON, str(CLI_ENTRY), "load", "--sse", "20", url, "-d", "10s", "--json", "-"],
+        [PYTHON, str(CLI_ENTRY), "load", "--sse", "20", url, "-d", "8s", "--json", "-"],
         stdout=subprocess.PIPE,
         text=True,
     )
-    time.sleep(max(0.0, reload_at - time.monotonic()))
+    wait_for_streams(server.url, 20)
+    source = publisher(prefix, "load", list(range(80)), delay=0.5, pause=0.03)
+    time.sleep(1.5)  # the publisher is running
     server.process.send_signal(signal.SIGHUP)
     output, _ = loading.communicate(timeout=60)
     assert source.wait(timeout=30) == 0
@@ -85,8 +103,13 @@ def test_load_sse_finds_a_gap_and_fails(serve) -> None:
     prefix = f"prodready-test:{uuid.uuid4().hex}:"
     env = redis_env(prefix)
     server = serve("uvicorn", "stream_fastapi_app:app", env=env)
-    source = publisher(prefix, "holes", [0, 1, 2, 5, 6], delay=3, pause=0.01)
-    code, report, _ = load_sse(f"{server.url}/reports/holes/events", 3, "5s")
+    url = f"{server.url}/reports/holes/events"
+    argv = [PYTHON, str(CLI_ENTRY), "load", "--sse", "3", url, "-d", "4s", "--json", "-"]
+    loading = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True)
+    wait_for_streams(server.url, 3)
+    source = publisher(prefix, "holes", [0, 1, 2, 5, 6], delay=0.2, pause=0.01)
+    output, _ = loading.communicate(timeout=60)
+    code, report = loading.returncode, json.loads(output)
     assert source.wait(timeout=30) == 0
     assert code == 1, report
     assert report["gaps"] == 3 and report["missing_events"] == 6
