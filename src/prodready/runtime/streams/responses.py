@@ -42,9 +42,14 @@ def build(stream: Stream, key: Any, request: Any) -> Any:
         from django.http import StreamingHttpResponse
 
         last = request.headers.get(LAST_EVENT_ID)
-        frames = (
-            stream.aframes(key, last) if framework == "django-asgi" else stream.frames(key, last)
-        )
+        frames: Any
+        if framework == "django-asgi":
+            # Django sends the headers before it asks for the first frame: the start is read
+            # now (one short Redis read), so a client that sees the headers misses nothing.
+            head = stream.broker.head(stream.channel(key))
+            frames = stream.aframes(key, last, head=head)
+        else:
+            frames = stream.frames(key, last)
         response = StreamingHttpResponse(frames, content_type=sse.HEADERS[0][1])
         for name, value in sse.HEADERS[1:]:
             response[name] = value
@@ -104,13 +109,19 @@ def _asgi_response_class() -> type:
             wake = Wake()
             watcher = asyncio.ensure_future(_watch_disconnect(receive, wake))
             headers = [(name.encode(), value.encode()) for name, value in sse.HEADERS]
+            frames = self.stream.aframes(self.key, last, wake)
             try:
+                # The first frame fixes where the stream starts: only then the headers, so a
+                # client that sees them misses nothing published afterwards.
+                opening = await anext(frames)
                 await send({"type": "http.response.start", "status": 200, "headers": headers})
-                async for frame in self.stream.aframes(self.key, last, wake):
+                await send({"type": "http.response.body", "body": opening, "more_body": True})
+                async for frame in frames:
                     await send({"type": "http.response.body", "body": frame, "more_body": True})
                 await send({"type": "http.response.body", "body": b"", "more_body": False})
             finally:
                 watcher.cancel()
+                await frames.aclose()
 
     return SSEResponse
 

@@ -124,15 +124,25 @@ class Stream:
             self.broker.release(channel)
 
     async def aframes(
-        self, key: Any, last_event_id: str | None, wake: Wake | None = None
+        self,
+        key: Any,
+        last_event_id: str | None,
+        wake: Wake | None = None,
+        head: str | None = None,
     ) -> AsyncIterator[bytes]:
         """The byte frames of one client's stream, for ASGI servers. Ends with a retry hint
-        when `wake.stop()` is called (the client disconnected) or the process drains."""
+        when `wake.stop()` is called (the client disconnected) or the process drains.
+
+        The stream starts after `head` (the channel's newest id, read before the response
+        headers went out), else after the newest id when the first frame is asked for: send
+        the headers only after that, so a client that sees them misses nothing."""
         wake = wake or Wake()
         registration = (asyncio.get_running_loop(), wake)
         _register_async_stream(registration)
         channel = self.channel(key)
-        cursor, replay_until = self._start(last_event_id, await self.broker.ahead(channel))
+        if head is None:
+            head = await self.broker.ahead(channel)
+        cursor, replay_until = self._start(last_event_id, head)
         counters = self._counters()
         self.broker.retain(channel, cursor)
         counters.open.labels(self.name).inc()
