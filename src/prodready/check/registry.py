@@ -32,6 +32,7 @@ RULE_MODULES = (
     "prodready.check.rules.crossfile_apps",
     "prodready.check.rules.crossfile_ports",
     "prodready.check.rules.crossfile_launch",
+    "prodready.check.rules.streams",
 )
 FAMILY_OF_KIND = {
     "requirements": "dependencies",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -80,6 +81,14 @@ def load(
     quiet: Annotated[
         bool, typer.Option("-q", "--quiet", help="No progress and no summary.")
     ] = False,
+    sse: Annotated[
+        int | None,
+        typer.Option(
+            "--sse",
+            help="Hold N Server-Sent Event streams open on URL: delivery latency (events' "
+            "sent_at), gaps and duplicates across reconnects (their n), open-stream capacity.",
+        ),
+    ] = None,
 ) -> None:
     """Load-test a URL: closed or open model, HDR latency, SLO gate, JSON and HTML reports."""
     # Imported here, and the optional parts only when used: import time is CPU the load
@@ -87,6 +96,14 @@ def load(
     from prodready.load import config as options
     from prodready.load.report import check_destination
     from prodready.load.slo import parse_slo
+
+    if sse is not None:
+        if url is None:
+            raise UsageError("--sse needs a URL", "e.g. prodready load --sse 100 URL -d 30s")
+        check_destination(json_out)
+        seconds = options.parse_duration(duration) if duration is not None else 10.0
+        _run_sse(url, sse, seconds, options.parse_duration(timeout), insecure, json_out, quiet)
+        return
 
     if url is not None and scenario is not None:
         raise UsageError("give a URL or --scenario, not both", "put base_url in the scenario")
@@ -178,6 +195,43 @@ def _run_and_report(
         )
     failed = any(not verdict.passed for verdict in verdicts)
     raise typer.Exit(EXIT_FINDINGS if failed else EXIT_OK)
+
+
+def _run_sse(
+    url: str,
+    streams: int,
+    duration_s: float,
+    timeout_s: float,
+    insecure: bool,
+    json_out: str | None,
+    quiet: bool,
+) -> None:
+    import json
+
+    from prodready.load.console import sse_summary
+    from prodready.load.report import write_text
+    from prodready.load.sse import run_sse
+
+    console = Console(stderr=json_out == "-", highlight=False)
+    status = Console(stderr=True, highlight=False)
+    show_live = not quiet and status.is_terminal
+    with status.status("opening streams", spinner="dots") if show_live else _nothing() as live:
+
+        def progress(result: object, open_now: int) -> None:
+            if live is not None:
+                events = getattr(result, "events", 0)
+                live.update(f"{open_now}/{streams} streams open, {events} events")
+
+        result = run_sse(url, streams, duration_s, timeout_s, insecure, progress)
+    if not quiet:
+        console.print(sse_summary(result))
+    if json_out is not None:
+        write_text(json_out, json.dumps(result.to_dict(), indent=2) + "\n")
+    raise typer.Exit(EXIT_OK if result.clean else EXIT_FINDINGS)
+
+
+def _nothing() -> contextlib.nullcontext[None]:
+    return contextlib.nullcontext()
 
 
 def register(app: typer.Typer) -> None:

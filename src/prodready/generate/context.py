@@ -237,12 +237,12 @@ def _env_vars(project: Project) -> dict[str, str]:
 
 
 def _stream_paths(project: Project) -> list[str]:
-    """Routes that look like server-sent events or streaming by name: nginx must not buffer
-    them. Static detection cannot see the response type, so the name is the evidence."""
+    """Routes that answer a stream (detected from the handler: see RouteInfo.streams) or look
+    like one by name (a handler the scan cannot read): nginx must not buffer them."""
     paths = set()
     for route in project.routes:
         segments = [s.lower() for s in route.path.split("/") if s]
-        if any(word in segments for word in STREAM_WORDS):
+        if route.streams or any(word in segments for word in STREAM_WORDS):
             prefix = route.path.split("{")[0].split("<")[0]
             paths.add(prefix.rstrip("/") or "/")
     return sorted(p for p in paths if p != "/" and is_url_path(p))

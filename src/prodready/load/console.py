@@ -15,6 +15,7 @@ from prodready.load.engine import Progress
 from prodready.load.histogram import REPORTED_PERCENTILES, percentile_label, percentile_ms
 from prodready.load.result import LoadResult
 from prodready.load.slo import DEFAULT_GATE, Verdict, is_default_gate
+from prodready.load.sse import SSELoadResult
 
 
 class _LiveLine:
@@ -181,3 +182,33 @@ def _default_gate_line(verdicts: list[Verdict]) -> Text:
             style="bold red",
         )
     return Text(f"default gate passed ({DEFAULT_GATE}); --slo sets your own", style="dim")
+
+
+def sse_summary(result: SSELoadResult) -> RenderableType:
+    """What `load --sse` found: capacity, delivery latency, gaps and duplicates."""
+    table = Table(show_header=False, box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("streams", f"{result.max_open} of {result.streams} open at once")
+    if result.never_opened:
+        table.add_row("never opened", Text(str(result.never_opened), style="red"))
+    errors = ", ".join(f"{name} {count}" for name, count in result.connect_errors.items())
+    table.add_row("connections", f"{result.connections} ({result.reconnects} reconnects)")
+    if errors:
+        table.add_row("connect errors", errors)
+    table.add_row("events", f"{result.events} in {result.duration_s:.1f}s")
+    if result.stamped_events:
+        latency = "  ".join(
+            f"{percentile_label(p)} {percentile_ms(result.latency, p):.2f}ms"
+            for p in (50.0, 90.0, 99.0, 99.9)
+        )
+        table.add_row("delivery", latency)
+    else:
+        table.add_row("delivery", "no sent_at in the events' data: latency not measured")
+    gaps = Text(f"{result.gaps} ({result.missing_events} events missing)")
+    gaps.stylize("red" if result.gaps else "green")
+    table.add_row("gaps", gaps)
+    table.add_row(
+        "duplicates", Text(str(result.duplicates), "red" if result.duplicates else "green")
+    )
+    return table

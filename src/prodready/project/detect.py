@@ -414,6 +414,7 @@ def _prefixed(route: RouteInfo, prefix: str) -> RouteInfo:
         route.handler,
         route.is_async,
         route.blocking_io,
+        route.streams,
     )
 
 

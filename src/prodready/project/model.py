@@ -135,6 +135,10 @@ class RouteInfo:
     is_async: bool
     blocking_io: bool = False
     """True when the handler body calls something that waits on I/O (DB, HTTP, sleep)."""
+    streams: bool = False
+    """True when the handler answers with a long-lived stream: StreamingResponse,
+    EventSourceResponse, StreamingHttpResponse, a text/event-stream media type, or
+    `.response()` of a `prodready.runtime` stream (`x = prod.stream(...)` in the module)."""
 
 
 @dataclass(frozen=True)
@@ -181,6 +185,9 @@ class ModuleSummary:
     imports: set[str] = field(default_factory=set)
     apps: list[AppCandidate] = field(default_factory=list)
     routes: list[RouteInfo] = field(default_factory=list)
+    stream_heartbeats: list[tuple[int, float]] = field(default_factory=list)
+    """(line, heartbeat seconds) of each `x = <kit>.stream(...)` at module level: the
+    heartbeat= given as a number, else prodready.runtime.streams' default (15 s)."""
     run_calls: list[RunCall] = field(default_factory=list)
     pools: list[PoolSetting] = field(default_factory=list)
     env_reads: dict[str, int] = field(default_factory=dict)

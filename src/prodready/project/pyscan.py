@@ -127,7 +127,7 @@ def summarize(rel: str, source: str) -> tuple[ModuleSummary, ast.Module | None]:
         summary.syntax_error = FileProblem(rel, 1, TOO_DEEP)
         return summary, None
     try:
-        _Scanner(summary).visit(tree)
+        _Scanner(summary, _stream_names(tree, summary)).visit(tree)
     except RecursionError:
         # Parsed, but deeper than the visitors can walk: no rule could read it either.
         empty = ModuleSummary(
@@ -207,8 +207,10 @@ class _Scanner(ast.NodeVisitor):
             elif isinstance(value, ast.AST):
                 self.visit(value)
 
-    def __init__(self, summary: ModuleSummary) -> None:
+    def __init__(self, summary: ModuleSummary, stream_names: frozenset[str] = frozenset()) -> None:
         self.s = summary
+        self.stream_names = stream_names
+        """Module-level names bound to `<kit>.stream(...)`: their `.response()` streams."""
         self.depth = 0  # >0 inside a function or class body
         self.in_main = False
         self.function_stack: list[str] = []
@@ -584,6 +586,7 @@ class _Scanner(ast.NodeVisitor):
                     handler=f"{owner}:{node.name}",
                     is_async=isinstance(node, ast.AsyncFunctionDef),
                     blocking_io=_waits_on_io(node),
+                    streams=_answers_a_stream(node, self.stream_names),
                 )
             )
 
@@ -599,6 +602,51 @@ class _Scanner(ast.NodeVisitor):
     def visit_Constant(self, node: ast.Constant) -> None:
         if isinstance(node.value, str) and SERVICE_URL.match(node.value):
             self.s.url_literals.append((node.lineno, node.value))
+
+
+STREAM_RESPONSES = frozenset(
+    {"StreamingResponse", "EventSourceResponse", "StreamingHttpResponse", "stream_with_context"}
+)
+EVENT_STREAM = "text/event-stream"
+DEFAULT_HEARTBEAT_S = 15.0
+"""prodready.runtime.streams.Stream's default heartbeat."""
+
+
+def _stream_names(tree: ast.Module, summary: ModuleSummary) -> frozenset[str]:
+    """Module-level names bound to `<kit>.stream(...)`; notes each one's heartbeat."""
+    names = set()
+    for statement in tree.body:
+        if (
+            isinstance(statement, ast.Assign)
+            and isinstance(statement.value, ast.Call)
+            and isinstance(statement.value.func, ast.Attribute)
+            and statement.value.func.attr == "stream"
+        ):
+            names.update(t.id for t in statement.targets if isinstance(t, ast.Name))
+            given = literal(keyword(statement.value, "heartbeat"))
+            heartbeat = given if isinstance(given, int | float) else DEFAULT_HEARTBEAT_S
+            summary.stream_heartbeats.append((statement.lineno, float(heartbeat)))
+    return frozenset(names)
+
+
+def _answers_a_stream(
+    node: ast.FunctionDef | ast.AsyncFunctionDef, stream_names: frozenset[str]
+) -> bool:
+    for inner in ast.walk(node):
+        if isinstance(inner, ast.Call):
+            func = inner.func
+            if dotted(func).rsplit(".", 1)[-1] in STREAM_RESPONSES:
+                return True
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr == "response"
+                and isinstance(func.value, ast.Name)
+                and func.value.id in stream_names
+            ):
+                return True
+        elif isinstance(inner, ast.Constant) and inner.value == EVENT_STREAM:
+            return True
+    return False
 
 
 def _waits_on_io(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

@@ -7,7 +7,8 @@
 
 Public API (each loaded on first access, so `import prodready.runtime` costs next to nothing):
 `Production`, `checks`, `CheckResult`, `ProdSettings`, `LazyService`, `ServiceUnavailable`,
-`begin_draining`, `current_request_id`, `configure_logging`, `get_logger`.
+`begin_draining`, `current_request_id`, `configure_logging`, `get_logger`, and `streams`
+(Server-Sent Events with replay: `prod.stream("reports")`).
 For `prodready serve` and gunicorn.conf.py: `metrics.prepare_multiprocess_dir`,
 `metrics.mark_worker_dead`, `logs.gunicorn_logconfig_dict`, `logs.GunicornLogger`,
 `health.begin_draining`.
@@ -38,7 +39,7 @@ _EXPORTS = {
     "configure_logging": "prodready.runtime.logs",
     "get_logger": "prodready.runtime.logs",
 }
-_SUBMODULES = frozenset({"checks", "metrics", "logs", "health", "services", "settings"})
+_SUBMODULES = frozenset({"checks", "metrics", "logs", "health", "services", "settings", "streams"})
 
 __all__ = [
     "CheckResult",

@@ -42,6 +42,7 @@ CONTENT_TYPE = "application/health+json"
 DRAIN_FILE_ENV = "PRODREADY_DRAIN_FILE"
 
 _draining = threading.Event()
+_drain_callbacks: list[Callable[[], None]] = []
 
 
 def begin_draining() -> None:
@@ -50,7 +51,17 @@ def begin_draining() -> None:
     Load balancers stop sending new requests while in-flight ones finish. Called on SIGTERM in
     the worker, on ASGI lifespan shutdown, and by `prodready serve` before it stops a worker.
     """
+    first = not _draining.is_set()
     _draining.set()
+    if first:
+        for callback in list(_drain_callbacks):
+            callback()
+
+
+def on_drain(callback: Callable[[], None]) -> None:
+    """Calls `callback` once when the process begins draining (open SSE streams end then).
+    It may run in a signal handler: it must not take locks."""
+    _drain_callbacks.append(callback)
 
 
 def is_draining() -> bool:

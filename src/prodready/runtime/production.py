@@ -19,13 +19,16 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prodready.errors import UserError
 from prodready.runtime.health import Check, HealthRegistry, install_drain_on_sigterm
 from prodready.runtime.kit import Kit
 from prodready.runtime.options import Options
 from prodready.runtime.services import LazyService
+
+if TYPE_CHECKING:
+    from prodready.runtime.streams import Stream
 
 FRAMEWORK_CLASSES = {
     ("flask", "Flask"): "flask",
@@ -115,6 +118,15 @@ class Production:
         self.services[name] = service
         self.health.add(service.health_check())
         return service
+
+    def stream(self, name: str, **options: Any) -> Stream:
+        """Declares a family of Server-Sent Event channels: `stream.response(key)` in a route,
+        `stream.publish(key, data, event=...)` from anywhere. Options: see
+        `prodready.runtime.streams.Stream` (`broker="redis://..."` for several processes)."""
+        from prodready.runtime.streams import Stream
+
+        options.setdefault("metrics", self.options.metrics)
+        return Stream(name, framework=self.framework, **options)
 
     def _install(self) -> Any:
         framework = self.framework

@@ -34,6 +34,9 @@ DEFAULT_BIND = "127.0.0.1:8000"
 IO_THREADS = 32
 """Threads per worker when handlers wait on I/O. A waiting request holds a thread, so threads
 bound concurrency: 2 workers x 32 = 64 requests in flight = 1,280 rps at 50 ms (Little's law)."""
+STREAM_THREADS = 100
+"""Threads per worker when the app has streaming routes: under gthread an open stream holds a
+thread for its whole life, so threads per worker are the streams a worker can hold."""
 CPU_THREADS = 4
 """Threads per worker otherwise: enough that a slow client or an occasional wait does not
 stall the worker, few enough that the GIL is not fought over."""
@@ -283,6 +286,7 @@ def _concurrency(
     interface: str,
 ) -> list[Setting]:
     waiting = _waiting_routes(project)
+    streaming = [r for r in project.routes if r.streams]
     if overrides.server == "granian":
         return _granian_concurrency(waiting, machine, overrides, probe, interface)
     if interface == "asgi":
@@ -291,7 +295,14 @@ def _concurrency(
             ASGI_WORKER,
             "ASGI app: Gunicorn's own asyncio worker, one event loop per worker; when a worker "
             "stops it still answers requests arriving on kept-alive connections (uvicorn's "
-            "worker closes them, failing a request or two at every reload)",
+            "worker closes them, failing a request or two at every reload)"
+            + (
+                f"; {_streaming_why(streaming)}: one event loop holds thousands of idle streams, "
+                "and the worker timeout (a heartbeat of the worker, not a request limit) never "
+                "cuts one"
+                if streaming
+                else ""
+            ),
         )
         threads = None
         cpu_workers = max(2, machine.cpus)
@@ -310,6 +321,15 @@ def _concurrency(
         )
         if overrides.threads:
             threads = Setting("threads", overrides.threads, "--threads given", "--threads")
+        elif streaming:
+            threads = Setting(
+                "threads",
+                STREAM_THREADS,
+                f"{_streaming_why(streaming)}: an open stream holds a thread for its life, so "
+                f"each worker holds {STREAM_THREADS} streams (with other requests); the worker "
+                "timeout is the worker's own heartbeat under gthread, never a limit on a "
+                "stream (the sync worker would kill streams at it: never use it here)",
+            )
         elif waiting:
             threads = Setting(
                 "threads",
@@ -336,6 +356,11 @@ def _concurrency(
 
 def _waiting_routes(project: Project) -> list[RouteInfo]:
     return [r for r in project.routes if r.blocking_io and not r.is_async]
+
+
+def _streaming_why(streaming: list[RouteInfo]) -> str:
+    shown = ", ".join(f"{r.path} ({r.rel}:{r.line})" for r in streaming[:3])
+    return f"streaming routes: {shown}"
 
 
 def _waiting_why(waiting: list[RouteInfo]) -> str:
