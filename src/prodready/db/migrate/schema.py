@@ -22,6 +22,8 @@ def create_table_sql(table: TablePlan) -> str:
             line += " NOT NULL"
         if col.default is not None and not col.identity:
             line += f" DEFAULT {col.default}"
+        if col.check:
+            line += f" CHECK ({col.check})"
         lines.append(line)
     if table.primary_key:
         lines.append(f"PRIMARY KEY ({column_list(table.primary_key)})")
