@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-import pymysql
 import sqlalchemy
 
 from prodready.errors import InputError, UsageError
 
 if TYPE_CHECKING:
+    import pymysql
+
     from prodready.db.migrate.plan import TablePlan
 
 SCHEMES = ("mysql", "mariadb")
@@ -148,6 +149,8 @@ def integer_key(table: TablePlan) -> str | None:
 
 
 def _connect(address: MysqlAddress) -> pymysql.Connection:
+    import pymysql  # here: a SQLite migration does not pay for importing it
+
     try:
         conn = pymysql.connect(
             host=address.host,
