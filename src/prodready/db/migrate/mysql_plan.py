@@ -47,16 +47,17 @@ def build_mysql_plan(source: MysqlSource, existing: set[str]) -> MigrationPlan:
         connect_args={"connect_timeout": 5},
     )
     try:
-        inspector = sqlalchemy.inspect(engine)
-        names = [n for n, _ in inspector.get_sorted_table_and_fkc_names() if n]
-        clash = sorted(set(names) & existing)
-        if clash:
-            raise InputError(
-                f"the target already has tables of the source: {', '.join(clash[:5])}",
-                "migrate from MariaDB/MySQL into an empty database: prodready creates the "
-                "schema (loading into the app's own schema is for SQLite sources only so far)",
-            )
-        tables = [_table(source, inspector, n) for n in names]
+        with engine.connect() as connection:  # one for the reflection, not one per question
+            inspector = sqlalchemy.inspect(connection)
+            names = [n for n, _ in inspector.get_sorted_table_and_fkc_names() if n]
+            clash = sorted(set(names) & existing)
+            if clash:
+                raise InputError(
+                    f"the target already has tables of the source: {', '.join(clash[:5])}",
+                    "migrate from MariaDB/MySQL into an empty database: prodready creates the "
+                    "schema (loading into the app's own schema is for SQLite sources only so far)",
+                )
+            tables = [_table(source, inspector, n) for n in names]
     finally:
         engine.dispose()
     notes = ["schema created from MariaDB/MySQL (reflected with SQLAlchemy)"]
