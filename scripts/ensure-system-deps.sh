@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests drive (real nginx, wrk, hey, ab, promtool, testssl.sh,
-# chromium for the HTML reports, pgloader as the peer of db migrate's benchmark) when they are
-# missing. Idempotent and quiet when everything is present.
+# chromium for the HTML reports, pgloader as the peer of db migrate's benchmark, MariaDB as a
+# source of db migrate) when they are missing. Idempotent and quiet when everything is present.
 set -euo pipefail
 declare -A want=(
   [nginx]=nginx [wrk]=wrk [hey]=hey [ab]=apache2-utils [promtool]=prometheus
   [testssl]=testssl.sh [openssl]=openssl [systemd-analyze]=systemd [curl]=curl
-  [chromium]=chromium [pgloader]=pgloader
+  [chromium]=chromium [pgloader]=pgloader [mariadbd]=mariadb-server
 )
 missing=()
 for cmd in "${!want[@]}"; do

@@ -215,3 +215,8 @@ def test_bad_sources_are_one_line_and_exit_2(
         assert first.startswith("error: ") and expected in first, (case, first)
         assert hint.startswith("hint: ")
     assert target.tables() == set()
+    fill(mariadb, rows=3)
+    target.sql("CREATE TABLE authors (id int)")
+    into_app_schema = prodready("db", "migrate", mariadb.url, target.url)
+    assert into_app_schema.returncode == 2
+    assert "the target already has tables of the source: authors" in into_app_schema.stderr

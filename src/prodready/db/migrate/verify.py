@@ -1,7 +1,7 @@
 """Proof that the target holds what the plan says: per table, the row count and an
 order-independent hash of every row, both computed from normalised values (booleans,
 timestamps in UTC, numerics, JSON with sorted keys) read back from PostgreSQL and cast from
-SQLite; per column, the null count, min and max (and its own hash, to name the column that
+the source; per column, the null count, min and max (and its own hash, to name the column that
 differs); every sequence at least max(column); no orphaned foreign key."""
 
 from __future__ import annotations
