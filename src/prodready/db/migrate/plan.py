@@ -145,7 +145,7 @@ def build_plan(
 ) -> MigrationPlan:
     """`mode` None: `data` when the target already has any of the source's tables."""
     if isinstance(source, MysqlSource):
-        from prodready.db.migrate.mysql_plan import build_mysql_plan
+        from prodready.db.migrate.mysql_plan import build_mysql_plan  # it imports this module
 
         existing = set() if mode else target_tables(target) - {"prodready_migrate"}
         return build_mysql_plan(source, existing)
