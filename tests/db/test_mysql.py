@@ -23,6 +23,7 @@ SCHEMA = [
       is_active TINYINT(1) NOT NULL DEFAULT 1,
       rating TINYINT(1),
       born DATE,
+      changed TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
       UNIQUE KEY name_unique (name)
     ) ENGINE=InnoDB""",
     """CREATE TABLE books (
@@ -92,6 +93,8 @@ def test_plan_maps_mysql_types_and_changes_nothing(
     assert "timestamptz" in lines["updated_at"]
     assert "numeric(20,0)" in lines["hits"]
     assert "bigint identity" in lines["id"]
+    assert "timestamptz default now()" in lines["changed"]
+    assert "ON UPDATE current_timestamp() not migrated" in lines["changed"]
     assert target.tables() == set()
 
 

@@ -20,6 +20,7 @@ from prodready.errors import InputError
 
 JSON_CHECK = re.compile(r"json_valid\s*\(\s*`?(\w+)`?\s*\)", re.IGNORECASE)
 NOW_DEFAULT = re.compile(r"^(current_timestamp|now)\s*(\(\s*\d*\s*\))?$", re.IGNORECASE)
+ON_UPDATE = re.compile(r"\s+ON UPDATE\s+", re.IGNORECASE)
 BIGINT_MAX = 2**63 - 1
 INT_TYPES = {
     # (MySQL type, unsigned) → the smallest PostgreSQL integer that holds its whole range
@@ -229,6 +230,10 @@ def _default(default: str | None, column: ColumnPlan) -> str | None:
     if default is None or default.upper() == "NULL":
         return None
     text = default.strip()
+    parts = [text] if text.startswith("'") else ON_UPDATE.split(text, maxsplit=1)
+    if len(parts) == 2:
+        text = parts[0]
+        column.notes.append(f"ON UPDATE {parts[1]} not migrated (a trigger in PostgreSQL)")
     if NOW_DEFAULT.match(text):
         if column.target_type in ("timestamp", "timestamptz"):
             return "now()"
