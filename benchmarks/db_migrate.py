@@ -15,12 +15,16 @@ scratch databases:
 - resume: a prodready run killed (SIGKILL) once half the rows are committed, rerun with
   `--resume` and verification: resume_ok when the verification passes and no table has a
   duplicate or a missing row;
-- peak RSS of the prodready process (VmHWM polled from /proc).
+- peak RSS of the prodready process (VmHWM polled from /proc);
+- MariaDB → PostgreSQL (a scratch MariaDB database of a quarter as many rows, with
+  TINYINT(1), DATETIME, TIMESTAMP, JSON, DECIMAL, ENUM, BIGINT UNSIGNED beyond bigint):
+  both tools timed, interleaved, and their wrong columns judged the same way.
 
 Network only to 127.0.0.1. The last line:
 
     prodready_rows_per_s=… pgloader_rows_per_s=… speed_ratio=… prodready_wrong_columns=…
-    pgloader_wrong_columns=… resume_ok=… peak_rss_mib=…
+    pgloader_wrong_columns=… resume_ok=… peak_rss_mib=… mariadb_speed_ratio=…
+    mariadb_prodready_wrong_columns=… mariadb_pgloader_wrong_columns=…
 
     .venv/bin/python benchmarks/db_migrate.py [--full | --rows N] [--rounds 1]
 """
@@ -43,10 +47,12 @@ import uuid
 from pathlib import Path
 
 import psycopg
+import pymysql
 
 REPO = Path(__file__).resolve().parent.parent
 PRODREADY = Path(sys.executable).parent / "prodready"
 SERVER = "postgresql://postgres@127.0.0.1:5432"
+MARIADB = "mysql://root@127.0.0.1:3306"
 EPOCH_2020 = 1_577_836_800
 
 SCHEMA = """
@@ -139,6 +145,125 @@ BOOKSHOP_EXPECTED = {
     "django_session": {"expire_date": TS},
     "django_admin_log": {"action_time": TS},
 }  # fmt: skip
+
+
+MARIADB_SCHEMA = [
+    """CREATE TABLE users (
+      id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+      email VARCHAR(120) NOT NULL UNIQUE,
+      is_active TINYINT(1) NOT NULL DEFAULT 1,
+      joined DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP,
+      last_login TIMESTAMP NULL
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    """CREATE TABLE orders (
+      id BIGINT UNSIGNED AUTO_INCREMENT PRIMARY KEY,
+      user_id INT UNSIGNED NOT NULL,
+      total DECIMAL(12,2) NOT NULL,
+      status ENUM('new','paid','shipped') NOT NULL DEFAULT 'new',
+      meta JSON,
+      placed_at DATETIME(6) NOT NULL,
+      FOREIGN KEY (user_id) REFERENCES users(id)
+    ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4""",
+    """CREATE TABLE counters (
+      id INT UNSIGNED AUTO_INCREMENT PRIMARY KEY, hits BIGINT UNSIGNED NOT NULL
+    ) ENGINE=InnoDB""",
+]
+MARIADB_EXPECTED = {
+    "users": {"is_active": "boolean", "joined": f"timestamp without time zone|{TS}",
+              "last_login": TS},
+    "orders": {"total": "numeric", "status": "text|USER-DEFINED|character varying",
+               "meta": JSON, "placed_at": f"timestamp without time zone|{TS}"},
+    "counters": {"hits": "numeric"},
+}  # fmt: skip
+"""DATETIME has no zone: either timestamp type is right; ENUM as text or as an enum type."""
+
+
+class MariaScratch:
+    """A MariaDB database with a unique name filled with `rows` rows, dropped on exit."""
+
+    def __init__(self, rows: int) -> None:
+        self.name = f"bench_dbm_{uuid.uuid4().hex[:10]}"
+        self.url = f"{MARIADB}/{self.name}"
+        self.rows = rows
+
+    def _connect(self, database: str | None = None) -> pymysql.Connection:
+        return pymysql.connect(
+            host="127.0.0.1", user="root", database=database, charset="utf8mb4", autocommit=True
+        )
+
+    def __enter__(self) -> MariaScratch:
+        with self._connect() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{self.name}` CHARACTER SET utf8mb4")
+        rng = random.Random(17)
+        users, orders = max(1, self.rows // 5), max(1, self.rows - self.rows // 5 - 2)
+        with self._connect(self.name) as conn, conn.cursor() as cur:
+            for statement in MARIADB_SCHEMA:
+                cur.execute(statement)
+            cur.executemany(
+                "INSERT INTO users (email, is_active, joined, last_login) VALUES (%s,%s,%s,%s)",
+                [
+                    (f"user{i}@example.com", i % 3 != 0,
+                     time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(EPOCH_2020 + i * 97)),
+                     None if i % 4 == 0 else
+                     time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(EPOCH_2020 + i * 89)))
+                    for i in range(users)
+                ],
+            )  # fmt: skip
+            cur.executemany(
+                "INSERT INTO orders (user_id, total, status, meta, placed_at) "
+                "VALUES (%s,%s,%s,%s,%s)",
+                [
+                    (1 + i % users, f"{rng.randint(100, 10**7) / 100:.2f}",
+                     ("new", "paid", "shipped")[i % 3],
+                     None if i % 5 else json.dumps({"coupon": f"C{i}", "items": [i, 2]}),
+                     time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(EPOCH_2020 + i * 61))
+                     + f".{i % 1000000:06d}")
+                    for i in range(orders)
+                ],
+            )  # fmt: skip
+            cur.execute("INSERT INTO counters (hits) VALUES (18446744073709551615), (7)")
+        self.total = users + orders + 2
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._connect() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{self.name}`")
+
+
+def run_pgloader_url(source: str, target: Scratch) -> float:
+    """pgloader with its defaults from a database URL (MySQL: schema, data, indexes, FKs)."""
+    start = time.perf_counter()
+    done = subprocess.run(
+        ["pgloader", source, target.url],
+        capture_output=True, text=True, timeout=3600, check=False,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - start
+    output = done.stdout + done.stderr
+    if done.returncode != 0 or " FATAL " in output:
+        fatal = [line for line in output.splitlines() if "FATAL" in line or "ERROR" in line]
+        print(f"pgloader on {source.split('@')[-1]} failed: {' | '.join(fatal)[:300]}")
+    return elapsed
+
+
+def mariadb_round(rows: int, rounds: int) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """Rows per second of each tool from MariaDB (best round) and their wrong columns."""
+    times: dict[str, list[float]] = {"prodready": [], "pgloader": []}
+    wrong: dict[str, list[str]] = {"prodready": [], "pgloader": []}
+    with MariaScratch(rows) as source:
+        for round_no in range(rounds):
+            order = ["prodready", "pgloader"] if round_no % 2 == 0 else ["pgloader", "prodready"]
+            for tool in order:
+                with Scratch() as target:
+                    if tool == "prodready":
+                        elapsed, _, _ = run_prodready("--no-verify", source.url, target.url)
+                    else:
+                        elapsed = run_pgloader_url(source.url, target)
+                    times[tool].append(elapsed)
+                    if round_no == 0:
+                        wrong[tool] += wrong_columns(target.url, MARIADB_EXPECTED, "users")
+                print(f"mariadb round {round_no + 1} {tool}: {elapsed:.1f} s")
+        total = source.total
+    return {tool: total / min(t) for tool, t in times.items()}, wrong
 
 
 def build_sqlite(path: Path, rows: int) -> dict[str, int]:
@@ -326,15 +451,18 @@ def run_pgloader(source: Path, target: Scratch) -> float:
     return elapsed
 
 
-def wrong_columns(url: str, expected: dict[str, dict[str, str]]) -> list[str]:
+def wrong_columns(
+    url: str, expected: dict[str, dict[str, str]], id_table: str = "users"
+) -> list[str]:
     """Columns whose type is not what their data means, whose timestamps landed outside
     1990-2100, and tables whose sequence is below max(id)."""
     wrong = []
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SET TIME ZONE 'UTC'")
         schema = conn.execute(
-            "SELECT table_schema FROM information_schema.tables WHERE table_name = 'users' "
-            "OR table_name = 'auth_user' LIMIT 1"
+            "SELECT table_schema FROM information_schema.tables WHERE table_name = %s "
+            "OR table_name = 'auth_user' LIMIT 1",
+            (id_table,),
         ).fetchone()
         schema_name = schema[0] if schema else "public"
         for table, columns in expected.items():
@@ -408,6 +536,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--full", action="store_true", help="2 million rows")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument(
+        "--mariadb-rows", type=int, default=None, help="default: a quarter of --rows"
+    )
     args = parser.parse_args()
     rows = 2_000_000 if args.full else args.rows
     if shutil.which("pgloader") is None:
@@ -454,6 +585,12 @@ def main() -> None:
                     run_pgloader(probe, target)
                 wrong[tool] += default_problems(target.url)
         resume_ok, resume_note = resume_after_kill(source, total)
+    maria_rows = args.mariadb_rows or rows // 4
+    maria_rates, maria_wrong = mariadb_round(maria_rows, args.rounds)
+    for tool in ("prodready", "pgloader"):
+        print(f"{tool} wrong columns from MariaDB ({len(maria_wrong[tool])}):")
+        for line in maria_wrong[tool]:
+            print(f"  {line}")
     for tool in ("prodready", "pgloader"):
         print(f"{tool} wrong columns ({len(wrong[tool])}):")
         for line in wrong[tool]:
@@ -466,7 +603,10 @@ def main() -> None:
         f"speed_ratio={rates['prodready'] / rates['pgloader']:.2f} "
         f"prodready_wrong_columns={len(wrong['prodready'])} "
         f"pgloader_wrong_columns={len(wrong['pgloader'])} "
-        f"resume_ok={str(resume_ok).lower()} peak_rss_mib={peak_kib / 1024:.0f}"
+        f"resume_ok={str(resume_ok).lower()} peak_rss_mib={peak_kib / 1024:.0f} "
+        f"mariadb_speed_ratio={maria_rates['prodready'] / maria_rates['pgloader']:.2f} "
+        f"mariadb_prodready_wrong_columns={len(maria_wrong['prodready'])} "
+        f"mariadb_pgloader_wrong_columns={len(maria_wrong['pgloader'])}"
     )
 
 

@@ -11,10 +11,12 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 psycopg = pytest.importorskip("psycopg")
+pymysql = pytest.importorskip("pymysql")
 
 PG = os.environ.get("PRODREADY_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 SHOP_ROWS = 300
@@ -141,3 +143,60 @@ def make_shop(path: Path, rows: int = SHOP_ROWS) -> Path:
 @pytest.fixture
 def shop(tmp_path: Path) -> Path:
     return make_shop(tmp_path / "shop.db")
+
+
+MARIADB = os.environ.get("PRODREADY_TEST_MARIADB", "mysql://root@127.0.0.1:3306")
+
+
+@dataclass
+class MariaSource:
+    name: str
+    url: str
+
+    def run(self, *statements: str) -> list[tuple]:
+        """Statements in a session with sql_mode '' (so zero dates can be written, as old
+        apps did); the last one's rows."""
+        conn = _maria(self.name)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SET sql_mode = ''")
+                for statement in statements:
+                    cur.execute(statement)
+                return list(cur.fetchall())
+        finally:
+            conn.close()
+
+
+def _maria(database: str | None = None) -> pymysql.Connection:
+    parts = urlsplit(MARIADB)
+    return pymysql.connect(
+        host=parts.hostname,
+        port=parts.port or 3306,
+        user=parts.username or "root",
+        password=parts.password or "",
+        database=database,
+        charset="utf8mb4",
+        autocommit=True,
+        connect_timeout=5,
+    )
+
+
+@pytest.fixture
+def mariadb() -> Iterator[MariaSource]:
+    """An empty scratch MariaDB database with a unique name, dropped after."""
+    try:
+        _maria().close()
+    except pymysql.err.OperationalError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"MariaDB is required under CI=true: {error}")
+        pytest.skip(f"no MariaDB at {MARIADB}: {error}")
+    name = f"dbm_{uuid.uuid4().hex[:10]}"
+    admin_conn = _maria()
+    try:
+        with admin_conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        yield MariaSource(name, f"{MARIADB}/{name}")
+    finally:
+        with admin_conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin_conn.close()

@@ -1,5 +1,5 @@
-"""`prodready db migrate SOURCE TARGET` (SQLite → PostgreSQL, verified) and `prodready db pool`
-(connection pool sizes from the server's real limits)."""
+"""`prodready db migrate SOURCE TARGET` (SQLite or MariaDB/MySQL → PostgreSQL, verified) and
+`prodready db pool` (connection pool sizes from the server's real limits)."""
 
 from __future__ import annotations
 
@@ -19,7 +19,12 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="A JSON summary on stdout.
 
 @db_app.command("migrate")
 def migrate(
-    source: Annotated[str, typer.Argument(help="sqlite:///path/db.sqlite3 or a file path.")],
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="sqlite:///path/db.sqlite3, a file path, or mysql://user:password@host/dbname."
+        ),
+    ],
     target: Annotated[str, typer.Argument(help="postgresql://user:password@host/dbname")],
     plan_only: Annotated[
         bool, typer.Option("--plan", help="Print the mapping and casts; change nothing.")
@@ -60,8 +65,8 @@ def migrate(
     as_json: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
-    """Copy a SQLite database into PostgreSQL: types mapped per column, rows streamed with
-    COPY in resumable batches, then every row verified by hash."""
+    """Copy a SQLite or MariaDB/MySQL database into PostgreSQL: types mapped per column, rows
+    streamed with COPY in resumable batches, then every row verified by hash."""
     from prodready.db.migrate.progress import TableProgress
     from prodready.db.migrate.run import LossyStop, Options
     from prodready.db.migrate.run import migrate as run_migration

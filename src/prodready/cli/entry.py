@@ -14,7 +14,7 @@ CLI_ONLY_MODULES = frozenset(
     {
         "typer", "click", "rich", "jinja2", "gunicorn", "uvicorn", "uvicorn_worker", "granian",
         "uvloop", "httptools", "hdrh", "dockerfile_parse", "crossplane", "yaml", "psycopg",
-        "redis", "packaging",
+        "redis", "packaging", "sqlalchemy", "pymysql",
     }
 )  # fmt: skip
 """Top-level modules of the `cli` extra's distributions."""

@@ -278,3 +278,72 @@ def text(max_length: int | None = None) -> Cast:
 
 def binary() -> Cast:
     return Cast("bytea", _as_bytes, _plain, (binary, ()))
+
+
+# --- MariaDB/MySQL: the driver already returns Python values (datetime, date, timedelta) ----
+
+
+def _as_moment(aware: bool) -> Callable[[Any], datetime]:
+    """DATETIME is naive (kept as timestamp); TIMESTAMP is read in a UTC session (see
+    mysql_source) and stored as timestamptz. A zero or partial date ('0000-00-00 00:00:00',
+    '2024-00-10') comes from the driver as text: PostgreSQL has no such date."""
+
+    def convert(value: Any) -> datetime:
+        if type(value) is datetime:
+            return value.replace(tzinfo=UTC) if aware else value
+        raise LossyValue(f"{value!r} is a zero or invalid date, which PostgreSQL cannot store")
+
+    return convert
+
+
+def _as_day(value: Any) -> date:
+    if type(value) is date:
+        return value
+    raise LossyValue(f"{value!r} is a zero or invalid date, which PostgreSQL cannot store")
+
+
+def _as_interval(value: Any) -> timedelta:
+    if isinstance(value, timedelta):
+        return value
+    raise LossyValue(f"{value!r} is not a TIME value")
+
+
+def _as_choice(allowed: frozenset[str]) -> Callable[[Any], str]:
+    """ENUM: the '' MySQL stores for an invalid value outside strict mode is not a member."""
+
+    def convert(value: Any) -> str:
+        if value in allowed:
+            return value
+        raise LossyValue(f"{value!r} is not one of the ENUM's values")
+
+    return convert
+
+
+def _as_bits(kind: str) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        number = int.from_bytes(value, "big") if isinstance(value, bytes) else int(value)
+        return _as_bool(number) if kind == "boolean" else _as_int(kind)(number)
+
+    return convert
+
+
+def moment(aware: bool) -> Cast:
+    kind = "timestamptz" if aware else "timestamp"
+    return Cast(kind, _as_moment(aware), _normal_moment, (moment, (aware,)))
+
+
+def calendar_day() -> Cast:
+    return Cast("date", _as_day, _normal_moment, (calendar_day, ()))
+
+
+def interval() -> Cast:
+    return Cast("interval", _as_interval, _plain, (interval, ()))
+
+
+def choice(values: tuple[str, ...]) -> Cast:
+    return Cast("enum", _as_choice(frozenset(values)), _plain, (choice, (values,)))
+
+
+def bits(kind: str) -> Cast:
+    """BIT(n): bytes from the driver, as a boolean (BIT(1)) or an integer."""
+    return Cast(f"bits to {kind}", _as_bits(kind), _plain, (bits, (kind,)))

@@ -1,10 +1,10 @@
-"""Streaming rows from SQLite into PostgreSQL with COPY, in batches keyed by SQLite's rowid.
+"""Streaming rows into PostgreSQL with COPY, in batches keyed by SQLite's rowid (or the MySQL
+source's key, see mysql_source).
 Each batch and its state row commit together (see `state`); memory stays one batch."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +18,7 @@ from psycopg.pq import Format
 
 from prodready.db.migrate import state
 from prodready.db.migrate.casts import JsonText, LossyValue
+from prodready.db.migrate.mysql_source import MysqlSource, Source
 from prodready.db.migrate.plan import TablePlan
 from prodready.db.migrate.sql import column_list, quote
 
@@ -101,9 +102,14 @@ def row_key(table: TablePlan, rowid: int, row: tuple) -> str:
 
 
 def source_batches(
-    source: sqlite3.Connection, table: TablePlan, after: int = 0, size: int = BATCH_ROWS
+    source: Source, table: TablePlan, after: int | None = None, size: int = BATCH_ROWS
 ) -> Iterator[list[tuple]]:
-    """Rows as (rowid, *columns) in rowid order, `size` at a time."""
+    """Rows as (key, *columns) in key order, `size` at a time, after key `after` (None: from
+    the start)."""
+    if isinstance(source, MysqlSource):
+        yield from source.batches(table, after, size)
+        return
+    after = after or 0
     query = (
         f"SELECT rowid, {column_list(table.column_names)} FROM {quote(table.name)} "
         "WHERE rowid > ? ORDER BY rowid LIMIT ?"
@@ -171,6 +177,7 @@ BINARY_TYPES = {
     "real": "float4",
     "jsonb": "jsonb",
     "bytea": "bytea",
+    "interval": "interval",
     "varchar": "varchar",
     "text": "text",
 }
@@ -204,7 +211,7 @@ def prepare_session(conn: psycopg.Connection) -> None:
 
 
 def copy_table(
-    source: sqlite3.Connection,
+    source: Source,
     target: psycopg.Connection,
     table: TablePlan,
     done: state.TableState,
@@ -217,7 +224,8 @@ def copy_table(
     types = binary_types(table)
     binary = " (FORMAT BINARY)" if types else ""
     copy_sql = f"COPY {quote(table.name)} ({column_list(table.column_names)}) FROM STDIN{binary}"
-    for rows in source_batches(source, table, done.last_rowid, batch_rows):
+    after = done.last_rowid if done.rows else None
+    for rows in source_batches(source, table, after, batch_rows):
         with target.cursor() as cur:
             with cur.copy(copy_sql, writer=QueuedLibpqWriter(cur)) as copy:
                 if types:

@@ -8,6 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 import psycopg
 
+from prodready.db.migrate.mysql_source import MysqlSource, Source, is_mysql_url
 from prodready.errors import InputError, UsageError
 
 SQLITE_BUSY_TIMEOUT_S = 2.0
@@ -26,9 +27,15 @@ def sqlite_path(url: str) -> Path:
         kind = url.split("://", 1)[0]
         raise UsageError(
             f"source {kind}:// is not supported yet",
-            "the source is a SQLite file: sqlite:///db.sqlite3 or a path",
+            "the source is a SQLite file (sqlite:///db.sqlite3 or a path) or "
+            "mysql://user:password@host/dbname",
         )
     return Path(url)
+
+
+def open_source(url: str) -> Source:
+    """A MariaDB/MySQL snapshot for mysql:// and mariadb:// URLs, else a SQLite file."""
+    return MysqlSource(url) if is_mysql_url(url) else open_sqlite(url)
 
 
 def open_sqlite(url: str) -> sqlite3.Connection:

@@ -23,7 +23,7 @@ from prodready.db.migrate.copy import (
     copy_table,
     prepare_session,
 )
-from prodready.db.migrate.endpoints import connect_postgres, open_sqlite
+from prodready.db.migrate.endpoints import connect_postgres, open_source
 from prodready.db.migrate.plan import MigrationPlan, TablePlan
 
 POLL_S = 0.3
@@ -38,7 +38,7 @@ def copy_in_worker(
     batch_rows: int,
 ) -> int:
     """One table, in a worker process; the rows it rejected."""
-    source = open_sqlite(source_url)
+    source = open_source(source_url)
     target = connect_postgres(target_url)
     prepare_session(target)
     rejects = Rejects(reject_file)

@@ -22,6 +22,7 @@ from sqlalchemy.engine import Inspector
 
 from prodready.db.migrate import casts
 from prodready.db.migrate.casts import Cast
+from prodready.db.migrate.mysql_source import MysqlSource, Source
 from prodready.db.migrate.profile import ColumnProfile, profile_table
 from prodready.db.migrate.sql import quote
 from prodready.errors import InputError
@@ -53,6 +54,8 @@ class ColumnPlan:
     default: str | None = None
     identity: bool = False
     notes: list[str] = field(default_factory=list)
+    check: str | None = None
+    """A CHECK constraint of the column (the members of a MySQL ENUM)."""
 
 
 @dataclass
@@ -138,9 +141,14 @@ def target_tables(conn: psycopg.Connection) -> set[str]:
 
 
 def build_plan(
-    source: sqlite3.Connection, target: psycopg.Connection, mode: str | None = None
+    source: Source, target: psycopg.Connection, mode: str | None = None
 ) -> MigrationPlan:
     """`mode` None: `data` when the target already has any of the source's tables."""
+    if isinstance(source, MysqlSource):
+        from prodready.db.migrate.mysql_plan import build_mysql_plan  # it imports this module
+
+        existing = set() if mode else target_tables(target) - {"prodready_migrate"}
+        return build_mysql_plan(source, existing)
     inspector = source_inspector(source)
     names = ordered_tables(inspector)
     existing = target_tables(target) - {"prodready_migrate"}

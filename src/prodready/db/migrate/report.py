@@ -32,7 +32,7 @@ def plan_text(plan: MigrationPlan) -> str:
             rows.append(
                 ["  " + col.name, col.source_type, target, col.cast.kind, "; ".join(col.notes)]
             )
-        out += _table(rows, ["  column", "sqlite", "postgresql", "cast", "notes"])
+        out += _table(rows, ["  column", "source", "postgresql", "cast", "notes"])
         extras = []
         if table.foreign_keys:
             extras.append(

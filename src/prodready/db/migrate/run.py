@@ -3,7 +3,6 @@ every table in resumable batches, add constraints and set sequences, drop the st
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +19,8 @@ from prodready.db.migrate.copy import (
     copy_table,
     prepare_session,
 )
-from prodready.db.migrate.endpoints import connect_postgres, open_sqlite, postgres_url
+from prodready.db.migrate.endpoints import connect_postgres, open_source, postgres_url
+from prodready.db.migrate.mysql_source import Source
 from prodready.db.migrate.parallel import copy_tables_in_parallel
 from prodready.db.migrate.plan import MigrationPlan, build_plan
 from prodready.db.migrate.schema import add_constraints, create_tables, set_sequences
@@ -63,7 +63,7 @@ def migrate(
     started = time.monotonic()
     reporter = reporter or SilentReporter()
     postgres_url(target_url)
-    source = open_sqlite(source_url)
+    source = open_source(source_url)
     target = connect_postgres(target_url)
     prepare_session(target)
     try:
@@ -137,7 +137,7 @@ def _prepare(target: psycopg.Connection, plan: MigrationPlan, truncate: bool) ->
 def _load(
     source_url: str,
     target_url: str,
-    source: sqlite3.Connection,
+    source: Source,
     target: psycopg.Connection,
     plan: MigrationPlan,
     options: Options,
@@ -171,6 +171,6 @@ def _load(
         target.rollback()
         raise LossyStop(
             str(problem),
-            "fix the value in the SQLite file and rerun with --resume, or rerun with "
+            "fix the value in the source and rerun with --resume, or rerun with "
             "--resume --on-error skip to log such rows to a reject file and go on",
         ) from None

@@ -1,13 +1,12 @@
 """Proof that the target holds what the plan says: per table, the row count and an
 order-independent hash of every row, both computed from normalised values (booleans,
 timestamps in UTC, numerics, JSON with sorted keys) read back from PostgreSQL and cast from
-SQLite; per column, the null count, min and max (and its own hash, to name the column that
+the source; per column, the null count, min and max (and its own hash, to name the column that
 differs); every sequence at least max(column); no orphaned foreign key."""
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +14,7 @@ import psycopg
 
 from prodready.db.migrate.casts import LossyValue
 from prodready.db.migrate.copy import row_converter, source_batches
+from prodready.db.migrate.mysql_source import Source
 from prodready.db.migrate.plan import MigrationPlan, TablePlan
 from prodready.db.migrate.schema import sequences
 from prodready.db.migrate.sql import quote
@@ -104,7 +104,7 @@ def _accumulate(side: Side, table: TablePlan, values: list[Any] | tuple) -> None
     side.digest = (side.digest + _row_digest(normals)) % HASH_MOD
 
 
-def _source_side(source: sqlite3.Connection, table: TablePlan) -> tuple[Side, int]:
+def _source_side(source: Source, table: TablePlan) -> tuple[Side, int]:
     side = Side(columns=_stats(table))
     convert = row_converter(table)
     rejected = 0
@@ -137,9 +137,7 @@ def _read_back(table: TablePlan) -> str:
     )
 
 
-def check_table(
-    source: sqlite3.Connection, target: psycopg.Connection, table: TablePlan
-) -> TableCheck:
+def check_table(source: Source, target: psycopg.Connection, table: TablePlan) -> TableCheck:
     source_side, rejected = _source_side(source, table)
     target_side = _target_side(target, table)
     differences = []
@@ -211,7 +209,7 @@ def check_foreign_keys(target: psycopg.Connection, tables: list[str]) -> list[st
     return problems
 
 
-def verify(source: sqlite3.Connection, target: psycopg.Connection, plan: MigrationPlan) -> Verdict:
+def verify(source: Source, target: psycopg.Connection, plan: MigrationPlan) -> Verdict:
     names = [t.name for t in plan.tables]
     checks = [check_table(source, target, t) for t in plan.tables]
     problems = check_sequences(target, names) + check_foreign_keys(target, names)
