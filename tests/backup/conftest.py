@@ -4,21 +4,17 @@ every scratch, restored and previous copy prodready made of it, afterwards)."""
 from __future__ import annotations
 
 import json
-import os
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.services import PG, pg_admin, scratch_database
+
 psycopg = pytest.importorskip("psycopg")
 
-PG = os.environ.get("PRODREADY_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
-
-
-def admin() -> psycopg.Connection:
-    return psycopg.connect(f"{PG}/postgres", autocommit=True, connect_timeout=5)
+admin = pg_admin
 
 
 @dataclass
@@ -50,36 +46,24 @@ class Db:
         return {e.id: e.state for e in Store(self.dest).entries()}
 
 
-def _server_or_skip() -> None:
-    try:
-        admin().close()
-    except psycopg.OperationalError as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI=true: {error}")
-        pytest.skip(f"no PostgreSQL at {PG}: {error}")
-
-
 @pytest.fixture
 def db(tmp_path: Path) -> Iterator[Db]:
     """A fresh database with two tables: items (ROWS rows) and notes (3 rows)."""
-    _server_or_skip()
-    name = f"bk_{uuid.uuid4().hex[:10]}"
-    with admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    app = tmp_path / "app"
-    app.mkdir()
-    made = Db(name, f"{PG}/{name}", app / "backups")
-    made.sql(
-        "CREATE TABLE items (id serial PRIMARY KEY, body text);"
-        "INSERT INTO items (body) SELECT md5(g::text) FROM generate_series(1, 2000) g;"
-        "CREATE TABLE notes (n int); INSERT INTO notes VALUES (1), (2), (3);"
-    )
-    try:
-        yield made
-    finally:
-        with admin() as conn:
-            for other in made.databases():
-                conn.execute(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)')
+    with scratch_database("bk") as (name, url):
+        app = tmp_path / "app"
+        app.mkdir()
+        made = Db(name, url, app / "backups")
+        made.sql(
+            "CREATE TABLE items (id serial PRIMARY KEY, body text);"
+            "INSERT INTO items (body) SELECT md5(g::text) FROM generate_series(1, 2000) g;"
+            "CREATE TABLE notes (n int); INSERT INTO notes VALUES (1), (2), (3);"
+        )
+        try:
+            yield made
+        finally:  # the scratch, restored and previous copies prodready made of it
+            with admin() as conn:
+                for other in made.databases() - {name}:
+                    conn.execute(f'DROP DATABASE IF EXISTS "{other}" WITH (FORCE)')
 
 
 def backup_ok(prodready, db: Db, *extra: str) -> dict:

@@ -15,15 +15,15 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tests.services import missing, pg_admin, scratch_database
+
 psycopg = pytest.importorskip("psycopg")
 pymysql = pytest.importorskip("pymysql")
 
-PG = os.environ.get("PRODREADY_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 SHOP_ROWS = 300
 
 
-def admin() -> psycopg.Connection:
-    return psycopg.connect(f"{PG}/postgres", autocommit=True, connect_timeout=5)
+admin = pg_admin
 
 
 @dataclass
@@ -51,27 +51,11 @@ class Target:
         return dict(rows)
 
 
-def _server_or_skip() -> None:
-    try:
-        admin().close()
-    except psycopg.OperationalError as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL is required under CI=true: {error}")
-        pytest.skip(f"no PostgreSQL at {PG}: {error}")
-
-
 @pytest.fixture
 def target() -> Iterator[Target]:
     """An empty scratch database."""
-    _server_or_skip()
-    name = f"dbm_{uuid.uuid4().hex[:10]}"
-    with admin() as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield Target(name, f"{PG}/{name}")
-    finally:
-        with admin() as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database("dbm") as (name, url):
+        yield Target(name, url)
 
 
 SHOP_SCHEMA = """
@@ -187,9 +171,7 @@ def mariadb() -> Iterator[MariaSource]:
     try:
         _maria().close()
     except pymysql.err.OperationalError as error:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"MariaDB is required under CI=true: {error}")
-        pytest.skip(f"no MariaDB at {MARIADB}: {error}")
+        missing(f"MariaDB at {MARIADB}", error)
     name = f"dbm_{uuid.uuid4().hex[:10]}"
     admin_conn = _maria()
     try:

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from tests.monitor.receivers import WebhookReceiver
+from tests.services import PG, missing
 
 HERE = Path(__file__).parent
-PG = os.environ.get("PRODREADY_TEST_PG", "postgresql://postgres@127.0.0.1:5432")
 REDIS = os.environ.get("PRODREADY_TEST_REDIS", "redis://127.0.0.1:6379/0")
 
 
@@ -77,19 +77,13 @@ def webhook() -> Iterator[WebhookReceiver]:
         yield receiver
 
 
-def _service_or_skip(name: str, error: Exception) -> None:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{name} is required under CI=true: {error}")
-    pytest.skip(f"no {name}: {error}")
-
-
 @pytest.fixture
 def pg_url() -> str:
     psycopg = pytest.importorskip("psycopg")
     try:
         psycopg.connect(f"{PG}/postgres", connect_timeout=5).close()
     except psycopg.OperationalError as error:
-        _service_or_skip("PostgreSQL", error)
+        missing("PostgreSQL", error)
     return f"{PG}/postgres"
 
 
@@ -100,5 +94,5 @@ def redis_url() -> str:
     try:
         redis.Redis.from_url(REDIS, socket_timeout=5).ping()
     except redis.RedisError as error:
-        _service_or_skip("Redis", error)
+        missing("Redis", error)
     return REDIS
