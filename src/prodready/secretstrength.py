@@ -157,6 +157,17 @@ def is_provider_token(value: str) -> bool:
     return PROVIDER_TOKEN.search(value) is not None
 
 
+PROVIDER_PREFIX = re.compile(
+    r"^(?:AKIA|ASIA|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[sr]k_live_|AIza|SG\.|sk-|npm_|pypi-)"
+)
+
+
+def is_dummy_provider_token(value: str) -> bool:
+    """A provider's prefix on a value too short for that provider's format (`xoxb-valid`,
+    `sk-test`): a stand-in written for a test or a disabled integration, not a credential."""
+    return PROVIDER_PREFIX.match(value) is not None and not is_provider_token(value)
+
+
 def is_secret_name(name: str) -> bool:
     """True for variable names that conventionally hold secrets (DB_PASSWORD, SECRET_KEY ...)."""
     return bool(SECRET_NAME.search(name)) and not NOT_SECRET_NAME.search(name)

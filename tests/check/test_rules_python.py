@@ -650,3 +650,10 @@ def test_a_connection_url_in_an_options_help_text_is_documentation() -> None:
     engine = create_engine("postgresql://shop:password@db/shop")
     """
     assert [hit.line for hit in hits("PR119", source)] == [7]
+
+
+def test_a_providers_prefix_on_a_value_too_short_for_its_format_is_a_dummy() -> None:
+    """dispatch: `App(token="xoxb-valid", token_verification_enabled=False)`."""
+    assert hits("PR107", 'app = App(token="xoxb-valid")\n') == []
+    real = "xoxb-" + "4815162342-1081081081-Zq7Lk2Vx9Rm3Tp8Wn4Yc"
+    assert [hit.line for hit in hits("PR107", f'app = App(token="{real}")\n')] == [1]
