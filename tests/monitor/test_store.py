@@ -10,7 +10,7 @@ import pytest
 
 from prodready.errors import InputError
 from prodready.monitor.config import Retention
-from prodready.monitor.store import Store
+from prodready.monitor.store import Rollup, Store
 from tests.monitor.yearsim import DAY, START, simulate_year
 
 
@@ -43,6 +43,12 @@ def test_prune_keeps_each_table_to_its_retention(store_at: Path | str) -> None:
     assert min(at for at, *_ in store.results("api", 0)) >= now - 3600
     assert min(r.start for r in store.rollups("minute", "api", 0)) >= now - 2 * 3600
     assert store.rollups("hour", "api", 0)
+
+
+def test_rollups_of_an_endpoint_not_yet_seen(store_at: Path | str) -> None:
+    store = Store(store_at)
+    store.write_rollups("hour", [Rollup(START, "new", 120, 1, 40, 90)])
+    assert store.rollups("hour", "new", 0) == [Rollup(START, "new", 120, 1, 40, 90)]
 
 
 def test_one_monitor_per_store(store_at: Path | str) -> None:

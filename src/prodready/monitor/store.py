@@ -157,8 +157,8 @@ class Store:
         """Writes minute or hour rollups (`table` is "minute" or "hour")."""
         name, unit = _rollup_table(table)
         column = "minute" if table == "minute" else "hour"
-        rows = (
-            (
+        rows = [  # a list, not a generator: endpoint_id may write, and psycopg's executemany
+            (  # holds the connection until it has consumed its rows
                 r.start // unit,
                 self.endpoint_id(r.endpoint),
                 r.probes,
@@ -167,7 +167,7 @@ class Store:
                 r.p95_ms,
             )
             for r in rollups
-        )
+        ]
         with self.transaction() as db:
             db.executemany(
                 f"INSERT INTO {name} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ({column}, endpoint) "

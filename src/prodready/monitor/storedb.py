@@ -145,6 +145,7 @@ class PostgresDatabase:
         self.shown = _without_password(url)
         self.errors = (psycopg.Error,)
         self.connection: Connection = self
+        self._locked = False
         try:
             self.db = psycopg.connect(url, autocommit=True, connect_timeout=10)
             with self.db.transaction():  # two monitors starting at once create it once
@@ -179,6 +180,7 @@ class PostgresDatabase:
         (taken,) = self.execute("SELECT pg_try_advisory_lock(?)", (LOCK_KEY,)).fetchone()
         if not taken:
             raise InputError(f"another monitor is running on {self.shown}", OCCUPIED_HINT)
+        self._locked = True
 
     def after_prune(self) -> None:
         """Nothing: autovacuum reclaims the deleted rows."""
@@ -191,6 +193,10 @@ class PostgresDatabase:
         return int(size)
 
     def close(self) -> None:
+        """Unlocks before closing: the server ends a closed session a moment later, and a
+        monitor restarted at once must not find its store still taken."""
+        if self._locked and not self.db.closed:
+            self.execute("SELECT pg_advisory_unlock_all()")
         self.db.close()
 
 
