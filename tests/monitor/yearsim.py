@@ -23,7 +23,7 @@ def simulate_year(path: Path, endpoints: int = 100, interval: float = 30.0) -> S
         store.write_rollups(
             "hour",
             (
-                Rollup(start + h * 3600, name, per_hour, (h + i) % 97 == 0, 40 + i % 7, 180 + h)
+                Rollup(start + h * 3600, name, per_hour, int((h + i) % 97 == 0), 40 + i % 7, 180 + h)
                 for h in range(24)
                 for i, name in enumerate(names)
             ),
@@ -36,7 +36,7 @@ def simulate_year(path: Path, endpoints: int = 100, interval: float = 30.0) -> S
                         start + m * 60,
                         name,
                         per_minute,
-                        (m + i) % 331 == 0,
+                        int((m + i) % 331 == 0),
                         40 + m % 9,
                         120 + m % 60,
                     )
