@@ -23,7 +23,9 @@ def simulate_year(path: Path, endpoints: int = 100, interval: float = 30.0) -> S
         store.write_rollups(
             "hour",
             (
-                Rollup(start + h * 3600, name, per_hour, int((h + i) % 97 == 0), 40 + i % 7, 180 + h)
+                Rollup(
+                    start + h * 3600, name, per_hour, int((h + i) % 97 == 0), 40 + i % 7, 180 + h
+                )
                 for h in range(24)
                 for i, name in enumerate(names)
             ),
