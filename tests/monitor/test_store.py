@@ -12,6 +12,7 @@ from prodready.errors import InputError
 from prodready.monitor.config import Retention
 from prodready.monitor.store import Rollup, Store
 from tests.monitor.yearsim import DAY, START, simulate_year
+from tests.services import pg_admin, scratch_database
 
 
 def test_raw_results_fold_into_minutes_and_hours(store_at: Path | str) -> None:
@@ -75,3 +76,21 @@ def test_a_year_of_100_endpoints_at_30s_stays_under_200_mb(tmp_path: Path) -> No
     assert hours == 100 * 24 * 365
     raw = store.db.execute("SELECT min(at_us) FROM results").fetchone()[0]
     assert raw / 1e6 >= end - 48 * 3600
+
+
+def test_a_lost_postgresql_session_is_replaced_with_its_lock(pg_url: str) -> None:
+    """PostgreSQL ending the monitor's session (a restart, a dropped network) costs one failed
+    write, retried by the monitor; the next call opens a new session and takes the lock again."""
+    with scratch_database("mon") as (_, url):
+        store = Store(url)
+        store.lock()
+        (pid,) = store.db.execute("SELECT pg_backend_pid()").fetchone()
+        with pg_admin() as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (pid,))
+        with pytest.raises(store.errors):
+            store.record([(START, "api", True, 0.01, "")])
+        store.record([(START, "api", True, 0.01, "")])
+        assert [ok for _, ok, _, _ in store.results("api", 0)] == [True]
+        with pytest.raises(InputError):
+            Store(url).lock()
+        store.close()

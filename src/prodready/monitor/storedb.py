@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,6 +61,7 @@ TABLES = ("endpoints", "results", "rollup_minute", "rollup_hour", "incidents", "
 TABLES += ("silences", "meta")
 LOCK_KEY = 0x70726F6D6F6E  # "promon": the advisory lock every prodready monitor takes
 OCCUPIED_HINT = "stop it first, or give this one its own --store"
+RECONNECT_EVERY = 5.0
 
 
 def is_postgres_url(location: str | Path) -> bool:
@@ -145,7 +147,9 @@ class PostgresDatabase:
         self.shown = _without_password(url)
         self.errors = (psycopg.Error,)
         self.connection: Connection = self
+        self._url = url
         self._locked = False
+        self._reconnect_at = 0.0
         try:
             self.db = psycopg.connect(url, autocommit=True, connect_timeout=10)
             with self.db.transaction():  # two monitors starting at once create it once
@@ -164,23 +168,42 @@ class PostgresDatabase:
             ) from None
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.db.execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
+        return self._session().execute(sql.replace("?", "%s"), params)  # type: ignore[arg-type]
 
     def executemany(self, sql: str, rows: Any) -> None:
-        with self.db.cursor() as cursor:
+        with self._session().cursor() as cursor:
             cursor.executemany(sql.replace("?", "%s"), rows)  # type: ignore[arg-type]
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        with self.db.transaction():
+        with self._session().transaction():
             yield self
 
     def lock(self) -> None:
         """A session advisory lock: held as long as this connection lives."""
-        (taken,) = self.execute("SELECT pg_try_advisory_lock(?)", (LOCK_KEY,)).fetchone()
-        if not taken:
+        if not self._try_lock():
             raise InputError(f"another monitor is running on {self.shown}", OCCUPIED_HINT)
         self._locked = True
+
+    def _try_lock(self) -> bool:
+        return self.db.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]
+
+    def _session(self) -> Any:
+        """The live session. One that broke (PostgreSQL restarted, the network dropped) is
+        replaced, at most every RECONNECT_EVERY seconds so that a database still down does not
+        stall the probes, and the monitor's lock is taken again on the new one; until then
+        every call fails as a store error (the monitor retries its writes)."""
+        import psycopg
+
+        if self.db.broken:
+            if time.monotonic() < self._reconnect_at:
+                raise psycopg.OperationalError(f"the connection to {self.shown} was lost")
+            self._reconnect_at = time.monotonic() + RECONNECT_EVERY
+            self.db = psycopg.connect(self._url, autocommit=True, connect_timeout=5)
+            if self._locked and not self._try_lock():
+                self.db.close()  # closed, not broken: this monitor stops writing for good
+                raise psycopg.OperationalError(f"another monitor took {self.shown}")
+        return self.db
 
     def after_prune(self) -> None:
         """Nothing: autovacuum reclaims the deleted rows."""
