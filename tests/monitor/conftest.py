@@ -1,6 +1,6 @@
 """Real parts for the monitor tests: the switchable target server (its own process), a JSON
-webhook receiver, an SMTP server (aiosmtpd), a TLS server with a throwaway certificate, and
-the machine's PostgreSQL and Redis (a failure, not a skip, under CI=true when missing)."""
+webhook receiver, an SMTP server (aiosmtpd), a TLS server with a throwaway certificate, the
+store on SQLite and on a scratch PostgreSQL database, and the machine's PostgreSQL and Redis (a failure, not a skip, under CI=true when missing)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.monitor.receivers import WebhookReceiver
-from tests.services import PG, missing
+from tests.services import PG, missing, scratch_database
 
 HERE = Path(__file__).parent
 REDIS = os.environ.get("PRODREADY_TEST_REDIS", "redis://127.0.0.1:6379/0")
@@ -75,6 +75,18 @@ def target() -> Iterator[Target]:
 def webhook() -> Iterator[WebhookReceiver]:
     with WebhookReceiver() as receiver:
         yield receiver
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_at(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Path | str]:
+    """Where a test's monitor store lives: a SQLite file, then a scratch PostgreSQL database
+    (dropped after); the store tests run once on each."""
+    if request.param == "sqlite":
+        yield tmp_path / "m.db"
+        return
+    pytest.importorskip("psycopg")
+    with scratch_database("mon") as (_, url):
+        yield url
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""Alert decisions on a fake clock, against a real SQLite store: grouping, dedup, resolved,
-reminders, maintenance, silences, and a restart (a new Store on the same file)."""
+"""Alert decisions on a fake clock, against a real store (SQLite, then PostgreSQL): grouping,
+dedup, resolved, reminders, maintenance, silences, a restart (a new Store on the same file or
+database) and the one-monitor lock."""
 
 from __future__ import annotations
 
@@ -13,16 +14,16 @@ from prodready.monitor.store import Store
 ALERTING = Alerting(group_wait=3, group_max_wait=30, reminder_interval=3600, webhooks=("http://x",))
 
 
-def alerter(path: Path, *windows: Maintenance) -> Alerter:
-    return Alerter(Store(path), ALERTING, windows)
+def alerter(location: Path | str, *windows: Maintenance) -> Alerter:
+    return Alerter(Store(location), ALERTING, windows)
 
 
 def sent(a: Alerter) -> list[tuple[str, str]]:
     return [(n.kind, n.title) for n in a.store.notifications()]
 
 
-def test_a_storm_is_one_notification_and_its_recovery_another(tmp_path: Path) -> None:
-    a = alerter(tmp_path / "m.db")
+def test_a_storm_is_one_notification_and_its_recovery_another(store_at: Path | str) -> None:
+    a = alerter(store_at)
     for i in range(20):
         a.store.open_incident(f"api-{i:02}", 1000 + i * 0.5, "HTTP 503")
     assert a.tick(1010) == []  # the last joined 0.5 s ago: the group is still open
@@ -42,8 +43,8 @@ def test_a_storm_is_one_notification_and_its_recovery_another(tmp_path: Path) ->
     )
 
 
-def test_a_group_waits_at_most_group_max_wait(tmp_path: Path) -> None:
-    a = alerter(tmp_path / "m.db")
+def test_a_group_waits_at_most_group_max_wait(store_at: Path | str) -> None:
+    a = alerter(store_at)
     for second in range(0, 40, 2):  # a new alert every 2 s would keep a pure debounce open
         a.store.open_incident(f"e{second}", 1000 + second, "down")
         a.tick(1000 + second)
@@ -52,8 +53,8 @@ def test_a_group_waits_at_most_group_max_wait(tmp_path: Path) -> None:
     assert "16 endpoints down" in sent(a)[0][1]  # e0..e30: the tick at 1030 sends them
 
 
-def test_reminders_repeat_at_the_interval_only(tmp_path: Path) -> None:
-    a = alerter(tmp_path / "m.db")
+def test_reminders_repeat_at_the_interval_only(store_at: Path | str) -> None:
+    a = alerter(store_at)
     a.store.open_incident("db", 0, "timeout")
     for now in (5, 3000, 3604, 3606, 7000, 7206):  # due at 3605, then at 7206
         a.tick(now)
@@ -61,9 +62,9 @@ def test_reminders_repeat_at_the_interval_only(tmp_path: Path) -> None:
     assert sent(a)[1][1] == "1 endpoint still down: db"
 
 
-def test_silence_and_maintenance_hold_notifications(tmp_path: Path) -> None:
+def test_silence_and_maintenance_hold_notifications(store_at: Path | str) -> None:
     window = Maintenance(start=0, end=500, endpoints=("web-*",))
-    a = alerter(tmp_path / "m.db", window)
+    a = alerter(store_at, window)
     a.store.add_silence("db", until=200, now=0)
     a.store.open_incident("db error budget", 5, "page: error ratio 50%")
     a.store.resolve_incident("db error budget", 100)  # burned and ended inside the silence
@@ -79,14 +80,13 @@ def test_silence_and_maintenance_hold_notifications(tmp_path: Path) -> None:
     assert len(sent(a)) == 2
 
 
-def test_restart_neither_resends_nor_loses(tmp_path: Path) -> None:
-    path = tmp_path / "m.db"
-    first = alerter(path)
+def test_restart_neither_resends_nor_loses(store_at: Path | str) -> None:
+    first = alerter(store_at)
     first.store.open_incident("api", 100, "HTTP 503")
     first.tick(104)
     first.store.open_incident("web", 110, "HTTP 503")  # due at 113, but the monitor stops
     first.store.close()
-    second = alerter(path)
+    second = alerter(store_at)
     assert not second.store.open_incident("api", 120, "HTTP 503")  # dedup across the restart
     second.tick(130)
     assert [title for _, title in sent(second)] == ["1 endpoint down: api", "1 endpoint down: web"]
@@ -94,8 +94,8 @@ def test_restart_neither_resends_nor_loses(tmp_path: Path) -> None:
     assert len(sent(second)) == 2
 
 
-def test_only_the_configured_endpoints_are_notified(tmp_path: Path) -> None:
-    a = Alerter(Store(tmp_path / "m.db"), ALERTING, (), {"api"})
+def test_only_the_configured_endpoints_are_notified(store_at: Path | str) -> None:
+    a = Alerter(Store(store_at), ALERTING, (), {"api"})
     a.store.open_incident("api", 0, "HTTP 503")
     a.store.open_incident("removed-from-config", 0, "HTTP 503")
     a.tick(10)
@@ -127,7 +127,7 @@ def test_tracker_needs_confirmed_failures_and_n_successes() -> None:
     ]
 
 
-def test_a_store_that_fails_does_not_stop_the_probes(tmp_path: Path) -> None:
+def test_a_store_that_fails_does_not_stop_the_probes(store_at: Path | str) -> None:
     import asyncio
 
     from prodready.monitor.config import single_endpoint_config
@@ -136,7 +136,7 @@ def test_a_store_that_fails_does_not_stop_the_probes(tmp_path: Path) -> None:
 
     process, target = start_target()
     try:
-        config = single_endpoint_config(target.url("a"), tmp_path / "m.db", interval="100ms")
+        config = single_endpoint_config(target.url("a"), store_at, interval="100ms")
         store = Store(config.store)
         events: list[dict[str, object]] = []
         monitor = Monitor(config, store, events.append)
@@ -148,7 +148,7 @@ def test_a_store_that_fails_does_not_stop_the_probes(tmp_path: Path) -> None:
                 if monitor.latest:
                     break
                 await asyncio.sleep(0.1)
-            store.db.close()  # every write from now on fails
+            store.close()  # every write from now on fails
             before = (await asyncio.to_thread(target.hits))["a"]
             await asyncio.sleep(1.0)
             stop.set()
@@ -157,7 +157,7 @@ def test_a_store_that_fails_does_not_stop_the_probes(tmp_path: Path) -> None:
 
         assert asyncio.run(run()) >= 5
         errors = [e for e in events if e["event"] == "store error"]
-        assert len(errors) == 1 and "closed database" in str(errors[0]["error"])
+        assert len(errors) == 1 and "closed" in str(errors[0]["error"])
     finally:
         process.terminate()
         process.wait(timeout=10)

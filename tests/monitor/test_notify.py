@@ -76,9 +76,11 @@ def test_webhook_gets_the_grouped_alert_as_json(tmp_path: Path, webhook: Webhook
     assert [n.state for n in store.notifications()] == ["sent"]
 
 
-def test_a_failing_webhook_is_retried_then_sent(tmp_path: Path, webhook: WebhookReceiver) -> None:
+def test_a_failing_webhook_is_retried_then_sent(
+    store_at: Path | str, webhook: WebhookReceiver
+) -> None:
     alerting = Alerting(webhooks=(webhook.url,), retries=5, retry_backoff=0.1)
-    store = Store(tmp_path / "m.db")
+    store = Store(store_at)
     webhook.fail_with = 500
     queue_outage(store, alerting, "api")
 

@@ -44,10 +44,10 @@ def monitor(
         bool, typer.Option("--json", help="JSON on stdout (one line per event).")
     ] = False,
     store: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--store",
-            help="The SQLite history and alert state. "
+            help="The history and alert state: a SQLite file or a postgresql:// URL. "
             "[config, else ~/.local/share/prodready/monitor.db]",
         ),
     ] = None,
@@ -238,7 +238,7 @@ def _run(
     intervals = sorted({e.interval for e in config.endpoints})
     sys.stderr.write(
         f"watching {len(config.endpoints)} endpoint{'s' if len(config.endpoints) != 1 else ''} "
-        f"every {', '.join(format_duration(i) for i in intervals)}; history in {config.store}\n"
+        f"every {', '.join(format_duration(i) for i in intervals)}; history in {store.shown}\n"
     )
     sys.stderr.flush()
 
@@ -363,7 +363,7 @@ def _export(args: list[str], out: Path, force: bool) -> int:
     return EXIT_OK if all(r.ok for r in results) else EXIT_FINDINGS
 
 
-def _silence(args: list[str], store_path: Path | None, config_file: Path | None) -> None:
+def _silence(args: list[str], store_path: Path | str | None, config_file: Path | None) -> None:
     from prodready.monitor.config import DEFAULT_STORE, load_config
     from prodready.monitor.durations import format_duration, parse_duration
     from prodready.monitor.store import Store

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 from prodready.errors import InputError
 from prodready.monitor.configlines import KeyLines
 from prodready.monitor.durations import parse_duration
+from prodready.monitor.storedb import store_location
 
 KINDS = ("http", "tcp", "tls", "postgres", "redis", "host", "metrics")
 _SCHEME_KINDS = {
@@ -100,7 +101,8 @@ class Alerting:
 @dataclass(frozen=True)
 class MonitorConfig:
     endpoints: tuple[Endpoint, ...]
-    store: Path
+    store: Path | str
+    """A SQLite file, or a postgresql:// URL."""
     recheck_delay: float = 1.0
     """A failed probe is re-checked at once and again after this delay before `down`."""
     recovery_successes: int = 2
@@ -163,7 +165,7 @@ def kind_of(url: str) -> str | None:
     return _SCHEME_KINDS.get(urlsplit(url).scheme.lower())
 
 
-def load_config(path: Path, store: Path | None = None) -> MonitorConfig:
+def load_config(path: Path, store: Path | str | None = None) -> MonitorConfig:
     """Reads a TOML (`.toml`) or YAML (`.yaml`, `.yml`) monitor config."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -175,7 +177,7 @@ def load_config(path: Path, store: Path | None = None) -> MonitorConfig:
 
 def single_endpoint_config(
     url: str,
-    store: Path | None,
+    store: Path | str | None,
     recheck_delay: str | None = None,
     apprise: list[str] | None = None,
     webhooks: list[str] | None = None,
@@ -294,7 +296,7 @@ class _Reader:
             raise self.fail(f"{key}.{name}", "must be a list of strings")
         return tuple(value)
 
-    def config(self, data: Any, store: Path | None) -> MonitorConfig:
+    def config(self, data: Any, store: Path | str | None) -> MonitorConfig:
         if not isinstance(data, dict):
             raise self.fail("", "the config must be a table with an `endpoints` list")
         self.table(data, "", _TOP_KEYS)
@@ -305,9 +307,12 @@ class _Reader:
             raise self.fail("monitor.interval", "must be at least 100ms")
         endpoints = self.endpoints(data.get("endpoints"), interval, timeout)
         successes = self.count(monitor, "recovery_successes", 2, 1)
-        store_path = store or Path(self.text(monitor, "monitor", "store") or DEFAULT_STORE)
-        if self.path and not store_path.is_absolute() and store is None:
-            store_path = self.path.parent / store_path
+        if store is not None:
+            store_path = store_location(store)
+        else:
+            store_path = store_location(self.text(monitor, "monitor", "store") or DEFAULT_STORE)
+            if self.path and isinstance(store_path, Path) and not store_path.is_absolute():
+                store_path = self.path.parent / store_path
         return MonitorConfig(
             endpoints=endpoints,
             store=store_path,

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -72,6 +71,7 @@ class Monitor:
         self.config = config
         self.metrics = metrics
         self.store = store
+        self._store_errors: tuple[type[Exception], ...] = store.errors if store else ()
         self.on_event = on_event
         self.clock = clock
         self.trackers = {
@@ -151,7 +151,7 @@ class Monitor:
                 await asyncio.gather(*watchers, return_exceptions=True)
                 try:
                     self._flush()
-                except sqlite3.Error as error:
+                except self._store_errors as error:
                     self._store_failed(error)
 
     async def _watch(self, endpoint: Endpoint, offset: float) -> None:
@@ -166,7 +166,7 @@ class Monitor:
             if next_at < loop.time():
                 next_at = loop.time() + endpoint.interval
 
-    def _store_failed(self, error: sqlite3.Error) -> None:
+    def _store_failed(self, error: Exception) -> None:
         """A store that cannot be written (disk full, file removed) must not stop the probes:
         it is reported once per distinct error, and the work is tried again next time."""
         text = f"{type(error).__name__}: {error}"
@@ -177,7 +177,7 @@ class Monitor:
     def _observe(self, verdict: Verdict, tracker: Tracker) -> None:
         try:
             self._record_verdict(verdict, tracker)
-        except sqlite3.Error as error:
+        except self._store_errors as error:
             self._store_failed(error)
 
     def _record_verdict(self, verdict: Verdict, tracker: Tracker) -> None:
@@ -236,7 +236,7 @@ class Monitor:
                         self.store.roll_up(now)
                         self.store.prune(now)
                         last_housekeeping = now
-                except sqlite3.Error as error:
+                except self._store_errors as error:
                     self._store_failed(error)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), TICK)
@@ -268,6 +268,6 @@ class Monitor:
             rows, self._buffer = self._buffer, []
             try:
                 self.store.record(rows)
-            except sqlite3.Error:
+            except self._store_errors:
                 self._buffer = (rows + self._buffer)[-MAX_BUFFERED:]
                 raise

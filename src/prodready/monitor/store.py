@@ -1,58 +1,23 @@
-"""The monitor's SQLite store (WAL): probe results, their 1-minute and hourly rollups, and the
-alert state (incidents, notifications, silences) that makes a restart neither re-send nor lose
-an alert.
+"""The monitor's store (SQLite in WAL mode, or PostgreSQL): probe results, their 1-minute and
+hourly rollups, and the alert state (incidents, notifications, silences) that makes a restart
+neither re-send nor lose an alert.
 
 Bounded by design: raw results are kept 48 h, minute rollups 30 days, hourly rollups a year
-(configurable), and `prune` drops what is older as the monitor runs. Rollup tables are keyed
-(time, endpoint id) WITHOUT ROWID, so rows are appended in key order (pages stay full) and
-pruning deletes from the front of the B-tree; a minute row is ~20 bytes."""
+(configurable), and `prune` drops what is older as the monitor runs. The SQL is the same on
+both databases; what differs (schema types, transactions, the lock) is in `storedb`."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import sqlite3
 import statistics
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from prodready.errors import InputError
 from prodready.monitor.config import Retention
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS endpoints (
-    id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, first_seen REAL);
-CREATE TABLE IF NOT EXISTS results (
-    at_us INTEGER NOT NULL, endpoint INTEGER NOT NULL, ok INTEGER NOT NULL,
-    latency_ms INTEGER NOT NULL, reason TEXT, PRIMARY KEY (at_us, endpoint)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_minute (
-    minute INTEGER NOT NULL, endpoint INTEGER NOT NULL, probes INTEGER NOT NULL,
-    failures INTEGER NOT NULL, p50_ms INTEGER NOT NULL, p95_ms INTEGER NOT NULL,
-    PRIMARY KEY (minute, endpoint)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS rollup_hour (
-    hour INTEGER NOT NULL, endpoint INTEGER NOT NULL, probes INTEGER NOT NULL,
-    failures INTEGER NOT NULL, p50_ms INTEGER NOT NULL, p95_ms INTEGER NOT NULL,
-    PRIMARY KEY (hour, endpoint)) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS incidents (
-    id INTEGER PRIMARY KEY, endpoint TEXT NOT NULL, started_at REAL NOT NULL, reason TEXT,
-    notified_at REAL, reminded_at REAL, resolved_at REAL, resolve_notified_at REAL);
-CREATE INDEX IF NOT EXISTS incidents_open ON incidents (endpoint) WHERE resolved_at IS NULL;
-CREATE INDEX IF NOT EXISTS incidents_unsent ON incidents (resolved_at)
-    WHERE resolve_notified_at IS NULL;
-CREATE TABLE IF NOT EXISTS notifications (
-    id INTEGER PRIMARY KEY, created_at REAL NOT NULL, kind TEXT NOT NULL, channel TEXT NOT NULL,
-    title TEXT NOT NULL, body TEXT NOT NULL, payload TEXT NOT NULL, state TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at REAL NOT NULL, last_error TEXT,
-    sent_at REAL);
-CREATE INDEX IF NOT EXISTS notifications_due ON notifications (state, next_attempt_at);
-CREATE TABLE IF NOT EXISTS silences (
-    id INTEGER PRIMARY KEY, pattern TEXT NOT NULL, until REAL NOT NULL, created_at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value REAL NOT NULL);
-"""
+from prodready.monitor.storedb import Connection, open_database
 
 
 class Rollup(NamedTuple):
@@ -94,61 +59,35 @@ class Notification:
 
 
 class Store:
-    """One SQLite file, opened in WAL mode; every write is one short transaction."""
+    """One SQLite file or PostgreSQL database; every write is one short transaction."""
 
-    def __init__(self, path: Path, retention: Retention | None = None) -> None:
-        self.path = path
+    def __init__(self, location: Path | str, retention: Retention | None = None) -> None:
+        self.database = open_database(location)
+        self.db: Connection = self.database.connection
+        self.shown = self.database.shown
+        self.errors = self.database.errors
+        """What a failing read or write raises (sqlite3.Error or psycopg.Error)."""
         self.retention = retention or Retention()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, isolation_level=None, timeout=10)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.executescript(SCHEMA)
-        except (OSError, sqlite3.DatabaseError) as error:
-            raise InputError(
-                f"cannot open the monitor store {path}: {error}",
-                "pass --store with a writable path to a SQLite file",
-            ) from None
-        self._lock: int | None = None
         self._ids: dict[str, int] = dict(
             (name, id_) for id_, name in self.db.execute("SELECT id, name FROM endpoints")
         )
 
     def close(self) -> None:
-        self.db.close()
-        if self._lock is not None:
-            os.close(self._lock)
-            self._lock = None
+        self.database.close()
+
+    def transaction(self) -> AbstractContextManager[Connection]:
+        return self.database.transaction()
 
     def lock(self) -> None:
-        """Takes the store for one running monitor (an flock on `<store>.lock`, dropped by the
-        kernel when the process dies): two monitors on one store would both send every alert."""
-        fd = os.open(self.path.with_name(self.path.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            raise InputError(
-                f"another monitor is running on {self.path}",
-                "stop it first, or give this one its own --store",
-            ) from None
-        self._lock = fd
-
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.db
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
-        self.db.execute("COMMIT")
+        """Takes the store for one running monitor: two monitors on one store would both send
+        every alert."""
+        self.database.lock()
 
     def endpoint_id(self, name: str, first_seen: float | None = None) -> int:
         if name not in self._ids:
             self.db.execute(
-                "INSERT OR IGNORE INTO endpoints (name, first_seen) VALUES (?, ?)",
+                "INSERT INTO endpoints (name, first_seen) VALUES (?, ?) "
+                "ON CONFLICT (name) DO NOTHING",
                 (name, first_seen),
             )
             row = self.db.execute("SELECT id FROM endpoints WHERE name = ?", (name,)).fetchone()
@@ -178,7 +117,12 @@ class Store:
             for at, name, ok, latency, reason in results
         ]
         with self.transaction() as db:
-            db.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?)", rows)
+            db.executemany(
+                "INSERT INTO results VALUES (?, ?, ?, ?, ?) ON CONFLICT (at_us, endpoint) "
+                "DO UPDATE SET ok = excluded.ok, latency_ms = excluded.latency_ms, "
+                "reason = excluded.reason",
+                rows,
+            )
 
     def first_seen(self, endpoint: str) -> float | None:
         """When the endpoint's first probe result was recorded."""
@@ -212,8 +156,9 @@ class Store:
     def write_rollups(self, table: str, rollups: Iterable[Rollup]) -> None:
         """Writes minute or hour rollups (`table` is "minute" or "hour")."""
         name, unit = _rollup_table(table)
-        rows = (
-            (
+        column = "minute" if table == "minute" else "hour"
+        rows = [  # a list, not a generator: endpoint_id may write, and psycopg's executemany
+            (  # holds the connection until it has consumed its rows
                 r.start // unit,
                 self.endpoint_id(r.endpoint),
                 r.probes,
@@ -222,9 +167,14 @@ class Store:
                 r.p95_ms,
             )
             for r in rollups
-        )
+        ]
         with self.transaction() as db:
-            db.executemany(f"INSERT OR REPLACE INTO {name} VALUES (?, ?, ?, ?, ?, ?)", rows)
+            db.executemany(
+                f"INSERT INTO {name} VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT ({column}, endpoint) "
+                "DO UPDATE SET probes = excluded.probes, failures = excluded.failures, "
+                "p50_ms = excluded.p50_ms, p95_ms = excluded.p95_ms",
+                rows,
+            )
 
     def rollups(self, table: str, endpoint: str, since: float) -> list[Rollup]:
         name, unit = _rollup_table(table)
@@ -300,20 +250,21 @@ class Store:
             )
             db.execute("DELETE FROM incidents WHERE resolved_at < ?", (now - keep.hour,))
             db.execute("DELETE FROM silences WHERE until < ?", (now,))
-        self.db.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self.database.after_prune()
 
     def size_bytes(self) -> int:
-        """The file's size with its WAL after a checkpoint."""
-        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        wal = self.path.with_name(self.path.name + "-wal")
-        return self.path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+        """What the store takes on disk (SQLite: file and WAL; PostgreSQL: its tables)."""
+        return self.database.size_bytes()
 
     def _meta(self, key: str, default: float) -> float:
         row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return row[0] if row else default
 
     def _set_meta(self, key: str, value: float) -> None:
-        self.db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+        self.db.execute(
+            "INSERT INTO meta VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
 
     # ---- incidents ---------------------------------------------------------------------
 
@@ -336,12 +287,12 @@ class Store:
             db.execute("UPDATE incidents SET resolved_at = ? WHERE id = ?", (at, row[0]))
         return True
 
-    def _open_row(self, db: sqlite3.Connection, endpoint: str) -> tuple[int] | None:
+    def _open_row(self, db: Connection, endpoint: str) -> tuple[int] | None:
         return db.execute(
             "SELECT id FROM incidents WHERE endpoint = ? AND resolved_at IS NULL", (endpoint,)
         ).fetchone()
 
-    def incidents(self, where: str = "1", params: tuple[Any, ...] = ()) -> list[Incident]:
+    def incidents(self, where: str = "TRUE", params: tuple[Any, ...] = ()) -> list[Incident]:
         rows = self.db.execute(
             "SELECT id, endpoint, started_at, reason, notified_at, reminded_at, resolved_at, "
             f"resolve_notified_at FROM incidents WHERE {where} ORDER BY started_at, id",
@@ -381,7 +332,9 @@ class Store:
     def due_notifications(self, now: float) -> list[Notification]:
         return self.notifications("state = 'pending' AND next_attempt_at <= ?", (now,))
 
-    def notifications(self, where: str = "1", params: tuple[Any, ...] = ()) -> list[Notification]:
+    def notifications(
+        self, where: str = "TRUE", params: tuple[Any, ...] = ()
+    ) -> list[Notification]:
         rows = self.db.execute(
             "SELECT id, created_at, kind, channel, title, body, payload, state, attempts, "
             f"last_error FROM notifications WHERE {where} ORDER BY id",
