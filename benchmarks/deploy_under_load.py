@@ -43,38 +43,16 @@ from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tests.deploy.front import write_front_conf  # noqa: E402
+
 BIN = Path(sys.executable).parent
 PRODREADY = str(BIN / "prodready")
 SERVICES = {
     "DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/postgres",
     "REDIS_URL": "redis://127.0.0.1:6379/15",
 }
-NGINX = """
-{user}
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir};
-    uwsgi_temp_path {dir}; scgi_temp_path {dir};
-    upstream app {{
-        include {root}/nginx/upstream.conf;
-        keepalive 32;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host localhost;
-        }}
-    }}
-}}
-"""
 BROKEN_MIGRATION = """from django.db import migrations
 
 
@@ -130,9 +108,8 @@ class Stack:
         self.nginx_dir.mkdir()
         self.port = free_port()
         self.conf = self.nginx_dir / "nginx.conf"
-        user = "user root;" if os.geteuid() == 0 else ""
-        self.conf.write_text(
-            NGINX.format(user=user, dir=self.nginx_dir, root=self.root, port=self.port)
+        write_front_conf(
+            self.conf, self.root, self.port, connections=1024, keepalive=32, host="localhost"
         )
         self.nginx: subprocess.Popen[bytes] | None = None
 

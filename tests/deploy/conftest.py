@@ -16,35 +16,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_prodready
+from tests.deploy.front import write_front_conf
 from tests.serve.support import free_port
 
 APP = Path(__file__).parent / "apps" / "hello"
-
-SITE = """
-{user}
-worker_processes 1;
-daemon off;
-pid {dir}/nginx.pid;
-error_log {dir}/error.log;
-events {{ worker_connections 512; }}
-http {{
-    access_log off;
-    client_body_temp_path {dir}; proxy_temp_path {dir}; fastcgi_temp_path {dir};
-    uwsgi_temp_path {dir}; scgi_temp_path {dir};
-    upstream app {{
-        include {root}/nginx/upstream.conf;
-        keepalive 16;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://app;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-        }}
-    }}
-}}
-"""
 
 
 def require(tool: str) -> None:
@@ -69,11 +44,7 @@ class Site:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.nginx: subprocess.Popen[bytes] | None = None
-        # As root, nginx's workers would run as nobody, who cannot enter pytest's private tmp.
-        user = "user root;" if os.geteuid() == 0 else ""
-        self.conf.write_text(
-            SITE.format(user=user, dir=self.nginx_dir, root=self.root, port=self.port)
-        )
+        write_front_conf(self.conf, self.root, self.port)
 
     def nginx_args(self) -> list[str]:
         return ["--nginx-prefix", str(self.nginx_dir), "--nginx-conf", str(self.conf)]
