@@ -17,6 +17,7 @@ COMMAND_MODULES = [
     "prodready.cli.backup",
     "prodready.cli.db",
     "prodready.cli.monitor",
+    "prodready.cli.verify",
 ]
 
 

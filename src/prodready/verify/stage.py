@@ -1,0 +1,112 @@
+"""The app booted as production will run it, for every scorecard item to measure: the served
+app on a loopback port, nginx in front with TLS, scratch PostgreSQL/Redis, a work directory
+outside the user's tree. Items that must stop or misconfigure a server start their own with
+`start_extra`, so the shared one stays up for the rest."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from prodready.check.model import Finding
+from prodready.project.model import Project
+from prodready.verify.backing import Backing, prepare_backing
+from prodready.verify.front import Front, start_front
+from prodready.verify.http import Reply
+from prodready.verify.server import ServerProcess, start_server
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    server: str = "gunicorn"
+    database_url: str | None = None
+    redis_url: str | None = None
+    quick: bool = False
+    env: tuple[tuple[str, str], ...] = ()
+    """Extra environment for the app (KEY=VALUE given on the command line)."""
+
+
+@dataclass
+class Stage:
+    root: Path
+    project: Project
+    options: VerifyOptions
+    work: Path
+    backing: Backing
+    server: ServerProcess
+    front: Front | None
+    front_missing: str = ""
+    """Why there is no nginx front (items through nginx are skipped with it)."""
+    extras: list[ServerProcess] = field(default_factory=list)
+    check_findings: list[Finding] = field(default_factory=list)
+    """What `prodready check` found (its detection pass is the Project every item reads)."""
+
+    @property
+    def app_env(self) -> dict[str, str]:
+        return {**dict(self.options.env), **self.backing.env}
+
+    def get(self, path: str, **kw: object) -> Reply:
+        """One request straight to the shared server."""
+        return self.server.get(path, **kw)
+
+    def start_extra(
+        self, name: str, env: dict[str, str] | None = None, extra_args: tuple[str, ...] = ()
+    ) -> ServerProcess:
+        """Another server of the same app (its own port, pid and log), stopped at the end."""
+        served = start_server(
+            self.root,
+            self.work,
+            name,
+            {**self.app_env, **(env or {})},
+            server=self.options.server,
+            extra_args=extra_args,
+        )
+        self.extras.append(served)
+        return served
+
+    def boot_notes(self) -> list[str]:
+        own = [f.rel for f in self.project.files if f.rel.endswith("gunicorn.conf.py")]
+        notes = [
+            f"served by `prodready serve --server {self.options.server}` on "
+            f"127.0.0.1:{self.server.port}"
+            + (f" with the settings of {own[0]}" if own else " with the computed plan")
+            + (f", ready in {self.server.ready_s:.1f} s" if self.server.ready_s else "")
+        ]
+        if self.front:
+            notes.append(
+                f"nginx with the generated site: https 127.0.0.1:{self.front.https_port}, "
+                f"http 127.0.0.1:{self.front.http_port}, throwaway certificate"
+            )
+        else:
+            notes.append(f"no nginx front: {self.front_missing}")
+        return notes + self.backing.notes
+
+    def close(self) -> None:
+        for served in self.extras:
+            served.stop()
+        self.server.stop()
+        if self.front:
+            self.front.stop()
+        self.backing.drop()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def boot(root: Path, project: Project, findings: list[Finding], options: VerifyOptions) -> Stage:
+    """Boots the app and its front; raises BootError (exit 2) when the app does not start."""
+    work = Path(tempfile.mkdtemp(prefix="prodready-verify-"))
+    backing = prepare_backing(project, options.database_url, options.redis_url)
+    try:
+        server = start_server(
+            root, work, "app", {**dict(options.env), **backing.env}, server=options.server
+        )
+    except BaseException:
+        backing.drop()
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    front = start_front(project, server.port, work)
+    if isinstance(front, str):
+        return Stage(root, project, options, work, backing, server, None, front,
+                     check_findings=findings)  # fmt: skip
+    return Stage(root, project, options, work, backing, server, front, check_findings=findings)

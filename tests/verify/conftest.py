@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.services import PG, missing
+
+
+def run_verify(
+    directory: Path, *args: str, timeout: float = 300
+) -> subprocess.CompletedProcess[str]:
+    """`prodready verify DIR ARGS` as a user runs it (not a terminal: no progress, no colour)."""
+    return subprocess.run(
+        [sys.executable, "-m", "prodready.cli.main", "verify", str(directory), *args],
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> str:
+    """The admin URL of the local PostgreSQL, for --database-url (the scratch database is
+    made there)."""
+    import psycopg
+
+    url = f"{PG}/postgres"
+    try:
+        psycopg.connect(url, connect_timeout=5).close()
+    except psycopg.OperationalError as error:
+        missing(f"PostgreSQL at {PG}", error)
+    return url

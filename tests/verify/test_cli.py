@@ -1,0 +1,61 @@
+"""`prodready verify`'s contract: exit codes, bad input, the boot, the check item."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import psycopg
+
+from tests.verify.conftest import run_verify
+from tests.verify.variants import example_copy
+
+
+def test_a_directory_without_an_app_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    (tmp_path / "README.md").write_text("no app here\n")
+    result = run_verify(tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: no WSGI or ASGI app found")
+    assert "Traceback" not in result.stderr
+
+
+def test_a_missing_directory_is_exit_2(tmp_path: Path) -> None:
+    result = run_verify(tmp_path / "nowhere")
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_an_unknown_item_is_named_with_the_known_ones(tmp_path: Path) -> None:
+    result = run_verify(tmp_path, "--only", "helth")
+    assert result.returncode == 2
+    assert "unknown item helth" in result.stderr and "health" in result.stderr
+
+
+def test_an_app_that_does_not_boot_shows_its_log_tail_and_exits_2(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "from flask import Flask\nraise RuntimeError('settings missing: SECRET_KEY')\n"
+        "app = Flask(__name__)\n"
+    )
+    result = run_verify(tmp_path, "--only", "check")
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "settings missing: SECRET_KEY" in result.stderr
+    assert "Traceback (most recent call last)" not in result.stderr.splitlines()[0]
+
+
+def test_riskapi_check_item_fails_on_its_errors_and_the_scratch_database_is_dropped(
+    tmp_path: Path, pg_server: str
+) -> None:
+    app = example_copy("riskapi", tmp_path)
+    result = run_verify(app, "--only", "check", "--json", "--database-url", pg_server)
+    assert result.returncode == 1, result.stderr
+    card = json.loads(result.stdout)
+    (item,) = card["items"]
+    assert item["id"] == "check" and item["status"] == "fail"
+    assert item["measures"]["errors"] >= 5
+    assert any("PR901" in line for line in item["details"])
+    scratch = [n for n in card["boot"] if "scratch database" in n]
+    assert scratch, card["boot"]
+    name = scratch[0].split("scratch database ")[1].split()[0]
+    with psycopg.connect(pg_server, autocommit=True) as conn:
+        left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
+    assert left == []
