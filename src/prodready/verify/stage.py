@@ -15,6 +15,7 @@ from prodready.project.model import Project
 from prodready.verify.backing import Backing, prepare_backing
 from prodready.verify.front import Front, start_front
 from prodready.verify.http import Reply
+from prodready.verify.launch import BootSource, boot_source
 from prodready.verify.server import ServerProcess, start_server
 
 
@@ -35,6 +36,7 @@ class Stage:
     options: VerifyOptions
     work: Path
     backing: Backing
+    source: BootSource
     server: ServerProcess
     front: Front | None
     front_missing: str = ""
@@ -45,7 +47,9 @@ class Stage:
 
     @property
     def app_env(self) -> dict[str, str]:
-        return {**dict(self.options.env), **self.backing.env}
+        """The app's environment: the production launch's options, the scratch services, then
+        what the user gave with --env."""
+        return {**self.source.env, **self.backing.env, **dict(self.options.env)}
 
     def get(self, path: str, **kw: object) -> Reply:
         """One request straight to the shared server."""
@@ -69,10 +73,11 @@ class Stage:
     def boot_notes(self) -> list[str]:
         own = [f.rel for f in self.project.files if f.rel.endswith("gunicorn.conf.py")]
         notes = [
+            self.source.note,
             f"served by `prodready serve --server {self.options.server}` on "
             f"127.0.0.1:{self.server.port}"
             + (f" with the settings of {own[0]}" if own else " with the computed plan")
-            + (f", ready in {self.server.ready_s:.1f} s" if self.server.ready_s else "")
+            + (f", ready in {self.server.ready_s:.1f} s" if self.server.ready_s else ""),
         ]
         if self.front:
             notes.append(
@@ -97,16 +102,18 @@ def boot(root: Path, project: Project, findings: list[Finding], options: VerifyO
     """Boots the app and its front; raises BootError (exit 2) when the app does not start."""
     work = Path(tempfile.mkdtemp(prefix="prodready-verify-"))
     backing = prepare_backing(project, options.database_url, options.redis_url)
+    source = boot_source(project)
+    env = {**source.env, **backing.env, **dict(options.env)}
     try:
-        server = start_server(
-            root, work, "app", {**dict(options.env), **backing.env}, server=options.server
-        )
+        server = start_server(root, work, "app", env, server=options.server)
     except BaseException:
         backing.drop()
         shutil.rmtree(work, ignore_errors=True)
         raise
     front = start_front(project, server.port, work)
     if isinstance(front, str):
-        return Stage(root, project, options, work, backing, server, None, front,
+        return Stage(root, project, options, work, backing, source, server, None, front,
                      check_findings=findings)  # fmt: skip
-    return Stage(root, project, options, work, backing, server, front, check_findings=findings)
+    return Stage(
+        root, project, options, work, backing, source, server, front, check_findings=findings
+    )
