@@ -59,3 +59,37 @@ def test_riskapi_check_item_fails_on_its_errors_and_the_scratch_database_is_drop
     with psycopg.connect(pg_server, autocommit=True) as conn:
         left = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchall()
     assert left == []
+
+
+def test_the_production_launch_decides_folder_app_and_environment(tmp_path: Path) -> None:
+    """compose builds ./web and runs `gunicorn main:app` with GREETING set: verify serves
+    main:app from web/ with GREETING, or the app (which needs both) would not boot."""
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "main.py").write_text(
+        "import os\nfrom flask import Flask\n"
+        "if os.environ.get('GREETING') != 'hi':\n    raise RuntimeError('GREETING unset')\n"
+        "app = Flask(__name__)\n\n@app.get('/')\ndef index():\n    return 'hi'\n"
+    )
+    (tmp_path / "web" / "other.py").write_text("from flask import Flask\nother = Flask(__name__)\n")
+    (tmp_path / "web" / ".env.web").write_text("GREETING=hello\nCOLOUR=blue\n")
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  web:\n    build: ./web\n    command: gunicorn --workers 3 main:app\n"
+        "    env_file: web/.env.web\n    environment:\n      GREETING: hi\n"
+        "      HOSTNAME_FROM_SHELL: ${HOSTNAME}\n"
+    )
+    result = run_verify(tmp_path, "--only", "check", "--json")
+    assert result.returncode in (0, 1), result.stderr
+    card = json.loads(result.stdout)
+    assert card["app"] == "main:app"
+    assert (
+        "production runs `gunicorn --workers 3 main:app` (docker-compose.yml:4, with the 2 "
+        "variables compose gives service web): its options reach prodready serve" in card["boot"]
+    )
+
+
+def test_several_apps_and_no_launch_naming_one_is_exit_2(tmp_path: Path) -> None:
+    for name in ("one", "two"):
+        (tmp_path / f"{name}.py").write_text(f"from flask import Flask\n{name} = Flask(__name__)\n")
+    result = run_verify(tmp_path, "--only", "check")
+    assert result.returncode == 2
+    assert "several apps found (one:one, two:two)" in result.stderr

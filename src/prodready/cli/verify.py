@@ -26,6 +26,10 @@ def verify(
     redis_url: Annotated[
         str | None, typer.Option("--redis-url", help="Redis for the app. [the app's settings]")
     ] = None,
+    host: Annotated[
+        str,
+        typer.Option("--host", help="The name nginx serves: one the app's allowed hosts accept."),
+    ] = "app.example.com",
     env: Annotated[
         list[str] | None,
         typer.Option("--env", "-e", help="KEY=VALUE in the app's environment (repeatable)."),
@@ -66,6 +70,7 @@ def verify(
         database_url=database_url,
         redis_url=redis_url,
         quick=quick,
+        server_name=host,
         env=tuple(_parse_env(e) for e in env or ()),
     )
     shown = not quiet and sys.stderr.isatty()

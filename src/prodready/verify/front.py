@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from prodready.errors import UserError
 from prodready.generate import validate
 from prodready.generate.context import Options, build_context
 from prodready.generate.nginx import Listen
@@ -58,12 +59,20 @@ class Front:
                 self.process.wait()
 
 
-def start_front(project: Project, app_port: int, work: Path) -> Front | str:
-    """The running front, or why there is none (no nginx or openssl on this machine)."""
+def start_front(
+    project: Project, app: str, app_port: int, work: Path, server_name: str = SERVER_NAME
+) -> Front | str:
+    """The running front for `app` (MODULE:ATTR from the project root), or why there is none
+    (no nginx or openssl on this machine, a site init cannot generate)."""
     nginx = validate.find_tool("nginx")
     if not nginx or not validate.find_tool("openssl"):
         return "nginx or openssl is not installed"
-    ctx = build_context(project, Options(server_name=SERVER_NAME), nginx_target(None, None))
+    try:
+        ctx = build_context(
+            project, Options(app=app, server_name=server_name), nginx_target(None, None)
+        )
+    except UserError as error:
+        return f"the nginx site cannot be generated: {error.message}"
     http_port, https_port = free_port(), free_port()
     prefix = work / "nginx"
     listen = Listen(f"127.0.0.1:{app_port}", http_port, https_port, address="127.0.0.1:")

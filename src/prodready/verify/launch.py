@@ -1,12 +1,19 @@
-"""How production starts the app, as far as the project says, turned into a local boot: a
-Gunicorn command line's options reach `prodready serve` as $GUNICORN_CMD_ARGS (taken as the
-project's own values, the dangerous ones kept with a warning, exactly as for gunicorn.conf.py);
-a development server or nothing found means the plan `prodready init` would generate."""
+"""How production starts the app, as far as the project says, turned into a local boot.
+
+- Where: a compose service's build context (its image holds that folder's code, so the app's
+  imports resolve from there), else the Dockerfile's folder, else the project root.
+- What: the app the launch names (`gunicorn manage:app`), else the detected one.
+- How: a Gunicorn command line's options reach `prodready serve` as $GUNICORN_CMD_ARGS (taken as
+  the project's own values, the dangerous ones kept with a warning, as for gunicorn.conf.py); a
+  development server, or no launch found, means the plan prodready computes.
+"""
 
 from __future__ import annotations
 
+import posixpath
 import shlex
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from prodready.project.gunicornsettings import CMD_ARGS_ENV
 from prodready.project.model import LaunchCommand, Project
@@ -16,6 +23,10 @@ from prodready.project.model import LaunchCommand, Project
 class BootSource:
     note: str
     env: dict[str, str] = field(default_factory=dict)
+    app_dir: str = "."
+    """Relative to the project root: where the server runs (its imports resolve from here)."""
+    target: str | None = None
+    """MODULE:ATTR as the launch names it, relative to `app_dir`; None: the detected app."""
 
 
 def production_launch(project: Project) -> LaunchCommand | None:
@@ -30,22 +41,46 @@ def boot_source(project: Project) -> BootSource:
     server = launch.servers[0]
     where = f"{launch.rel}:{launch.line}"
     shown = shlex.join(server.argv)
+    app_dir = _code_folder(project, launch)
+    environment = compose_environment(project, launch)
+    if environment:
+        where += f", with the {len(environment)} variables compose gives service {launch.context}"
+    target = server.app_target if server.app_target and ":" in server.app_target else None
     dev = server.dev_server or _reached_run_call(project, server.script)
     if dev:
         return BootSource(
             f"production runs `{shown}` ({where}), a development server ({dev}): "
-            "verify serves the plan prodready computes instead"
+            "verify serves the plan prodready computes instead",
+            environment,
+            app_dir=app_dir,
         )
     if server.program == "gunicorn":
         options = [word for word in server.argv[1:] if word != server.app_target]
-        if options:
-            return BootSource(
-                f"production runs `{shown}` ({where}): its options reach prodready serve",
-                {CMD_ARGS_ENV: shlex.join(options)},
-            )
+        return BootSource(
+            f"production runs `{shown}` ({where})"
+            + (": its options reach prodready serve" if options else ""),
+            {**environment, **({CMD_ARGS_ENV: shlex.join(options)} if options else {})},
+            app_dir,
+            target,
+        )
     return BootSource(
-        f"production runs `{shown}` ({where}): served with the same app by prodready serve"
+        f"production runs `{shown}` ({where}): the same app, served by prodready serve",
+        environment,
+        app_dir=app_dir,
+        target=target,
     )
+
+
+def _code_folder(project: Project, launch: LaunchCommand) -> str:
+    if launch.source == "compose":
+        compose = next((c for c in project.compose_files if c.rel == launch.rel), None)
+        service = compose.service(launch.context) if compose else None
+        context = service.build_context_rel(launch.rel) if service else None
+        if context:
+            return context
+    if launch.source == "dockerfile":
+        return posixpath.dirname(launch.rel) or "."
+    return "."
 
 
 def _reached_run_call(project: Project, script: str | None) -> str | None:
@@ -55,3 +90,41 @@ def _reached_run_call(project: Project, script: str | None) -> str | None:
     )
     call = next((c for c in module.run_calls if c.under_main_guard), None) if module else None
     return f"it reaches {call.callee}() at {call.rel}:{call.line}" if call else None
+
+
+def compose_environment(project: Project, launch: LaunchCommand) -> dict[str, str]:
+    """The variables a compose service gives its container: its `env_file:` files that exist,
+    then `environment:` (which wins, as in compose). Values still holding `${...}` are left
+    out: compose would fill them from a shell verify does not have."""
+    if launch.source != "compose":
+        return {}
+    compose = next((c for c in project.compose_files if c.rel == launch.rel), None)
+    service = compose.service(launch.context) if compose else None
+    if service is None:
+        return {}
+    found: dict[str, str] = {}
+    folder = project.root / posixpath.dirname(launch.rel)
+    for name in _as_list(service.data.get("env_file")):
+        path = name.get("path") if isinstance(name, dict) else name
+        if isinstance(path, str):
+            found.update(_read_env_file(folder / path))
+    given = service.data.get("environment")
+    pairs = given.items() if isinstance(given, dict) else (
+        str(item).partition("=")[::2] for item in _as_list(given)
+    )  # fmt: skip
+    found.update({str(k): "" if v is None else str(v) for k, v in pairs})
+    return {k: v for k, v in found.items() if "${" not in v}
+
+
+def _as_list(value: object) -> list[object]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _read_env_file(path: Path) -> dict[str, str]:
+    from dotenv import dotenv_values  # pydantic-settings' dependency, the dotenv reference
+
+    if not path.is_file():
+        return {}
+    return {k: v for k, v in dotenv_values(path, interpolate=False).items() if v is not None}

@@ -10,10 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from prodready.check.engine import run_check
-from prodready.errors import InputError
 from prodready.verify.items import ITEMS, Item
+from prodready.verify.launch import boot_source
 from prodready.verify.model import ItemResult, Scorecard, Status
-from prodready.verify.stage import VerifyOptions, boot
+from prodready.verify.stage import VerifyOptions, app_target, boot
 
 Progress = Callable[[str], None]
 
@@ -44,14 +44,11 @@ def run_verify(
     progress("detecting the app and running check")
     checked = run_check(root)
     project = checked.project
-    if project.app is None:
-        raise InputError(
-            f"no WSGI or ASGI app found in {root}",
-            "run it in the app's directory, or give the directory: prodready verify DIR",
-        )
+    source = boot_source(project)
+    target = source.target or app_target(project)
     to_run, skipped = selected_items(only, options.quick)
-    progress(f"booting {project.app.target}")
-    stage = boot(root, project, checked.findings, options)
+    progress(f"booting {target}")
+    stage = boot(root, project, checked.findings, source, options)
     results: list[ItemResult] = []
     try:
         for number, item in enumerate(to_run, 1):
@@ -64,7 +61,7 @@ def run_verify(
     order = {item.id: n for n, item in enumerate(ITEMS)}
     results.sort(key=lambda r: order[r.id])
     return Scorecard(
-        app=project.app.target,
+        app=target,
         root=str(root),
         boot=boot_notes,
         items=results,

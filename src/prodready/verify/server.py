@@ -79,11 +79,13 @@ def start_server(
     env: dict[str, str],
     *,
     server: str = "gunicorn",
+    target: str | None = None,
     extra_args: tuple[str, ...] = (),
     wait_ready: bool = True,
 ) -> ServerProcess:
-    """Starts `prodready serve` for the app in `root` on a free loopback port and waits until
-    it answers HTTP (any status). Raises BootError with the log tail when it exits first."""
+    """Starts `prodready serve` for the app in `root` (`target`, else the detected one) on a
+    free loopback port and waits until it answers HTTP (any status). Raises BootError with the
+    log tail when it exits first."""
     port = free_port()
     pidfile = work / f"{name}.pid"
     log_path = work / f"{name}.log"
@@ -91,6 +93,7 @@ def start_server(
         sys.executable, "-m", "prodready.cli.main", "serve", "--dir", str(root),
         "--server", server, "--bind", f"127.0.0.1:{port}", "--pid", str(pidfile),
         "--access-log", "--log-format", "json", "--proxy", "127.0.0.1", *extra_args,
+        *([target] if target else []),
     ]  # fmt: skip
     with log_path.open("wb") as log:
         process = subprocess.Popen(

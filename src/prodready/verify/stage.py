@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prodready.check.model import Finding
+from prodready.errors import AppNotFoundError
 from prodready.project.model import Project
 from prodready.verify.backing import Backing, prepare_backing
-from prodready.verify.front import Front, start_front
+from prodready.verify.front import SERVER_NAME, Front, start_front
 from prodready.verify.http import Reply
-from prodready.verify.launch import BootSource, boot_source
+from prodready.verify.launch import BootSource
 from prodready.verify.server import ServerProcess, start_server
 
 
@@ -25,6 +26,8 @@ class VerifyOptions:
     database_url: str | None = None
     redis_url: str | None = None
     quick: bool = False
+    server_name: str = SERVER_NAME
+    """The name nginx serves (and the certificate holds): one the app's allowed hosts accept."""
     env: tuple[tuple[str, str], ...] = ()
     """Extra environment for the app (KEY=VALUE given on the command line)."""
 
@@ -51,6 +54,16 @@ class Stage:
         what the user gave with --env."""
         return {**self.source.env, **self.backing.env, **dict(self.options.env)}
 
+    @property
+    def app_dir(self) -> Path:
+        """Where the app is served from (a compose build context, or the project root)."""
+        return (self.root / self.source.app_dir).resolve()
+
+    @property
+    def target(self) -> str:
+        """MODULE:ATTR of the app, importable from `app_dir`."""
+        return self.source.target or app_target(self.project)
+
     def get(self, path: str, **kw: object) -> Reply:
         """One request straight to the shared server."""
         return self.server.get(path, **kw)
@@ -60,11 +73,12 @@ class Stage:
     ) -> ServerProcess:
         """Another server of the same app (its own port, pid and log), stopped at the end."""
         served = start_server(
-            self.root,
+            self.app_dir,
             self.work,
             name,
             {**self.app_env, **(env or {})},
             server=self.options.server,
+            target=self.target,
             extra_args=extra_args,
         )
         self.extras.append(served)
@@ -98,22 +112,60 @@ class Stage:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def boot(root: Path, project: Project, findings: list[Finding], options: VerifyOptions) -> Stage:
+def app_target(project: Project) -> str:
+    """The detected app; raises AppNotFoundError when there is none or several."""
+    if project.app is not None:
+        return project.app.target
+    if project.apps:
+        names = ", ".join(sorted(a.target for a in project.apps))
+        raise AppNotFoundError(
+            f"several apps found ({names}) and no production launch names one",
+            "say which in a Procfile (web: gunicorn MODULE:ATTR) or a gunicorn.conf.py wsgi_app",
+        )
+    raise AppNotFoundError(
+        f"no WSGI or ASGI app found in {project.root}",
+        "run it in the app's directory, or give the directory: prodready verify DIR",
+    )
+
+
+def boot(
+    root: Path,
+    project: Project,
+    findings: list[Finding],
+    source: BootSource,
+    options: VerifyOptions,
+) -> Stage:
     """Boots the app and its front; raises BootError (exit 2) when the app does not start."""
+    target = source.target or app_target(project)
     work = Path(tempfile.mkdtemp(prefix="prodready-verify-"))
     backing = prepare_backing(project, options.database_url, options.redis_url)
-    source = boot_source(project)
     env = {**source.env, **backing.env, **dict(options.env)}
     try:
-        server = start_server(root, work, "app", env, server=options.server)
+        server = start_server(
+            (root / source.app_dir).resolve(),
+            work,
+            "app",
+            env,
+            server=options.server,
+            target=target,
+        )
     except BaseException:
         backing.drop()
         shutil.rmtree(work, ignore_errors=True)
         raise
-    front = start_front(project, server.port, work)
+    front = start_front(
+        project, _from_root(source.app_dir, target), server.port, work, options.server_name
+    )
     if isinstance(front, str):
         return Stage(root, project, options, work, backing, source, server, None, front,
                      check_findings=findings)  # fmt: skip
     return Stage(
         root, project, options, work, backing, source, server, front, check_findings=findings
     )
+
+
+def _from_root(app_dir: str, target: str) -> str:
+    """MODULE:ATTR importable from `app_dir` as the project root names it."""
+    if app_dir in (".", ""):
+        return target
+    return f"{app_dir.strip('/').replace('/', '.')}.{target}"

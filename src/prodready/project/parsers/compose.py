@@ -67,18 +67,30 @@ class ComposeService:
     def builds(self) -> bool:
         return "build" in self.data
 
-    def dockerfile_rel(self, compose_rel: str) -> str | None:
-        """The project path of the Dockerfile `build:` names, for a service of `compose_rel`."""
+    def build_context_rel(self, compose_rel: str) -> str | None:
+        """The project path of the build context `build:` names, for a service of `compose_rel`."""
         build = self.data.get("build")
         if build is None:
             return None
-        context, name = ".", "Dockerfile"
+        context = "."
         if isinstance(build, str):
             context = build
         elif isinstance(build, dict):
             context = str(build.get("context") or ".")
-            name = str(build.get("dockerfile") or "Dockerfile")
-        return posixpath.normpath(posixpath.join(posixpath.dirname(compose_rel), context, name))
+        return posixpath.normpath(posixpath.join(posixpath.dirname(compose_rel), context))
+
+    def dockerfile_rel(self, compose_rel: str) -> str | None:
+        """The project path of the Dockerfile `build:` names, for a service of `compose_rel`."""
+        context = self.build_context_rel(compose_rel)
+        if context is None:
+            return None
+        build = self.data.get("build")
+        name = (
+            str(build.get("dockerfile") or "Dockerfile")
+            if isinstance(build, dict)
+            else "Dockerfile"
+        )
+        return posixpath.normpath(posixpath.join(context, name))
 
     @property
     def build_target(self) -> str | None:
