@@ -50,6 +50,7 @@ def scorecard() -> Scorecard:
             series={
                 "plan light p99_ms": _ramp(4.0),
                 "dev light p99_ms": _ramp(11.0),
+                "<b>io</b> p99_ms": _ramp(2.0),
                 "plan errors": [(0.0, 0.0), (5.5, 0.0)],
             },
         ),
@@ -168,9 +169,9 @@ def test_html_is_self_contained_escaped_and_charts_each_unit_once(tmp_path: Path
     assert not any(name.startswith("on") for _, attrs in parsed.tags for name in attrs)
     assert "&lt;script&gt;window.pwned = 1&lt;/script&gt;" in text
     assert "&lt;i&gt;odd&lt;/i&gt;_ms" in text
-    # compare: p99 of plan and dev on one ms chart, errors on their own; no series, no chart.
+    # compare: the three p99 series on one ms chart, errors on their own; no series, no chart.
     assert parsed.lines_by_item == {
-        "check": [], "compare": [2, 1], "logs": [], "tls": [], "health": []
+        "check": [], "compare": [3, 1], "logs": [], "tls": [], "health": []
     }  # fmt: skip
 
 
@@ -262,9 +263,10 @@ def test_the_html_report_renders_in_chromium_with_its_charts_and_the_hostile_tex
     assert seen["problems"] == []
     assert seen["pwned"] is None and seen["scripts"] == 0
     assert HOSTILE in seen["text"] and "</pre><script>window.pwned = 3</script>" in seen["text"]
+    assert "<b>io</b> p99" in seen["text"]
     sections = {s["id"]: s for s in seen["sections"]}
     compare = sections["compare"]["charts"]
-    assert [c["lines"] for c in compare] == [2, 1]
+    assert [c["lines"] for c in compare] == [3, 1]
     assert all(c["width"] > 300 and c["height"] > 100 for c in compare), compare
     assert all(not c["outside"] and not c["overlapping"] for c in seen["layout"]), seen["layout"]
     # The failed item: in the table with its verdict, its evidence open below.
