@@ -75,7 +75,8 @@ class Scorecard:
 
     def summary_line(self) -> str:
         parts = [f"{self.count(s)} {s.value}" for s in Status]
-        return f"{len(self.items)} items: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
+        noun = "item" if len(self.items) == 1 else "items"
+        return f"{len(self.items)} {noun}: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
