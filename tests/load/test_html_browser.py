@@ -3,25 +3,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
 from prodready import __version__
+from tests.browser import CHROMIUM_ARGS, chromium
 from tests.load.conftest import run_cli
 
 pytestmark = pytest.mark.slow
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 # For every chart: each text inside the SVG's box, and the x-axis labels not overlapping.
 LAYOUT = """
@@ -44,21 +34,11 @@ LAYOUT = """
 """
 
 
-def _chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        message = "chromium is not installed (scripts/ensure-system-deps.sh installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
 def test_the_report_renders_with_its_date_version_and_every_axis_label(
     target, tmp_path: Path
 ) -> None:
     sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = _chromium()
+    executable = chromium()
     page_file = tmp_path / "report.html"
     # Few responses: the percentile curve ends before 99.99 %, where the label used to vanish.
     done = run_cli(
@@ -67,7 +47,7 @@ def test_the_report_renders_with_its_date_version_and_every_axis_label(
     assert done.returncode == 0, done.stderr
 
     with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 900, "height": 800})
             page.goto(page_file.as_uri())

@@ -3,9 +3,7 @@ headless Chromium (Debian's, driven by Playwright) with JavaScript turned off.""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import time
 import urllib.request
@@ -14,15 +12,9 @@ from pathlib import Path
 import pytest
 
 from prodready.monitor.store import Store
+from tests.browser import CHROMIUM_ARGS, chromium
 from tests.conftest import PRODREADY
 from tests.monitor.conftest import Target, closed_port
-
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--no-first-run",
-]
 
 CHART_LAYOUT = """
 () => Array.from(document.querySelectorAll('svg.chart')).map(svg => {
@@ -34,16 +26,6 @@ CHART_LAYOUT = """
   return {width: box.width, outside, lines: svg.querySelectorAll('polyline').length};
 })
 """
-
-
-def chromium() -> str:
-    path = shutil.which("chromium")
-    if path is None:
-        message = "chromium is not installed (scripts/ensure-system-deps.sh installs it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 def seed(path: Path, now: float) -> None:

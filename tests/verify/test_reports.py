@@ -16,7 +16,8 @@ from prodready.errors import InputError
 from prodready.verify.html import PALETTE, write_html
 from prodready.verify.junit import write_junit
 from prodready.verify.model import ItemResult, Scorecard, Status
-from tests.load.test_html_browser import CHROMIUM_ARGS, LAYOUT, _chromium
+from tests.browser import CHROMIUM_ARGS, chromium
+from tests.load.test_html_browser import LAYOUT
 from tests.verify.conftest import run_verify
 from tests.verify.variants import example_copy
 
@@ -195,9 +196,9 @@ def test_a_report_path_that_cannot_be_written_is_a_user_error(tmp_path: Path) ->
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     sync_api = pytest.importorskip("playwright.sync_api")
-    chromium = _chromium()
+    executable = chromium()
     with sync_api.sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+        launched = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         try:
             yield launched
         finally:
