@@ -89,11 +89,11 @@ def _hadolint(
     if checked.ok and not findings:
         return SubClaim(Status.PASS, "hadolint clean", [f"hadolint: 0 findings in {name}"])
     codes = sorted(dict.fromkeys(HADOLINT_CODE.findall(checked.output)))
-    shown = " ".join(codes[:4]) + (" ..." if len(codes) > 4 else "")
+    shown = " ".join(codes[:3]) + (" ..." if len(codes) > 3 else "")
     listed = [_relative(line, dockerfile, origin) for line in findings[:20]]
     return SubClaim(
         Status.FAIL,
-        f"hadolint {len(findings)} findings ({shown})",
+        f"hadolint {len(findings)} ({shown})",
         [f"hadolint: {len(findings)} findings in {name}", *listed],
     )
 
@@ -145,7 +145,7 @@ def _unit(
         line += f" (the generated unit: {reference})"
     if score >= EXPOSURE_FAIL:
         why = f"{score} is EXPOSED or UNSAFE in systemd-analyze's scale (>= {EXPOSURE_FAIL})"
-        return SubClaim(Status.FAIL, f"exposure {score} (>= {EXPOSURE_FAIL})", [line, why])
+        return SubClaim(Status.FAIL, f"exposure {score} >= {EXPOSURE_FAIL}", [line, why])
     if reference is not None and score > reference:
         return SubClaim(Status.WARN, f"exposure {score} > {reference}", [line])
     return SubClaim(Status.PASS, f"exposure {score}", [line])
@@ -163,7 +163,7 @@ def _image_size(
 ) -> SubClaim:
     docker = validate.find_tool("docker")
     if not docker or validate.run([docker, "info"]).returncode != 0:
-        return SubClaim(Status.SKIPPED, "image size skipped", ["no Docker engine here"])
+        return SubClaim(Status.SKIPPED, "no docker engine", ["image size: no Docker engine here"])
     context = root
     if not dockerfile.is_relative_to(root):
         context = _generated_context(root, dockerfile.parent)
