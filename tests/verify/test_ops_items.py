@@ -69,6 +69,7 @@ def test_riskapi_fails_hadolint_passes_the_backup_round_trip_and_the_monitor(
     result = run_verify(app, "--only", OPS, "--json", "--database-url", pg_server)
     items = items_of(result)
     assert result.returncode == 1
+    card = json.loads(result.stdout)
 
     image = items["image"]
     assert image["status"] == "fail", image
@@ -92,9 +93,11 @@ def test_riskapi_fails_hadolint_passes_the_backup_round_trip_and_the_monitor(
     assert monitor["measures"]["cert_days"] > 300  # the throwaway certificate, verified
     assert "https://app.example.com:" in monitor["details"][0]
 
+    note = next(n for n in card["boot"] if "scratch database" in n)
+    scratch = note.split("scratch database ")[1].split()[0]
     with psycopg.connect(pg_server, autocommit=True) as conn:
         left = conn.execute(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'verify\\_%'"
+            "SELECT datname FROM pg_database WHERE datname LIKE %s", (scratch + "%",)
         ).fetchall()
     assert left == [], "the scratch, verify and restored databases are all dropped"
 
@@ -160,3 +163,26 @@ def test_a_bad_dockerfile_and_an_unhardened_unit_fail_with_their_evidence(tmp_pa
     assert items["backup"]["status"] == "skipped"
     assert items["backup"]["summary"] == "no database configured"
     assert items["monitor"]["status"] == "pass", items["monitor"]
+
+
+def test_hadolint_info_findings_only_warn_and_an_unparsable_dockerfile_fails(
+    tmp_path: Path,
+) -> None:
+    from prodready.verify.items.image import hadolint_claim
+    from prodready.verify.model import Status
+
+    require_tools("hadolint")
+    dockerfile = tmp_path / "Dockerfile"
+    dockerfile.write_text(
+        'FROM python:3.12-slim\nRUN echo a\nRUN echo b\nUSER app\nCMD ["python", "app.py"]\n'
+    )
+    measures: dict[str, Any] = {}
+    info_only = hadolint_claim(dockerfile, "Dockerfile", measures)
+    assert info_only.status is Status.WARN
+    assert info_only.short == "hadolint 2 (DL3059 DL3066)"
+    assert measures == {"hadolint_findings": 2, "hadolint_errors_warnings": 0}
+
+    dockerfile.write_text("FRM python\n")
+    broken = hadolint_claim(dockerfile, "Dockerfile", measures)
+    assert broken.status is Status.FAIL and broken.short == "hadolint refused it"
+    assert any("Dockerfile:1:1 unexpected" in line for line in broken.details)

@@ -41,6 +41,10 @@ def verify(stage: Stage) -> ItemResult:
     sqlite_url = _sqlite_url(stage)
     if sqlite_url:
         return _sqlite(stage, sqlite_url)
+    if stage.project.uses_service("mysql"):
+        return ItemResult.skipped(
+            "backup", TITLE, "MySQL/MariaDB: prodready backup does not take them yet"
+        )
     return ItemResult.skipped("backup", TITLE, "no database configured")
 
 

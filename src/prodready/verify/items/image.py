@@ -22,7 +22,7 @@ from prodready.verify.model import ItemResult, Status
 from prodready.verify.stage import Stage
 
 TITLE = "image and unit"
-HADOLINT_CODE = re.compile(r"\b(DL\d{4}|SC\d{4})\b")
+HADOLINT_FINDING = re.compile(r"\b(?P<code>DL\d{4}|SC\d{4}) (?P<level>error|warning|info|style):")
 EXPOSURE_FAIL = 7.5
 """systemd-analyze calls 7.5 and above EXPOSED (9.0 UNSAFE): a unit without real sandboxing,
 where a compromised app can reach most of the host. Between the generated unit's score and
@@ -49,7 +49,7 @@ def verify(stage: Stage) -> ItemResult:
     dockerfile, dockerfile_from = _dockerfile_in_use(stage, ctx, folder)
     measures["dockerfile"] = dockerfile_from
     claims = [
-        _hadolint(dockerfile, dockerfile_from, measures),
+        hadolint_claim(dockerfile, dockerfile_from, measures),
         _unit(stage, ctx, folder, measures),
         _image_size(stage.root, dockerfile, stage.work.name.lower(), measures),
     ]
@@ -77,24 +77,32 @@ def _dockerfile_in_use(stage: Stage, ctx: DeployContext, folder: Path) -> tuple[
     return folder / "Dockerfile", "generated"
 
 
-def _hadolint(
+def hadolint_claim(
     dockerfile: Path, origin: str, measures: dict[str, int | float | str | bool]
 ) -> SubClaim:
+    """Errors and warnings fail; only info and style findings (consecutive RUNs, a user by
+    name) warn: the image works, it is just not what hadolint accepts cleanly."""
     checked = validate.check_hadolint(dockerfile)
     name = "the generated Dockerfile" if origin == "generated" else origin
     if checked.skipped:
         return SubClaim(Status.SKIPPED, "hadolint skipped", ["hadolint is not installed"])
-    findings = [line.strip() for line in checked.output.splitlines() if line.strip()]
+    lines = [line.strip() for line in checked.output.splitlines() if line.strip()]
+    findings = [(line, match) for line in lines if (match := HADOLINT_FINDING.search(line))]
     measures["hadolint_findings"] = len(findings)
-    if checked.ok and not findings:
+    if checked.ok and not lines:
         return SubClaim(Status.PASS, "hadolint clean", [f"hadolint: 0 findings in {name}"])
-    codes = sorted(dict.fromkeys(HADOLINT_CODE.findall(checked.output)))
+    listed = [_relative(line, dockerfile, origin) for line in lines[:20]]
+    if not findings:  # not a Dockerfile hadolint can parse
+        return SubClaim(Status.FAIL, "hadolint refused it", [f"hadolint on {name}:", *listed])
+    codes = sorted(dict.fromkeys(match["code"] for _, match in findings))
     shown = " ".join(codes[:3]) + (" ..." if len(codes) > 3 else "")
-    listed = [_relative(line, dockerfile, origin) for line in findings[:20]]
+    serious = sum(match["level"] in ("error", "warning") for _, match in findings)
+    measures["hadolint_errors_warnings"] = serious
+    plural = "s" if len(findings) > 1 else ""
     return SubClaim(
-        Status.FAIL,
+        Status.FAIL if serious else Status.WARN,
         f"hadolint {len(findings)} ({shown})",
-        [f"hadolint: {len(findings)} findings in {name}", *listed],
+        [f"hadolint: {len(findings)} finding{plural} in {name}", *listed],
     )
 
 
