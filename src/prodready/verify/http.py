@@ -5,6 +5,7 @@ through prodready.load."""
 from __future__ import annotations
 
 import http.client
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,16 +37,13 @@ def request(
     host: str | None = None,
     timeout: float = 10.0,
 ) -> Reply:
-    """Sends one request to 127.0.0.1:port; `tls_ca` set means HTTPS trusting that CA only.
-    Raises OSError (refused, reset, timeout) like the socket does."""
+    """Sends one request to 127.0.0.1:port; `tls_ca` set means HTTPS trusting that CA only,
+    with `host` as SNI and the name the certificate must hold (as a client that resolves it
+    to this machine sees it). Raises OSError (refused, reset, timeout, a certificate that
+    does not verify) like the socket does."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     if tls_ca is not None:
-        context = ssl.create_default_context(cafile=str(tls_ca))
-        context.check_hostname = False  # the certificate names `host`, we dial 127.0.0.1
-        conn: http.client.HTTPConnection = http.client.HTTPSConnection(
-            "127.0.0.1", port, timeout=timeout, context=context
-        )
-    else:
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.sock = _tls_socket(port, tls_ca, host or "localhost", timeout)
     sent = dict(headers or {})
     if host:
         sent.setdefault("Host", host)
@@ -62,3 +60,16 @@ def request(
         raise OSError(f"bad HTTP answer: {error!r}") from error
     finally:
         conn.close()
+
+
+def _tls_socket(port: int, tls_ca: Path, host: str, timeout: float) -> ssl.SSLSocket:
+    """A TLS connection to 127.0.0.1:port that sends `host` as SNI and verifies the
+    certificate against it: nginx picks the server block by SNI, so dialling the address
+    alone would meet the default site."""
+    context = ssl.create_default_context(cafile=str(tls_ca))
+    raw = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    try:
+        return context.wrap_socket(raw, server_hostname=host)
+    except BaseException:
+        raw.close()
+        raise
