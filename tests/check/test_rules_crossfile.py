@@ -156,13 +156,23 @@ def test_only_tracked_env_files_are_reported(tmp_path: Path) -> None:
         {
             ".env": "SECRET_KEY=x\n",
             ".env.example": "SECRET_KEY=change-me\n",
+            ".env.prod.db-sample": "POSTGRES_PASSWORD=hello_flask\n",
             "deploy/.env.production": "SECRET_KEY=y\n",
             "app.py": FLASK,
         },
     )
     subprocess.run(["git", "init", "-q", str(tmp_path)], check=True)
     subprocess.run(
-        ["git", "-C", str(tmp_path), "add", ".env.example", "deploy/.env.production", "app.py"],
+        [
+            "git",
+            "-C",
+            str(tmp_path),
+            "add",
+            ".env.example",
+            ".env.prod.db-sample",
+            "deploy/.env.production",
+            "app.py",
+        ],
         check=True,
     )
     assert places(tmp_path, "PR909") == [("deploy/.env.production", 1)]

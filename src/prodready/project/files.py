@@ -44,7 +44,7 @@ SKIP_DIRS = frozenset(
 )
 
 COMPOSE_NAME = re.compile(r"^(docker-)?compose([.\-_][\w.\-]+)?\.ya?ml$", re.IGNORECASE)
-ENV_EXAMPLE = re.compile(r"\.(example|sample|template|dist|defaults?|tpl)$", re.IGNORECASE)
+ENV_EXAMPLE = re.compile(r"[.\-_](example|sample|template|dist|defaults?|tpl)$", re.IGNORECASE)
 NGINX_HINT = re.compile(r"^\s*(server|upstream|location|http|events)\b[^;{]*\{", re.MULTILINE)
 REQUIREMENTS_NAME = re.compile(r"^requirements([.\-_][\w.\-]+)?\.(txt|in)$", re.IGNORECASE)
 SCRIPT_NAMES = frozenset({"start", "run", "entrypoint", "docker-entrypoint", "boot", "serve"})
