@@ -18,10 +18,14 @@ def verify(stage: Stage) -> ItemResult:
     if errors:
         rules = sorted({f.rule_id for f in errors})
         return ItemResult.failed(
-            "check", TITLE, f"{len(errors)} errors ({', '.join(rules[:8])}"
-            + (", ..." if len(rules) > 8 else "") + f"), {len(warnings)} warnings",
+            "check", TITLE, f"{_count(len(errors), 'error')} ({', '.join(rules[:8])}"
+            + (", ..." if len(rules) > 8 else "") + f"), {_count(len(warnings), 'warning')}",
             measures=measures, details=details,
         )  # fmt: skip
     return ItemResult.passed(
-        "check", TITLE, f"0 errors, {len(warnings)} warnings", measures=measures
+        "check", TITLE, f"0 errors, {_count(len(warnings), 'warning')}", measures=measures
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
