@@ -64,6 +64,11 @@ class Stage:
         """MODULE:ATTR of the app, importable from `app_dir`."""
         return self.source.target or app_target(self.project)
 
+    @property
+    def app_from_root(self) -> str:
+        """The app as the project root names it (what `init` generates files for)."""
+        return _from_root(self.source.app_dir, self.target)
+
     def get(self, path: str, **kw: object) -> Reply:
         """One request straight to the shared server."""
         return self.server.get(path, **kw)

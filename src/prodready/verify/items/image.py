@@ -42,7 +42,7 @@ class SubClaim:
 
 def verify(stage: Stage) -> ItemResult:
     project = stage.project
-    ctx = build_context(project, Options(), nginx_target(None, None))
+    ctx = build_context(project, Options(app=stage.app_from_root), nginx_target(None, None))
     folder = stage.work / "image"
     folder.mkdir(exist_ok=True)
     measures: dict[str, int | float | str | bool] = {}
