@@ -13,6 +13,16 @@ from prodready.project.databases import database_urls, kind_of_url
 from prodready.project.model import Project
 
 DATABASE_VARS = ("DATABASE_URL", "DB_URL", "SQLALCHEMY_DATABASE_URI", "POSTGRES_URL")
+SPLIT_PREFIXES = ("SQL_", "DB_", "DATABASE_", "POSTGRES_", "POSTGRESQL_", "PG_", "PG")
+"""Settings that name the database piece by piece (Django's DATABASES from SQL_HOST,
+SQL_DATABASE...; libpq's PGHOST...): the prefixes tried, in order."""
+SPLIT_PARTS = {
+    "host": ("HOST",),
+    "port": ("PORT",),
+    "user": ("USER", "USERNAME"),
+    "password": ("PASSWORD", "PASS"),
+    "name": ("NAME", "DATABASE", "DB"),
+}
 REDIS_VARS = ("REDIS_URL", "CACHE_URL", "CELERY_BROKER_URL")
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -24,6 +34,9 @@ class Backing:
     env: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     database_var: str | None = None
+    """The variable that holds the database URL, or the host part of split settings."""
+    split_vars: dict[str, str] = field(default_factory=dict)
+    """Split settings in use: part (host, port, user, password, name) -> variable."""
     scratch_url: str | None = None
     admin_url: str | None = None
 
@@ -59,23 +72,27 @@ def _scratch_postgres(
     project: Project, reads: set[str], given: str | None, backing: Backing
 ) -> None:
     var = next((v for v in DATABASE_VARS if v in reads), None)
-    if var is None:
+    split = {} if var else split_settings(reads)
+    if var is None and not split:
         backing.notes.append(
             "PostgreSQL: the app reads no DATABASE_URL-like variable; it runs on its own settings"
         )
         return
-    candidates = [given, os.environ.get(var)]
+    candidates = [given, os.environ.get(var) if var else None]
     candidates += [found.url for found in database_urls(project)]
     candidates += [url for module in project.modules.values() for _, url in module.url_literals]
     tried: list[str] = []
     for url in dict.fromkeys(c for c in candidates if c and kind_of_url(c) == "postgresql"):
         made = _create_scratch(url)
         if made:
-            backing.database_var, backing.admin_url, backing.scratch_url = var, url, made
-            backing.env[var] = made
+            backing.admin_url, backing.scratch_url = url, made
+            backing.database_var = var or split["host"]
+            backing.split_vars = split
+            backing.env.update({var: made} if var else split_env(split, made))
+            named = var or ", ".join(split.values())
             backing.notes.append(
                 f"PostgreSQL: scratch database {urlsplit(made).path.lstrip('/')} on "
-                f"{_where(url)} as {var} (dropped after the run)"
+                f"{_where(url)} as {named} (dropped after the run)"
             )
             return
         tried.append(_where(url))
@@ -84,6 +101,32 @@ def _scratch_postgres(
         + (f" (tried {', '.join(tried)})" if tried else "")
         + "; give --database-url postgresql://USER:PASS@HOST/DB"
     )
+
+
+def split_settings(reads: set[str]) -> dict[str, str]:
+    """part -> variable for the first prefix whose host and name variables the app reads."""
+    for prefix in SPLIT_PREFIXES:
+        found = {
+            part: next(prefix + s for s in suffixes if prefix + s in reads)
+            for part, suffixes in SPLIT_PARTS.items()
+            if any(prefix + s in reads for s in suffixes)
+        }
+        if "host" in found and "name" in found:
+            return found
+    return {}
+
+
+def split_env(split: dict[str, str], url: str) -> dict[str, str]:
+    """The split variables set to the pieces of `url`."""
+    parts = urlsplit(url)
+    pieces = {
+        "host": parts.hostname or "127.0.0.1",
+        "port": str(parts.port or 5432),
+        "user": parts.username or "",
+        "password": parts.password or "",
+        "name": parts.path.lstrip("/"),
+    }
+    return {var: pieces[part] for part, var in split.items()}
 
 
 def _create_scratch(url: str) -> str | None:

@@ -17,6 +17,11 @@ class Status(StrEnum):
 Number = int | float
 
 
+def counted(number: int, noun: str) -> str:
+    """`1 table`, `3 tables`: summaries read as sentences."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 @dataclass
 class ItemResult:
     """One scorecard item: its verdict, a one-line summary, and the evidence behind it.
@@ -75,8 +80,9 @@ class Scorecard:
 
     def summary_line(self) -> str:
         parts = [f"{self.count(s)} {s.value}" for s in Status]
-        noun = "item" if len(self.items) == 1 else "items"
-        return f"{len(self.items)} {noun}: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
+        return (
+            f"{counted(len(self.items), 'item')}: " + ", ".join(parts) + f" in {self.seconds:.1f} s"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

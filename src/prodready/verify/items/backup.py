@@ -22,7 +22,7 @@ from prodready.backup.store import Store
 from prodready.backup.verify import scratch_name, verify_backup
 from prodready.errors import ToolError, UserError
 from prodready.project.databases import SQLITE_URL, database_urls
-from prodready.verify.model import ItemResult
+from prodready.verify.model import ItemResult, counted
 from prodready.verify.stage import Stage
 
 TITLE = "backup and restore"
@@ -158,7 +158,8 @@ def _judged(
     rows = sum(count for count, _ in before.values())
     details.append(f"restored into {restored}: every table's rows identical (md5 per row)")
     return ItemResult.passed(
-        "backup", TITLE, f"backup verified, restore identical: {len(before)} tables, {rows} rows",
+        "backup", TITLE, f"backup verified, restore identical: {counted(len(before), 'table')}, "
+        f"{counted(rows, 'row')}",
         measures=measures, details=details,
     )  # fmt: skip
 

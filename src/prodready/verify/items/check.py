@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from prodready.check.model import Severity
-from prodready.verify.model import ItemResult
+from prodready.verify.model import ItemResult, counted
 from prodready.verify.stage import Stage
 
 TITLE = "check"
@@ -18,14 +18,10 @@ def verify(stage: Stage) -> ItemResult:
     if errors:
         rules = sorted({f.rule_id for f in errors})
         return ItemResult.failed(
-            "check", TITLE, f"{_count(len(errors), 'error')} ({', '.join(rules[:8])}"
-            + (", ..." if len(rules) > 8 else "") + f"), {_count(len(warnings), 'warning')}",
+            "check", TITLE, f"{counted(len(errors), 'error')} ({', '.join(rules[:8])}"
+            + (", ..." if len(rules) > 8 else "") + f"), {counted(len(warnings), 'warning')}",
             measures=measures, details=details,
         )  # fmt: skip
     return ItemResult.passed(
-        "check", TITLE, f"0 errors, {_count(len(warnings), 'warning')}", measures=measures
+        "check", TITLE, f"0 errors, {counted(len(warnings), 'warning')}", measures=measures
     )
-
-
-def _count(number: int, noun: str) -> str:
-    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
