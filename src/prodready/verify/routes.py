@@ -48,11 +48,14 @@ def parametrised_paths(project: Project, ids: tuple[int, ...]) -> tuple[str, lis
 
 
 def post_route(project: Project) -> str | None:
-    """A POST route without parameters (where a login form or API body goes), if any."""
-    for route in sorted(project.routes, key=lambda r: (len(r.path), r.path)):
-        post = "POST" in route.methods
-        if post and not _PARAMETER.search(route.path) and is_url_path(route.path):
-            return route.path
+    """A POST route (where a login form or API body goes), parameters filled with 1, plain
+    routes first; None when there is none."""
+    routes = sorted(project.routes, key=lambda r: (bool(_PARAMETER.search(r.path)), len(r.path)))
+    for route in routes:
+        path = _PARAMETER.sub("1", route.path)
+        regex = any(mark in route.path for mark in _REGEX_MARKS)
+        if "POST" in route.methods and not regex and is_url_path(path):
+            return path
     return None
 
 

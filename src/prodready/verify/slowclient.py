@@ -23,7 +23,8 @@ class SlowRun:
     """Slow sockets still open when the window closed (the front may cut them earlier)."""
     ordinary_sent: int
     ordinary_answered: int
-    """Answered with a status below 500 (a 5xx or no answer is a request the app could not take)."""
+    """Answered by the app: any status but none, 502 or 504 (what nginx says when the app does
+    not take the request); the app's own errors are answers."""
     statuses: list[int]
 
 
@@ -56,7 +57,7 @@ def slowloris(
         time.sleep(interval_s / 2)
     stop.set()
     holder.join(timeout=10)
-    answered = sum(1 for status in statuses if 0 < status < 500)
+    answered = sum(1 for status in statuses if status not in (0, 502, 504))
     return SlowRun(sockets, len(opened), len(statuses), answered, statuses)
 
 

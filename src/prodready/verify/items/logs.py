@@ -3,10 +3,12 @@ the id is echoed on every response (500s included, when a route answers one), an
 sent in a JSON and a form body and a token sent in Authorization appear nowhere in the log.
 
 Which lines are the app's: the server log (`prodready serve --log-format json`) from the
-server's first JSON line on. What `prodready serve` prints before it (its own plain-text
-start-up warnings, before the server and the app start) is not an app log line; those lines
-are counted in the details, not judged. Lines of the server's own lifecycle logger (worker
-boots) carry no request id by nature and are not asked for one."""
+server's first line on (its lifecycle logger: gunicorn.error, uvicorn.error, granian), all
+of which must be JSON. What `prodready serve` prints before that (its own start-up warnings,
+plain text or not, before the server and the app start) is not an app log line: shown in
+the details, not judged. A request id is asked of the lines written while the item's
+requests ran, except the server's lifecycle lines (worker boots), which belong to no
+request."""
 
 from __future__ import annotations
 
@@ -25,7 +27,7 @@ from prodready.verify.stage import Stage
 TITLE = "logs"
 ID_HEADER = "x-request-id"
 ID_KEYS = ("request_id", "request-id", "requestId", "correlation_id")
-SERVER_LOGGERS = ("gunicorn.error", "uvicorn.error", "_granian", "granian")
+SERVER_LOGGERS = ("gunicorn.error", "uvicorn", "uvicorn.error", "_granian", "granian")
 FLUSH_S = 0.5
 
 
@@ -55,8 +57,10 @@ def verify(stage: Stage) -> ItemResult:
     found = Findings()
     serve_lines, boot_lines = _app_lines(raw[:start].decode("utf-8", "replace"))
     window = raw[start:].decode("utf-8", "replace")
-    lines = boot_lines + [line for line in window.splitlines() if line.strip()]
-    records = _json_lines(lines, found)
+    during = [line for line in window.splitlines() if line.strip()]
+    lines = boot_lines + during
+    _json_lines(lines, found)
+    records = [r for r in map(_record, during) if r is not None]
     ids = _echoed_ids(sent, found)
     _ids_in_lines(records, ids, found)
     _secrets(text, {"password (JSON body)": password, "password (form body)": form_password,
@@ -65,15 +69,16 @@ def verify(stage: Stage) -> ItemResult:
     measures: dict[str, int | float | str | bool] = {
         "requests": len(sent),
         "log_lines": len(lines),
-        "json_lines": len(records),
+        "lines_during_requests": len(during),
         "echoed_ids_checked": len(ids),
         "answers_500": len(errors),
         "serve_startup_lines": len(serve_lines),
     }
     details = [
         *(f"{s.label}: {s.reply.status if s.reply else s.error}" for s in sent),
-        f"{len(serve_lines)} line(s) of prodready serve's own before the server's first JSON "
-        "line: not app log lines, not judged",
+        f"{len(serve_lines)} line(s) of prodready serve's own before the server started: "
+        "not app log lines, not judged",
+        *(f"  serve: {line[:160]}" for line in serve_lines[:5]),
         *found.details,
     ]
     if not errors:
@@ -123,11 +128,12 @@ def _one(stage: Stage, label: str, path: str, logged: bool = True, **kw: Any) ->
 
 
 def _app_lines(before: str) -> tuple[list[str], list[str]]:
-    """(prodready serve's own lines, the app's lines) of the log before the item's requests:
-    serve's own are those before the first JSON line."""
+    """(prodready serve's own lines, the server's and app's lines) of the log before the
+    item's requests: the server's begin with its first line from its lifecycle logger."""
     lines = [line for line in before.splitlines() if line.strip()]
     for n, line in enumerate(lines):
-        if _record(line) is not None:
+        record = _record(line)
+        if record is not None and record.get("logger") in SERVER_LOGGERS:
             return lines[:n], lines[n:]
     return lines, []
 
@@ -140,18 +146,11 @@ def _record(line: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _json_lines(lines: list[str], found: Findings) -> list[dict[str, Any]]:
-    records, plain = [], []
-    for line in lines:
-        record = _record(line)
-        if record is None:
-            plain.append(line)
-        else:
-            records.append(record)
+def _json_lines(lines: list[str], found: Findings) -> None:
+    plain = [line for line in lines if _record(line) is None]
     if plain:
         found.problems.append(f"{len(plain)} of {len(lines)} app log lines are not JSON")
         found.excerpt += plain[:20]
-    return records
 
 
 def _echoed_ids(sent: list[Sent], found: Findings) -> set[str]:
