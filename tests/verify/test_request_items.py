@@ -7,12 +7,20 @@ fail each claim."""
 from __future__ import annotations
 
 import json
+import subprocess
+import time
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
-from prodready.generate.validate import find_tool
+from prodready.generate.validate import find_tool, self_signed_certificate
+from prodready.project.detect import detect
+from prodready.verify.front import SERVER_NAME, Front
+from prodready.verify.items import limits, tls
+from prodready.verify.server import free_port
 from tests.services import missing
 from tests.verify.conftest import run_verify
 from tests.verify.variants import example_copy
@@ -183,3 +191,101 @@ def test_an_app_that_labels_raw_paths_and_logs_a_login_body_fails_both(tmp_path:
         "the Authorization token sent appears in the log (2 line(s))",
     ]
     assert "pv-" in logs["log"] and "login" in logs["log"]
+
+
+WEAK_SITE = """\
+limit_req_zone $binary_remote_addr zone=weak:1m rate=5r/s;
+server {{
+    listen 127.0.0.1:{upstream};
+    location / {{ return 200 "ok\\n"; }}
+}}
+server {{
+    listen 127.0.0.1:{http};
+    server_name {name};
+    location / {{ proxy_pass http://127.0.0.1:{upstream}; }}
+}}
+server {{
+    listen 127.0.0.1:{https} ssl;
+    server_name {name};
+    ssl_certificate {prefix}/tls/fullchain.pem;
+    ssl_certificate_key {prefix}/tls/privkey.pem;
+    ssl_protocols TLSv1 TLSv1.1 TLSv1.2 TLSv1.3;
+    ssl_ciphers ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES128-GCM-SHA256:@SECLEVEL=0;
+    client_max_body_size 0;
+    location / {{
+        limit_req zone=weak burst=5 nodelay;
+        limit_req_status 429;
+        proxy_pass http://127.0.0.1:{upstream};
+    }}
+}}
+"""
+"""A hand-written site with what the generated one avoids: TLS 1.0 and 1.1, a CBC suite, no
+security headers, plain HTTP served, bodies of any size, 429s without Retry-After."""
+
+
+@pytest.fixture
+def weak_stage(tmp_path: Path) -> Iterator[SimpleNamespace]:
+    """A real nginx with WEAK_SITE, and the parts of a Stage the tls and limits items read."""
+    require_tools("nginx", "openssl")
+    prefix = tmp_path / "nginx"
+    (prefix / "logs").mkdir(parents=True)
+    self_signed_certificate(prefix / "tls", SERVER_NAME)
+    http, https, upstream = free_port(), free_port(), free_port()
+    site = WEAK_SITE.format(
+        upstream=upstream, http=http, https=https, name=SERVER_NAME, prefix=prefix
+    )
+    (prefix / "site.conf").write_text(site)
+    (prefix / "nginx.conf").write_text(
+        f"daemon off;\nworker_processes 1;\npid {prefix}/nginx.pid;\n"
+        f"error_log {prefix}/logs/error.log warn;\nevents {{ worker_connections 256; }}\n"
+        f"http {{\n  access_log off;\n  client_body_temp_path {prefix}/tmp_body;\n"
+        f"  proxy_temp_path {prefix}/tmp_proxy;\n  include site.conf;\n}}\n"
+    )
+    nginx = find_tool("nginx")
+    assert nginx
+    process = subprocess.Popen(
+        [nginx, "-p", str(prefix), "-c", str(prefix / "nginx.conf")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    front = Front(process, prefix, http, https, SERVER_NAME)
+    try:
+        wait_for(front)
+        app = tmp_path / "app"
+        app.mkdir()
+        yield SimpleNamespace(front=front, front_missing="", project=detect(app))
+    finally:
+        front.stop()
+
+
+def wait_for(front: Front) -> None:
+    for _ in range(100):
+        try:
+            front.http("/", timeout=1.0)
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError((front.prefix / "logs" / "error.log").read_text())
+
+
+def test_a_front_with_old_tls_no_headers_and_no_redirect_fails_tls(
+    weak_stage: SimpleNamespace,
+) -> None:
+    result = tls.verify(weak_stage)  # type: ignore[arg-type]
+    assert result.status == "fail", result
+    assert result.summary == "no Strict-Transport-Security on HTTPS answers"
+    assert "no X-Content-Type-Options: nosniff" in result.details
+    assert "TLS 1.0, TLS 1.1 accepted: only TLS 1.2 and 1.3 should be" in result.details
+    assert result.measures["http_status"] == 200
+    assert result.measures["weak_ciphers"] >= 1
+    assert any("ECDHE-ECDSA-AES128-SHA (TLS 1.2)" in line for line in result.details)
+
+
+def test_a_front_without_a_body_limit_or_retry_after_fails_limits(
+    weak_stage: SimpleNamespace,
+) -> None:
+    result = limits.verify(weak_stage)  # type: ignore[arg-type]
+    assert result.status == "fail", result
+    assert result.summary == "client_max_body_size 0: nginx takes bodies of any size"
+    assert result.measures["answered_429"] > 0
+    assert result.measures["429_without_retry_after"] == result.measures["answered_429"]
+    assert result.measures["ordinary_answered"] == result.measures["ordinary_sent"]
