@@ -64,7 +64,10 @@ def test_riskapi_health_route_is_plain_json_and_ready_whatever_the_database(
     assert health["measures"]["runtime_kit"] is False
     assert health["measures"]["ready_status"] == 200
     assert health["measures"]["ready_without_dependencies_status"] == 200
-    assert any("GET /health -> 200 application/json" in line for line in health["details"])
+    assert any(
+        "GET /health -> 200 application/json, not application/health+json" in line
+        for line in health["details"]
+    )
     assert any(line.startswith("hint: add prodready.runtime") for line in health["details"])
 
 

@@ -94,6 +94,8 @@ def _answers(
     kind = (reply.header("content-type") or "").split(";")[0].strip()
     measures[f"{role}_status"] = reply.status
     said = f"GET {path} -> {reply.status} {kind or 'no content type'}"
+    if kind != CONTENT_TYPE:
+        said += f", not {CONTENT_TYPE}"
     return Claim(role, reply.status == 200 and kind == CONTENT_TYPE, said)
 
 

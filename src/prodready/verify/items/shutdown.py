@@ -115,11 +115,10 @@ def _slow_get_route(stage: Stage) -> tuple[str, float] | None:
 
 def _upload_route(stage: Stage, served: ServerProcess) -> tuple[str, str] | None:
     """The first POST/PUT/PATCH route (parameters filled with 1) whose handler waits for its
-    body, tried with one slow upload on `served`."""
-    for route in stage.project.routes:
-        method = next((m for m in ("POST", "PUT", "PATCH") if m in route.methods), None)
-        if method is None:
-            continue
+    body, tried with one slow upload each on `served` (the first TIMED_ROUTES of them)."""
+    writes = [r for r in stage.project.routes if {"POST", "PUT", "PATCH"} & set(r.methods)]
+    for route in writes[:TIMED_ROUTES]:
+        method = next(m for m in ("POST", "PUT", "PATCH") if m in route.methods)
         path = PARAMETER.sub("1", route.path)
         probe = start_upload(served.port, method, path)
         early = answered_early(probe, SETTLE_S)
