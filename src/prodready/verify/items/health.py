@@ -108,7 +108,11 @@ def _dependency_down(
     closed = free_port()
     pointed = {var: _to_port(env[var], closed) for var in names if var and env.get(var)}
     if not pointed:
-        return Claim(name, True, "not applicable: the app gets no database or Redis URL")
+        services = [s for s in ("postgresql", "redis") if stage.project.uses_service(s)]
+        if not services:
+            return Claim(name, True, "not applicable: the app uses no database or Redis")
+        why = "; ".join(n for n in stage.backing.notes if n.lower().startswith(tuple(services)))
+        return Claim(name, None, f"no URL variable to point away ({why})")
     where = f"{', '.join(pointed)} -> 127.0.0.1:{closed} (closed)"
     try:
         served = stage.start_extra("health-nodeps", env=pointed)
