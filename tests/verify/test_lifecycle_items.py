@@ -193,3 +193,32 @@ def test_the_runtime_kit_answers_health_json_and_is_not_ready_without_its_databa
     assert all("FAIL" not in line for line in health["details"]), health
     # SIGTERM meets a 503 or a server that stops accepting at once (a warning): never a 200
     assert health["status"] in ("pass", "warn"), health
+
+
+IGNORES_SIGTERM = """\
+import signal
+
+from flask import Flask
+
+# Set at import: the worker never hears SIGTERM, so it never drains and stays "ready".
+signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+app = Flask(__name__)
+HEALTH = ('{"status": "pass"}', 200, {"Content-Type": "application/health+json"})
+
+
+@app.get("/health/ready")
+def ready():
+    return HEALTH
+"""
+
+
+def test_a_server_still_ready_after_sigterm_fails_health(tmp_path: Path) -> None:
+    app = flask_app(tmp_path / "deaf", IGNORES_SIGTERM)
+    (app / "gunicorn.conf.py").write_text("graceful_timeout = 3\n")  # the master kills it then
+    health = items_of(run_verify(app, "--only", "health", "--json"))["health"]
+    assert health["status"] == "fail", health
+    assert health["measures"]["ready_after_sigterm"] == "200"
+    assert any(
+        line.startswith("ready on SIGTERM: FAIL - still 200") for line in health["details"]
+    ), health["details"]
