@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the tests drive (real nginx, wrk, hey, ab, promtool, amtool,
-# blackbox_exporter, testssl.sh, chromium for the HTML reports, pgloader as the peer of db
-# migrate's benchmark, MariaDB as a source of db migrate) when they are missing. Idempotent
+# blackbox_exporter, testssl.sh, strace for verify's start-up item, chromium for the HTML
+# reports, pgloader as the peer of db migrate's benchmark, MariaDB as a source of db migrate)
+# when they are missing. Idempotent
 # and quiet when everything is present.
 set -euo pipefail
 declare -A want=(
   [nginx]=nginx [wrk]=wrk [hey]=hey [ab]=apache2-utils [promtool]=prometheus
-  [testssl]=testssl.sh [openssl]=openssl [systemd-analyze]=systemd [curl]=curl
+  [testssl]=testssl.sh [openssl]=openssl [strace]=strace [systemd-analyze]=systemd [curl]=curl
   [chromium]=chromium [pgloader]=pgloader [mariadbd]=mariadb-server
   [amtool]=prometheus-alertmanager [prometheus-blackbox-exporter]=prometheus-blackbox-exporter
 )
