@@ -12,12 +12,13 @@ seconds on a shared two-CPU machine vary that much from one to the next."""
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from prodready.load import LoadConfig, LoadResult, run_load
 from prodready.load.histogram import new_histogram, percentile_ms
 from prodready.verify.devserver import DevCommand, start_dev_server
-from prodready.verify.loadrun import failed, failure_text, front_headers, load_config, p99_series
+from prodready.verify.loadrun import failed, front_headers, load_config, p99_series
 from prodready.verify.model import ItemResult, Number
 from prodready.verify.routes import Route, Routes, choose_routes
 from prodready.verify.stage import Stage
@@ -25,9 +26,9 @@ from prodready.verify.stage import Stage
 ID = "compare"
 TITLE = "serve plan vs dev server"
 CONNECTIONS = 32
-RUN_S = 1.25
+RUN_S = 1.0
 ROUNDS = 2
-WARMUP_S = 0.5
+WARMUP_S = 0.3
 NOISE = 0.10
 SERVERS = ("plan", "dev")
 
@@ -222,8 +223,11 @@ def _side_text(server: str, side: Side) -> str:
         f"{server} {side.rps:.0f} req/s, p50 {side.latency_ms(50):.1f} ms, "
         f"p99 {side.latency_ms(99):.1f} ms"
     )
-    kinds = "; ".join(failure_text(r) for r in side.runs if failed(r))
-    return text + (f", {side.failed} failed ({kinds})" if side.failed else "")
+    kinds: Counter[str] = Counter()
+    for run in side.runs:
+        kinds.update(run.errors)
+    listed = ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
+    return text + (f", {side.failed} failed ({listed})" if side.failed else "")
 
 
 def _short(path: str, width: int = 18) -> str:
