@@ -31,6 +31,8 @@ ROUNDS = 2
 WARMUP_S = 0.3
 NOISE = 0.10
 SERVERS = ("plan", "dev")
+LABELS = {"light": "light", "io": "I/O"}
+"""In the chart legends, which have room for a short name each (the details name the paths)."""
 
 
 @dataclass
@@ -154,7 +156,7 @@ def _judged(
         "measures": _measures(measured),
         "details": _details(measured, routes, command, port, headers),
         "series": {
-            f"{server} {m.route.path} p99_ms": m.sides[server].series()
+            f"{server} {LABELS[m.kind]} p99_ms": m.sides[server].series()
             for m in measured
             for server in SERVERS
         },
@@ -212,6 +214,10 @@ def _details(
             for run in m.sides[server].runs[:1]
             for reason in run.generator.suspect_reasons[:1]
         ]
+    lines.append(
+        "charts: p99 latency of each quarter second; "
+        + ", ".join(f"{LABELS[m.kind]} = {m.route.path}" for m in measured)
+    )
     if routes.io is None:
         lines.append("no route that waits on I/O answered 2xx: only the light route is compared")
     lines += [f"not loaded (no 2xx): {refused}" for refused in routes.refused]
