@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from prodready.load import LoadConfig, LoadResult, run_load
 from prodready.load.histogram import new_histogram, percentile_ms
 from prodready.verify.devserver import DevCommand, start_dev_server
-from prodready.verify.loadrun import failed, front_headers, load_config, p99_series
+from prodready.verify.loadrun import TIMEOUT_S, failed, front_headers, load_config, p99_series
 from prodready.verify.model import ItemResult, Number
 from prodready.verify.routes import Route, Routes, choose_routes
 from prodready.verify.stage import Stage
@@ -109,7 +109,9 @@ class Measured:
 
 def verify(stage: Stage) -> ItemResult:
     headers = front_headers(stage.options.server_name)
-    routes = choose_routes(stage.project, lambda path: stage.server.get(path, headers=headers))
+    routes = choose_routes(
+        stage.project, lambda path: stage.server.get(path, headers=headers, timeout=TIMEOUT_S)
+    )
     if not routes.loaded:
         why = "no detected GET route answers 2xx on the served app"
         return ItemResult.skipped(ID, TITLE, why, details=[f"tried {r}" for r in routes.refused])

@@ -26,7 +26,14 @@ from prodready.generate.validate import find_tool
 from prodready.load import LoadResult
 from prodready.verify.deployfront import DeployFront, deploy_front
 from prodready.verify.http import request
-from prodready.verify.loadrun import failed, failure_text, load_config, p99_series, start_flowing
+from prodready.verify.loadrun import (
+    TIMEOUT_S,
+    failed,
+    failure_text,
+    load_config,
+    p99_series,
+    start_flowing,
+)
 from prodready.verify.model import ItemResult
 from prodready.verify.routes import choose_routes
 from prodready.verify.stage import Stage
@@ -131,7 +138,9 @@ def _deploy_and_roll_back(deployer: Deployer, nginx: str) -> ItemResult:
     if why:
         return ItemResult.failed(ID, TITLE, "nginx did not start in front of the deploy root",
                                  details=[why])  # fmt: skip
-    routes = choose_routes(deployer.stage.project, lambda path: request(front.port, path))
+    routes = choose_routes(
+        deployer.stage.project, lambda path: request(front.port, path, timeout=TIMEOUT_S)
+    )
     if routes.light is None:
         return ItemResult.skipped(
             ID, TITLE, "no detected GET route answers 2xx through nginx",

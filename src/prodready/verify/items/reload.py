@@ -15,6 +15,7 @@ from prodready.errors import UserError
 from prodready.load import LoadConfig, LoadResult
 from prodready.serve.reload import ReloadReport, reload_server
 from prodready.verify.loadrun import (
+    TIMEOUT_S,
     failed,
     failure_text,
     front_headers,
@@ -57,7 +58,9 @@ class Reloaded:
 
 def verify(stage: Stage) -> ItemResult:
     headers = front_headers(stage.options.server_name)
-    routes = choose_routes(stage.project, lambda path: stage.get(path, headers=headers))
+    routes = choose_routes(
+        stage.project, lambda path: stage.get(path, headers=headers, timeout=TIMEOUT_S)
+    )
     route = routes.light
     if route is None:
         return ItemResult.skipped(
