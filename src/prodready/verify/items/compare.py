@@ -1,0 +1,242 @@
+"""serve plan vs dev server: `prodready load` on a light route and on the slowest I/O route,
+against the served plan (the shared server) and the app's own development server, side by
+side: the same requests and load settings, interleaved in rounds (plan, dev, then dev, plan)
+so a machine that gets busier halfway does not favour one. This is where "10x" is shown or
+refuted.
+
+Compared: requests served per second (answers below 400: a server answering errors fast is
+not serving) and p99 latency. The plan fails when it serves fewer requests per second than the
+dev server on a route, or fails requests the dev server answered; it warns when it serves as
+many but its p99 is slower. Differences within NOISE are taken as equal: runs of a few
+seconds on a shared two-CPU machine vary that much from one to the next."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from prodready.load import LoadConfig, LoadResult, run_load
+from prodready.load.histogram import new_histogram, percentile_ms
+from prodready.verify.devserver import DevCommand, start_dev_server
+from prodready.verify.loadrun import TIMEOUT_S, failed, front_headers, load_config, p99_series
+from prodready.verify.model import ItemResult, Number
+from prodready.verify.loadroutes import Route, Routes, choose_routes
+from prodready.verify.stage import Stage
+
+ID = "compare"
+TITLE = "serve plan vs dev server"
+CONNECTIONS = 32
+RUN_S = 1.0
+ROUNDS = 2
+WARMUP_S = 0.3
+NOISE = 0.10
+SERVERS = ("plan", "dev")
+LABELS = {"light": "light", "io": "I/O"}
+"""In the chart legends, which have room for a short name each (the details name the paths)."""
+
+
+@dataclass
+class Side:
+    """One server's runs on one route, merged."""
+
+    runs: list[LoadResult] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return sum(r.duration_s for r in self.runs)
+
+    @property
+    def rps(self) -> float:
+        """Requests served (answered below 400) per second."""
+        return sum(r.successes for r in self.runs) / self.seconds if self.seconds else 0.0
+
+    def latency_ms(self, percentile: float) -> float:
+        merged = new_histogram()
+        for run in self.runs:
+            if run.histogram.get_total_count():  # hdrh takes an empty one's minimum as 0
+                merged.add(run.histogram)
+        return percentile_ms(merged, percentile)
+
+    @property
+    def failed(self) -> int:
+        return sum(failed(r) for r in self.runs)
+
+    def series(self) -> list[tuple[float, float]]:
+        points, offset = [], 0.0
+        for run in self.runs:
+            points += p99_series(run, offset)
+            offset += run.duration_s
+        return points
+
+
+@dataclass
+class Measured:
+    kind: str
+    route: Route
+    sides: dict[str, Side]
+
+    @property
+    def plan(self) -> Side:
+        return self.sides["plan"]
+
+    @property
+    def dev(self) -> Side:
+        return self.sides["dev"]
+
+    @property
+    def rps_ratio(self) -> float:
+        return self.plan.rps / self.dev.rps if self.dev.rps else float("inf")
+
+    @property
+    def slower_throughput(self) -> bool:
+        return self.rps_ratio < 1 - NOISE
+
+    @property
+    def more_failures(self) -> bool:
+        return self.plan.failed > self.dev.failed
+
+    @property
+    def slower_p99(self) -> bool:
+        return self.plan.latency_ms(99) > self.dev.latency_ms(99) * (1 + NOISE)
+
+    def summary(self) -> str:
+        ratio = f"{self.rps_ratio:.1f}x" if self.dev.rps else "dev served none,"
+        return (
+            f"{_short(self.route.path)} {ratio} req/s, p99 {self.plan.latency_ms(99):.0f} vs "
+            f"{self.dev.latency_ms(99):.0f} ms"
+        )
+
+
+def verify(stage: Stage) -> ItemResult:
+    headers = front_headers(stage.options.server_name)
+    routes = choose_routes(
+        stage.project, lambda path: stage.server.get(path, headers=headers, timeout=TIMEOUT_S)
+    )
+    if not routes.loaded:
+        why = "no detected GET route answers 2xx on the served app"
+        return ItemResult.skipped(ID, TITLE, why, details=[f"tried {r}" for r in routes.refused])
+    started = start_dev_server(
+        stage.project, stage.target, stage.app_dir, stage.app_env, stage.work
+    )
+    if isinstance(started, str):
+        return ItemResult.skipped(ID, TITLE, f"no dev server to compare with: {started}"[:88])
+    dev, command = started
+    ports = {"plan": stage.server.port, "dev": dev.port}
+    try:
+        measured = [_side_by_side(kind, route, ports, headers) for kind, route in routes.loaded]
+    finally:
+        dev.stop()
+    return _judged(measured, routes, command, stage.server.port, headers)
+
+
+def _side_by_side(
+    kind: str, route: Route, ports: dict[str, int], headers: dict[str, str]
+) -> Measured:
+    def config(server: str, seconds: float) -> LoadConfig:
+        url = f"http://127.0.0.1:{ports[server]}{route.path}"
+        return load_config(url, headers, connections=CONNECTIONS, duration=seconds)
+
+    for server in SERVERS:  # first requests pay for lazy set-up (connections, caches)
+        run_load(config(server, WARMUP_S))
+    sides = {server: Side() for server in SERVERS}
+    for round_number in range(ROUNDS):
+        order = SERVERS if round_number % 2 == 0 else SERVERS[::-1]
+        for server in order:
+            sides[server].runs.append(run_load(config(server, RUN_S)))
+    return Measured(kind, route, sides)
+
+
+def _judged(
+    measured: list[Measured],
+    routes: Routes,
+    command: DevCommand,
+    port: int,
+    headers: dict[str, str],
+) -> ItemResult:
+    summary = "; ".join(m.summary() for m in measured)
+    kw = {
+        "measures": _measures(measured),
+        "details": _details(measured, routes, command, port, headers),
+        "series": {
+            f"{server} {LABELS[m.kind]} p99_ms": m.sides[server].series()
+            for m in measured
+            for server in SERVERS
+        },
+    }
+    if any(m.slower_throughput or m.more_failures for m in measured):
+        return ItemResult.failed(ID, TITLE, summary, **kw)
+    if any(m.slower_p99 for m in measured):
+        return ItemResult.warned(ID, TITLE, summary, **kw)
+    return ItemResult.passed(ID, TITLE, summary, **kw)
+
+
+def _measures(measured: list[Measured]) -> dict[str, Number | str | bool]:
+    found: dict[str, Number | str | bool] = {
+        "connections": CONNECTIONS,
+        "seconds_per_server": ROUNDS * RUN_S,
+    }
+    for m in measured:
+        found[f"{m.kind}_route"] = m.route.path
+        if m.dev.rps:
+            found[f"{m.kind}_rps_ratio"] = round(m.rps_ratio, 2)
+        for server in SERVERS:
+            side = m.sides[server]
+            found[f"{m.kind}_{server}_rps"] = round(side.rps, 1)
+            found[f"{m.kind}_{server}_p50_ms"] = side.latency_ms(50)
+            found[f"{m.kind}_{server}_p99_ms"] = side.latency_ms(99)
+            found[f"{m.kind}_{server}_failed_requests"] = side.failed
+    return found
+
+
+def _details(
+    measured: list[Measured],
+    routes: Routes,
+    command: DevCommand,
+    port: int,
+    headers: dict[str, str],
+) -> list[str]:
+    sent = ", ".join(f"{k}: {v}" for k, v in headers.items())
+    lines = [
+        f"plan: prodready serve on 127.0.0.1:{port} (the shared server)",
+        f"dev: `{command.shown}` for {command.origin}, without reloader and debugger",
+        f"load: prodready.load, closed model, {CONNECTIONS} connections, {ROUNDS} rounds of "
+        f"{RUN_S:g} s per server and route, interleaved, after a {WARMUP_S:g} s warm-up; "
+        f"the same requests to both ({sent})",
+    ]
+    for m in measured:
+        lines.append(
+            f"{m.route.path} ({m.kind}, {m.route.where}): "
+            + "; ".join(_side_text(server, m.sides[server]) for server in SERVERS)
+            + (f"; {m.rps_ratio:.2f}x the dev server's req/s" if m.dev.rps else "")
+        )
+        lines += [
+            f"{server} on {m.route.path}: the load generator was short of CPU ({reason}): "
+            "the faster server may be faster still"
+            for server in SERVERS
+            for run in m.sides[server].runs[:1]
+            for reason in run.generator.suspect_reasons[:1]
+        ]
+    lines.append(
+        "charts: p99 latency of each quarter second; "
+        + ", ".join(f"{LABELS[m.kind]} = {m.route.path}" for m in measured)
+    )
+    if routes.io is None:
+        lines.append("no route that waits on I/O answered 2xx: only the light route is compared")
+    lines += [f"not loaded (no 2xx): {refused}" for refused in routes.refused]
+    return lines
+
+
+def _side_text(server: str, side: Side) -> str:
+    text = (
+        f"{server} {side.rps:.0f} req/s, p50 {side.latency_ms(50):.1f} ms, "
+        f"p99 {side.latency_ms(99):.1f} ms"
+    )
+    kinds: Counter[str] = Counter()
+    for run in side.runs:
+        kinds.update(run.errors)
+    listed = ", ".join(f"{kind} {count}" for kind, count in kinds.most_common())
+    return text + (f", {side.failed} failed ({listed})" if side.failed else "")
+
+
+def _short(path: str, width: int = 18) -> str:
+    return path if len(path) <= width else path[: width - 1] + "…"

@@ -1,0 +1,129 @@
+"""The items of `prodready verify` that put load on the app: the serve plan against the app's
+dev server (compare), reload under load and deploy/rollback under load. On riskapi, booted once
+for the module; then a small app whose Gunicorn settings lose to its dev server and drop
+requests on reload (graceful_timeout = 0 kills in-flight requests)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from prodready.generate.validate import find_tool
+from prodready.verify.items.compare import NOISE
+from tests.services import missing
+from tests.verify.conftest import run_verify
+from tests.verify.variants import example_copy
+
+LOSES_TO_DEV = '''\
+"""Gunicorn settings that lose to the dev server and drop requests on reload."""
+
+import time
+
+from flask import Flask
+
+app = Flask(__name__)
+
+
+@app.get("/work")
+def work():
+    time.sleep(0.1)  # stands for a call to another service
+    return {"done": True}
+
+
+if __name__ == "__main__":
+    app.run()
+'''
+# 2 x 8 threads hold 16 requests of 100 ms: 160 req/s, where the threaded dev server takes all
+# 32 connections at once; graceful_timeout 0 stops a worker with its requests in flight.
+LOSES_TO_DEV_CONF = "workers = 2\nthreads = 8\ngraceful_timeout = 0\n"
+
+
+def items_of(result: Any) -> dict[str, dict[str, Any]]:
+    assert result.returncode in (0, 1), result.stderr
+    return {item["id"]: item for item in json.loads(result.stdout)["items"]}
+
+
+@pytest.fixture(scope="module")
+def riskapi(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> dict[str, Any]:
+    if not find_tool("nginx"):
+        missing("nginx", "not installed (scripts/ensure-system-deps.sh installs it)")
+    app = example_copy("riskapi", tmp_path_factory.mktemp("loads"))
+    result = run_verify(
+        app, "--only", "compare,reload,deploy", "--json", "--database-url", pg_server
+    )
+    return items_of(result)
+
+
+def test_compare_measures_plan_and_dev_server_side_by_side_on_riskapi(riskapi):
+    item = riskapi["compare"]
+    m = item["measures"]
+    # Light: the faster of the two routes that wait on nothing; I/O: the one that sleeps.
+    assert m["light_route"] in ("/health", "/api/ping")
+    assert m["io_route"] == "/api/lookup"
+    for kind in ("light", "io"):
+        assert m[f"{kind}_plan_rps"] > 0 and m[f"{kind}_dev_rps"] > 0
+        assert m[f"{kind}_plan_failed_requests"] == 0
+        assert m[f"{kind}_rps_ratio"] == pytest.approx(
+            m[f"{kind}_plan_rps"] / m[f"{kind}_dev_rps"], abs=0.01
+        )
+    # The verdict follows the numbers: fail when the plan served fewer req/s beyond NOISE.
+    slower = any(m[f"{k}_rps_ratio"] < 1 - NOISE for k in ("light", "io"))
+    assert item["status"] in (["fail"] if slower else ["pass", "warn"])
+    assert m["light_route"] in item["summary"] and "x req/s" in item["summary"]
+    assert len(item["summary"]) < 90
+    # The dev server is the app's own app.run(), run as `flask run` on a loopback port.
+    assert any("flask --app app:app run --host 127.0.0.1" in d for d in item["details"])
+    assert any("app.run() at app.py:96" in d for d in item["details"])
+    assert set(item["series"]) == {
+        f"{server} {kind} p99_ms" for server in ("plan", "dev") for kind in ("light", "I/O")
+    }
+    assert all(len(points) >= 2 for points in item["series"].values())
+
+
+def test_reload_under_load_fails_no_request_on_riskapi(riskapi):
+    item = riskapi["reload"]
+    assert item["status"] == "pass", item
+    assert item["measures"]["reloads"] == 3
+    assert item["measures"]["failed_requests"] == 0
+    assert item["measures"]["responses"] > 0
+    reloads = [d for d in item["details"] if d.startswith("reload ")]
+    assert len(reloads) == 3 and all("control socket, workers" in d for d in reloads)
+    assert any("straight to the server" in d for d in item["details"])
+
+
+def test_deploy_and_rollback_under_load_fail_no_request_on_riskapi(riskapi):
+    item = riskapi["deploy"]
+    assert item["status"] == "pass", item
+    assert item["measures"]["failed_requests"] == 0
+    assert item["measures"]["responses"] > 0
+    steps = [d for d in item["details"] if d.endswith("under load")]
+    assert [s.split()[0] for s in steps] == ["deploy", "rollback"]
+    # The rollback goes back to the release the first deploy made.
+    first = item["details"][0].split()[2]
+    assert steps[1].startswith(f"rollback to {first} ")
+
+
+def test_a_plan_that_loses_to_the_dev_server_and_drops_requests_on_reload_fails(
+    tmp_path: Path,
+):
+    app = tmp_path / "slowplan"
+    app.mkdir()
+    (app / "app.py").write_text(LOSES_TO_DEV)
+    (app / "gunicorn.conf.py").write_text(LOSES_TO_DEV_CONF)
+    (app / "requirements.txt").write_text("flask\n")
+    items = items_of(run_verify(app, "--only", "compare,reload", "--json"))
+
+    compare = items["compare"]
+    assert compare["status"] == "fail", compare
+    assert compare["measures"]["light_route"] == "/work"
+    assert compare["measures"]["light_rps_ratio"] < 1 - NOISE
+    assert "io_route" not in compare["measures"]
+
+    reload = items["reload"]
+    assert reload["status"] == "fail", reload
+    assert reload["measures"]["failed_requests"] > 0
+    assert "requests failed across 3 reloads" in reload["summary"]
+    assert any(kind in reload["details"][-1] for kind in ("reset", "closed_mid_response"))
