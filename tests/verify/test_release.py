@@ -7,6 +7,7 @@ import textwrap
 from pathlib import Path
 
 from tests.verify.conftest import run_verify
+from tests.verify.variants import example_copy
 
 SETTINGS = """
 import os
@@ -91,3 +92,18 @@ def test_a_failing_release_step_stops_the_boot_with_its_log(tmp_path: Path, pg_s
     assert "release step" in result.stderr and "Procfile release" in result.stderr
     assert "release broke: no seed file" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_bookshop_is_migrated_on_a_scratch_postgresql_from_its_db_host_settings(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """bookshop builds DATABASES from DB_HOST, DB_NAME...: verify gives it the scratch database
+    that way, and its Procfile release line migrates it there (never its SQLite file)."""
+    app = example_copy("bookshop", tmp_path)
+    result = run_verify(app, "--only", "check", "--json", "--database-url", pg_server)
+    assert result.returncode in (0, 1), result.stderr
+    boot = json.loads(result.stdout)["boot"]
+    assert any("as DB_HOST, DB_NAME, DB_USER, DB_PASSWORD" in n for n in boot), boot
+    ran = [n for n in boot if n.startswith("release step `python manage.py migrate --noinput`")]
+    assert ran and "(Procfile release) ran on the scratch database" in ran[0], boot
+    assert not (app / "db.sqlite3").exists(), "the app or its release ran on SQLite"

@@ -13,6 +13,14 @@ from prodready.project.databases import database_urls, kind_of_url
 from prodready.project.model import Project
 
 DATABASE_VARS = ("DATABASE_URL", "DB_URL", "SQLALCHEMY_DATABASE_URI", "POSTGRES_URL")
+COMPONENT_VARS = {
+    "host": ("DB_HOST", "DATABASE_HOST", "POSTGRES_HOST", "PGHOST"),
+    "port": ("DB_PORT", "DATABASE_PORT", "POSTGRES_PORT", "PGPORT"),
+    "name": ("DB_NAME", "DATABASE_NAME", "POSTGRES_DB", "PGDATABASE"),
+    "user": ("DB_USER", "DATABASE_USER", "POSTGRES_USER", "PGUSER"),
+    "password": ("DB_PASSWORD", "DATABASE_PASSWORD", "POSTGRES_PASSWORD", "PGPASSWORD"),
+}
+"""Settings that build the connection from parts (Django's DATABASES from DB_HOST, DB_NAME...)."""
 REDIS_VARS = ("REDIS_URL", "CACHE_URL", "CELERY_BROKER_URL")
 LOCAL_REDIS = "redis://127.0.0.1:6379/0"
 
@@ -59,23 +67,27 @@ def _scratch_postgres(
     project: Project, reads: set[str], given: str | None, backing: Backing
 ) -> None:
     var = next((v for v in DATABASE_VARS if v in reads), None)
-    if var is None:
+    parts = {key: [v for v in names if v in reads] for key, names in COMPONENT_VARS.items()}
+    by_parts = var is None and bool(parts["host"]) and bool(parts["name"])
+    if var is None and not by_parts:
         backing.notes.append(
             "PostgreSQL: the app reads no DATABASE_URL-like variable; it runs on its own settings"
         )
         return
-    candidates = [given, os.environ.get(var)]
+    candidates = [given, os.environ.get(var) if var else None]
     candidates += [found.url for found in database_urls(project)]
     candidates += [url for module in project.modules.values() for _, url in module.url_literals]
     tried: list[str] = []
     for url in dict.fromkeys(c for c in candidates if c and kind_of_url(c) == "postgresql"):
         made = _create_scratch(url)
         if made:
-            backing.database_var, backing.admin_url, backing.scratch_url = var, url, made
-            backing.env[var] = made
+            backing.admin_url, backing.scratch_url = url, made
+            backing.env.update({var: made} if var else _component_env(made, parts))
+            backing.database_var = var or parts["name"][0]
+            shown = var or ", ".join(n for names in parts.values() for n in names)
             backing.notes.append(
                 f"PostgreSQL: scratch database {urlsplit(made).path.lstrip('/')} on "
-                f"{_where(url)} as {var} (dropped after the run)"
+                f"{_where(url)} as {shown} (dropped after the run)"
             )
             return
         tried.append(_where(url))
@@ -84,6 +96,19 @@ def _scratch_postgres(
         + (f" (tried {', '.join(tried)})" if tried else "")
         + "; give --database-url postgresql://USER:PASS@HOST/DB"
     )
+
+
+def _component_env(url: str, parts: dict[str, list[str]]) -> dict[str, str]:
+    """The scratch database's URL split into the variables the app reads."""
+    split = urlsplit(url)
+    values = {
+        "host": split.hostname or "localhost",
+        "port": str(split.port or 5432),
+        "name": split.path.lstrip("/"),
+        "user": split.username or "",
+        "password": split.password or "",
+    }
+    return {name: values[key] for key, names in parts.items() for name in names}
 
 
 def _create_scratch(url: str) -> str | None:
