@@ -146,3 +146,32 @@ def test_a_backup_much_smaller_without_fewer_rows_fails(prodready, db):
     # fewer rows explain a smaller dump: accepted
     db.sql("DELETE FROM items")
     assert backup_ok(prodready, db)["verified"] is True
+
+
+def test_two_restores_within_one_second_both_swap_in(prodready, db, monkeypatch):
+    """Each restore keeps the live database as <db>_prev_<stamp>: a second restore within the
+    same second must not collide with the first one's copy. The clock is held in one second."""
+    from datetime import UTC, datetime
+
+    from prodready.backup import restore
+    from prodready.backup.dump import DumpTools
+    from prodready.backup.pg import PgServer
+    from prodready.backup.progress import Progress
+
+    backup_id = backup_ok(prodready, db)["id"]
+    micros = iter(range(1, 1000))
+
+    class OneSecond(datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return datetime(2026, 1, 2, 3, 4, 5, next(micros), tzinfo=tz or UTC)
+
+    monkeypatch.setattr(restore, "datetime", OneSecond)
+    store = Store(db.dest)
+    for _ in range(2):
+        with store.lock():
+            swaps = restore.restore_backup(PgServer.from_url(db.url), store,
+                                           store.entry(backup_id), None, DumpTools.find(),
+                                           Progress(enabled=False))  # fmt: skip
+        assert swaps[0].previous in db.databases()
+    assert len({name for name in db.databases() if "_prev_" in name}) == 2

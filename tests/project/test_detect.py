@@ -327,3 +327,49 @@ def test_flask_blueprint_prefixes_through_imports_factories_and_nesting(tmp_path
     routes = {r.path: r for r in project.routes}
     assert set(routes) == {"/api/tokens", "/admin/users", "/admin/reports/daily"}
     assert routes["/api/tokens"].blocking_io, "what reads routes sees the prefixed path"
+
+
+@pytest.mark.parametrize(
+    "wsgi",
+    [
+        "application = Production(get_wsgi_application())",
+        "application = WhiteNoise(get_wsgi_application(), root='static')",
+        "app = get_wsgi_application()\napplication = Production(ProxyFix(app))",
+    ],
+)
+def test_a_wrapped_django_application_is_still_the_app(tmp_path: Path, wsgi: str) -> None:
+    write(
+        tmp_path,
+        {
+            "manage.py": "import os\n",
+            "site_/settings.py": 'ROOT_URLCONF = "site_.urls"\n',
+            "site_/wsgi.py": "from django.core.wsgi import get_wsgi_application\n"
+            "from prodready.runtime import Production\n"
+            "from whitenoise import WhiteNoise\n"
+            "from werkzeug.middleware.proxy_fix import ProxyFix\n" + wsgi + "\n",
+            "requirements.txt": "django\n",
+        },
+    )
+    project = detect(tmp_path)
+    assert [c.target for c in project.candidates] == ["site_.wsgi:application"]
+    assert project.app is not None and project.app.interface == "wsgi"
+    assert project.framework == "django"
+
+
+@pytest.mark.parametrize(
+    ("source", "target"),
+    [
+        ("app = Flask(__name__)\napp = ProxyFix(app, x_for=1)\n", "main:app"),
+        ("app = Flask(__name__)\napplication = ProxyFix(app)\n", "main:application"),
+        ("app = Production(create_app())\n", "main:app"),
+        ("app = create_app()\nwsgi = ProxyFix(app)\n", "main:wsgi"),
+    ],
+)
+def test_a_wrapping_call_around_an_app_is_that_app(
+    tmp_path: Path, source: str, target: str
+) -> None:
+    factory = "def create_app():\n    return Flask(__name__)\n"
+    write(tmp_path, {"main.py": "from flask import Flask\n" + factory + source})
+    project = detect(tmp_path)
+    assert project.app is not None and project.app.target == target, project.candidates
+    assert project.framework == "flask"

@@ -213,6 +213,20 @@ def test_route_labels_under_mounts_carry_the_mounts_templates(serve) -> None:
     assert total_requests(text, route="<unmatched>", status="404") == 1
 
 
+def test_route_labels_of_included_routers_carry_the_include_prefixes(serve) -> None:
+    server = serve("uvicorn", "fastapi_app:app")
+    for tenant in ("acme", "globex"):
+        assert server.get(f"/{tenant}/api/v1/decks/3/cards/4").json() == {"deck": 3, "card": 4}
+    assert server.get("/legacy/decks/5/cards/6").status_code == 200
+    text = server.get("/metrics").text
+    routes = {labels["route"] for labels, _ in samples(text, "http_requests_total")}
+    assert routes == {"/{tenant}/api/v1/decks/{deck_id}/cards/{card_id}",
+                      "/legacy/decks/{deck_id}/cards/{card_id}"}  # fmt: skip
+    server.stop()  # the access lines are written by then
+    logged = {r["route"] for r in server.log_records() if r.get("path", "").endswith("/cards/6")}
+    assert logged == {"/legacy/decks/{deck_id}/cards/{card_id}"}
+
+
 @pytest.mark.parametrize(("kind", "target"), [("gunicorn", "django_app:application"),
                                               ("uvicorn", "django_asgi_app:application"),
                                               ("gunicorn", "flask_app:app")])  # fmt: skip

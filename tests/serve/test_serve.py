@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -14,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_prodready
-from tests.serve.support import TerminalServer, free_port, get
+from tests.serve.support import Server, TerminalServer, free_port, get
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 SLOW_REQUESTS = 6
 
@@ -132,6 +135,32 @@ def test_a_port_in_use_is_one_clear_line(app_dir: Path) -> None:
 def test_reload_without_a_server_is_one_clear_line(tmp_path: Path) -> None:
     completed = run_prodready("reload", "--pid", tmp_path / "none.pid")
     _one_clear_line(completed, "no running server has its pid in")
+
+
+def test_with_json_log_format_serves_own_lines_are_json_too(tmp_path: Path) -> None:
+    """flashcards' gunicorn.conf.py sets values serve warns about: those warnings come before
+    the server's lines in the same log, and must be JSON lines of the same shape."""
+    app_dir = shutil.copytree(EXAMPLES / "flashcards", tmp_path / "flashcards")
+    env = {"DATABASE_URL": f"sqlite:///{tmp_path / 'cards.db'}"}
+    server = Server(app_dir, "app.main:app", "--log-format", "json", "--access-log", env=env)
+    server.start("/openapi.json")
+    server.stop()
+    records = [json.loads(line) for line in server.log().splitlines() if line.strip()]
+    own = [r for r in records if r.get("logger") == "prodready.serve"]
+    assert own and {r["level"] for r in own} == {"warning"}, records[:5]
+    assert any("accesslog from gunicorn.conf.py" in r["event"] for r in own)
+    kit_line = next(r for r in records if r.get("logger") == "gunicorn.error")
+    assert set(own[0]) == set(kit_line), "not the shape of the kit's lines"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        stopped = run_prodready("serve", "app.main:app", "--bind", f"127.0.0.1:{port}",
+                                "--log-format", "json", cwd=app_dir, env=env, timeout=60)  # fmt: skip
+    assert stopped.returncode == 2, stopped.stderr
+    lines = [json.loads(line) for line in (stopped.stdout + stopped.stderr).splitlines()]
+    error = next(r for r in lines if r["level"] == "error")
+    assert f"port {port} on 127.0.0.1 is already in use" in error["event"] and error["hint"]
 
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")

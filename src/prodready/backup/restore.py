@@ -58,7 +58,8 @@ def restore_backup(
 ) -> list[Swap]:
     """Checks the whole backup first, then restores its database and its files, each swapped in
     with the live one kept. The caller holds the store's lock."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    # Microseconds: two restores within one second must not share the previous copy's name.
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     staged: list[tuple[Path, Path]] = []
     with checked_parts(entry, tools, key) as (manifest, paths):
         try:
@@ -100,7 +101,8 @@ def undo_last(database: PgServer | Path | None, store: Store) -> list[Swap]:
     if not journal:
         raise InputError("no restore to undo", f"nothing in {store.root / JOURNAL}")
     last = [swap for swap in journal if swap.at == journal[-1].at]
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    # Microseconds: two restores within one second must not share the previous copy's name.
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     undone: list[Swap] = []
     for swap in last:
         if swap.kind == "postgresql":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from collections.abc import Callable
@@ -76,8 +77,10 @@ def serve(
     ] = False,
 ) -> None:
     """Run the app under Gunicorn (WSGI or ASGI) or Granian with computed production settings."""
+    from prodready.errors import EXIT_USAGE, UserError
     from prodready.serve import Overrides, prepare
     from prodready.serve.launch import run_plan
+    from prodready.serve.ownlog import json_log
     from prodready.serve.runtimedir import state_dir_for
 
     running = not (explain or print_config)
@@ -99,16 +102,31 @@ def serve(
         # exec keeps this pid for the server, so its state dir is unique among running ones.
         state_dir=str(state_dir_for(os.getpid())) if running else None,
     )
-    plan = prepare(directory.resolve(), overrides)
-    if running:
-        for warning in plan.warnings:
-            typer.echo(f"warning: {warning}", err=True)
-    if explain:
-        typer.echo(plan.explain(), nl=False)
-    if print_config:
-        typer.echo(plan.to_gunicorn_conf(), nl=False)
-    if running:
-        run_plan(plan)
+    # With --log-format json, the log is JSON lines from its first line: serve's own too.
+    log = json_log() if running and log_format == "json" else None
+    try:
+        plan = prepare(directory.resolve(), overrides)
+        if running:
+            for warning in plan.warnings:
+                _warn(warning, log)
+        if explain:
+            typer.echo(plan.explain(), nl=False)
+        if print_config:
+            typer.echo(plan.to_gunicorn_conf(), nl=False)
+        if running:
+            run_plan(plan)
+    except UserError as error:
+        if log is None:
+            raise
+        log.error(error.message, extra={"hint": error.hint} if error.hint else None)
+        raise typer.Exit(EXIT_USAGE) from error
+
+
+def _warn(warning: str, log: logging.Logger | None) -> None:
+    if log is None:
+        typer.echo(f"warning: {warning}", err=True)
+    else:
+        log.warning(warning)
 
 
 def reload(

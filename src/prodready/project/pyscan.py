@@ -4,6 +4,8 @@ connection pools, environment reads, proxy trust and Django settings. Never impo
 from __future__ import annotations
 
 import ast
+import builtins
+import dataclasses
 import re
 import sys
 from typing import Any
@@ -348,6 +350,12 @@ class _Scanner(ast.NodeVisitor):
                     self.s.trusts_proxy.append((line, "Django USE_X_FORWARDED_HOST"))
         if not isinstance(value, ast.Call):
             return
+        if self.depth == 0:
+            wrapped = self._wrapped_app(value)
+            if isinstance(wrapped, ast.Name):
+                self._app_rebound(wrapped.id, name, dotted(value.func), line)
+                return
+            value = wrapped or value
         callee = dotted(value.func)
         last = callee.rsplit(".", 1)[-1]
         if self.depth == 0 and last in FACTORY_NAMES:
@@ -382,6 +390,53 @@ class _Scanner(ast.NodeVisitor):
         elif canonical in ROUTER_CLASSES:
             prefix = literal(keyword(value, ROUTER_CLASSES[canonical]))
             self.s.routers[name] = prefix if isinstance(prefix, str) else None
+
+    def _makes_app(self, call: ast.Call) -> bool:
+        """The call builds an app (class, Django entry point, factory) or a router."""
+        callee = dotted(call.func)
+        last = callee.rsplit(".", 1)[-1]
+        canonical = self.imported_app_classes.get(last, last)
+        return (
+            (canonical in APP_CLASSES and self._is_app_class(callee, canonical))
+            or last in DJANGO_ENTRY
+            or last in FACTORY_NAMES
+            or canonical in ROUTER_CLASSES
+        )
+
+    def _wrapped_app(self, call: ast.Call) -> ast.Call | ast.Name | None:
+        """What a wrapping call wraps, if it is an app: middleware takes the app as its first
+        argument (`Production(get_wsgi_application())`, `WhiteNoise(app, root=...)`,
+        `ProxyFix(app)`), and what it returns is served in the app's place."""
+        app_names = {c.attr for c in self.s.apps if not c.factory}
+        app_names.update(var for var, _, _ in self.s.factory_calls)
+        while not self._makes_app(call):
+            if not call.args or dotted(call.func) in vars(builtins):  # str(app), not a wrapper
+                return None
+            first = call.args[0]
+            if isinstance(first, ast.Name):
+                return first if first.id in app_names else None
+            if not isinstance(first, ast.Call):
+                return None
+            call = first
+        return call
+
+    def _app_rebound(self, old: str, new: str, wrapper: str, line: int) -> None:
+        """`new = Wrapper(old)`: the app is served as `new` from now on."""
+        if old == new:
+            return
+        found_by = f"{wrapper}({old}) assigned to {new} at {self.s.rel}:{line}"
+        self.s.apps = [
+            dataclasses.replace(c, attr=new, line=line, found_by=found_by)
+            if c.attr == old and not c.factory
+            else c
+            for c in self.s.apps
+        ]
+        self.s.factory_calls = [
+            (new if var == old else var, factory, line if var == old else at)
+            for var, factory, at in self.s.factory_calls
+        ]
+        if old in self.app_vars:
+            self.app_vars.add(new)
 
     def _is_app_class(self, callee: str, canonical: str) -> bool:
         root = callee.split(".")[0]

@@ -17,6 +17,7 @@ from prodready.verify.backing import Backing, prepare_backing
 from prodready.verify.front import SERVER_NAME, Front, start_front
 from prodready.verify.http import Reply
 from prodready.verify.launch import BootSource
+from prodready.verify.release import run_release
 from prodready.verify.server import ServerProcess, start_server
 
 
@@ -46,6 +47,7 @@ class Stage:
     """Why there is no nginx front (items through nginx are skipped with it)."""
     extras: list[ServerProcess] = field(default_factory=list)
     check_findings: list[Finding] = field(default_factory=list)
+    release_note: str | None = None
     """What `prodready check` found (its detection pass is the Project every item reads)."""
 
     @property
@@ -98,6 +100,8 @@ class Stage:
             + (f" with the settings of {own[0]}" if own else " with the computed plan")
             + (f", ready in {self.server.ready_s:.1f} s" if self.server.ready_s else ""),
         ]
+        if self.release_note:
+            notes.append(self.release_note)
         if self.front:
             notes.append(
                 f"nginx with the generated site: https 127.0.0.1:{self.front.https_port}, "
@@ -146,6 +150,7 @@ def boot(
     backing = prepare_backing(project, options.database_url, options.redis_url)
     env = {**source.env, **backing.env, **dict(options.env)}
     try:
+        release_note = run_release(project, backing, env, work)
         server = start_server(
             (root / source.app_dir).resolve(),
             work,
@@ -163,10 +168,9 @@ def boot(
     )
     if isinstance(front, str):
         return Stage(root, project, options, work, backing, source, server, None, front,
-                     check_findings=findings)  # fmt: skip
-    return Stage(
-        root, project, options, work, backing, source, server, front, check_findings=findings
-    )
+                     check_findings=findings, release_note=release_note)  # fmt: skip
+    return Stage(root, project, options, work, backing, source, server, front,
+                 check_findings=findings, release_note=release_note)  # fmt: skip
 
 
 def _from_root(app_dir: str, target: str) -> str:

@@ -4,7 +4,7 @@ import asyncio
 import logging
 
 import _configure
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import APIRouter, FastAPI, HTTPException, Request
 from fastapi.responses import PlainTextResponse
 
 from prodready.runtime.health import is_draining
@@ -55,6 +55,21 @@ async def draining():
     await asyncio.sleep(1)
     return {"draining": is_draining()}
 
+
+# Included routers: the label is the full template, include prefixes and all. The same
+# router included twice gives one route object two templates.
+decks = APIRouter(prefix="/decks")
+
+
+@decks.get("/{deck_id}/cards/{card_id}")
+async def card(deck_id: int, card_id: int):
+    return {"deck": deck_id, "card": card_id}
+
+
+api = APIRouter(prefix="/api")
+api.include_router(decks, prefix="/v1")
+app.include_router(api, prefix="/{tenant}")
+app.include_router(decks, prefix="/legacy")
 
 prod = _configure.install(app)
 

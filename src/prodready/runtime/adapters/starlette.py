@@ -6,10 +6,15 @@ while `app.add_middleware` keeps working after `Production(app)`.
 
 The stack is built on the first request, so mounts added after `Production(app)` are seen too:
 each mounted app notes its mount's path template in the scope, for the route label.
+
+FastAPI (0.137+) no longer copies the routes of `include_router(router, prefix=...)`: the
+request's scope["route"] is then the router's own route, whose path lacks the include
+prefixes. The full templates come from FastAPI's public `iter_route_contexts`.
 """
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
 from typing import Any
 
 from prodready.runtime.adapters.routes import MOUNT_KEY, ROUTE_KEY, starlette_route
@@ -21,8 +26,9 @@ def install(app: Any, kit: Kit) -> None:
     build_stack = app.build_middleware_stack
 
     def build_stack_with_kit() -> Any:
-        _note_mount_prefixes(getattr(app, "routes", ()))
-        return KitASGIMiddleware(build_stack(), kit, starlette_route)
+        routes = getattr(app, "routes", ())
+        _note_mount_prefixes(routes)
+        return KitASGIMiddleware(build_stack(), kit, _IncludedRoutes(routes).route_of)
 
     app.build_middleware_stack = build_stack_with_kit
     if getattr(app, "middleware_stack", None) is not None:
@@ -59,3 +65,35 @@ class _MountPrefix:
         if self.leaf:
             scope[ROUTE_KEY] = mounts + "/{path}"
         await self.app(scope, receive, send)
+
+
+class _IncludedRoutes:
+    """The full templates of the routes FastAPI reached through included routers, by route
+    object; one route included twice (under /v1 and /v2) has two, told apart by matching."""
+
+    def __init__(self, routes: Any) -> None:
+        self.contexts: dict[int, list[Any]] = {}
+        self._collect(routes)
+
+    def _collect(self, routes: Any) -> None:
+        from starlette.routing import Mount
+
+        try:
+            from fastapi.routing import iter_route_contexts
+        except ImportError:  # plain Starlette, or a FastAPI that copies included routes
+            return
+        for context in iter_route_contexts(list(routes)):
+            route = context.original_route
+            if isinstance(route, Mount):
+                self._collect(route.routes)
+            elif context.path_format and context.path_format != getattr(route, "path", None):
+                self.contexts.setdefault(id(route), []).append(context)
+
+    def route_of(self, scope: MutableMapping[str, Any]) -> str:
+        from starlette.routing import Match
+
+        contexts = self.contexts.get(id(scope.get("route")))
+        if not contexts:
+            return starlette_route(scope)
+        context = next((c for c in contexts if c.matches(scope)[0] != Match.NONE), contexts[0])
+        return scope.get(MOUNT_KEY, "") + context.path_format

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from prodready.load import LoadConfig, LoadResult, run_load
 from prodready.load.histogram import new_histogram, percentile_ms
 from prodready.verify.devserver import DevCommand, start_dev_server
+from prodready.verify.loadroutes import Route, Routes, choose_routes
 from prodready.verify.loadrun import TIMEOUT_S, failed, front_headers, load_config, p99_series
 from prodready.verify.model import ItemResult, Number
-from prodready.verify.loadroutes import Route, Routes, choose_routes
 from prodready.verify.stage import Stage
 
 ID = "compare"

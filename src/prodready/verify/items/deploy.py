@@ -26,6 +26,7 @@ from prodready.generate.validate import find_tool
 from prodready.load import LoadResult
 from prodready.verify.deployfront import DeployFront, deploy_front
 from prodready.verify.http import request
+from prodready.verify.loadroutes import choose_routes
 from prodready.verify.loadrun import (
     TIMEOUT_S,
     failed,
@@ -35,7 +36,6 @@ from prodready.verify.loadrun import (
     start_flowing,
 )
 from prodready.verify.model import ItemResult
-from prodready.verify.loadroutes import choose_routes
 from prodready.verify.stage import Stage
 
 ID = "deploy"

@@ -104,9 +104,13 @@ def _dependency_down(
 ) -> Claim:
     name = "ready without its dependencies"
     env = stage.app_env
-    names = [stage.backing.database_var] + [v for v in REDIS_VARS if v in stage.backing.env]
+    split = stage.backing.split_vars
+    names = [] if split else [stage.backing.database_var]
+    names += [v for v in REDIS_VARS if v in stage.backing.env]
     closed = free_port()
     pointed = {var: _to_port(env[var], closed) for var in names if var and env.get(var)}
+    if "port" in split:
+        pointed.update({split["host"]: "127.0.0.1", split["port"]: str(closed)})
     if not pointed:
         services = [s for s in ("postgresql", "redis") if stage.project.uses_service(s)]
         if not services:

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from prodready.errors import UserError
 from prodready.load import LoadConfig, LoadResult
 from prodready.serve.reload import ReloadReport, reload_server
+from prodready.verify.loadroutes import choose_routes
 from prodready.verify.loadrun import (
     TIMEOUT_S,
     failed,
@@ -24,7 +25,6 @@ from prodready.verify.loadrun import (
     start_flowing,
 )
 from prodready.verify.model import ItemResult
-from prodready.verify.loadroutes import choose_routes
 from prodready.verify.server import ServerProcess
 from prodready.verify.stage import Stage
 
