@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from prodready.generate.validate import find_tool
 from tests.services import PG, missing
 
 
@@ -17,6 +20,18 @@ def run_verify(
         [sys.executable, "-m", "prodready.cli.main", "verify", str(directory), *args],
         capture_output=True, text=True, timeout=timeout, check=False,
     )  # fmt: skip
+
+
+def items_of(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
+    """The items of a `verify --json` run that ran (exit 0 or 1), by id."""
+    assert result.returncode in (0, 1), result.stderr
+    return {item["id"]: item for item in json.loads(result.stdout)["items"]}
+
+
+def require_tools(*names: str) -> None:
+    for name in names:
+        if not find_tool(name):
+            missing(name, "not installed")
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ that each verdict fails."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,15 +13,10 @@ import pytest
 
 from prodready.verify.importprobe import strace_missing
 from tests.services import missing
-from tests.verify.conftest import run_verify
+from tests.verify.conftest import items_of, run_verify
 from tests.verify.variants import example_copy
 
 LIFECYCLE = "startup,health,shutdown"
-
-
-def items_of(result: Any) -> dict[str, dict[str, Any]]:
-    assert result.returncode in (0, 1), result.stderr
-    return {item["id"]: item for item in json.loads(result.stdout)["items"]}
 
 
 def require_strace() -> None:

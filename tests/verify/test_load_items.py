@@ -5,7 +5,6 @@ requests on reload (graceful_timeout = 0 kills in-flight requests)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +13,7 @@ import pytest
 from prodready.generate.validate import find_tool
 from prodready.verify.items.compare import NOISE
 from tests.services import missing
-from tests.verify.conftest import run_verify
+from tests.verify.conftest import items_of, run_verify
 from tests.verify.variants import example_copy
 
 LOSES_TO_DEV = '''\
@@ -39,11 +38,6 @@ if __name__ == "__main__":
 # 2 x 8 threads hold 16 requests of 100 ms: 160 req/s, where the threaded dev server takes all
 # 32 connections at once; graceful_timeout 0 stops a worker with its requests in flight.
 LOSES_TO_DEV_CONF = "workers = 2\nthreads = 8\ngraceful_timeout = 0\n"
-
-
-def items_of(result: Any) -> dict[str, dict[str, Any]]:
-    assert result.returncode in (0, 1), result.stderr
-    return {item["id"]: item for item in json.loads(result.stdout)["items"]}
 
 
 @pytest.fixture(scope="module")

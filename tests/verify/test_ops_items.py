@@ -12,9 +12,7 @@ from typing import Any
 
 import psycopg
 
-from prodready.generate.validate import find_tool
-from tests.services import missing
-from tests.verify.conftest import run_verify
+from tests.verify.conftest import items_of, require_tools, run_verify
 from tests.verify.variants import example_copy
 
 OPS = "image,backup,monitor"
@@ -30,17 +28,6 @@ Restart=always
 [Install]
 WantedBy=multi-user.target
 """
-
-
-def require_tools(*names: str) -> None:
-    for name in names:
-        if not find_tool(name):
-            missing(name, "not installed")
-
-
-def items_of(result: Any) -> dict[str, dict[str, Any]]:
-    assert result.returncode in (0, 1), result.stderr
-    return {item["id"]: item for item in json.loads(result.stdout)["items"]}
 
 
 def flask_app(root: Path, health: str = "return {'status': 'ok'}", extra: str = "") -> Path:

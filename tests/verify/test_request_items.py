@@ -6,7 +6,6 @@ fail each claim."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 import time
 from collections.abc import Iterator
@@ -21,8 +20,7 @@ from prodready.project.detect import detect
 from prodready.verify.front import SERVER_NAME, Front
 from prodready.verify.items import limits, tls
 from prodready.verify.server import free_port
-from tests.services import missing
-from tests.verify.conftest import run_verify
+from tests.verify.conftest import items_of, require_tools, run_verify
 from tests.verify.variants import example_copy
 
 REQUEST_ITEMS = "metrics,logs,tls,limits"
@@ -71,17 +69,6 @@ CARELESS = {
     'request.headers.get("Authorization"))',
 }
 """Counts hits by raw path, and logs the body and the Authorization header of a login."""
-
-
-def require_tools(*names: str) -> None:
-    for name in names:
-        if not find_tool(name):
-            missing(name, "not installed")
-
-
-def items_of(result: Any) -> dict[str, dict[str, Any]]:
-    assert result.returncode in (0, 1), result.stderr
-    return {item["id"]: item for item in json.loads(result.stdout)["items"]}
 
 
 def kit_app(root: Path, parts: dict[str, str]) -> Path:
