@@ -373,3 +373,13 @@ def test_a_wrapping_call_around_an_app_is_that_app(
     project = detect(tmp_path)
     assert project.app is not None and project.app.target == target, project.candidates
     assert project.framework == "flask"
+
+
+def test_an_extension_that_takes_the_app_is_not_the_app(tmp_path: Path) -> None:
+    (tmp_path / "app.py").write_text(
+        "from flask import Flask\nfrom flask_migrate import Migrate\n"
+        "from flask_sqlalchemy import SQLAlchemy\n\napp = Flask(__name__)\n"
+        "db = SQLAlchemy(app)\nmigrate = Migrate(app, db)\n"
+    )
+    project = detect(tmp_path)
+    assert project.app is not None and project.app.target == "app:app"

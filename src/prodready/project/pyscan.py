@@ -183,6 +183,11 @@ def is_main_guard(node: ast.If) -> bool:
     )
 
 
+SERVED_NAME = re.compile(r"^(app|application|api|asgi|wsgi|\w+_app|\w+_application)$")
+"""Names a wrapped app is served under (`application = WhiteNoise(...)`); an extension bound to
+another name (`db = SQLAlchemy(app)`, `cors = CORS(app)`) takes the app but is not it."""
+
+
 class _Scanner(ast.NodeVisitor):
     """One walk over the module. `visit` and `generic_visit` are ast.NodeVisitor's, made
     cheaper (method lookup cached per node class, no iter_fields generator): this walk is a
@@ -350,7 +355,7 @@ class _Scanner(ast.NodeVisitor):
                     self.s.trusts_proxy.append((line, "Django USE_X_FORWARDED_HOST"))
         if not isinstance(value, ast.Call):
             return
-        if self.depth == 0:
+        if self.depth == 0 and SERVED_NAME.match(name):
             wrapped = self._wrapped_app(value)
             if isinstance(wrapped, ast.Name):
                 self._app_rebound(wrapped.id, name, dotted(value.func), line)
