@@ -343,3 +343,17 @@ def test_a_worker_that_fails_is_reported_in_one_line_not_a_traceback(
     assert result.lost_workers == 2
     assert result.worker_errors == ["RuntimeError: simulated bug"] * 2
     assert "Traceback" not in capfd.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["s.toml", "s.yaml"])
+def test_a_number_past_pythons_digit_limit_is_refused_in_one_line(
+    tmp_path: Path, name: str
+) -> None:
+    from prodready.errors import InputError
+    from prodready.load.scenario import load_scenario
+
+    scenario = tmp_path / name
+    sep = " = " if name.endswith(".toml") else ": "
+    scenario.write_text(f"timeout{sep}{'9' * 5000}\n")
+    with pytest.raises(InputError, match="a number too long to read"):
+        load_scenario(scenario)

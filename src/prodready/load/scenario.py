@@ -121,6 +121,8 @@ def _read(path: Path) -> object:
         raise InputError(f"bad scenario {path}: {reason}", HINT) from None
     except RecursionError:
         raise InputError(f"bad scenario {path}: nested too deeply", HINT) from None
+    except ValueError:  # an integer past Python's 4300-digit conversion limit
+        raise InputError(f"bad scenario {path}: a number too long to read", HINT) from None
     raise InputError(f"unknown scenario format {path.name}", "use a .toml, .yaml or .yml file")
 
 
