@@ -7,12 +7,12 @@ limit are left out, so a load test measures the switch, not the limit."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from prodready.verify.front import stop_nginx
 from prodready.verify.http import request
 from prodready.verify.server import free_port
 
@@ -79,13 +79,8 @@ class DeployFront:
         return " | ".join(lines[-3:])
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        if self.process is not None:
+            stop_nginx(self.process)
 
 
 def deploy_front(prefix: Path, root: Path, server_name: str) -> DeployFront:

@@ -50,13 +50,18 @@ class Front:
         return request(self.http_port, path, host=self.server_name, **kw)  # type: ignore[arg-type]
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGQUIT)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_nginx(self.process)
+
+
+def stop_nginx(process: subprocess.Popen[bytes]) -> None:
+    """Graceful shutdown (SIGQUIT lets requests finish), killed past 15 s."""
+    if process.poll() is None:
+        process.send_signal(signal.SIGQUIT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def start_front(
