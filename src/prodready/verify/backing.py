@@ -130,17 +130,28 @@ def split_env(split: dict[str, str], url: str) -> dict[str, str]:
 
 
 def _create_scratch(url: str) -> str | None:
+    """A new database beside the one `url` names, or None when the server refuses us.
+
+    The app's own database need not exist yet (a fresh checkout, before its first migrate), so
+    like createdb this falls back to the maintenance databases to issue CREATE DATABASE."""
     import psycopg
 
     name = f"verify_{secrets.token_hex(4)}"
-    plain = _plain_url(url)
-    try:
-        with psycopg.connect(plain, connect_timeout=3, autocommit=True) as conn:
-            conn.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.Error:
-        return None
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
+    parts = urlsplit(_plain_url(url))
+    for maintenance in dict.fromkeys((parts.path or "/", "/postgres", "/template1")):
+        try:
+            with psycopg.connect(
+                urlunsplit(parts._replace(path=maintenance)), connect_timeout=3, autocommit=True
+            ) as conn:
+                conn.execute(f'CREATE DATABASE "{name}"')
+        except psycopg.OperationalError as error:
+            if "does not exist" in str(error):
+                continue
+            return None
+        except psycopg.Error:
+            return None
+        return urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    return None
 
 
 def _plain_url(url: str) -> str:
