@@ -15,8 +15,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from prodready.serve.reload import environ_of
-from prodready.serve.runtimedir import STATE_ENV, ready_dir
+from prodready.serve.runtimedir import STATE_ENV, environ_of, ready_dir
 from tests.conftest import PRODREADY
 
 APPS = Path(__file__).parent / "apps"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -40,6 +41,49 @@ def test_sigterm_lets_every_request_in_flight_finish(serve, target: str, ready_p
     )
     with pytest.raises(OSError):
         get(server.base + ready_path, timeout=2)
+
+
+def test_drain_seconds_keep_serving_as_draining_before_the_stop(serve) -> None:
+    """--drain-seconds: after SIGTERM new connections are still accepted and answered, every
+    worker reports draining (readiness 503), and only then the server stops."""
+    server = serve("flaskapp:app", "--drain-seconds", "1.5")
+    assert json.loads(get(server.base + "/draining")[1]) == {"draining": False}
+    assert server.process is not None
+    server.process.send_signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    time.sleep(0.2)  # the master handles the signal from its loop
+    answers: list[tuple[float, bool]] = []
+    while time.monotonic() - signalled < 6:
+        try:
+            body = get(server.base + "/draining", timeout=2)[1]
+        except OSError:
+            break
+        answers.append((time.monotonic() - signalled, json.loads(body)["draining"]))
+        time.sleep(0.1)
+
+    assert answers and all(draining for _, draining in answers), answers
+    assert answers[-1][0] >= 1.0, f"stopped accepting {answers[-1][0]:.2f} s after SIGTERM"
+    assert server.process.wait(timeout=15) == 0
+    assert "still serving for 1.5 s before the stop" in server.log()
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "said"),
+    [
+        ((), {"PRODREADY_DRAIN_SECONDS": "soon"}, "PRODREADY_DRAIN_SECONDS='soon' is not"),
+        (("--server", "granian", "--drain-seconds", "2"), {}, "works with Gunicorn only"),
+    ],
+)
+def test_a_drain_window_that_cannot_be_honoured_is_refused_in_one_line(
+    app_dir: Path, args: tuple[str, ...], env: dict[str, str], said: str
+) -> None:
+    result = run_prodready(
+        "serve", "flaskapp:app", "--bind", f"127.0.0.1:{free_port()}", *args,
+        cwd=app_dir, env=env,
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert said in result.stderr and "hint:" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 def test_asgi_app_runs_on_gunicorns_asgi_worker(serve) -> None:

@@ -69,6 +69,16 @@ def serve(
             "--log-format", help="auto (for people on a terminal, else JSON), json or console."
         ),
     ] = "auto",
+    drain_seconds: Annotated[
+        float | None,
+        typer.Option(
+            "--drain-seconds",
+            min=0,
+            max=300,
+            help="On SIGTERM, answer readiness 503 and keep serving this long before the "
+            "stop. [$PRODREADY_DRAIN_SECONDS, else 0]",
+        ),
+    ] = None,
     explain: Annotated[
         bool, typer.Option("--explain", help="Print each setting and why, then exit.")
     ] = False,
@@ -79,6 +89,7 @@ def serve(
     """Run the app under Gunicorn (WSGI or ASGI) or Granian with computed production settings."""
     from prodready.errors import EXIT_USAGE, UserError
     from prodready.serve import Overrides, prepare
+    from prodready.serve.draindelay import export_drain_seconds
     from prodready.serve.launch import run_plan
     from prodready.serve.ownlog import json_log
     from prodready.serve.runtimedir import state_dir_for
@@ -114,6 +125,7 @@ def serve(
         if print_config:
             typer.echo(plan.to_gunicorn_conf(), nl=False)
         if running:
+            export_drain_seconds(drain_seconds, plan.server)
             run_plan(plan)
     except UserError as error:
         if log is None:

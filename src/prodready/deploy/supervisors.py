@@ -21,6 +21,7 @@ from prodready.deploy.layout import Layout
 from prodready.deploy.releasestep import release_env
 from prodready.deploy.venv import venv_python
 from prodready.errors import UserError
+from prodready.serve.draindelay import end_drain_window
 
 
 @dataclass(frozen=True)
@@ -150,6 +151,7 @@ def _terminate(pid: int, grace_s: float, reap: Callable[[], None]) -> str:
         os.kill(pid, signal.SIGTERM)
     except ProcessLookupError:
         return "already gone"
+    end_drain_window(pid)  # nginx sends it nothing any more
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline:
         reap()

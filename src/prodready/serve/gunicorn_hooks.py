@@ -2,7 +2,8 @@
 
 - on_starting (master, once): creates the state dir, and the Prometheus multiprocess directory
   emptied of a previous run's files. Not at config import: Gunicorn re-reads the config on HUP,
-  and emptying the directory then would drop the live workers' counters.
+  and emptying the directory then would drop the live workers' counters. With
+  PRODREADY_DRAIN_SECONDS, SIGTERM opens a drain window first (see draindelay).
 - post_worker_init (worker, after the app loaded): SIGTERM turns readiness to 503 first, and a
   ready marker tells `prodready reload` this worker serves.
 - pre_request (worker): recycling, one worker at a time (see below).
@@ -36,6 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from prodready.serve.draindelay import DRAIN_SECONDS_ENV, drain_seconds, install_drain_delay
 from prodready.serve.runtimedir import (
     STATE_ENV,
     abandoned_dir,
@@ -50,6 +52,8 @@ BOOT_FAILED_WHILE_OTHERS_SERVE = 1
 """The exit code a worker that failed to boot uses instead of Gunicorn's 3 or 4, when other
 workers serve: the master then logs it and carries on."""
 
+DRAIN_FILE_NAME = "draining"
+"""File in the state dir whose presence turns every worker's readiness to 503."""
 RECYCLING_TURN = "recycling"
 """File in the state dir holding the pid of the worker whose recycle is under way."""
 STALE_TURN_S = 120.0
@@ -75,6 +79,9 @@ def on_starting(server: Any) -> None:
     record_master(state, server.pid)  # a Gunicorn started from a printed config, too
     (state / RECYCLING_TURN).unlink(missing_ok=True)
     prepare_multiprocess_dir(os.environ.get(MULTIPROC_ENV) or metrics_dir(state))
+    seconds = drain_seconds(os.environ.get(DRAIN_SECONDS_ENV))
+    if seconds:
+        install_drain_delay(server, state / DRAIN_FILE_NAME, seconds)
 
 
 def post_worker_init(worker: Any) -> None:

@@ -41,6 +41,7 @@ from prodready.serve.runtimedir import (
     TARGET_ENV,
     abandoned_dir,
     boot_failed_dir,
+    environ_of,
     is_recorded_master,
     ready_dir,
     runtime_dir,
@@ -162,15 +163,6 @@ def _live_pid(pidfile: Path) -> int | None:
     except (OSError, ValueError):
         return None
     return pid
-
-
-def environ_of(pid: int) -> dict[str, str]:
-    try:
-        raw = Path(f"/proc/{pid}/environ").read_bytes()
-    except OSError:
-        return {}
-    pairs = (item.split(b"=", 1) for item in raw.split(b"\0") if b"=" in item)
-    return {key.decode(errors="replace"): value.decode(errors="replace") for key, value in pairs}
 
 
 def _replace_workers(

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from prodready.errors import UserError
+from prodready.serve.draindelay import end_drain_window
 from prodready.verify.http import Reply, request
 
 BOOT_TIMEOUT_S = 90.0
@@ -61,9 +62,14 @@ class ServerProcess:
         return self.process.poll() is None
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 40.0) -> int | None:
-        """Signals the master and waits; kills it (and its group) past `timeout`."""
+        """Signals the master and waits; kills it (and its group) past `timeout`.
+
+        A drain window (PRODREADY_DRAIN_SECONDS) is ended at once: verify's stops are not
+        releases behind a load balancer (the health item measures the window itself)."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
+            if sig == signal.SIGTERM:
+                end_drain_window(self.process.pid)
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:

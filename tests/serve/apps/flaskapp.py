@@ -33,6 +33,11 @@ def slow():
     return {"slow": True, "draining_when_done": is_draining()}
 
 
+@app.get("/draining")
+def draining():
+    return {"draining": is_draining()}
+
+
 @app.get("/version")
 def version():
     return {"version": NUMBER}
