@@ -136,6 +136,23 @@ def test_django_secure_proxy_header_counts_as_trust(tmp_path: Path) -> None:
     assert places(write(tmp_path / "trusted", files), "PR912") == []
 
 
+def test_prodready_serve_proxy_option_counts_as_trust(tmp_path: Path) -> None:
+    files = {
+        "app.py": FLASK,
+        "Dockerfile": 'FROM python:3.12-slim\nCMD ["prodready", "serve", "app:app"]\n',
+        "compose.yaml": "services:\n  web:\n    build: .\n  nginx:\n    image: nginx:1.27\n",
+        "deploy/nginx/site.conf": (
+            "server {\n  location / {\n    proxy_set_header X-Forwarded-Proto $scheme;\n"
+            "    proxy_pass http://web:8000;\n  }\n}\n"
+        ),
+    }
+    assert places(write(tmp_path / "untrusted", files), "PR912") == [("deploy/nginx/site.conf", 3)]
+    files["Dockerfile"] = files["Dockerfile"].replace(
+        '"app:app"', '"app:app", "--proxy", "172.18.0.0/16"'
+    )
+    assert places(write(tmp_path / "trusted", files), "PR912") == []
+
+
 def test_default_stop_timeouts_alone_are_not_reported(tmp_path: Path) -> None:
     files = {
         "app.py": FLASK,

@@ -1055,6 +1055,9 @@ def _looks_like_file(path: str) -> bool:
 
 FORWARDED = re.compile(r"^x-forwarded-(for|proto)$", re.IGNORECASE)
 TRUST_OPTIONS = ("--forwarded-allow-ips", "--proxy-headers")
+PRODREADY_TRUST_OPTION = "--proxy"
+"""`prodready serve --proxy ADDR` trusts that proxy's X-Forwarded-* (Gunicorn's
+forwarded_allow_ips, set by serve)."""
 
 
 @rule(
@@ -1126,7 +1129,13 @@ def _app_trusts_proxy(project: Project) -> bool:
             word.split("=", 1)[0] in TRUST_OPTIONS for word in served.server.argv
         ):
             return True
-    return False
+    return any(
+        server.program == "prodready"
+        and any(word.split("=", 1)[0] == PRODREADY_TRUST_OPTION for word in server.argv)
+        for launch in project.launches
+        if launch.env.production
+        for server in launch.servers
+    )
 
 
 def _servers_trust_loopback(project: Project) -> bool:
