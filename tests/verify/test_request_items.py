@@ -86,12 +86,13 @@ def riskapi(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     return items_of(run_verify(app, "--only", REQUEST_ITEMS, "--json"))
 
 
-def test_riskapi_exposes_no_metrics_so_metrics_is_skipped_with_why(
+def test_riskapi_exposes_no_metrics_so_metrics_fails_with_a_hint(
     riskapi: dict[str, dict[str, Any]],
 ) -> None:
     metrics = riskapi["metrics"]
-    assert metrics["status"] == "skipped", metrics
+    assert metrics["status"] == "fail", metrics
     assert metrics["summary"] == "the app exposes no metrics (GET /metrics: 404)"
+    assert any(d.startswith("hint: ") and "Production(app)" in d for d in metrics["details"])
 
 
 def test_riskapi_logs_fail_without_request_ids_and_keep_the_secrets_out(

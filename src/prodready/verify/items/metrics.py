@@ -3,7 +3,8 @@ whichever worker answered them (multiprocess metrics summed by the scrape), and 
 a raw path: a parametrised route asked with two ids, and a path no route serves, must not
 show up as label values (one series per path a scanner invents is how Prometheus falls over).
 
-Read straight from the shared server, since the generated nginx site refuses /metrics."""
+Read straight from the shared server, since the generated nginx site refuses /metrics. An app
+without metrics fails: the alert rules `prodready init` writes, and any operator, need them."""
 
 from __future__ import annotations
 
@@ -21,6 +22,10 @@ from prodready.verify.stage import Stage
 TITLE = "metrics"
 REQUESTS = 30
 ROUTE_LABELS = ("route", "path", "handler", "endpoint", "url", "url_rule", "view")
+HINT = (
+    "serve Prometheus metrics that stay right under several workers: prodready.runtime's "
+    "Production(app) serves /metrics with a request counter per route"
+)
 SETTLE_S = 3.0
 """How long the counter may take to show the last request (a worker records it once the
 response is sent)."""
@@ -39,7 +44,7 @@ def verify(stage: Stage) -> ItemResult:
     path = choose_probes(stage.project).metrics or "/metrics"
     first = _scrape(stage, path)
     if isinstance(first, str):
-        return ItemResult.skipped("metrics", TITLE, first)
+        return ItemResult.failed("metrics", TITLE, first, details=[f"hint: {HINT}"])
     route = app_route(stage.project)
     statuses = [_status(stage, route) for _ in range(REQUESTS)]
     after = _settled(stage, path, first)
@@ -126,7 +131,7 @@ def _settled(stage: Stage, path: str, before: Scrape) -> Scrape | str:
 
 
 def _scrape(stage: Stage, path: str) -> Scrape | str:
-    """The request counter of the app's metrics, or why there is none (a skip reason)."""
+    """The request counter of the app's metrics, or why there is none."""
     try:
         reply = stage.get(path)
     except OSError as error:
