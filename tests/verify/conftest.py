@@ -10,6 +10,10 @@ import pytest
 
 from prodready.generate.validate import find_tool
 from tests.services import PG, missing
+from tests.verify.variants import example_copy
+
+FULL_RUN_TIMEOUT_S = 600
+"""A full run takes one to two minutes here, several on a machine busy with other work."""
 
 
 def run_verify(
@@ -25,7 +29,11 @@ def run_verify(
 def items_of(result: subprocess.CompletedProcess[str]) -> dict[str, dict[str, Any]]:
     """The items of a `verify --json` run that ran (exit 0 or 1), by id."""
     assert result.returncode in (0, 1), result.stderr
-    return {item["id"]: item for item in json.loads(result.stdout)["items"]}
+    return by_id(json.loads(result.stdout))
+
+
+def by_id(scorecard: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {item["id"]: item for item in scorecard["items"]}
 
 
 def require_tools(*names: str) -> None:
@@ -46,3 +54,14 @@ def pg_server() -> str:
     except psycopg.OperationalError as error:
         missing(f"PostgreSQL at {PG}", error)
     return url
+
+
+@pytest.fixture(scope="session")
+def riskapi_scorecard(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> dict[str, Any]:
+    """One full `verify --json` of examples/riskapi (a temporary copy) with a scratch
+    PostgreSQL database, shared by the modules that look at its items."""
+    require_tools("nginx", "openssl")
+    app = example_copy("riskapi", tmp_path_factory.mktemp("riskapi-original"))
+    result = run_verify(app, "--json", "--database-url", pg_server, timeout=FULL_RUN_TIMEOUT_S)
+    assert result.returncode in (0, 1), result.stderr
+    return json.loads(result.stdout)

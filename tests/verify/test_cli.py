@@ -87,6 +87,35 @@ def test_the_production_launch_decides_folder_app_and_environment(tmp_path: Path
     )
 
 
+def test_a_dockerfile_command_gets_the_environment_of_the_service_that_builds_it(
+    tmp_path: Path,
+) -> None:
+    """The Dockerfile's CMD runs the app; compose builds that Dockerfile and sets DATA_FILE to
+    a path under the image's WORKDIR: verify gives the app that variable, as the same path in
+    the folder it serves from (the app refuses to start without the file)."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "seed.txt").write_text("hi")
+    (tmp_path / "main.py").write_text(
+        "import os\nfrom pathlib import Path\nfrom flask import Flask\n"
+        "GREETING = Path(os.environ['DATA_FILE']).read_text()\n"
+        "app = Flask(__name__)\n\n@app.get('/')\ndef index():\n    return GREETING\n"
+    )
+    (tmp_path / "Dockerfile").write_text(
+        'FROM python:3.12-slim\nWORKDIR /srv/app\nCOPY . .\nCMD ["gunicorn", "main:app"]\n'
+    )
+    (tmp_path / "docker-compose.yml").write_text(
+        "services:\n  web:\n    build: .\n    environment:\n"
+        "      DATA_FILE: /srv/app/data/seed.txt\n"
+    )
+    result = run_verify(tmp_path, "--only", "check", "--json")
+    assert result.returncode in (0, 1), result.stderr
+    card = json.loads(result.stdout)
+    assert (
+        "production runs `gunicorn main:app` (Dockerfile:4, with the 1 variables compose gives "
+        "service web)" in card["boot"]
+    ), card["boot"]
+
+
 def test_several_apps_and_no_launch_naming_one_is_exit_2(tmp_path: Path) -> None:
     for name in ("one", "two"):
         (tmp_path / f"{name}.py").write_text(f"from flask import Flask\n{name} = Flask(__name__)\n")

@@ -5,7 +5,6 @@ that each verdict fails."""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -13,10 +12,7 @@ import pytest
 
 from prodready.verify.importprobe import strace_missing
 from tests.services import missing
-from tests.verify.conftest import items_of, run_verify
-from tests.verify.variants import example_copy
-
-LIFECYCLE = "startup,health,shutdown"
+from tests.verify.conftest import by_id, items_of, run_verify
 
 
 def require_strace() -> None:
@@ -33,11 +29,9 @@ def flask_app(root: Path, body: str, requirements: str = "flask==3.0.3\n") -> Pa
 
 
 @pytest.fixture(scope="module")
-def riskapi(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> dict[str, Any]:
-    app = example_copy("riskapi", tmp_path_factory.mktemp("lifecycle"))
-    result = run_verify(app, "--only", LIFECYCLE, "--json", "--database-url", pg_server)
-    shutil.rmtree(app.parent, ignore_errors=True)
-    return items_of(result)
+def riskapi(riskapi_scorecard: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The items of the one full run of examples/riskapi (conftest's riskapi_scorecard)."""
+    return by_id(riskapi_scorecard)
 
 
 def test_riskapi_starts_without_connecting_at_import(riskapi: dict[str, Any]) -> None:

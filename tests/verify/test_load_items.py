@@ -1,6 +1,6 @@
 """The items of `prodready verify` that put load on the app: the serve plan against the app's
-dev server (compare), reload under load and deploy/rollback under load. On riskapi, booted once
-for the module; then a small app whose Gunicorn settings lose to its dev server and drop
+dev server (compare), reload under load and deploy/rollback under load. On riskapi (the one
+full run the modules share); then a small app whose Gunicorn settings lose to its dev server and drop
 requests on reload (graceful_timeout = 0 kills in-flight requests)."""
 
 from __future__ import annotations
@@ -10,11 +10,8 @@ from typing import Any
 
 import pytest
 
-from prodready.generate.validate import find_tool
 from prodready.verify.items.compare import NOISE
-from tests.services import missing
-from tests.verify.conftest import items_of, run_verify
-from tests.verify.variants import example_copy
+from tests.verify.conftest import by_id, items_of, run_verify
 
 LOSES_TO_DEV = '''\
 """Gunicorn settings that lose to the dev server and drop requests on reload."""
@@ -41,14 +38,9 @@ LOSES_TO_DEV_CONF = "workers = 2\nthreads = 8\ngraceful_timeout = 0\n"
 
 
 @pytest.fixture(scope="module")
-def riskapi(tmp_path_factory: pytest.TempPathFactory, pg_server: str) -> dict[str, Any]:
-    if not find_tool("nginx"):
-        missing("nginx", "not installed (scripts/ensure-system-deps.sh installs it)")
-    app = example_copy("riskapi", tmp_path_factory.mktemp("loads"))
-    result = run_verify(
-        app, "--only", "compare,reload,deploy", "--json", "--database-url", pg_server
-    )
-    return items_of(result)
+def riskapi(riskapi_scorecard: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The items of the one full run of examples/riskapi (conftest's riskapi_scorecard)."""
+    return by_id(riskapi_scorecard)
 
 
 def test_compare_measures_plan_and_dev_server_side_by_side_on_riskapi(riskapi):

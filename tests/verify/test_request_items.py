@@ -20,10 +20,7 @@ from prodready.project.detect import detect
 from prodready.verify.front import SERVER_NAME, Front
 from prodready.verify.items import limits, tls
 from prodready.verify.server import free_port
-from tests.verify.conftest import items_of, require_tools, run_verify
-from tests.verify.variants import example_copy
-
-REQUEST_ITEMS = "metrics,logs,tls,limits"
+from tests.verify.conftest import by_id, items_of, require_tools, run_verify
 
 KIT_APP = """\
 import logging
@@ -79,11 +76,9 @@ def kit_app(root: Path, parts: dict[str, str]) -> Path:
 
 
 @pytest.fixture(scope="module")
-def riskapi(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    """riskapi behind the generated nginx site, the four request items run once."""
-    require_tools("nginx", "openssl")
-    app = example_copy("riskapi", tmp_path_factory.mktemp("riskapi"))
-    return items_of(run_verify(app, "--only", REQUEST_ITEMS, "--json"))
+def riskapi(riskapi_scorecard: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The items of the one full run of examples/riskapi (conftest's riskapi_scorecard)."""
+    return by_id(riskapi_scorecard)
 
 
 def test_riskapi_exposes_no_metrics_so_metrics_fails_with_a_hint(

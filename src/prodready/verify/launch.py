@@ -17,6 +17,8 @@ from pathlib import Path
 
 from prodready.project.gunicornsettings import CMD_ARGS_ENV
 from prodready.project.model import LaunchCommand, Project
+from prodready.project.parsers.compose import ComposeService
+from prodready.project.parsers.dockerfile import built_lineage, last_instruction
 
 
 @dataclass(frozen=True)
@@ -42,9 +44,9 @@ def boot_source(project: Project) -> BootSource:
     where = f"{launch.rel}:{launch.line}"
     shown = shlex.join(server.argv)
     app_dir = _code_folder(project, launch)
-    environment = compose_environment(project, launch)
+    service, environment = compose_environment(project, launch)
     if environment:
-        where += f", with the {len(environment)} variables compose gives service {launch.context}"
+        where += f", with the {len(environment)} variables compose gives service {service}"
     target = server.app_target if server.app_target and ":" in server.app_target else None
     dev = server.dev_server or _reached_run_call(project, server.script)
     if dev:
@@ -92,28 +94,63 @@ def _reached_run_call(project: Project, script: str | None) -> str | None:
     return f"it reaches {call.callee}() at {call.rel}:{call.line}" if call else None
 
 
-def compose_environment(project: Project, launch: LaunchCommand) -> dict[str, str]:
+def compose_environment(project: Project, launch: LaunchCommand) -> tuple[str, dict[str, str]]:
     """The variables a compose service gives its container: its `env_file:` files that exist,
     then `environment:` (which wins, as in compose). Values still holding `${...}` are left
-    out: compose would fill them from a shell verify does not have."""
-    if launch.source != "compose":
-        return {}
-    compose = next((c for c in project.compose_files if c.rel == launch.rel), None)
-    service = compose.service(launch.context) if compose else None
-    if service is None:
-        return {}
-    found: dict[str, str] = {}
-    folder = project.root / posixpath.dirname(launch.rel)
+    out: compose would fill them from a shell verify does not have. A Dockerfile's command
+    gets the environment of the production service that builds that Dockerfile. Returns the
+    service's name with them."""
+    found = _service_building(project, launch) if launch.source == "dockerfile" else None
+    if launch.source == "compose":
+        compose = next((c for c in project.compose_files if c.rel == launch.rel), None)
+        service = compose.service(launch.context) if compose else None
+        found = (launch.rel, service) if service else None
+    if found is None:
+        return "", {}
+    compose_rel, service = found
+    env: dict[str, str] = {}
+    folder = project.root / posixpath.dirname(compose_rel)
     for name in _as_list(service.data.get("env_file")):
         path = name.get("path") if isinstance(name, dict) else name
         if isinstance(path, str):
-            found.update(_read_env_file(folder / path))
+            env.update(_read_env_file(folder / path))
     given = service.data.get("environment")
     pairs = given.items() if isinstance(given, dict) else (
         str(item).partition("=")[::2] for item in _as_list(given)
     )  # fmt: skip
-    found.update({str(k): "" if v is None else str(v) for k, v in pairs})
-    return {k: v for k, v in found.items() if "${" not in v}
+    env.update({str(k): "" if v is None else str(v) for k, v in pairs})
+    workdir = _image_workdir(project, service.dockerfile_rel(compose_rel) or launch.rel)
+    local = str((project.root / _code_folder(project, launch)).resolve())
+    return service.name, {k: _to_local(v, workdir, local) for k, v in env.items() if "${" not in v}
+
+
+def _image_workdir(project: Project, dockerfile_rel: str) -> str | None:
+    """The WORKDIR the image's command runs in, when absolute (`/app`)."""
+    dockerfile = next((d for d in project.dockerfiles if d.rel == dockerfile_rel), None)
+    workdir = last_instruction(built_lineage(dockerfile), "WORKDIR") if dockerfile else None
+    path = workdir.args[0] if workdir and workdir.args else ""
+    return posixpath.normpath(path) if path.startswith("/") and path != "/" else None
+
+
+def _to_local(value: str, workdir: str | None, local: str) -> str:
+    """A path inside the image's code folder (MODEL_PATH=/app/model/weights.json), as the
+    same path in the local copy of that folder verify serves from."""
+    if workdir and (value == workdir or value.startswith(workdir + "/")):
+        return local + value[len(workdir) :]
+    return value
+
+
+def _service_building(project: Project, launch: LaunchCommand) -> tuple[str, ComposeService] | None:
+    """(compose file, service) of the first production service built from the Dockerfile
+    `launch` comes from."""
+    for compose in project.compose_files:
+        for service in compose.services:
+            if (
+                service.dockerfile_rel(compose.rel) == launch.rel
+                and project.service_env(compose.rel, service.name).production
+            ):
+                return compose.rel, service
+    return None
 
 
 def _as_list(value: object) -> list[object]:
