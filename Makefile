@@ -12,7 +12,7 @@ DEMO_STAMP := $(VENV)/.installed-demo
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo test test-latest lint system-deps services rules-doc
+.PHONY: demo test test-latest lint system-deps services example-cache rules-doc
 
 $(UV):
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,11 +38,14 @@ system-deps:
 services:
 	bash scripts/ensure-services.sh
 
+example-cache: $(STAMP)
+	bash scripts/warm-example-cache.sh
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 
-test: $(STAMP) system-deps services
+test: $(STAMP) system-deps services example-cache
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
