@@ -42,10 +42,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+from prodready.verify.deployfront import write_deploy_front_conf
 
-from tests.deploy.front import write_front_conf  # noqa: E402
+REPO = Path(__file__).resolve().parents[1]
+
 
 BIN = Path(sys.executable).parent
 PRODREADY = str(BIN / "prodready")
@@ -108,7 +108,7 @@ class Stack:
         self.nginx_dir.mkdir()
         self.port = free_port()
         self.conf = self.nginx_dir / "nginx.conf"
-        write_front_conf(
+        write_deploy_front_conf(
             self.conf, self.root, self.port, connections=1024, keepalive=32, host="localhost"
         )
         self.nginx: subprocess.Popen[bytes] | None = None

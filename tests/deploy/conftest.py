@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from prodready.verify.deployfront import write_deploy_front_conf
 from tests.conftest import run_prodready
-from tests.deploy.front import write_front_conf
 from tests.serve.support import free_port
 
 APP = Path(__file__).parent / "apps" / "hello"
@@ -44,7 +44,7 @@ class Site:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.nginx: subprocess.Popen[bytes] | None = None
-        write_front_conf(self.conf, self.root, self.port)
+        write_deploy_front_conf(self.conf, self.root, self.port)
 
     def nginx_args(self) -> list[str]:
         return ["--nginx-prefix", str(self.nginx_dir), "--nginx-conf", str(self.conf)]

@@ -1,8 +1,9 @@
-"""nginx in front of a deploy root for the deploy item: plain HTTP on a loopback port, its
-upstream the include `prodready deploy` writes (ROOT/nginx/upstream.conf: the stable socket
-each switch points at the new generation). The requests reach the app as the generated site
-sends them (the site's name as Host, https as the forwarded scheme); TLS and the site's rate
-limit are left out, so a load test measures the switch, not the limit."""
+"""nginx in front of a deploy root: plain HTTP on a loopback port, its upstream the include
+`prodready deploy` writes (ROOT/nginx/upstream.conf: the stable socket each switch points at
+the new generation). For the deploy item, the deploy tests and benchmarks/deploy_under_load.py.
+Given a host, the requests reach the app as the generated site sends them (that name as Host,
+https as the forwarded scheme); TLS and the site's rate limit are left out, so a load test
+measures the switch, not the limit."""
 
 from __future__ import annotations
 
@@ -17,29 +18,30 @@ from prodready.verify.http import request
 from prodready.verify.server import free_port
 
 START_TIMEOUT_S = 15.0
+AS_SITE = """
+            proxy_set_header Host {host};
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Forwarded-Proto https;"""
 TEMPLATE = """{user}
 worker_processes 1;
 daemon off;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log;
-events {{ worker_connections 512; }}
+events {{ worker_connections {connections}; }}
 http {{
     access_log off;
     client_body_temp_path {prefix}/tmp; proxy_temp_path {prefix}/tmp;
     fastcgi_temp_path {prefix}/tmp; uwsgi_temp_path {prefix}/tmp; scgi_temp_path {prefix}/tmp;
     upstream app {{
         include {root}/nginx/upstream.conf;
-        keepalive 16;
+        keepalive {keepalive};
     }}
     server {{
         listen 127.0.0.1:{port};
         location / {{
             proxy_pass http://app;
             proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_set_header Host {server_name};
-            proxy_set_header X-Forwarded-For $remote_addr;
-            proxy_set_header X-Forwarded-Proto https;
+            proxy_set_header Connection "";{as_site}
         }}
     }}
 }}
@@ -85,12 +87,31 @@ class DeployFront:
 
 def deploy_front(prefix: Path, root: Path, server_name: str) -> DeployFront:
     """Writes the configuration (not started: nginx needs the include deploy writes)."""
-    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
     port = free_port()
-    # As root, nginx's workers would run as nobody, who cannot enter the private work dir.
-    user = "user root;" if os.geteuid() == 0 else ""
     conf = prefix / "nginx.conf"
-    conf.write_text(
-        TEMPLATE.format(user=user, prefix=prefix, root=root, port=port, server_name=server_name)
-    )
+    write_deploy_front_conf(conf, root, port, host=server_name)
     return DeployFront(prefix, conf, port)
+
+
+def write_deploy_front_conf(
+    conf: Path,
+    root: Path,
+    port: int,
+    *,
+    host: str | None = None,
+    connections: int = 512,
+    keepalive: int = 16,
+) -> None:
+    """Writes nginx.conf, its pid, log and temp files beside it. `host`: the Host header the
+    app gets (a name its ALLOWED_HOSTS accept), with forwarded headers as the site sends them;
+    None passes nginx's defaults."""
+    prefix = conf.parent
+    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    # As root, nginx's workers would run as nobody, who cannot enter a private tmp directory.
+    user = "user root;" if os.geteuid() == 0 else ""
+    conf.write_text(
+        TEMPLATE.format(
+            user=user, prefix=prefix, root=root, port=port, connections=connections,
+            keepalive=keepalive, as_site=AS_SITE.format(host=host) if host else "",
+        )
+    )  # fmt: skip
