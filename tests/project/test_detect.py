@@ -168,6 +168,63 @@ def test_django_entry_routes_and_settings(tmp_path: Path) -> None:
     assert [s.name for s in project.services] == ["postgresql"]
 
 
+def test_django_views_methods_come_from_their_decorators(tmp_path: Path) -> None:
+    write(
+        tmp_path,
+        {
+            "manage.py": "import os\n",
+            "shop/settings.py": 'ROOT_URLCONF = "shop.urls"\n',
+            "shop/wsgi.py": """
+            from django.core.wsgi import get_wsgi_application
+            application = get_wsgi_application()
+        """,
+            "shop/urls.py": """
+            from django.urls import path
+            from django.views.decorators.http import require_POST
+            from shop import views
+            from shop.views import edit
+
+            @require_POST
+            def ping(request):
+                return None
+
+            urlpatterns = [
+                path("", views.index),
+                path("orders/", views.order),
+                path("edit/<int:pk>/", edit),
+                path("ping/", ping),
+                path("plain/", views.plain),
+            ]
+        """,
+            "shop/views.py": """
+            from django.views.decorators import http
+            from django.views.decorators.csrf import csrf_exempt
+            from django.views.decorators.http import require_http_methods, require_safe
+
+            @require_safe
+            def index(request): ...
+
+            @csrf_exempt
+            @http.require_POST
+            def order(request): ...
+
+            @require_http_methods(["get", "PUT"])
+            def edit(request, pk): ...
+
+            def plain(request): ...
+        """,
+        },
+    )
+    routes = {r.path: r.methods for r in detect(tmp_path).routes}
+    assert routes == {
+        "/": ("GET", "HEAD"),
+        "/orders/": ("POST",),
+        "/edit/<int:pk>/": ("GET", "PUT"),
+        "/ping/": ("POST",),
+        "/plain/": ("GET",),
+    }
+
+
 def test_deployment_files_by_kind_and_dev_only(tmp_path: Path) -> None:
     write(
         tmp_path,

@@ -155,6 +155,35 @@ def test_a_kit_app_counts_exactly_across_workers_and_logs_json_with_ids_and_no_s
     assert "4 of 4 echoed request ids found in the log" in logs["details"]
 
 
+GET_ONLY_KIT_APP = """\
+from flask import Flask
+from prodready.runtime import Production
+
+app = Flask(__name__)
+prod = Production(app)
+
+
+@app.get("/")
+def index():
+    return {"ok": True}
+"""
+
+
+def test_a_kit_app_without_a_post_route_gets_its_posts_on_an_app_route_not_a_probe(
+    tmp_path: Path,
+) -> None:
+    """The kit does not access-log its probes: POSTs sent to /health/ready would echo ids
+    that no log line can hold."""
+    app = tmp_path / "getonly"
+    app.mkdir()
+    (app / "requirements.txt").write_text("flask==3.0.3\n")
+    (app / "app.py").write_text(GET_ONLY_KIT_APP)
+    logs = items_of(run_verify(app, "--only", "logs", "--json"))["logs"]
+    assert logs["status"] == "pass", logs
+    assert "POST / (JSON password, Bearer token): 405" in logs["details"]
+    assert "3 of 3 echoed request ids found in the log" in logs["details"]
+
+
 def test_an_app_that_labels_raw_paths_and_logs_a_login_body_fails_both(tmp_path: Path) -> None:
     app = kit_app(tmp_path / "careless", CARELESS)
     items = items_of(run_verify(app, "--only", "metrics,logs", "--json"))

@@ -432,7 +432,30 @@ def _django_routes(
         if included:
             _django_routes(project, by_module, included, full, seen)
         else:
-            project.routes.append(RouteInfo(full, ("GET",), summary.rel, line, "django", False))
+            methods = _django_view_methods(summary, by_module, summary.url_views.get(line))
+            project.routes.append(RouteInfo(full, methods, summary.rel, line, "django", False))
+
+
+def _django_view_methods(
+    summary: ModuleSummary, by_module: dict[str, ModuleSummary], view: str | None
+) -> tuple[str, ...]:
+    """What a view's decorators allow (`@require_POST`), found through the urls module's
+    imports (`from . import views` then `views.place_order`); GET when they say nothing."""
+    if view is None:
+        return ("GET",)
+    head, dot, rest = view.partition(".")
+    absolute = summary.import_aliases.get(head)
+    if absolute is None:
+        module, name = (summary.module, view) if not dot else (None, "")
+    else:
+        module, _, name = f"{absolute}{dot}{rest}".rpartition(".")
+    owner = (
+        by_module.get(module)
+        or next((s for m, s in by_module.items() if m.endswith("." + module)), None)
+        if module
+        else None
+    )
+    return (owner.view_methods.get(name) if owner else None) or ("GET",)
 
 
 def _is_dev(project: Project, rel: str) -> bool:

@@ -217,6 +217,11 @@ class ModuleSummary:
     gives api_bp -> shop.api.bp; `import shop.admin as admin` gives admin -> shop.admin."""
     url_patterns: list[tuple[int, str, str | None]] = field(default_factory=list)
     """Django urlpatterns: (line, route, included urls module or None)."""
+    url_views: dict[int, str] = field(default_factory=dict)
+    """Django urlpatterns: line -> the view as written (`views.place_order`), when it is a name."""
+    view_methods: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Module-level Django view functions -> the methods their decorators allow
+    (`@require_POST`, `@require_http_methods(["GET", "POST"])`)."""
     rq_queues: list[str] = field(default_factory=list)
     """Names of the RQ queues built here (`Queue("mail", ...)`; "default" when unnamed), in
     order: an `rq worker` started without them listens on "default" only."""

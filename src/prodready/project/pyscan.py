@@ -44,6 +44,12 @@ APP_IMPORT_ROOTS = {
 DJANGO_ENTRY = {"get_wsgi_application": "wsgi", "get_asgi_application": "asgi"}
 ROUTER_CLASSES = {"Blueprint": "url_prefix", "APIRouter": "prefix", "Router": "prefix"}
 ROUTE_METHODS = {"get", "post", "put", "patch", "delete", "head", "options", "websocket"}
+DJANGO_METHOD_DECORATORS = {
+    "require_POST": ("POST",),
+    "require_GET": ("GET",),
+    "require_safe": ("GET", "HEAD"),
+}
+"""django.views.decorators.http's fixed ones; require_http_methods([...]) names its own."""
 FACTORY_NAMES = {"create_app", "make_app", "app_factory", "get_app", "build_app"}
 ENV_GETTERS = {"getenv", "get", "config", "env", "str", "int", "bool", "get_value"}
 BLOCKING_CALLS = {
@@ -278,6 +284,9 @@ class _Scanner(ast.NodeVisitor):
             self.s.top_level_names.add(node.name)
             if node.name in FACTORY_NAMES:
                 self._maybe_factory(node)
+            methods = _django_view_methods(node)
+            if methods:
+                self.s.view_methods[node.name] = methods
         self._routes_from_decorators(node)
         self.depth += 1
         self.function_stack.append(node.name)
@@ -338,6 +347,8 @@ class _Scanner(ast.NodeVisitor):
                     found = found[0]
                 included = found if isinstance(found, str) else None
             self.s.url_patterns.append((element.lineno, route, included))
+            if included is None and isinstance(second, ast.Name | ast.Attribute):
+                self.s.url_views[element.lineno] = dotted(second)
 
     def _assigned(self, target: ast.expr, value: ast.expr, line: int) -> None:
         if not isinstance(target, ast.Name):
@@ -707,6 +718,21 @@ def _answers_a_stream(
         elif isinstance(inner, ast.Constant) and inner.value == EVENT_STREAM:
             return True
     return False
+
+
+def _django_view_methods(node: ast.FunctionDef | ast.AsyncFunctionDef) -> tuple[str, ...]:
+    """The methods Django's decorators let through to a view (django.views.decorators.http);
+    empty when none of them is used."""
+    for decorator in node.decorator_list:
+        name = dotted(decorator.func if isinstance(decorator, ast.Call) else decorator)
+        last = name.rsplit(".", 1)[-1]
+        if last in DJANGO_METHOD_DECORATORS:
+            return DJANGO_METHOD_DECORATORS[last]
+        if last == "require_http_methods" and isinstance(decorator, ast.Call) and decorator.args:
+            given = literal(decorator.args[0])
+            if isinstance(given, list | tuple) and all(isinstance(m, str) for m in given):
+                return tuple(m.upper() for m in given)
+    return ()
 
 
 def _waits_on_io(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:

@@ -21,7 +21,7 @@ from typing import Any
 from prodready.project.probes import choose_probes
 from prodready.verify.http import Reply
 from prodready.verify.model import ItemResult
-from prodready.verify.routes import plain_get_paths, post_route
+from prodready.verify.routes import app_route, plain_get_paths, post_route
 from prodready.verify.stage import Stage
 
 TITLE = "logs"
@@ -107,22 +107,25 @@ def _text(raw: bytes) -> str:
 
 def _send(stage: Stage, password: str, form_password: str, token: str) -> list[Sent]:
     """GETs of the plain routes, then a JSON and a form POST with secrets to a POST route (or
-    the first plain route when there is none)."""
+    the app's first plain route when there is none: never a kit probe, which is not
+    access-logged, so its echoed id could not be found in the log)."""
     probes = choose_probes(stage.project)
     quiet = {probes.live, probes.ready, probes.metrics} if probes.uses_kit else set()
     sent = [
         _one(stage, f"GET {path}", path, logged=path not in quiet)
         for path in plain_get_paths(stage.project)
     ]
-    target = post_route(stage.project) or plain_get_paths(stage.project)[0]
+    target = post_route(stage.project) or app_route(stage.project)
     auth = {"Authorization": f"Bearer {token}"}
     sent.append(_one(
         stage, f"POST {target} (JSON password, Bearer token)", target, method="POST",
+        logged=target not in quiet,
         headers={**auth, "Content-Type": "application/json"},
         body=json.dumps({"username": "verify", "password": password}).encode(),
     ))  # fmt: skip
     sent.append(_one(
         stage, f"POST {target} (form password, Bearer token)", target, method="POST",
+        logged=target not in quiet,
         headers={**auth, "Content-Type": "application/x-www-form-urlencoded"},
         body=f"username=verify&password={form_password}".encode(),
     ))  # fmt: skip
