@@ -22,8 +22,11 @@ ROW = re.compile(r"^\|\s*(?P<item>[a-z]+)\s*\|(?P<evidence>[^|]+)\|(?P<problem>[
 TIMING_NOISY = {"compare"}
 """req/s and p99 against the dev server, a few seconds each on a shared machine: within the
 item's NOISE it warns, so on the fixed variant a warning is accepted there, never a failure."""
-ARGS = {"bookshop": ("--host", "localhost")}
-"""bookshop's ALLOWED_HOSTS default to localhost, as its settings say."""
+ARGS = {
+    "bookshop": ("--host", "shop.example.com", "-e", f"DJANGO_SECRET_KEY={'k7Q-' * 13}"),
+}
+"""bookshop's fixed settings take the secret key from the environment only and allow its nginx
+name (the original ignores both)."""
 
 Scorecards = Callable[[str, bool], dict[str, Any]]
 
