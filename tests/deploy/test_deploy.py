@@ -62,7 +62,8 @@ def test_the_nginx_include_is_written_once_and_nginx_is_not_reloaded_by_a_switch
 )
 def test_a_broken_release_exits_1_and_the_old_one_keeps_serving(live: Site, version, expected):
     with Traffic(live.port) as traffic:
-        failed = live.deploy(version, "--timeout", "6")
+        # Long enough for a new generation to boot on a busy machine, so the gate sees its 503.
+        failed = live.deploy(version, "--timeout", "15")
     assert failed.returncode == 1, failed.stderr
     assert failed.stderr.startswith("error: ")
     assert expected in failed.stderr  # the new generation's last log lines, or the last probe

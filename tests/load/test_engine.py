@@ -296,7 +296,9 @@ def test_background_load_can_be_stopped_early(target) -> None:
 
     assert time.monotonic() - started < 6
     assert result.interrupted
-    assert 50 < result.responses < 300
+    # It ran (some answers), and stopped long before its 3000 requests; how many came in the
+    # first 1.2 s depends on how busy the machine is.
+    assert 0 < result.responses < 300
 
 
 def test_scenario_results_are_kept_per_request(target, tmp_path) -> None:

@@ -45,13 +45,16 @@ def runtime_rows(name: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def scorecards(
-    tmp_path_factory: pytest.TempPathFactory, pg_server: str, riskapi_scorecard: dict[str, Any]
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_server: str
 ) -> Scorecards:
-    """scorecards(name, fixed): the full run of an example or its fixed variant, made once."""
+    """scorecards(name, fixed): the full run of an example or its fixed variant, made once
+    (the original riskapi's is the one conftest's riskapi_scorecard shares)."""
     require_tools("nginx", "openssl", "strace", "hadolint", "systemd-analyze")
-    made: dict[tuple[str, bool], dict[str, Any]] = {("riskapi", False): riskapi_scorecard}
+    made: dict[tuple[str, bool], dict[str, Any]] = {}
 
     def scorecard(name: str, fixed: bool) -> dict[str, Any]:
+        if (name, fixed) == ("riskapi", False):
+            return request.getfixturevalue("riskapi_scorecard")  # type: ignore[no-any-return]
         if (name, fixed) not in made:
             folder = tmp_path_factory.mktemp(f"{name}-{'fixed' if fixed else 'original'}")
             app = example_copy(name, folder, fixed=fixed)
