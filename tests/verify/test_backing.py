@@ -72,3 +72,23 @@ def test_an_app_with_split_settings_runs_on_the_scratch_database(
     # the backup found it there, with rows, and had nothing to seed
     assert backup["measures"]["seeded_rows"] == 0, backup
     assert backup["measures"]["tables"] == 1 and backup["measures"]["rows"] >= 1, backup
+
+
+def test_the_app_gets_the_scratch_url_with_the_driver_its_own_urls_name(
+    tmp_path: Path, pg_server: str
+) -> None:
+    """--database-url says postgresql://; the app's own default says postgresql+psycopg://, and
+    SQLAlchemy reads a bare postgresql:// as psycopg2, which the app does not have."""
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "requirements.txt").write_text("flask==3.0.3\nsqlalchemy==2.0.36\npsycopg==3.2.3\n")
+    (root / "app.py").write_text(
+        "import os\n\nfrom flask import Flask\n\n"
+        "URL = os.environ.get('DATABASE_URL', 'postgresql+psycopg://app@localhost/app')\n"
+        "if not URL.startswith('postgresql+psycopg://'):\n"
+        "    raise RuntimeError(f'no psycopg2 here: {URL}')\n"
+        "app = Flask(__name__)\n\n\n@app.get('/')\ndef index():\n    return 'ok'\n"
+    )
+    result = run_verify(root, "--only", "check", "--json", "--database-url", pg_server)
+    assert result.returncode in (0, 1), result.stderr
+    assert any("scratch database" in line for line in json.loads(result.stdout)["boot"])

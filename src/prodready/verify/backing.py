@@ -78,9 +78,10 @@ def _scratch_postgres(
             "PostgreSQL: the app reads no DATABASE_URL-like variable; it runs on its own settings"
         )
         return
-    candidates = [given, os.environ.get(var) if var else None]
-    candidates += [found.url for found in database_urls(project)]
-    candidates += [url for module in project.modules.values() for _, url in module.url_literals]
+    own = [found.url for found in database_urls(project)]
+    own += [url for module in project.modules.values() for _, url in module.url_literals]
+    candidates = [given, os.environ.get(var) if var else None, *own]
+    scheme = next((urlsplit(u).scheme for u in own if kind_of_url(u) == "postgresql"), None)
     tried: list[str] = []
     for url in dict.fromkeys(c for c in candidates if c and kind_of_url(c) == "postgresql"):
         made = _create_scratch(url)
@@ -88,7 +89,8 @@ def _scratch_postgres(
             backing.admin_url, backing.scratch_url = url, made
             backing.database_var = var or split["host"]
             backing.split_vars = split
-            backing.env.update({var: made} if var else split_env(split, made))
+            for_app = urlunsplit(urlsplit(made)._replace(scheme=scheme)) if scheme else made
+            backing.env.update({var: for_app} if var else split_env(split, made))
             named = var or ", ".join(split.values())
             backing.notes.append(
                 f"PostgreSQL: scratch database {urlsplit(made).path.lstrip('/')} on "
