@@ -77,7 +77,7 @@ def test_reload_under_load_fails_no_request_on_riskapi(riskapi):
     assert item["measures"]["responses"] > 0
     reloads = [d for d in item["details"] if d.startswith("reload ")]
     assert len(reloads) == 3 and all("control socket, workers" in d for d in reloads)
-    assert any("straight to the server" in d for d in item["details"])
+    assert any("through nginx (plain HTTP, keep-alive to the server" in d for d in item["details"])
 
 
 def test_deploy_and_rollback_under_load_fail_no_request_on_riskapi(riskapi):

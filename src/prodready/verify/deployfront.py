@@ -93,6 +93,14 @@ def deploy_front(prefix: Path, root: Path, server_name: str) -> DeployFront:
     return DeployFront(prefix, conf, port)
 
 
+def server_front(prefix: Path, upstream_port: int, server_name: str) -> DeployFront:
+    """The same front for one server on a loopback port (its include names that server)."""
+    root = prefix / "upstream"
+    (root / "nginx").mkdir(parents=True, exist_ok=True)
+    (root / "nginx" / "upstream.conf").write_text(f"server 127.0.0.1:{upstream_port};\n")
+    return deploy_front(prefix, root, server_name)
+
+
 def write_deploy_front_conf(
     conf: Path,
     root: Path,
