@@ -92,7 +92,7 @@ def test_deploy_and_rollback_under_load_fail_no_request_on_riskapi(riskapi):
     assert steps[1].startswith(f"rollback to {first} ")
 
 
-def test_a_plan_that_loses_to_the_dev_server_and_drops_requests_on_reload_fails(
+def test_a_plan_that_loses_to_the_dev_server_and_drops_requests_on_reload_is_caught(
     tmp_path: Path,
 ):
     app = tmp_path / "slowplan"
@@ -108,8 +108,15 @@ def test_a_plan_that_loses_to_the_dev_server_and_drops_requests_on_reload_fails(
     assert compare["measures"]["light_rps_ratio"] < 1 - NOISE
     assert "io_route" not in compare["measures"]
 
+    # Through nginx (as in production) a GET the killed worker had in flight is retried, so
+    # the client may see no failure; nginx's error log still shows each one: a warning at least.
     reload = items["reload"]
-    assert reload["status"] == "fail", reload
-    assert reload["measures"]["failed_requests"] > 0
-    assert "requests failed across 3 reloads" in reload["summary"]
-    assert any(kind in reload["details"][-1] for kind in ("reset", "closed_mid_response"))
+    m = reload["measures"]
+    assert m["failed_requests"] > 0 or m["nginx_retried"] > 0, reload
+    if m["failed_requests"]:
+        assert reload["status"] == "fail", reload
+        assert "requests failed across 3 reloads" in reload["summary"]
+    else:
+        assert reload["status"] == "warn", reload
+        assert "nginx retried" in reload["summary"] and "a POST would fail" in reload["summary"]
+        assert any("while reading response header from upstream" in d for d in reload["details"])

@@ -80,6 +80,15 @@ class DeployFront:
             return "(no error log)"
         return " | ".join(lines[-3:])
 
+    def upstream_errors(self) -> list[str]:
+        """nginx's error lines about the server: each a request it met a closed or reset
+        connection for (and retried, for an idempotent one) or could not reach it with."""
+        try:
+            lines = (self.prefix / "error.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return []
+        return [line for line in lines if "[error]" in line and "upstream" in line]
+
     def stop(self) -> None:
         if self.process is not None:
             stop_nginx(self.process)
