@@ -120,3 +120,29 @@ def test_a_plan_that_loses_to_the_dev_server_and_drops_requests_on_reload_is_cau
         assert reload["status"] == "warn", reload
         assert "nginx retried" in reload["summary"] and "a POST would fail" in reload["summary"]
         assert any("while reading response header from upstream" in d for d in reload["details"])
+
+
+def test_the_dev_server_of_a_django_app_in_a_build_folder_is_found(tmp_path: Path) -> None:
+    """compose builds app/ and names hello.wsgi:application from there; detection names it
+    from the project root (app.hello.wsgi:application), beside its asgi twin."""
+    from prodready.project.detect import detect
+    from prodready.verify.devserver import dev_command
+
+    site = tmp_path / "app" / "hello"
+    site.mkdir(parents=True)
+    (site / "__init__.py").write_text("")
+    (site / "settings.py").write_text('ROOT_URLCONF = "hello.urls"\n')
+    for kind in ("wsgi", "asgi"):
+        (site / f"{kind}.py").write_text(
+            f"from django.core.{kind} import get_{kind}_application\n\n"
+            f"application = get_{kind}_application()\n"
+        )
+    (tmp_path / "app" / "manage.py").write_text("import django\n")
+    project = detect(tmp_path)
+    command = dev_command(
+        project, "hello.wsgi:application", tmp_path / "app", 8000,
+        root_target="app.hello.wsgi:application",
+    )  # fmt: skip
+    assert not isinstance(command, str), command
+    assert command.argv[1:] == (str(tmp_path / "app" / "manage.py"), "runserver",
+                                "127.0.0.1:8000", "--noreload")  # fmt: skip

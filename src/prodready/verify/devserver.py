@@ -36,9 +36,14 @@ class DevCommand:
         return shlex.join(["python", *self.argv[1:]])
 
 
-def dev_command(project: Project, target: str, app_dir: Path, port: int) -> DevCommand | str:
-    """The dev server's command line on 127.0.0.1:`port`, or why there is none."""
-    app = project.app or next((a for a in project.apps if a.target == target), None)
+def dev_command(
+    project: Project, target: str, app_dir: Path, port: int, root_target: str | None = None
+) -> DevCommand | str:
+    """The dev server's command line on 127.0.0.1:`port`, or why there is none. `target` is
+    the app as named from `app_dir`; `root_target` the same app as the project root names it
+    (how detection names apps: app.hello_django.wsgi:application for a build folder app/)."""
+    named = {target, root_target or target}
+    app = project.app or next((a for a in project.apps if a.target in named), None)
     if app is None:
         return "no single app detected to run under a development server"
     origin = _origin(project, app.framework)
@@ -61,11 +66,16 @@ def dev_command(project: Project, target: str, app_dir: Path, port: int) -> DevC
 
 
 def start_dev_server(
-    project: Project, target: str, app_dir: Path, env: dict[str, str], work: Path
+    project: Project,
+    target: str,
+    app_dir: Path,
+    env: dict[str, str],
+    work: Path,
+    root_target: str | None = None,
 ) -> tuple[ServerProcess, DevCommand] | str:
     """The dev server running and answering HTTP, or why it could not be started."""
     port = free_port()
-    command = dev_command(project, target, app_dir, port)
+    command = dev_command(project, target, app_dir, port, root_target)
     if isinstance(command, str):
         return command
     log_path = work / "dev-server.log"

@@ -116,8 +116,9 @@ def verify(stage: Stage) -> ItemResult:
         why = "no detected GET route answers 2xx on the served app"
         return ItemResult.skipped(ID, TITLE, why, details=[f"tried {r}" for r in routes.refused])
     started = start_dev_server(
-        stage.project, stage.target, stage.app_dir, stage.app_env, stage.work
-    )
+        stage.project, stage.target, stage.app_dir, stage.app_env, stage.work,
+        root_target=stage.app_from_root,
+    )  # fmt: skip
     if isinstance(started, str):
         return ItemResult.skipped(ID, TITLE, f"no dev server to compare with: {started}"[:88])
     dev, command = started
