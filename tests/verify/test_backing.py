@@ -45,13 +45,20 @@ def test_the_scratch_url_is_given_piece_by_piece() -> None:
     }
 
 
+def small_app(tmp_path: Path, requirements: str, source: str) -> Path:
+    root = tmp_path / "app"
+    root.mkdir()
+    (root / "requirements.txt").write_text(requirements)
+    (root / "app.py").write_text(source)
+    return root
+
+
 def test_an_app_with_split_settings_runs_on_the_scratch_database(
     tmp_path: Path, pg_server: str
 ) -> None:
-    root = tmp_path / "app"
-    root.mkdir()
-    (root / "requirements.txt").write_text("flask==3.0.3\npsycopg==3.2.3\n")
-    (root / "app.py").write_text(
+    root = small_app(
+        tmp_path,
+        "flask==3.0.3\npsycopg==3.2.3\n",
         "import os\n\nimport psycopg\nfrom flask import Flask\n\napp = Flask(__name__)\n\n\n"
         "@app.get('/')\ndef index():\n"
         "    with psycopg.connect(host=os.environ['DB_HOST'], port=os.environ['DB_PORT'],\n"
@@ -59,7 +66,7 @@ def test_an_app_with_split_settings_runs_on_the_scratch_database(
         "                         password=os.environ.get('DB_PASSWORD', '')) as conn:\n"
         "        conn.execute('CREATE TABLE IF NOT EXISTS hits (n int)')\n"
         "        conn.execute('INSERT INTO hits VALUES (1)')\n"
-        "        return {'db': conn.info.dbname}\n"
+        "        return {'db': conn.info.dbname}\n",
     )
     result = run_verify(root, "--only", "backup", "--json", "--database-url", pg_server)
     assert result.returncode in (0, 1), result.stderr
@@ -79,15 +86,14 @@ def test_the_app_gets_the_scratch_url_with_the_driver_its_own_urls_name(
 ) -> None:
     """--database-url says postgresql://; the app's own default says postgresql+psycopg://, and
     SQLAlchemy reads a bare postgresql:// as psycopg2, which the app does not have."""
-    root = tmp_path / "app"
-    root.mkdir()
-    (root / "requirements.txt").write_text("flask==3.0.3\nsqlalchemy==2.0.36\npsycopg==3.2.3\n")
-    (root / "app.py").write_text(
+    root = small_app(
+        tmp_path,
+        "flask==3.0.3\nsqlalchemy==2.0.36\npsycopg==3.2.3\n",
         "import os\n\nfrom flask import Flask\n\n"
         "URL = os.environ.get('DATABASE_URL', 'postgresql+psycopg://app@localhost/app')\n"
         "if not URL.startswith('postgresql+psycopg://'):\n"
         "    raise RuntimeError(f'no psycopg2 here: {URL}')\n"
-        "app = Flask(__name__)\n\n\n@app.get('/')\ndef index():\n    return 'ok'\n"
+        "app = Flask(__name__)\n\n\n@app.get('/')\ndef index():\n    return 'ok'\n",
     )
     result = run_verify(root, "--only", "check", "--json", "--database-url", pg_server)
     assert result.returncode in (0, 1), result.stderr
