@@ -44,7 +44,7 @@ def boot_source(project: Project) -> BootSource:
     where = f"{launch.rel}:{launch.line}"
     shown = shlex.join(server.argv)
     app_dir = _code_folder(project, launch)
-    service, environment = compose_environment(project, launch)
+    service, environment = compose_environment(project, launch, app_dir)
     if environment:
         where += f", with the {len(environment)} variables compose gives service {service}"
     target = server.app_target if server.app_target and ":" in server.app_target else None
@@ -94,12 +94,14 @@ def _reached_run_call(project: Project, script: str | None) -> str | None:
     return f"it reaches {call.callee}() at {call.rel}:{call.line}" if call else None
 
 
-def compose_environment(project: Project, launch: LaunchCommand) -> tuple[str, dict[str, str]]:
+def compose_environment(
+    project: Project, launch: LaunchCommand, app_dir: str
+) -> tuple[str, dict[str, str]]:
     """The variables a compose service gives its container: its `env_file:` files that exist,
     then `environment:` (which wins, as in compose). Values still holding `${...}` are left
     out: compose would fill them from a shell verify does not have. A Dockerfile's command
     gets the environment of the production service that builds that Dockerfile. Returns the
-    service's name with them."""
+    service's name with them. `app_dir`: the local folder container paths under WORKDIR map to."""
     found = _service_building(project, launch) if launch.source == "dockerfile" else None
     if launch.source == "compose":
         compose = next((c for c in project.compose_files if c.rel == launch.rel), None)
@@ -120,7 +122,7 @@ def compose_environment(project: Project, launch: LaunchCommand) -> tuple[str, d
     )  # fmt: skip
     env.update({str(k): "" if v is None else str(v) for k, v in pairs})
     workdir = _image_workdir(project, service.dockerfile_rel(compose_rel) or launch.rel)
-    local = str((project.root / _code_folder(project, launch)).resolve())
+    local = str((project.root / app_dir).resolve())
     return service.name, {k: _to_local(v, workdir, local) for k, v in env.items() if "${" not in v}
 
 
