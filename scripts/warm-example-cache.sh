@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Fills uv's cache with what the examples (and their fixed variants) install, so the deploy item
 # of `prodready verify`, which builds release venvs offline (tests reach only 127.0.0.1), finds
-# every package. An install step of `make test`, like ensure-system-deps.sh: it needs PyPI once
+# every package, and the server stack a release venv gets at prodready's own versions (uv sync
+# installs those from the lock's URLs, leaving no index entry an offline `uv pip install` can
+# resolve them from). An install step of `make test`, like ensure-system-deps.sh: it needs PyPI once
 # per machine and is quick after that (uv reuses its cache).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,3 +25,6 @@ for requirements in "$work"/*/*/requirements.txt; do
     "$uv" venv --quiet --python .venv/bin/python "$work/venv"
     "$uv" pip install --quiet --python "$work/venv/bin/python" -r "$requirements"
 done
+# shellcheck disable=SC2046  # one argument per pin
+"$uv" pip install --quiet --python "$work/venv/bin/python" \
+    $(.venv/bin/python -c 'from prodready.deploy.venv import server_pins; print(*server_pins())')
