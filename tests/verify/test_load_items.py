@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from prodready.verify.items.compare import NOISE
+from prodready.verify.items.compare import CONNECTIONS, MAX_CONNECTIONS, NOISE
 from tests.verify.conftest import by_id, items_of, run_verify
 
 LOSES_TO_DEV = '''\
@@ -55,6 +55,15 @@ def test_compare_measures_plan_and_dev_server_side_by_side_on_riskapi(riskapi):
         assert m[f"{kind}_rps_ratio"] == pytest.approx(
             m[f"{kind}_plan_rps"] / m[f"{kind}_dev_rps"], abs=0.01
         )
+    # The light route takes 32 connections; the I/O route (50 ms a request) as many as carry
+    # twice the dev server's light-route req/s, so the servers, not the load, are the bound.
+    assert m["light_connections"] == CONNECTIONS
+    assert CONNECTIONS <= m["io_connections"] <= MAX_CONNECTIONS
+    assert m["io_connections"] / 0.05 >= 2 * m["light_dev_rps"] or m["io_connections"] in (
+        CONNECTIONS,
+        MAX_CONNECTIONS,
+    )
+    assert any(f"{m['io_connections']} connections)" in d for d in item["details"])
     # The verdict follows the numbers: fail when the plan served fewer req/s beyond NOISE.
     slower = any(m[f"{k}_rps_ratio"] < 1 - NOISE for k in ("light", "io"))
     assert item["status"] in (["fail"] if slower else ["pass", "warn"])
