@@ -5,9 +5,10 @@
 2. readiness is 503 while a dependency is unreachable: a second server whose database (and
    Redis) URL points at a closed loopback port must answer its ready probe with 503.
 3. readiness goes 503 within one probe of SIGTERM: a third server gets SIGTERM and its ready
-   probe is asked every 50 ms until it stops answering. A 200 after the worker had time to
-   get the signal fails; a server that stops accepting at once (connections refused or reset,
-   never a 503) leaves a load balancer no drain window: a warning.
+   probe is asked every 50 ms until it stops answering or has said 503 for CONFIRM_S. A 200
+   after the worker had time to get the signal fails; a server that stops accepting at once
+   (connections refused or reset, never a 503) leaves a load balancer no drain window: a
+   warning.
 
 A production app must have these endpoints: one without any fails, with a hint.
 """
@@ -37,6 +38,9 @@ SIGNAL_GRACE_S = 0.5
 workers (the master forwards it)."""
 PROBE_EVERY_S = 0.05
 TERM_WINDOW_S = 3.0
+CONFIRM_S = 0.5
+"""Probing goes on this long after the first 503 (a drain window may keep the server up for
+seconds more): long enough to see a readiness that flips back to 200."""
 
 
 @dataclass
@@ -162,6 +166,9 @@ def _sigterm(stage: Stage, ready: str, measures: dict[str, int | float | str | b
             answers.append((sent, served.get(ready, timeout=TERM_WINDOW_S).status))
         except OSError as error:
             answers.append((sent, type(error).__name__))
+            break
+        first_503 = next((at for at, answer in answers if answer == 503), None)
+        if first_503 is not None and sent - first_503 >= CONFIRM_S:
             break
         time.sleep(PROBE_EVERY_S)
     served.stop()
