@@ -5,7 +5,12 @@ available, else pip. Then the servers `prodready serve` drives are installed at 
 prodready runs with (an app's older pin, e.g. gunicorn==21.2.0, lacks settings serve uses).
 prodready itself comes through a .pth file that adds its site-packages after the venv's, so
 the app's other pins win and `python -m prodready.cli.main serve` runs from the release's
-interpreter."""
+interpreter.
+
+Everything is compiled to bytecode at build time (pip does it by default, uv on request, and the
+release's own code by compileall): a generation whose processes cannot write .pyc files (a
+read-only release, PYTHONDONTWRITEBYTECODE) would otherwise compile every module it imports
+from source at every boot, and a rollback is a boot."""
 
 from __future__ import annotations
 
@@ -46,6 +51,7 @@ def build_venv(release: Path) -> str:
     if (release / "uv.lock").is_file() and uv:
         env = {**os.environ, "UV_PROJECT_ENVIRONMENT": str(venv)}
         argv = [uv, "sync", "--quiet", "--frozen", "--no-dev", "--no-install-project"]
+        argv.append("--compile-bytecode")
         _run(argv, release, env)
         what = "uv sync --frozen (uv.lock)"
     elif (release / "requirements.txt").is_file():
@@ -58,12 +64,20 @@ def build_venv(release: Path) -> str:
         _run([*_installer(uv, python), *pins], release)
         what += f"; {', '.join(pins)}"
     _link_server_stack(Path(python))
+    _compile_code(python, release)
     return what
+
+
+def _compile_code(python: str, release: Path) -> None:
+    """The release's own modules to bytecode. A file that does not compile is left to the
+    health gate: only an import of it fails the deploy."""
+    argv = [python, "-m", "compileall", "-q", "-j", "0", "-x", r"/\.venv/", str(release)]
+    subprocess.run(argv, capture_output=True, timeout=INSTALL_TIMEOUT_S, check=False)
 
 
 def _installer(uv: str | None, python: str) -> list[str]:
     if uv:
-        return [uv, "pip", "install", "--quiet", "--python", python]
+        return [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python]
     return [python, "-m", "pip", "install", "--quiet"]
 
 
