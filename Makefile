@@ -11,6 +11,10 @@ DEMO_STAMP := $(VENV)/.installed-demo
 # It must not fetch a Python of its own either: the venv's interpreter is the one we test.
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
+# Bytecode at install time: where PYTHONDONTWRITEBYTECODE is set (as on these machines) no
+# process ever writes a .pyc, and each of the thousands of processes the tests start compiled
+# every module it imports from source (2.3x slower imports, measured).
+export UV_COMPILE_BYTECODE := 1
 
 .PHONY: demo test test-latest lint system-deps services example-cache rules-doc
 
@@ -47,6 +51,8 @@ lint: $(STAMP)
 
 test: $(STAMP) system-deps services example-cache
 	$(BIN)/ruff check src tests benchmarks
+	@# prodready is installed editable: its own modules get their .pyc here, not from uv
+	$(BIN)/python -m compileall -q -j 0 src
 	$(BIN)/python -m pytest
 
 test-latest: $(STAMP) system-deps services
