@@ -175,6 +175,15 @@ def failed_requests(report: dict) -> int:
     return int(report["summary"]["errors"]) + not_2xx
 
 
+def _failure_kinds(report: dict) -> str:
+    """' (timeout 2, 502 1)': what the failed requests were, when there were any."""
+    kinds = dict(report["errors_by_kind"])
+    kinds.update(
+        {code: n for code, n in report["status_codes"].items() if not code.startswith("2")}
+    )
+    return f" ({', '.join(f'{k} {n}' for k, n in kinds.items())})" if kinds else ""
+
+
 def window_p99(report: dict, started: float, moments: list[float]) -> list[float]:
     """p99 of the one-second windows that hold each moment (and the one after)."""
     timeline = report["timeline"]
@@ -224,7 +233,8 @@ def run_case(
     result.switch_ratio = max(during) / statistics.median(steady) if during and steady else 0.0
     result.notes.append(
         f"{stack.case.name}: {report['summary']['responses']} responses, "
-        f"{result.failed} failed, steady p99 {statistics.median(steady):.1f} ms, "
+        f"{result.failed} failed{_failure_kinds(report)}, "
+        f"steady p99 {statistics.median(steady):.1f} ms, "
         f"switch p99 {max(during, default=0):.1f} ms"
     )
     return result
