@@ -30,7 +30,11 @@ PIPFILE = '[packages]\nflask = "==3.1.0"\n'
 CASES = {
     "uv": (
         {"pyproject.toml": PYPROJECT, "uv.lock": "version = 1\n"},
-        ["COPY pyproject.toml uv.lock ./", "uv sync --frozen --no-dev --no-install-project"],
+        [
+            "COPY pyproject.toml uv.lock ./",
+            "uv sync --frozen --no-dev --no-install-project",
+            "UV_COMPILE_BYTECODE=1",  # the app's user cannot write .pyc into /opt/venv
+        ],
     ),
     "poetry": (
         {"pyproject.toml": POETRY_PYPROJECT, "poetry.lock": "# poetry\n"},
