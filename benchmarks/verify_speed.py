@@ -1,9 +1,8 @@
 """How long does `prodready verify` take on the riskapi example, in full and with --quick?
 
-Issue 19's target: the full scorecard on the riskapi example in at most 90 s on this machine,
-with progress per item (`within_target`). The fixed variant is timed too, for information: its
-every item runs to the end (deploys, drain windows) where the original fails early. Runs each
-variant `--rounds` times (full and quick interleaved, the original and the
+Issue 19's target: the full scorecard on riskapi in at most 90 s on this machine, with progress
+per item. `within_target` asks it of the example and of its fixed variant, whose every item
+runs to the end (deploys, drain windows) where the original fails early. Runs each variant `--rounds` times (full and quick interleaved, the original and the
 fixed variant of the example), reports each median and the slowest items of the last full run;
 the last line holds the headline figures as name=value pairs.
 
@@ -66,7 +65,7 @@ def main() -> None:
     full, quick, fixed_full = (statistics.median(times[k]) for k in ("full", "quick", "fixed_full"))
     print(
         f"riskapi_verify_s={full:.1f} riskapi_quick_s={quick:.1f} fixed_verify_s={fixed_full:.1f} "
-        f"target_s={TARGET_S:.0f} within_target={str(full <= TARGET_S).lower()}"
+        f"target_s={TARGET_S:.0f} within_target={str(max(full, fixed_full) <= TARGET_S).lower()}"
     )
 
 
