@@ -171,16 +171,22 @@ class Load:
 
 
 def failed_requests(report: dict) -> int:
-    not_2xx = sum(n for code, n in report["status_codes"].items() if not code.startswith("2"))
-    return int(report["summary"]["errors"]) + not_2xx
+    """Transport errors and every answer outside 2xx (errors already holds those of 400+)."""
+    return int(report["summary"]["errors"]) + sum(_odd_statuses(report).values())
+
+
+def _odd_statuses(report: dict) -> dict[str, int]:
+    """Answers that are neither 2xx nor errors (1xx, 3xx)."""
+    return {
+        code: n
+        for code, n in report["status_codes"].items()
+        if not code.startswith("2") and int(code) < 400
+    }
 
 
 def _failure_kinds(report: dict) -> str:
     """' (timeout 2, 502 1)': what the failed requests were, when there were any."""
-    kinds = dict(report["errors_by_kind"])
-    kinds.update(
-        {code: n for code, n in report["status_codes"].items() if not code.startswith("2")}
-    )
+    kinds = {**report["errors_by_kind"], **_odd_statuses(report)}
     return f" ({', '.join(f'{k} {n}' for k, n in kinds.items())})" if kinds else ""
 
 
