@@ -31,6 +31,11 @@ def test_the_site_includes_deploys_upstream_and_nginx_accepts_it(tmp_path: Path)
     layout = Layout(root)
     layout.create()
     layout.include.write_text(include_text(layout))
+    # One stable socket, then the same socket as backups: the retries of a request whose
+    # keep-alive connection a stopping worker closed (nginx tries each server once).
+    servers = [ln for ln in layout.include.read_text().splitlines() if ln.startswith("server ")]
+    assert servers[0] == f"server unix:{layout.stable_socket} max_fails=0;"
+    assert servers[1:] == [f"server unix:{layout.stable_socket} max_fails=0 backup;"] * 7
     listen = Listen("unused", 18080, 18443, upstream_include=str(layout.include))
     conf = nginx_prefix(tmp_path / "nginx", result.context, listen)
     tested = subprocess.run(

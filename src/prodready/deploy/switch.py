@@ -58,13 +58,24 @@ class Nginx:
             ) from error
 
 
+RETRY_ENTRIES = 7
+"""Backup entries for the one stable socket. nginx tries each server of an upstream at most
+once per request, so these are the retries an idempotent request gets when the keep-alive
+connection it went out on is closed under it (nginx never retries a POST it has sent). A
+worker that recycles or a generation that drains closes all of its connections at once, and
+a retry can take another of them from nginx's cache before nginx has seen it close. Measured
+with flashcards' uvicorn workers recycling every few seconds under 300 req/s: 1 backup entry
+let 3 to 5 requests in 20,000 through as 502s, 3 let 1 and 0, 7 let 1 in 5 runs."""
+
+
 def include_text(layout: Layout) -> str:
     sock = layout.stable_socket
+    backups = "".join(f"server unix:{sock} max_fails=0 backup;\n" for _ in range(RETRY_ENTRIES))
     return (
         "# Written by `prodready deploy`: the upstream of the site. Do not edit: deploys switch\n"
-        f"# generations by pointing {sock} at the new one's socket.\n"
-        f"server unix:{sock} max_fails=0;\n"
-        f"server unix:{sock} max_fails=0 backup;\n"
+        f"# generations by pointing {sock} at the new one's socket; the backup lines are\n"
+        "# retries for requests whose keep-alive connection a stopping worker closed.\n"
+        f"server unix:{sock} max_fails=0;\n{backups}"
     )
 
 
