@@ -2,9 +2,10 @@
 
 Issue 19's target: the full scorecard on riskapi in at most 90 s on this machine, with progress
 per item. `within_target` asks it of the example and of its fixed variant, whose every item
-runs to the end (deploys, drain windows) where the original fails early. Runs each variant `--rounds` times (full and quick interleaved, the original and the
-fixed variant of the example), reports each median and the slowest items of the last full run;
-the last line holds the headline figures as name=value pairs.
+runs to the end (deploys, drain windows) where the original fails early. Runs each variant
+`--rounds` times (full and quick interleaved, the original and the fixed variant of the
+example), reports each median and the slowest items of the last full run; the last line holds
+the headline figures as name=value pairs.
 
     .venv/bin/python benchmarks/verify_speed.py [--rounds 1] [--database-url URL]
 """
