@@ -38,7 +38,8 @@ def test_every_artifact_is_written(generated):
     rels = written(result)
     assert {"gunicorn.conf.py", "Dockerfile", ".dockerignore", "compose.yaml"} <= rels
     assert ".env.production.example" in rels
-    for pattern in ("deploy/systemd/*.service", "deploy/nginx/*.conf", "deploy/kubernetes/*"):
+    assert f"deploy/systemd/{result.context.name}.service" in rels
+    for pattern in ("deploy/nginx/*.conf", "deploy/kubernetes/*"):
         assert one(root, pattern).relative_to(root).as_posix() in rels
     assert all(o.status == Status.CREATED for o in result.outcomes)
 
@@ -62,7 +63,7 @@ def test_compose_site_differs_from_the_host_site_only_in_the_upstream(generated)
 
 def test_systemd_unit_verifies_and_scores_at_most_1_5(generated):
     root, result = generated
-    unit = one(root, "deploy/systemd/*.service")
+    unit = root / f"deploy/systemd/{result.context.name}.service"
     verify, security = validate.check_systemd(result.context, unit)
     assert verify.ok, verify.output
     assert security.ok, security.output
@@ -72,8 +73,8 @@ def test_systemd_unit_verifies_and_scores_at_most_1_5(generated):
 
 
 def test_systemd_unit_stops_and_reloads_gracefully(generated):
-    root, _ = generated
-    unit = one(root, "deploy/systemd/*.service").read_text()
+    root, result = generated
+    unit = (root / f"deploy/systemd/{result.context.name}.service").read_text()
     settings = dict(
         line.split("=", 1) for line in unit.splitlines() if "=" in line and line[0] != "#"
     )

@@ -109,7 +109,7 @@ def _validate(result: InitResult, directory: Path, console: Console) -> bool:
         checks.append(validate.check_nginx(ctx))
     for rel in sorted(written):
         path = directory / rel
-        if rel == "Dockerfile":
+        if rel in ("Dockerfile", f"{deploy}/backup/Dockerfile"):
             checks.append(validate.check_hadolint(path))
         elif rel.startswith(f"{deploy}/systemd/"):
             checks.extend(validate.check_systemd(ctx, path))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
+from prodready import __version__
 from prodready.generate.artifact import Kind, Rendered
 from prodready.generate.context import DeployContext
 from prodready.generate.dockerfile import APP_UID
@@ -20,6 +21,30 @@ def backend_network(name: str) -> tuple[str, str]:
     digest = hashlib.sha256(name.encode()).digest()
     prefix = f"10.{100 + digest[0] % 100}.{digest[1]}"
     return f"{prefix}.0/24", f"{prefix}.10"
+
+
+POSTGRES_IMAGE = "postgres:17-bookworm"
+BACKUPS = "/var/backups/app"
+"""Where the backup service keeps its backups: a named volume."""
+BACKUP_SECONDS_OF_DAY = 3 * 3600  # 03:00 UTC
+
+
+def backup_loop(seconds_of_day: int = BACKUP_SECONDS_OF_DAY) -> str:
+    """The backup service's command, in POSIX sh (the image has no cron): sleep until the next
+    time of day, take a verified backup, repeat. Computing each sleep from the clock keeps the
+    time from drifting by the length of the backups. The shell stays, so it traps SIGTERM and
+    passes it on: a backup stopped by `docker compose stop` cleans up and records nothing,
+    instead of being SIGKILLed halfway. `$$` is compose's escape for `$`."""
+    return (
+        'trap \'kill -TERM "$$child" 2>/dev/null; wait "$$child"; exit 143\' TERM INT; '
+        "while :; do now=$$(date +%s); "
+        f"next=$$((now - now % 86400 + {seconds_of_day})); "
+        '[ "$$next" -gt "$$now" ] || next=$$((next + 86400)); '
+        'sleep $$((next - now)) & child=$$!; wait "$$child"; '
+        f"prodready backup --dir {BACKUPS} --dest {BACKUPS} "
+        "--keep-daily 7 --keep-weekly 4 --keep-monthly 6 --quiet & child=$$!; "
+        'wait "$$child"; done'
+    )
 
 
 def render_compose(ctx: DeployContext) -> list[Rendered]:
@@ -47,9 +72,22 @@ def render_compose(ctx: DeployContext) -> list[Rendered]:
         deploy_dir=ctx.deploy_dir,
         worker=list(ctx.worker.command) if ctx.worker else None,
         worker_stop_grace=ctx.graceful_timeout + STOP_MARGIN,
+        postgres_image=POSTGRES_IMAGE,
+        backups=BACKUPS,
+        backup_loop=backup_loop(),
+        backup_at=f"{BACKUP_SECONDS_OF_DAY // 3600:02d}:00",
     )
     site = render_site(ctx, Listen(f"app:{ctx.port}"))
-    return [
+    files = [
         Rendered(Kind.COMPOSE, ctx.compose_path, text),
         Rendered(Kind.COMPOSE, f"{ctx.deploy_dir}/nginx/compose/{ctx.name}.conf", site),
     ]
+    if ctx.postgres:
+        dockerfile = render(
+            "backup.Dockerfile.j2",
+            postgres_image=POSTGRES_IMAGE,
+            version=__version__,
+            backups=BACKUPS,
+        )
+        files.append(Rendered(Kind.COMPOSE, f"{ctx.deploy_dir}/backup/Dockerfile", dockerfile))
+    return files

@@ -13,6 +13,11 @@ EXPECTED_SCORE = "1.1"
 """Measured with systemd 252's `systemd-analyze security --offline=true`; the tests re-measure."""
 STOP_MARGIN = 10
 """Seconds systemd waits past Gunicorn's graceful_timeout before it kills what is left."""
+PRODREADY_BIN = "/usr/local/bin/prodready"
+"""Where `pipx install --global` puts the command line: the app's own virtualenv has only the
+runtime kit, not the CLI that backups need."""
+BACKUP_AT = "03:00:00"
+BACKUP_TIMEOUT = "6h"
 
 
 def default_app_dir(ctx: DeployContext) -> str:
@@ -38,7 +43,27 @@ def render_systemd(ctx: DeployContext) -> list[Rendered]:
         worker_path = f"{ctx.deploy_dir}/systemd/{ctx.name}-worker.service"
         text = render_worker_unit(ctx, default_app_dir(ctx))
         units.append(Rendered(Kind.SYSTEMD, worker_path, text))
+    if ctx.postgres:
+        service, timer = render_backup_units(ctx, default_app_dir(ctx), PRODREADY_BIN)
+        units.append(
+            Rendered(Kind.SYSTEMD, f"{ctx.deploy_dir}/systemd/{ctx.name}-backup.service", service)
+        )
+        units.append(
+            Rendered(Kind.SYSTEMD, f"{ctx.deploy_dir}/systemd/{ctx.name}-backup.timer", timer)
+        )
     return units
+
+
+def render_backup_units(ctx: DeployContext, app_dir: str, prodready: str) -> tuple[str, str]:
+    """The daily backup: a hardened oneshot service running `prodready backup` and its timer."""
+    service = render(
+        "systemd-backup.service.j2",
+        name=ctx.name,
+        app_dir=app_dir,
+        prodready=prodready,
+        timeout=BACKUP_TIMEOUT,
+    )
+    return service, render("systemd-backup.timer.j2", name=ctx.name, at=BACKUP_AT)
 
 
 def render_worker_unit(ctx: DeployContext, app_dir: str) -> str:

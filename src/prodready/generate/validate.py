@@ -16,7 +16,7 @@ from pathlib import Path
 
 from prodready.generate.context import DeployContext
 from prodready.generate.nginx import Listen, render_site
-from prodready.generate.systemd import render_unit, render_worker_unit
+from prodready.generate.systemd import render_backup_units, render_unit, render_worker_unit
 
 SECURITY_THRESHOLD = 15
 """`systemd-analyze security --threshold` is ten times the score: 15 means 1.5."""
@@ -90,34 +90,51 @@ def check_nginx(ctx: DeployContext) -> ToolCheck:
 
 def check_systemd(ctx: DeployContext, unit: Path) -> list[ToolCheck]:
     """verify needs ExecStart to exist, so it runs on the same unit rendered for a scratch app
-    directory; security runs on the generated file itself."""
+    directory (a timer beside the service it starts); security runs on the generated service
+    itself (it rates services only)."""
     analyze = find_tool("systemd-analyze")
     if not analyze:
         return [ToolCheck("systemd-analyze", unit.name, ok=False, skipped=True)]
-    worker = unit.name.endswith("-worker.service") and ctx.worker is not None
-    program = ctx.worker.command[0] if worker and ctx.worker else "gunicorn"
     with tempfile.TemporaryDirectory(prefix="prodready-systemd-") as tmp:
-        app_dir = Path(tmp)
-        (app_dir / ".venv" / "bin").mkdir(parents=True)
-        (app_dir / ".venv" / "bin" / program).write_text("#!/bin/sh\n")
-        (app_dir / ".venv" / "bin" / program).chmod(0o755)
-        scratch = app_dir / unit.name
-        render = render_worker_unit if worker else render_unit
-        scratch.write_text(render(ctx, str(app_dir)))
+        scratch = _scratch_units(ctx, unit.name, Path(tmp))
         verify = run([analyze, "verify", "--man=no", str(scratch)])
+    checks = [ToolCheck("systemd-analyze verify", unit.name, verify.returncode == 0, verify.stderr)]
+    if unit.suffix != ".service":
+        return checks
     security = run(
         [analyze, "security", "--offline=true", f"--threshold={SECURITY_THRESHOLD}", str(unit)]
     )
     score = exposure_score(security.stdout)
-    return [
-        ToolCheck("systemd-analyze verify", unit.name, verify.returncode == 0, verify.stderr),
+    checks.append(
         ToolCheck(
             "systemd-analyze security",
             unit.name,
             security.returncode == 0 and score is not None,
             f"exposure {score}" if score is not None else security.stdout + security.stderr,
-        ),
-    ]
+        )
+    )
+    return checks
+
+
+def _scratch_units(ctx: DeployContext, name: str, app_dir: Path) -> Path:
+    """Renders the unit called `name` (and what it needs) for `app_dir`, with an executable
+    stand-in for the program it starts; returns the unit to verify."""
+    bin_dir = app_dir / ".venv" / "bin"
+    bin_dir.mkdir(parents=True)
+    if name.startswith(f"{ctx.name}-backup."):
+        program = bin_dir / "prodready"
+        service, timer = render_backup_units(ctx, str(app_dir), str(program))
+        (app_dir / f"{ctx.name}-backup.service").write_text(service)
+        (app_dir / f"{ctx.name}-backup.timer").write_text(timer)
+    elif name.endswith("-worker.service") and ctx.worker is not None:
+        program = bin_dir / ctx.worker.command[0]
+        (app_dir / name).write_text(render_worker_unit(ctx, str(app_dir)))
+    else:
+        program = bin_dir / "gunicorn"
+        (app_dir / name).write_text(render_unit(ctx, str(app_dir)))
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    return app_dir / name
 
 
 def exposure_score(output: str) -> float | None:

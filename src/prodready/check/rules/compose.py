@@ -27,7 +27,12 @@ from prodready.check.rules._common import (
 from prodready.check.rules.crossfile_facts import dockerfile_of, is_own_image, service_launches
 from prodready.project.images import official_name, root_image
 from prodready.project.model import Environment, FileKind, Project
-from prodready.project.parsers.commands import ends_with_exec, exec_form_shell_problem, sh_c_script
+from prodready.project.parsers.commands import (
+    ends_with_exec,
+    exec_form_shell_problem,
+    sh_c_script,
+    traps_sigterm,
+)
 from prodready.project.parsers.compose import DB_IMAGES, VAR_DEFAULT, ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, last_instruction
 from prodready.project.parsers.yamlines import LineDict, LineList
@@ -805,6 +810,7 @@ signal to the shell only.
     fix="""
 End the script with exec, so the server replaces the shell.
 command: sh -c "alembic upgrade head && exec gunicorn app:app"
+A shell that must stay (a loop) traps TERM and passes it on to its child.
 """,
     bad='command: sh -c "alembic upgrade head && gunicorn app:app"',
     good='command: sh -c "alembic upgrade head && exec gunicorn app:app"',
@@ -814,7 +820,7 @@ def compose_shell_command_without_exec(ctx: FileContext) -> Iterable[Hit]:
         for key in ("entrypoint", "command"):
             argv = service.command_argv(key)
             script = sh_c_script(argv) if argv else None
-            if not script or ends_with_exec(script):
+            if not script or ends_with_exec(script) or traps_sigterm(script):
                 continue
             yield Hit(
                 service.data.line_of(key),

@@ -43,6 +43,7 @@ from prodready.project.parsers.commands import (
     logical_lines,
     sh_c_script,
     split_shell,
+    traps_sigterm,
     unwrap,
 )
 from prodready.project.parsers.commands import judge as judge_command
@@ -356,7 +357,7 @@ def shell_form_command(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit
         if inst is cmd and entry is not None and not entry.exec_form:
             continue  # ignored by a shell-form ENTRYPOINT (PR213 reports that)
         script = _shell_script(inst)
-        if not script or ends_with_exec(script):
+        if not script or ends_with_exec(script) or traps_sigterm(script):
             continue
         yield Hit(
             inst.line,

@@ -356,6 +356,16 @@ def ends_with_exec(script: str) -> bool:
     return bool(segments) and segments[-1].split()[0] == "exec"
 
 
+TERM_TRAP = re.compile(r"""\btrap\s+(?:'[^']*'|"[^"]*"|\S+)(?:\s+\w+)*?\s+(?:SIG)?(?:TERM|15)\b""")
+
+
+def traps_sigterm(script: str) -> bool:
+    """True when the script handles SIGTERM itself (`trap '...' TERM`): a shell that must stay,
+    such as a loop, passes the signal on to its child there. PID 1 ignores only the signals it
+    has no handler for."""
+    return TERM_TRAP.search(script) is not None
+
+
 def exec_form_shell_problem(argv: list[str]) -> tuple[str, bool] | None:
     """Why an argv run without a shell will not do what it says, and whether that makes it fail
     every time (a program name with spaces) rather than test something else. Shared with

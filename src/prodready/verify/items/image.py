@@ -123,7 +123,8 @@ def _unit(
     own = [
         u.rel
         for u in project.systemd_units
-        if project.env_of(u.rel).production and not u.rel.endswith("-worker.service")
+        if project.env_of(u.rel).production
+        and not u.rel.endswith(("-worker.service", "-backup.service"))
     ]
     if not own:
         measures["unit"] = "generated"
