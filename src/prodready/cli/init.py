@@ -110,7 +110,7 @@ def _validate(result: InitResult, directory: Path, console: Console) -> bool:
     for rel in sorted(written):
         path = directory / rel
         if rel in ("Dockerfile", f"{deploy}/backup/Dockerfile"):
-            checks.append(validate.check_hadolint(path))
+            checks.append(validate.check_hadolint(path, rel))
         elif rel.startswith(f"{deploy}/systemd/"):
             checks.extend(validate.check_systemd(ctx, path))
         elif rel.startswith(f"{deploy}/prometheus/"):

@@ -142,12 +142,14 @@ def exposure_score(output: str) -> float | None:
     return float(match[1]) if match else None
 
 
-def check_hadolint(dockerfile: Path) -> ToolCheck:
+def check_hadolint(dockerfile: Path, label: str | None = None) -> ToolCheck:
+    """`label` names the file in the report when its name alone is ambiguous."""
+    label = label or dockerfile.name
     hadolint = find_tool("hadolint")
     if not hadolint:
-        return ToolCheck("hadolint", dockerfile.name, ok=False, skipped=True)
+        return ToolCheck("hadolint", label, ok=False, skipped=True)
     result = run([hadolint, "--no-color", str(dockerfile)])
-    return ToolCheck("hadolint", dockerfile.name, result.returncode == 0, result.stdout.strip())
+    return ToolCheck("hadolint", label, result.returncode == 0, result.stdout.strip())
 
 
 def check_promtool(path: Path) -> ToolCheck:
