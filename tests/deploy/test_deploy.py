@@ -182,7 +182,7 @@ def test_a_breaking_migration_stops_the_deploy_unless_allowed(live: Site):
     assert live.version() == "v3"
     log = (live.root / "deploy.log").read_text()
     assert "allowed by --allow-breaking-migration" in log
-    assert "warm-up /version 200" in log
+    assert "warm-up on 16 connections: /ready 200, /version 200" in log
 
 
 def test_a_release_is_compiled_to_bytecode_when_it_is_built(site: Site):

@@ -6,12 +6,20 @@ from __future__ import annotations
 import http.client
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from prodready.deploy.failure import DeployFailed
 
 PROBE_TIMEOUT_S = 5.0
+WARM_CONNECTIONS = 16
+"""Concurrent requests per warm-up path (the health path, then each --warmup path). Arriving at
+once, they are spread over the generation's workers as they accept, so most workers have served
+the path before the switch, and their first request (lazy imports, the URL resolver, templates,
+the database connection) is not a client's. The gate's passes alone may all land on one
+worker."""
 
 
 class UnixHTTPConnection(http.client.HTTPConnection):
@@ -85,16 +93,27 @@ def wait_healthy(gate: Gate, socket_path: str, alive: Callable[[], bool]) -> str
                 f"({streak}/{gate.passes} passes; last: {last})"
             )
         time.sleep(pause)
-    warmed = [_warm(socket_path, path) for path in gate.warmup]
+    warmed = [_warm(socket_path, path) for path in (gate.path, *gate.warmup)]
     took = time.monotonic() - start
-    return f"{gate.passes} passes of GET {gate.path} in {took:.1f} s" + (
-        f"; warm-up {', '.join(warmed)}" if warmed else ""
+    return (
+        f"{gate.passes} passes of GET {gate.path} in {took:.1f} s; "
+        f"warm-up on {WARM_CONNECTIONS} connections: {', '.join(warmed)}"
     )
 
 
 def _warm(socket_path: str, path: str) -> str:
-    """One warm-up request (fills the workers' caches); its outcome is reported, not gated."""
+    """GET path on WARM_CONNECTIONS connections at once; the outcome is reported, not gated."""
+    with ThreadPoolExecutor(WARM_CONNECTIONS) as pool:
+        outcomes = Counter(
+            pool.map(lambda _: _warm_once(socket_path, path), range(WARM_CONNECTIONS))
+        )
+    if len(outcomes) == 1:
+        return f"{path} {next(iter(outcomes))}"
+    return f"{path} " + " ".join(f"{what} x{n}" for what, n in outcomes.most_common())
+
+
+def _warm_once(socket_path: str, path: str) -> str:
     try:
-        return f"{path} {get(socket_path, path, timeout=30)}"
+        return str(get(socket_path, path, timeout=30))
     except OSError as error:
-        return f"{path} failed ({error.strerror or error})"
+        return f"failed ({error.strerror or error})"
