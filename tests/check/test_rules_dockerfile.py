@@ -380,6 +380,22 @@ def test_pr201_privileges_dropped_by_the_launch(
     assert lines_reported(tmp_path, "PR201", dockerfile) == ([1] if reported else [])
 
 
+@pytest.mark.parametrize(("uid_line", "reported"), [("uid = www-data\n", False), ("", True)])
+def test_pr201_privileges_dropped_by_a_config_the_start_script_names(
+    tmp_path: Path, uid_line: str, reported: bool
+) -> None:
+    """From the ecosystem run: the Dockerfile (in docker/) runs a start script, and only the
+    script names the uwsgi config that drops root. The names are followed through both hops."""
+    (tmp_path / "start.sh").write_text("#!/bin/sh\nexec uwsgi --http :8000 server.ini\n")
+    (tmp_path / "server.ini").write_text(f"[uwsgi]\nmodule = app:app\n{uid_line}")
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "app.Dockerfile").write_text(
+        'FROM python:3.12-slim\nCOPY . .\nCMD ["./start.sh"]\n'
+    )
+    found = [f.path for f in findings_for(tmp_path, "PR201")]
+    assert found == (["docker/app.Dockerfile"] if reported else [])
+
+
 def test_pr208_an_upstream_named_pass_is_not_a_password(tmp_path: Path) -> None:
     dockerfile = 'FROM nginx:1.27\nENV DD_UWSGI_PASS="uwsgi_server" DB_PASS=hunter2\n'
     (found,) = [f.message for f in _pr208(tmp_path, dockerfile)]
@@ -461,3 +477,34 @@ def test_pr209_leaves_a_lambda_image_alone(tmp_path: Path) -> None:
     dockerfile = 'FROM public.ecr.aws/lambda/python:3.14\nCOPY app.py .\nCMD ["app.handler"]\n'
     assert _findings(tmp_path, dockerfile, "PR209") == []
     assert _findings(tmp_path, dockerfile.replace("public.ecr.aws/lambda/", ""), "PR209")
+
+
+@pytest.mark.parametrize(
+    ("cleanup", "expected"),
+    [(" && \\\n    apk --purge del .build-deps", []), ("", [2])],
+)
+def test_pr217_virtual_build_deps_removed_with_options_first(
+    tmp_path: Path, cleanup: str, expected: list[int]
+) -> None:
+    """From the ecosystem run: `apk --purge del .build-deps` (an option before `del`) removes
+    the virtual set in the same RUN; without it the compilers ship."""
+    dockerfile = (
+        "FROM python:3.12-alpine\n"
+        "RUN apk add --no-cache --virtual .build-deps gcc musl-dev libffi-dev && \\\n"
+        f"    pip install --no-cache-dir cffi==1.17.1{cleanup}\n"
+    )
+    assert lines_reported(tmp_path, "PR217", dockerfile) == expected
+
+
+@pytest.mark.parametrize(("packages", "expected"), [("curl tini", []), ("tini", [4])])
+def test_pr203_tool_installed_through_a_package_list_arg(
+    tmp_path: Path, packages: str, expected: list[int]
+) -> None:
+    """From the ecosystem run: the final stage installs its runtime packages from an ARG list
+    (`apt-get install ${RUNTIME_PACKAGES}`); curl in that list is installed."""
+    dockerfile = (
+        f'FROM python:3.12-slim\nARG RUNTIME_PACKAGES="{packages}"\n'
+        "RUN apt-get update && apt-get install -y --no-install-recommends ${RUNTIME_PACKAGES}\n"
+        "HEALTHCHECK CMD curl -f http://localhost:8000/ || exit 1\n"
+    )
+    assert lines_reported(tmp_path, "PR203", dockerfile) == expected

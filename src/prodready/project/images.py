@@ -107,14 +107,31 @@ def image_lacks(image: str) -> set[str]:
 
 
 def installs(stages: list[Stage], tool: str) -> bool:
-    """A RUN of the stages installs `tool` with the system package manager, or a COPY adds it."""
+    """A RUN of the stages installs `tool` with the system package manager, or a COPY adds it.
+    The RUN is read with the stages' ARG and ENV values put in, as the build shell would."""
     package_install = re.compile(
         rf"\b(?:apt-get|apt|apk|yum|dnf|microdnf)\b[^;&|]*\b(?:install|add)\b[^;&|]*\b{tool}\b"
     )
-    for inst in instructions(stages, "RUN", "COPY"):
+    values: dict[str, str] = {}
+    for inst in instructions(stages, "ARG", "ENV", "RUN", "COPY"):
+        if inst.keyword in ("ARG", "ENV"):
+            pairs = arg_pairs(inst) if inst.keyword == "ARG" else env_pairs(inst)
+            values.update((name, value) for name, value in pairs if value is not None)
+            continue
         text = " ".join(inst.args) if inst.exec_form else inst.value
+        text = _expand(text, values)  # `apt-get install ${RUNTIME_PACKAGES}` (paperless-ngx)
         if inst.keyword == "RUN" and package_install.search(text):
             return True
         if inst.keyword == "COPY" and any(a.rsplit("/", 1)[-1] == tool for a in inst.args):
             return True
     return False
+
+
+def _expand(text: str, values: dict[str, str]) -> str:
+    """`$NAME` and `${NAME}` replaced by the values set so far; unknown references stay."""
+
+    def substitute(match: re.Match[str]) -> str:
+        value = values.get(match[1] or match[3])
+        return match[0] if value is None else value.strip("\"'")
+
+    return ARG_REFERENCE.sub(substitute, text)

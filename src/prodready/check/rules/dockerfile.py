@@ -155,25 +155,46 @@ CONFIG_NAME = re.compile(r"(?<![\w./-])[\w./-]+\.(?:ini|conf|sh)\b")  # one star
 
 
 def _launch_drops_privileges(ctx: FileContext) -> bool:
-    """The Dockerfile, or a start script or server config it names, drops privileges."""
-    text = "\n".join(ctx.lines)
-    if PRIVILEGE_DROP.search(text):
-        return True
-    paths = set(CONFIG_NAME.findall(text))
-    named = {posixpath.basename(p) for p in paths}
+    """The Dockerfile, or a start script or server config it names, drops privileges; a
+    script it names may name the config in turn (linkding's CMD runs bootstrap.sh, which runs
+    `uwsgi uwsgi.ini`, whose `uid = www-data` drops root), so the names are followed through
+    a few hops."""
+    by_name: dict[str, list[str]] = {}
     for source in ctx.project.files:
-        content = ctx.project.texts.get(source.rel) if source.path.name in named else None
-        if content is not None and PRIVILEGE_DROP.search(content):
+        by_name.setdefault(source.path.name, []).append(source.rel)
+    seen = {ctx.rel}
+    queue = [(ctx.rel, "\n".join(ctx.lines))]
+    while queue and len(seen) <= LAUNCH_FILES_FOLLOWED:
+        rel, text = queue.pop(0)
+        if PRIVILEGE_DROP.search(text):
             return True
-    folder = posixpath.dirname(ctx.rel)
-    for path in sorted(p for p in paths if p.endswith((".ini", ".conf"))):
-        rel = posixpath.normpath(posixpath.join(folder, path.lstrip("/")))
-        if rel.startswith("..") or not (ctx.project.root / rel).is_file():
-            continue
-        content = project_text(ctx.project, rel)  # uwsgi.ini, supervisord.conf
-        if content is not None and PRIVILEGE_DROP.search(content):
-            return True
+        for named in _named_files(ctx, rel, text, by_name):
+            if named not in seen and (content := project_text(ctx.project, named)) is not None:
+                seen.add(named)
+                queue.append((named, content))
     return False
+
+
+LAUNCH_FILES_FOLLOWED = 24
+"""A bound on the scripts and configs read for one Dockerfile: real launches name a handful."""
+
+
+def _named_files(ctx: FileContext, rel: str, text: str, by_name: dict[str, list[str]]) -> list[str]:
+    """The project files a Dockerfile or script names (`bootstrap.sh`, `/app/uwsgi.ini`): the
+    project's files of that name, and an `.ini` or `.conf` of no kind of its own at that path
+    from the naming file's folder or from the project root (paths inside the image mirror the
+    checkout)."""
+    found: list[str] = []
+    folder = posixpath.dirname(rel)
+    for path in sorted(set(CONFIG_NAME.findall(text))):
+        found += by_name.get(posixpath.basename(path), [])
+        if not path.endswith((".ini", ".conf")):
+            continue
+        for base in (folder, ""):
+            named = posixpath.normpath(posixpath.join(base, path.lstrip("/")))
+            if not named.startswith("..") and (ctx.project.root / named).is_file():
+                found.append(named)
+    return found
 
 
 def _runs_nothing(ctx: FileContext, stages: list[Stage], image: str) -> bool:
@@ -1116,7 +1137,10 @@ BUILD_PACKAGE = re.compile(
     r"^(?:build-essential|build-base|gcc|g\+\+|clang|make|cmake|libc6?-dev|musl-dev|"
     r"python3?(?:\.\d+)?-dev|lib[\w.+-]+-dev|[\w.+-]+-devel)(?:[=:].*)?$"
 )
-BUILD_DEPS_REMOVED = re.compile(r"\b(?:apt-get|apt)\s+(?:-\S+\s+)*(?:purge|remove)\b|\bapk\s+del\b")
+BUILD_DEPS_REMOVED = re.compile(
+    r"\b(?:apt-get|apt)\s+(?:-\S+\s+)*(?:purge|remove)\b|\bapk\s+(?:-\S+\s+)*del\b"
+)
+"""Options may come before the subcommand: `apk --purge del .build-deps` removes them too."""
 
 
 @rule(
