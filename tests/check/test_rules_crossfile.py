@@ -278,6 +278,26 @@ def test_granian_interface_must_match_the_app(tmp_path: Path) -> None:
     assert places(tmp_path, "PR919") == [("Procfile", 1)]
 
 
+@pytest.mark.parametrize(("interface", "reported"), [("wsgi", False), ("asgi", True)])
+def test_granian_interface_from_its_environment_variable(
+    tmp_path: Path, interface: str, reported: bool
+) -> None:
+    """From the ecosystem run: the image sets GRANIAN_INTERFACE and the start script gives no
+    --interface; granian takes the variable, so a WSGI app served that way matches."""
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "start.sh": "#!/bin/sh\nexec granian --host 0.0.0.0 app:app\n",
+            "Dockerfile": (
+                f'FROM python:3.12-slim\nENV GRANIAN_INTERFACE="{interface}"\nUSER 1000\n'
+                'COPY . .\nCMD ["./start.sh"]\n'
+            ),
+        },
+    )
+    assert places(tmp_path, "PR919") == ([("start.sh", 2)] if reported else [])
+
+
 def test_odd_but_parsable_files_do_not_crash_the_cross_file_rules(tmp_path: Path) -> None:
     write(
         tmp_path,
@@ -598,3 +618,20 @@ def test_python_version_files_of_a_sibling_project_are_not_the_images(
         },
     )
     assert bool(places(tmp_path, "PR915")) is reported
+
+
+def test_granian_interface_from_the_distribution_image(tmp_path: Path) -> None:
+    """From the ecosystem run: the published image is built from `dist.dockerfile`, which sets
+    GRANIAN_INTERFACE=wsgi for the start script's granian. `dist` there is no example mark."""
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "container/entrypoint.sh": "#!/bin/sh\nexec granian --host 0.0.0.0 app:app\n",
+            "container/dist.dockerfile": (
+                'FROM python:3.12-slim\nENV GRANIAN_INTERFACE="wsgi"\nUSER 1000\nCOPY . .\n'
+                'CMD ["container/entrypoint.sh"]\n'
+            ),
+        },
+    )
+    assert places(tmp_path, "PR919") == []

@@ -205,6 +205,12 @@ def test_nginx_and_systemd_files_named_dev_or_local_are_development() -> None:
         ("docsearch/app.py", FileKind.PYTHON, PROD),
         ("docs/install/docker-compose.yml", FileKind.COMPOSE, PROD),  # documented production
         ("extras/docker/demo/Dockerfile", FileKind.DOCKERFILE, PROD),  # a published image
+        # `dist` as the last suffix is an example to copy; as a word of a Dockerfile's name it
+        # is the distribution image (searxng's container/dist.dockerfile)
+        ("container/dist.dockerfile", FileKind.DOCKERFILE, PROD),
+        ("Dockerfile.dist", FileKind.DOCKERFILE, DEV),
+        (".env.dist", FileKind.ENV, DEV),
+        ("settings.yml.dist", FileKind.COMPOSE, DEV),
     ],
 )
 def test_names_alone(rel: str, kind: FileKind, env: Environment) -> None:

@@ -150,7 +150,7 @@ def dev_folder(rel: str) -> EnvFact | None:
 
 
 def _marked(pattern: re.Pattern[str], text: str, shown: str) -> EnvFact:
-    match = pattern.search(text)
+    match = next((m for m in pattern.finditer(text) if not _distribution(m, text)), None)
     if match is None:
         return UNCLASSIFIED
     word = match[2].lower()
@@ -159,6 +159,13 @@ def _marked(pattern: re.Pattern[str], text: str, shown: str) -> EnvFact:
         return EnvFact(DEV, f"{shown} is a compose override (merged over the base locally)")
     where = "path" if "/" in text[match.end(2) :] else "name"
     return EnvFact(env, f"`{word}` in its {where} ({shown})")
+
+
+def _distribution(match: re.Match[str], text: str) -> bool:
+    """`dist` says "an example to copy" only as the last suffix (`settings.py.dist`,
+    `.env.dist`); elsewhere it is the distribution build: searxng's `dist.dockerfile` builds
+    the image it publishes."""
+    return match[2].lower() == "dist" and text[match.end(2) :] != ""
 
 
 # --- the graph ----------------------------------------------------------------------------------

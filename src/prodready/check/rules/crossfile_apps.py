@@ -15,6 +15,7 @@ from prodready.check.rules.crossfile_facts import (
     ProxyTarget,
     Served,
     app_services,
+    env_value,
     gunicorn_setup,
     modules_named,
     production_nginx,
@@ -101,7 +102,10 @@ def _mismatch(project: Project, served: Served, app: AppCandidate) -> tuple[str,
     if program in ASGI_ONLY and app.interface == "wsgi":
         return *at, f"{what}, but {ASGI_ONLY[program]} speaks ASGI only"
     if program == "granian":
-        interface = option_value(list(served.server.argv[1:]), "--interface") or "rsgi"
+        interface = option_value(list(served.server.argv[1:]), "--interface")
+        if interface is None:  # granian reads each option from $GRANIAN_<OPTION> too
+            setting = env_value(project, "GRANIAN_INTERFACE")
+            interface = setting.value.strip().lower() if setting else "rsgi"
         if interface != app.interface:
             return *at, f"{what}, but granian runs with --interface {interface}"
     return None
