@@ -336,3 +336,31 @@ def test_the_projects_own_published_image_waits_as_its_dockerfile_says(tmp_path:
     assert findings_for(tmp_path, "PR308") == [] and findings_for(tmp_path, "PR310") == []
     (tmp_path / "compose.yaml").write_text(compose.format(image="example/other:1.4"))
     assert [f.line for f in findings_for(tmp_path, "PR308")] == [8]
+
+
+def test_the_image_the_projects_ci_publishes_is_its_own(tmp_path: Path) -> None:
+    """From the ecosystem run: Tandoor's pyproject has no [project] name and its checkout's
+    folder need not be called `recipes`; its CI workflow pushes vabene1111/recipes, the image
+    the documented compose file pulls, and that image's boot script waits for the database."""
+    workflows = tmp_path / ".github" / "workflows"
+    workflows.mkdir(parents=True)
+    (workflows / "docker.yml").write_text(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n"
+        "      - uses: docker/metadata-action@v5\n        with:\n          images: |\n"
+        "            example/shop\n"
+        "      - uses: docker/build-push-action@v6\n        with:\n          push: true\n"
+    )
+    (tmp_path / "boot.sh").write_text(
+        "#!/bin/sh\nuntil pg_isready -h db; do sleep 1; done\nexec gunicorn shop:app\n"
+    )
+    (tmp_path / "Dockerfile").write_text(
+        'FROM python:3.12-slim\nCOPY boot.sh /boot.sh\nENTRYPOINT ["/boot.sh"]\n'
+    )
+    compose = (
+        "services:\n  db:\n    image: postgres:16\n    restart: unless-stopped\n"
+        "  web:\n    image: {image}\n    restart: unless-stopped\n    depends_on: [db]\n"
+    )
+    (tmp_path / "compose.yaml").write_text(compose.format(image="example/shop:1.4"))
+    assert findings_for(tmp_path, "PR308") == [] and findings_for(tmp_path, "PR310") == []
+    (tmp_path / "compose.yaml").write_text(compose.format(image="example/other:1.4"))
+    assert [f.line for f in findings_for(tmp_path, "PR308")] == [8]

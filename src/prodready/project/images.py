@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import re
 
+from prodready.project.files import project_text
+from prodready.project.model import Project
 from prodready.project.parsers.dockerfile import Dockerfile, Instruction, Stage, instructions
 
 ARG_REFERENCE = re.compile(r"\$\{(\w+)(?::?[-+]([^}]*))?\}|\$(\w+)")
@@ -135,3 +137,33 @@ def _expand(text: str, values: dict[str, str]) -> str:
         return match[0] if value is None else value.strip("\"'")
 
     return ARG_REFERENCE.sub(substitute, text)
+
+
+WORKFLOW_FOLDER = ".github/workflows"
+PUBLISHED_IMAGE = re.compile(
+    r"^\s*(?:images|tags)\s*:\s*[|>]?[-+]?\s*\n?((?:[ \t]*[\w.-]+/[\w./-]+[^\n]*\n?)+)"
+    r"|\bdocker\s+push\s+([\w.-]+/[\w./-]+)",
+    re.MULTILINE,
+)
+"""docker/metadata-action's `images:` and build-push-action's `tags:` (one per line or
+comma-separated), and `docker push owner/name`."""
+IMAGE_NAME = re.compile(r"(?:^|[\s,'\"])([\w.-]+(?:/[\w.-]+)+)(?::[^\s,'\"]*)?")
+
+
+def published_images(project: Project) -> frozenset[str]:
+    """The last path segment of each image the project's CI pushes (Tandoor's workflow pushes
+    vabene1111/recipes, the image its documented compose files pull): images of this very
+    project, whatever the checkout's folder is called."""
+    folder = project.root / WORKFLOW_FOLDER
+    if not folder.is_dir():
+        return frozenset()
+    names: set[str] = set()
+    for path in sorted(folder.iterdir()):
+        if path.suffix not in (".yml", ".yaml"):
+            continue
+        text = project_text(project, f"{WORKFLOW_FOLDER}/{path.name}") or ""
+        for match in PUBLISHED_IMAGE.finditer(text):
+            for image in IMAGE_NAME.findall(match[1] or match[2] or ""):
+                if "${{" not in image and not image.endswith(("-", ".")):
+                    names.add(image.rsplit("/", 1)[-1].lower())
+    return frozenset(names)

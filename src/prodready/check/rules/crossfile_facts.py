@@ -14,7 +14,7 @@ from typing import Any
 
 from prodready.check.memo import once_per_project
 from prodready.check.model import Finding, Severity
-from prodready.project.images import env_pairs, official_name
+from prodready.project.images import env_pairs, official_name, published_images
 from prodready.project.model import FileKind, LaunchCommand, ModuleSummary, Project
 from prodready.project.parsers import gunicorn as gunicorn_parser
 from prodready.project.parsers.commands import ServerCommand
@@ -218,8 +218,9 @@ def service_launches(
 
 @once_per_project
 def own_names(project: Project) -> frozenset[str]:
-    """What the project calls itself: its folder's name and pyproject's [project] name."""
-    names = {project.root.resolve().name.lower()}
+    """What the project calls itself: its folder's name, pyproject's [project] name and the
+    images its CI publishes."""
+    names = {project.root.resolve().name.lower(), *published_images(project)}
     for source in project.files_of(FileKind.PYPROJECT):
         try:
             data = tomllib.loads(project.texts.get(source.rel, ""))
@@ -534,6 +535,7 @@ ENV_OVERRIDES = {
     "gunicorn": ("GUNICORN_CMD_ARGS", "PORT"),
     "uvicorn": ("UVICORN_HOST", "UVICORN_PORT"),
     "flask": ("FLASK_RUN_HOST", "FLASK_RUN_PORT"),
+    "granian": ("GRANIAN_HOST", "GRANIAN_PORT"),  # granian reads every option as GRANIAN_<NAME>
 }
 
 
