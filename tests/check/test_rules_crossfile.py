@@ -635,3 +635,21 @@ def test_granian_interface_from_the_distribution_image(tmp_path: Path) -> None:
         },
     )
     assert places(tmp_path, "PR919") == []
+
+
+@pytest.mark.parametrize(("host_env", "reported"), [('GRANIAN_HOST="::"', False), ("", True)])
+def test_granian_listen_address_from_its_environment_variable(
+    tmp_path: Path, host_env: str, reported: bool
+) -> None:
+    """From the ecosystem run: the image sets GRANIAN_HOST/GRANIAN_PORT and the start script's
+    granian gives no --host; granian takes the variables, so it does not listen on loopback."""
+    env = f"ENV {host_env} GRANIAN_INTERFACE=wsgi\n" if host_env else "ENV GRANIAN_INTERFACE=wsgi\n"
+    write(
+        tmp_path,
+        {
+            "app.py": FLASK,
+            "start.sh": "#!/bin/sh\nexec granian app:app\n",
+            "Dockerfile": f'FROM python:3.12-slim\n{env}USER 1000\nCOPY . .\nCMD ["./start.sh"]\n',
+        },
+    )
+    assert places(tmp_path, "PR916") == ([("start.sh", 2)] if reported else [])
