@@ -241,3 +241,16 @@ def test_a_jinja_template_of_python_is_not_a_syntax_error(tmp_path: Path) -> Non
     (tmp_path / "broken.py").write_text("def f(:\n    return '{{ not a tag'\n")
     data, _ = check_json(tmp_path)
     assert set(problems(data)) == {"broken.py"}
+
+
+def test_a_template_of_a_compose_file_is_not_malformed_yaml(tmp_path: Path) -> None:
+    """From the ecosystem run: a cookiecutter template's compose file (`- {{cookiecutter.port}}
+    :80`) is YAML only once rendered; a compose file that is broken without tags still is."""
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    (tmp_path / "{{cookiecutter.slug}}").mkdir()
+    (tmp_path / "{{cookiecutter.slug}}" / "docker-compose.yml").write_text(
+        "services:\n  web:\n    image: web\n    ports:\n      - {{cookiecutter.port}}:80\n"
+    )
+    (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: app\n   ports: [80]\n")
+    data, _ = check_json(tmp_path)
+    assert set(problems(data)) == {"compose.yaml"}

@@ -69,7 +69,7 @@ def test_lines_are_those_of_the_variables_after_blank_lines(tmp_path: Path) -> N
     """python-dotenv's bindings start at the blank lines before them: the FastAPI template's
     SECRET_KEY (line 6) was reported on line 5."""
     (tmp_path / ".env").write_text(
-        "# Enable development behaviour\nAPP_ENV=local\n\nNAME=shop\n\n\nSECRET_KEY=changeme\n"
+        "# Logging of the app\nLOG_LEVEL=info\n\nNAME=shop\n\n\nSECRET_KEY=changeme\n"
     )
     assert [f.line for f in findings_for(tmp_path, "PR701")] == [7]
 
@@ -83,3 +83,17 @@ def test_a_placeholder_the_app_refuses_says_what_happens_with_it(tmp_path: Path)
     found = {f.line: f.message for f in findings_for(tmp_path, "PR701")}
     assert "refuses to start" in found[1] and "checks for" in found[1]
     assert "refuses to start" not in found[2]  # the app does not check this one
+
+
+@pytest.mark.parametrize(
+    ("first_line", "expected"),
+    [("FASTAPI_ENV=development\n", []), ("APP_ENV=local\n", []), ("APP_ENV=production\n", [2])],
+)
+def test_pr701_an_env_file_that_says_it_is_for_development(
+    tmp_path: Path, first_line: str, expected: list[int]
+) -> None:
+    """From the ecosystem run: a plain `.env` whose content sets its environment to
+    development holds a developer's placeholders; one that says production is still judged."""
+    (tmp_path / ".env").write_text(f"{first_line}SECRET_KEY=changethis\n")
+    (tmp_path / "app.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n")
+    assert [f.line for f in findings_for(tmp_path, "PR701")] == expected

@@ -44,7 +44,7 @@ from prodready.project.parsers import (
     nginx,
     systemd,
 )
-from prodready.project.pyscan import summarize
+from prodready.project.pyscan import JINJA_TAG, summarize
 from prodready.project.routers import RouterPrefixes
 from prodready.project.routers import join as join_path
 
@@ -140,7 +140,7 @@ def _parse_deployment_files(project: Project, texts: dict[str, str]) -> None:
             project.dockerfiles.append(dockerfile.parse(source.rel, text))
         elif source.kind == FileKind.COMPOSE:
             parsed = compose.parse(source.rel, text)
-            if parsed.problem:
+            if parsed.problem and not JINJA_TAG.search(text):  # a template is YAML once rendered
                 project.problems.append(parsed.problem)
             project.compose_files.append(parsed)
         elif source.kind == FileKind.NGINX:

@@ -30,6 +30,7 @@ from prodready.project.model import (
 from prodready.project.parsers.commands import judge, unwrap
 from prodready.project.parsers.compose import ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile
+from prodready.project.parsers.envfile import EnvFile
 
 DEV, TEST, PROD, ONE_SHOT = (
     Environment.DEVELOPMENT,
@@ -176,6 +177,9 @@ def classify(project: Project) -> None:
     stage each Dockerfile is built to for production. Run by detect() after parsing."""
     facts = {source.rel: by_name(source.rel, source.kind) for source in project.files}
     look = _Lookups.of(project)
+    for env_file in project.env_files:
+        if facts[env_file.rel].production and (said := _env_file_says(env_file)) is not None:
+            facts[env_file.rel] = said
     for compose in project.compose_files:
         facts[compose.rel] = _compose_fact(project, compose, facts, look)
     for compose in project.compose_files:
@@ -283,6 +287,25 @@ def _compose_fact(
                     DEV, f"{sibling} beside it is the production stack, and {service.name} {signal}"
                 )
     return named
+
+
+ENVIRONMENT_VARIABLE = re.compile(
+    r"^(?:[A-Z]+_)?(?:ENV|ENVIRONMENT|STAGE|RUN_MODE)$|^(?:FLASK|FASTAPI|DJANGO|APP|NODE)_ENV$"
+)
+"""Variables through which an env file names the environment it is for (FASTAPI_ENV,
+APP_ENV, ENVIRONMENT, DJANGO_ENV)."""
+
+
+def _env_file_says(env_file: EnvFile) -> EnvFact | None:
+    """An env file that sets its environment to development, local or test is that
+    environment's settings, whatever the file is called (full-stack-fastapi-template's `.env`
+    opens with FASTAPI_ENV=development)."""
+    for variable in env_file.variables:
+        if ENVIRONMENT_VARIABLE.match(variable.name):
+            value = variable.value.strip().strip("\"'")
+            if (env := _word_env(value)) is not None:
+                return EnvFact(env, f"it sets {variable.name}={value}")
+    return None
 
 
 def _header_says(text: str) -> str | None:
