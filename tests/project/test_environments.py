@@ -380,6 +380,37 @@ def test_a_base_setting_the_production_module_assigns_again_is_not_reported() ->
     assert ("PR107", 9) in on_base  # the database password is not replaced in production
 
 
+@pytest.mark.parametrize("copied", [True, False])
+def test_a_production_module_the_image_copies_into_the_settings_package(
+    tmp_path: Path, copied: bool
+) -> None:
+    """From the ecosystem run: taiga keeps its container settings in docker/config.py
+    (`from .common import *`, SECRET_KEY from the environment) and its Dockerfile runs
+    `cp docker/config.py settings/config.py`, so the star import copies settings/common.py and
+    its literal SECRET_KEY never runs in the image. Without the copy, docker/config.py would
+    import a docker/common.py that does not exist: the base value stays reported."""
+    (tmp_path / "settings").mkdir()
+    (tmp_path / "settings" / "__init__.py").write_text("")
+    (tmp_path / "settings" / "common.py").write_text(
+        'SECRET_KEY = "q8v#2m!x0kd7$e4w9zr&1p6t3y5u8b0n"\nDEBUG = False\n'
+    )
+    (tmp_path / "docker").mkdir()
+    (tmp_path / "docker" / "config.py").write_text(
+        "from .common import *\nimport os\n\nSECRET_KEY = os.getenv('APP_SECRET_KEY')\n"
+    )
+    copy = "RUN cp docker/config.py settings/config.py\n" if copied else ""
+    (tmp_path / "docker" / "Dockerfile").write_text(
+        f"FROM python:3.12-slim\nWORKDIR /srv\nCOPY . /srv\n{copy}"
+        "ENV DJANGO_SETTINGS_MODULE=settings.config\nUSER 1000\n"
+        'CMD ["gunicorn", "wsgi:application"]\n'
+    )
+    project = detect(tmp_path)
+    key = ("settings/common.py", "SECRET_KEY")
+    assert (project.settings_overrides.get(key) == "docker/config.py") is copied
+    on_common = {f.rule_id for f in findings(tmp_path) if f.path == "settings/common.py"}
+    assert ("PR107" in on_common) is not copied
+
+
 def test_with_no_build_target_production_builds_the_last_stage_not_named_for_dev_or_tests(
     tmp_path: Path,
 ) -> None:
