@@ -657,3 +657,23 @@ def test_a_providers_prefix_on_a_value_too_short_for_its_format_is_a_dummy() -> 
     assert hits("PR107", 'app = App(token="xoxb-valid")\n') == []
     real = "xoxb-" + "4815162342-1081081081-Zq7Lk2Vx9Rm3Tp8Wn4Yc"
     assert [hit.line for hit in hits("PR107", f'app = App(token="{real}")\n')] == [1]
+
+
+@pytest.mark.parametrize(
+    ("rel", "reported"),
+    [
+        ("shop/management/commands/check_api.py", False),
+        ("shop/management/commands/__init__.py", True),  # imported with the package
+        ("shop/settings.py", True),
+    ],
+)
+def test_pr120_a_management_command_has_no_workers(rel: str, reported: bool) -> None:
+    """From the ecosystem run: a random password as a class attribute of a management command
+    is made once in the command's own process; no workers disagree on it."""
+    source = (
+        "import uuid\n\n\nclass Command:\n    password = uuid.uuid4().hex\n"
+        "\n    def handle(self):\n        return self.password\n"
+    )
+    assert bool(hits("PR120", source, rel)) is reported
+    command = by_name("shop/management/commands/check_api.py", FileKind.PYTHON)
+    assert command.env == Environment.ONE_SHOT and command.deployed

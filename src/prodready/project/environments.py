@@ -64,6 +64,9 @@ SMOKE_TEST = re.compile(r"^smoke_?tests?[_.]")
 """netbox's scripts/smoketest_configuration.py: settings for a CI smoke test."""
 DATA_SCRIPT = re.compile(r"^(populate|fake|faker|fake_data|seeds?(_\w+)?)\.py$")
 """populate.py, seeds_load.py: fill a database with made-up users for a developer."""
+MANAGEMENT_COMMAND = re.compile(r"(?:^|/)management/commands/(?!__init__\.py$)[^/]+\.py$")
+"""`app/management/commands/import_data.py`: `manage.py import_data` runs it in a process of
+its own, once; no server worker imports it."""
 TEST_WORD = re.compile(r"^(test|tests|testing|unittests?|ci|e2e|integration)$", re.IGNORECASE)
 DEV_WORD = re.compile(r"^(dev|devel|develop|development|local|debug)$", re.IGNORECASE)
 WORD_SPLIT = re.compile(r"[.\-_]")
@@ -110,6 +113,10 @@ def by_name(rel: str, kind: FileKind) -> EnvFact:
             return EnvFact(TEST, f"{shown} configures a smoke test")
         if DATA_SCRIPT.match(name):
             return EnvFact(DEV, f"{shown} fills a database with made-up data")
+        if MANAGEMENT_COMMAND.search(lower):
+            return EnvFact(
+                ONE_SHOT, "a Django management command: run from the command line, not by workers"
+            )
         for part in rel.split("/")[:-1]:
             if set(WORD_SPLIT.split(part.lower())) & SCRIPT_FOLDER_WORDS:
                 return EnvFact(DEV, f"in {part}/, tooling or a demonstration")

@@ -29,7 +29,8 @@ from prodready.check.rules.pyhelpers import (
     str_value,
     subscript_key,
 )
-from prodready.project.model import FileKind
+from prodready.project.environments import by_name
+from prodready.project.model import Environment, FileKind
 from prodready.secretstrength import (
     KNOWN_DEFAULTS,
     TUTORIAL_KEYS,
@@ -676,6 +677,8 @@ secrets.token_hex()`) it only happens when the variable is missing, which hides 
     good='app.secret_key = os.environ["FLASK_SECRET_KEY"]',
 )
 def secret_generated_per_process(ctx: PyContext) -> Iterable[Hit]:
+    if by_name(ctx.rel, FileKind.PYTHON).env == Environment.ONE_SHOT:
+        return  # a management command's process is its own: no workers to disagree
     names = imported_names(ctx)
     for call, callee in ctx.calls_named(*RANDOM_CALL_NAMES):
         if qualify(names, callee) not in RANDOM_SOURCES:
