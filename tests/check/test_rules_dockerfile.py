@@ -508,3 +508,23 @@ def test_pr203_tool_installed_through_a_package_list_arg(
         "HEALTHCHECK CMD curl -f http://localhost:8000/ || exit 1\n"
     )
     assert lines_reported(tmp_path, "PR203", dockerfile) == expected
+
+
+@pytest.mark.parametrize(
+    ("files", "reported"),
+    [
+        # from the ecosystem run: jumpserver's Dockerfile-base holds the dependencies the
+        # main Dockerfile starts FROM; it has no command and nothing runs it
+        (
+            {"Dockerfile-base": "FROM python:3.12-slim\nRUN pip install --no-cache-dir x==1\n"},
+            False,
+        ),
+        ({"Dockerfile": 'FROM python:3.12-slim\nUSER 1000\nCMD ["gunicorn", "app:app"]\n'}, True),
+    ],
+)
+def test_pr209_is_judged_on_images_that_run_something(
+    tmp_path: Path, files: dict[str, str], reported: bool
+) -> None:
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    assert bool(findings_for(tmp_path, "PR209")) == reported

@@ -701,8 +701,11 @@ def python_unbuffered(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]
     stages = built_lineage(dockerfile)
     if not _is_python_image(dockerfile, stages):
         return
-    if root_image(dockerfile, stages[-1]).startswith(LAMBDA_IMAGES):
+    image = root_image(dockerfile, stages[-1])
+    if image.startswith(LAMBDA_IMAGES):
         return  # the Lambda runtime reads the handler's output itself
+    if _runs_nothing(ctx, stages, image):
+        return  # a base image: the image built FROM it runs the app and is judged itself
     env = environment(stages)
     if env.get("PYTHONUNBUFFERED", ("", None))[0].strip():
         return
