@@ -677,3 +677,43 @@ def test_pr120_a_management_command_has_no_workers(rel: str, reported: bool) -> 
     assert bool(hits("PR120", source, rel)) is reported
     command = by_name("shop/management/commands/check_api.py", FileKind.PYTHON)
     assert command.env == Environment.ONE_SHOT and command.deployed
+
+
+@pytest.mark.parametrize(
+    ("settings", "reported"),
+    [("CORS_ORIGINS = ['https://a.example']\n", False), ("DEBUG = False\n", True)],
+)
+def test_pr109_flask_cors_reads_origins_from_a_settings_module_elsewhere(
+    tmp_path: Path, settings: str, reported: bool
+) -> None:
+    """From the ecosystem run: `cors.init_app(app)` with no origins in one module, the config
+    loaded from settings.py in another (`app.config.from_object` there). flask-cors reads
+    CORS_ORIGINS from that config, so it does not allow every origin when settings set it."""
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "settings.py").write_text(settings)
+    (tmp_path / "shop" / "config.py").write_text(
+        "def init_app(app):\n    app.config.from_object('shop.settings')\n"
+    )
+    (tmp_path / "shop" / "app.py").write_text(
+        "from flask import Flask\nfrom flask_cors import CORS\n\nfrom shop import config\n\n"
+        "cors = CORS()\napp = Flask(__name__)\nconfig.init_app(app)\ncors.init_app(app)\n"
+    )
+    assert bool(findings_for(tmp_path, "PR109")) is reported
+
+
+@pytest.mark.parametrize(
+    ("name", "reported"),
+    [
+        ("EMAIL_HOST_PASSWORD", False),
+        ("SMTP_PASSWORD", False),
+        ("AWS_SECRET_ACCESS_KEY", False),
+        ("SECRET_KEY", True),
+        ("ADMIN_PASSWORD", True),
+    ],
+)
+def test_pr108_a_providers_credential_fails_closed(name: str, reported: bool) -> None:
+    """From the ecosystem run: an SMTP password or AWS secret that falls back to "password"
+    makes the relay or AWS refuse the app when the variable is missing; a SECRET_KEY or an
+    admin password that falls back to a literal lets anyone in who knows it."""
+    source = f"import os\n\n{name} = os.getenv('{name}', 'password')\n"
+    assert bool(hits("PR108", source, "shop/settings.py")) is reported

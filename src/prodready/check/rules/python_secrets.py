@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
-from prodready.check.model import Hit, Severity
+from prodready.check.model import Finding, Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
 from prodready.check.rules._common import leak
@@ -30,7 +30,7 @@ from prodready.check.rules.pyhelpers import (
     subscript_key,
 )
 from prodready.project.environments import by_name
-from prodready.project.model import Environment, FileKind
+from prodready.project.model import Environment, FileKind, Project
 from prodready.secretstrength import (
     KNOWN_DEFAULTS,
     TUTORIAL_KEYS,
@@ -388,6 +388,8 @@ def _fallback_hit(line: int, name: str, default: ast.expr | None) -> Hit | None:
         )
     if not holds_secret(name) or NOT_A_SECRET_VALUE.search(value):
         return None
+    if PROVIDER_CREDENTIAL.search(name.rsplit(".", 1)[-1]):
+        return None  # the provider refuses an unknown credential: a missing variable fails closed
     judgement = judge_secret(value, name)
     if judgement.verdict == Verdict.EMPTY:
         return None
@@ -399,6 +401,15 @@ def _fallback_hit(line: int, name: str, default: ast.expr | None) -> Hit | None:
         f"{name} falls back to a literal when the variable is unset{suffix}",
         severity=Severity.ERROR if weak else None,
     )
+
+
+PROVIDER_CREDENTIAL = re.compile(
+    r"^(?:EMAIL_HOST|SMTP|MAIL|EMAIL)_?(?:PASSWORD|PASS|PWD)$|^AWS_SECRET_ACCESS_KEY$",
+    re.IGNORECASE,
+)
+"""A credential the app presents to a provider it does not run (the SMTP relay, AWS). With a
+literal fallback, a missing variable makes the provider refuse the app: it fails closed, unlike
+a SECRET_KEY or a password the app itself checks, which the literal opens."""
 
 
 def _settings_field_fallbacks(node: ast.ClassDef) -> Iterator[Hit]:
@@ -421,6 +432,23 @@ def _field_default(value: ast.expr | None) -> ast.expr | None:
 
 
 # --- PR109 -------------------------------------------------------------------------------------
+
+FLASK_CORS_NO_ORIGINS = "no origins"
+"""How a flask-cors finding that relies on the app's config says so."""
+
+
+def _origins_in_config(project: Project, finding: Finding) -> Severity | None:
+    """Calibration: flask-cors given no origins reads CORS_ORIGINS from the app's config,
+    which is often loaded from a settings module elsewhere (alerta's settings.py through
+    `app.config.from_object`). A production module that sets CORS_ORIGINS at top level is that
+    config: the extension does not allow every origin."""
+    said = f"with {FLASK_CORS_NO_ORIGINS}"
+    if not finding.message.startswith("flask-cors") or said not in finding.message:
+        return finding.severity
+    for rel, summary in project.modules.items():
+        if "CORS_ORIGINS" in summary.top_level_names and project.env_of(rel).deployed:
+            return None
+    return finding.severity
 
 
 @rule(
@@ -445,6 +473,7 @@ For example `allow_origins=["https://app.example.com"]`.""",
         'app.add_middleware(CORSMiddleware, allow_origins=["https://app.example.com"],\n'
         "                   allow_credentials=True)"
     ),
+    calibrate=_origins_in_config,
 )
 def cors_allow_all(ctx: PyContext) -> Iterable[Hit]:
     yield from _flask_cors(ctx)
@@ -497,7 +526,10 @@ def _flask_cors(ctx: PyContext) -> Iterator[Hit]:
             allow_all = not _config_may_set_origins(ctx)
         if allow_all:
             credentials = _is_on(ctx, keyword(call, "supports_credentials"))
-            detail_text = "no origins" if origins is None and resources is None else "origins='*'"
+            no_origins = origins is None and resources is None
+            detail_text = (
+                FLASK_CORS_NO_ORIGINS.removeprefix("with ") if no_origins else "origins='*'"
+            )
             yield _with_credentials(
                 call.lineno, f"flask-cors `{callee}()` with {detail_text}", credentials
             )
