@@ -653,3 +653,32 @@ def test_granian_listen_address_from_its_environment_variable(
         },
     )
     assert places(tmp_path, "PR916") == ([("start.sh", 2)] if reported else [])
+
+
+@pytest.mark.parametrize(
+    ("procfile", "expected"),
+    [
+        ("web: python serve.py\n", []),  # production starts its server another way
+        ("web: python app.py\n", ["error"]),  # production runs this very file
+        (None, ["info"]),  # nothing says how production runs
+    ],
+)
+def test_pr116_reload_in_a_function_only_the_main_block_calls(
+    tmp_path: Path, procfile: str | None, expected: list[str]
+) -> None:
+    """From the ecosystem run: mealie's app.py has `def main(): uvicorn.run(..., reload=True)`
+    called only from its __main__ block (and a developer's console script), while the image
+    runs `python mealie/main.py`, whose uvicorn.run has no reload."""
+    server = "import uvicorn\n\nuvicorn.run('app:app', host='0.0.0.0', workers=2)\n"
+    files = {
+        "app.py": "import uvicorn\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n"
+        "def main():\n    uvicorn.run('app:app', reload=True)\n\n\n"
+        "if __name__ == '__main__':\n    main()\n",
+        "serve.py": server,
+    }
+    if procfile is not None:
+        files["Procfile"] = procfile
+    write(tmp_path, files)
+    found = findings_for(tmp_path, "PR116")
+    assert [str(f.severity) for f in found] == expected
+    assert all(f.path == "app.py" and f.line == 8 for f in found)

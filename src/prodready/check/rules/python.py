@@ -419,27 +419,32 @@ def _called_at_import(ctx: PyContext, node: ast.AST) -> ast.Call | None:
 `reload=True` runs uvicorn's file watcher: a supervisor process that restarts the server on
 every file change, ignores `workers=`, and polls or inotify-watches the whole tree (CPU and
 file-descriptor cost). In production a log file or upload written under the app directory
-restarts the server mid-request. In a `__main__` block it only matters if production runs
-`python main.py`, which is reported as info.
+restarts the server mid-request. In a `__main__` block (or a function only it calls) it only
+matters if production runs `python main.py`.
 """,
     fix="""Remove `reload=True`; use `uvicorn --reload` on your laptop only.
 In production run `gunicorn -k uvicorn_worker.UvicornWorker module:app` or
 `uvicorn module:app --workers N`.""",
     bad='def main():\n    uvicorn.run("app.main:app", host="0.0.0.0", reload=True)',
     good='def main():\n    uvicorn.run("app.main:app", host="0.0.0.0", workers=4)',
+    severity_note='info when the call is inside `if __name__ == "__main__":` (or a function '
+    "only it calls); not reported there when production starts a server another way, an error "
+    "when production runs the file as a script",
+    calibrate=only_when_run_directly,
 )
 def uvicorn_reload_in_code(ctx: PyContext) -> Iterable[Hit]:
     names = imported_names(ctx)
     for call, callee in ctx.calls_named("run"):
         if qualify(names, callee) != "uvicorn.run" or not is_true(keyword(call, "reload")):
             continue
-        if in_main_guard(ctx, call):
+        if reached_only_when_run(ctx, call):
             yield Hit(
                 call.lineno,
-                f"`{callee}(reload=True)` in the __main__ block: fine locally, never for "
-                "production runs of this file",
+                f"`{callee}(reload=True)` runs when this file is run directly (`python "
+                f"{ctx.rel}`): fine locally, never for production runs of this file",
                 call.col_offset + 1,
                 severity=Severity.INFO,
+                direct_run=True,
             )
         else:
             yield Hit(
