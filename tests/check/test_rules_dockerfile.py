@@ -528,3 +528,22 @@ def test_pr209_is_judged_on_images_that_run_something(
     for name, text in files.items():
         (tmp_path / name).write_text(text)
     assert bool(findings_for(tmp_path, "PR209")) == reported
+
+
+@pytest.mark.parametrize(
+    ("listed", "expected"),
+    [("lxml==5.2.1\npysaml2==7.5.0\n", []), ("lxml==5.2.1\npytest==8.3.2\n", [3])],
+)
+def test_pr220_a_ci_requirements_file_is_judged_by_what_it_holds(
+    tmp_path: Path, listed: str, expected: list[int]
+) -> None:
+    """From the ecosystem run: alerta's image installs requirements-ci.txt, which holds the
+    optional SAML/LDAP libraries the image needs, not test tools."""
+    (tmp_path / "requirements.txt").write_text("flask==3.1.2\n")
+    (tmp_path / "requirements-ci.txt").write_text(listed)
+    dockerfile = (
+        "FROM python:3.12-slim\nCOPY requirements*.txt /app/\n"
+        "RUN pip install --no-cache-dir -r /app/requirements.txt -r /app/requirements-ci.txt\n"
+        'USER 1000\nCMD ["gunicorn", "app:app"]\n'
+    )
+    assert lines_reported(tmp_path, "PR220", dockerfile) == expected

@@ -87,7 +87,13 @@ def test_a_placeholder_the_app_refuses_says_what_happens_with_it(tmp_path: Path)
 
 @pytest.mark.parametrize(
     ("first_line", "expected"),
-    [("FASTAPI_ENV=development\n", []), ("APP_ENV=local\n", []), ("APP_ENV=production\n", [2])],
+    [
+        ("FASTAPI_ENV=development\n", []),
+        ("APP_ENV=local\n", []),
+        ("APP_ENV=production\n", [2]),
+        # a production file with a development switch left on (PR702's case) stays production
+        ("APP_ENV=development\nDJANGO_SETTINGS_MODULE=shop.settings.production\n", [3]),
+    ],
 )
 def test_pr701_an_env_file_that_says_it_is_for_development(
     tmp_path: Path, first_line: str, expected: list[int]

@@ -174,3 +174,41 @@ def installed_groups(run_commands: list[str]) -> set[str]:
         for match in GROUP_OPTION.finditer(command)
         for name in match[1].split(",")
     }
+
+
+# --- development tools ---------------------------------------------------------------------
+
+DEV_TOOLS = frozenset(
+    {
+        "django-debug-toolbar",
+        "flask-debugtoolbar",
+        "pytest",
+        "ipdb",
+        "pdbpp",
+        "pudb",
+        "debugpy",
+        "coverage",
+        "mypy",
+        "ruff",
+        "black",
+        "flake8",
+        "pylint",
+        "isort",
+        "pre-commit",
+        "tox",
+        "nox",
+        "factory-boy",
+        "model-bakery",
+        "freezegun",
+        "hypothesis",
+        "django-browser-reload",
+    }
+)
+DEV_TOOL_PREFIXES = ("pytest-",)
+
+
+def is_dev_tool(name: str) -> bool:
+    """A distribution (PEP 503 name) that only a developer or a test run uses: pytest, mypy,
+    the debug toolbar. Read by the dependency rules and by the Dockerfile rule that asks what a
+    requirements file installed into an image holds."""
+    return name in DEV_TOOLS or name.startswith(DEV_TOOL_PREFIXES)

@@ -306,7 +306,11 @@ APP_ENV, ENVIRONMENT, DJANGO_ENV)."""
 def _env_file_says(env_file: EnvFile) -> EnvFact | None:
     """An env file that sets its environment to development, local or test is that
     environment's settings, whatever the file is called (full-stack-fastapi-template's `.env`
-    opens with FASTAPI_ENV=development)."""
+    opens with FASTAPI_ENV=development). Not when another of its values names production
+    (`DJANGO_SETTINGS_MODULE=shop.settings.production` beside APP_ENV=development): that is a
+    production file with a development switch left on, which PR702 reports."""
+    if any(PROD_MARK.search(variable.value) for variable in env_file.variables):
+        return None
     for variable in env_file.variables:
         if ENVIRONMENT_VARIABLE.match(variable.name):
             value = variable.value.strip().strip("\"'")

@@ -17,6 +17,7 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from prodready.check.context import FileContext
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
+from prodready.project.deps import is_dev_tool
 from prodready.project.model import Dependency, FileKind, Project, SourceFile
 
 DEPENDENCY_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.PIPFILE)
@@ -101,33 +102,6 @@ def _no_version(dep: Dependency) -> bool:
 
 # --- PR802 -------------------------------------------------------------------------------------
 
-DEV_TOOLS = frozenset(
-    {
-        "django-debug-toolbar",
-        "flask-debugtoolbar",
-        "pytest",
-        "ipdb",
-        "pdbpp",
-        "pudb",
-        "debugpy",
-        "coverage",
-        "mypy",
-        "ruff",
-        "black",
-        "flake8",
-        "pylint",
-        "isort",
-        "pre-commit",
-        "tox",
-        "nox",
-        "factory-boy",
-        "model-bakery",
-        "freezegun",
-        "hypothesis",
-        "django-browser-reload",
-    }
-)
-DEV_TOOL_PREFIXES = ("pytest-",)
 IMPORT_NAMES = {
     "django-debug-toolbar": "debug_toolbar",
     "factory-boy": "factory",
@@ -137,7 +111,7 @@ IMPORT_NAMES = {
 
 
 def dev_tool_reason(dep: Dependency) -> str | None:
-    if dep.name in DEV_TOOLS or dep.name.startswith(DEV_TOOL_PREFIXES):
+    if is_dev_tool(dep.name):
         return f"{dep.name} is a development tool"
     if dep.name == "werkzeug" and re.search(r"\[[^\]]*watchdog", dep.spec, re.IGNORECASE):
         return "werkzeug[watchdog] only speeds up the development reloader"

@@ -14,12 +14,14 @@ from prodready.check.rules._common import on_dockerfile
 from prodready.check.rules.crossfile_facts import (
     dockerfile_of,
     expand_scripts,
+    find_file,
     judged,
     launches_in,
 )
 from prodready.check.rules.crossfile_facts import production_compose as compose_files
+from prodready.project.deps import is_dev_tool
 from prodready.project.environments import by_name
-from prodready.project.model import FileKind
+from prodready.project.model import FileKind, Project
 from prodready.project.parsers.commands import ServerCommand
 from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, instructions
 
@@ -142,15 +144,18 @@ def dev_requirements_in_image(ctx: FileContext, dockerfile: Dockerfile) -> Itera
         return
     for inst in instructions(built_lineage(dockerfile), "RUN"):
         text = inst.value
-        what = _dev_install(text)
+        what = _dev_install(ctx.project, text)
         if what:
             yield Hit(inst.line, f"{what} in the image the app runs from")
 
 
-def _dev_install(text: str) -> str | None:
+def _dev_install(project: Project, text: str) -> str | None:
     if PIP_INSTALL.search(text):
         for name in REQUIREMENT_FILE.findall(text):
-            if not by_name(name.strip("'\""), FileKind.REQUIREMENTS).production:
+            path = name.strip("'\"")
+            if not by_name(path, FileKind.REQUIREMENTS).production and _holds_dev_tools(
+                project, path
+            ):
                 return f"pip installs {name}"
         extras = DEV_EXTRAS.search(text)
         if extras:
@@ -162,6 +167,15 @@ def _dev_install(text: str) -> str | None:
     if PIPENV_DEV.search(text):
         return "pipenv installs the dev packages (--dev)"
     return None
+
+
+def _holds_dev_tools(project: Project, path: str) -> bool:
+    """What a requirements file named for CI or development holds, not its name: alerta's
+    requirements-ci.txt lists lxml, pysaml2 and python-ldap, the optional auth libraries its
+    image needs. A file the project does not have (or that lists nothing) is judged by name."""
+    rel = find_file(project, path, FileKind.REQUIREMENTS)
+    listed = [dep for dep in project.dependencies if rel is not None and dep.rel == rel]
+    return not listed or any(is_dev_tool(dep.name) for dep in listed)
 
 
 # --- PR221 ------------------------------------------------------------------------------------
