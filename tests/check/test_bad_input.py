@@ -193,6 +193,25 @@ def test_pep_701_f_strings_are_not_reported_where_the_project_targets_3_12(
         assert bool(found) == reported
 
 
+@pytest.mark.parametrize(("python", "reported"), [("3.12", False), ("3.11", True)])
+def test_pep_701_replacement_fields_across_lines_are_not_reported_on_3_12(
+    tmp_path: Path, python: str, reported: bool
+) -> None:
+    """From the ecosystem run: polar's `f"-{` with the expression on the next lines is valid on
+    3.12+; 3.11 calls it an unterminated string literal, not an f-string error."""
+    (tmp_path / "app.py").write_text(GOOD_APP)
+    (tmp_path / "views.py").write_text(
+        "def money(x):\n    return str(x)\n\n\nlabel = f\"-{\n    money(\n        3\n    )\n}\"\n"
+    )
+    (tmp_path / ".python-version").write_text(f"{python}\n")
+    data, _ = check_json(tmp_path)
+    found = [f for f in data["findings"] if f["rule"] == "PR001"]
+    if sys.version_info >= (3, 12):
+        assert not found  # this Python parses it: nothing to report either way
+    else:
+        assert bool(found) == reported
+
+
 def test_compose_merge_tags_are_not_malformed_yaml(tmp_path: Path) -> None:
     (tmp_path / "app.py").write_text(GOOD_APP)
     (tmp_path / "compose.override.yaml").write_text(

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable
 
 from prodready.check.model import Finding, Hit, Severity
 from prodready.check.registry import rule
 from prodready.check.rules._common import target_python
+from prodready.project.files import project_text
 from prodready.project.model import Project
 from prodready.project.pyscan import SYNTAX_ERROR
 
 PEP_701 = (3, 12)
 F_STRING_ERROR = "): f-string"
 """How 3.11 words a PEP 701 f-string it cannot parse: `(parsed as Python 3.11): f-string: ...`."""
+UNTERMINATED = "unterminated string literal"
+F_STRING_OPENING = re.compile(r"""(?<![\w])[rRbB]?[fF][rR]?(?:'|")(?!'|")""")
+"""An f-string's opening quote (not a triple quote, which may span lines anyway)."""
+
+
+def _multiline_f_string(project: Project, finding: Finding) -> bool:
+    """3.11 words a PEP 701 f-string whose replacement field spans lines (`f"-{` then the
+    expression on the next lines, polar's backoffice) as an unterminated string literal on the
+    line that opens it."""
+    if UNTERMINATED not in finding.message:
+        return False
+    lines = (project_text(project, finding.path) or "").splitlines()
+    line = lines[finding.line - 1] if 0 < finding.line <= len(lines) else ""
+    return bool(F_STRING_OPENING.search(line))
 
 
 def _newer_syntax(project: Project, finding: Finding) -> Severity | None:
@@ -25,7 +41,9 @@ def _newer_syntax(project: Project, finding: Finding) -> Severity | None:
     target = target_python(project)
     if not finding.message.startswith(SYNTAX_ERROR) or not target:
         return finding.severity
-    if target >= PEP_701 and F_STRING_ERROR in finding.message:
+    if target >= PEP_701 and (
+        F_STRING_ERROR in finding.message or _multiline_f_string(project, finding)
+    ):
         return None
     return Severity.INFO if target > sys.version_info[:2] else finding.severity
 
