@@ -717,3 +717,28 @@ def test_pr108_a_providers_credential_fails_closed(name: str, reported: bool) ->
     admin password that falls back to a literal lets anyone in who knows it."""
     source = f"import os\n\n{name} = os.getenv('{name}', 'password')\n"
     assert bool(hits("PR108", source, "shop/settings.py")) is reported
+
+
+@pytest.mark.parametrize(
+    ("procfile", "reported"),
+    [
+        ("web: gunicorn shop.wsgi:application --preload --workers 4\n", False),
+        ("web: gunicorn shop.wsgi:application --workers 4\n", True),
+    ],
+)
+def test_pr120_a_key_made_before_gunicorn_forks_is_shared(
+    tmp_path: Path, procfile: str, reported: bool
+) -> None:
+    """From the ecosystem run: wger's settings make a random SECRET_KEY when none is set, and
+    gunicorn runs with --preload: the master imports the settings once and every worker
+    inherits that one key. Without --preload each worker imports them and makes its own."""
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "settings.py").write_text(
+        "import secrets\n\nSECRET_KEY = secrets.token_urlsafe(50)\n"
+    )
+    (tmp_path / "shop" / "wsgi.py").write_text(
+        "from django.core.wsgi import get_wsgi_application\n\n"
+        "application = get_wsgi_application()\n"
+    )
+    (tmp_path / "Procfile").write_text(procfile)
+    assert bool(findings_for(tmp_path, "PR120")) is reported

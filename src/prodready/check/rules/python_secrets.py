@@ -13,6 +13,7 @@ from prodready.check.model import Finding, Hit, Severity
 from prodready.check.pycontext import PyContext
 from prodready.check.registry import rule
 from prodready.check.rules._common import leak
+from prodready.check.rules.crossfile_facts import Served, gunicorn_setup, production_servers
 from prodready.check.rules.pyhelpers import (
     dotted,
     env_read,
@@ -669,6 +670,25 @@ def _is_docstring_or_fallback(ctx: PyContext, node: ast.AST, names: dict[str, st
 
 # --- PR120 -------------------------------------------------------------------------------------
 
+
+def _unless_imported_once(project: Project, finding: Finding) -> Severity | None:
+    """Calibration: a key made at import time is one key for every worker when each
+    production server imports the app once and then forks (gunicorn --preload, wger's
+    entrypoint) or runs a single process (`manage.py runserver`)."""
+    servers = production_servers(project)
+    if servers and all(_imports_once(project, served) for served in servers):
+        return None
+    return finding.severity
+
+
+def _imports_once(project: Project, served: Served) -> bool:
+    if served.server.program == "manage.py":
+        return True
+    setup = gunicorn_setup(project, served)
+    found = setup.setting("preload_app") if setup else None
+    return found is not None and found[0] is True
+
+
 RANDOM_SOURCES = frozenset(
     {
         "random.SystemRandom",
@@ -707,6 +727,9 @@ secrets.token_hex()`) it only happens when the variable is missing, which hides 
 `SECRET_KEY = os.environ["SECRET_KEY"]`: every worker and every restart then agree.""",
     bad="app.secret_key = os.urandom(24)",
     good='app.secret_key = os.environ["FLASK_SECRET_KEY"]',
+    severity_note="not reported when every production server imports the app once before it "
+    "forks its workers (gunicorn --preload) or runs one process (runserver)",
+    calibrate=_unless_imported_once,
 )
 def secret_generated_per_process(ctx: PyContext) -> Iterable[Hit]:
     if by_name(ctx.rel, FileKind.PYTHON).env == Environment.ONE_SHOT:
