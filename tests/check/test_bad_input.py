@@ -201,7 +201,7 @@ def test_pep_701_replacement_fields_across_lines_are_not_reported_on_3_12(
     3.12+; 3.11 calls it an unterminated string literal, not an f-string error."""
     (tmp_path / "app.py").write_text(GOOD_APP)
     (tmp_path / "views.py").write_text(
-        "def money(x):\n    return str(x)\n\n\nlabel = f\"-{\n    money(\n        3\n    )\n}\"\n"
+        'def money(x):\n    return str(x)\n\n\nlabel = f"-{\n    money(\n        3\n    )\n}"\n'
     )
     (tmp_path / ".python-version").write_text(f"{python}\n")
     data, _ = check_json(tmp_path)
