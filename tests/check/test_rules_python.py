@@ -223,6 +223,11 @@ def test_dev_settings_need_the_mark_after_settings() -> None:
         ("CART_SESSION_KEY", False),
         ("SESSION_COOKIE_NAME", False),
         ("SECRET_KEY_FILE", False),
+        # from the ecosystem run: the cache entry under which searxng stores a scraped key
+        ("SECRET_KEY_DB_KEY", False),
+        ("REDIS_KEY", False),
+        ("DB_SECRET_KEY", True),
+        ("REDIS_PASSWORD", True),
     ],
 )
 def test_secret_names(name: str, secret: bool) -> None:
@@ -742,3 +747,15 @@ def test_pr120_a_key_made_before_gunicorn_forks_is_shared(
     )
     (tmp_path / "Procfile").write_text(procfile)
     assert bool(findings_for(tmp_path, "PR120")) is reported
+
+
+@pytest.mark.parametrize(
+    ("rel", "reported"),
+    [("bin/release_manager.py", False), ("shop/clients/payments.py", True)],
+)
+def test_pr114_a_release_script_run_by_hand_is_not_the_service(rel: str, reported: bool) -> None:
+    """From the ecosystem run: redash's bin/release_manager.py uploads release assets with
+    verify=False. A maintainer runs it by hand; the service never does (PR113 already judged
+    such scripts so). The same call in the app's own code stays an error."""
+    source = "import requests\n\n\ndef upload(url):\n    return requests.post(url, verify=False)\n"
+    assert bool(hits("PR114", source, rel)) is reported

@@ -178,6 +178,22 @@ def is_script(ctx: PyContext) -> bool:
     )
 
 
+SCRIPT_FOLDERS = frozenset({"bin", "scripts", "script", "tools", "cli-tool"})
+
+
+def run_by_hand(ctx: PyContext) -> bool:
+    """A script run by hand, or by a probe with its own time limit (a release script, a
+    command-line client, a HEALTHCHECK helper): no web framework, and run directly (a
+    `__main__` block) or kept in a scripts folder. A module alone at the root is not enough:
+    the app imports notify.py."""
+    if part_of_the_web_app(ctx):
+        return False
+    folders = set(ctx.rel.split("/")[:-1])
+    return bool(folders & SCRIPT_FOLDERS) or any(
+        isinstance(stmt, ast.If) and is_main_guard(stmt) for stmt in ctx.tree.body
+    )
+
+
 def part_of_the_web_app(ctx: PyContext) -> bool:
     """Imports a web framework or one of its extensions (flask_migrate, django_extensions,
     fastapi_users), or is a module a server imports by definition (wsgi.py)."""

@@ -18,12 +18,11 @@ from prodready.check.rules.pyhelpers import (
     imported_names,
     in_main_guard,
     is_false,
-    is_main_guard,
     keyword,
-    part_of_the_web_app,
     qualify,
     requests_call,
     requests_sessions,
+    run_by_hand,
     str_value,
 )
 from prodready.project.model import FileKind
@@ -31,21 +30,6 @@ from prodready.project.model import FileKind
 PY = FileKind.PYTHON.value
 
 # --- PR113 -------------------------------------------------------------------------------------
-
-SCRIPT_FOLDERS = frozenset({"bin", "scripts", "script", "tools", "cli-tool"})
-
-
-def _outside_the_service(ctx: PyContext) -> bool:
-    """A script run by hand, or by a probe with its own time limit (a release script, a
-    command-line client, a HEALTHCHECK helper): no web framework, and run directly (a
-    `__main__` block) or kept in a scripts folder. A module alone at the root is not enough:
-    the app imports notify.py."""
-    if part_of_the_web_app(ctx):
-        return False
-    folders = set(ctx.rel.split("/")[:-1])
-    return bool(folders & SCRIPT_FOLDERS) or any(
-        isinstance(stmt, ast.If) and is_main_guard(stmt) for stmt in ctx.tree.body
-    )
 
 
 @rule(
@@ -70,7 +54,7 @@ docs: "Nearly all production code should use this parameter in nearly all reques
     calibrate=outside_probes,
 )
 def http_call_without_timeout(ctx: PyContext) -> Iterable[Hit]:
-    if _outside_the_service(ctx):
+    if run_by_hand(ctx):
         return
     names = imported_names(ctx)
     sessions = requests_sessions(ctx)
@@ -124,6 +108,8 @@ internal CA certificate; the fix is to trust that CA, not to turn checking off.
     good='requests.get(url, verify="/etc/ssl/certs/internal-ca.pem", timeout=5)',
 )
 def tls_verification_disabled(ctx: PyContext) -> Iterable[Hit]:
+    if run_by_hand(ctx):
+        return  # a release script or command-line client, not what the service runs
     seen: set[int] = set()
     for node, message in _tls_switches(ctx):
         line = node.lineno  # type: ignore[attr-defined]

@@ -51,8 +51,13 @@ SECRET_LAST_WORD = re.compile(
 )
 """The name must *end* in the secret word: PASSWORD_RESET_SUBJECT and TOKEN_BACKEND do not.
 (A `salt` namespaces signatures, it is not a secret.)"""
-KEY_NAME = re.compile(r"(?:SESSION|CACHE|COOKIE|HEADER|QUERY|FIELD|LOOKUP)_KEY$", re.IGNORECASE)
-"""Constants naming a key (`CART_SESSION_KEY = "cart"`), not holding one."""
+KEY_NAME = re.compile(
+    r"(?:SESSION|CACHE|COOKIE|HEADER|QUERY|FIELD|LOOKUP|DB|REDIS|KV|STORAGE|STORE|ENV|CONFIG|"
+    r"SETTINGS?|DICT|MAP|PARAM|ATTR|CONTEXT)_KEY$",
+    re.IGNORECASE,
+)
+"""Constants naming a key (`CART_SESSION_KEY = "cart"`, searxng's `SECRET_KEY_DB_KEY =
+"secret-key"`: the entry of its cache that holds a scraped key), not holding one."""
 TOKENIZER_TOKEN = re.compile(
     r"(?:^|_)(?:pad|eos|bos|unk|sep|cls|mask|start|end|stop|special|sos|image|audio|video|"
     r"default|chat|tool|think|eot|eom|fim|prefix|suffix|middle)_token$",
