@@ -19,7 +19,10 @@ if ! mysqladmin -h 127.0.0.1 -u root ping >/dev/null 2>&1 && command -v mariadbd
   echo "starting MariaDB"
   service mariadb start >/dev/null 2>&1 || (mysqld_safe --bind-address=127.0.0.1 >/dev/null 2>&1 &)
   for _ in $(seq 1 30); do mysqladmin -u root ping >/dev/null 2>&1 && break; sleep 1; done
-  # db migrate's tests reach it as root over 127.0.0.1 (a fresh install only has the socket).
+fi
+if command -v mariadbd >/dev/null && mysqladmin -u root ping >/dev/null 2>&1; then
+  # db migrate's and backup's tests reach it as root over 127.0.0.1 (a fresh install only has
+  # the socket); also when it was already running. Idempotent.
   mysql -u root -e "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1';
     GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION" || true
 fi

@@ -1,5 +1,5 @@
-"""Taking a backup: the database part (PostgreSQL: the row counts and the dump from one
-snapshot; SQLite: the online backup API) and the files parts, written into a `.partial`
+"""Taking a backup: the database part (PostgreSQL and MariaDB: the row counts and the dump from
+one snapshot; SQLite: the online backup API) and the files parts, written into a `.partial`
 directory, fsynced, described by a manifest written last; only then does the directory get its
 final name."""
 
@@ -18,6 +18,9 @@ from prodready.backup.crypto import encrypt_file, key_id
 from prodready.backup.files import fsync_dir, fsync_file, sha256_of, write_json_atomic
 from prodready.backup.folders import dump_path, part_name
 from prodready.backup.manifest import MANIFEST, Manifest, Part
+from prodready.backup.mariadb import ClientTools, MariaServer
+from prodready.backup.mariadb_dump import KIND as MARIADB
+from prodready.backup.mariadb_dump import dump_database
 from prodready.backup.pg import PgServer, check_client, find_tool, row_counts, snapshot
 from prodready.backup.progress import Progress
 from prodready.backup.sqlitedb import dump_sqlite
@@ -57,7 +60,7 @@ class DatabasePart:
 
 
 def take_backup(
-    database: PgServer | Path,
+    database: PgServer | MariaServer | Path,
     files: list[Path],
     store: Store,
     tools: DumpTools | None,
@@ -65,9 +68,9 @@ def take_backup(
     app_release: str | None = None,
     key: bytes | None = None,
 ) -> Manifest:
-    """Takes one backup of `database` (a PostgreSQL server or a SQLite file) and `files`;
-    returns its manifest. With `key`, every part is encrypted (AES-256-GCM) and its clear
-    copy removed before the manifest is written. The caller holds the store's lock."""
+    """Takes one backup of `database` (a PostgreSQL or MariaDB server, or a SQLite file) and
+    `files`; returns its manifest. With `key`, every part is encrypted (AES-256-GCM) and its
+    clear copy removed before the manifest is written. The caller holds the store's lock."""
     started = time.monotonic()
     client = None
     if isinstance(database, PgServer):
@@ -75,6 +78,7 @@ def take_backup(
         server_major = database.server_major()
         client = check_client(tools.pg_dump, server_major)
         check_client(tools.pg_restore, server_major)
+    maria_tools = ClientTools.find() if isinstance(database, MariaServer) else None
     store.sweep_leftovers()
     backup_id = store.new_id()
     work = store.partial_dir(backup_id)
@@ -83,6 +87,9 @@ def take_backup(
         if isinstance(database, PgServer):
             assert tools is not None and client is not None
             db = _dump_postgres(work, database, tools, client, progress)
+        elif isinstance(database, MariaServer):
+            assert maria_tools is not None
+            db = _dump_mariadb(work, database, maria_tools, progress)
         else:
             progress.step(f"copying {database}")
             part, counts = dump_sqlite(database, work, SQLITE)
@@ -140,6 +147,16 @@ def _encrypted(work: Path, part: Part, key: bytes) -> Part:
         sha256=sha256_of(sealed),
         encrypted=True,
     )
+
+
+def _dump_mariadb(
+    work: Path, server: MariaServer, tools: ClientTools, progress: Progress
+) -> DatabasePart:
+    dumped = dump_database(work, server, tools, progress)
+    return DatabasePart(
+        dumped.part, server.describe(), server.dbname, dumped.server_version, None,
+        dumped.charset, dumped.toc, dumped.row_counts, MARIADB,
+    )  # fmt: skip
 
 
 def _dump_postgres(

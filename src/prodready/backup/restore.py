@@ -3,7 +3,8 @@ verify, then swap it in by renaming; what was live is kept (`<db>_prev_<ts>`,
 `<path>.prev-<ts>`), never deleted. `--undo` swaps back.
 
 For PostgreSQL the two renames run in one transaction: a restore killed at any step leaves
-either the old database live or the new one, never neither. Each swap is journaled in
+either the old database live or the new one, never neither. MariaDB has no RENAME DATABASE:
+its tables move in one atomic RENAME TABLE (mariadb_swap.py). Each swap is journaled in
 `<dest>/restores.json`; the swaps of one restore share its time stamp and are undone together.
 """
 
@@ -22,6 +23,10 @@ from prodready.backup.dump import DumpTools
 from prodready.backup.files import write_json_atomic
 from prodready.backup.folders import extract_beside
 from prodready.backup.manifest import Manifest
+from prodready.backup.mariadb import MariaServer
+from prodready.backup.mariadb_dump import KIND as MARIADB
+from prodready.backup.mariadb_dump import compare_loaded, load_dump
+from prodready.backup.mariadb_swap import SwapFailed, swap_databases
 from prodready.backup.pathswap import refuse_open_sqlite, stage_file, swap_path
 from prodready.backup.pg import MAINTENANCE_DB, PgServer
 from prodready.backup.progress import Progress
@@ -44,11 +49,11 @@ class Swap:
     previous: str  # where the data it had before now lives
     restored_from: str  # backup id, or what an undo brought back
     at: str
-    kind: str = "postgresql"  # or path (SQLite files, folders)
+    kind: str = "postgresql"  # or mariadb, or path (SQLite files, folders)
 
 
 def restore_backup(
-    database: PgServer | Path | None,
+    database: PgServer | MariaServer | Path | None,
     store: Store,
     entry: Entry,
     target: str | None,
@@ -79,6 +84,15 @@ def restore_backup(
                         database, entry, first, manifest, target, tools, progress, stamp
                     )
                 ]
+            elif manifest.engine == MARIADB:
+                if not isinstance(database, MariaServer):
+                    raise InputError(
+                        f"backup {entry.id} is of a MariaDB database",
+                        "pass --database with the MariaDB URL to restore it to",
+                    )
+                swaps = [
+                    _restore_mariadb(database, entry, first, manifest, target, progress, stamp)
+                ]
             else:
                 live = Path(target) if target else Path(manifest.parts[0].source or "")
                 swaps = [_restore_sqlite(entry, first, manifest, live.absolute(), progress, stamp)]
@@ -94,7 +108,7 @@ def restore_backup(
     return swaps
 
 
-def undo_last(database: PgServer | Path | None, store: Store) -> list[Swap]:
+def undo_last(database: PgServer | MariaServer | Path | None, store: Store) -> list[Swap]:
     """Swaps back the last restore (or undo): what it replaced becomes live again and what it
     put in place is kept as `<db>_undone_<ts>` / `<path>.undone-<ts>`."""
     journal = _read_journal(store)
@@ -115,6 +129,16 @@ def undo_last(database: PgServer | Path | None, store: Store) -> list[Swap]:
                 )
             aside = scratch_name(swap.database, "undone", stamp)
             _swap(database, live=swap.database, incoming=swap.previous, previous=aside)
+        elif swap.kind == MARIADB:
+            if not isinstance(database, MariaServer):
+                raise InputError("the last restore was of a MariaDB database", "pass --database")
+            if not database.exists(swap.previous):
+                raise InputError(
+                    f"database {swap.previous} is gone: the restore of {swap.at} cannot be undone",
+                    "restore a backup instead (`prodready restore --list`)",
+                )
+            aside = scratch_name(swap.database, "undone", stamp)
+            swap_databases(database, live=swap.database, incoming=swap.previous, previous=aside)
         else:
             live, previous = Path(swap.database), Path(swap.previous)
             if not previous.exists():
@@ -157,6 +181,39 @@ def _restore_postgres(
         server.drop(restored)  # ours, never swapped in: the live database is untouched
         raise
     return Swap(database, previous, entry.id, stamp)
+
+
+def _restore_mariadb(
+    server: MariaServer,
+    entry: Entry,
+    dump: Path,
+    manifest: Manifest,
+    target: str | None,
+    progress: Progress,
+    stamp: str,
+) -> Swap:
+    database = target or server.dbname
+    restored = scratch_name(database, "restore", stamp)
+    if server.exists(restored):
+        raise InputError(f"database {restored} exists already", "wait a second and run it again")
+    try:
+        progress.step(f"restoring {entry.id} into {restored}")
+        load_dump(server, restored, dump, manifest, f"restoring {entry.id}")
+        progress.step("comparing row counts and tables")
+        reason = compare_loaded(server, restored, manifest)
+        if reason:
+            raise RestoreFailed(
+                f"the restored copy of {entry.id} does not match its manifest: {reason}",
+                "the live database was not touched; try another backup",
+            )
+        progress.step(f"swapping {restored} in as {database}")
+        previous = scratch_name(database, "prev", stamp)
+        swap_databases(server, live=database, incoming=restored, previous=previous)
+    except BaseException as error:
+        if not isinstance(error, SwapFailed) or not error.swapped:
+            server.drop(restored)  # ours, never swapped in: the live database is untouched
+        raise
+    return Swap(database, previous, entry.id, stamp, MARIADB)
 
 
 def _restore_sqlite(

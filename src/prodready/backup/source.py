@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from prodready.backup.config import BackupConfig, load_backup_config
+from prodready.backup.mariadb import MARIADB_URL, MariaServer
 from prodready.backup.pg import POSTGRES_URL, PgServer
 from prodready.backup.sqlitedb import SQLITE_URL, sqlite_path
 from prodready.backup.store import Store, default_dest
@@ -16,7 +17,7 @@ from prodready.errors import InputError
 
 @dataclass(frozen=True)
 class Setup:
-    database: PgServer | Path  # a PostgreSQL server, or a SQLite file
+    database: PgServer | MariaServer | Path  # a PostgreSQL or MariaDB server, or a SQLite file
     store: Store
     where: str  # what named the database, for messages
     config: BackupConfig
@@ -35,14 +36,13 @@ def resolve(
     store = store_of(root, dest, config)
     if POSTGRES_URL.match(url.strip()):
         return Setup(PgServer.from_url(url), store, where, config, paths)
+    if MARIADB_URL.match(url.strip()):
+        return Setup(MariaServer.from_url(url), store, where, config, paths)
     if SQLITE_URL.match(url.strip()):
         return Setup(sqlite_path(url, root), store, where, config, paths)
-    from prodready.project.databases import kind_of_url  # imports the project scan
-
-    kind = kind_of_url(url) or "not a database URL"
     raise InputError(
-        f"the database ({where}) is {kind}: PostgreSQL and SQLite backups are built so far",
-        "see docs/backup.md for what is not built yet",
+        f"the database ({where}) is not a PostgreSQL, MariaDB/MySQL or SQLite URL",
+        "pass --database postgresql://..., mysql://... or sqlite:///...",
     )
 
 

@@ -1,5 +1,6 @@
-"""Running the PostgreSQL client tools: never through a shell or a pipe, every exit code
-checked, stderr kept in a file (a full pipe would stall the tool) and its last lines quoted."""
+"""Running the database client tools (pg_dump, pg_restore, mariadb-dump, mariadb): never through
+a shell or a pipe, every exit code checked, stderr kept in a file (a full pipe would stall the
+tool) and its last lines quoted."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from prodready.errors import ToolError
 
 POLL_S = 0.5
+MARKER_POLL_S = 0.005
 
 
 def run_tool(
@@ -23,27 +25,38 @@ def run_tool(
     watch: Path | None = None,
     on_size: Callable[[int], None] | None = None,
     capture: bool = False,
+    stdin: Path | None = None,
+    on_stderr: tuple[bytes, Callable[[], None]] | None = None,
 ) -> str:
     """Runs `argv` to the end; a non-zero exit (or a signal) raises ToolError quoting its
     stderr. `watch`: a file whose size is reported to `on_size` while the tool runs.
-    `capture`: stdout is returned (else discarded)."""
-    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+    `capture`: stdout is returned (else discarded). `stdin`: a file the tool reads.
+    `on_stderr`: (marker, callback): the callback runs once, as soon as the tool's stderr holds
+    the marker (polled every few milliseconds until then)."""
+    with contextlib.ExitStack() as stack:
+        err = stack.enter_context(tempfile.TemporaryFile())
+        out = stack.enter_context(tempfile.TemporaryFile())
+        source = stack.enter_context(open(stdin, "rb")) if stdin is not None else subprocess.DEVNULL
         try:
             proc = subprocess.Popen(
                 argv,
                 env=env,
-                stdin=subprocess.DEVNULL,
+                stdin=source,
                 stdout=out if capture else subprocess.DEVNULL,
                 stderr=err,
             )
         except OSError as error:
             raise ToolError(f"cannot run {argv[0]}: {error.strerror}", "is it installed?") from None
+        pending = on_stderr
         try:
             while True:
                 try:
-                    code = proc.wait(timeout=POLL_S)
+                    code = proc.wait(timeout=MARKER_POLL_S if pending else POLL_S)
                     break
                 except subprocess.TimeoutExpired:
+                    if pending is not None and pending[0] in os.pread(err.fileno(), 1 << 16, 0):
+                        pending[1]()
+                        pending = None
                     if watch is not None and on_size is not None:
                         with contextlib.suppress(FileNotFoundError):
                             on_size(watch.stat().st_size)
@@ -53,8 +66,12 @@ def run_tool(
                 proc.wait()
         if code != 0:
             err.seek(0)
-            lines = [ln for ln in err.read().decode(errors="replace").splitlines() if ln.strip()]
-            why = lines[-1] if lines else "no message"
+            text = err.read().decode(errors="replace")
+            # `-- ...` lines are mariadb-dump's --verbose progress, not its complaint; the
+            # mariadb client's `ERROR ...` line may be followed by lines of the SQL it quotes
+            lines = [ln for ln in text.splitlines() if ln.strip() and not ln.startswith("-- ")]
+            errors = [ln for ln in lines if ln.startswith("ERROR ")]
+            why = (errors or lines or ["no message"])[-1]
             how = f"killed by signal {-code}" if code < 0 else f"exit {code}"
             name = os.path.basename(argv[0])
             raise ToolError(f"{what} failed: {name} {how}: {why}", _hint(why))

@@ -18,6 +18,9 @@ from prodready.backup.dump import ENCRYPTED_SUFFIX, DumpTools
 from prodready.backup.files import sha256_of
 from prodready.backup.folders import tar_problem
 from prodready.backup.manifest import Manifest, Part
+from prodready.backup.mariadb import MariaServer
+from prodready.backup.mariadb_dump import KIND as MARIADB
+from prodready.backup.mariadb_dump import compare_loaded, dump_problem, load_dump
 from prodready.backup.pg import PgServer, inserted_counts, row_counts
 from prodready.backup.progress import Progress
 from prodready.backup.sqlitedb import integrity_problem
@@ -137,6 +140,8 @@ def _content_problem(
             return "a PostgreSQL dump needs pg_restore"
         if read_toc(tools.pg_restore, path) != manifest.toc:
             return f"{part.name}'s table of contents differs from the manifest"
+    if part.kind == MARIADB:
+        return dump_problem(path, manifest)
     if part.kind == "sqlite":
         return integrity_problem(path)
     if part.kind == "files":
@@ -211,17 +216,17 @@ def shrink_reason(manifest: Manifest, previous: Manifest | None) -> str | None:
 
 
 def verify_backup(
-    database: PgServer | Path | None,
+    database: PgServer | MariaServer | Path | None,
     store: Store,
     entry: Entry,
     tools: DumpTools | None,
     progress: Progress,
     key: bytes | None = None,
 ) -> Verdict:
-    """Verifies one backup and records the verdict beside its manifest. A PostgreSQL dump is
-    restored into a scratch database, dropped whatever happens (Ctrl-C included); a SQLite copy
-    is checked and counted where it lies. A missing or wrong key is the caller's mistake, not
-    the backup's: it raises instead of recording a failure."""
+    """Verifies one backup and records the verdict beside its manifest. A PostgreSQL or MariaDB
+    dump is restored into a scratch database, dropped whatever happens (Ctrl-C included); a
+    SQLite copy is checked and counted where it lies. A missing or wrong key is the caller's
+    mistake, not the backup's: it raises instead of recording a failure."""
     started = time.monotonic()
     reason: str | None
     try:
@@ -230,6 +235,11 @@ def verify_backup(
             if manifest.engine == "sqlite":
                 counts = sqlite_counts(first)
                 reason = None if counts == manifest.row_counts else "row counts differ"
+            elif manifest.engine == MARIADB:
+                if not isinstance(database, MariaServer):
+                    reason = "a MariaDB backup needs --database with a MariaDB URL to verify it"
+                else:
+                    reason = _verify_mariadb(database, entry, first, manifest, progress)
             elif not isinstance(database, PgServer) or tools is None:
                 reason = "a PostgreSQL backup needs --database to verify it on a server"
             else:
@@ -241,9 +251,9 @@ def verify_backup(
     previous = store.previous_verified(entry.id)
     reason = reason or shrink_reason(manifest, previous.manifest if previous else None)
     passed = (
-        "restored; row counts and tables match"
-        if manifest.engine == "postgresql"
-        else "integrity_check ok; row counts match"
+        "integrity_check ok; row counts match"
+        if manifest.engine == "sqlite"
+        else "restored; row counts and tables match"
     )
     verdict = Verdict(reason is None, reason or passed, elapsed_since(started))
     store.record_verification(entry.id, verdict.record(entry.id))
@@ -264,6 +274,22 @@ def _verify_postgres(
         restore_dump(server, scratch, entry, dump, manifest, tools, progress)
         progress.step("comparing row counts and tables")
         return compare_restored(server, scratch, manifest)
+    except UserError as error:
+        return error.message
+    finally:
+        server.drop(scratch)
+
+
+def _verify_mariadb(
+    server: MariaServer, entry: Entry, dump: Path, manifest: Manifest, progress: Progress
+) -> str | None:
+    scratch = scratch_name(manifest.database, "verify", entry.id)
+    try:
+        server.drop(scratch)  # left over by a verification killed with SIGKILL
+        progress.step(f"restoring {entry.id} into {scratch}")
+        load_dump(server, scratch, dump, manifest, f"restoring {entry.id}")
+        progress.step("comparing row counts and tables")
+        return compare_loaded(server, scratch, manifest)
     except UserError as error:
         return error.message
     finally:
