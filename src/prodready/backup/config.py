@@ -8,6 +8,8 @@ keep-daily = 7
 keep-weekly = 4
 keep-monthly = 6
 files = ["uploads", ".env.production"]          # folders and files, relative to the app
+upload = "s3://my-backups/app"                  # also send each backup there (backup/s3.py)
+alert = ["https://hooks.example.com/backup"]    # webhook or apprise URLs told of a failure
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from typing import Any
 
 from prodready.errors import InputError
 
-KEYS = {"database", "dest", "keep-daily", "keep-weekly", "keep-monthly", "files"}
+KEYS = {"database", "dest", "keep-daily", "keep-weekly", "keep-monthly", "files", "alert", "upload"}
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,8 @@ class BackupConfig:
     keep_weekly: int | None = None
     keep_monthly: int | None = None
     files: tuple[str, ...] = ()
+    upload: str | None = None
+    alert: tuple[str, ...] = ()
     source: str | None = None
 
 
@@ -56,7 +60,7 @@ def _validated(section: Any, source: str) -> BackupConfig:
     unknown = sorted(set(section) - KEYS)
     if unknown:
         raise InputError(f"{source}: unknown setting {unknown[0]!r}", f"known: {sorted(KEYS)}")
-    for key in ("database", "dest"):
+    for key in ("database", "dest", "upload"):
         if key in section and not isinstance(section[key], str):
             raise InputError(f"{source}: {key} must be a string", f'e.g. {key} = "..."')
     for key in ("keep-daily", "keep-weekly", "keep-monthly"):
@@ -66,10 +70,15 @@ def _validated(section: Any, source: str) -> BackupConfig:
     files = section.get("files", [])
     if not isinstance(files, list) or not all(isinstance(f, str) for f in files):
         raise InputError(f"{source}: files must be a list of paths", 'e.g. files = ["uploads"]')
+    alert = section.get("alert", [])
+    if not isinstance(alert, list) or not all(isinstance(url, str) for url in alert):
+        raise InputError(f"{source}: alert must be a list of URLs", 'e.g. alert = ["ntfy://t"]')
     return BackupConfig(
         files=tuple(files),
+        alert=tuple(alert),
         database=section.get("database"),
         dest=section.get("dest"),
+        upload=section.get("upload"),
         keep_daily=section.get("keep-daily"),
         keep_weekly=section.get("keep-weekly"),
         keep_monthly=section.get("keep-monthly"),

@@ -16,7 +16,7 @@ FORMAT = 1
 @dataclass(frozen=True)
 class Part:
     name: str  # file name inside the backup directory
-    kind: str  # postgresql
+    kind: str  # postgresql, mariadb, sqlite or files
     size: int
     sha256: str
     source: str | None = None
@@ -38,10 +38,11 @@ class Manifest:
     locale: dict[str, str]
     parts: list[Part]
     toc: list[str]
-    """`pg_restore --list` entries (comment lines dropped: they carry the dump's date)."""
+    """`pg_restore --list` entries (comment lines dropped: they carry the dump's date); for
+    MariaDB, `KIND name` lines read from the dump (mariadb_dump.read_dump)."""
     row_counts: dict[str, int]
     duration_s: float
-    engine: str = "postgresql"  # or sqlite
+    engine: str = "postgresql"  # or mariadb, sqlite
     key_id: str | None = None
     """The encryption key's id (crypto.key_id), None when the parts are not encrypted."""
     format: int = FORMAT
@@ -64,13 +65,19 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in data.items() if key in names}
 
 
+def parse_manifest(text: str | bytes) -> Manifest:
+    """A manifest from its JSON (a file's, or an object's at a remote destination); raises
+    ValueError, TypeError, KeyError or AttributeError when it is malformed."""
+    data = json.loads(text)
+    parts = [Part(**_known(Part, part)) for part in data.pop("parts")]
+    return Manifest(parts=parts, **_known(Manifest, data))
+
+
 def read_manifest(directory: Path) -> Manifest:
     """The manifest of a backup directory; a missing or malformed one is an input error."""
     path = directory / MANIFEST
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        parts = [Part(**_known(Part, part)) for part in data.pop("parts")]
-        return Manifest(parts=parts, **_known(Manifest, data))
+        return parse_manifest(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(
             f"backup {directory.name} has no manifest: it is incomplete",

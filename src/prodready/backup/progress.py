@@ -1,5 +1,6 @@
-"""Progress of long work on stderr, for people at a terminal: bytes so far and the rate. Off
-when stderr is not a TTY (cron, CI, `--json`) so logs stay clean."""
+"""Progress of long work on stderr, for people at a terminal: bytes so far, the rate and, where
+the total is known, the time left. Off when stderr is not a TTY (cron, CI, `--json`) so logs
+stay clean."""
 
 from __future__ import annotations
 
@@ -29,14 +30,18 @@ class Progress:
             self.stream.write(f"{label}\n")
             self.stream.flush()
 
-    def bytes(self, label: str, done: int) -> None:
+    def bytes(self, label: str, done: int, total: int | None = None) -> None:
+        """Bytes so far and the rate; with `total` (an upload, a download), also the total and
+        the time left at the rate so far."""
         if not self.enabled:
             return
         elapsed = max(time.monotonic() - self.started, 1e-6)
-        self.stream.write(
-            f"\r  {label}: {done / MIB:9.1f} MiB  {done / MIB / elapsed:7.1f} MiB/s  "
-            f"{elapsed:6.1f} s"
-        )
+        rate = done / elapsed
+        of = f" of {total / MIB:.1f} MiB" if total else " MiB"
+        line = f"\r  {label}: {done / MIB:9.1f}{of}  {rate / MIB:7.1f} MiB/s  {elapsed:6.1f} s"
+        if total and rate > 0:
+            line += f"  ETA {max(total - done, 0) / rate:5.0f} s"
+        self.stream.write(line)
         self.stream.flush()
         self.shown = True
 
