@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from pathlib import Path
 
 import pytest
 
@@ -200,3 +201,27 @@ def test_a_release_is_compiled_to_bytecode_when_it_is_built(site: Site):
     site_packages = next((release / ".venv" / "lib").glob("python3*/site-packages"))
     assert list((site_packages / "blinker" / "__pycache__").glob("*.pyc"))
     assert list((site_packages / "gunicorn" / "__pycache__").glob("*.pyc"))  # the server pins
+
+
+def nice_of(pid: int) -> int:
+    """The nice value from /proc/PID/stat (the 19th field)."""
+    return int(Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[16])
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="raising a priority back needs root")
+def test_the_new_generation_boots_below_the_serving_one_then_serves_at_full_priority(
+    live: Site,
+):
+    """Building and booting yield the CPUs to the generation that serves (nice 10); once the
+    new generation passed its gate, its master and workers are back at the deploy's own
+    priority."""
+    assert live.deploy("v2").returncode == 0
+    release = (live.root / "current").resolve()
+    assert (release / "BOOT_NICE").read_text().strip() == "10"
+    master = int((live.root / "run" / f"{release.name}.pid").read_text().split()[0])
+    workers = [
+        int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()
+    ]
+    assert workers, "the generation has no workers"
+    assert [nice_of(pid) for pid in [master, *workers]] == [0] * (1 + len(workers))
+    assert live.version() == "v2"

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
-from prodready.deploy import breaking, switch
+from prodready.deploy import breaking, priority, switch
 from prodready.deploy.build import Source, disk_error, link_shared, write_code
 from prodready.deploy.failure import DeployFailed
 from prodready.deploy.gate import Gate, wait_healthy
@@ -82,15 +82,16 @@ def deploy(source: Source, options: DeployOptions, checker: Checker, progress: P
         journal.release = release_id
         release = layout.release(release_id)
         with _undo_unless_switched(layout, supervisor, journal, release_id) as state:
-            with journal.step("build", str(release)) as note:
-                write_code(source, release)
-                note.append(build_venv(release))
-                try:
-                    linked = link_shared(layout, release)
-                except OSError as error:
-                    raise disk_error(error, "linking shared/") from error
-                note.append(f"shared: {', '.join(linked) or 'nothing'}")
-            _check(release, options, checker, journal)
+            with priority.background():
+                with journal.step("build", str(release)) as note:
+                    write_code(source, release)
+                    note.append(build_venv(release))
+                    try:
+                        linked = link_shared(layout, release)
+                    except OSError as error:
+                        raise disk_error(error, "linking shared/") from error
+                    note.append(f"shared: {', '.join(linked) or 'nothing'}")
+                _check(release, options, checker, journal)
             plan = plan_release(
                 release, options.serve.app, options.health_path, options.release_command
             )
@@ -229,6 +230,7 @@ def _start_and_gate(
                 gate, str(layout.socket(release_id)), lambda: supervisor.running(release_id)
             )
         )
+        supervisor.promote(release_id)
 
 
 def _switch(layout: Layout, journal: Journal, release_id: str, options: DeployOptions) -> None:

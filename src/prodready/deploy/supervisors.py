@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from prodready.deploy import priority
 from prodready.deploy.layout import Layout
 from prodready.deploy.releasestep import release_env
 from prodready.deploy.venv import venv_python
@@ -33,6 +34,10 @@ class ServeOptions:
 
 class Supervisor(Protocol):
     def start(self, release_id: str) -> None: ...
+
+    def promote(self, release_id: str) -> None:
+        """The generation passed its gate: from now on it serves at full CPU priority."""
+        ...
 
     def running(self, release_id: str) -> bool: ...
 
@@ -80,7 +85,8 @@ class ProcessSupervisor:
     def start(self, release_id: str) -> None:
         self.layout.socket(release_id).unlink(missing_ok=True)
         release = self.layout.release(release_id)
-        with self.layout.serve_log(release_id).open("ab") as log:
+        # It boots at nice 10 (see priority.py), below the generation that serves.
+        with self.layout.serve_log(release_id).open("ab") as log, priority.background():
             process = subprocess.Popen(
                 self.argv(release_id),
                 cwd=release,
@@ -95,6 +101,11 @@ class ProcessSupervisor:
         started = _start_time(process.pid)
         self.layout.pidfile(release_id).write_text(f"{process.pid} {started}\n")
         self.children[release_id] = process
+
+    def promote(self, release_id: str) -> None:
+        pid = self.pid(release_id)
+        if pid is not None:
+            priority.restore_group(pid)
 
     def pid(self, release_id: str) -> int | None:
         try:
@@ -188,6 +199,9 @@ class SystemdSupervisor:
     def start(self, release_id: str) -> None:
         self._systemctl("start", "--no-block", self._instance(release_id))
         self.layout.pidfile(release_id).write_text("systemd\n")
+
+    def promote(self, release_id: str) -> None:
+        """Nothing to do: systemd starts the unit at the priority the unit says."""
 
     def running(self, release_id: str) -> bool:
         return self._systemctl("is-active", "--quiet", self._instance(release_id)).returncode == 0
