@@ -116,12 +116,15 @@ def test_fix_keeps_crlf_line_endings(tmp_path: Path) -> None:
     compose = tmp_path / "compose.yaml"
     compose.write_bytes(COMPOSE_WITH_FIX.replace("\n", "\r\n").encode())
     dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_bytes(b"FROM python:3.12-slim\r\nCOPY app.py /app/\r\n")
+    # A CMD: an image that runs nothing is a base image, which PR209 leaves alone.
+    dockerfile.write_bytes(
+        b'FROM python:3.12-slim\r\nCOPY app.py /app/\r\nCMD ["gunicorn", "app:app"]\r\n'
+    )
     result = run_prodready("check", tmp_path, "--fix")
     assert "fixed compose.yaml:1" in result.stderr and "fixed Dockerfile" in result.stderr
     assert compose.read_bytes() == b"services:\r\n  web:\r\n    image: nginx:1.27\r\n"
     fixed = dockerfile.read_bytes()
-    assert b"ENV " in fixed and fixed.count(b"\r\n") == fixed.count(b"\n") == 3
+    assert b"ENV " in fixed and fixed.count(b"\r\n") == fixed.count(b"\n") == 4
 
 
 def test_fix_keeps_lf_and_mixed_files_as_they_were(tmp_path: Path) -> None:
