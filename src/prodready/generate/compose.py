@@ -10,7 +10,7 @@ from prodready.generate.context import DeployContext
 from prodready.generate.dockerfile import APP_UID
 from prodready.generate.nginx import Listen, render_site
 from prodready.generate.probecommand import python_probe
-from prodready.generate.systemd import STOP_MARGIN
+from prodready.generate.systemd import BACKUP_HOUR, STOP_MARGIN
 from prodready.generate.templates import render
 
 
@@ -26,10 +26,9 @@ def backend_network(name: str) -> tuple[str, str]:
 POSTGRES_IMAGE = "postgres:17-bookworm"
 BACKUPS = "/var/backups/app"
 """Where the backup service keeps its backups: a named volume."""
-BACKUP_SECONDS_OF_DAY = 3 * 3600  # 03:00 UTC
 
 
-def backup_loop(seconds_of_day: int = BACKUP_SECONDS_OF_DAY) -> str:
+def backup_loop(seconds_of_day: int = BACKUP_HOUR * 3600) -> str:
     """The backup service's command, in POSIX sh (the image has no cron): sleep until the next
     time of day, take a verified backup, repeat. Computing each sleep from the clock keeps the
     time from drifting by the length of the backups. The shell stays, so it traps SIGTERM and
@@ -75,7 +74,7 @@ def render_compose(ctx: DeployContext) -> list[Rendered]:
         postgres_image=POSTGRES_IMAGE,
         backups=BACKUPS,
         backup_loop=backup_loop(),
-        backup_at=f"{BACKUP_SECONDS_OF_DAY // 3600:02d}:00",
+        backup_at=f"{BACKUP_HOUR:02d}:00",
     )
     site = render_site(ctx, Listen(f"app:{ctx.port}"))
     files = [

@@ -16,7 +16,8 @@ STOP_MARGIN = 10
 PRODREADY_BIN = "/usr/local/bin/prodready"
 """Where `pipx install --global` puts the command line: the app's own virtualenv has only the
 runtime kit, not the CLI that backups need."""
-BACKUP_AT = "03:00:00"
+BACKUP_HOUR = 3
+"""The daily backup's hour (UTC in compose; the host's time zone under systemd)."""
 BACKUP_TIMEOUT = "6h"
 
 
@@ -63,7 +64,7 @@ def render_backup_units(ctx: DeployContext, app_dir: str, prodready: str) -> tup
         prodready=prodready,
         timeout=BACKUP_TIMEOUT,
     )
-    return service, render("systemd-backup.timer.j2", name=ctx.name, at=BACKUP_AT)
+    return service, render("systemd-backup.timer.j2", name=ctx.name, at=f"{BACKUP_HOUR:02d}:00:00")
 
 
 def render_worker_unit(ctx: DeployContext, app_dir: str) -> str:
