@@ -9,7 +9,6 @@ import contextlib
 import getpass
 import os
 import re
-import shutil
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -17,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from prodready.errors import InputError, ToolError
+from prodready.backup.tools import require_tool
+from prodready.errors import InputError
 
 if TYPE_CHECKING:
     import pymysql
@@ -278,11 +278,4 @@ class ClientTools:
 
 
 def find_tool(*names: str) -> str:
-    for name in names:
-        path = shutil.which(name)
-        if path:
-            return path
-    raise ToolError(
-        f"{names[0]} is not installed (or not on PATH)",
-        "install the MariaDB client tools (Debian: mariadb-client)",
-    )
+    return require_tool(names, "install the MariaDB client tools (Debian: mariadb-client)")

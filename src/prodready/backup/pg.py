@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,6 +15,7 @@ import psycopg
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
+from prodready.backup.tools import require_tool
 from prodready.errors import InputError, ToolError
 
 POSTGRES_URL = re.compile(r"^postgres(?:ql)?(?:\+\w+)?://", re.IGNORECASE)
@@ -167,13 +167,8 @@ def snapshot(server: PgServer) -> Iterator[tuple[psycopg.Connection, str]]:
 
 
 def find_tool(name: str) -> str:
-    path = shutil.which(name)
-    if not path:
-        raise ToolError(
-            f"{name} is not installed (or not on PATH)",
-            "install the PostgreSQL client tools of the server's version (postgresql-client)",
-        )
-    return path
+    hint = "install the PostgreSQL client tools of the server's version (postgresql-client)"
+    return require_tool((name,), hint)
 
 
 def client_major(tool: str) -> int:

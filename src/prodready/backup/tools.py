@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import subprocess
 import tempfile
 import time
@@ -16,6 +17,15 @@ from prodready.errors import ToolError
 
 POLL_S = 0.5
 MARKER_POLL_S = 0.005
+
+
+def require_tool(names: tuple[str, ...], hint: str) -> str:
+    """The path of the first of `names` on PATH; ToolError naming the first, with `hint`."""
+    for name in names:
+        path = shutil.which(name)
+        if path:
+            return path
+    raise ToolError(f"{names[0]} is not installed (or not on PATH)", hint)
 
 
 def run_tool(
