@@ -305,3 +305,22 @@ def test_drain_file_turns_every_worker_unready(serve, tmp_path: Path) -> None:
     assert server.get("/health/live").status_code == 200
     drain_file.unlink()
     assert server.get("/health/ready").status_code == 200
+
+
+def test_not_ready_file_turns_readiness_503_with_its_first_line(serve, tmp_path: Path) -> None:
+    flag = tmp_path / "not-ready"
+    server = serve(
+        "uvicorn", "fastapi_app:app", env={"PRODREADY_NOT_READY_FILE": str(flag)},
+    )  # fmt: skip
+    assert server.get("/health/ready").status_code == 200
+    flag.write_text("restore of 20261207T000000Z is swapping the data\nsecond line\n")
+    answer = server.get("/health/ready")
+    assert answer.status_code == 503
+    output = answer.json()["checks"]["process:maintenance"][0]["output"]
+    assert output == "maintenance: restore of 20261207T000000Z is swapping the data"
+    assert server.get("/health/live").status_code == 200
+    flag.write_text("")
+    empty = server.get("/health/ready").json()["checks"]["process:maintenance"][0]["output"]
+    assert empty == f"maintenance: {flag} exists"
+    flag.unlink()
+    assert server.get("/health/ready").status_code == 200

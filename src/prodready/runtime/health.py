@@ -16,6 +16,11 @@ of their own. Either way a hanging async check is cancelled at its timeout.
 in Gunicorn and uvicorn workers (see `install_drain_on_sigterm`). To drain every worker at once
 (before stopping them), a supervisor sets PRODREADY_DRAIN_FILE in their environment and creates
 that file; readiness is 503 while it exists.
+
+PRODREADY_NOT_READY_FILE is the same switch for maintenance rather than shutdown (`prodready
+restore` swapping the database under the app): readiness is 503 while that file exists, with
+the file's first line as the reason, and turns back to 200 when it goes. It is a separate
+variable because `prodready serve` sets PRODREADY_DRAIN_FILE itself.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ Status = Literal["pass", "warn", "fail"]
 CONTENT_TYPE = "application/health+json"
 
 DRAIN_FILE_ENV = "PRODREADY_DRAIN_FILE"
+NOT_READY_FILE_ENV = "PRODREADY_NOT_READY_FILE"
+NOT_READY_REASON_CHARS = 200
 
 _draining = threading.Event()
 _drain_callbacks: list[Callable[[], None]] = []
@@ -71,6 +78,22 @@ def is_draining() -> bool:
         return True
     drain_file = os.environ.get(DRAIN_FILE_ENV)
     return bool(drain_file) and os.path.exists(drain_file)
+
+
+def not_ready_reason() -> str | None:
+    """While the file named by PRODREADY_NOT_READY_FILE exists: its first line (or a default
+    reason when it is empty or unreadable). None when there is no such file."""
+    path = os.environ.get(NOT_READY_FILE_ENV)
+    if not path:
+        return None
+    try:
+        with open(path, encoding="utf-8", errors="replace") as flag:
+            first_line = flag.readline(NOT_READY_REASON_CHARS).strip()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        first_line = ""
+    return first_line or f"{path} exists"
 
 
 def install_drain_on_sigterm() -> None:
@@ -210,6 +233,13 @@ class HealthRegistry:
             draining = Check("process", lambda: None, "system", "draining")
             result = CheckResult("fail", output="draining: shutting down, not taking new requests")
             return Report("fail", {**report.checks, "draining": (draining, result, _now_iso())})
+        reason = not_ready_reason()
+        if reason is not None:
+            maintenance = Check("process", lambda: None, "system", "maintenance")
+            result = CheckResult("fail", output=f"maintenance: {reason}")
+            return Report(
+                "fail", {**report.checks, "maintenance": (maintenance, result, _now_iso())}
+            )
         return report
 
     def deep(self) -> Report:
