@@ -216,8 +216,11 @@ def test_restore_swaps_in_the_backup_keeps_the_old_data_and_undo_swaps_back(prod
         "CREATE TRIGGER items_audit_2 BEFORE INSERT ON items FOR EACH ROW SET NEW.body = 'x'",
     )
     changed = maria.fingerprint()
-    done = prodready("restore", backup_id, *maria.args())
+    flag = maria.dest.parent / "not-ready"
+    done = prodready("restore", backup_id, *maria.args(), "--not-ready-file", flag,
+                     "--not-ready-wait", "0")  # fmt: skip
     assert done.returncode == 0, done.stderr
+    assert "marked not-ready for" in done.stdout and not flag.exists()
     assert maria.fingerprint() == backed_up  # rows, views, routines and triggers
     previous = [name for name in maria.databases() if "_prev_" in name]
     assert len(previous) == 1 and f"kept as {previous[0]}" in done.stdout

@@ -10,6 +10,7 @@ keep-monthly = 6
 files = ["uploads", ".env.production"]          # folders and files, relative to the app
 upload = "s3://my-backups/app"                  # also send each backup there (backup/s3.py)
 alert = ["https://hooks.example.com/backup"]    # webhook or apprise URLs told of a failure
+not-ready-file = "/run/app/not-ready"           # the app's PRODREADY_NOT_READY_FILE (restore)
 """
 
 from __future__ import annotations
@@ -21,7 +22,17 @@ from typing import Any
 
 from prodready.errors import InputError
 
-KEYS = {"database", "dest", "keep-daily", "keep-weekly", "keep-monthly", "files", "alert", "upload"}
+KEYS = {
+    "database",
+    "dest",
+    "keep-daily",
+    "keep-weekly",
+    "keep-monthly",
+    "files",
+    "alert",
+    "upload",
+    "not-ready-file",
+}
 
 
 @dataclass(frozen=True)
@@ -34,6 +45,7 @@ class BackupConfig:
     files: tuple[str, ...] = ()
     upload: str | None = None
     alert: tuple[str, ...] = ()
+    not_ready_file: str | None = None
     source: str | None = None
 
 
@@ -60,7 +72,7 @@ def _validated(section: Any, source: str) -> BackupConfig:
     unknown = sorted(set(section) - KEYS)
     if unknown:
         raise InputError(f"{source}: unknown setting {unknown[0]!r}", f"known: {sorted(KEYS)}")
-    for key in ("database", "dest", "upload"):
+    for key in ("database", "dest", "upload", "not-ready-file"):
         if key in section and not isinstance(section[key], str):
             raise InputError(f"{source}: {key} must be a string", f'e.g. {key} = "..."')
     for key in ("keep-daily", "keep-weekly", "keep-monthly"):
@@ -79,6 +91,7 @@ def _validated(section: Any, source: str) -> BackupConfig:
         database=section.get("database"),
         dest=section.get("dest"),
         upload=section.get("upload"),
+        not_ready_file=section.get("not-ready-file"),
         keep_daily=section.get("keep-daily"),
         keep_weekly=section.get("keep-weekly"),
         keep_monthly=section.get("keep-monthly"),

@@ -25,10 +25,14 @@ def fsync_dir(path: Path) -> None:
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
-    """Writes JSON so that a reader sees the old file or the whole new one, never a part."""
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
+
+
+def write_atomic(path: Path, content: bytes) -> None:
+    """Writes `content` so that a reader sees the old file or the whole new one, never a part."""
     tmp = path.with_name(f".{path.name}.tmp")
     with open(tmp, "wb") as out:
-        out.write(json.dumps(data, indent=2, sort_keys=True).encode() + b"\n")
+        out.write(content)
         out.flush()
         os.fsync(out.fileno())
     os.replace(tmp, path)

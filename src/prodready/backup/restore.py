@@ -6,6 +6,7 @@ For PostgreSQL the two renames run in one transaction: a restore killed at any s
 either the old database live or the new one, never neither. MariaDB has no RENAME DATABASE:
 its tables move in one atomic RENAME TABLE (mariadb_swap.py). Each swap is journaled in
 `<dest>/restores.json`; the swaps of one restore share its time stamp and are undone together.
+The app is marked not-ready from the first swap to the last (notready.py).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from prodready.backup.mariadb import MariaServer
 from prodready.backup.mariadb_dump import KIND as MARIADB
 from prodready.backup.mariadb_dump import compare_loaded, load_dump
 from prodready.backup.mariadb_swap import SwapFailed, swap_databases
+from prodready.backup.notready import NotReadyWindow
 from prodready.backup.pathswap import refuse_open_sqlite, stage_file, swap_path
 from prodready.backup.pg import MAINTENANCE_DB, PgServer
 from prodready.backup.progress import Progress
@@ -60,9 +62,28 @@ def restore_backup(
     tools: DumpTools | None,
     progress: Progress,
     key: bytes | None = None,
+    window: NotReadyWindow | None = None,
 ) -> list[Swap]:
     """Checks the whole backup first, then restores its database and its files, each swapped in
-    with the live one kept. The caller holds the store's lock."""
+    with the live one kept, the app marked not-ready meanwhile when `window` names a flag. The
+    caller holds the store's lock."""
+    window = window or NotReadyWindow(None, 0, progress)
+    try:
+        return _restore_all(database, store, entry, target, tools, progress, window, key)
+    finally:
+        window.close()
+
+
+def _restore_all(
+    database: PgServer | MariaServer | Path | None,
+    store: Store,
+    entry: Entry,
+    target: str | None,
+    tools: DumpTools | None,
+    progress: Progress,
+    window: NotReadyWindow,
+    key: bytes | None,
+) -> list[Swap]:
     # Microseconds: two restores within one second must not share the previous copy's name.
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     staged: list[tuple[Path, Path]] = []
@@ -81,7 +102,7 @@ def restore_backup(
                     )
                 swaps = [
                     _restore_postgres(
-                        database, entry, first, manifest, target, tools, progress, stamp
+                        database, entry, first, manifest, target, tools, progress, window, stamp
                     )
                 ]
             elif manifest.engine == MARIADB:
@@ -91,26 +112,44 @@ def restore_backup(
                         "pass --database with the MariaDB URL to restore it to",
                     )
                 swaps = [
-                    _restore_mariadb(database, entry, first, manifest, target, progress, stamp)
+                    _restore_mariadb(
+                        database, entry, first, manifest, target, progress, window, stamp
+                    )
                 ]
             else:
                 live = Path(target) if target else Path(manifest.parts[0].source or "")
-                swaps = [_restore_sqlite(entry, first, manifest, live.absolute(), progress, stamp)]
+                swaps = [
+                    _restore_sqlite(
+                        entry, first, manifest, live.absolute(), progress, window, stamp
+                    )
+                ]
         except BaseException:
             for _, folder in staged:  # ours, never swapped in
                 shutil.rmtree(folder, ignore_errors=True)
             raise
     for live, folder in staged:
         previous = live.with_name(f"{live.name}.prev-{stamp}")
+        window.open(entry.id)
         swap_path(live, folder, previous)
         swaps.append(Swap(str(live), str(previous), entry.id, stamp, "path"))
     _journal(store, swaps)
     return swaps
 
 
-def undo_last(database: PgServer | MariaServer | Path | None, store: Store) -> list[Swap]:
+def undo_last(
+    database: PgServer | MariaServer | Path | None, store: Store, window: NotReadyWindow
+) -> list[Swap]:
     """Swaps back the last restore (or undo): what it replaced becomes live again and what it
     put in place is kept as `<db>_undone_<ts>` / `<path>.undone-<ts>`."""
+    try:
+        return _undo_last(database, store, window)
+    finally:
+        window.close()
+
+
+def _undo_last(
+    database: PgServer | MariaServer | Path | None, store: Store, window: NotReadyWindow
+) -> list[Swap]:
     journal = _read_journal(store)
     if not journal:
         raise InputError("no restore to undo", f"nothing in {store.root / JOURNAL}")
@@ -128,6 +167,7 @@ def undo_last(database: PgServer | MariaServer | Path | None, store: Store) -> l
                     "restore a backup instead (`prodready restore --list`)",
                 )
             aside = scratch_name(swap.database, "undone", stamp)
+            window.open(f"the undo of {swap.at}")
             _swap(database, live=swap.database, incoming=swap.previous, previous=aside)
         elif swap.kind == MARIADB:
             if not isinstance(database, MariaServer):
@@ -138,12 +178,14 @@ def undo_last(database: PgServer | MariaServer | Path | None, store: Store) -> l
                     "restore a backup instead (`prodready restore --list`)",
                 )
             aside = scratch_name(swap.database, "undone", stamp)
+            window.open(f"the undo of {swap.at}")
             swap_databases(database, live=swap.database, incoming=swap.previous, previous=aside)
         else:
             live, previous = Path(swap.database), Path(swap.previous)
             if not previous.exists():
                 raise InputError(f"{previous} is gone: it cannot be undone", "restore a backup")
             aside = str(live.with_name(f"{live.name}.undone-{stamp}"))
+            window.open(f"the undo of {swap.at}")
             swap_path(live, previous, Path(aside))
         undone.append(Swap(swap.database, aside, swap.previous, stamp, swap.kind))
     _journal(store, undone)
@@ -158,6 +200,7 @@ def _restore_postgres(
     target: str | None,
     tools: DumpTools | None,
     progress: Progress,
+    window: NotReadyWindow,
     stamp: str,
 ) -> Swap:
     assert tools is not None
@@ -174,6 +217,7 @@ def _restore_postgres(
                 f"the restored copy of {entry.id} does not match its manifest: {reason}",
                 "the live database was not touched; try another backup",
             )
+        window.open(entry.id)
         progress.step(f"swapping {restored} in as {database}")
         previous = scratch_name(database, "prev", stamp)
         _swap(server, live=database, incoming=restored, previous=previous)
@@ -190,6 +234,7 @@ def _restore_mariadb(
     manifest: Manifest,
     target: str | None,
     progress: Progress,
+    window: NotReadyWindow,
     stamp: str,
 ) -> Swap:
     database = target or server.dbname
@@ -206,6 +251,7 @@ def _restore_mariadb(
                 f"the restored copy of {entry.id} does not match its manifest: {reason}",
                 "the live database was not touched; try another backup",
             )
+        window.open(entry.id)
         progress.step(f"swapping {restored} in as {database}")
         previous = scratch_name(database, "prev", stamp)
         swap_databases(server, live=database, incoming=restored, previous=previous)
@@ -217,7 +263,13 @@ def _restore_mariadb(
 
 
 def _restore_sqlite(
-    entry: Entry, copy: Path, manifest: Manifest, live: Path, progress: Progress, stamp: str
+    entry: Entry,
+    copy: Path,
+    manifest: Manifest,
+    live: Path,
+    progress: Progress,
+    window: NotReadyWindow,
+    stamp: str,
 ) -> Swap:
     refuse_open_sqlite(live)
     progress.step(f"restoring {entry.id} beside {live}")
@@ -229,6 +281,7 @@ def _restore_sqlite(
                 "the live database was not touched; try another backup",
             )
         previous = live.with_name(f"{live.name}.prev-{stamp}")
+        window.open(entry.id)
         swap_path(live, staged, previous)
     except BaseException:
         staged.unlink(missing_ok=True)

@@ -59,6 +59,9 @@ AlertOpt = Annotated[
     ),
 ]
 
+DEFAULT_NOT_READY_WAIT_S = 5.0
+"""Long enough for a probe every few seconds to see 503 before the app's sessions are ended."""
+
 KeepDaily = Annotated[
     int | None, typer.Option("--keep-daily", min=0, help="Days to keep one backup of. [7]")
 ]
@@ -328,6 +331,24 @@ def restore(
         ),
     ] = None,
     key_file: KeyFileOpt = None,
+    not_ready_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--not-ready-file",
+            envvar="PRODREADY_NOT_READY_FILE",
+            help="The file the app's PRODREADY_NOT_READY_FILE names: written while the data is "
+            "swapped, so the app's readiness answers 503. [config not-ready-file]",
+        ),
+    ] = None,
+    not_ready_wait: Annotated[
+        float,
+        typer.Option(
+            "--not-ready-wait",
+            min=0,
+            help="Seconds between marking the app not-ready and ending its sessions, for load "
+            "balancers to notice.",
+        ),
+    ] = DEFAULT_NOT_READY_WAIT_S,
     as_json: JsonOpt = False,
     quiet: QuietOpt = False,
 ) -> None:
@@ -355,15 +376,18 @@ def restore(
     setup = resolve(directory, database, dest)
     from prodready.backup.crypto import load_key
     from prodready.backup.dump import DumpTools
+    from prodready.backup.notready import NotReadyWindow
     from prodready.backup.pg import PgServer
     from prodready.backup.progress import Progress
     from prodready.backup.restore import restore_backup, undo_last
 
     progress = Progress.auto(quiet or as_json)
     bucket = _bucket(from_)
+    flag = not_ready_file or _configured_not_ready_file(directory)
+    window = NotReadyWindow(flag, not_ready_wait, progress)
     with _interruptible("the live database was not replaced"), setup.store.lock():
         if undo:
-            swaps = undo_last(setup.database, setup.store)
+            swaps = undo_last(setup.database, setup.store, window)
         else:
             key = load_key(key_file)
             if bucket is not None:  # fetched into the store, every part checked, then as usual
@@ -373,7 +397,9 @@ def restore(
             else:
                 entry = setup.store.entry(str(backup_id))
             tools = DumpTools.find() if isinstance(setup.database, PgServer) else None
-            swaps = restore_backup(setup.database, setup.store, entry, target, tools, progress, key)
+            swaps = restore_backup(
+                setup.database, setup.store, entry, target, tools, progress, key, window
+            )
     progress.done()
     if as_json:
         typer.echo(json.dumps([swap.__dict__ for swap in swaps]))
@@ -383,7 +409,17 @@ def restore(
             f"{swap.database} now holds {swap.restored_from}; "
             f"what it held before is kept as {swap.previous}"
         )
+    if window.not_ready_s is not None:
+        typer.echo(f"the app was marked not-ready for {window.not_ready_s:.1f} s ({flag})")
     typer.echo("`prodready restore --undo` swaps back")
+
+
+def _configured_not_ready_file(directory: Path) -> Path | None:
+    """The config's not-ready-file, relative to the app's folder."""
+    from prodready.backup.config import load_backup_config
+
+    configured = load_backup_config(directory).not_ready_file
+    return directory / configured if configured else None
 
 
 def _list(entries: list[Any], where: str, as_json: bool) -> None:
