@@ -83,6 +83,8 @@ def test_systemd_unit_stops_and_reloads_gracefully(generated):
     assert settings["KillMode"] == "mixed"
     assert settings["ExecReload"] == "/bin/kill -s HUP $MAINPID"
     assert settings["RuntimeDirectory"]
+    flag = f"/run/{settings['RuntimeDirectory']}/not-ready"  # where restore marks it not-ready
+    assert settings["Environment"] == f"PRODREADY_NOT_READY_FILE={flag}"
     assert int(settings["TimeoutStopSec"]) > conf["graceful_timeout"]
 
 
