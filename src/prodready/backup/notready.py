@@ -22,7 +22,8 @@ from prodready.errors import InputError
 
 
 class NotReadyWindow:
-    """Opened (at most once) right before the first swap; closed in the restore's `finally`."""
+    """Opened (at most once) right before the first swap; closed when the restore leaves the
+    `with` block, whichever way."""
 
     def __init__(self, flag: Path | None, wait_s: float, progress: Progress) -> None:
         if flag is not None and not os.access(flag.parent, os.W_OK | os.X_OK):
@@ -59,6 +60,12 @@ class NotReadyWindow:
         self._opened_at = time.monotonic()
         self.progress.step(f"marked the app not-ready ({self.flag}); waiting {self.wait_s:g} s")
         time.sleep(self.wait_s)
+
+    def __enter__(self) -> NotReadyWindow:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     def close(self) -> None:
         if self._created and self.flag is not None:

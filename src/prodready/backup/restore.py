@@ -66,24 +66,8 @@ def restore_backup(
 ) -> list[Swap]:
     """Checks the whole backup first, then restores its database and its files, each swapped in
     with the live one kept, the app marked not-ready meanwhile when `window` names a flag. The
-    caller holds the store's lock."""
+    caller holds the store's lock and closes the window."""
     window = window or NotReadyWindow(None, 0, progress)
-    try:
-        return _restore_all(database, store, entry, target, tools, progress, window, key)
-    finally:
-        window.close()
-
-
-def _restore_all(
-    database: PgServer | MariaServer | Path | None,
-    store: Store,
-    entry: Entry,
-    target: str | None,
-    tools: DumpTools | None,
-    progress: Progress,
-    window: NotReadyWindow,
-    key: bytes | None,
-) -> list[Swap]:
     # Microseconds: two restores within one second must not share the previous copy's name.
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     staged: list[tuple[Path, Path]] = []
@@ -140,16 +124,8 @@ def undo_last(
     database: PgServer | MariaServer | Path | None, store: Store, window: NotReadyWindow
 ) -> list[Swap]:
     """Swaps back the last restore (or undo): what it replaced becomes live again and what it
-    put in place is kept as `<db>_undone_<ts>` / `<path>.undone-<ts>`."""
-    try:
-        return _undo_last(database, store, window)
-    finally:
-        window.close()
-
-
-def _undo_last(
-    database: PgServer | MariaServer | Path | None, store: Store, window: NotReadyWindow
-) -> list[Swap]:
+    put in place is kept as `<db>_undone_<ts>` / `<path>.undone-<ts>`. The caller closes the
+    window."""
     journal = _read_journal(store)
     if not journal:
         raise InputError("no restore to undo", f"nothing in {store.root / JOURNAL}")

@@ -384,8 +384,11 @@ def restore(
     progress = Progress.auto(quiet or as_json)
     bucket = _bucket(from_)
     flag = not_ready_file or _configured_not_ready_file(directory)
-    window = NotReadyWindow(flag, not_ready_wait, progress)
-    with _interruptible("the live database was not replaced"), setup.store.lock():
+    with (
+        _interruptible("the live database was not replaced"),
+        setup.store.lock(),
+        NotReadyWindow(flag, not_ready_wait, progress) as window,
+    ):
         if undo:
             swaps = undo_last(setup.database, setup.store, window)
         else:
