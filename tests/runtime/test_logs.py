@@ -144,6 +144,27 @@ def test_buffered_access_lines_keep_order_with_other_lines(tmp_path: Path) -> No
     assert [r.get("path", r["event"]) for r in records] == ["/first", "between", "/last"]
 
 
+def test_batched_access_lines_stay_one_json_object_per_line_whatever_the_path(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    paths = ["/x},{", '/y},{"method":"GET"}', "/z},\n{", '/é"},{', "/plain"]
+    code = (
+        "import sys\n"
+        "from prodready.runtime.logs import access_log, configure_logging\n"
+        "configure_logging()\n"
+        "write = access_log()\n"
+        f"for path in {paths!r}:\n"
+        "    write('GET', path, '<unmatched>', 404, 0.001, '127.0.0.1')\n"
+    )
+    with open(tmp_path / "out.log", "wb") as out:
+        subprocess.run([sys.executable, "-c", code], stdout=out, check=True)
+    records = [json.loads(line) for line in (tmp_path / "out.log").read_text().splitlines()]
+    assert [record["path"] for record in records] == paths
+
+
 def test_queued_access_lines_survive_a_later_logging_configuration(tmp_path: Path) -> None:
     import subprocess
     import sys

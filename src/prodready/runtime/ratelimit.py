@@ -28,7 +28,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from limits.util import WindowStats
 
@@ -49,10 +49,12 @@ class Refusal:
     body: bytes
 
 
-@dataclass(frozen=True)
-class _Rule:
+class _Rule(NamedTuple):
+    """A tuple, unpacked per request at C speed."""
+
     item: Any
-    scope: str  # "client" or "global"
+    shared: tuple[str, str] | None
+    """The identifiers of a global rule, the same for every client; None for per-client ones."""
     prefix: str
 
 
@@ -83,7 +85,8 @@ class RateLimits:
         ):
             if text:
                 try:
-                    rules.append(_Rule(parse(text), scope, prefix))
+                    shared = ("global", prefix) if scope == "global" else None
+                    rules.append(_Rule(parse(text), shared, prefix))
                 except ValueError:
                     raise UserError(
                         f"cannot read rate limit {text!r}",
@@ -101,7 +104,7 @@ class RateLimits:
 
     def client_of(self, peer: str | None, forwarded_for: str | None) -> str:
         """The client address: the peer, unless the peer is a trusted proxy."""
-        if not self._trusted or not peer or not forwarded_for or not self._is_trusted(peer):
+        if not forwarded_for or not self._trusted or not peer or not self._is_trusted(peer):
             return peer or "unknown"
         for hop in reversed(forwarded_for.split(",")):
             hop = hop.strip()
@@ -113,12 +116,15 @@ class RateLimits:
         """Counts the request against every rule that applies; a Refusal when one is over."""
         if self.breaker.open:
             return self._storage_down()
+        limiter = self._limiter
         try:
-            for rule in self._applicable(path):
-                identifiers = self._identifiers(rule, client)
-                if not self._limiter.hit(rule.item, *identifiers):
-                    stats = self._limiter.get_window_stats(rule.item, *identifiers)
-                    return self._refusal(rule, stats)
+            for item, shared, prefix in (
+                self._applicable(path) if self._route_rules else self._base_rules
+            ):
+                identifiers = shared or (client, prefix)
+                if not limiter.hit(item, *identifiers):
+                    stats = limiter.get_window_stats(item, *identifiers)
+                    return self._refusal(item, stats)
         except Exception as error:  # the storage failed: fail open or closed, never a 500
             return self._storage_failed(error)
         return None
@@ -128,23 +134,19 @@ class RateLimits:
         if self.breaker.open:
             return self._storage_down()
         try:
-            for rule in self._applicable(path):
-                identifiers = self._identifiers(rule, client)
-                if not await self._limiter.hit(rule.item, *identifiers):
-                    stats = await self._limiter.get_window_stats(rule.item, *identifiers)
-                    return self._refusal(rule, stats)
+            for item, shared, prefix in (
+                self._applicable(path) if self._route_rules else self._base_rules
+            ):
+                identifiers = shared or (client, prefix)
+                if not await self._limiter.hit(item, *identifiers):
+                    stats = await self._limiter.get_window_stats(item, *identifiers)
+                    return self._refusal(item, stats)
         except Exception as error:
             return self._storage_failed(error)
         return None
 
     def _applicable(self, path: str) -> list[_Rule]:
-        if not self._route_rules:
-            return self._base_rules
         return [*self._base_rules, *(r for r in self._route_rules if path.startswith(r.prefix))]
-
-    @staticmethod
-    def _identifiers(rule: _Rule, client: str) -> tuple[str, ...]:
-        return ("global", rule.prefix) if rule.scope == "global" else (client, rule.prefix)
 
     def _is_trusted(self, address: str) -> bool:
         try:
@@ -154,11 +156,11 @@ class RateLimits:
         return any(ip in network for network in self._trusted)
 
     @staticmethod
-    def _refusal(rule: _Rule, stats: Any) -> Refusal:
+    def _refusal(item: Any, stats: Any) -> Refusal:
         reset = max(0, math.ceil(stats.reset_time - time.time()))
         headers = [
             (b"retry-after", str(max(reset, 1)).encode()),
-            (b"ratelimit-limit", str(rule.item.amount).encode()),
+            (b"ratelimit-limit", str(item.amount).encode()),
             (b"ratelimit-remaining", str(max(stats.remaining, 0)).encode()),
             (b"ratelimit-reset", str(reset).encode()),
             (b"content-type", b"application/json"),
@@ -266,8 +268,8 @@ class LocalFixedWindow:
         window = self._windows.get(key)
         if window is None or window.expiry <= time.time():
             window = self._open(key, item)
-        window.hits = next(window.counter)
-        return window.hits <= item.amount
+        hits = window.hits = next(window.counter)
+        return hits <= item.amount
 
     def _open(self, key: tuple[int, tuple[str, ...]], item: Any) -> _Window:
         with self._lock:  # another thread may have opened it meanwhile: count in that one

@@ -28,7 +28,10 @@ def install(app: Any, kit: Kit) -> None:
     def build_stack_with_kit() -> Any:
         routes = getattr(app, "routes", ())
         _note_mount_prefixes(routes)
-        return KitASGIMiddleware(build_stack(), kit, _IncludedRoutes(routes).route_of)
+        included = _IncludedRoutes(routes)
+        # Without routes included under a prefix (the usual app), scope["route"] says it all.
+        route_of = included.route_of if included.contexts else starlette_route
+        return KitASGIMiddleware(build_stack(), kit, route_of)
 
     app.build_middleware_stack = build_stack_with_kit
     if getattr(app, "middleware_stack", None) is not None:
@@ -72,7 +75,10 @@ class _IncludedRoutes:
     object; one route included twice (under /v1 and /v2) has two, told apart by matching."""
 
     def __init__(self, routes: Any) -> None:
+        from starlette.routing import Match
+
         self.contexts: dict[int, list[Any]] = {}
+        self._no_match = Match.NONE  # not imported per request: an import statement costs
         self._collect(routes)
 
     def _collect(self, routes: Any) -> None:
@@ -90,10 +96,8 @@ class _IncludedRoutes:
                 self.contexts.setdefault(id(route), []).append(context)
 
     def route_of(self, scope: MutableMapping[str, Any]) -> str:
-        from starlette.routing import Match
-
         contexts = self.contexts.get(id(scope.get("route")))
         if not contexts:
             return starlette_route(scope)
-        context = next((c for c in contexts if c.matches(scope)[0] != Match.NONE), contexts[0])
+        context = next((c for c in contexts if c.matches(scope)[0] != self._no_match), contexts[0])
         return scope.get(MOUNT_KEY, "") + context.path_format

@@ -16,7 +16,7 @@ from typing import Any
 
 from prodready.runtime.health import begin_draining
 from prodready.runtime.kit import EndpointResponse, Kit, plain_response
-from prodready.runtime.requestid import accept_or_generate, request_id_var
+from prodready.runtime.requestid import accept_or_generate, new_request_id, request_id_var
 from prodready.runtime.security import BodyTooLarge, Headers, add_missing
 
 Scope = MutableMapping[str, Any]
@@ -47,18 +47,18 @@ class KitASGIMiddleware:
             return
         kit = self.kit
         path: str = scope["path"]
-        request_id_in = origin = forwarded_for = content_length = None
-        request_id_header = kit.request_id_header
-        for name, value in scope["headers"]:
-            if name == request_id_header:
-                request_id_in = value.decode("latin-1")
-            elif name == b"content-length":
-                content_length = value
-            elif name == b"origin":
-                origin = value.decode("latin-1")
-            elif name == b"x-forwarded-for":
-                forwarded_for = value.decode("latin-1")
-        request_id = accept_or_generate(request_id_in)
+        # One dict built in C reads the four headers wanted for less than a Python loop over
+        # them all; as in that loop, the last of repeated headers wins.
+        request_headers = dict(scope["headers"])
+        request_id_in = request_headers.get(kit.request_id_header)
+        request_id = (
+            accept_or_generate(request_id_in.decode("latin-1"))
+            if request_id_in
+            else new_request_id()
+        )
+        origin = request_headers.get(b"origin")
+        if origin is not None:
+            origin = origin.decode("latin-1")
         token = request_id_var.set(request_id)
         try:
             extra = kit.response_headers(path, scope.get("scheme") == "https", request_id, origin)
@@ -72,6 +72,7 @@ class KitASGIMiddleware:
             answer = None
             if kit.cors is not None and origin is not None and scope["method"] == "OPTIONS":
                 answer = _preflight(kit, scope, origin)
+            content_length = request_headers.get(b"content-length")
             if (
                 answer is None
                 and content_length
@@ -80,6 +81,9 @@ class KitASGIMiddleware:
             ):
                 answer = _ERROR_413
             if answer is None and kit.rate_limits is not None:
+                forwarded_for = request_headers.get(b"x-forwarded-for")
+                if forwarded_for is not None:
+                    forwarded_for = forwarded_for.decode("latin-1")
                 if kit.rate_limits.asynchronous:  # a network storage: await its async client
                     refusal = await kit.arate_limited(peer, forwarded_for, path)
                 else:
