@@ -17,7 +17,7 @@ from prodready.generate import validate
 from prodready.generate.compose import BACKUPS, backup_loop
 from prodready.generate.context import Options
 from prodready.generate.run import init_project
-from tests.generate.conftest import flask_app, init_example
+from tests.generate.conftest import flask_app, init_example, run_cli
 
 pytestmark = pytest.mark.slow
 
@@ -132,3 +132,25 @@ def test_stopping_the_compose_loop_passes_sigterm_to_the_running_backup(tmp_path
     finally:
         shell.kill()
     assert log.read_text().splitlines() == ["started", "terminated"]
+
+
+def test_with_the_projects_own_compose_left_alone_its_backup_image_and_site_are_left_out(
+    tmp_path: Path,
+):
+    root, first = init_example("bookshop", tmp_path)
+    deploy = first.context.deploy_dir
+    compose = root / first.context.compose_path
+    own = "services:\n  web:\n    build: .\n"
+    compose.write_text(own)
+    for path in (f"{deploy}/backup/Dockerfile", f"{deploy}/nginx/compose/bookshop.conf"):
+        (root / path).unlink()
+    result = run_cli("init", str(root), "--no-color")
+    assert result.returncode == 0, result.stderr
+    assert compose.read_text() == own
+    assert not (root / deploy / "backup/Dockerfile").exists()  # of ours, only it would use it
+    assert not (root / deploy / "nginx/compose/bookshop.conf").exists()
+    assert (
+        f"left out             {deploy}/backup/Dockerfile ({first.context.compose_path} is "
+        "left alone)" in result.stdout
+    )
+    assert (root / deploy / "systemd/bookshop-backup.timer").exists()  # systemd needs no compose

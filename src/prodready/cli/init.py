@@ -81,7 +81,8 @@ def _report(result: InitResult, console: Console, show_diff: bool) -> None:
         f"{'.'.join(map(str, ctx.nginx.nginx))} ({ctx.nginx.source})"
     )
     for outcome in result.outcomes:
-        console.print(f"  {outcome.status.value:<20} {outcome.rendered.rel}")
+        why = f" ({outcome.diff})" if outcome.status == Status.LEFT_OUT else ""
+        console.print(f"  {outcome.status.value:<20} {outcome.rendered.rel}{why}")
     for note in ctx.notes:
         console.print(f"note: {note}")
     for conflict in ctx.conflicts:
@@ -102,7 +103,8 @@ def _validate(result: InitResult, directory: Path, console: Console) -> bool:
     from prodready.generate.writer import Status
 
     ctx = result.context
-    written = {o.rendered.rel for o in result.outcomes if o.status != Status.DIFFERS}
+    left = (Status.DIFFERS, Status.LEFT_OUT)
+    written = {o.rendered.rel for o in result.outcomes if o.status not in left}
     deploy = ctx.deploy_dir
     checks: list[validate.ToolCheck] = []
     if any(rel.startswith(f"{deploy}/nginx/") for rel in written):

@@ -22,3 +22,6 @@ class Rendered:
     kind: Kind
     rel: str
     text: str
+    used_by: str | None = None
+    """The file that refers to this one (a compose file to its nginx site and backup image):
+    when that file is the user's and left alone, this one is left out too."""

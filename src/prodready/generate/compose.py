@@ -79,7 +79,9 @@ def render_compose(ctx: DeployContext) -> list[Rendered]:
     site = render_site(ctx, Listen(f"app:{ctx.port}"))
     files = [
         Rendered(Kind.COMPOSE, ctx.compose_path, text),
-        Rendered(Kind.COMPOSE, f"{ctx.deploy_dir}/nginx/compose/{ctx.name}.conf", site),
+        Rendered(
+            Kind.COMPOSE, f"{ctx.deploy_dir}/nginx/compose/{ctx.name}.conf", site, ctx.compose_path
+        ),
     ]
     if ctx.postgres:
         dockerfile = render(
@@ -88,5 +90,6 @@ def render_compose(ctx: DeployContext) -> list[Rendered]:
             version=__version__,
             backups=BACKUPS,
         )
-        files.append(Rendered(Kind.COMPOSE, f"{ctx.deploy_dir}/backup/Dockerfile", dockerfile))
+        backup_image = f"{ctx.deploy_dir}/backup/Dockerfile"
+        files.append(Rendered(Kind.COMPOSE, backup_image, dockerfile, ctx.compose_path))
     return files

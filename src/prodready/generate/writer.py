@@ -24,6 +24,8 @@ class Status(StrEnum):
     UNCHANGED = "unchanged"
     DIFFERS = "differs, left alone"
     OVERWRITTEN = "overwritten"
+    LEFT_OUT = "left out"
+    """Not written: the file that would refer to it (Rendered.used_by) differs, left alone."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,13 @@ def plan(root: Path, files: list[Rendered], force: bool) -> list[Outcome]:
             )
         )
         outcomes.append(Outcome(rendered, Status.OVERWRITTEN if force else Status.DIFFERS, diff))
-    return outcomes
+    left_alone = {o.rendered.rel for o in outcomes if o.status == Status.DIFFERS}
+    return [
+        Outcome(o.rendered, Status.LEFT_OUT, f"{o.rendered.used_by} is left alone")
+        if o.rendered.used_by in left_alone and o.status != Status.UNCHANGED
+        else o
+        for o in outcomes
+    ]
 
 
 def write(root: Path, outcomes: list[Outcome]) -> None:
