@@ -342,3 +342,29 @@ def test_damaged_encrypted_part_is_caught_with_the_right_key(prodready, db):
     assert_caught(outcome("encrypted flip", done, db, live, {sealed_id}, good, message))
     done = prodready("backup", "verify", sealed_id, *db.args(), env=_key_env(KEY))
     assert done.returncode == 1 and db.states()[sealed_id] == "failed"
+
+
+def test_a_clean_up_that_hangs_after_sigterm_still_ends_the_process():
+    """A clean-up stuck on a lock (an exception raised by the signal handler between a lock's
+    acquisition and its `with`) is ended by the watchdog SIGTERM starts, with exit 130."""
+    code = (
+        "import os, signal, threading, time\n"
+        "import prodready.cli.backup as cli\n"
+        "cli.CLEANUP_LIMIT_S = 0.5\n"
+        "stuck = threading.Lock()\n"
+        "stuck.acquire()\n"
+        "with cli._interruptible('the live database was not replaced'):\n"
+        "    try:\n"
+        "        os.kill(os.getpid(), signal.SIGTERM)\n"
+        "        time.sleep(30)\n"
+        "    finally:\n"
+        "        stuck.acquire()  # never released: the clean-up waits for ever\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 130, done.stderr
+    assert time.monotonic() - started < 25
+    assert done.stderr == (
+        "error: interrupted: the clean-up did not end within 0.5 s: "
+        "the live database was not replaced\n"
+    )

@@ -17,6 +17,9 @@ import typer
 from prodready.errors import EXIT_FINDINGS, UsageError, UserError
 
 EXIT_INTERRUPTED = 130
+CLEANUP_LIMIT_S = 30.0
+"""How long an interrupted backup or restore may take to clean up before it just exits."""
+WATCHDOG = "prodready-cleanup-watchdog"
 
 DatabaseOpt = Annotated[
     str | None,
@@ -561,9 +564,16 @@ def _alert(urls: list[str], directory: Path, reason: str) -> None:
 @contextlib.contextmanager
 def _interruptible(what: str) -> Iterator[None]:
     """Ctrl-C and SIGTERM (systemd stop, kill, a timeout) unwind the work, so the scratch
-    database and the partial backup are removed on the way out; then one line and exit 130."""
+    database and the partial backup are removed on the way out; then one line and exit 130.
+
+    An exception raised by a signal handler can land between a lock's acquisition and the
+    `with` block that would release it (in a database driver, say), and the clean-up then waits
+    on that lock for ever. So SIGTERM also starts a watchdog: a clean-up still running after
+    CLEANUP_LIMIT_S ends the process as SIGKILL would (the swap is one transaction either way;
+    a scratch database may be left, as after SIGKILL)."""
 
     def interrupt(_signum: int, _frame: object) -> None:
+        _exit_after(CLEANUP_LIMIT_S, what)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)
@@ -572,6 +582,23 @@ def _interruptible(what: str) -> Iterator[None]:
     except KeyboardInterrupt:
         typer.echo(f"error: interrupted: {what}", err=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
+
+
+def _exit_after(seconds: float, what: str) -> None:
+    """Starts (once) a daemon timer that writes one line and exits 130 after `seconds`."""
+    import threading
+
+    if any(thread.name == WATCHDOG for thread in threading.enumerate()):
+        return
+
+    def give_up() -> None:
+        line = f"error: interrupted: the clean-up did not end within {seconds:g} s: {what}\n"
+        os.write(2, line.encode())
+        os._exit(EXIT_INTERRUPTED)
+
+    watchdog = threading.Timer(seconds, give_up)
+    watchdog.name, watchdog.daemon = WATCHDOG, True
+    watchdog.start()
 
 
 def _files_note(manifest: Any) -> str:
