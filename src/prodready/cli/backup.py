@@ -585,15 +585,20 @@ def _interruptible(what: str) -> Iterator[None]:
 
 
 def _exit_after(seconds: float, what: str) -> None:
-    """Starts (once) a daemon timer that writes one line and exits 130 after `seconds`."""
+    """Starts (once) a daemon timer that, after `seconds`, writes one line and where each thread
+    was stuck (a bug to report), then exits 130."""
     import threading
 
     if any(thread.name == WATCHDOG for thread in threading.enumerate()):
         return
 
     def give_up() -> None:
+        import faulthandler
+
         line = f"error: interrupted: the clean-up did not end within {seconds:g} s: {what}\n"
         os.write(2, line.encode())
+        os.write(2, b"where it was stuck (please report it):\n")
+        faulthandler.dump_traceback(all_threads=True)
         os._exit(EXIT_INTERRUPTED)
 
     watchdog = threading.Timer(seconds, give_up)
