@@ -386,7 +386,8 @@ def restore(
 
     progress = Progress.auto(quiet or as_json)
     bucket = _bucket(from_)
-    flag = not_ready_file or _configured_not_ready_file(directory)
+    configured = setup.config.not_ready_file  # relative to the app's folder
+    flag = not_ready_file or (directory / configured if configured else None)
     with (
         _interruptible("the live database was not replaced"),
         setup.store.lock(),
@@ -418,14 +419,6 @@ def restore(
     if window.not_ready_s is not None:
         typer.echo(f"the app was marked not-ready for {window.not_ready_s:.1f} s ({flag})")
     typer.echo("`prodready restore --undo` swaps back")
-
-
-def _configured_not_ready_file(directory: Path) -> Path | None:
-    """The config's not-ready-file, relative to the app's folder."""
-    from prodready.backup.config import load_backup_config
-
-    configured = load_backup_config(directory).not_ready_file
-    return directory / configured if configured else None
 
 
 def _list(entries: list[Any], where: str, as_json: bool) -> None:
