@@ -148,12 +148,8 @@ class Kit:
     def rate_limited(
         self, peer: str | None, forwarded_for: str | None, path: str
     ) -> Refusal | None:
-        limits = self.rate_limits
-        assert limits is not None
-        client = (
-            peer or "unknown" if forwarded_for is None else limits.client_of(peer, forwarded_for)
-        )
-        return limits.hit(client, path)
+        assert self.rate_limits is not None
+        return self.rate_limits.hit(self.rate_limits.client_of(peer, forwarded_for), path)
 
     async def arate_limited(
         self, peer: str | None, forwarded_for: str | None, path: str

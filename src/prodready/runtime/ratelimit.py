@@ -118,9 +118,7 @@ class RateLimits:
             return self._storage_down()
         limiter = self._limiter
         try:
-            for item, shared, prefix in (
-                self._applicable(path) if self._route_rules else self._base_rules
-            ):
+            for item, shared, prefix in self._applicable(path):
                 identifiers = shared or (client, prefix)
                 if not limiter.hit(item, *identifiers):
                     stats = limiter.get_window_stats(item, *identifiers)
@@ -134,9 +132,7 @@ class RateLimits:
         if self.breaker.open:
             return self._storage_down()
         try:
-            for item, shared, prefix in (
-                self._applicable(path) if self._route_rules else self._base_rules
-            ):
+            for item, shared, prefix in self._applicable(path):
                 identifiers = shared or (client, prefix)
                 if not await self._limiter.hit(item, *identifiers):
                     stats = await self._limiter.get_window_stats(item, *identifiers)
@@ -146,6 +142,8 @@ class RateLimits:
         return None
 
     def _applicable(self, path: str) -> list[_Rule]:
+        if not self._route_rules:
+            return self._base_rules
         return [*self._base_rules, *(r for r in self._route_rules if path.startswith(r.prefix))]
 
     def _is_trusted(self, address: str) -> bool:
