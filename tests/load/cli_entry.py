@@ -7,5 +7,5 @@ without depending on the other command modules being importable.
 from prodready.cli import commands, main
 
 if __name__ == "__main__":
-    commands.COMMAND_MODULES = ["prodready.cli.load"]
+    commands.COMMAND_MODULES = {"load": "prodready.cli.load"}
     main.main()

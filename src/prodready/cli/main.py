@@ -49,11 +49,11 @@ def _root(
 
 @functools.cache
 def _register() -> None:
-    """Adds every command module's commands, once per process. Imported here so `--version`
+    """Adds the commands of the command line, once per process. Imported here so `--version`
     stays cheap."""
     from prodready.cli import commands
 
-    commands.register(app)
+    commands.register(app, sys.argv[1:])
 
 
 def print_user_error(error: UserError) -> None:
