@@ -682,3 +682,15 @@ def test_pr116_reload_in_a_function_only_the_main_block_calls(
     found = findings_for(tmp_path, "PR116")
     assert [str(f.severity) for f in found] == expected
     assert all(f.path == "app.py" and f.line == 8 for f in found)
+
+
+def test_pr913_leaves_out_a_reloading_development_launcher(tmp_path: Path) -> None:
+    """uvicorn.run(reload=True) is a development launcher (the file watcher); the same trust
+    in a launcher without it is production's."""
+    (tmp_path / "main.py").write_text("from fastapi import FastAPI\n\napp = FastAPI()\n")
+    (tmp_path / "run.py").write_text(
+        "import uvicorn\n\n\ndef develop():\n"
+        '    uvicorn.run("main:app", reload=True, forwarded_allow_ips="*")\n\n\n'
+        'def start():\n    uvicorn.run("main:app", forwarded_allow_ips="*")\n'
+    )
+    assert [f.line for f in findings_for(tmp_path, "PR913")] == [9]

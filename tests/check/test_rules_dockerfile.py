@@ -60,6 +60,16 @@ def test_pr202_pins(tmp_path: Path, base: str, reported: bool) -> None:
     assert bool(lines_reported(tmp_path, "PR202", f"FROM {base}\n")) is reported
 
 
+def test_pr202_leaves_a_tag_the_build_passes_as_an_argument(tmp_path: Path) -> None:
+    """Release workflows pass `--build-arg TAG=v1.2`; the ARG's default is only a fallback.
+    A floating repository part with a literal tag is still judged."""
+    dockerfile = "ARG TAG=latest\nFROM lnbits/lnbits:${TAG}\n"
+    assert lines_reported(tmp_path, "PR202", dockerfile) == []
+    assert lines_reported(tmp_path, "PR202", "ARG REG=docker.io\nFROM ${REG}/ubuntu:latest\n") == [
+        2
+    ]
+
+
 def test_pr202_resolves_global_args_and_skips_stage_references(tmp_path: Path) -> None:
     dockerfile = "ARG PY=3.12\nFROM python:${PY}-slim AS build\nFROM build\n"
     assert lines_reported(tmp_path, "PR202", dockerfile) == []

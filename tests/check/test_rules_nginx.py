@@ -310,3 +310,17 @@ def test_server_tokens_missing_in_several_server_blocks_is_one_finding(tmp_path:
     (found,) = findings_for(tmp_path, "PR401")
     assert found.line == 1 and "lines 1, 6" in found.message
     assert found.fix is not None and len(found.fix.edits) == 2
+
+
+def test_forwarded_host_and_real_ip_stand_in_for_host_and_forwarded_for(tmp_path: Path) -> None:
+    site = (
+        "server {\n    listen 80;\n    location / {\n"
+        "        proxy_pass http://127.0.0.1:8001;\n"
+        "        proxy_set_header X-Forwarded-Host $http_host;\n"
+        "        proxy_set_header X-Real-IP $remote_addr;\n"
+        "        proxy_set_header X-Forwarded-Proto $scheme;\n    }\n}\n"
+    )
+    assert findings_for(_tree(tmp_path, {"nginx/site.conf": site}), "PR406") == []
+    without_proto = site.replace("        proxy_set_header X-Forwarded-Proto $scheme;\n", "")
+    found = findings_for(_tree(tmp_path, {"nginx/site.conf": without_proto}), "PR406")
+    assert [f.message for f in found] == ["proxy_pass without proxy_set_header X-Forwarded-Proto"]

@@ -156,3 +156,18 @@ def test_pr503_reports_units_by_their_exposure(
     assert [f.severity for f in found] == ([severity] if severity else [])
     if found:
         assert ("prodready's estimate" in found[0].message) is not analyzer
+
+
+@pytest.mark.parametrize(
+    ("exec_start", "reported"),
+    [
+        ("/usr/bin/flock /run/lock/seed.lock /usr/local/bin/uv run task seeds_load", False),
+        ("/srv/app/.venv/bin/python manage.py migrate", False),
+        ("/srv/app/.venv/bin/gunicorn app:app", True),
+    ],
+)
+def test_oneshot_unit_that_starts_no_server_is_not_judged_as_root_service(
+    tmp_path: Path, exec_start: str, reported: bool
+) -> None:
+    write_unit(tmp_path, f"[Service]\nType=oneshot\nExecStart={exec_start}\n")
+    assert bool(findings_for(tmp_path, "PR501")) is reported

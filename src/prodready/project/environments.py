@@ -14,10 +14,12 @@ from __future__ import annotations
 import dataclasses
 import posixpath
 import re
+import shlex
 from collections.abc import Iterable
 
 from prodready.project.files import ENV_EXAMPLE
 from prodready.project.images import is_backing_service
+from prodready.project.limits import SHELL_SPLIT_MAX_CHARS
 from prodready.project.model import (
     UNCLASSIFIED,
     EnvFact,
@@ -31,6 +33,7 @@ from prodready.project.parsers.commands import judge, unwrap
 from prodready.project.parsers.compose import ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile
 from prodready.project.parsers.envfile import EnvFile
+from prodready.project.parsers.systemd import Unit
 
 DEV, TEST, PROD, ONE_SHOT = (
     Environment.DEVELOPMENT,
@@ -203,6 +206,9 @@ def classify(project: Project) -> None:
     for source in project.files:
         if source.kind == FileKind.NGINX and facts[source.rel].production:
             facts[source.rel] = _mounted_by(project, source, facts[source.rel])
+    for unit in project.systemd_units:
+        if facts[unit.rel].production and (job := _one_shot_unit(unit)) is not None:
+            facts[unit.rel] = job
     project.replace_files(
         [
             dataclasses.replace(source, env=facts[source.rel])
@@ -429,6 +435,23 @@ def _dev_server(argv: list[str]) -> str | None:
         if server is not None and server.dev_server:
             return f"`{' '.join(simple)[:60]}`"
     return None
+
+
+def _one_shot_unit(unit: Unit) -> EnvFact | None:
+    """A `Type=oneshot` service that starts no server (a seed, a migration, a backup): it
+    runs once to the end and listens on nothing."""
+    if unit.value("Service", "Type").strip() != "oneshot":
+        return None
+    command = unit.value("Service", "ExecStart").lstrip("@-:+!")
+    if len(command) > SHELL_SPLIT_MAX_CHARS:
+        return None
+    try:
+        argv = shlex.split(command)
+    except ValueError:
+        return None
+    if not argv or _serves(argv):
+        return None
+    return EnvFact(ONE_SHOT, "a Type=oneshot service that starts no server")
 
 
 def _serves(argv: list[str]) -> bool:

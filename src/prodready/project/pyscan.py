@@ -517,7 +517,8 @@ class _Scanner(ast.NodeVisitor):
             self.s.trusts_proxy.append((node.lineno, "uvicorn ProxyHeadersMiddleware"))
             if literal(keyword(node, "trusted_hosts")) in ("*", ["*"]):
                 self.s.trusts_proxy_from_anyone.append((node.lineno, "trusted_hosts='*'"))
-        if literal(keyword(node, "forwarded_allow_ips")) == "*":
+        reloader = literal(keyword(node, "reload")) is True  # a development launcher
+        if literal(keyword(node, "forwarded_allow_ips")) == "*" and not reloader:
             self.s.trusts_proxy_from_anyone.append((node.lineno, "forwarded_allow_ips='*'"))
         if (
             last == "run"

@@ -241,6 +241,9 @@ def _nonroot_by_default(image: str) -> bool:
 PYTHON_VERSION_TAG = re.compile(r"^\d+\.\d+")
 
 
+WHOLE_ARG = re.compile(r"\$\{?\w+\}?")
+
+
 @rule(
     "PR202",
     "unpinned-base-image",
@@ -265,12 +268,21 @@ FROM python:3.12-slim@sha256:<digest>
 @on_dockerfile
 def unpinned_base_image(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     for stage in dockerfile.stages:
-        if dockerfile.stage_named(stage.base) is not None:
+        if dockerfile.stage_named(stage.base) is not None or _tag_is_build_arg(stage.base):
             continue
         image = resolve_args(dockerfile, stage.base)
         problem = _pin_problem(image)
         if problem:
             yield Hit(stage.line, f"base image {image} {problem}")
+
+
+def _tag_is_build_arg(base: str) -> bool:
+    """`FROM app:${TAG}`, the whole tag one ARG: whoever builds passes it (`--build-arg
+    TAG=v1.2`, as release workflows do for images built from their own release); the default
+    is a fallback. A tag that is partly an ARG (`python:${PY}-slim`) is a version knob whose
+    default is judged."""
+    _, tag, _ = split_image(base)
+    return tag is not None and WHOLE_ARG.fullmatch(tag) is not None
 
 
 def _pin_problem(image: str) -> str | None:

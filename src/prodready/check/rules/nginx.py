@@ -675,6 +675,14 @@ def _merges_headers(block: Directive, project: Project) -> bool:
 PROXY_HEADERS = ("Host", "X-Forwarded-For", "X-Forwarded-Proto")
 PROXY_PARAMS_HEADERS = {"host", "x-real-ip", "x-forwarded-for", "x-forwarded-proto"}
 """What Debian/Ubuntu's /etc/nginx/proxy_params sets."""
+HEADER_STAND_INS = {
+    "Host": {"x-forwarded-host"},
+    "X-Forwarded-For": {"x-real-ip"},
+    "X-Forwarded-Proto": set(),
+}
+"""Headers that tell the app the same thing (the original host, the client's address):
+`X-Forwarded-Host $http_host` with USE_X_FORWARDED_HOST, or `X-Real-IP $remote_addr`, is as
+good as the header itself."""
 
 
 def _proxy_headers_in_force(location: Directive, project: Project) -> set[str] | None:
@@ -705,6 +713,7 @@ By default nginx sends the upstream's address as Host (`Host: app:8000`) and not
 the client. The app then builds redirects and absolute URLs for the wrong host or for http://
 (login redirects loop or leave HTTPS), and logs and rate-limits every request as coming from
 the proxy's IP. Note that a location with its own proxy_set_header drops those of the server.
+X-Forwarded-Host stands in for Host and X-Real-IP for X-Forwarded-For: they carry the same.
 """,
     fix="proxy_set_header Host $host; proxy_set_header X-Forwarded-For "
     "$proxy_add_x_forwarded_for; proxy_set_header X-Forwarded-Proto $scheme;",
@@ -724,7 +733,9 @@ def nginx_proxy_headers(ctx: FileContext) -> Iterator[Hit]:
         names = _proxy_headers_in_force(location, ctx.project)
         if names is None:
             continue
-        missing = tuple(h for h in PROXY_HEADERS if h.lower() not in names)
+        missing = tuple(
+            h for h in PROXY_HEADERS if h.lower() not in names and not names & HEADER_STAND_INS[h]
+        )
         if missing:
             lacking.setdefault(missing, []).append(proxy.line)
     for missing, lines in lacking.items():

@@ -13,7 +13,7 @@ from prodready.check.registry import rule
 from prodready.check.rules._common import leak, literal_secret, url_secret
 from prodready.check.systemd_exposure import exposure
 from prodready.project.limits import SHELL_SPLIT_MAX_CHARS
-from prodready.project.model import FileKind
+from prodready.project.model import Environment, FileKind
 from prodready.project.parsers import gunicorn as gunicorn_parser
 from prodready.project.parsers.systemd import Unit, environment_assignments
 from prodready.secretstrength import Verdict
@@ -70,7 +70,8 @@ in the app (a deserialisation bug, a template injection, a vulnerable dependency
 root on the host: it can read every secret, install a backdoor and cover its tracks. A web
 app never needs root; binding port 80/443 is nginx's job, or AmbientCapabilities=
 CAP_NET_BIND_SERVICE. A unit that only drives the docker client (`docker compose up`) is left
-alone: the app runs in the container, whose user the Dockerfile sets.
+alone: the app runs in the container, whose user the Dockerfile sets. So is a `Type=oneshot`
+unit that starts no server (a seed, a backup): it listens on nothing.
 """,
     fix="Add User=<app user> (and Group=) to [Service], or DynamicUser=yes.",
     bad="[Service]\nExecStart=/srv/app/.venv/bin/gunicorn app:app",
@@ -81,6 +82,8 @@ def systemd_runs_as_root(ctx: FileContext) -> Iterator[Hit]:
     if unit is None or _is_true(unit, "DynamicUser") or _is_user_unit(ctx, unit):
         return
     if _drives_docker(unit):  # the container's USER is what counts: PR201
+        return
+    if ctx.source.env.env == Environment.ONE_SHOT:  # listens on nothing a client could exploit
         return
     user = unit.get(SERVICE, "User")
     if user is None:
