@@ -431,3 +431,38 @@ def test_with_no_build_target_production_builds_the_last_stage_not_named_for_dev
     assert "PR220" not in rules_on(findings(tmp_path), "Dockerfile")
     (tmp_path / "Dockerfile").write_text("FROM python:3.12 AS build\nFROM python:3.12-slim\n")
     assert detect(tmp_path).dockerfiles[0].target is None  # the last stage, as Docker builds
+
+
+# --- a service that says development and runs its working copy ----------------------------------
+
+
+def test_a_service_that_names_development_and_mounts_its_build_context_is_development(
+    tmp_path: Path,
+) -> None:
+    """NODE_ENV=development with the build context mounted over the image (a React dev server
+    beside the API) is the development setup; the same variable without the mount is a
+    production service with a development switch left on, and stays production."""
+    (tmp_path / "app.py").write_text("from flask import Flask\n\napp = Flask(__name__)\n")
+    (tmp_path / "Dockerfile").write_text(
+        "FROM python:3.12-slim\nCOPY . /app\nUSER nobody\n"
+        'CMD ["gunicorn", "-b", "0.0.0.0:8000", "app:app"]\n'
+    )
+    (tmp_path / "frontend").mkdir()
+    (tmp_path / "frontend" / "Dockerfile").write_text(
+        'FROM node:20\nCOPY . /app\nCMD ["npm", "start"]\n'
+    )
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n"
+        "  web:\n    build: .\n    restart: always\n    environment:\n      APP_ENV: development\n"
+        "  frontend:\n    build:\n      context: frontend\n    volumes:\n"
+        "      - './frontend:/app:cached'\n    environment:\n      - NODE_ENV=development\n"
+    )
+    project = detect(tmp_path)
+    frontend = project.services_env[("compose.yaml", "frontend")]
+    assert (frontend.env, frontend.reason) == (
+        DEV,
+        "sets NODE_ENV=development and mounts its source over the image (./frontend)",
+    )
+    assert project.services_env[("compose.yaml", "web")].env == PROD
+    assert env_of(project, "frontend/Dockerfile")[0] == DEV
+    assert "PR201" not in rules_on(findings(tmp_path), "frontend/Dockerfile")

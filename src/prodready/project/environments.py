@@ -375,6 +375,9 @@ def _service_fact(
     mount = _source_mount(compose, service, look)
     if dev and mount:
         return EnvFact(DEV, f"runs {dev} over a bind mount of the source ({mount})")
+    live = mount or _context_mount(compose, service)
+    if live and (said := _environment_says(service)) is not None:
+        return EnvFact(said[0], f"sets {said[1]} and mounts its source over the image ({live})")
     if "develop" in service.data:
         return EnvFact(DEV, "has `develop:` (compose watch syncs the source into it)")
     if (exits := _exits(compose, service, look)) and not _serves(argv):
@@ -477,6 +480,30 @@ def _source_mount(compose: ComposeFile, service: ComposeService, look: _Lookups)
             continue  # an absolute host path or one outside the project: not its source
         if rel in look.source_folders:
             return host
+    return None
+
+
+def _context_mount(compose: ComposeFile, service: ComposeService) -> str | None:
+    """The bind mount of the service's own build context (`build: frontend` with
+    `./frontend:/app`): the code baked into the image is replaced by the working copy."""
+    context = service.build_context_rel(compose.rel)
+    if context is None:
+        return None
+    folder = posixpath.dirname(compose.rel)
+    for host, _ in service.bind_sources():
+        if host.startswith(".") and posixpath.normpath(posixpath.join(folder, host)) == context:
+            return host
+    return None
+
+
+def _environment_says(service: ComposeService) -> tuple[Environment, str] | None:
+    """The development or test environment a service's `environment:` names (NODE_ENV,
+    APP_ENV ...), as (environment, `NAME=value`)."""
+    for name, value, _ in service.environment():
+        if value and ENVIRONMENT_VARIABLE.match(name):
+            env = _word_env(value.strip().strip("\"'"))
+            if env is not None:
+                return env, f"{name}={value}"
     return None
 
 
