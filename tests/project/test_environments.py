@@ -466,3 +466,49 @@ def test_a_service_that_names_development_and_mounts_its_build_context_is_develo
     assert project.services_env[("compose.yaml", "web")].env == PROD
     assert env_of(project, "frontend/Dockerfile")[0] == DEV
     assert "PR201" not in rules_on(findings(tmp_path), "frontend/Dockerfile")
+
+
+# --- a developer's script that runs the dev server ----------------------------------------------
+
+
+def _django_with_scripts(root: Path, dockerfile_cmd: str) -> None:
+    (root / "manage.py").write_text("import django\n")
+    (root / "requirements.txt").write_text("django==5.2\ngunicorn==23.0.0\n")
+    (root / "Dockerfile").write_text(
+        f"FROM python:3.12-slim\nCOPY . /app\nUSER nobody\n{dockerfile_cmd}\n"
+    )
+    (root / "scripts").mkdir()
+    (root / "scripts" / "run-postgres.sh").write_text(
+        "#!/usr/bin/env bash\ndocker run -d -p 5432:5432 postgres\nuv run manage.py migrate\n"
+        "uv run manage.py runserver\n"
+    )
+
+
+def test_a_dev_server_script_nothing_starts_or_names_is_development(tmp_path: Path) -> None:
+    _django_with_scripts(tmp_path, 'CMD ["gunicorn", "shop.wsgi"]')
+    project = detect(tmp_path)
+    [launch] = [launch for launch in project.launches if launch.rel == "scripts/run-postgres.sh"]
+    assert (launch.env.env, launch.env.reason) == (
+        DEV,
+        "runs `manage.py runserver`, a development server, and no other file starts or "
+        "names run-postgres.sh",
+    )
+    assert "PR901" not in rules_on(findings(tmp_path), "scripts/run-postgres.sh")
+
+
+@pytest.mark.parametrize(
+    "named_by",
+    [
+        ("Dockerfile", 'FROM python:3.12-slim\nCOPY . /app\nCMD ["scripts/run-postgres.sh"]\n'),
+        ("README.md", "# Shop\n\nIn production run `scripts/run-postgres.sh`.\n"),
+    ],
+)
+def test_a_dev_server_script_the_image_or_the_readme_names_stays_production(
+    tmp_path: Path, named_by: tuple[str, str]
+) -> None:
+    _django_with_scripts(tmp_path, 'CMD ["gunicorn", "shop.wsgi"]')
+    (tmp_path / named_by[0]).write_text(named_by[1])
+    project = detect(tmp_path)
+    [launch] = [launch for launch in project.launches if launch.rel == "scripts/run-postgres.sh"]
+    assert launch.env.env == PROD
+    assert "PR901" in rules_on(findings(tmp_path), "scripts/run-postgres.sh")

@@ -29,7 +29,7 @@ from prodready.project.model import (
     Project,
     SourceFile,
 )
-from prodready.project.parsers.commands import judge, unwrap
+from prodready.project.parsers.commands import ServerCommand, judge, unwrap
 from prodready.project.parsers.compose import ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile
 from prodready.project.parsers.envfile import EnvFile
@@ -645,4 +645,42 @@ def launch_fact(project: Project, launch: LaunchCommand) -> EnvFact:
         return EnvFact(ONE_SHOT, "a Procfile release task runs once per deploy")
     if launch.source == "script" and (env := _word_env(launch.context)) is not None:
         return EnvFact(env, f"in the `{launch.context})` branch of the script's case")
+    if launch.source == "script" and (helper := _unstarted_dev_script(project, launch)):
+        return helper
     return where
+
+
+DOCUMENTS = (
+    "README*", "Makefile", "justfile", "Taskfile.y*ml", "docs/**/*.md", "docs/**/*.rst",
+    ".github/workflows/*.y*ml",
+)  # fmt: skip
+"""Where a script that deploy files do not start may still be named as the way to run the app."""
+MAX_DOCUMENTS = 500
+
+
+def _unstarted_dev_script(project: Project, launch: LaunchCommand) -> EnvFact | None:
+    """A script that runs a development server, and that no other file of the project starts
+    or names (no Dockerfile, compose file, unit, Procfile, script, Makefile, README, docs page
+    or CI workflow), is a developer's helper: the development environment."""
+    if not any(server.dev_server for server in _judged(launch)):
+        return None
+    name = posixpath.basename(launch.rel)
+    if any(name in text for rel, text in project.texts.items() if rel != launch.rel):
+        return None
+    documents = (path for pattern in DOCUMENTS for path in project.root.glob(pattern))
+    for count, path in enumerate(documents):
+        if count >= MAX_DOCUMENTS:
+            return None  # too many to read: stay with production
+        try:
+            if path.is_file() and name in path.read_text(errors="replace"):
+                return None
+        except OSError:
+            continue
+    command = " ".join(launch.argv)[:60]
+    return EnvFact(
+        DEV, f"runs `{command}`, a development server, and no other file starts or names {name}"
+    )
+
+
+def _judged(launch: LaunchCommand) -> Iterable[ServerCommand]:
+    return (server for simple in unwrap(list(launch.argv)) if (server := judge(simple)))
