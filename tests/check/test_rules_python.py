@@ -759,3 +759,30 @@ def test_pr114_a_release_script_run_by_hand_is_not_the_service(rel: str, reporte
     such scripts so). The same call in the app's own code stays an error."""
     source = "import requests\n\n\ndef upload(url):\n    return requests.post(url, verify=False)\n"
     assert bool(hits("PR114", source, rel)) is reported
+
+
+def test_pr116_leaves_a_cli_command_named_for_development() -> None:
+    """dispatch's `@dispatch_server.command("develop")` runs uvicorn with reload on purpose,
+    beside a `start` command that serves production; reload in any other command is judged."""
+    source = """
+        import click
+        import uvicorn
+
+        @click.group()
+        def server():
+            pass
+
+        @server.command("develop")
+        @click.option("--log-level", default="debug")
+        def run_dev_server(log_level):
+            uvicorn.run("app.main:app", reload=True, log_level=log_level)
+
+        @server.command()
+        def dev():
+            uvicorn.run("app.main:app", reload=True)
+
+        @server.command("start")
+        def start():
+            uvicorn.run("app.main:app", reload=True)
+        """
+    assert [hit.line for hit in hits("PR116", source)] == [20]

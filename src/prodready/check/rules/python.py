@@ -32,6 +32,7 @@ from prodready.check.rules.pyhelpers import (
     subscript_key,
     under_debug_branch,
 )
+from prodready.project.environments import DEV_WORD, WORD_SPLIT
 from prodready.project.model import FileKind
 
 PY = FileKind.PYTHON.value
@@ -420,7 +421,8 @@ def _called_at_import(ctx: PyContext, node: ast.AST) -> ast.Call | None:
 every file change, ignores `workers=`, and polls or inotify-watches the whole tree (CPU and
 file-descriptor cost). In production a log file or upload written under the app directory
 restarts the server mid-request. In a `__main__` block (or a function only it calls) it only
-matters if production runs `python main.py`.
+matters if production runs `python main.py`. A CLI command named for development
+(`@cli.command("develop")` beside a `start` command) is left alone: reloading is its purpose.
 """,
     fix="""Remove `reload=True`; use `uvicorn --reload` on your laptop only.
 In production run `gunicorn -k uvicorn_worker.UvicornWorker module:app` or
@@ -437,6 +439,8 @@ def uvicorn_reload_in_code(ctx: PyContext) -> Iterable[Hit]:
     for call, callee in ctx.calls_named("run"):
         if qualify(names, callee) != "uvicorn.run" or not is_true(keyword(call, "reload")):
             continue
+        if _in_development_command(ctx, call):
+            continue
         if reached_only_when_run(ctx, call):
             yield Hit(
                 call.lineno,
@@ -452,6 +456,23 @@ def uvicorn_reload_in_code(ctx: PyContext) -> Iterable[Hit]:
                 f"`{callee}(reload=True)` runs uvicorn's file-watching reloader",
                 call.col_offset + 1,
             )
+
+
+def _in_development_command(ctx: PyContext, call: ast.Call) -> bool:
+    """The call is the body of a CLI command named for development (`@server.command("develop")`,
+    typer's `@app.command()` on `def dev()`): a command the developer types, beside the ones that
+    serve production; reloading is its purpose."""
+    function = ctx.enclosing_function(call)
+    if function is None:
+        return False
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        if not (isinstance(target, ast.Attribute) and target.attr == "command"):
+            continue
+        args = decorator.args if isinstance(decorator, ast.Call) else []
+        named = str_value(args[0]) if args else None
+        return any(DEV_WORD.match(word) for word in WORD_SPLIT.split(named or function.name))
+    return False
 
 
 # --- PR117 -------------------------------------------------------------------------------------
