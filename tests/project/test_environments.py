@@ -490,8 +490,8 @@ def test_a_dev_server_script_nothing_starts_or_names_is_development(tmp_path: Pa
     [launch] = [launch for launch in project.launches if launch.rel == "scripts/run-postgres.sh"]
     assert (launch.env.env, launch.env.reason) == (
         DEV,
-        "runs `manage.py runserver`, a development server, and no other file starts or "
-        "names run-postgres.sh",
+        "runs `manage.py runserver`, a development server, from scripts/, and no other file "
+        "starts or names run-postgres.sh",
     )
     assert "PR901" not in rules_on(findings(tmp_path), "scripts/run-postgres.sh")
 

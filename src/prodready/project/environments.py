@@ -656,13 +656,18 @@ DOCUMENTS = (
 )  # fmt: skip
 """Where a script that deploy files do not start may still be named as the way to run the app."""
 MAX_DOCUMENTS = 500
+TOOLING_FOLDERS = frozenset({"scripts", "script", "tools", "tooling", "utils", "hack"})
+"""Folders of developer tooling. Not bin/: images start their entrypoints from there."""
 
 
 def _unstarted_dev_script(project: Project, launch: LaunchCommand) -> EnvFact | None:
-    """A script that runs a development server, and that no other file of the project starts
-    or names (no Dockerfile, compose file, unit, Procfile, script, Makefile, README, docs page
-    or CI workflow), is a developer's helper: the development environment."""
-    if not any(server.dev_server for server in _judged(launch)):
+    """A script in a tooling folder (scripts/, tools/ ...) that runs a development server, and
+    that no other file of the project starts or names (no Dockerfile, compose file, unit,
+    Procfile, script, Makefile, README, docs page or CI workflow), is a developer's helper. A
+    deploy/start.sh is not in such a folder and stays production whatever names it."""
+    folders = launch.rel.lower().split("/")[:-1]
+    tooling = next((part for part in folders if part in TOOLING_FOLDERS), None)
+    if tooling is None or not any(server.dev_server for server in _judged(launch)):
         return None
     name = posixpath.basename(launch.rel)
     if any(name in text for rel, text in project.texts.items() if rel != launch.rel):
@@ -678,7 +683,9 @@ def _unstarted_dev_script(project: Project, launch: LaunchCommand) -> EnvFact | 
             continue
     command = " ".join(launch.argv)[:60]
     return EnvFact(
-        DEV, f"runs `{command}`, a development server, and no other file starts or names {name}"
+        DEV,
+        f"runs `{command}`, a development server, from {tooling}/, and no other file starts or "
+        f"names {name}",
     )
 
 
