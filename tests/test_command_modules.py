@@ -10,6 +10,7 @@ import typer
 
 from prodready.cli.commands import COMMAND_MODULES
 from tests.conftest import run_prodready
+from tests.faults.inprocess import run_in_process
 
 
 def _names_registered_by(module: str) -> set[str]:
@@ -60,3 +61,13 @@ def test_a_mistyped_command_is_refused_with_the_nearest_name() -> None:
     completed = run_prodready("bakup")
     assert completed.returncode == 2
     assert "No such command 'bakup'. Did you mean 'backup'?" in completed.stderr
+
+
+def test_one_process_runs_command_lines_of_different_commands() -> None:
+    """main() called again in the same process (as the in-process fuzzing does) adds the
+    command each new command line names."""
+    first = run_in_process("rules", "--help")
+    second = run_in_process("init", "--help")
+    again = run_in_process("rules", "--help")
+    assert [first.code, second.code, again.code] == [0, 0, 0], second.stderr
+    assert " init [OPTIONS] [directory]" in second.stdout

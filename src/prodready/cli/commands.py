@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
+from weakref import WeakKeyDictionary
 
 import typer
 
@@ -25,6 +26,11 @@ COMMAND_MODULES: dict[str, str] = {
 }
 
 
+_registered: WeakKeyDictionary[typer.Typer, set[str]] = WeakKeyDictionary()
+"""The command modules already added to each app: main() may run several command lines in one
+process (the in-process fuzzing does), each adding what it names."""
+
+
 def register(app: typer.Typer, args: Sequence[str]) -> None:
     """Registers the module of the command `args` names, or every module when they name none
     (`--help`, a typo: the listing and "no such command" then show them all). Importing one
@@ -32,5 +38,8 @@ def register(app: typer.Typer, args: Sequence[str]) -> None:
     `restore` are measured by against pg_dump and pg_restore."""
     named = next((arg for arg in args if not arg.startswith("-")), None)
     wanted = [COMMAND_MODULES[named]] if named in COMMAND_MODULES else COMMAND_MODULES.values()
+    done = _registered.setdefault(app, set())
     for name in dict.fromkeys(wanted):
-        importlib.import_module(name).register(app)
+        if name not in done:
+            importlib.import_module(name).register(app)
+            done.add(name)

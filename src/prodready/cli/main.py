@@ -6,7 +6,6 @@ Each command lives in its own module and only parses options, calls the core and
 
 from __future__ import annotations
 
-import functools
 import sys
 
 import typer
@@ -47,10 +46,8 @@ def _root(
     """Take a Python web service from app.run() to production, and prove it got there."""
 
 
-@functools.cache
 def _register() -> None:
-    """Adds the commands of the command line, once per process. Imported here so `--version`
-    stays cheap."""
+    """Adds the commands the command line needs. Imported here so `--version` stays cheap."""
     from prodready.cli import commands
 
     commands.register(app, sys.argv[1:])
