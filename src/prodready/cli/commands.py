@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Sequence
-from weakref import WeakKeyDictionary
 
 import typer
 
@@ -26,11 +25,6 @@ COMMAND_MODULES: dict[str, str] = {
 }
 
 
-_registered: WeakKeyDictionary[typer.Typer, set[str]] = WeakKeyDictionary()
-"""The command modules already added to each app: main() may run several command lines in one
-process (the in-process fuzzing does), each adding what it names."""
-
-
 def register(app: typer.Typer, args: Sequence[str]) -> None:
     """Registers the module of the command `args` names, or every module when they name none
     (`--help`, a typo: the listing and "no such command" then show them all). Importing one
@@ -38,8 +32,14 @@ def register(app: typer.Typer, args: Sequence[str]) -> None:
     `restore` are measured by against pg_dump and pg_restore."""
     named = next((arg for arg in args if not arg.startswith("-")), None)
     wanted = [COMMAND_MODULES[named]] if named in COMMAND_MODULES else COMMAND_MODULES.values()
-    done = _registered.setdefault(app, set())
-    for name in dict.fromkeys(wanted):
-        if name not in done:
+    present = _registered_modules(app)
+    for name in dict.fromkeys(wanted):  # in COMMAND_MODULES order: the order --help lists
+        if name not in present:
             importlib.import_module(name).register(app)
-            done.add(name)
+
+
+def _registered_modules(app: typer.Typer) -> set[str]:
+    """The command modules `app` has already: main() may run several command lines in one
+    process (the in-process fuzzing does), each adding only what it is missing."""
+    names = [info.name for info in (*app.registered_commands, *app.registered_groups)]
+    return {COMMAND_MODULES[name] for name in names if name in COMMAND_MODULES}

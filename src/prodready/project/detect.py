@@ -240,11 +240,10 @@ def _launches(project: Project) -> None:
     for source in project.files:
         if source.kind in (FileKind.PROCFILE, FileKind.SCRIPT):
             found.extend(_text_launches(source, project.texts.get(source.rel)))
+    judged = [dataclasses.replace(launch, servers=_servers(launch)) for launch in found]
     project.launches = [
-        dataclasses.replace(
-            launch, env=environments.launch_fact(project, launch), servers=_servers(launch)
-        )
-        for launch in found
+        dataclasses.replace(launch, env=environments.launch_fact(project, launch))
+        for launch in judged
     ]
 
 

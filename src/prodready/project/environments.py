@@ -29,7 +29,7 @@ from prodready.project.model import (
     Project,
     SourceFile,
 )
-from prodready.project.parsers.commands import ServerCommand, judge, unwrap
+from prodready.project.parsers.commands import judge, unwrap
 from prodready.project.parsers.compose import ComposeFile, ComposeService
 from prodready.project.parsers.dockerfile import Dockerfile
 from prodready.project.parsers.envfile import EnvFile
@@ -317,11 +317,20 @@ def _env_file_says(env_file: EnvFile) -> EnvFact | None:
     production file with a development switch left on, which PR702 reports."""
     if any(PROD_MARK.search(variable.value) for variable in env_file.variables):
         return None
-    for variable in env_file.variables:
-        if ENVIRONMENT_VARIABLE.match(variable.name):
-            value = variable.value.strip().strip("\"'")
+    said = _environment_named((variable.name, variable.value) for variable in env_file.variables)
+    return EnvFact(said[0], f"it sets {said[1]}") if said else None
+
+
+def _environment_named(
+    variables: Iterable[tuple[str, str | None]],
+) -> tuple[Environment, str] | None:
+    """The development or test environment the first variable naming one (APP_ENV, NODE_ENV,
+    ENVIRONMENT ...) sets, as (environment, `NAME=value`)."""
+    for name, raw in variables:
+        if raw and ENVIRONMENT_VARIABLE.match(name):
+            value = raw.strip().strip("\"'")
             if (env := _word_env(value)) is not None:
-                return EnvFact(env, f"it sets {variable.name}={value}")
+                return env, f"{name}={value}"
     return None
 
 
@@ -376,7 +385,7 @@ def _service_fact(
     if dev and mount:
         return EnvFact(DEV, f"runs {dev} over a bind mount of the source ({mount})")
     live = mount or _context_mount(compose, service)
-    if live and (said := _environment_says(service)) is not None:
+    if live and (said := _environment_named((n, v) for n, v, _ in service.environment())):
         return EnvFact(said[0], f"sets {said[1]} and mounts its source over the image ({live})")
     if "develop" in service.data:
         return EnvFact(DEV, "has `develop:` (compose watch syncs the source into it)")
@@ -493,17 +502,6 @@ def _context_mount(compose: ComposeFile, service: ComposeService) -> str | None:
     for host, _ in service.bind_sources():
         if host.startswith(".") and posixpath.normpath(posixpath.join(folder, host)) == context:
             return host
-    return None
-
-
-def _environment_says(service: ComposeService) -> tuple[Environment, str] | None:
-    """The development or test environment a service's `environment:` names (NODE_ENV,
-    APP_ENV ...), as (environment, `NAME=value`)."""
-    for name, value, _ in service.environment():
-        if value and ENVIRONMENT_VARIABLE.match(name):
-            env = _word_env(value.strip().strip("\"'"))
-            if env is not None:
-                return env, f"{name}={value}"
     return None
 
 
@@ -632,7 +630,7 @@ def _mounted_by(project: Project, source: SourceFile, named: EnvFact) -> EnvFact
 
 def launch_fact(project: Project, launch: LaunchCommand) -> EnvFact:
     """A launch runs where its file (or compose service) runs, unless the command itself says
-    otherwise: a test runner, a Procfile `release` task."""
+    otherwise: a test runner, a Procfile `release` task. `launch.servers` is already judged."""
     if launch.source == "compose":
         where = project.service_env(launch.rel, launch.context)
     else:
@@ -667,7 +665,7 @@ def _unstarted_dev_script(project: Project, launch: LaunchCommand) -> EnvFact | 
     deploy/start.sh is not in such a folder and stays production whatever names it."""
     folders = launch.rel.lower().split("/")[:-1]
     tooling = next((part for part in folders if part in TOOLING_FOLDERS), None)
-    if tooling is None or not any(server.dev_server for server in _judged(launch)):
+    if tooling is None or not any(server.dev_server for server in launch.servers):
         return None
     name = posixpath.basename(launch.rel)
     if any(name in text for rel, text in project.texts.items() if rel != launch.rel):
@@ -687,7 +685,3 @@ def _unstarted_dev_script(project: Project, launch: LaunchCommand) -> EnvFact | 
         f"runs `{command}`, a development server, from {tooling}/, and no other file starts or "
         f"names {name}",
     )
-
-
-def _judged(launch: LaunchCommand) -> Iterable[ServerCommand]:
-    return (server for simple in unwrap(list(launch.argv)) if (server := judge(simple)))
