@@ -281,6 +281,50 @@ def test_draining_fails_readiness_in_process() -> None:
     assert out.stdout.split() == ["503", "200"]
 
 
+SIGTERM_STORM_CHILD = """
+import signal, sys, time
+from prodready.runtime.health import install_drain_on_sigterm, is_draining, on_drain
+drains = []
+on_drain(lambda: drains.append(1))
+handled = 0
+def server_handler(signum, frame):
+    global handled
+    handled += 1
+signal.signal(signal.SIGTERM, server_handler)
+install_drain_on_sigterm()
+print("ready", flush=True)
+sys.stdin.readline()  # the storm is over
+print(handled > 0, is_draining(), len(drains), flush=True)
+"""
+
+
+def test_a_storm_of_sigterms_never_deadlocks_the_drain_handler() -> None:
+    """Gunicorn sends SIGTERM again on every arbiter loop until a removed worker exits; a
+    SIGTERM that interrupts the drain handler itself must not deadlock it (it did while the
+    drain flag was a threading.Event, whose set() takes a lock)."""
+    import subprocess
+    import sys
+
+    for _ in range(3):
+        child = subprocess.Popen(
+            [sys.executable, "-c", SIGTERM_STORM_CHILD],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None and child.stdin is not None
+        assert child.stdout.readline().strip() == "ready"
+        storm_ends = time.monotonic() + 1.5
+        while time.monotonic() < storm_ends:
+            os.kill(child.pid, signal.SIGTERM)
+        try:
+            out, _ = child.communicate("done\n", timeout=20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            pytest.fail("the drain handler deadlocked under repeated SIGTERMs")
+        assert out.split() == ["True", "True", "1"], "handled, draining, callbacks run once"
+
+
 def test_unreachable_http_dependency_fails() -> None:
     from prodready.runtime import checks
 

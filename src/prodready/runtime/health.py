@@ -48,21 +48,27 @@ DRAIN_FILE_ENV = "PRODREADY_DRAIN_FILE"
 NOT_READY_FILE_ENV = "PRODREADY_NOT_READY_FILE"
 NOT_READY_REASON_CHARS = 200
 
-_draining = threading.Event()
+_not_yet_draining = [True]
+"""Emptied by the first `begin_draining()`. Not a `threading.Event`: its `set()` takes a lock,
+and a second SIGTERM arriving while the first one's handler held it deadlocked the worker
+(Gunicorn sends SIGTERM again on every arbiter loop until a removed worker has exited).
+`list.pop()` is one C call, so a signal handler cannot run in the middle of it."""
 _drain_callbacks: list[Callable[[], None]] = []
 
 
 def begin_draining() -> None:
-    """Readiness answers 503 from now on, in this process. Idempotent.
+    """Readiness answers 503 from now on, in this process. Idempotent, and safe in a signal
+    handler that interrupts itself: it takes no lock.
 
     Load balancers stop sending new requests while in-flight ones finish. Called on SIGTERM in
     the worker, on ASGI lifespan shutdown, and by `prodready serve` before it stops a worker.
     """
-    first = not _draining.is_set()
-    _draining.set()
-    if first:
-        for callback in list(_drain_callbacks):
-            callback()
+    try:
+        _not_yet_draining.pop()
+    except IndexError:
+        return
+    for callback in list(_drain_callbacks):
+        callback()
 
 
 def on_drain(callback: Callable[[], None]) -> None:
@@ -74,7 +80,7 @@ def on_drain(callback: Callable[[], None]) -> None:
 def is_draining() -> bool:
     """True after `begin_draining()` in this process, or while the file named by
     PRODREADY_DRAIN_FILE exists (how a supervisor drains every worker at once)."""
-    if _draining.is_set():
+    if not _not_yet_draining:
         return True
     drain_file = os.environ.get(DRAIN_FILE_ENV)
     return bool(drain_file) and os.path.exists(drain_file)
