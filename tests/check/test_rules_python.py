@@ -289,6 +289,42 @@ def test_exception_text_only_reported_for_clients() -> None:
     assert hits("PR112", source.replace('{"error": "internal"}', '{"error": repr(exc)}'))
 
 
+@pytest.mark.parametrize(
+    ("view", "reported"),
+    [
+        ("def llm_test():", False),
+        ("def debug_openai():", False),
+        ("def latest_orders():", True),
+        ("def contest_entries():", True),
+    ],
+)
+def test_exception_text_of_a_connection_test_endpoint_is_its_answer(
+    view: str, reported: bool
+) -> None:
+    source = f"""
+        @app.post("/x")
+        {view}
+            try:
+                send_probe()
+            except Exception as exc:
+                return jsonify(ok=False, error=str(exc)), 400
+    """
+    assert bool(hits("PR112", source)) is reported
+
+
+def test_exception_text_of_a_method_of_a_connection_test_view_is_its_answer() -> None:
+    source = """
+        class MailTestingAPI(APIView):
+            def post(self, request):
+                try:
+                    send_mail(request.data)
+                except Exception as exc:
+                    return Response({"error": str(exc)}, status=400)
+    """
+    assert not hits("PR112", source)
+    assert hits("PR112", source.replace("MailTestingAPI", "MailSendingAPI"))
+
+
 def test_tls_switch_behind_an_explicit_option_is_fine() -> None:
     source = """
         import ssl

@@ -272,6 +272,7 @@ ROUTE_DECORATORS = frozenset(
     {"route", "get", "post", "put", "patch", "delete", "api_route", "websocket", "api_view"}
 )
 TRACEBACK_TEXT = frozenset({"format_exc", "format_exception", "format_tb"})
+DIAGNOSTIC_WORDS = frozenset({"test", "testing", "debug", "diagnose", "diagnostic", "diagnostics"})
 
 
 @rule(
@@ -285,7 +286,9 @@ TRACEBACK_TEXT = frozenset({"format_exc", "format_exception", "format_tb"})
 constraint names, file paths, hostnames and ports of internal services, library versions and
 sometimes the data that failed (a password in a connection error, a user's record). Returned
 to the client it maps your internals for an attacker (OWASP: Improper Error Handling) and
-leaks personal data into browsers and third-party logs.
+leaks personal data into browsers and third-party logs. An endpoint named as a connection
+test or a debug check (`llm_test`, `MailTestingAPI`) is not reported: the error of the service
+it tries is the answer an operator asks it for.
 """,
     fix="""Log the exception server-side and return a generic message with an error id.
 `logger.exception("...")` keeps the details in your logs, where they belong.""",
@@ -303,6 +306,8 @@ def exception_text_to_client(ctx: PyContext) -> Iterable[Hit]:
         if handler.name is None and not ("format_" in ctx.source and _mentions_traceback(handler)):
             continue
         function = ctx.enclosing_function(handler)
+        if _is_diagnostic_endpoint(ctx, handler):
+            continue
         in_view = function is not None and _is_view(ctx, function)
         for statement in _statements(handler.body):
             leak = _leaking_response(statement, handler.name, in_view)
@@ -337,6 +342,22 @@ def _catch_all_error_handlers(
         handled = call.args[0]
         if literal(handled) == 500 or _is_broad(handled):
             yield function, function.args.args[-1].arg
+
+
+def _is_diagnostic_endpoint(ctx: PyContext, handler: ast.ExceptHandler) -> bool:
+    """Inside a function or class named as a connection test or debug endpoint (`llm_test`,
+    `MailTestingAPI`, `debug_openai`): an operator asks it whether a service answers, and the
+    service's error is the answer it exists to give."""
+    return any(
+        isinstance(ancestor, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        and bool(DIAGNOSTIC_WORDS & _words(ancestor.name))
+        for ancestor in ctx.ancestors(handler)
+    )
+
+
+def _words(identifier: str) -> set[str]:
+    """`MailTestingAPI` -> {"mail", "testing", "api"}; `llm_test` -> {"llm", "test"}."""
+    return {word.lower() for word in re.findall(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+", identifier)}
 
 
 def _is_broad(node: ast.expr) -> bool:
