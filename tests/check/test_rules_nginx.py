@@ -102,6 +102,20 @@ def test_tls_and_redirect_in_separate_files(tmp_path: Path) -> None:
     assert [(f.path, f.line) for f in found] == [("nginx/plain.conf", 1)]
 
 
+def test_a_plain_main_configuration_beside_a_tls_one_is_an_alternative(tmp_path: Path) -> None:
+    """nginx loads one main configuration: DefectDojo ships nginx.conf (plain HTTP, TLS
+    terminated in front) and nginx_TLS.conf; the plain one is not the TLS site's port 80."""
+    server = "    server {{\n        listen {};\n        location / {{ root /srv/a; }}\n    }}\n"
+    main = "events {{}}\nhttp {{\n{}}}\n"
+    plain = main.format(server.format("8080"))
+    with_tls = main.format(server.format("8080") + server.format("8443 ssl"))
+    root = _tree(tmp_path, {"nginx/nginx.conf": plain, "nginx/nginx_TLS.conf": with_tls})
+    found = findings_for(root, "PR409")
+    assert [(f.path, f.line) for f in found] == [("nginx/nginx_TLS.conf", 3)]
+    (root / "nginx/site.conf").write_text(server.format("80"))  # a snippet either may include
+    assert ("nginx/site.conf", 1) in [(f.path, f.line) for f in findings_for(root, "PR409")]
+
+
 def test_regex_location_with_alias_is_not_traversal(tmp_path: Path) -> None:
     site = "server {\n    location ~ ^/static/(.*)$ {\n        alias /srv/static/$1;\n    }\n}\n"
     assert findings_for(_tree(tmp_path, {"nginx/site.conf": site}), "PR407") == []

@@ -185,7 +185,7 @@ def project_nginx(project: Project) -> ProjectNginx:
 def _file_levels(confs: list[NginxConf]) -> dict[str, Directive]:
     by_folder: dict[str, list[NginxConf]] = {}
     for conf in confs:
-        if not any(d.name == "http" for d in conf.directives):
+        if not _is_main_configuration(conf):
             by_folder.setdefault(posixpath.dirname(conf.rel), []).append(conf)
     levels = {}
     for folder_confs in by_folder.values():
@@ -194,6 +194,10 @@ def _file_levels(confs: list[NginxConf]) -> dict[str, Directive]:
             level = Directive("http", [], 1, written)
             levels.update({conf.rel: level for conf in folder_confs})
     return levels
+
+
+def _is_main_configuration(conf: NginxConf) -> bool:
+    return any(directive.name == "http" for directive in conf.directives)
 
 
 def _children(level: Directive, name: str, project: Project) -> list[Directive]:
@@ -877,7 +881,9 @@ def _names_overlap(plain: Directive, tls_names: set[str]) -> bool:
 When the same site is served on port 80 and on 443, users who type the bare domain or follow
 an old http:// link use the clear-text site: cookies and credentials travel unencrypted, and
 HSTS is never learned because browsers ignore it over HTTP. The port-80 server should only
-answer ACME challenges and redirect everything else with 301 (or 308) to https://.
+answer ACME challenges and redirect everything else with 301 (or 308) to https://. A main
+configuration that has no TLS server is not judged against another main configuration beside
+it (nginx.conf for TLS terminated in front, nginx_TLS.conf for TLS in nginx): nginx loads one.
 """,
     fix="In the port-80 server: return 301 https://$host$request_uri;",
     bad="server {\n    listen 80;\n    server_name example.com;\n"
@@ -887,10 +893,10 @@ answer ACME challenges and redirect everything else with 301 (or 308) to https:/
 )
 def nginx_http_not_redirected(ctx: FileContext) -> Iterator[Hit]:
     conf: NginxConf = ctx.parsed
-    index = project_nginx(ctx.project)
-    if not index.tls_servers:
+    tls_servers = _tls_servers_loaded_with(conf, ctx.project)
+    if not tls_servers:
         return
-    tls_names = index.tls_names or {"_"}
+    tls_names = set().union(*(_server_names(s) for s in tls_servers)) or {"_"}
     for server in _blocks(conf, "server"):
         if server.parent is not None and server.parent.name == "upstream":
             continue
@@ -903,6 +909,22 @@ def nginx_http_not_redirected(ctx: FileContext) -> Iterator[Hit]:
             server.line,
             f"plain-HTTP server for {names} serves content instead of redirecting to https://",
         )
+
+
+def _tls_servers_loaded_with(conf: NginxConf, project: Project) -> list[Directive]:
+    """The TLS servers nginx may run beside `conf`'s plain ones. nginx loads one main
+    configuration: when `conf` is one (it has its own `http {}`), another file that is one too
+    is an alternative to it (DefectDojo's nginx.conf beside nginx_TLS.conf), not loaded with
+    it. A snippet may be included by any of them, so it is judged against them all."""
+    if not _is_main_configuration(conf):
+        return project_nginx(project).tls_servers
+    return [
+        server
+        for other in project.nginx_confs
+        if other is conf or not _is_main_configuration(other)
+        for server in _blocks(other, "server")
+        if _is_tls_server(server)
+    ]
 
 
 # --- PR410 -------------------------------------------------------------------------------------
