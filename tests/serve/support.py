@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -84,11 +85,14 @@ class Server:
     def _all_loaded(self) -> bool:
         """Every worker has loaded the app (its ready marker), so later edits to the app's
         files are not picked up by a worker still booting."""
-        markers = ready_dir(Path(environ_of(self.pid).get(STATE_ENV, "/nonexistent")))
+        state = Path(environ_of(self.pid).get(STATE_ENV, "/nonexistent"))
+        markers = ready_dir(state)
         if not markers.is_dir():  # Granian: no markers
             return True
         workers = self.workers()
-        return bool(workers) and all((markers / str(pid)).exists() for pid in workers)
+        return len(workers) >= _configured_workers(state) and all(
+            (markers / str(pid)).exists() for pid in workers
+        )
 
     @property
     def pid(self) -> int:
@@ -119,6 +123,17 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             return self.process.wait()
+
+
+def _configured_workers(state_dir: Path) -> int:
+    """The worker count of the gunicorn.conf.py prodready serve wrote: the first worker can
+    answer the ready probe before Gunicorn has forked the others."""
+    try:
+        conf = (state_dir / "gunicorn.conf.py").read_text()
+    except OSError:
+        return 1
+    found = re.search(r"^workers = (\d+)$", conf, re.MULTILINE)
+    return int(found.group(1)) if found else 1
 
 
 class BackgroundLoad(threading.Thread):
