@@ -287,6 +287,40 @@ def test_an_image_whose_command_runs_the_tests_is_a_test_image() -> None:
     assert rules_on(findings(FIXTURES / "service_signals"), "checks/Dockerfile") == set()
 
 
+FRONTEND_DEV_IMAGE = """FROM node:12
+ADD package.json /package.json
+RUN npm install
+WORKDIR /app
+ADD . /app
+EXPOSE 8000
+EXPOSE 35729
+CMD ["npm", "start"]
+"""
+
+
+def test_an_image_that_exposes_livereload_beside_another_image_is_a_development_one(
+    tmp_path: Path,
+) -> None:
+    """From the ecosystem run: Buuntu/fastapi-react's frontend image runs the React dev server
+    and exposes LiveReload; PR201 and PR205 were reported on it as on a production image."""
+    (tmp_path / "frontend").mkdir()
+    (tmp_path / "frontend/Dockerfile").write_text(FRONTEND_DEV_IMAGE)
+    (tmp_path / "backend").mkdir()
+    (tmp_path / "backend/Dockerfile").write_text(
+        'FROM python:3.12-slim\nRUN useradd app\nUSER app\nCMD ["gunicorn", "app:app"]\n'
+    )
+    project = detect(tmp_path)
+    assert env_of(project, "frontend/Dockerfile") == (DEV, "it exposes LiveReload's port 35729")
+    assert env_of(project, "backend/Dockerfile")[0] == PROD
+    assert rules_on(findings(tmp_path), "frontend/Dockerfile") == set()
+
+
+def test_the_only_image_stays_production_whatever_port_it_exposes(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(FRONTEND_DEV_IMAGE.replace("35729", "5678"))
+    assert env_of(detect(tmp_path), "Dockerfile")[0] == PROD
+    assert "PR201" in rules_on(findings(tmp_path), "Dockerfile")
+
+
 # --- development and CI folders -----------------------------------------------------------------
 
 

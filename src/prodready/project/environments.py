@@ -553,7 +553,31 @@ def _dockerfile_fact(
     launch = dockerfile.launch_argv()
     if launch and (runner := _test_runner(launch[0])) is not None:
         return EnvFact(TEST, f"its {launch[1].keyword} runs {runner}")
+    tool = _exposes_development_port(dockerfile)
+    if tool is not None and not _the_only_image(project, dockerfile, look):
+        return EnvFact(DEV, f"it exposes {tool}")
     return named
+
+
+DEVELOPMENT_PORTS = {
+    35729: "LiveReload's port 35729",
+    5678: "debugpy's port 5678",
+    9229: "the Node.js inspector's port 9229",
+}
+"""Ports that only a developer's tools listen on: an image that publishes one is built to
+be developed in (Buuntu/fastapi-react's frontend image runs the React dev server and exposes
+LiveReload), not to serve. The project's only image ships whatever it exposes, so it stays
+production and its findings are reported."""
+
+
+def _exposes_development_port(dockerfile: Dockerfile) -> str | None:
+    stage = dockerfile.built
+    for expose in stage.all("EXPOSE") if stage else []:
+        for word in expose.args:
+            port = word.split("/")[0]
+            if port.isdigit() and int(port) in DEVELOPMENT_PORTS:
+                return DEVELOPMENT_PORTS[int(port)]
+    return None
 
 
 def _the_only_image(project: Project, dockerfile: Dockerfile, look: _Lookups) -> bool:
