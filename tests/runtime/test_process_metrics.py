@@ -37,7 +37,12 @@ def test_every_worker_has_its_own_process_metrics(serve, tmp_path: Path) -> None
         extra_args=["-c", "gunicorn_conf.py", "-w", str(WORKERS)],
     )
     assert server.process is not None
-    workers = worker_pids(server.process.pid)
+    # Gunicorn forks workers a random fraction of 0.1 s apart: the first can be ready alone.
+    forked_by = time.monotonic() + 20
+    while len(workers := worker_pids(server.process.pid)) < WORKERS:
+        if time.monotonic() > forked_by:
+            break
+        time.sleep(0.05)
     assert len(workers) == WORKERS
     # Each worker must have served something to own metric files; keep asking until both have.
     deadline = time.monotonic() + 30
