@@ -9,6 +9,8 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+"""Ctrl-C or SIGTERM, as a shell reports a process ended by SIGINT."""
 
 
 class UserError(Exception):

@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -373,3 +374,37 @@ def test_a_clean_up_that_hangs_after_sigterm_still_ends_the_process():
         "the live database was not replaced"
     )
     assert 'File "<string>", line 11' in done.stderr  # where the clean-up hung
+
+
+def test_the_watchdog_ends_with_the_work_and_sigterm_gets_its_handler_back():
+    """No SIGTERM: the watchdog thread ends with the work, and a later SIGTERM finds the handler
+    that was there before (not one that writes to the watchdog's closed pipe)."""
+    import prodready.cli.backup as cli
+
+    before = signal.getsignal(signal.SIGTERM)
+    threads = set(threading.enumerate())
+    with cli._interruptible("nothing"):
+        assert signal.getsignal(signal.SIGTERM) is not before
+        assert len(set(threading.enumerate()) - threads) == 1
+    assert signal.getsignal(signal.SIGTERM) is before
+    deadline = time.monotonic() + 5
+    while set(threading.enumerate()) - threads and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not set(threading.enumerate()) - threads
+
+
+def test_an_interrupted_tool_is_reaped_even_when_popen_s_lock_is_left_held():
+    """SIGTERM's KeyboardInterrupt can land just after Popen.wait acquired its waitpid lock and
+    before the `try` that releases it: the tool is still killed and reaped, without waiting on
+    that lock (Popen.wait would wait for ever)."""
+    from prodready.backup.tools import _kill_and_reap
+
+    proc = subprocess.Popen(["sleep", "30"])
+    assert proc._waitpid_lock.acquire(False)  # the state the interruption leaves
+    reaper = threading.Thread(target=_kill_and_reap, args=(proc,), daemon=True)
+    reaper.start()
+    reaper.join(timeout=10)
+    assert not reaper.is_alive(), "the clean-up waited on Popen's lock"
+    assert proc.returncode == -signal.SIGKILL
+    with pytest.raises(ChildProcessError):
+        os.waitpid(proc.pid, os.WNOHANG)  # reaped: no zombie left

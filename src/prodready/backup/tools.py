@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -71,9 +72,8 @@ def run_tool(
                         with contextlib.suppress(FileNotFoundError):
                             on_size(watch.stat().st_size)
         finally:
-            if proc.poll() is None:  # interrupted: never leave the tool running behind us
-                proc.kill()
-                proc.wait()
+            if proc.returncode is None:  # interrupted: never leave the tool running behind us
+                _kill_and_reap(proc)
         if code != 0:
             err.seek(0)
             text = err.read().decode(errors="replace")
@@ -89,6 +89,21 @@ def run_tool(
             out.seek(0)
             return out.read().decode(errors="replace")
         return ""
+
+
+def _kill_and_reap(proc: subprocess.Popen[bytes]) -> None:
+    """Kills the tool and waits for it with os calls, not Popen's: its poll and wait take a
+    lock that SIGTERM's KeyboardInterrupt, raised just after the lock's acquire and before the
+    `try` that releases it, leaves held, and the next wait() then blocks for ever (a restore's
+    clean-up hung so until its watchdog ended it)."""
+    try:
+        pid, status = os.waitpid(proc.pid, os.WNOHANG)
+    except ChildProcessError:
+        return  # Popen reaped it just before the interruption
+    if pid == 0:
+        os.kill(proc.pid, signal.SIGKILL)
+        _, status = os.waitpid(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
 
 
 def _hint(why: str) -> str:

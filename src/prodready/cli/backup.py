@@ -14,12 +14,10 @@ from typing import Annotated, Any
 
 import typer
 
-from prodready.errors import EXIT_FINDINGS, UsageError, UserError
+from prodready.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, UsageError, UserError
 
-EXIT_INTERRUPTED = 130
 CLEANUP_LIMIT_S = 30.0
 """How long an interrupted backup or restore may take to clean up before it just exits."""
-WATCHDOG = "prodready-cleanup-watchdog"
 
 DatabaseOpt = Annotated[
     str | None,
@@ -558,45 +556,25 @@ def _alert(urls: list[str], directory: Path, reason: str) -> None:
 def _interruptible(what: str) -> Iterator[None]:
     """Ctrl-C and SIGTERM (systemd stop, kill, a timeout) unwind the work, so the scratch
     database and the partial backup are removed on the way out; then one line and exit 130.
+    SIGTERM also alarms the watchdog: a clean-up still running after CLEANUP_LIMIT_S ends the
+    process as SIGKILL would (the swap is one transaction either way; a scratch database may be
+    left, as after SIGKILL)."""
+    from prodready.backup.watchdog import CleanupWatchdog
 
-    An exception raised by a signal handler can land between a lock's acquisition and the
-    `with` block that would release it (in a database driver, say), and the clean-up then waits
-    on that lock for ever. So SIGTERM also starts a watchdog: a clean-up still running after
-    CLEANUP_LIMIT_S ends the process as SIGKILL would (the swap is one transaction either way;
-    a scratch database may be left, as after SIGKILL)."""
+    with CleanupWatchdog(CLEANUP_LIMIT_S, what) as watchdog:
 
-    def interrupt(_signum: int, _frame: object) -> None:
-        _exit_after(CLEANUP_LIMIT_S, what)
-        raise KeyboardInterrupt
+        def interrupt(_signum: int, _frame: object) -> None:
+            watchdog.alarm()
+            raise KeyboardInterrupt
 
-    signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    except KeyboardInterrupt:
-        typer.echo(f"error: interrupted: {what}", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
-
-
-def _exit_after(seconds: float, what: str) -> None:
-    """Starts (once) a daemon timer that, after `seconds`, writes one line and where each thread
-    was stuck (a bug to report), then exits 130."""
-    import threading
-
-    if any(thread.name == WATCHDOG for thread in threading.enumerate()):
-        return
-
-    def give_up() -> None:
-        import faulthandler
-
-        line = f"error: interrupted: the clean-up did not end within {seconds:g} s: {what}\n"
-        os.write(2, line.encode())
-        os.write(2, b"where it was stuck (please report it):\n")
-        faulthandler.dump_traceback(all_threads=True)
-        os._exit(EXIT_INTERRUPTED)
-
-    watchdog = threading.Timer(seconds, give_up)
-    watchdog.name, watchdog.daemon = WATCHDOG, True
-    watchdog.start()
+        previous = signal.signal(signal.SIGTERM, interrupt)
+        try:
+            yield
+        except KeyboardInterrupt:
+            typer.echo(f"error: interrupted: {what}", err=True)
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        finally:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def _files_note(manifest: Any) -> str:

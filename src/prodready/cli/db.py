@@ -10,10 +10,9 @@ from typing import Annotated
 
 import typer
 
-from prodready.errors import EXIT_FINDINGS, AppNotFoundError, UsageError
+from prodready.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, AppNotFoundError, UsageError
 
 db_app = typer.Typer(help="Move the app's database to PostgreSQL; size connection pools.")
-EXIT_INTERRUPTED = 130
 JsonOpt = Annotated[bool, typer.Option("--json", help="A JSON summary on stdout.")]
 
 

@@ -10,13 +10,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 
-from prodready.errors import EXIT_FINDINGS, EXIT_OK, ToolError, UsageError
+from prodready.errors import EXIT_FINDINGS, EXIT_INTERRUPTED, EXIT_OK, ToolError, UsageError
 
 if TYPE_CHECKING:
     from prodready.load.config import LoadConfig
     from prodready.load.slo import Objective
-
-EXIT_INTERRUPTED = 130
 
 
 def load(
