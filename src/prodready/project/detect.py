@@ -492,12 +492,8 @@ def _binds(project: Project) -> None:
                 )
             )
     for parsed in project.dockerfiles:
-        final = parsed.built
-        for inst in final.all("EXPOSE") if final else []:
-            for word in inst.args:
-                port = commands._port(word.split("/")[0])
-                if port:
-                    project.binds.append(Bind("", port, parsed.rel, inst.line, "EXPOSE"))
+        for port, inst in parsed.exposed_ports():
+            project.binds.append(Bind("", port, parsed.rel, inst.line, "EXPOSE"))
     for summary in project.modules.values():
         for call in summary.run_calls:
             port = call.kwargs.get("port")

@@ -571,13 +571,8 @@ production and its findings are reported."""
 
 
 def _exposes_development_port(dockerfile: Dockerfile) -> str | None:
-    stage = dockerfile.built
-    for expose in stage.all("EXPOSE") if stage else []:
-        for word in expose.args:
-            port = word.split("/")[0]
-            if port.isdigit() and int(port) in DEVELOPMENT_PORTS:
-                return DEVELOPMENT_PORTS[int(port)]
-    return None
+    tools = (DEVELOPMENT_PORTS.get(port) for port, _ in dockerfile.exposed_ports())
+    return next((tool for tool in tools if tool), None)
 
 
 def _the_only_image(project: Project, dockerfile: Dockerfile, look: _Lookups) -> bool:

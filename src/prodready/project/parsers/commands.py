@@ -302,7 +302,7 @@ def _bind(program: str, rest: list[str]) -> tuple[str | None, int | None]:
         return _split_addr(bind)
     host = option_value(rest, "--host", "-h")
     port = option_value(rest, "--port", "-p")
-    return host, _port(port)
+    return host, port_number(port)
 
 
 def _split_addr(addr: str) -> tuple[str | None, int | None]:
@@ -310,10 +310,10 @@ def _split_addr(addr: str) -> tuple[str | None, int | None]:
         return addr, None
     if addr.startswith("["):
         host, _, port = addr[1:].partition("]:")
-        return host, _port(port)
+        return host, port_number(port)
     if ":" in addr:
         host, _, port = addr.rpartition(":")
-        return host or None, _port(port)
+        return host or None, port_number(port)
     if addr.isdigit():
         return None, int(addr)
     return addr, None
@@ -322,7 +322,8 @@ def _split_addr(addr: str) -> tuple[str | None, int | None]:
 VAR_DEFAULT = re.compile(r"^\$\{?\w+(:?-(?P<default>\d+))?\}?$")
 
 
-def _port(text: str | None) -> int | None:
+def port_number(text: str | None) -> int | None:
+    """`8000`, or the default of `${PORT:-8000}` / `$PORT-8000`; None for anything else."""
     if not text:
         return None
     if text.isdigit():

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from dockerfile_parse import DockerfileParser
 
-from prodready.project.parsers.commands import shell_words
+from prodready.project.parsers.commands import port_number, shell_words
 
 FLAG = re.compile(r"^--([\w-]+)(?:=(\S*))?$")
 HEREDOC_START = re.compile(r"^\s*(RUN|COPY|ADD)\b.*<<", re.IGNORECASE)
@@ -80,6 +80,17 @@ class Dockerfile:
     def built(self) -> Stage | None:
         """The stage production builds: the `target`, else the last one."""
         return (self.stage_named(self.target) if self.target else None) or self.final
+
+    def exposed_ports(self) -> list[tuple[int, Instruction]]:
+        """The ports the built stage EXPOSEs (a `${VAR:-port}` by its default), each with its
+        instruction."""
+        stage = self.built
+        return [
+            (port, inst)
+            for inst in (stage.all("EXPOSE") if stage else [])
+            for word in inst.args
+            if (port := port_number(word.split("/")[0]))
+        ]
 
     def stage_named(self, name: str) -> Stage | None:
         return next((s for s in self.stages if s.alias == name or str(s.index) == name), None)
