@@ -694,3 +694,38 @@ def test_pr913_leaves_out_a_reloading_development_launcher(tmp_path: Path) -> No
         'def start():\n    uvicorn.run("main:app", forwarded_allow_ips="*")\n'
     )
     assert [f.line for f in findings_for(tmp_path, "PR913")] == [9]
+
+
+POOLED_APP = {
+    "Dockerfile": (
+        "FROM python:3.12-slim\nCOPY . .\nUSER nobody\n"
+        'CMD ["gunicorn", "-w", "4", "-k", "uvicorn.workers.UvicornWorker", "app.main:app"]\n'
+    ),
+    "compose.yaml": "services:\n  api:\n    build: .\n  db:\n    image: postgres:16\n",
+    "requirements.txt": "fastapi==0.115.0\ngunicorn==23.0.0\nsqlalchemy==2.0.36\npsycopg==3.2.3\n",
+    "app/__init__.py": "",
+    "app/main.py": "from fastapi import FastAPI\n\nfrom .db import Session\n\napp = FastAPI()\n",
+    "app/db.py": (
+        "import os\n\nfrom sqlalchemy import create_engine\nfrom sqlalchemy.orm import sessionmaker\n\n"
+        'engine = create_engine(os.environ["DATABASE_URL"], pool_size=5, max_overflow=5)\n'
+        "Session = sessionmaker(bind=engine)\n"
+    ),
+    "scripts/backfill.py": (
+        "import os\n\nfrom sqlalchemy import create_engine\n\n"
+        'engine = create_engine(os.environ["DATABASE_URL"], pool_size=40, max_overflow=10)\n'
+    ),
+}
+
+
+def test_pools_of_scripts_the_app_never_imports_are_not_the_workers(tmp_path: Path) -> None:
+    """polar's API process was charged for every create_engine of its one-off scripts (1,288
+    connections a process): a script is a process of its own. 4 x (5 + 5) fits 100."""
+    write(tmp_path, POOLED_APP)
+    assert findings_for(tmp_path, "PR907") == []
+
+
+def test_a_pool_the_app_reaches_through_its_imports_is_counted(tmp_path: Path) -> None:
+    write(tmp_path, {**POOLED_APP, "app/db.py": "from scripts.backfill import engine\n"})
+    found = findings_for(tmp_path, "PR907")
+    assert [(f.path, f.line) for f in found] == [("scripts/backfill.py", 5)], found
+    assert "4 workers" in found[0].message and "pool_size 40" in found[0].message

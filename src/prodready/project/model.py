@@ -183,6 +183,9 @@ class ModuleSummary:
     rel: str
     module: str
     imports: set[str] = field(default_factory=set)
+    imported_modules: set[str] = field(default_factory=set)
+    """Absolute dotted names this file imports, at any depth: `import a.b` gives a.b,
+    `from .c import d` in pkg/x.py gives pkg.c and pkg.c.d (d may be a module or a name)."""
     apps: list[AppCandidate] = field(default_factory=list)
     routes: list[RouteInfo] = field(default_factory=list)
     stream_heartbeats: list[tuple[int, float]] = field(default_factory=list)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from prodready.project.imports import reachable_files, served_entry_modules
 from prodready.project.model import PoolSetting, Project
 
 POSTGRES_DEFAULT_MAX_CONNECTIONS = 100
@@ -90,12 +91,17 @@ def per_process_connections(pools: Iterable[PoolSetting]) -> int:
 
 
 def production_pools(project: Project) -> list[PoolSetting]:
-    """The connection pools the app's production code creates (NullPool ones open nothing
-    that lasts; files only tests or dev tools run are left out)."""
-    return [
+    """The connection pools one process of the served app creates: those of the files its
+    import graph reaches (a script or a worker that creates its own engine is another process).
+    When that graph reaches none (Django imports its apps by name from settings; no launch
+    names the app), every pool of the production code: NullPool ones open nothing that lasts,
+    and files only tests or dev tools run are left out."""
+    pools = [
         pool
         for summary in project.modules.values()
         if not ((source := project.file(summary.rel)) and source.dev_only)
         for pool in summary.pools
         if not pool.null_pool
     ]
+    served = reachable_files(project, served_entry_modules(project))
+    return [pool for pool in pools if pool.rel in served] or pools

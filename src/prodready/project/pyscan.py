@@ -238,15 +238,18 @@ class _Scanner(ast.NodeVisitor):
     def visit_Import(self, node: ast.Import) -> None:
         for alias in node.names:
             self.s.imports.add(alias.name.split(".")[0])
+            self.s.imported_modules.add(alias.name)
             if alias.asname:
                 self.s.import_aliases[alias.asname] = alias.name
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
         source = self._absolute(node.module, node.level)
         if source is not None:
+            self.s.imported_modules.add(source)
             for alias in node.names:
                 if alias.name != "*":
                     self.s.import_aliases[alias.asname or alias.name] = f"{source}.{alias.name}"
+                    self.s.imported_modules.add(f"{source}.{alias.name}")
                 elif self.depth == 0:
                     self.s.star_imports.append(source)
         if node.module and node.level == 0:

@@ -591,7 +591,8 @@ pool_size + max_overflow connections (5 + 10 by default). 4 workers x (20 + 30) 
 connections against PostgreSQL's default max_connections of 100: under load the database
 refuses new connections ("FATAL: sorry, too many clients already") and requests fail, while
 every single setting looks reasonable in its own file. Deploys make it worse: old and new
-workers overlap.
+workers overlap. A worker holds the pools of the code the served app imports; a script or a
+task worker that creates its own engine is a process of its own and is not added.
 """,
     fix="""
 Keep workers x (pool_size + max_overflow) below max_connections, with headroom.
