@@ -408,3 +408,33 @@ def test_an_interrupted_tool_is_reaped_even_when_popen_s_lock_is_left_held():
     assert proc.returncode == -signal.SIGKILL
     with pytest.raises(ChildProcessError):
         os.waitpid(proc.pid, os.WNOHANG)  # reaped: no zombie left
+
+
+def test_sigterm_as_a_tool_starts_still_stops_the_tool():
+    """SIGTERM delivered just as Popen returns the tool, before run_tool's try owns it (the
+    test_killed_dump_or_sigterm race that left a mariadb-dump behind): the interrupt is held
+    until the try, whose clean-up kills the tool; the command exits 130."""
+    code = (
+        "import os, signal, subprocess, sys\n"
+        "import prodready.cli.backup as cli\n"
+        "from prodready.backup.tools import run_tool\n"
+        "real_popen = subprocess.Popen\n"
+        "def popen_then_sigterm(*args, **kwargs):\n"
+        "    proc = real_popen(*args, **kwargs)\n"
+        "    print(proc.pid, flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)  # handled before the caller gets proc\n"
+        "    return proc\n"
+        "subprocess.Popen = popen_then_sigterm\n"
+        "try:\n"
+        "    with cli._interruptible('nothing was recorded'):\n"
+        "        run_tool(['sleep', '30'], dict(os.environ), 'sleeping')\n"
+        "except cli.typer.Exit as stop:\n"
+        "    sys.exit(stop.exit_code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 130, done.stderr
+    assert done.stderr.strip() == "error: interrupted: nothing was recorded", done.stderr
+    tool = int(done.stdout.split()[0])
+    assert not Path(f"/proc/{tool}").exists(), "the tool outlived the interrupted command"

@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from prodready.backup import interrupts
 from prodready.errors import ToolError
 
 POLL_S = 0.5
@@ -48,6 +49,7 @@ def run_tool(
         err = stack.enter_context(tempfile.TemporaryFile())
         out = stack.enter_context(tempfile.TemporaryFile())
         source = stack.enter_context(open(stdin, "rb")) if stdin is not None else subprocess.DEVNULL
+        interrupts.hold()  # until the try below owns the tool (interrupts.py says why)
         try:
             proc = subprocess.Popen(
                 argv,
@@ -56,10 +58,15 @@ def run_tool(
                 stdout=out if capture else subprocess.DEVNULL,
                 stderr=err,
             )
-        except OSError as error:
-            raise ToolError(f"cannot run {argv[0]}: {error.strerror}", "is it installed?") from None
+        except BaseException as error:
+            interrupts.release()
+            if isinstance(error, OSError):
+                why = f"cannot run {argv[0]}: {error.strerror}"
+                raise ToolError(why, "is it installed?") from None
+            raise
         pending = on_stderr
         try:
+            interrupts.release()
             while True:
                 try:
                     code = proc.wait(timeout=MARKER_POLL_S if pending else POLL_S)

@@ -556,25 +556,27 @@ def _alert(urls: list[str], directory: Path, reason: str) -> None:
 def _interruptible(what: str) -> Iterator[None]:
     """Ctrl-C and SIGTERM (systemd stop, kill, a timeout) unwind the work, so the scratch
     database and the partial backup are removed on the way out; then one line and exit 130.
-    SIGTERM also alarms the watchdog: a clean-up still running after CLEANUP_LIMIT_S ends the
+    Either also alarms the watchdog: a clean-up still running after CLEANUP_LIMIT_S ends the
     process as SIGKILL would (the swap is one transaction either way; a scratch database may be
     left, as after SIGKILL)."""
+    from prodready.backup.interrupts import raise_or_defer
     from prodready.backup.watchdog import CleanupWatchdog
 
     with CleanupWatchdog(CLEANUP_LIMIT_S, what) as watchdog:
 
         def interrupt(_signum: int, _frame: object) -> None:
             watchdog.alarm()
-            raise KeyboardInterrupt
+            raise_or_defer()
 
-        previous = signal.signal(signal.SIGTERM, interrupt)
+        previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
             yield
         except KeyboardInterrupt:
             typer.echo(f"error: interrupted: {what}", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
         finally:
-            signal.signal(signal.SIGTERM, previous)
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
 
 
 def _files_note(manifest: Any) -> str:
