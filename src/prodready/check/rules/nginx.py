@@ -67,6 +67,9 @@ class ProjectNginx:
     http_blocks: list[Directive]
     servers: list[Directive]
     tls_servers: list[Directive]
+    tls_servers_by_file: dict[str, list[Directive]]
+    main_configurations: set[str]
+    """rel of each file with its own `http {}`: one nginx loads one of them."""
     tls_names: set[str]
     """server_name entries of the TLS servers."""
     tls_in_front: bool
@@ -161,14 +164,25 @@ class ProjectNginx:
 
 @once_per_project
 def project_nginx(project: Project) -> ProjectNginx:
-    blocks = [d for conf in project.nginx_confs for d in conf.walk() if d.block is not None]
+    blocks_by_file = {
+        conf.rel: [d for d in conf.walk() if d.block is not None] for conf in project.nginx_confs
+    }
+    blocks = [d for file_blocks in blocks_by_file.values() for d in file_blocks]
     servers = [d for d in blocks if d.name == "server"]
-    tls_servers = [s for s in servers if _is_tls_server(s)]
+    tls_servers_by_file = {
+        rel: [d for d in file_blocks if d.name == "server" and _is_tls_server(d)]
+        for rel, file_blocks in blocks_by_file.items()
+    }
+    tls_servers = [s for file_servers in tls_servers_by_file.values() for s in file_servers]
     return ProjectNginx(
         project=project,
         http_blocks=[d for d in blocks if d.name == "http"],
         servers=servers,
         tls_servers=tls_servers,
+        tls_servers_by_file=tls_servers_by_file,
+        main_configurations={
+            conf.rel for conf in project.nginx_confs if _is_main_configuration(conf)
+        },
         tls_names=set().union(*(_server_names(s) for s in tls_servers)),
         tls_in_front=_tls_terminated_in_front(project),
         pooled_upstreams={
@@ -916,14 +930,14 @@ def _tls_servers_loaded_with(conf: NginxConf, project: Project) -> list[Directiv
     configuration: when `conf` is one (it has its own `http {}`), another file that is one too
     is an alternative to it (DefectDojo's nginx.conf beside nginx_TLS.conf), not loaded with
     it. A snippet may be included by any of them, so it is judged against them all."""
-    if not _is_main_configuration(conf):
-        return project_nginx(project).tls_servers
+    index = project_nginx(project)
+    if conf.rel not in index.main_configurations:
+        return index.tls_servers
     return [
         server
-        for other in project.nginx_confs
-        if other is conf or not _is_main_configuration(other)
-        for server in _blocks(other, "server")
-        if _is_tls_server(server)
+        for rel, servers in index.tls_servers_by_file.items()
+        if rel == conf.rel or rel not in index.main_configurations
+        for server in servers
     ]
 
 
