@@ -114,14 +114,34 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.kind} exited at start:\n{self.log_path.read_text()}")
+            forked = len(self.worker_pids()) >= self._workers_asked()
             with contextlib.suppress(requests.RequestException):
-                if requests.get(self.url + ready_path, timeout=2).status_code < 500:
+                if forked and requests.get(self.url + ready_path, timeout=2).status_code < 500:
                     return self
             time.sleep(0.1)
         self.stop()
         raise RuntimeError(
             f"{self.kind} did not answer in {timeout}s:\n{self.log_path.read_text()}"
         )
+
+    def worker_pids(self) -> set[int]:
+        """The processes the server forked (Gunicorn's workers; none for plain uvicorn)."""
+        assert self.process is not None
+        pid = self.process.pid
+        with contextlib.suppress(OSError):
+            return {int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()}
+        return set()
+
+    def _workers_asked(self) -> int:
+        """Gunicorn's `-w N` (it forks workers a random fraction of 0.1 s apart, so the first
+        can answer alone): start() returns once all N are forked. 0 for uvicorn."""
+        if self.kind != "gunicorn":
+            return 0
+        args = self.extra_args
+        for flag in ("-w", "--workers"):
+            if flag in args[:-1]:
+                return int(args[args.index(flag) + 1])
+        return 1
 
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
