@@ -305,9 +305,9 @@ def exception_text_to_client(ctx: PyContext) -> Iterable[Hit]:
             continue
         if handler.name is None and not ("format_" in ctx.source and _mentions_traceback(handler)):
             continue
-        function = ctx.enclosing_function(handler)
         if _is_diagnostic_endpoint(ctx, handler):
             continue
+        function = ctx.enclosing_function(handler)
         in_view = function is not None and _is_view(ctx, function)
         for statement in _statements(handler.body):
             leak = _leaking_response(statement, handler.name, in_view)
