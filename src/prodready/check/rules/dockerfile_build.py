@@ -1,6 +1,7 @@
 """Dockerfile rules about what the build pulls in and what the image is left without
-(PR218-PR221): remote scripts run unverified, remote files added without a checksum,
-development requirements installed into the production image, and no health probe at all."""
+(PR218-PR222): remote scripts run unverified, remote files added without a checksum,
+development requirements installed into the production image, no health probe at all, and
+packages left without the bytecode the image then compiles at every start."""
 
 from __future__ import annotations
 
@@ -21,9 +22,16 @@ from prodready.check.rules.crossfile_facts import (
 from prodready.check.rules.crossfile_facts import production_compose as compose_files
 from prodready.project.deps import is_dev_tool
 from prodready.project.environments import by_name
+from prodready.project.images import env_pairs, environment
 from prodready.project.model import FileKind, Project
 from prodready.project.parsers.commands import ServerCommand
-from prodready.project.parsers.dockerfile import Dockerfile, built_lineage, instructions
+from prodready.project.parsers.dockerfile import (
+    Dockerfile,
+    Instruction,
+    Stage,
+    built_lineage,
+    instructions,
+)
 
 # --- PR218 ------------------------------------------------------------------------------------
 
@@ -229,4 +237,77 @@ def no_healthcheck(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
         final.line,
         "the image runs a web server but has no HEALTHCHECK, and no compose service that "
         "runs it probes it: a hung server keeps its traffic",
+    )
+
+
+# --- PR222 ------------------------------------------------------------------------------------
+
+UV_INSTALL = re.compile(r"\buv\s+(?:pip\s+(?:install|sync)|sync)\b")
+UV_COMPILES = re.compile(
+    r"--compile(?:-bytecode)?\b|\bUV_COMPILE_BYTECODE=[\"']?(?:1|true|yes|on)\b"
+)
+COMPILEALL = re.compile(r"\bcompileall\b")
+TRUTHY = frozenset({"1", "true", "yes", "on"})
+
+
+@rule(
+    "PR222",
+    "uv-without-bytecode",
+    title="uv installs packages without bytecode in an image that cannot write it",
+    severity=Severity.WARNING,
+    kind=FileKind.DOCKERFILE.value,
+    why="""
+pip compiles the packages it installs to bytecode; uv does not unless asked (uv's Docker guide
+recommends UV_COMPILE_BYTECODE=1 for start-up time). With PYTHONDONTWRITEBYTECODE set in the
+image, Python does not write the .pyc files either, so every process of every container
+compiles each module it imports from source, at every start: each Gunicorn worker spends
+seconds of CPU on Django, SQLAlchemy or pydantic before it answers, beside the workers still
+serving, and a restart or a rollback waits for it again.
+""",
+    fix="Set ENV UV_COMPILE_BYTECODE=1 before the install (or pass --compile-bytecode).",
+    bad="FROM python:3.12-slim\nENV PYTHONDONTWRITEBYTECODE=1\n"
+    "RUN uv pip install --system -r requirements.txt",
+    good="FROM python:3.12-slim\nENV PYTHONDONTWRITEBYTECODE=1 UV_COMPILE_BYTECODE=1\n"
+    "RUN uv pip install --system -r requirements.txt",
+)
+@on_dockerfile
+def uv_without_bytecode(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
+    stages = built_lineage(dockerfile)
+    if ctx.in_development() or not environment(stages).get("PYTHONDONTWRITEBYTECODE", ("",))[0]:
+        return
+    building = _with_copied_stages(dockerfile, stages)
+    runs = instructions(building, "RUN")
+    if any(COMPILEALL.search(run.value) for run in runs):
+        return  # compiled after the install
+    for stage in building:
+        for run in instructions([stage], "RUN"):
+            if UV_INSTALL.search(run.value) and not _compiles(dockerfile, stage, run):
+                yield Hit(
+                    run.line,
+                    "uv installs without bytecode and PYTHONDONTWRITEBYTECODE stops Python "
+                    "writing it: every process compiles each module it imports, at each start",
+                )
+
+
+def _with_copied_stages(dockerfile: Dockerfile, stages: list[Stage]) -> list[Stage]:
+    """The stages and those they COPY --from (a builder that installs into a venv), once each,
+    in file order."""
+    found = {stage.index: stage for stage in stages}
+    for copy in instructions(stages, "COPY"):
+        source = dockerfile.stage_named(copy.flags.get("from", ""))
+        if source is not None:
+            found.update({s.index: s for s in dockerfile.lineage(source)})
+    return [found[index] for index in sorted(found)]
+
+
+def _compiles(dockerfile: Dockerfile, stage: Stage, run: Instruction) -> bool:
+    """--compile-bytecode or UV_COMPILE_BYTECODE on the command line, or in the environment
+    the stage (and those it is built FROM) set before it."""
+    if UV_COMPILES.search(run.value):
+        return True
+    return any(
+        name == "UV_COMPILE_BYTECODE" and value.strip("\"'").lower() in TRUTHY
+        for env in instructions(dockerfile.lineage(stage), "ENV")
+        if env.line < run.line  # the stages it is built FROM come earlier in the file
+        for name, value in env_pairs(env)
     )
