@@ -37,6 +37,19 @@ def lines_reported(tmp_path: Path, rule_id: str, dockerfile: str) -> list[int]:
         ("FROM searxng/base:searxng-builder AS builder\nRUN make venv\n", []),
         ('FROM searxng/base:searxng-builder AS builder\nRUN make\nCMD ["granian"]\n', [1]),
         ("FROM searxng/base:searxng AS builder\nRUN make venv\n", [1]),
+        # the project's own base image runs as the user every copied file is chowned to
+        (
+            "FROM docker.io/searxng/base:searxng\nCOPY --chown=977:977 searx/ ./searx/\n"
+            'COPY --chown=977:977 ./container/ ./\nENTRYPOINT ["./entrypoint.sh"]\n',
+            [],
+        ),
+        # ... not when one copy keeps root's ownership, nor over an official image
+        (
+            "FROM searxng/base:searxng\nCOPY --chown=977:977 searx/ ./searx/\n"
+            'COPY ./container/ ./\nENTRYPOINT ["./entrypoint.sh"]\n',
+            [1],
+        ),
+        ('FROM python:3.12-slim\nCOPY --chown=app . /app\nCMD ["gunicorn", "app:app"]\n', [1]),
     ],
 )
 def test_pr201_judges_the_final_image(tmp_path: Path, dockerfile: str, expected: list[int]) -> None:

@@ -95,7 +95,9 @@ secret, install tools, and with a kernel or runtime escape (runc CVE-2019-5736, 
 reach the host. Docker's own guidance and the CIS Docker Benchmark (4.1) require a non-root
 user. Builder stages may run as root; only the stage that ships is judged. Official images
 that drop privileges themselves (postgres, redis ... switch user in their entrypoint; nginx
-and httpd serve requests from unprivileged workers) are left alone unless ENTRYPOINT changes.
+and httpd serve requests from unprivileged workers) are left alone unless ENTRYPOINT changes,
+and so is a stage built on a project's own base image that chowns every file it copies to one
+unprivileged user: the base, which this file does not show, runs as that user.
 """,
     fix="""
 Create an unprivileged user in the final stage and switch to it before CMD.
@@ -124,6 +126,8 @@ def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     ):
         return
     if user is None:
+        if "/" in official_name(image) and _owned_by_one_user(stages[-1]):
+            return
         yield Hit(
             stages[-1].line,
             f"final stage (from {image}) has no USER instruction: the app runs as root",
@@ -134,6 +138,16 @@ def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
         yield Hit(
             user.line, f"final stage switches to USER {user.value.strip()}: the app runs as root"
         )
+
+
+def _owned_by_one_user(stage: Stage) -> bool:
+    """Every file the stage copies in is chowned to one unprivileged user (searxng's
+    `COPY --chown=977:977` over its own searxng/base image): the files are made for the user
+    the base image runs as, which this file cannot see. Said of an official image (python,
+    debian), whose user is root, it proves nothing."""
+    copies = stage.all("COPY") + stage.all("ADD")
+    owners = {copy.flags.get("chown", "").split(":", 1)[0] for copy in copies}
+    return len(owners) == 1 and not owners & {"", *ROOT_USERS}
 
 
 LAMBDA_IMAGES = ("public.ecr.aws/lambda/", "amazon/aws-lambda-")
