@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from prodready.backup import interrupts
+from prodready import interrupts
 from prodready.errors import ToolError
 
 POLL_S = 0.5

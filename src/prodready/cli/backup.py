@@ -559,14 +559,14 @@ def _interruptible(what: str) -> Iterator[None]:
     Either also alarms the watchdog: a clean-up still running after CLEANUP_LIMIT_S ends the
     process as SIGKILL would (the swap is one transaction either way; a scratch database may be
     left, as after SIGKILL)."""
-    from prodready.backup.interrupts import raise_or_defer
     from prodready.backup.watchdog import CleanupWatchdog
+    from prodready.interrupts import raise_or_defer
 
     with CleanupWatchdog(CLEANUP_LIMIT_S, what) as watchdog:
 
         def interrupt(_signum: int, _frame: object) -> None:
             watchdog.alarm()
-            raise_or_defer()
+            raise_or_defer(KeyboardInterrupt())
 
         previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:

@@ -30,6 +30,7 @@ from prodready.deploy.supervisors import (
 )
 from prodready.deploy.venv import build_venv
 from prodready.errors import InputError, UserError
+from prodready.interrupts import raise_or_defer
 from prodready.project.migrations import Migrations
 
 Checker = Callable[[Path], list[str]]
@@ -314,7 +315,7 @@ def _interruptible() -> Iterator[None]:
     """SIGTERM and SIGHUP unwind the deploy like Ctrl-C does, so its cleanup runs."""
 
     def interrupt(signum: int, _frame: FrameType | None) -> None:
-        raise Interrupted(signal.Signals(signum).name)
+        raise_or_defer(Interrupted(signal.Signals(signum).name))
 
     previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:

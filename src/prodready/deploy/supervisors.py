@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from prodready import interrupts
 from prodready.deploy import priority
 from prodready.deploy.layout import Layout
 from prodready.deploy.releasestep import release_env
@@ -85,22 +86,28 @@ class ProcessSupervisor:
     def start(self, release_id: str) -> None:
         self.layout.socket(release_id).unlink(missing_ok=True)
         release = self.layout.release(release_id)
-        # It boots at nice 10 (see priority.py), below the generation that serves.
-        with self.layout.serve_log(release_id).open("ab") as log, priority.background():
-            process = subprocess.Popen(
-                self.argv(release_id),
-                cwd=release,
-                env=release_env(release),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: Ctrl-C of the deploy spares it
-            )
-        # `prodready serve` execs the server, so this pid is the master's from the start; its
-        # start time (kept across exec) tells it from a later process given the same pid.
-        started = _start_time(process.pid)
-        self.layout.pidfile(release_id).write_text(f"{process.pid} {started}\n")
-        self.children[release_id] = process
+        # A SIGTERM before the pidfile is written would leave a generation the deploy's clean-up
+        # cannot find: interrupts wait until it is recorded (prodready/interrupts.py).
+        interrupts.hold()
+        try:
+            # It boots at nice 10 (see priority.py), below the generation that serves.
+            with self.layout.serve_log(release_id).open("ab") as log, priority.background():
+                process = subprocess.Popen(
+                    self.argv(release_id),
+                    cwd=release,
+                    env=release_env(release),
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: Ctrl-C of the deploy spares it
+                )
+            # `prodready serve` execs the server, so this pid is the master's from the start;
+            # its start time (kept across exec) tells it from a later process given that pid.
+            started = _start_time(process.pid)
+            self.layout.pidfile(release_id).write_text(f"{process.pid} {started}\n")
+            self.children[release_id] = process
+        finally:
+            interrupts.release()
 
     def promote(self, release_id: str) -> None:
         pid = self.pid(release_id)
