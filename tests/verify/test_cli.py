@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import psycopg
@@ -122,3 +128,51 @@ def test_several_apps_and_no_launch_naming_one_is_exit_2(tmp_path: Path) -> None
     result = run_verify(tmp_path, "--only", "check")
     assert result.returncode == 2
     assert "several apps found (one:one, two:two)" in result.stderr
+
+
+def test_ctrl_c_while_the_app_boots_leaves_no_server_behind(tmp_path: Path) -> None:
+    """The served app runs in a session of its own (so a stop can take its workers): a Ctrl-C
+    while it boots must stop it too, or it serves on after verify is gone."""
+    (tmp_path / "app.py").write_text(
+        "import time\n\nfrom flask import Flask\n\ntime.sleep(60)  # a slow import\n"
+        "app = Flask(__name__)\n"
+    )
+    (tmp_path / "requirements.txt").write_text("flask\ngunicorn\n")
+    verify = subprocess.Popen(
+        [sys.executable, "-m", "prodready.cli.main", "verify", str(tmp_path), "--only", "check"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    server = None
+    try:
+        server = _child_running(verify.pid, "serve", timeout=60)
+        verify.send_signal(signal.SIGINT)
+        verify.wait(timeout=60)
+        deadline = time.monotonic() + 20
+        while _alive(server) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive(server), "the app's server outlived the interrupted verify"
+    finally:
+        verify.kill()
+        verify.wait()
+        if server is not None and _alive(server):
+            os.killpg(server, signal.SIGKILL)  # its own session: the group is its workers
+
+
+def _child_running(parent: int, word: str, timeout: float) -> int:
+    """The pid of `parent`'s child whose command line has `word` as an argument."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for child in Path(f"/proc/{parent}/task/{parent}/children").read_text().split():
+            with contextlib.suppress(OSError):
+                if word.encode() in Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0"):
+                    return int(child)
+        time.sleep(0.05)
+    raise AssertionError(f"verify never started `{word}`")
+
+
+def _alive(pid: int) -> bool:
+    """Running, not a zombie waiting for its parent."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False

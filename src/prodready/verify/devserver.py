@@ -97,6 +97,9 @@ def start_dev_server(
         served.stop()
         last = (error.hint or "").splitlines()[-1:] or [""]
         return f"`{command.shown}` did not start: {error.message}; {last[0]}".strip("; ")
+    except BaseException:  # Ctrl-C while it boots: it runs in a session of its own
+        served.stop()
+        raise
     return served, command
 
 

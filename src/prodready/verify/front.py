@@ -88,17 +88,29 @@ def start_front(
         stderr=subprocess.DEVNULL,
     )
     front = Front(process, prefix, http_port, https_port, ctx.server_name)
-    deadline = time.monotonic() + 15
+    try:
+        answered = _wait_for(front)
+    except BaseException:  # Ctrl-C while nginx starts
+        front.stop()
+        raise
+    if answered is None:
+        front.stop()
+        return "nginx did not answer within 15 s"
+    return front if answered else "nginx refused the generated site: " + _tail(front.error_log)
+
+
+def _wait_for(front: Front, timeout: float = 15.0) -> bool | None:
+    """True once nginx answers, False when it exits first, None when it is still silent."""
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return "nginx refused the generated site: " + _tail(front.error_log)
+        if front.process.poll() is not None:
+            return False
         try:
             front.http("/", timeout=2.0)
-            return front
+            return True
         except OSError:
             time.sleep(0.1)
-    front.stop()
-    return "nginx did not answer within 15 s"
+    return None
 
 
 def _tail(path: Path) -> str:

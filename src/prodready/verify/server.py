@@ -113,7 +113,11 @@ def start_server(
         )
     served = ServerProcess(process, port, pidfile, log_path, time.monotonic(), extra_env=env)
     if wait_ready:
-        wait_until_answering(served)
+        try:
+            wait_until_answering(served)
+        except BaseException:  # Ctrl-C while it boots: it runs in a session of its own
+            served.stop()
+            raise
     return served
 
 

@@ -159,13 +159,18 @@ def boot(
             server=options.server,
             target=target,
         )
+        try:
+            front = start_front(
+                project, _from_root(source.app_dir, target), server.port, work,
+                options.server_name,
+            )  # fmt: skip
+        except BaseException:
+            server.stop()
+            raise
     except BaseException:
         backing.drop()
         shutil.rmtree(work, ignore_errors=True)
         raise
-    front = start_front(
-        project, _from_root(source.app_dir, target), server.port, work, options.server_name
-    )
     if isinstance(front, str):
         return Stage(root, project, options, work, backing, source, server, None, front,
                      check_findings=findings, release_note=release_note)  # fmt: skip
