@@ -320,7 +320,7 @@ def main() -> int:
     print(
         f"projects={len(projects) - len(failed)} failed={len(failed)} findings={len(findings)}"
         f" judged={measured.judged} judged_projects={judged_projects} true={measured.true}"
-        f" false={measured.false} precision={measured.value:.3f}"
+        f" false={measured.false} precision={measured.value:.4f}"
         f" unjudged={len(findings) - measured.judged}"
     )
     return 1 if failed else 0

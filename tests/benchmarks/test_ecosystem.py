@@ -77,7 +77,7 @@ def test_run_counts_rules_measures_precision_and_records_deltas(tmp_path: Path) 
     assert figures["projects"] == "2"
     assert figures["judged"] == "2"
     assert figures["true"] == "1" and figures["false"] == "1"
-    assert figures["precision"] == "0.500"
+    assert figures["precision"] == "0.5000"
     assert int(figures["unjudged"]) == int(figures["findings"]) - 2
     recorded = json.loads(last.read_text())
     assert recorded["per_rule"]["PR201"] == 2
@@ -88,7 +88,7 @@ def test_run_counts_rules_measures_precision_and_records_deltas(tmp_path: Path) 
     pr201 = next(line for line in second.stdout.splitlines() if line.startswith("PR201"))
     assert pr201.split()[1:3] == ["1", "-1"]
     assert "1 gone" in second.stdout
-    assert headline(second.stdout)["precision"] == "1.000"
+    assert headline(second.stdout)["precision"] == "1.0000"
 
 
 def test_missing_corpus_is_one_line_and_exit_2(tmp_path: Path) -> None:
