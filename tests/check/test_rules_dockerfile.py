@@ -570,3 +570,29 @@ def test_pr220_a_ci_requirements_file_is_judged_by_what_it_holds(
         'USER 1000\nCMD ["gunicorn", "app:app"]\n'
     )
     assert lines_reported(tmp_path, "PR220", dockerfile) == expected
+
+
+@pytest.mark.parametrize(
+    ("dockerfile", "reported"),
+    [
+        # root installs with uv, the image's USER cannot write the .pyc files into it
+        ("FROM python:3.12-slim\nRUN uv pip install --system -r requirements.txt\n"
+         "USER app\nCMD [\"gunicorn\", \"app:app\"]\n", True),
+        # ... unless uv compiled them, or the files were handed to that user
+        ("FROM python:3.12-slim\nENV UV_COMPILE_BYTECODE=1\n"
+         "RUN uv pip install --system -r requirements.txt\nUSER app\n", False),
+        ("FROM python:3.12-slim AS build\nRUN uv venv /venv && uv pip install -r r.txt\n"
+         "FROM python:3.12-slim\nCOPY --from=build --chown=app /venv /venv\nUSER app\n", False),
+        ("FROM python:3.12-slim\nUSER app\nRUN uv sync --no-dev\n", False),
+        # root runs it and writes them itself at the first start of each container
+        ("FROM python:3.12-slim\nRUN uv pip install --system -r requirements.txt\n"
+         "CMD [\"gunicorn\", \"app:app\"]\n", False),
+        # nothing forbids writing, a later compileall wrote them: quiet either way
+        ("FROM python:3.12-slim\nENV PYTHONDONTWRITEBYTECODE=1\nRUN uv sync --no-dev\n"
+         "RUN python -m compileall -q /app/.venv\n", False),
+    ],
+)  # fmt: skip
+def test_pr222_uv_bytecode_the_server_cannot_write(
+    tmp_path: Path, dockerfile: str, reported: bool
+) -> None:
+    assert bool(lines_reported(tmp_path, "PR222", dockerfile)) == reported

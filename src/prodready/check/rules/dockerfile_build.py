@@ -20,6 +20,7 @@ from prodready.check.rules.crossfile_facts import (
     launches_in,
 )
 from prodready.check.rules.crossfile_facts import production_compose as compose_files
+from prodready.check.rules.dockerfile_facts import ROOT_USERS
 from prodready.project.deps import is_dev_tool
 from prodready.project.environments import by_name
 from prodready.project.images import env_pairs, environment
@@ -258,11 +259,12 @@ TRUTHY = frozenset({"1", "true", "yes", "on"})
     kind=FileKind.DOCKERFILE.value,
     why="""
 pip compiles the packages it installs to bytecode; uv does not unless asked (uv's Docker guide
-recommends UV_COMPILE_BYTECODE=1 for start-up time). With PYTHONDONTWRITEBYTECODE set in the
-image, Python does not write the .pyc files either, so every process of every container
-compiles each module it imports from source, at every start: each Gunicorn worker spends
-seconds of CPU on Django, SQLAlchemy or pydantic before it answers, beside the workers still
-serving, and a restart or a rollback waits for it again.
+recommends UV_COMPILE_BYTECODE=1 for start-up time). When the server's processes cannot write
+the .pyc files either (PYTHONDONTWRITEBYTECODE is set, or the image's USER does not own what
+root installed), every process of every container compiles each module it imports from
+source, at every start: each worker spends seconds of CPU on Django, SQLAlchemy or pydantic
+before it answers, beside the workers still serving, and a restart, a recycled worker or a
+rollback waits for it again.
 """,
     fix="Set ENV UV_COMPILE_BYTECODE=1 before the install (or pass --compile-bytecode).",
     bad="FROM python:3.12-slim\nENV PYTHONDONTWRITEBYTECODE=1\n"
@@ -272,21 +274,61 @@ serving, and a restart or a rollback waits for it again.
 )
 @on_dockerfile
 def uv_without_bytecode(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
-    stages = built_lineage(dockerfile)
-    if ctx.in_development() or not environment(stages).get("PYTHONDONTWRITEBYTECODE", ("",))[0]:
+    if ctx.in_development():
         return
+    stages = built_lineage(dockerfile)
     building = _with_copied_stages(dockerfile, stages)
     runs = instructions(building, "RUN")
     if any(COMPILEALL.search(run.value) for run in runs):
         return  # compiled after the install
+    unwritten = _why_unwritten(dockerfile, stages)
+    if unwritten is None:
+        return
     for stage in building:
         for run in instructions([stage], "RUN"):
             if UV_INSTALL.search(run.value) and not _compiles(dockerfile, stage, run):
                 yield Hit(
                     run.line,
-                    "uv installs without bytecode and PYTHONDONTWRITEBYTECODE stops Python "
-                    "writing it: every process compiles each module it imports, at each start",
+                    f"uv installs without bytecode and {unwritten}: every process compiles "
+                    "each module it imports, at each start",
                 )
+
+
+def _why_unwritten(dockerfile: Dockerfile, stages: list[Stage]) -> str | None:
+    """Why the server's processes cannot write the bytecode uv left out, or None when they
+    can (root, or a user the installed files were handed to)."""
+    if environment(stages).get("PYTHONDONTWRITEBYTECODE", ("",))[0]:
+        return "PYTHONDONTWRITEBYTECODE stops Python writing it"
+    if _handed_over(dockerfile, stages):
+        return None
+    user = instructions(stages, "USER")
+    name = user[-1].value.strip().split(":", 1)[0] if user else "root"
+    if name not in ROOT_USERS:
+        return f"the server runs as {name}, who cannot write into what root installed"
+    return None  # a launch that drops privileges later (gosu, uwsgi `uid`) often runs
+    # manage.py or migrations as root first, which writes the .pyc files of what they import
+
+
+def _handed_over(dockerfile: Dockerfile, stages: list[Stage]) -> bool:
+    """The installed files belong to the unprivileged user: copied in with --chown, chowned
+    afterwards, or installed by that user (a USER before the install)."""
+    for copy in instructions(stages, "COPY"):
+        owner = copy.flags.get("chown", "").split(":", 1)[0]
+        if copy.flags.get("from") and owner and owner not in ROOT_USERS:
+            return True
+    if any(CHOWN_INSTALL.search(run.value) for run in instructions(stages, "RUN")):
+        return True
+    for stage in _with_copied_stages(dockerfile, stages):
+        for run in instructions([stage], "RUN"):
+            if UV_INSTALL.search(run.value):
+                users = [u for u in instructions(dockerfile.lineage(stage), "USER")
+                         if u.line < run.line]  # fmt: skip
+                if users and users[-1].value.strip().split(":", 1)[0] not in ROOT_USERS:
+                    return True
+    return False
+
+
+CHOWN_INSTALL = re.compile(r"\bchown\b[^\n;&|]*(?:venv|site-packages|/usr/local/lib/python)")
 
 
 def _with_copied_stages(dockerfile: Dockerfile, stages: list[Stage]) -> list[Stage]:
