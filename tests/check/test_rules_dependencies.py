@@ -109,3 +109,49 @@ def test_dev_tools_the_production_code_imports_are_runtime_dependencies() -> Non
     assert found[0].message == (
         "3 development tools in the runtime dependencies: pytest, pytest-django, flake8"
     )
+
+
+def _tree(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+
+
+@pytest.mark.parametrize(
+    ("run", "reported"),
+    [
+        # the image installs the root file: the client's own requirements are another program's
+        ("RUN pip install --no-cache-dir -r requirements.txt", {"requirements.txt"}),
+        # an included file is installed too
+        ("RUN pip install -r /code/requirements/production.txt && echo ok;",
+         {"requirements/base.txt"}),
+        # a file the image names through a variable: nothing is known, everything is judged
+        ("RUN pip install -r $REQUIREMENTS", {"requirements.txt", "requirements/base.txt",
+                                              "cli-tool/requirements.txt"}),
+    ],
+)  # fmt: skip
+def test_unpinned_requirements_of_files_no_image_installs_are_not_reported(
+    tmp_path: Path, run: str, reported: set[str]
+) -> None:
+    """mediacms' cli-tool/requirements.txt (an upload client beside the service) was reported
+    as the service's unpinned dependencies; its Dockerfile installs requirements.txt only."""
+    _tree(
+        tmp_path,
+        {
+            "Dockerfile": f"FROM python:3.12-slim\nCOPY . /code\n{run}\n",
+            "requirements.txt": "flask\n",
+            "requirements/base.txt": "django>=5\n",
+            "requirements/production.txt": "-r base.txt\ngunicorn==23.0.0\n",
+            "cli-tool/requirements.txt": "click\nrequests\n",
+            "cli-tool/cli.py": "print('upload')\n",
+        },
+    )
+    assert {f.path for f in findings_for(tmp_path, "PR801")} == reported
+
+
+def test_without_an_image_every_requirements_file_is_judged(tmp_path: Path) -> None:
+    _tree(tmp_path, {"requirements.txt": "flask\n", "tools/requirements.txt": "click\n"})
+    assert {f.path for f in findings_for(tmp_path, "PR801")} == {
+        "requirements.txt",
+        "tools/requirements.txt",
+    }

@@ -15,14 +15,19 @@ from datetime import date
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
 
 from prodready.check.context import FileContext
+from prodready.check.memo import once_per_project
 from prodready.check.model import Hit, Severity
 from prodready.check.registry import rule
 from prodready.project.deps import is_dev_tool
+from prodready.project.installed import installed_requirement_files
 from prodready.project.model import Dependency, FileKind, Project, SourceFile
 
 DEPENDENCY_KINDS = (FileKind.REQUIREMENTS, FileKind.PYPROJECT, FileKind.PIPFILE)
 FAMILY = "dependencies"
 """The rules over the whole project (kind "project") are documented with the dependency rules."""
+
+
+_installed_requirement_files = once_per_project(installed_requirement_files)
 
 
 def runtime_dependencies(project: Project) -> list[Dependency]:
@@ -58,6 +63,8 @@ Without `==` pins (or a lock file: uv.lock, poetry.lock, Pipfile.lock, a pip-com
 every image build installs whatever is newest that day. A release of any dependency, or of a
 dependency's dependency, then breaks or changes production on the next deploy, even of an
 unrelated fix, and the build from last week can no longer be reproduced to roll back.
+A requirements file that none of the project's images installs, while they install others
+(with `-r`, includes followed), belongs to another program of the repository and is left out.
 """,
     fix="Pin exact versions: pip-compile / uv pip compile requirements.in -o requirements.txt.",
     bad="flask\nsqlalchemy>=2.0",
@@ -69,6 +76,9 @@ def unpinned_dependency(ctx: FileContext) -> Iterator[Hit]:
         return
     if ctx.rel.endswith(".in") and project.file(ctx.rel[:-3] + ".txt") is not None:
         return  # pip-tools input: the compiled .txt beside it is what gets installed
+    installed = _installed_requirement_files(project)
+    if installed is not None and ctx.rel.endswith(".txt") and ctx.rel not in installed:
+        return  # another program's (project/installed.py)
     pinned = {dep.name for dep in project.dependencies if dep.rel == ctx.rel and dep.pinned}
     loose = [
         dep

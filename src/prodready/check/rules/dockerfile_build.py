@@ -24,6 +24,7 @@ from prodready.check.rules.dockerfile_facts import ROOT_USERS
 from prodready.project.deps import is_dev_tool
 from prodready.project.environments import by_name
 from prodready.project.images import env_pairs, environment
+from prodready.project.installed import REQUIREMENT_FILE
 from prodready.project.model import FileKind, Project
 from prodready.project.parsers.commands import ServerCommand
 from prodready.project.parsers.dockerfile import (
@@ -115,7 +116,6 @@ def remote_add_without_checksum(ctx: FileContext, dockerfile: Dockerfile) -> Ite
 
 # --- PR220 ------------------------------------------------------------------------------------
 
-REQUIREMENT_FILE = re.compile(r"(?:^|\s)(?:-r|--requirement)(?:\s+|=)(\S+)")
 DEV_EXTRAS = re.compile(
     r"\[[^\]]*\b(dev|develop|development|test|tests|testing|lint|docs)\b[^\]]*\]", re.IGNORECASE
 )
