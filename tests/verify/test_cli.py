@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import psycopg
+import pytest
 
 from tests.verify.conftest import run_verify
 from tests.verify.variants import example_copy
@@ -130,9 +131,12 @@ def test_several_apps_and_no_launch_naming_one_is_exit_2(tmp_path: Path) -> None
     assert "several apps found (one:one, two:two)" in result.stderr
 
 
-def test_ctrl_c_while_the_app_boots_leaves_no_server_behind(tmp_path: Path) -> None:
-    """The served app runs in a session of its own (so a stop can take its workers): a Ctrl-C
-    while it boots must stop it too, or it serves on after verify is gone."""
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_while_the_app_boots_leaves_no_server_behind(
+    tmp_path: Path, sig: signal.Signals
+) -> None:
+    """The served app runs in a session of its own (so a stop can take its workers): Ctrl-C
+    or SIGTERM while it boots must stop it too, or it serves on after verify is gone."""
     (tmp_path / "app.py").write_text(
         "import time\n\nfrom flask import Flask\n\ntime.sleep(60)  # a slow import\n"
         "app = Flask(__name__)\n"
@@ -145,8 +149,10 @@ def test_ctrl_c_while_the_app_boots_leaves_no_server_behind(tmp_path: Path) -> N
     server = None
     try:
         server = _child_running(verify.pid, "serve", timeout=60)
-        verify.send_signal(signal.SIGINT)
-        verify.wait(timeout=60)
+        verify.send_signal(sig)
+        assert verify.wait(timeout=60) == 130
+        assert verify.stderr is not None
+        assert verify.stderr.read().strip().endswith("the servers verify started are stopped")
         deadline = time.monotonic() + 20
         while _alive(server) and time.monotonic() < deadline:
             time.sleep(0.1)

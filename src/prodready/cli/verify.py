@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from prodready.errors import UsageError
+from prodready.errors import EXIT_INTERRUPTED, UsageError
 
 
 def verify(
@@ -74,9 +77,14 @@ def verify(
         env=tuple(_parse_env(e) for e in env or ()),
     )
     shown = not quiet and sys.stderr.isatty()
-    card = run_verify(
-        directory.resolve(), options, only=chosen, progress=_progress if shown else _silent
-    )
+    try:
+        with _sigterm_unwinds():
+            card = run_verify(
+                directory.resolve(), options, only=chosen, progress=_progress if shown else _silent
+            )
+    except KeyboardInterrupt:
+        typer.echo("error: interrupted: the servers verify started are stopped", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
     if junit:
         from prodready.verify.junit import write_junit
 
@@ -90,6 +98,22 @@ def verify(
     else:
         sys.stdout.write(to_text(card, color=sys.stdout.isatty()))
     raise typer.Exit(card.exit_code(strict))
+
+
+@contextlib.contextmanager
+def _sigterm_unwinds() -> Iterator[None]:
+    """SIGTERM (a CI job's timeout, `kill`) unwinds like Ctrl-C, so the app's server, the dev
+    server and nginx, which run in sessions of their own, are stopped and the scratch
+    database dropped; its default action would end verify and leave them running."""
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _parse_only(text: str | None, known: tuple[str, ...]) -> set[str] | None:
