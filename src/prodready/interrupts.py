@@ -9,6 +9,11 @@ handler runs between two bytecodes of the very code that holds them."""
 
 from __future__ import annotations
 
+import contextlib
+import signal
+from collections.abc import Callable, Iterator
+from types import FrameType
+
 _held: list[bool] = []
 _pending: list[BaseException] = []
 
@@ -33,3 +38,27 @@ def release() -> None:
         error = _pending[0]
         _pending.clear()
         raise error
+
+
+@contextlib.contextmanager
+def unwinding(
+    signals: tuple[signal.Signals, ...],
+    error: Callable[[signal.Signals], BaseException],
+    first: Callable[[], None] | None = None,
+) -> Iterator[None]:
+    """While inside, each of `signals` raises `error(signal)` (now, or once interrupts are
+    released), so the work unwinds through its clean-up instead of ending where it stands;
+    `first` runs before, in the handler (it must take no lock). The previous handlers are
+    put back on the way out."""
+
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        if first is not None:
+            first()
+        raise_or_defer(error(signal.Signals(signum)))
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in signals}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)

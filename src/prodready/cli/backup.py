@@ -560,23 +560,16 @@ def _interruptible(what: str) -> Iterator[None]:
     process as SIGKILL would (the swap is one transaction either way; a scratch database may be
     left, as after SIGKILL)."""
     from prodready.backup.watchdog import CleanupWatchdog
-    from prodready.interrupts import raise_or_defer
+    from prodready.interrupts import unwinding
 
+    signals = (signal.SIGTERM, signal.SIGINT)
     with CleanupWatchdog(CLEANUP_LIMIT_S, what) as watchdog:
-
-        def interrupt(_signum: int, _frame: object) -> None:
-            watchdog.alarm()
-            raise_or_defer(KeyboardInterrupt())
-
-        previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGTERM, signal.SIGINT)}
         try:
-            yield
+            with unwinding(signals, lambda _: KeyboardInterrupt(), first=watchdog.alarm):
+                yield
         except KeyboardInterrupt:
             typer.echo(f"error: interrupted: {what}", err=True)
             raise typer.Exit(EXIT_INTERRUPTED) from None
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
 
 
 def _files_note(manifest: Any) -> str:

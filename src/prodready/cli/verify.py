@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import signal
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -60,6 +58,7 @@ def verify(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Boot the app the way production will and prove each production claim: a scorecard."""
+    from prodready.interrupts import unwinding
     from prodready.verify.items import ITEM_IDS
     from prodready.verify.report import to_json, to_text
     from prodready.verify.run import run_verify
@@ -77,8 +76,11 @@ def verify(
         env=tuple(_parse_env(e) for e in env or ()),
     )
     shown = not quiet and sys.stderr.isatty()
+    # SIGTERM (a CI job's timeout, `kill`) unwinds like Ctrl-C, so the app's server, the dev
+    # server and nginx, which run in sessions of their own, are stopped and the scratch
+    # database dropped; its default action would end verify and leave them running.
     try:
-        with _sigterm_unwinds():
+        with unwinding((signal.SIGTERM,), lambda _: KeyboardInterrupt()):
             card = run_verify(
                 directory.resolve(), options, only=chosen, progress=_progress if shown else _silent
             )
@@ -98,22 +100,6 @@ def verify(
     else:
         sys.stdout.write(to_text(card, color=sys.stdout.isatty()))
     raise typer.Exit(card.exit_code(strict))
-
-
-@contextlib.contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """SIGTERM (a CI job's timeout, `kill`) unwinds like Ctrl-C, so the app's server, the dev
-    server and nginx, which run in sessions of their own, are stopped and the scratch
-    database dropped; its default action would end verify and leave them running."""
-
-    def interrupt(_signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def _parse_only(text: str | None, known: tuple[str, ...]) -> set[str] | None:

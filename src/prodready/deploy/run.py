@@ -8,10 +8,9 @@ import shutil
 import signal
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import FrameType
 
 from prodready.deploy import breaking, priority, switch
 from prodready.deploy.build import Source, disk_error, link_shared, write_code
@@ -30,7 +29,7 @@ from prodready.deploy.supervisors import (
 )
 from prodready.deploy.venv import build_venv
 from prodready.errors import InputError, UserError
-from prodready.interrupts import raise_or_defer
+from prodready.interrupts import unwinding
 from prodready.project.migrations import Migrations
 
 Checker = Callable[[Path], list[str]]
@@ -310,16 +309,6 @@ def _describe(source: Source) -> str:
     return f"git {source.commit}" if source.commit else str(source.directory)
 
 
-@contextmanager
-def _interruptible() -> Iterator[None]:
+def _interruptible() -> AbstractContextManager[None]:
     """SIGTERM and SIGHUP unwind the deploy like Ctrl-C does, so its cleanup runs."""
-
-    def interrupt(signum: int, _frame: FrameType | None) -> None:
-        raise_or_defer(Interrupted(signal.Signals(signum).name))
-
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+    return unwinding((signal.SIGTERM, signal.SIGHUP), lambda sig: Interrupted(sig.name))
