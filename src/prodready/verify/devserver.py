@@ -93,13 +93,9 @@ def start_dev_server(
     served = ServerProcess(process, port, work / "dev-server.pid", log_path, time.monotonic())
     try:
         wait_until_answering(served, timeout=START_TIMEOUT_S)
-    except BootError as error:
-        served.stop()
+    except BootError as error:  # wait_until_answering stopped it
         last = (error.hint or "").splitlines()[-1:] or [""]
         return f"`{command.shown}` did not start: {error.message}; {last[0]}".strip("; ")
-    except BaseException:  # Ctrl-C while it boots: it runs in a session of its own
-        served.stop()
-        raise
     return served, command
 
 

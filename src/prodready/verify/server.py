@@ -113,16 +113,22 @@ def start_server(
         )
     served = ServerProcess(process, port, pidfile, log_path, time.monotonic(), extra_env=env)
     if wait_ready:
-        try:
-            wait_until_answering(served)
-        except BaseException:  # Ctrl-C while it boots: it runs in a session of its own
-            served.stop()
-            raise
+        wait_until_answering(served)
     return served
 
 
 def wait_until_answering(served: ServerProcess, timeout: float = BOOT_TIMEOUT_S) -> float:
-    """Seconds from start until the first HTTP answer; sets `ready_s`."""
+    """Seconds from start until the first HTTP answer; sets `ready_s`. A boot that fails or
+    is interrupted (Ctrl-C, SIGTERM) stops the process: it runs in a session of its own, so
+    nothing else would."""
+    try:
+        return _first_answer(served, timeout)
+    except BaseException:
+        served.stop()
+        raise
+
+
+def _first_answer(served: ServerProcess, timeout: float) -> float:
     deadline = served.started + timeout
     while time.monotonic() < deadline:
         if not served.running():
