@@ -26,13 +26,12 @@ def installed_requirement_files(project: Project) -> frozenset[str] | None:
     pending: list[str] = []
     for dockerfile in project.dockerfiles:
         folder = posixpath.dirname(dockerfile.rel)
-        for stage in dockerfile.stages:
-            for run in instructions([stage], "RUN"):
-                for named in REQUIREMENT_FILE.findall(run.value):
-                    found = _project_file(named.rstrip(";&|)").strip("'\""), folder, files)
-                    if found is None:
-                        return None
-                    pending.append(found)
+        for run in instructions(dockerfile.stages, "RUN"):
+            for named in REQUIREMENT_FILE.findall(run.value):
+                found = _project_file(named.rstrip(";&|)").strip("'\""), folder, files)
+                if found is None:
+                    return None
+                pending.append(found)
     if not pending:
         return None
     installed: set[str] = set()

@@ -23,7 +23,11 @@ from prodready.check.rules._common import (
     on_dockerfile,
     url_secret,
 )
-from prodready.check.rules.dockerfile_facts import ROOT_USERS, launch_drops_privileges
+from prodready.check.rules.dockerfile_facts import (
+    ROOT_USERS,
+    launch_drops_privileges,
+    user_of,
+)
 from prodready.project.files import ENV_EXAMPLE
 from prodready.project.images import (
     arg_pairs,
@@ -121,9 +125,7 @@ def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     if _drops_privileges(image) and not instructions(stages, "ENTRYPOINT"):
         return
     user = last_instruction(stages, "USER")
-    if (user is None or user.value.strip().split(":", 1)[0] in ROOT_USERS) and (
-        launch_drops_privileges(ctx)
-    ):
+    if (user is None or user_of(user.value) in ROOT_USERS) and (launch_drops_privileges(ctx)):
         return
     if user is None:
         if "/" in official_name(image) and _owned_by_one_user(stages[-1]):
@@ -133,7 +135,7 @@ def runs_as_root(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
             f"final stage (from {image}) has no USER instruction: the app runs as root",
         )
         return
-    name = user.value.strip().split(":", 1)[0]
+    name = user_of(user.value)
     if name in ROOT_USERS:
         yield Hit(
             user.line, f"final stage switches to USER {user.value.strip()}: the app runs as root"
@@ -146,7 +148,7 @@ def _owned_by_one_user(stage: Stage) -> bool:
     the base image runs as, which this file cannot see. Said of an official image (python,
     debian), whose user is root, it proves nothing."""
     copies = stage.all("COPY") + stage.all("ADD")
-    owners = {copy.flags.get("chown", "").split(":", 1)[0] for copy in copies}
+    owners = {user_of(copy.flags.get("chown", "")) for copy in copies}
     return len(owners) == 1 and not owners & {"", *ROOT_USERS}
 
 

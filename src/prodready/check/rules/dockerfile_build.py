@@ -20,7 +20,7 @@ from prodready.check.rules.crossfile_facts import (
     launches_in,
 )
 from prodready.check.rules.crossfile_facts import production_compose as compose_files
-from prodready.check.rules.dockerfile_facts import ROOT_USERS
+from prodready.check.rules.dockerfile_facts import ROOT_USERS, user_of
 from prodready.project.deps import is_dev_tool
 from prodready.project.environments import by_name
 from prodready.project.images import env_pairs, environment
@@ -281,7 +281,7 @@ def uv_without_bytecode(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hi
     runs = instructions(building, "RUN")
     if any(COMPILEALL.search(run.value) for run in runs):
         return  # compiled after the install
-    unwritten = _why_unwritten(dockerfile, stages)
+    unwritten = _why_unwritten(dockerfile, stages, building)
     if unwritten is None:
         return
     for stage in building:
@@ -294,36 +294,39 @@ def uv_without_bytecode(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hi
                 )
 
 
-def _why_unwritten(dockerfile: Dockerfile, stages: list[Stage]) -> str | None:
+def _why_unwritten(
+    dockerfile: Dockerfile, stages: list[Stage], building: list[Stage]
+) -> str | None:
     """Why the server's processes cannot write the bytecode uv left out, or None when they
     can (root, or a user the installed files were handed to)."""
     if environment(stages).get("PYTHONDONTWRITEBYTECODE", ("",))[0]:
         return "PYTHONDONTWRITEBYTECODE stops Python writing it"
-    if _handed_over(dockerfile, stages):
+    if _handed_over(dockerfile, stages, building):
         return None
     user = instructions(stages, "USER")
-    name = user[-1].value.strip().split(":", 1)[0] if user else "root"
+    name = user_of(user[-1].value) if user else "root"
     if name not in ROOT_USERS:
         return f"the server runs as {name}, who cannot write into what root installed"
     return None  # a launch that drops privileges later (gosu, uwsgi `uid`) often runs
     # manage.py or migrations as root first, which writes the .pyc files of what they import
 
 
-def _handed_over(dockerfile: Dockerfile, stages: list[Stage]) -> bool:
+def _handed_over(dockerfile: Dockerfile, stages: list[Stage], building: list[Stage]) -> bool:
     """The installed files belong to the unprivileged user: copied in with --chown, chowned
-    afterwards, or installed by that user (a USER before the install)."""
+    afterwards, or installed by that user (a USER before the install). `building`: `stages`
+    and the stages they copy from."""
     for copy in instructions(stages, "COPY"):
-        owner = copy.flags.get("chown", "").split(":", 1)[0]
+        owner = user_of(copy.flags.get("chown", ""))
         if copy.flags.get("from") and owner and owner not in ROOT_USERS:
             return True
     if any(CHOWN_INSTALL.search(run.value) for run in instructions(stages, "RUN")):
         return True
-    for stage in _with_copied_stages(dockerfile, stages):
+    for stage in building:
         for run in instructions([stage], "RUN"):
             if UV_INSTALL.search(run.value):
                 users = [u for u in instructions(dockerfile.lineage(stage), "USER")
                          if u.line < run.line]  # fmt: skip
-                if users and users[-1].value.strip().split(":", 1)[0] not in ROOT_USERS:
+                if users and user_of(users[-1].value) not in ROOT_USERS:
                     return True
     return False
 

@@ -1,6 +1,6 @@
-"""What a Dockerfile's launch does that more than one rule module reads: whether it hands the
-work to an unprivileged user itself (PR201 runs-as-root, PR222 bytecode the server cannot
-write)."""
+"""What a Dockerfile says about users, read by more than one rule module: who a USER or a
+`--chown` names (PR201 runs-as-root, PR222 bytecode the server cannot write), and whether the
+launch hands the work to an unprivileged user itself (PR201)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,13 @@ from prodready.check.context import FileContext
 from prodready.project.files import project_text
 
 ROOT_USERS = frozenset({"root", "0"})
+
+
+def user_of(spec: str) -> str:
+    """The user of a `USER app:app` value or a `--chown=977:977` flag (the part before `:`)."""
+    return spec.strip().split(":", 1)[0]
+
+
 PRIVILEGE_DROP = re.compile(
     r"\b(?:gosu|su-exec|s6-setuidgid|s6-applyuidgid|s6-overlay)\b|\bsetpriv\b[^\n]*--reuid"
     r"|\bchpst\s+-u\b|\brunuser\s+-u\b|\b(?:gunicorn|celery)\b[^\n]*\s--(?:user|uid)[= ][\w$]"
