@@ -310,6 +310,22 @@ def _with_terminal(argv: list[str], env: dict[str, str]):  # type: ignore[no-unt
     return done, b"".join(chunks).decode(errors="replace")
 
 
+def settled_parts(client, bucket: str, key: str, upload_id: str) -> list[dict]:
+    """The parts the server holds once it has stopped changing: a part whose body the killed
+    client had already sent can still be committed after the kill, so one listing right after
+    it may undercount what the resuming run will find."""
+    deadline = time.monotonic() + 15
+    last = None
+    while time.monotonic() < deadline:
+        parts = client.list_parts(Bucket=bucket, Key=key, UploadId=upload_id)["Parts"]
+        seen = [(part["PartNumber"], part["ETag"]) for part in parts]
+        if seen == last:
+            return parts
+        last = seen
+        time.sleep(1.0)
+    raise AssertionError(f"the parts of {key} kept changing for 15 s")
+
+
 def test_killed_upload_resumes_without_sending_the_landed_parts_again(prodready, db, s3):
     """SIGKILL once the first 5 MiB part of a 40 MiB file has landed: the remote backup has no
     manifest (incomplete, not restorable); the next `backup --upload` resumes it, sending only
@@ -344,7 +360,7 @@ def test_killed_upload_resumes_without_sending_the_landed_parts_again(prodready,
     assert upload is not None and proc.returncode == -signal.SIGKILL, "no part landed in time"
     key = upload["Key"]
     backup_id = key.split("/")[1]
-    landed = client.list_parts(Bucket=s3.bucket, Key=key, UploadId=upload["UploadId"])["Parts"]
+    landed = settled_parts(client, s3.bucket, key, upload["UploadId"])
     count = -(-(manifest_of(db, backup_id)["parts"][1]["size"]) // PART)
     assert 1 <= len(landed) < count, (len(landed), count)
 

@@ -353,6 +353,7 @@ def test_a_generator_held_by_its_cgroup_cpu_quota_is_suspect(target, cpu_quota_c
     generator = json.loads(done.stdout)["generator"]
 
     assert generator["cpu_quota_percent"] == 5.0
+    assert generator["cpu_quota_throttled_percent"] >= 50, generator
     assert generator["suspect"] is True, generator
     assert any("cgroup's CPU quota" in reason for reason in generator["suspect_reasons"])
     assert "CPU quota" in generator["advice"]

@@ -228,19 +228,27 @@ def test_the_generator_is_suspect_only_when_it_wanted_a_cpu_most_of_the_time(
 
 
 @pytest.mark.parametrize(
-    ("cpu_total", "quota", "workers", "late_ms", "reason"),
+    ("cpu_total", "quota", "throttled", "workers", "late_ms", "reason"),
     [
         # Measured with a cgroup CPU quota (cpu.cfs_quota_us) on the generator, one worker:
-        (0.046, 0.05, 1, 2.9, "cgroup's CPU quota"),  # 500 req/s held to 5 % of a CPU
-        (0.05, 0.20, 1, 0.55, None),  # the same run under 20 %: room to spare
-        (0.19, 0.20, 1, 0.0, "cgroup's CPU quota"),  # 10 connections, closed model, 20 %
-        (1.9, 2.0, 2, 0.0, None),  # a quota of a CPU per worker binds no worker
-        (0.048, None, 1, 53.5, "behind its schedule"),  # 3000 req/s, 5 %: sent 53 ms late
-        (0.03, None, 1, 0.9, None),  # 200 req/s with both cores busy with other work
+        (0.046, 0.05, None, 1, 2.9, "cgroup's CPU quota"),  # 500 req/s held to 5 % of a CPU
+        (0.05, 0.20, 0.10, 1, 0.55, None),  # the same run under 20 %: room to spare
+        (0.19, 0.20, None, 1, 0.0, "cgroup's CPU quota"),  # 10 connections, closed, 20 %
+        (1.9, 2.0, 0.0, 2, 0.0, None),  # a quota of a CPU per worker binds no worker
+        (0.048, None, None, 1, 53.5, "behind its schedule"),  # 3000 req/s, 5 %: 53 ms late
+        (0.03, None, None, 1, 0.9, None),  # 200 req/s with both cores busy with other work
+        # The workers' own CPU read 3.9 % of a 5 % quota (the coordinating parent used the
+        # rest), but the kernel throttled the cgroup in every period of the run:
+        (0.039, 0.05, 1.0, 1, 2.0, "throttled it in 100%"),
     ],
 )
 def test_a_generator_is_suspect_when_its_cgroup_quota_or_its_schedule_held_it_back(
-    cpu_total: float, quota: float | None, workers: int, late_ms: float, reason: str | None
+    cpu_total: float,
+    quota: float | None,
+    throttled: float | None,
+    workers: int,
+    late_ms: float,
+    reason: str | None,
 ) -> None:
     generator = Generator(
         cpu_fraction_max=cpu_total / workers,
@@ -248,6 +256,7 @@ def test_a_generator_is_suspect_when_its_cgroup_quota_or_its_schedule_held_it_ba
         workers=workers,
         cpu_total_fraction=cpu_total,
         quota_cpus=quota,
+        quota_throttled_fraction=throttled,
         schedule_late_mean_ms_max=late_ms,
     )
     if reason is None:

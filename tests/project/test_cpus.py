@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from prodready.project.cpus import cgroup_cpu_quota, cgroup_memory_limit
+from prodready.project.cpus import (
+    CpuThrottling,
+    cgroup_cpu_quota,
+    cgroup_cpu_throttling,
+    cgroup_memory_limit,
+)
 
 
 def write(path: Path, text: str) -> None:
@@ -57,3 +62,40 @@ def test_a_container_whose_mount_is_its_own_cgroup_reads_the_mount(tmp_path: Pat
 def test_no_cgroup_files_means_no_limit(tmp_path: Path) -> None:
     assert cgroup_cpu_quota(tmp_path / "none", tmp_path / "none-either") is None
     assert cgroup_memory_limit(tmp_path / "none", tmp_path / "none-either") is None
+
+
+def test_the_throttling_counters_are_those_of_the_tightest_quota(tmp_path: Path) -> None:
+    """cgroup v1 `cpu.stat` (throttled_time in ns) of the cgroup whose quota binds, not of an
+    unlimited child nor of a looser parent; v2 writes the same two counters."""
+    root = tmp_path / "cgroup"
+    parent = root / "cpu" / "batch"
+    write(parent / "cpu.cfs_quota_us", "150000\n")
+    write(parent / "cpu.cfs_period_us", "100000\n")
+    write(parent / "cpu.stat", "nr_periods 900\nnr_throttled 10\nthrottled_time 5\n")
+    tight = parent / "loadgen"
+    write(tight / "cpu.cfs_quota_us", "5000\n")
+    write(tight / "cpu.cfs_period_us", "100000\n")
+    write(tight / "cpu.stat", "nr_periods 40\nnr_throttled 30\nthrottled_time 7\n")
+    write(tight / "free" / "cpu.cfs_quota_us", "-1\n")
+    write(tight / "free" / "cpu.stat", "nr_periods 0\nnr_throttled 0\nthrottled_time 0\n")
+    own = tmp_path / "self-cgroup"
+    write(own, "3:cpu:/batch/loadgen/free\n")
+
+    before = cgroup_cpu_throttling(root, own)
+    assert before == CpuThrottling(periods=40, throttled=30)
+    write(tight / "cpu.stat", "nr_periods 140\nnr_throttled 110\nthrottled_time 9\n")
+    after = cgroup_cpu_throttling(root, own)
+    assert after is not None and after.throttled_fraction_since(before) == 0.8
+    assert after.throttled_fraction_since(after) is None  # no period ran
+
+
+def test_no_quota_or_no_counters_means_no_throttling_figure(tmp_path: Path) -> None:
+    root = tmp_path / "cgroup"
+    write(root / "cpu.max", "max 100000\n")
+    write(root / "cpu.stat", "usage_usec 10\nnr_periods 0\nnr_throttled 0\n")
+    own = tmp_path / "self-cgroup"
+    write(own, "0::/\n")
+    assert cgroup_cpu_throttling(root, own) is None
+    write(root / "cpu.max", "50000 100000\n")
+    write(root / "cpu.stat", "usage_usec 10\n")  # a kernel without the counters
+    assert cgroup_cpu_throttling(root, own) is None

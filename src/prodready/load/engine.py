@@ -28,7 +28,7 @@ from prodready.load.histogram import decode, new_histogram, percentile_ms
 from prodready.load.result import Generator, Interval, LoadResult, RequestStats
 from prodready.load.schedule import NS_PER_S, plan_workers
 from prodready.load.worker import WorkerFinal, WorkerInterval, worker_main
-from prodready.project.cpus import cgroup_cpu_quota
+from prodready.project.cpus import CpuThrottling, cgroup_cpu_quota, cgroup_cpu_throttling
 
 READY_TIMEOUT_S = 15.0
 START_DELAY_S = 0.05
@@ -82,6 +82,7 @@ class LoadRun:
         # Per worker: seconds it used or waited for a CPU, over seconds of its intervals.
         self.demand_s: dict[int, float] = {}
         self.measured_s: dict[int, float] = {}
+        self.throttling_at_start: CpuThrottling | None = None
 
     # orchestration
 
@@ -107,6 +108,7 @@ class LoadRun:
             self.wait_ready(pipes)
             with _SigintGuard(self):
                 self.start_ns = monotonic_ns() + int(START_DELAY_S * NS_PER_S)
+                self.throttling_at_start = cgroup_cpu_throttling()
                 started = datetime.now(UTC) + timedelta(seconds=START_DELAY_S)
                 self.result.started_at = started.isoformat(timespec="seconds")
                 for pipe in pipes.values():
@@ -280,9 +282,18 @@ class LoadRun:
             workers=len(finals),
             cpu_total_fraction=sum(f.cpu_s for f in finals) / longest if longest > 0 else 0.0,
             quota_cpus=cgroup_cpu_quota(),
+            quota_throttled_fraction=self.throttled_fraction(),
             schedule_late_mean_ms_max=max((f.late_mean_ms for f in finals), default=0.0),
         )
         return result
+
+    def throttled_fraction(self) -> float | None:
+        """The share of the run's quota periods that ended with the generator's cgroup
+        throttled; None without a quota."""
+        now = cgroup_cpu_throttling()
+        if now is None or self.throttling_at_start is None:
+            return None
+        return now.throttled_fraction_since(self.throttling_at_start)
 
 
 class _SigintGuard:

@@ -25,6 +25,11 @@ SUSPECT_DEMAND_FRACTION = 0.90
 # then. A generator held to 5 % of a CPU at 500-3000 req/s used 90-99 % of it; with a 20 %
 # quota at 500 req/s, 25 %.
 SUSPECT_QUOTA_FRACTION = 0.80
+# The generator's own CPU misses what the quota charged the rest of its cgroup (the parent
+# that coordinates the workers, other processes), so it can read under 80 % of a quota that
+# held it back. The cgroup's throttled periods cannot: 72-100 % of them for a generator held
+# to 5 % at 500-3000 req/s, 3-10 % for one with a 20 % quota at 200-500 req/s, none at 50 %.
+SUSPECT_THROTTLED_FRACTION = 0.50
 # Open model: a request due while a connection was free goes out late only when the generator
 # was busy or not running. Measured on a 2-core machine: 0.5-1.2 ms on ordinary runs (also with
 # both cores busy with other work), 53 ms for 3000 req/s from a generator held to 5 % of a CPU.
@@ -69,6 +74,9 @@ class Generator:
     """CPU of all workers together, in CPUs."""
     quota_cpus: float | None = None
     """CPUs the generator's cgroup quota allows; None when there is no quota."""
+    quota_throttled_fraction: float | None = None
+    """Share of the run's quota periods in which the kernel stopped the generator's cgroup for
+    having used its quota; None without a quota or its counters."""
     schedule_late_mean_ms_max: float = 0.0
     """Open model: the worst worker's mean delay sending a request due on a free connection."""
 
@@ -95,20 +103,30 @@ class Generator:
 
     @property
     def quota_bound(self) -> bool:
-        """The cgroup quota allows less than a CPU per worker and the workers used it up."""
+        """The cgroup quota allows less than a CPU per worker and held the generator back: the
+        kernel throttled it in most periods, or the workers used the quota up."""
+        if self.quota_cpus is None or self.quota_cpus >= self.workers:
+            return False
+        throttled = self.quota_throttled_fraction or 0.0
         return (
-            self.quota_cpus is not None
-            and self.quota_cpus < self.workers
-            and self.cpu_total_fraction >= SUSPECT_QUOTA_FRACTION * self.quota_cpus
+            throttled >= SUSPECT_THROTTLED_FRACTION
+            or self.cpu_total_fraction >= SUSPECT_QUOTA_FRACTION * self.quota_cpus
         )
 
     def _quota_reason(self) -> str | None:
         if not self.quota_bound or self.quota_cpus is None:
             return None
-        return (
+        used = (
             f"the generator used {self.cpu_total_fraction:.0%} of a CPU, "
             f"{self.cpu_total_fraction / self.quota_cpus:.0%} of the {self.quota_cpus:.0%} its "
-            f"cgroup's CPU quota allows (over {SUSPECT_QUOTA_FRACTION:.0%})"
+            "cgroup's CPU quota allows"
+        )
+        if self.quota_throttled_fraction is None:
+            return f"{used} (over {SUSPECT_QUOTA_FRACTION:.0%})"
+        return (
+            f"{used}, and the kernel throttled it in {self.quota_throttled_fraction:.0%} of the "
+            f"quota's periods (suspect over {SUSPECT_QUOTA_FRACTION:.0%} used or "
+            f"{SUSPECT_THROTTLED_FRACTION:.0%} throttled)"
         )
 
     def _schedule_reason(self) -> str | None:
@@ -274,6 +292,9 @@ class LoadResult:
                 "cpu_quota_percent": None
                 if self.generator.quota_cpus is None
                 else round(self.generator.quota_cpus * 100, 1),
+                "cpu_quota_throttled_percent": None
+                if self.generator.quota_throttled_fraction is None
+                else round(self.generator.quota_throttled_fraction * 100, 1),
                 "cpu_demand_percent_max": None
                 if self.generator.demand_fraction_max is None
                 else round(self.generator.demand_fraction_max * 100, 1),

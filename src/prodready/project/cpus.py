@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
@@ -28,23 +29,68 @@ def cgroup_cpu_quota(
 ) -> float | None:
     """CPUs allowed by the tightest CPU quota on this process's cgroup and its ancestors
     (cgroup v2 `cpu.max`, v1 `cpu.cfs_quota_us`), or None when unlimited or unknown."""
-    quotas = []
-    for directory in cgroup_dirs("cpu", cgroup_root, own_cgroups):
-        try:
-            quota, period = (directory / "cpu.max").read_text().split()[:2]
-            if quota != "max":
-                quotas.append(int(quota) / int(period))
-            continue
-        except (OSError, ValueError):
-            pass
-        try:
-            quota_us = int((directory / "cpu.cfs_quota_us").read_text())
-            period_us = int((directory / "cpu.cfs_period_us").read_text())
-        except (OSError, ValueError):
-            continue
-        if quota_us > 0 and period_us > 0:
-            quotas.append(quota_us / period_us)
-    return min(quotas, default=None)
+    tightest = tightest_cpu_quota(cgroup_root, own_cgroups)
+    return tightest[1] if tightest else None
+
+
+@dataclass(frozen=True)
+class CpuThrottling:
+    """The `cpu.stat` counters of a cgroup with a quota: enforcement periods in which it ran,
+    and how many of them ended with the cgroup stopped for having used its quota."""
+
+    periods: int
+    throttled: int
+
+    def throttled_fraction_since(self, earlier: CpuThrottling) -> float | None:
+        periods = self.periods - earlier.periods
+        if periods <= 0:
+            return None
+        return (self.throttled - earlier.throttled) / periods
+
+
+def cgroup_cpu_throttling(
+    cgroup_root: Path = CGROUP_ROOT, own_cgroups: Path = OWN_CGROUPS
+) -> CpuThrottling | None:
+    """The throttling counters of the cgroup whose quota is the tightest (v1 and v2 both write
+    `nr_periods` and `nr_throttled` to `cpu.stat`), or None without a quota or counters.
+
+    The counters cover the whole cgroup: a process's own CPU time misses what the kernel
+    charged its siblings in the cgroup, but a throttled period is the quota itself at work."""
+    tightest = tightest_cpu_quota(cgroup_root, own_cgroups)
+    if tightest is None:
+        return None
+    try:
+        lines = (tightest[0] / "cpu.stat").read_text().splitlines()
+        counters = dict(line.split()[:2] for line in lines if line.strip())
+        return CpuThrottling(int(counters["nr_periods"]), int(counters["nr_throttled"]))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def tightest_cpu_quota(cgroup_root: Path, own_cgroups: Path) -> tuple[Path, float] | None:
+    """The directory of the tightest CPU quota on this process's cgroup and its ancestors,
+    with the CPUs it allows."""
+    quotas = [
+        (directory, quota)
+        for directory in cgroup_dirs("cpu", cgroup_root, own_cgroups)
+        if (quota := cpu_quota_of(directory)) is not None
+    ]
+    return min(quotas, key=lambda item: item[1], default=None)
+
+
+def cpu_quota_of(directory: Path) -> float | None:
+    """The CPUs one cgroup's own quota allows (v2 `cpu.max`, else v1), None when unlimited."""
+    try:
+        quota, period = (directory / "cpu.max").read_text().split()[:2]
+        return None if quota == "max" else int(quota) / int(period)
+    except (OSError, ValueError):
+        pass
+    try:
+        quota_us = int((directory / "cpu.cfs_quota_us").read_text())
+        period_us = int((directory / "cpu.cfs_period_us").read_text())
+    except (OSError, ValueError):
+        return None
+    return quota_us / period_us if quota_us > 0 and period_us > 0 else None
 
 
 def cgroup_memory_limit(
