@@ -21,7 +21,7 @@ from prodready.backup.manifest import MANIFEST, Manifest, Part
 from prodready.backup.mariadb import ClientTools, MariaServer
 from prodready.backup.mariadb_dump import KIND as MARIADB
 from prodready.backup.mariadb_dump import dump_database
-from prodready.backup.pg import PgServer, check_client, find_tool, row_counts, snapshot
+from prodready.backup.pg import PgServer, check_clients, find_tool, row_counts, snapshot
 from prodready.backup.progress import Progress
 from prodready.backup.sqlitedb import dump_sqlite
 from prodready.backup.store import Store
@@ -75,9 +75,7 @@ def take_backup(
     client = None
     if isinstance(database, PgServer):
         assert tools is not None
-        server_major = database.server_major()
-        client = check_client(tools.pg_dump, server_major)
-        check_client(tools.pg_restore, server_major)
+        _, client = check_clients([tools.pg_dump, tools.pg_restore], database)
     maria_tools = ClientTools.find() if isinstance(database, MariaServer) else None
     store.sweep_leftovers()
     backup_id = store.new_id()
@@ -195,8 +193,10 @@ def _dump_postgres(
     final = work / DUMP
     os.rename(tmp, final)
     fsync_dir(work)
-    toc = read_toc(tools.pg_restore, final)
-    part = Part(DUMP, "postgresql", final.stat().st_size, sha256_of(final))
+    with ThreadPoolExecutor(1) as pool:  # hashing and pg_restore --list read the dump at once
+        digest = pool.submit(sha256_of, final)
+        toc = read_toc(tools.pg_restore, final)
+        part = Part(DUMP, "postgresql", final.stat().st_size, digest.result())
     return DatabasePart(
         part, server.describe(), server.dbname, version, client, locale, toc, counts, "postgresql"
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -65,19 +66,19 @@ def run_tool(
                 raise ToolError(why, "is it installed?") from None
             raise
         pending = on_stderr
+        exited = stack.enter_context(ExitWatch(proc))
         try:
             interrupts.release()
             while True:
-                try:
-                    code = proc.wait(timeout=MARKER_POLL_S if pending else POLL_S)
+                code = exited.wait(MARKER_POLL_S if pending else POLL_S)
+                if code is not None:
                     break
-                except subprocess.TimeoutExpired:
-                    if pending is not None and pending[0] in os.pread(err.fileno(), 1 << 16, 0):
-                        pending[1]()
-                        pending = None
-                    if watch is not None and on_size is not None:
-                        with contextlib.suppress(FileNotFoundError):
-                            on_size(watch.stat().st_size)
+                if pending is not None and pending[0] in os.pread(err.fileno(), 1 << 16, 0):
+                    pending[1]()
+                    pending = None
+                if watch is not None and on_size is not None:
+                    with contextlib.suppress(FileNotFoundError):
+                        on_size(watch.stat().st_size)
         finally:
             if proc.returncode is None:  # interrupted: never leave the tool running behind us
                 _kill_and_reap(proc)
@@ -96,6 +97,36 @@ def run_tool(
             out.seek(0)
             return out.read().decode(errors="replace")
         return ""
+
+
+class ExitWatch:
+    """Waits for a tool's exit and wakes the moment it comes: `Popen.wait(timeout)` polls
+    with sleeps that grow to 50 ms, which put 25 ms on average after every tool a backup runs.
+    A pidfd (Linux 5.3) turns readable when the process exits; without one, Popen's polling."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.pidfd: int | None = None
+
+    def __enter__(self) -> ExitWatch:
+        with contextlib.suppress(AttributeError, OSError):  # no pidfd here: poll instead
+            self.pidfd = os.pidfd_open(self.proc.pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+
+    def wait(self, timeout: float) -> int | None:
+        """The tool's exit code, or None while it still runs after `timeout` seconds."""
+        if self.pidfd is None:
+            try:
+                return self.proc.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                return None
+        if not select.select([self.pidfd], [], [], timeout)[0]:
+            return None
+        return self.proc.wait()
 
 
 def _kill_and_reap(proc: subprocess.Popen[bytes]) -> None:
