@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -310,7 +311,7 @@ def _with_terminal(argv: list[str], env: dict[str, str]):  # type: ignore[no-unt
     return done, b"".join(chunks).decode(errors="replace")
 
 
-def settled_parts(client, bucket: str, key: str, upload_id: str) -> list[dict]:
+def settled_parts(client: Any, bucket: str, key: str, upload_id: str) -> list[dict[str, Any]]:
     """The parts the server holds once it has stopped changing: a part whose body the killed
     client had already sent can still be committed after the kill, so one listing right after
     it may undercount what the resuming run will find."""

@@ -28,6 +28,10 @@ def test_a_running_tool_is_reported_running_then_by_its_exit_code(
     )
     assert proc.stdin is not None
     with ExitWatch(proc) as watch:
+        if pidfd and watch.pidfd is None:
+            proc.kill()
+            proc.wait()
+            pytest.skip("this kernel (or its seccomp filter) gives no pidfd")
         assert (watch.pidfd is not None) is pidfd
         assert watch.wait(0.05) is None
         assert proc.returncode is None

@@ -337,10 +337,11 @@ def cpu_quota_cgroup() -> Iterator[Callable[[float], Path]]:
 
 
 def test_a_generator_held_by_its_cgroup_cpu_quota_is_suspect(target, cpu_quota_cgroup) -> None:
-    """The generator gets 5 % of a CPU and is asked for 3000 req/s: it cannot keep up, and the
-    run says so, with the advice that fits."""
+    """The generator gets 10 % of a CPU and is asked for 3000 req/s: it cannot keep up (the
+    kernel throttled it in every period, measured), and the run says so, with the advice that
+    fits. Not 5 %: Python's start-up alone then takes 20-50 s on a busy shared host."""
     url = target()
-    group = cpu_quota_cgroup(0.05)
+    group = cpu_quota_cgroup(0.10)
 
     def join_the_group() -> None:
         (group / "cgroup.procs").write_text(f"{os.getpid()}\n")
@@ -348,11 +349,11 @@ def test_a_generator_held_by_its_cgroup_cpu_quota_is_suspect(target, cpu_quota_c
     done = subprocess.run(
         [sys.executable, str(CLI_ENTRY), "load", url + "/", "--rate", "3000", "-d", "3s",
          "-w", "1", "--json", "-"],
-        capture_output=True, text=True, timeout=60, preexec_fn=join_the_group,
+        capture_output=True, text=True, timeout=120, preexec_fn=join_the_group,
     )  # fmt: skip
     generator = json.loads(done.stdout)["generator"]
 
-    assert generator["cpu_quota_percent"] == 5.0
+    assert generator["cpu_quota_percent"] == 10.0
     assert generator["cpu_quota_throttled_percent"] >= 50, generator
     assert generator["suspect"] is True, generator
     assert any("cgroup's CPU quota" in reason for reason in generator["suspect_reasons"])

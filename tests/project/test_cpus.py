@@ -82,11 +82,15 @@ def test_the_throttling_counters_are_those_of_the_tightest_quota(tmp_path: Path)
     write(own, "3:cpu:/batch/loadgen/free\n")
 
     before = cgroup_cpu_throttling(root, own)
-    assert before == CpuThrottling(periods=40, throttled=30)
+    assert before == CpuThrottling(tight, periods=40, throttled=30)
+    write(tight / "cpu.stat", "nr_periods 42\nnr_throttled 32\nthrottled_time 9\n")
+    too_few = cgroup_cpu_throttling(root, own)
+    assert too_few is not None and too_few.throttled_fraction_since(before) is None
     write(tight / "cpu.stat", "nr_periods 140\nnr_throttled 110\nthrottled_time 9\n")
     after = cgroup_cpu_throttling(root, own)
     assert after is not None and after.throttled_fraction_since(before) == 0.8
-    assert after.throttled_fraction_since(after) is None  # no period ran
+    looser = CpuThrottling(parent, periods=0, throttled=0)
+    assert after.throttled_fraction_since(looser) is None  # another cgroup's counters
 
 
 def test_no_quota_or_no_counters_means_no_throttling_figure(tmp_path: Path) -> None:

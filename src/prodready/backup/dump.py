@@ -75,7 +75,7 @@ def take_backup(
     client = None
     if isinstance(database, PgServer):
         assert tools is not None
-        _, client = check_clients([tools.pg_dump, tools.pg_restore], database)
+        client = check_clients([tools.pg_dump, tools.pg_restore], database)[tools.pg_dump]
     maria_tools = ClientTools.find() if isinstance(database, MariaServer) else None
     store.sweep_leftovers()
     backup_id = store.new_id()
@@ -193,10 +193,8 @@ def _dump_postgres(
     final = work / DUMP
     os.rename(tmp, final)
     fsync_dir(work)
-    with ThreadPoolExecutor(1) as pool:  # hashing and pg_restore --list read the dump at once
-        digest = pool.submit(sha256_of, final)
-        toc = read_toc(tools.pg_restore, final)
-        part = Part(DUMP, "postgresql", final.stat().st_size, digest.result())
+    toc = read_toc(tools.pg_restore, final)
+    part = Part(DUMP, "postgresql", final.stat().st_size, sha256_of(final))
     return DatabasePart(
         part, server.describe(), server.dbname, version, client, locale, toc, counts, "postgresql"
     )

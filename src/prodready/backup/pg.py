@@ -180,6 +180,10 @@ def client_major(tool: str) -> int:
         )
     except OSError as error:
         raise ToolError(f"cannot run {tool}: {error.strerror}", "reinstall the client") from None
+    except subprocess.TimeoutExpired:
+        raise ToolError(
+            f"{tool} --version did not answer within 30 s", "reinstall the PostgreSQL client tools"
+        ) from None
     match = VERSION.search(done.stdout)
     if done.returncode != 0 or not match:
         raise ToolError(
@@ -189,8 +193,8 @@ def client_major(tool: str) -> int:
     return int(match[1])
 
 
-def check_clients(tools: Sequence[str], server: PgServer) -> tuple[int, int]:
-    """(the server's major version, the first tool's); refuses a client older than the server:
+def check_clients(tools: Sequence[str], server: PgServer) -> dict[str, int]:
+    """Each tool's major version; refuses a client older than the server:
     an old pg_dump can write a dump that lacks what the newer server has (or an empty one),
     found out only at restore time. The tools' `--version` runs (through Debian's Perl
     pg_wrapper, 30 ms each) overlap each other and the server's query."""
@@ -205,4 +209,4 @@ def check_clients(tools: Sequence[str], server: PgServer) -> tuple[int, int]:
                 f"{name} {major} ({tool}) is older than the PostgreSQL {server_major} server",
                 f"install postgresql-client-{server_major} and put its {name} first on PATH",
             )
-    return server_major, majors[0]
+    return dict(zip(tools, majors, strict=True))

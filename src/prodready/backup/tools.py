@@ -66,9 +66,9 @@ def run_tool(
                 raise ToolError(why, "is it installed?") from None
             raise
         pending = on_stderr
-        exited = stack.enter_context(ExitWatch(proc))
         try:
             interrupts.release()
+            exited = stack.enter_context(ExitWatch(proc))
             while True:
                 code = exited.wait(MARKER_POLL_S if pending else POLL_S)
                 if code is not None:
@@ -107,10 +107,12 @@ class ExitWatch:
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
         self.pidfd: int | None = None
+        self.poller = select.poll()  # not select(): it refuses descriptors from 1024 on
 
     def __enter__(self) -> ExitWatch:
         with contextlib.suppress(AttributeError, OSError):  # no pidfd here: poll instead
             self.pidfd = os.pidfd_open(self.proc.pid)
+            self.poller.register(self.pidfd, select.POLLIN)
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -124,7 +126,7 @@ class ExitWatch:
                 return self.proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 return None
-        if not select.select([self.pidfd], [], [], timeout)[0]:
+        if not self.poller.poll(timeout * 1000):
             return None
         return self.proc.wait()
 

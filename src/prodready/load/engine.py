@@ -28,7 +28,12 @@ from prodready.load.histogram import decode, new_histogram, percentile_ms
 from prodready.load.result import Generator, Interval, LoadResult, RequestStats
 from prodready.load.schedule import NS_PER_S, plan_workers
 from prodready.load.worker import WorkerFinal, WorkerInterval, worker_main
-from prodready.project.cpus import CpuThrottling, cgroup_cpu_quota, cgroup_cpu_throttling
+from prodready.project.cpus import (
+    CpuThrottling,
+    cgroup_cpu_quota,
+    cgroup_cpu_throttling,
+    read_cpu_throttling,
+)
 
 READY_TIMEOUT_S = 15.0
 START_DELAY_S = 0.05
@@ -83,6 +88,7 @@ class LoadRun:
         self.demand_s: dict[int, float] = {}
         self.measured_s: dict[int, float] = {}
         self.throttling_at_start: CpuThrottling | None = None
+        self.throttling_at_end: CpuThrottling | None = None
 
     # orchestration
 
@@ -114,6 +120,9 @@ class LoadRun:
                 for pipe in pipes.values():
                     pipe.send(("go", self.start_ns))
                 self.collect(pipes, processes)
+                # Before the workers' teardown, which a tight quota throttles too.
+                if self.throttling_at_start is not None:
+                    self.throttling_at_end = read_cpu_throttling(self.throttling_at_start.directory)
         finally:
             for process in processes.values():
                 process.join(timeout=1.0)
@@ -289,11 +298,11 @@ class LoadRun:
 
     def throttled_fraction(self) -> float | None:
         """The share of the run's quota periods that ended with the generator's cgroup
-        throttled; None without a quota."""
-        now = cgroup_cpu_throttling()
-        if now is None or self.throttling_at_start is None:
+        throttled; None without a quota or enough periods to tell."""
+        start, end = self.throttling_at_start, self.throttling_at_end
+        if start is None or end is None:
             return None
-        return now.throttled_fraction_since(self.throttling_at_start)
+        return end.throttled_fraction_since(start)
 
 
 class _SigintGuard:

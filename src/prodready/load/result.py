@@ -27,8 +27,9 @@ SUSPECT_DEMAND_FRACTION = 0.90
 SUSPECT_QUOTA_FRACTION = 0.80
 # The generator's own CPU misses what the quota charged the rest of its cgroup (the parent
 # that coordinates the workers, other processes), so it can read under 80 % of a quota that
-# held it back. The cgroup's throttled periods cannot: 72-100 % of them for a generator held
-# to 5 % at 500-3000 req/s, 3-10 % for one with a 20 % quota at 200-500 req/s, none at 50 %.
+# held it back (74 % of a 5 % quota in one such run). The cgroup's throttled periods cannot:
+# 72-100 % of them for a generator held to 5 % at 500-3000 req/s, 100 % at 10 % and 3000
+# req/s, 3-10 % for one with a 20 % quota at 200-500 req/s, none at 50 %.
 SUSPECT_THROTTLED_FRACTION = 0.50
 # Open model: a request due while a connection was free goes out late only when the generator
 # was busy or not running. Measured on a 2-core machine: 0.5-1.2 ms on ordinary runs (also with

@@ -7,6 +7,7 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 OWN_CGROUPS = Path("/proc/self/cgroup")
@@ -30,7 +31,16 @@ def cgroup_cpu_quota(
     """CPUs allowed by the tightest CPU quota on this process's cgroup and its ancestors
     (cgroup v2 `cpu.max`, v1 `cpu.cfs_quota_us`), or None when unlimited or unknown."""
     tightest = tightest_cpu_quota(cgroup_root, own_cgroups)
-    return tightest[1] if tightest else None
+    return tightest.cpus if tightest else None
+
+
+class CpuQuota(NamedTuple):
+    directory: Path
+    cpus: float
+
+
+# Fewer enforcement periods than this (100 ms each by default) say nothing about a share.
+MIN_THROTTLING_PERIODS = 5
 
 
 @dataclass(frozen=True)
@@ -38,12 +48,15 @@ class CpuThrottling:
     """The `cpu.stat` counters of a cgroup with a quota: enforcement periods in which it ran,
     and how many of them ended with the cgroup stopped for having used its quota."""
 
+    directory: Path
     periods: int
     throttled: int
 
     def throttled_fraction_since(self, earlier: CpuThrottling) -> float | None:
+        """The share of the periods since `earlier` that ended throttled; None when too few
+        periods ran to tell (a mostly idle cgroup) or the counters are another cgroup's."""
         periods = self.periods - earlier.periods
-        if periods <= 0:
+        if periods < MIN_THROTTLING_PERIODS or self.directory != earlier.directory:
             return None
         return (self.throttled - earlier.throttled) / periods
 
@@ -51,31 +64,34 @@ class CpuThrottling:
 def cgroup_cpu_throttling(
     cgroup_root: Path = CGROUP_ROOT, own_cgroups: Path = OWN_CGROUPS
 ) -> CpuThrottling | None:
-    """The throttling counters of the cgroup whose quota is the tightest (v1 and v2 both write
-    `nr_periods` and `nr_throttled` to `cpu.stat`), or None without a quota or counters.
+    """The throttling counters of the cgroup whose quota is the tightest, or None without a
+    quota or counters.
 
     The counters cover the whole cgroup: a process's own CPU time misses what the kernel
     charged its siblings in the cgroup, but a throttled period is the quota itself at work."""
     tightest = tightest_cpu_quota(cgroup_root, own_cgroups)
-    if tightest is None:
-        return None
+    return read_cpu_throttling(tightest.directory) if tightest else None
+
+
+def read_cpu_throttling(directory: Path) -> CpuThrottling | None:
+    """One cgroup's counters: v1 and v2 both write `nr_periods` and `nr_throttled` to
+    `cpu.stat`; None when it has no such file or keys."""
     try:
-        lines = (tightest[0] / "cpu.stat").read_text().splitlines()
+        lines = (directory / "cpu.stat").read_text().splitlines()
         counters = dict(line.split()[:2] for line in lines if line.strip())
-        return CpuThrottling(int(counters["nr_periods"]), int(counters["nr_throttled"]))
+        return CpuThrottling(directory, int(counters["nr_periods"]), int(counters["nr_throttled"]))
     except (OSError, ValueError, KeyError):
         return None
 
 
-def tightest_cpu_quota(cgroup_root: Path, own_cgroups: Path) -> tuple[Path, float] | None:
-    """The directory of the tightest CPU quota on this process's cgroup and its ancestors,
-    with the CPUs it allows."""
+def tightest_cpu_quota(cgroup_root: Path, own_cgroups: Path) -> CpuQuota | None:
+    """The tightest CPU quota on this process's cgroup and its ancestors, and where it is."""
     quotas = [
-        (directory, quota)
+        CpuQuota(directory, cpus)
         for directory in cgroup_dirs("cpu", cgroup_root, own_cgroups)
-        if (quota := cpu_quota_of(directory)) is not None
+        if (cpus := cpu_quota_of(directory)) is not None
     ]
-    return min(quotas, key=lambda item: item[1], default=None)
+    return min(quotas, key=lambda quota: quota.cpus, default=None)
 
 
 def cpu_quota_of(directory: Path) -> float | None:
