@@ -11,6 +11,12 @@ A judgement matches a finding of the current run on repo, file and rule, and on 
 when the line moved, on the stripped text of the line it pointed at. Findings the run no longer
 reports do not count: precision is over what `check` says today.
 
+Recall is measured against known_problems.yaml: production problems found by reviewing some of
+the projects by hand, blind to what `check` reports (repo@commit, file, line, a class, why, and
+afterwards the rule whose description covers it, or `none`). A known problem is found when a
+finding of its rule is in its file; within one file and rule, problems and findings are paired
+one to one, nearest lines first, so one finding never counts for two problems.
+
 The projects' code is never committed, only the list of snapshots and the judgements. To build
 the corpus, extract each listed commit into <corpus>/<owner>__<name>/ (for example
 `git --git-dir=<mirror> archive <commit> | tar -x -C <corpus>/<owner>__<name>`).
@@ -31,6 +37,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import yaml
 
@@ -85,6 +92,18 @@ class Judgement:
     text: str = ""
 
 
+@dataclass(frozen=True)
+class KnownProblem:
+    """A production problem a reviewer found by hand; `rule` is None when no rule covers it."""
+
+    repo: str
+    commit: str
+    path: str
+    line: int
+    problem_class: str
+    rule: str | None
+
+
 class CorpusError(Exception):
     """The corpus, the project list or the judgements cannot be used as given."""
 
@@ -126,6 +145,34 @@ def load_judgements(path: Path) -> list[Judgement]:
         except (KeyError, ValueError, TypeError, AttributeError) as error:
             raise CorpusError(f"{path}: judgement {number} is malformed ({error})") from error
     return judgements
+
+
+def load_known_problems(path: Path) -> list[KnownProblem]:
+    """Read known_problems.yaml; a missing file is no recall measurement."""
+    if not path.exists():
+        return []
+    try:
+        entries = yaml.safe_load(path.read_text()) or []
+    except yaml.YAMLError as error:
+        raise CorpusError(f"cannot parse {path}: {error}") from error
+    problems = []
+    for number, entry in enumerate(entries, start=1):
+        try:
+            repo, commit = entry["repo"].split("@", 1)
+            rule = str(entry["rule"])
+            problems.append(
+                KnownProblem(
+                    repo=repo,
+                    commit=commit,
+                    path=entry["file"],
+                    line=int(entry["line"]),
+                    problem_class=entry["class"],
+                    rule=None if rule == "none" else rule,
+                )
+            )
+        except (KeyError, ValueError, TypeError, AttributeError) as error:
+            raise CorpusError(f"{path}: known problem {number} is malformed ({error})") from error
+    return problems
 
 
 def missing_projects(corpus: Path, projects: list[Project]) -> list[Project]:
@@ -221,10 +268,37 @@ def precision(matched: dict[Finding, Judgement]) -> Precision:
     return Precision(len(verdicts), true, len(verdicts) - true, false_per_rule)
 
 
-def stale_judgements(judgements: list[Judgement], projects: list[Project]) -> list[Judgement]:
-    """Judgements pinned to a commit other than the corpus's: they would measure another tree."""
+def found_problems(findings: list[Finding], problems: list[KnownProblem]) -> set[KnownProblem]:
+    """The known problems that a finding of their rule covers, paired one to one per file and
+    rule, nearest lines first."""
+    by_place: dict[tuple[str, str, str], list[int]] = {}
+    for finding in findings:
+        by_place.setdefault((finding.repo, finding.path, finding.rule), []).append(finding.line)
+    candidates = sorted(
+        (abs(line - problem.line), index, line)
+        for index, problem in enumerate(problems)
+        if problem.rule is not None
+        for line in by_place.get((problem.repo, problem.path, problem.rule), [])
+    )
+    found: set[int] = set()
+    used: set[tuple[str, str, str, int]] = set()
+    for _, index, line in candidates:
+        problem = problems[index]
+        place = (problem.repo, problem.path, problem.rule or "", line)
+        if index not in found and place not in used:
+            found.add(index)
+            used.add(place)
+    return {problems[index] for index in found}
+
+
+Pinned = TypeVar("Pinned", Judgement, KnownProblem)
+
+
+def stale(entries: list[Pinned], projects: list[Project]) -> list[Pinned]:
+    """Judgements or known problems pinned to a commit other than the corpus's: they would
+    measure another tree."""
     pinned = {project.repo: project.commit for project in projects}
-    return [j for j in judgements if pinned.get(j.repo) != j.commit]
+    return [entry for entry in entries if pinned.get(entry.repo) != entry.commit]
 
 
 def print_rule_table(
@@ -248,6 +322,7 @@ def parse_arguments() -> argparse.Namespace:
     parser.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS)
     parser.add_argument("--projects", type=Path, default=HERE / "ecosystem_corpus.yaml")
     parser.add_argument("--judged", type=Path, default=HERE / "judged.yaml")
+    parser.add_argument("--known", type=Path, default=HERE / "known_problems.yaml")
     parser.add_argument("--last", type=Path, default=HERE / "ecosystem_last.json")
     parser.add_argument(
         "--record", action="store_true", help="save this run as the last run (if none failed)"
@@ -263,6 +338,7 @@ def main() -> int:
     try:
         projects = load_projects(arguments.projects)
         judgements = load_judgements(arguments.judged)
+        known = load_known_problems(arguments.known)
         absent = missing_projects(arguments.corpus, projects)
         if absent:
             raise CorpusError(
@@ -304,11 +380,19 @@ def main() -> int:
             f"since the last recorded run: {len(current_keys - previous_keys)} new,"
             f" {len(previous_keys - current_keys)} gone"
         )
-    for judgement in stale_judgements(judgements, projects):
+    for judgement in stale(judgements, projects):
         print(f"stale judgement (other commit): {judgement.repo} {judgement.path}:{judgement.line}")
+    for problem in stale(known, projects):
+        print(f"stale known problem (other commit): {problem.repo} {problem.path}:{problem.line}")
     if measured.false_per_rule:
         listed = ", ".join(f"{rule}={n}" for rule, n in sorted(measured.false_per_rule.items()))
         print(f"false findings per rule: {listed}")
+
+    found = found_problems(findings, known)
+    missed = Counter(problem.problem_class for problem in known if problem not in found)
+    if missed:
+        listed = ", ".join(f"{name}={n}" for name, n in missed.most_common())
+        print(f"known problems missed per class: {listed}")
 
     if arguments.dump:
         arguments.dump.write_text(json.dumps([vars(f) for f in findings], indent=1))
@@ -322,6 +406,12 @@ def main() -> int:
         f" judged={measured.judged} judged_projects={judged_projects} true={measured.true}"
         f" false={measured.false} precision={measured.value:.4f}"
         f" unjudged={len(findings) - measured.judged}"
+        + (
+            f" known={len(known)} known_projects={len({p.repo for p in known})}"
+            f" found={len(found)} recall={len(found) / len(known):.4f}"
+            if known
+            else ""
+        )
     )
     return 1 if failed else 0
 

@@ -157,3 +157,43 @@ def test_rule_deltas_cover_rules_that_vanished() -> None:
     deltas = ecosystem.rule_deltas(Counter({"PR201": 3, "PR113": 1}), {"PR201": 5, "PR999": 2})
 
     assert deltas == {"PR113": (1, 1), "PR201": (3, -2), "PR999": (0, -2)}
+
+
+def known(line: int, rule: str | None = "PR201", path: str = "Dockerfile") -> object:
+    return ecosystem.KnownProblem("acme/shop", COMMIT, path, line, "runs-as-root", rule)
+
+
+def finding(line: int, rule: str = "PR201", path: str = "Dockerfile") -> object:
+    return ecosystem.Finding("acme/shop", path, line, rule, "warning", "m", "")
+
+
+def test_a_finding_of_the_problem_s_rule_in_its_file_finds_it_once() -> None:
+    """Two problems of one rule in one file and one finding: one found, the nearer; a problem
+    no rule covers, or one whose rule fires in another file only, is missed."""
+    near, far = known(3), known(40)
+    uncovered = known(5, rule=None)
+    elsewhere = known(2, path="docker/Dockerfile")
+    findings = [finding(1), finding(7, rule="PR209")]
+    found = ecosystem.found_problems(findings, [far, near, uncovered, elsewhere])
+    assert found == {near}
+    assert ecosystem.found_problems([*findings, finding(30)], [far, near]) == {near, far}
+
+
+def test_recall_is_on_the_headline_when_known_problems_exist(tmp_path: Path) -> None:
+    corpus, projects = write_corpus(tmp_path)
+    known_file = tmp_path / "known.yaml"
+    entries = [
+        {"repo": f"acme/shop@{COMMIT}", "file": "Dockerfile", "line": 3,
+         "class": "runs-as-root", "why": "test", "rule": "PR201"},
+        {"repo": f"acme/blog@{COMMIT}", "file": "app.py", "line": 1,
+         "class": "no-request-timeout", "why": "test", "rule": "none"},
+    ]  # fmt: skip
+    known_file.write_text(yaml.safe_dump(entries))
+    done = run_script(
+        "--corpus", corpus, "--projects", projects, "--judged", tmp_path / "none.yaml",
+        "--known", known_file, "--last", tmp_path / "last.json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    figures = headline(done.stdout)
+    assert figures["known"] == "2" and figures["found"] == "1" and figures["recall"] == "0.5000"
+    assert "known problems missed per class: no-request-timeout=1" in done.stdout
