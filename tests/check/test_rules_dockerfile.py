@@ -596,3 +596,40 @@ def test_pr222_uv_bytecode_the_server_cannot_write(
     tmp_path: Path, dockerfile: str, reported: bool
 ) -> None:
     assert bool(lines_reported(tmp_path, "PR222", dockerfile)) == reported
+
+
+PROD_IMAGE_RUNS_WHAT_COMPOSE_SAYS = """FROM python:3.12-slim
+RUN useradd --system app
+COPY . /app
+USER app
+ENTRYPOINT ["/app/entrypoint.sh"]
+"""
+
+
+@pytest.mark.parametrize(
+    ("service", "reported"),
+    [
+        ("    command: gunicorn --bind 0.0.0.0:5000 manage:app\n", True),
+        (
+            "    command: gunicorn --bind 0.0.0.0:5000 manage:app\n"
+            "    healthcheck:\n      test: ['CMD', 'python', '-c', 'print(1)']\n",
+            False,
+        ),
+        ("    command: python manage.py migrate\n", False),
+    ],
+    ids=["server-in-compose", "compose-probes-it", "one-off-command"],
+)
+def test_pr221_sees_the_server_a_compose_service_runs_on_the_image(
+    tmp_path: Path, service: str, reported: bool
+) -> None:
+    """testdriven.io's Dockerfile.prod: its ENTRYPOINT script ends in `exec "$@"` and the
+    production compose names gunicorn as the service's command."""
+    (tmp_path / "Dockerfile.prod").write_text(PROD_IMAGE_RUNS_WHAT_COMPOSE_SAYS)
+    (tmp_path / "entrypoint.sh").write_text('#!/bin/sh\nset -e\nexec "$@"\n')
+    (tmp_path / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    (tmp_path / "compose.prod.yml").write_text(
+        "services:\n  web:\n    build:\n      context: .\n      dockerfile: Dockerfile.prod\n"
+        + service
+    )
+    found = findings_for(tmp_path, "PR221")
+    assert [(f.path, f.line) for f in found] == ([("Dockerfile.prod", 1)] if reported else [])

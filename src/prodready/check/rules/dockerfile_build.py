@@ -18,6 +18,7 @@ from prodready.check.rules.crossfile_facts import (
     find_file,
     judged,
     launches_in,
+    service_launches,
 )
 from prodready.check.rules.crossfile_facts import production_compose as compose_files
 from prodready.check.rules.dockerfile_facts import ROOT_USERS, user_of
@@ -224,14 +225,22 @@ def no_healthcheck(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     stages = built_lineage(dockerfile)
     if instructions(stages, "HEALTHCHECK") or ctx.in_development():
         return
+    services = [
+        (compose, service)
+        for compose in compose_files(ctx.project)
+        for service in compose.services
+        if dockerfile_of(ctx.project, compose, service) is dockerfile
+    ]
+    if any("healthcheck" in service.data for _, service in services):
+        return
+    # The server may be the image's own command, or the `command:` of a production compose
+    # service built from it (an ENTRYPOINT script ending in `exec "$@"`, compose naming
+    # gunicorn: testdriven.io's Dockerfile.prod).
     launches = expand_scripts(ctx.project, launches_in(ctx.project, "dockerfile", ctx.rel))
+    for compose, service in services:
+        launches += service_launches(ctx.project, compose, service)
     if not any(_serves_http(served.server) for served in judged(launches)):
         return
-    for compose in compose_files(ctx.project):
-        for service in compose.services:
-            probed = "healthcheck" in service.data
-            if probed and dockerfile_of(ctx.project, compose, service) is dockerfile:
-                return
     final = dockerfile.final
     assert final is not None
     yield Hit(

@@ -105,6 +105,13 @@ def from_argv(rel: str, argv: list[str], line: int) -> GunicornConfig:
         name, value = word, None
         if word.startswith("--") and "=" in word:
             name, value = word.split("=", 1)
+        elif (
+            len(word) > 2
+            and not word.startswith("--")
+            and word[:2] in ARG_SETTINGS
+            and word[:2] not in FLAGS_WITHOUT_VALUE
+        ):  # a short option with its value attached: -w4, -w${WORKERS:-4}
+            name, value = word[:2], word[2:]
         setting = ARG_SETTINGS.get(name)
         if setting is None:
             if not word.startswith("-") and config.app is None:
