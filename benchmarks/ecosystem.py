@@ -116,63 +116,64 @@ def load_projects(path: Path) -> list[Project]:
         raise CorpusError(f"cannot read the project list {path}: {error}") from error
 
 
-def load_judgements(path: Path) -> list[Judgement]:
-    """Read judged.yaml; a missing file is an empty sample, a malformed entry is an error."""
+Entry = TypeVar("Entry")
+
+
+def load_entries(path: Path, what: str, build: Callable[[dict], Entry]) -> list[Entry]:
+    """Read a YAML list of entries; a missing file is an empty list, a malformed entry is an
+    error naming its number."""
     if not path.exists():
         return []
     try:
         entries = yaml.safe_load(path.read_text()) or []
     except yaml.YAMLError as error:
         raise CorpusError(f"cannot parse {path}: {error}") from error
-    judgements = []
+    built = []
     for number, entry in enumerate(entries, start=1):
         try:
-            repo, commit = entry["repo"].split("@", 1)
-            if not isinstance(entry["verdict"], bool):
-                raise ValueError("verdict must be true or false")
-            judgements.append(
-                Judgement(
-                    repo=repo,
-                    commit=commit,
-                    path=entry["file"],
-                    line=int(entry["line"]),
-                    rule=entry["rule"],
-                    verdict=entry["verdict"],
-                    why=entry["why"],
-                    text=entry.get("text", ""),
-                )
-            )
+            built.append(build(entry))
         except (KeyError, ValueError, TypeError, AttributeError) as error:
-            raise CorpusError(f"{path}: judgement {number} is malformed ({error})") from error
-    return judgements
+            raise CorpusError(f"{path}: {what} {number} is malformed ({error})") from error
+    return built
+
+
+def load_judgements(path: Path) -> list[Judgement]:
+    """Read judged.yaml."""
+    return load_entries(path, "judgement", _judgement)
+
+
+def _judgement(entry: dict) -> Judgement:
+    repo, commit = entry["repo"].split("@", 1)
+    if not isinstance(entry["verdict"], bool):
+        raise ValueError("verdict must be true or false")
+    return Judgement(
+        repo=repo,
+        commit=commit,
+        path=entry["file"],
+        line=int(entry["line"]),
+        rule=entry["rule"],
+        verdict=entry["verdict"],
+        why=entry["why"],
+        text=entry.get("text", ""),
+    )
 
 
 def load_known_problems(path: Path) -> list[KnownProblem]:
-    """Read known_problems.yaml; a missing file is no recall measurement."""
-    if not path.exists():
-        return []
-    try:
-        entries = yaml.safe_load(path.read_text()) or []
-    except yaml.YAMLError as error:
-        raise CorpusError(f"cannot parse {path}: {error}") from error
-    problems = []
-    for number, entry in enumerate(entries, start=1):
-        try:
-            repo, commit = entry["repo"].split("@", 1)
-            rule = str(entry["rule"])
-            problems.append(
-                KnownProblem(
-                    repo=repo,
-                    commit=commit,
-                    path=entry["file"],
-                    line=int(entry["line"]),
-                    problem_class=entry["class"],
-                    rule=None if rule == "none" else rule,
-                )
-            )
-        except (KeyError, ValueError, TypeError, AttributeError) as error:
-            raise CorpusError(f"{path}: known problem {number} is malformed ({error})") from error
-    return problems
+    """Read known_problems.yaml; without it, no recall is measured."""
+    return load_entries(path, "known problem", _known_problem)
+
+
+def _known_problem(entry: dict) -> KnownProblem:
+    repo, commit = entry["repo"].split("@", 1)
+    rule = str(entry["rule"])
+    return KnownProblem(
+        repo=repo,
+        commit=commit,
+        path=entry["file"],
+        line=int(entry["line"]),
+        problem_class=entry["class"],
+        rule=None if rule == "none" else rule,
+    )
 
 
 def missing_projects(corpus: Path, projects: list[Project]) -> list[Project]:
