@@ -155,3 +155,14 @@ def test_without_an_image_every_requirements_file_is_judged(tmp_path: Path) -> N
         "requirements.txt",
         "tools/requirements.txt",
     }
+
+
+def test_interactive_shells_and_http_clients_are_development_tools(tmp_path: Path) -> None:
+    """ipython and httpie in the runtime requirements (fastapi-react, microblog): a shell and
+    a command-line client for trying the API by hand, never imported by the service."""
+    (tmp_path / "requirements.txt").write_text(
+        "flask==3.1.2\nipython==8.28.0\ngunicorn==23.0.0\nhttpie==3.2.2\n"
+    )
+    (tmp_path / "app.py").write_text("from flask import Flask\napp = Flask(__name__)\n")
+    [finding] = findings_for(tmp_path, "PR802")
+    assert finding.line == 2 and "ipython, httpie" in finding.message

@@ -184,6 +184,8 @@ DEV_TOOLS = frozenset(
         "flask-debugtoolbar",
         "pytest",
         "ipdb",
+        "ipython",  # an interactive shell, not imported by the service
+        "httpie",  # a command-line HTTP client for trying the API by hand
         "pdbpp",
         "pudb",
         "debugpy",
