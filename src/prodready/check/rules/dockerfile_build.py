@@ -18,7 +18,6 @@ from prodready.check.rules.crossfile_facts import (
     find_file,
     judged,
     launches_in,
-    service_launches,
 )
 from prodready.check.rules.crossfile_facts import production_compose as compose_files
 from prodready.check.rules.dockerfile_facts import ROOT_USERS, user_of
@@ -236,9 +235,10 @@ def no_healthcheck(ctx: FileContext, dockerfile: Dockerfile) -> Iterable[Hit]:
     # The server may be the image's own command, or the `command:` of a production compose
     # service built from it (an ENTRYPOINT script ending in `exec "$@"`, compose naming
     # gunicorn: testdriven.io's Dockerfile.prod).
-    launches = expand_scripts(ctx.project, launches_in(ctx.project, "dockerfile", ctx.rel))
+    own = list(launches_in(ctx.project, "dockerfile", ctx.rel))  # the index's list is shared
     for compose, service in services:
-        launches += service_launches(ctx.project, compose, service)
+        own += launches_in(ctx.project, "compose", compose.rel, service.name)
+    launches = expand_scripts(ctx.project, own)
     if not any(_serves_http(served.server) for served in judged(launches)):
         return
     final = dockerfile.final
